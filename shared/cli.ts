@@ -1,0 +1,45 @@
+// Helpers shared by the three command-line programs: argument parsing with
+// clear usage errors, and the exit-code contract (2 = wrong usage with a
+// one-line reason, 1 = failure with a message that says what to do).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DevlicError } from './errors.ts';
+
+export class UsageError extends Error {}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parse(args: string[], options: Options) {
+  try {
+    return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+}
+
+/** Runs a CLI's main function and turns its errors into the exit-code contract. */
+export async function runCli(program: string, main: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await main();
+    process.exitCode = code ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${program}: ${e.message}\nTry '${program} --help'.\n`);
+      process.exitCode = 2;
+    } else if (e instanceof DevlicError) {
+      process.stderr.write(`${program}: ${e.message} [${e.code}]\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`${program}: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+/** Parses durations like 90s, 15m, 1h, 7d into seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)\s*(s|m|h|d|w)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`invalid duration '${text}' (use e.g. 30s, 15m, 1h, 7d)`);
+  const n = Number(m[1]);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[(m[2] ?? 's') as 's'];
+  return n * unit;
+}

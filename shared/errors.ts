@@ -1,0 +1,66 @@
+// Typed errors shared by agent and service. Every error carries a stable,
+// machine-readable code; the service maps it to an HTTP status and the
+// `{error: {code, message}}` body, the CLIs map it to an exit code.
+
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'VALIDATION_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'AMBIGUOUS_NAME'
+  | 'CONFLICT'
+  | 'GROUP_ALREADY_LICENSED'
+  | 'GROUP_CYCLE'
+  | 'NAME_TAKEN'
+  | 'ENROLL_TOKEN_INVALID'
+  | 'RATE_LIMITED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOKEN_INVALID'
+  | 'CONFIG_INVALID'
+  | 'USAGE'
+  | 'INTERNAL';
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  AMBIGUOUS_NAME: 409,
+  CONFLICT: 409,
+  GROUP_ALREADY_LICENSED: 409,
+  GROUP_CYCLE: 409,
+  NAME_TAKEN: 409,
+  ENROLL_TOKEN_INVALID: 401,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  TOKEN_INVALID: 401,
+  CONFIG_INVALID: 500,
+  USAGE: 400,
+  INTERNAL: 500,
+};
+
+export class DevlicError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'DevlicError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS[this.code];
+  }
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return HTTP_STATUS[code];
+}
+
+export function isDevlicError(e: unknown): e is DevlicError {
+  return e instanceof DevlicError;
+}

@@ -1,0 +1,212 @@
+// Objects and request bodies of the admin API; `devlic-admin --json` prints
+// these objects as they are. Every object has an `id`.
+import Type from 'typebox';
+import { EntitlementReason, Id, Mode, Name, Timestamp } from './common.ts';
+import { DeviceFacts, ReportedUser } from './device.ts';
+
+/** A reference typed by an admin: an id or a unique name. */
+export const Ref = Type.String({ minLength: 1, maxLength: 128 });
+
+export const Role = Type.Union([Type.Literal('global-admin'), Type.Literal('reader')]);
+export type Role = Type.Static<typeof Role>;
+
+export const Product = Type.Object({
+  id: Type.String(),
+  sku: Type.String(),
+  name: Type.String(),
+  channel: Type.String(),
+  seatsTotal: Type.Integer(),
+  seatsAssigned: Type.Integer(),
+  seatsAvailable: Type.Integer(),
+});
+export type Product = Type.Static<typeof Product>;
+
+export const SubscriptionStatus = Type.Union([
+  Type.Literal('active'), Type.Literal('expired'), Type.Literal('suspended'),
+]);
+export type SubscriptionStatus = Type.Static<typeof SubscriptionStatus>;
+
+export const Subscription = Type.Object({
+  id: Id,
+  name: Type.String(),
+  product: Type.String(),
+  productName: Type.String(),
+  seats: Type.Integer(),
+  seatsUsed: Type.Integer(),
+  seatsExhausted: Type.Integer({ description: 'devices reached that got no seat' }),
+  termEnd: Type.Union([Timestamp, Type.Null()]),
+  status: SubscriptionStatus,
+  groups: Type.Array(Type.Object({ id: Id, name: Type.String() })),
+  createdAt: Timestamp,
+});
+export type Subscription = Type.Static<typeof Subscription>;
+
+export const CreateSubscriptionBody = Type.Object({
+  product: Type.String({ minLength: 1, maxLength: 64 }),
+  seats: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+  name: Type.Optional(Name),
+  termEnd: Type.Optional(Timestamp),
+}, { additionalProperties: false });
+export type CreateSubscriptionBody = Type.Static<typeof CreateSubscriptionBody>;
+
+export const UpdateSubscriptionBody = Type.Object({
+  seats: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+  termEnd: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+}, { additionalProperties: false, minProperties: 1 });
+export type UpdateSubscriptionBody = Type.Static<typeof UpdateSubscriptionBody>;
+
+export const Group = Type.Object({
+  id: Id,
+  name: Type.String(),
+  deviceCount: Type.Integer({ description: 'direct members' }),
+  parents: Type.Array(Type.Object({ id: Id, name: Type.String() })),
+  children: Type.Array(Type.Object({ id: Id, name: Type.String() })),
+  subscription: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
+  createdAt: Timestamp,
+});
+export type Group = Type.Static<typeof Group>;
+
+export const CreateGroupBody = Type.Object({
+  name: Name,
+  parent: Type.Optional(Ref),
+}, { additionalProperties: false });
+export type CreateGroupBody = Type.Static<typeof CreateGroupBody>;
+
+export const GroupDevicesBody = Type.Object({
+  devices: Type.Array(Ref, { minItems: 1, maxItems: 10_000 }),
+}, { additionalProperties: false });
+export type GroupDevicesBody = Type.Static<typeof GroupDevicesBody>;
+
+export const GroupChildBody = Type.Object({ group: Ref }, { additionalProperties: false });
+export type GroupChildBody = Type.Static<typeof GroupChildBody>;
+
+export const AssignBody = Type.Object({
+  subscription: Ref,
+  group: Ref,
+}, { additionalProperties: false });
+export type AssignBody = Type.Static<typeof AssignBody>;
+
+export const Assignment = Type.Object({
+  id: Id,
+  subscription: Type.Object({ id: Id, name: Type.String() }),
+  group: Type.Object({ id: Id, name: Type.String() }),
+  product: Type.String(),
+  createdAt: Timestamp,
+  devicesReached: Type.Integer(),
+});
+export type Assignment = Type.Static<typeof Assignment>;
+
+export const UnassignResult = Type.Object({
+  id: Id,
+  subscription: Type.Object({ id: Id, name: Type.String() }),
+  group: Type.Object({ id: Id, name: Type.String() }),
+  devicesAffected: Type.Integer({ description: 'devices that lost their licence' }),
+});
+export type UnassignResult = Type.Static<typeof UnassignResult>;
+
+/** The fleet view: one row per device. */
+export const DeviceView = Type.Object({
+  id: Id,
+  name: Type.String(),
+  groups: Type.Array(Type.Object({ id: Id, name: Type.String() })),
+  licensed: Type.Boolean(),
+  reason: EntitlementReason,
+  product: Type.Union([Type.String(), Type.Null()]),
+  subscription: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
+  licenseGroup: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
+  entitlementSeq: Type.Integer(),
+  disabled: Type.Boolean(),
+  lastMode: Type.Union([Mode, Type.Null()]),
+  lastReason: Type.Union([Type.String(), Type.Null()]),
+  lastSeenAt: Type.Union([Timestamp, Type.Null()]),
+  users: Type.Array(ReportedUser),
+  agentVersion: Type.Union([Type.String(), Type.Null()]),
+  cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
+  enrolledAt: Timestamp,
+});
+export type DeviceView = Type.Static<typeof DeviceView>;
+
+export const DeviceReportRow = Type.Object({
+  at: Timestamp,
+  mode: Mode,
+  reason: Type.String(),
+  users: Type.Array(ReportedUser),
+  agentVersion: Type.String(),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const DeviceDetail = Type.Intersect([DeviceView, Type.Object({
+  facts: DeviceFacts,
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  reports: Type.Array(DeviceReportRow),
+})]);
+export type DeviceDetail = Type.Static<typeof DeviceDetail>;
+
+export const DeviceListQuery = Type.Object({
+  licensed: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  reason: Type.Optional(EntitlementReason),
+  q: Type.Optional(Type.String({ maxLength: 128 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+}, { additionalProperties: false });
+export type DeviceListQuery = Type.Static<typeof DeviceListQuery>;
+
+export const UpdateDeviceBody = Type.Object({
+  disabled: Type.Boolean(),
+}, { additionalProperties: false });
+export type UpdateDeviceBody = Type.Static<typeof UpdateDeviceBody>;
+
+export const EnrollToken = Type.Object({
+  id: Id,
+  expiresAt: Timestamp,
+  usesLeft: Type.Integer(),
+  group: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
+  createdAt: Timestamp,
+  /** Only present in the answer to the create request: it is stored hashed. */
+  token: Type.Optional(Type.String()),
+});
+export type EnrollToken = Type.Static<typeof EnrollToken>;
+
+export const CreateEnrollTokenBody = Type.Object({
+  expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 366 * 86400 })),
+  uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  group: Type.Optional(Ref),
+}, { additionalProperties: false });
+export type CreateEnrollTokenBody = Type.Static<typeof CreateEnrollTokenBody>;
+
+export const Admin = Type.Object({
+  id: Id,
+  name: Type.String(),
+  role: Role,
+  createdAt: Timestamp,
+  token: Type.Optional(Type.String()),
+});
+export type Admin = Type.Static<typeof Admin>;
+
+export const CreateAdminBody = Type.Object({
+  role: Role,
+  name: Type.Optional(Name),
+}, { additionalProperties: false });
+export type CreateAdminBody = Type.Static<typeof CreateAdminBody>;
+
+export const AuditEvent = Type.Object({
+  id: Type.Integer(),
+  at: Timestamp,
+  actor: Type.Object({ id: Id, name: Type.String() }),
+  action: Type.String(),
+  target: Type.String(),
+  details: Type.Record(Type.String(), Type.Unknown()),
+});
+export type AuditEvent = Type.Static<typeof AuditEvent>;
+
+export const AuditQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  before: Type.Optional(Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false });
+export type AuditQuery = Type.Static<typeof AuditQuery>;
+
+/** Wrapper for list answers; `total` lets clients page. */
+export function ListOf<T extends Type.TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item), total: Type.Integer() });
+}

@@ -1,0 +1,93 @@
+// Messages between the device agent and the licensing service: enrollment,
+// the signed entitlement's claims, and the agent's status report.
+import Type from 'typebox';
+import { EntitlementReason, Id, Mode, Timestamp } from './common.ts';
+
+/** What the agent tells the service about its hardware at enrollment. */
+export const DeviceFacts = Type.Object({
+  machineIdHash: Type.String({ pattern: '^[a-f0-9]{64}$' }),
+  hardwareUuid: Type.String({ maxLength: 64 }),
+  hostname: Type.String({ minLength: 1, maxLength: 255 }),
+  manufacturer: Type.String({ maxLength: 128 }),
+  model: Type.String({ maxLength: 128 }),
+  serial: Type.String({ maxLength: 128 }),
+  os: Type.String({ maxLength: 128 }),
+}, { additionalProperties: false });
+export type DeviceFacts = Type.Static<typeof DeviceFacts>;
+
+/** An Ed25519 public key as a JWK (RFC 8037). */
+export const Ed25519PublicJwk = Type.Object({
+  kty: Type.Literal('OKP'),
+  crv: Type.Literal('Ed25519'),
+  x: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+  kid: Type.Optional(Type.String({ maxLength: 128 })),
+  alg: Type.Optional(Type.Literal('EdDSA')),
+  use: Type.Optional(Type.Literal('sig')),
+}, { additionalProperties: false });
+export type Ed25519PublicJwk = Type.Static<typeof Ed25519PublicJwk>;
+
+export const Jwks = Type.Object({ keys: Type.Array(Ed25519PublicJwk, { maxItems: 16 }) });
+export type Jwks = Type.Static<typeof Jwks>;
+
+export const EnrollRequest = Type.Object({
+  token: Type.String({ minLength: 8, maxLength: 256 }),
+  facts: DeviceFacts,
+  publicKey: Ed25519PublicJwk,
+}, { additionalProperties: false });
+export type EnrollRequest = Type.Static<typeof EnrollRequest>;
+
+export const EnrollResponse = Type.Object({
+  deviceId: Id,
+  issuer: Type.String(),
+  audience: Type.String(),
+  keys: Jwks,
+  /** true when the service recognised the hardware and kept its device id. */
+  reenrolled: Type.Boolean(),
+});
+export type EnrollResponse = Type.Static<typeof EnrollResponse>;
+
+/** Claims of the compact JWS the service signs for one device. */
+export const EntitlementClaims = Type.Object({
+  iss: Type.String(),
+  sub: Id,
+  aud: Type.String(),
+  iat: Type.Integer(),
+  nbf: Type.Integer(),
+  exp: Type.Integer(),
+  seq: Type.Integer({ minimum: 1 }),
+  status: Type.Union([Type.Literal('licensed'), Type.Literal('unlicensed')]),
+  reason: EntitlementReason,
+  product: Type.Union([Type.String(), Type.Null()]),
+  productName: Type.Union([Type.String(), Type.Null()]),
+  subscription: Type.Union([Id, Type.Null()]),
+  group: Type.Union([Id, Type.Null()]),
+  warnAt: Type.Integer(),
+  refreshAfter: Type.Integer(),
+});
+export type EntitlementClaims = Type.Static<typeof EntitlementClaims>;
+
+/** The entitlement endpoint's JSON body: the JWS plus its seq for cheap checks. */
+export const EntitlementResponse = Type.Object({
+  token: Type.String({ maxLength: 8192 }),
+  seq: Type.Integer({ minimum: 1 }),
+});
+export type EntitlementResponse = Type.Static<typeof EntitlementResponse>;
+
+export const ReportedUser = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  mode: Mode,
+  since: Type.Optional(Timestamp),
+}, { additionalProperties: false });
+export type ReportedUser = Type.Static<typeof ReportedUser>;
+
+/** The agent's periodic status report; kept as the device's last-seen state. */
+export const StatusReport = Type.Object({
+  mode: Mode,
+  reason: Type.String({ maxLength: 64 }),
+  users: Type.Array(ReportedUser, { maxItems: 256 }),
+  agentVersion: Type.String({ minLength: 1, maxLength: 64 }),
+  lastError: Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]),
+  cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
+  entitlementSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+}, { additionalProperties: false });
+export type StatusReport = Type.Static<typeof StatusReport>;
