@@ -1,0 +1,38 @@
+// The one small interface every app integration implements. An enforcer
+// applies a mode idempotently and reports what it changed; adding an app is
+// one file plus its line in the registry (registry.ts).
+import type { Mode } from '../../shared/schemas/common.ts';
+
+export interface EnforcementTarget {
+  mode: Mode;
+  /** Machine-readable reason code from the decision, e.g. ASSIGNED, TOKEN_EXPIRED. */
+  reason: string;
+  /** Users signed in right now (may be empty); enforcers with per-user layers use it. */
+  users: string[];
+}
+
+export interface ApplyResult {
+  enforcer: string;
+  /** false when the mode could not be applied; `error` says why. */
+  ok: boolean;
+  /** true when this call changed something on the system. */
+  changed: boolean;
+  /** What is in force now, in words for `devlic-agent status`. */
+  applied: string;
+  /** Extra facts for status --json (paths written, commands run, version found...). */
+  detail?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface CheckResult {
+  enforcer: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface Enforcer {
+  readonly name: string;
+  apply(target: EnforcementTarget): Promise<ApplyResult>;
+  /** Used by `devlic-agent doctor`: can this enforcer work on this machine? */
+  check(): Promise<CheckResult>;
+}
