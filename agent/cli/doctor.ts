@@ -1,0 +1,167 @@
+// `devlic-agent doctor`: checks that can each fail with a clear reason -
+// data dir and key permissions, database integrity, the cached token, the
+// clock (against trusted time and the service's), the service's reachability
+// and keys, and each enforcer. Exits 1 if any check fails.
+import { silentLogger } from '../../shared/log.ts';
+import { API } from '../../shared/api.ts';
+import { Jwks } from '../../shared/schemas/device.ts';
+import { isValid } from '../../shared/validate.ts';
+import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
+import { agentPaths, type AgentConfig } from '../config.ts';
+import { clockFromEnv, type Clock } from '../clock.ts';
+import { fileMode } from '../fsutil.ts';
+import { openDbReadOnly } from '../store/db.ts';
+import { Store } from '../store/store.ts';
+import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { evaluate } from '../evaluate.ts';
+import { judgeClock, CLOCK_TOLERANCE_MS } from '../decide.ts';
+import { HttpClient } from '../client.ts';
+import { createEnforcers } from '../enforce/registry.ts';
+import { sendControl } from '../control.ts';
+import { statSync } from 'node:fs';
+
+type Level = 'ok' | 'warn' | 'fail';
+interface Check { name: string; status: Level; message: string }
+
+async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
+  const out: Check[] = [];
+  const add = (name: string, status: Level, message: string) => out.push({ name, status, message });
+  const paths = agentPaths(cfg.dataDir);
+  const posix = process.platform !== 'win32';
+
+  // Data directory and files.
+  let dirOk = false;
+  try {
+    const st = statSync(paths.dataDir);
+    const mode = st.mode & 0o777;
+    dirOk = true;
+    if (posix && mode !== 0o700) add('data-dir', 'fail', `${paths.dataDir} has mode ${mode.toString(8)}; it must be 700 (chmod 700 ${paths.dataDir})`);
+    else add('data-dir', 'ok', `${paths.dataDir} is private`);
+  } catch {
+    add('data-dir', 'fail', `${paths.dataDir} does not exist; enroll first (devlic-agent enroll)`);
+  }
+  let identity: StoredIdentity | null = null;
+  try {
+    identity = readIdentity(paths.identity);
+    if (!identity) add('enrollment', 'fail', "not enrolled: run 'devlic-agent enroll --server URL --token T'");
+    else if (identity.revoked) add('enrollment', 'fail', `the service no longer accepts this device (${identity.revoked.message}); re-enroll with a new token`);
+    else add('enrollment', 'ok', `device ${identity.deviceId} at ${identity.server}`);
+  } catch (e) {
+    add('enrollment', 'fail', (e as Error).message);
+  }
+  if (identity && posix) {
+    for (const [name, p] of [['identity-file', paths.identity], ['device-key', paths.deviceKey]] as const) {
+      const m = fileMode(p);
+      if (m === null) add(name, 'fail', `${p} is missing; re-enroll`);
+      else if (m & 0o077) add(name, 'fail', `${p} has mode ${m.toString(8)}; it must be 600 (chmod 600 ${p})`);
+      else add(name, 'ok', `${p} is 600`);
+    }
+    try {
+      readDeviceKey(paths.deviceKey);
+    } catch (e) {
+      add('device-key', 'fail', (e as Error).message);
+    }
+  }
+
+  // Database.
+  let store: Store | null = null;
+  if (dirOk) {
+    try {
+      const db = openDbReadOnly(paths.db);
+      if (!db) add('database', identity ? 'fail' : 'warn', `${paths.db} does not exist yet`);
+      else {
+        store = new Store(db);
+        const res = store.integrityCheck();
+        if (res.length === 1 && res[0] === 'ok') add('database', 'ok', 'integrity check passed');
+        else add('database', 'fail', `integrity check failed: ${res.slice(0, 3).join('; ')}; stop the agent and move ${paths.db} away (it is a cache and is rebuilt)`);
+      }
+    } catch (e) {
+      add('database', 'fail', (e as Error).message);
+    }
+  }
+
+  // Cached entitlement and the clock.
+  const now = clock.now();
+  if (identity && store) {
+    const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: now });
+    if (ev.entitlement.kind === 'valid') add('entitlement', 'ok', `${ev.claims!.status} (seq ${ev.claims!.seq}); mode ${ev.decision.mode} (${ev.decision.reason})`);
+    else if (ev.entitlement.kind === 'none') add('entitlement', 'fail', 'no entitlement cached; the device cannot be in full mode until it syncs');
+    else add('entitlement', 'fail', `cached entitlement rejected: ${ev.entitlement.message}`);
+    const t = store.getTrustedTime();
+    if (t) {
+      const j = judgeClock({ highWaterMs: t.highWaterMs, sync: t.syncServerMs !== null && t.syncLocalMs !== null ? { serverMs: t.syncServerMs, localMs: t.syncLocalMs } : null }, now);
+      if (j.ok) add('clock', 'ok', `consistent with trusted time (latest ${new Date(t.highWaterMs).toISOString()})`);
+      else add('clock', 'fail', `${j.detail}; fix the date/time, then run 'devlic-agent refresh'`);
+    }
+  }
+  store?.close();
+
+  // The service.
+  if (identity && !identity.revoked) {
+    let http: HttpClient | null = null;
+    try {
+      http = new HttpClient({
+        server: identity.server, caFile: cfg.caFile ?? identity.caFile,
+        allowInsecureHttp: cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
+        timeoutMs: Math.min(cfg.requestTimeoutSeconds, 10) * 1000, maxResponseBytes: cfg.maxResponseBytes,
+      });
+      const h = await http.send('GET', API.health);
+      if (h.status >= 200 && h.status < 300) add('server', 'ok', `${identity.server} answers`);
+      else add('server', 'fail', `${identity.server}${API.health} answered HTTP ${h.status}`);
+      if (h.serverDateMs !== undefined) {
+        const skew = h.serverDateMs - now;
+        if (Math.abs(skew) > CLOCK_TOLERANCE_MS) add('clock-vs-server', 'fail', `this device's clock differs from the service's by ${Math.round(skew / 1000)} s; fix the date/time (NTP)`);
+        else add('clock-vs-server', 'ok', `within ${Math.ceil(Math.abs(skew) / 1000)} s of the service`);
+      }
+      const k = await http.send('GET', API.jwks);
+      if (k.status === 200 && isValid(Jwks, k.body)) {
+        const served = new Set(k.body.keys.map((x) => x.kid));
+        const pinned = identity.keys.keys.map((x) => x.kid).filter(Boolean);
+        if (pinned.some((kid) => served.has(kid))) add('signing-keys', 'ok', 'the service still signs with a pinned key');
+        else add('signing-keys', 'fail', 'the service no longer publishes the key pinned at enrollment; re-enroll to pin its new key');
+      } else add('signing-keys', 'warn', `could not read ${API.jwks} (HTTP ${k.status})`);
+    } catch (e) {
+      add('server', 'fail', `${(e as Error).message}; check the network, DNS, proxy and TLS (CA file) settings`);
+    } finally {
+      await http?.close().catch(() => undefined);
+    }
+  }
+
+  // Enforcers.
+  for (const e of createEnforcers(cfg.apps, { dataDir: cfg.dataDir, platform: process.platform, log: silentLogger() })) {
+    try {
+      const r = await e.check();
+      add(`enforcer:${e.name}`, r.ok ? 'ok' : 'fail', r.message);
+    } catch (err) {
+      add(`enforcer:${e.name}`, 'fail', (err as Error).message);
+    }
+  }
+
+  const ping = await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null);
+  add('agent', ping ? 'ok' : 'warn', ping ? 'the agent is running' : "the agent is not running (start the devlic-agent service, or 'devlic-agent run')");
+  return out;
+}
+
+export const doctorCommand: Command = {
+  summary: 'check that this device can be licensed and enforced',
+  usage: `Usage: devlic-agent doctor [--json] [options]
+
+Checks file permissions, the database, the cached entitlement, the clock, the
+service and each enforcer. Exits 1 if any check fails.
+
+  --json           print the checks as JSON
+${COMMON_HELP}
+`,
+  async run(args) {
+    const p = parseCommand(doctorCommand, args, { json: { type: 'boolean' } });
+    if (!p) return 0;
+    const checks = await runChecks(configFrom(p.values), clockFromEnv());
+    const ok = checks.every((c) => c.status !== 'fail');
+    if (p.values.json) process.stdout.write(JSON.stringify({ ok, checks }, null, 2) + '\n');
+    else {
+      for (const c of checks) process.stdout.write(`${{ ok: '[ ok ]', warn: '[warn]', fail: '[FAIL]' }[c.status]} ${c.name}: ${c.message}\n`);
+      process.stdout.write(ok ? 'All checks passed.\n' : 'Some checks failed.\n');
+    }
+    return ok ? 0 : 1;
+  },
+};

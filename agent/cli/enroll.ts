@@ -1,0 +1,71 @@
+// `devlic-agent enroll --server URL --token T`
+import { UsageError } from '../../shared/cli.ts';
+import { silentLogger } from '../../shared/log.ts';
+import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
+import { enroll } from '../enroll.ts';
+import { clockFromEnv } from '../clock.ts';
+import { identitySourceFromEnv } from '../identity.ts';
+import { sendControl } from '../control.ts';
+import { agentPaths } from '../config.ts';
+import { syncAndApplyOnce } from '../oneshot.ts';
+
+export const enrollCommand: Command = {
+  summary: 'register this device with the licensing service',
+  usage: `Usage: devlic-agent enroll --server URL --token T [options]
+
+Registers this device: creates its key pair, sends its hardware facts and the
+enroll token (from 'devlic-admin enroll-tokens create'), pins the service's
+signing keys and syncs once. Also re-enrolls a device the service revoked.
+
+  --server URL           the licensing service (config "server")
+  --token T              enroll token from an administrator
+  --ca-file F            trust only this CA for the service's TLS certificate
+  --allow-insecure-http  allow plain http:// to a non-loopback server
+  --json                 print the result as JSON
+${COMMON_HELP}
+`,
+  async run(args) {
+    const p = parseCommand(enrollCommand, args, {
+      server: { type: 'string' }, token: { type: 'string' }, 'ca-file': { type: 'string' },
+      'allow-insecure-http': { type: 'boolean' }, json: { type: 'boolean' },
+    });
+    if (!p) return 0;
+    const v = p.values;
+    const cfg = configFrom(v, {
+      caFile: v['ca-file'] as string | undefined,
+      allowInsecureHttp: (v['allow-insecure-http'] as boolean | undefined) || undefined,
+    });
+    const server = (v.server as string | undefined) ?? cfg.server;
+    if (!server) throw new UsageError('--server URL is required (or set "server" in the config file)');
+    const token = v.token as string | undefined;
+    if (!token) throw new UsageError('--token T is required');
+    const clock = clockFromEnv();
+    const log = silentLogger();
+    const { identity, previousDeviceId } = await enroll({
+      cfg, server, token, caFile: cfg.caFile, allowInsecureHttp: cfg.allowInsecureHttp, clock, log, identitySource: identitySourceFromEnv(),
+    });
+    // A running daemon picks up the new identity and syncs itself; otherwise sync once here.
+    const daemon = (await sendControl(agentPaths(cfg.dataDir).socket, { cmd: 'reload' }).catch(() => null)) as { mode?: string; reason?: string } | null;
+    let mode = daemon?.mode;
+    let reason = daemon?.reason;
+    let syncError: string | null = null;
+    if (!daemon) {
+      const r = await syncAndApplyOnce(cfg, clock, log);
+      mode = r.decision.mode;
+      reason = r.decision.reason;
+      if (r.sync && !r.sync.ok) syncError = r.sync.error.message;
+    }
+    const out = {
+      deviceId: identity.deviceId, server: identity.server, reenrolled: identity.reenrolled,
+      previousDeviceId, mode, reason, daemon: daemon !== null, syncError,
+    };
+    if (v.json) {
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    } else {
+      process.stdout.write(`Enrolled as device ${identity.deviceId} with ${identity.server}${identity.reenrolled ? ' (the service recognised this device)' : ''}.\n`);
+      process.stdout.write(`Mode: ${mode} (${reason})${syncError ? `; first sync failed: ${syncError}` : ''}\n`);
+      if (!daemon) process.stdout.write("The agent service is not running here; start it ('devlic-agent run') to keep the mode up to date.\n");
+    }
+    return 0;
+  },
+};

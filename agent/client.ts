@@ -1,0 +1,185 @@
+// How the agent talks to the service, safely: undici with keep-alive, HTTPS
+// (optionally trusting only a given CA file), plain http:// only to loopback
+// unless explicitly allowed, no redirects, connect/header/body timeouts and a
+// cap on the response size. Answers are returned as status + parsed JSON;
+// failures become ServiceError with what a caller needs to back off.
+import { readFileSync } from 'node:fs';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { Agent, request, type Dispatcher } from 'undici';
+import { parseRetryAfter } from '../shared/backoff.ts';
+import { AgentError } from './errors.ts';
+import { assertTrustedFile } from './fsutil.ts';
+
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+loopback.addSubnet('::ffff:7f00:0', 104, 'ipv6'); // IPv4-mapped 127.0.0.0/8
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return loopback.check(h, 'ipv4');
+  if (isIPv6(h)) return loopback.check(h, 'ipv6');
+  return false;
+}
+
+/**
+ * Checks a server URL against the transport rules and returns it normalised.
+ * Throws AgentError (a usage problem the admin must fix) when it breaks them.
+ */
+export function checkServerUrl(text: string, allowInsecureHttp: boolean): URL {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new AgentError(`server URL '${text}' is not a valid URL`, 'use e.g. https://devlic.example.org');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new AgentError(`server URL must use https:// (got ${u.protocol})`);
+  if (u.username || u.password) throw new AgentError('server URL must not contain a user name or password');
+  if (u.search || u.hash) throw new AgentError('server URL must not contain a query or fragment');
+  if (u.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(u.hostname)) {
+    throw new AgentError(`refusing plain http:// to ${u.hostname}: entitlements and device keys would cross the network unprotected`,
+      'use https://, or pass --allow-insecure-http (config allowInsecureHttp) on a network you trust');
+  }
+  if (!u.pathname.endsWith('/')) u.pathname += '/';
+  return u;
+}
+
+export interface ClientOptions {
+  server: string;
+  caFile?: string;
+  allowInsecureHttp: boolean;
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export type ServiceErrorKind = 'network' | 'http' | 'protocol';
+
+export class ServiceError extends Error {
+  readonly kind: ServiceErrorKind;
+  readonly status: number | null;
+  readonly code: string;
+  readonly retryAfterMs?: number;
+  readonly serverDateMs?: number;
+
+  constructor(kind: ServiceErrorKind, status: number | null, code: string, message: string, extra: { retryAfterMs?: number; serverDateMs?: number } = {}) {
+    super(message);
+    this.name = 'ServiceError';
+    this.kind = kind;
+    this.status = status;
+    this.code = code;
+    this.retryAfterMs = extra.retryAfterMs;
+    this.serverDateMs = extra.serverDateMs;
+  }
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  /** The service's Date header (ms), when present. */
+  serverDateMs?: number;
+}
+
+export class HttpClient {
+  readonly base: URL;
+  private readonly dispatcher: Agent;
+  private readonly opts: ClientOptions;
+
+  constructor(opts: ClientOptions) {
+    this.opts = opts;
+    this.base = checkServerUrl(opts.server, opts.allowInsecureHttp);
+    let ca: string | undefined;
+    if (opts.caFile) {
+      assertTrustedFile(opts.caFile, 'CA file');
+      ca = readFileSync(opts.caFile, 'utf8');
+    }
+    this.dispatcher = new Agent({
+      connect: { timeout: opts.timeoutMs, ...(ca ? { ca } : {}) },
+      maxResponseSize: opts.maxResponseBytes,
+      keepAliveTimeout: 30_000,
+      connections: 4,
+    });
+  }
+
+  url(path: string): URL {
+    return new URL(path.replace(/^\//, ''), this.base);
+  }
+
+  /**
+   * One request. `holdMs` is added to the header timeout for long-polls.
+   * Throws ServiceError for network failures, oversized or malformed answers;
+   * HTTP statuses (including 4xx/5xx) are returned, not thrown.
+   */
+  async send(method: 'GET' | 'POST', path: string, opts: { headers?: Record<string, string>; json?: unknown; holdMs?: number; signal?: AbortSignal } = {}): Promise<Answer> {
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+    let body: string | undefined;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.url(path), {
+        method, headers, body, dispatcher: this.dispatcher, signal: opts.signal,
+        headersTimeout: this.opts.timeoutMs + (opts.holdMs ?? 0),
+        bodyTimeout: this.opts.timeoutMs,
+      });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new ServiceError('network', null, 'UNREACHABLE', `cannot reach ${this.base.origin}: ${describe(e)}`);
+    }
+    const date = typeof res.headers.date === 'string' ? Date.parse(res.headers.date) : NaN;
+    const serverDateMs = Number.isNaN(date) ? undefined : date;
+    let text: string;
+    try {
+      text = await readLimited(res.body, this.opts.maxResponseBytes);
+    } catch (e) {
+      throw new ServiceError('protocol', res.statusCode, 'BAD_RESPONSE', `answer from ${this.base.origin} refused: ${describe(e)}`, { serverDateMs });
+    }
+    let parsed: unknown = null;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        if (res.statusCode < 400) throw new ServiceError('protocol', res.statusCode, 'BAD_RESPONSE', `answer from ${this.base.origin} is not JSON`, { serverDateMs });
+      }
+    }
+    return { status: res.statusCode, headers: res.headers, body: parsed, serverDateMs };
+  }
+
+  /** Turns a non-success answer into a ServiceError carrying the service's code and Retry-After. */
+  errorOf(a: Answer, nowMs: number): ServiceError {
+    const err = (a.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const code = typeof err?.code === 'string' ? err.code : `HTTP_${a.status}`;
+    const message = typeof err?.message === 'string' ? err.message : `HTTP ${a.status}`;
+    return new ServiceError('http', a.status, code, `${this.base.origin} answered ${a.status} ${code}: ${message}`, {
+      retryAfterMs: parseRetryAfter(a.headers['retry-after'], nowMs), serverDateMs: a.serverDateMs,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      throw new Error(`response larger than ${max} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describe(e: unknown): string {
+  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err.code ?? err.cause?.code;
+  const msg = err.cause?.message ?? err.message ?? String(e);
+  return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+}

@@ -1,0 +1,68 @@
+// Where the agent gets "now". Production reads the system clock. Tests need to
+// jump days ahead (offline expiry) or turn the clock back without sleeping, so
+// there is one test hook:
+//
+//   DEVLIC_FAKE_NOW_FILE=/path/to/file
+//
+// The file holds either an ISO-8601 instant (the clock is frozen there) or an
+// offset such as "+90d", "-3600s", "+2h" (real time shifted by that much). It
+// is re-read on every call, so a test can move time while the agent runs.
+//
+// It is read only from the environment of the agent process itself (the root
+// service's unit file / the test harness), never from the config file, and the
+// file must be owned by root or the agent's user and not writable by others
+// (assertTrustedFile), so an unprivileged user cannot move the agent's clock.
+import { readFileSync } from 'node:fs';
+import { assertTrustedFile } from './fsutil.ts';
+import { AgentError } from './errors.ts';
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** True when a test hook drives this clock (shown by status/doctor). */
+  readonly fake: boolean;
+}
+
+export const systemClock: Clock = { now: () => Date.now(), fake: false };
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses the fake-now file's content into a function of real time. */
+export function parseFakeNow(text: string): (realMs: number) => number {
+  const t = text.trim();
+  const off = /^([+-])(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
+  if (off) {
+    const delta = Number(off[2]) * UNIT_MS[off[3]] * (off[1] === '-' ? -1 : 1);
+    return (real) => real + delta;
+  }
+  if (t === '' || t === '+0' || t === '0') return (real) => real;
+  const at = Date.parse(t);
+  if (Number.isNaN(at)) throw new AgentError(`fake time '${t}' is neither an ISO time nor an offset like +90d`);
+  return () => at;
+}
+
+function fakeClock(path: string): Clock {
+  assertTrustedFile(path, 'DEVLIC_FAKE_NOW_FILE');
+  return {
+    fake: true,
+    now() {
+      let text = '';
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        // The test removed the file: real time.
+      }
+      try {
+        return parseFakeNow(text)(Date.now());
+      } catch {
+        return Date.now();
+      }
+    },
+  };
+}
+
+/** The clock for this process: the system clock unless the test hook is set. */
+export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
+  const path = env.DEVLIC_FAKE_NOW_FILE;
+  return path ? fakeClock(path) : systemClock;
+}

@@ -1,0 +1,245 @@
+// `devlic-agent run`: the long-running agent. Wires the parts together in the
+// order data flows: identity -> client -> sync (long-poll) -> store ->
+// decide -> apply -> enforcers, plus sign-in watching, periodic jobs, the
+// local control socket and graceful shutdown.
+import type { Server } from 'node:net';
+import type { Logger } from '../shared/log.ts';
+import type { AgentConfig } from './config.ts';
+import { agentPaths, type AgentPaths } from './config.ts';
+import type { Clock } from './clock.ts';
+import { ensurePrivateDir } from './fsutil.ts';
+import { openDb } from './store/db.ts';
+import { Store } from './store/store.ts';
+import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
+import { createEnforcers } from './enforce/registry.ts';
+import { Applier } from './apply.ts';
+import { evaluate, type Evaluation } from './evaluate.ts';
+import { HttpClient } from './client.ts';
+import { DeviceApi } from './device-api.ts';
+import { syncOnce, type SyncOutcome } from './sync.ts';
+import { Poller } from './poll.ts';
+import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type SessionSource } from './sessions.ts';
+import { Scheduler } from './scheduler.ts';
+import { startControlServer, type ControlRequest } from './control.ts';
+import { buildStatusReport } from './report.ts';
+
+export interface DaemonOptions {
+  cfg: AgentConfig;
+  clock: Clock;
+  log: Logger;
+  sessionSource?: SessionSource;
+}
+
+export class Daemon {
+  private readonly cfg: AgentConfig;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly paths: AgentPaths;
+  private readonly sessionSource?: SessionSource;
+  private store!: Store;
+  private applier!: Applier;
+  private watcher!: SessionWatcher;
+  private scheduler!: Scheduler;
+  private control: Server | null = null;
+  private identity: StoredIdentity | null = null;
+  private http: HttpClient | null = null;
+  private api: DeviceApi | null = null;
+  private poller: Poller | null = null;
+  private last: Evaluation | null = null;
+  private statusDirty = true;
+
+  constructor(opts: DaemonOptions) {
+    this.cfg = opts.cfg;
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.paths = agentPaths(opts.cfg.dataDir);
+    this.sessionSource = opts.sessionSource;
+  }
+
+  async start(): Promise<void> {
+    ensurePrivateDir(this.paths.dataDir);
+    this.store = new Store(openDb(this.paths.db));
+    const enforcers = createEnforcers(this.cfg.apps, { dataDir: this.paths.dataDir, platform: process.platform, log: this.log });
+    this.applier = new Applier(enforcers, this.store, this.clock, this.log);
+    this.control = await startControlServer(this.paths.socket, (req) => this.onControl(req), this.log);
+    this.store.addEvent(this.clock.now(), 'agent-start', null, { pid: process.pid, enforcers: enforcers.map((e) => e.name) });
+
+    const source = this.sessionSource ?? (process.platform === 'linux' ? utmpSource(this.cfg.utmpPath) : systemUsersSource());
+    this.watcher = new SessionWatcher({
+      source, watchPath: process.platform === 'linux' ? this.cfg.utmpPath : undefined, pollMs: this.cfg.sessionPollSeconds * 1000,
+      store: this.store, clock: this.clock, log: this.log, onChange: (c) => void this.onSessions(c),
+    });
+    await this.watcher.start();
+    await this.loadIdentity();
+    await this.reevaluate('start', true);
+
+    this.scheduler = new Scheduler([
+      { name: 'refresh', schedule: this.cfg.refreshSchedule, jitterMs: 30_000, run: () => this.safetyNet() },
+      { name: 'status', schedule: this.cfg.statusSchedule, jitterMs: 30_000, run: () => this.sendStatus() },
+      { name: 'expiry', schedule: this.cfg.expirySchedule, run: async () => { await this.reevaluate('expiry-check'); } },
+      { name: 'prune', schedule: this.cfg.pruneSchedule, run: async () => this.prune() },
+    ], this.log);
+    this.scheduler.start();
+    this.poller?.start();
+    this.log.info({ dataDir: this.paths.dataDir, enrolled: this.identity !== null, deviceId: this.identity?.deviceId }, 'agent started');
+  }
+
+  async stop(): Promise<void> {
+    await this.scheduler?.stop();
+    this.watcher?.stop();
+    await this.poller?.stop();
+    await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
+    await this.applier?.idle();
+    await this.http?.close().catch(() => undefined);
+    this.store.addEvent(this.clock.now(), 'agent-stop', null, { pid: process.pid });
+    this.store.close();
+    this.log.info('agent stopped');
+  }
+
+  /** (Re)reads identity.json and (re)builds the client and poll loop to match. */
+  private async loadIdentity(): Promise<void> {
+    let identity: StoredIdentity | null = null;
+    try {
+      identity = readIdentity(this.paths.identity);
+    } catch (e) {
+      this.log.error({ err: e }, 'identity unreadable; acting as not enrolled');
+      this.store.addEvent(this.clock.now(), 'error', 'IDENTITY_UNREADABLE', { error: (e as Error).message });
+    }
+    await this.poller?.stop();
+    await this.http?.close().catch(() => undefined);
+    this.poller = null;
+    this.http = null;
+    this.api = null;
+    this.identity = identity;
+    if (!identity || identity.revoked) return;
+    try {
+      this.http = new HttpClient({
+        server: identity.server, caFile: this.cfg.caFile ?? identity.caFile,
+        allowInsecureHttp: this.cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
+        timeoutMs: this.cfg.requestTimeoutSeconds * 1000, maxResponseBytes: this.cfg.maxResponseBytes,
+      });
+      this.api = new DeviceApi(this.http, identity.deviceId, readDeviceKey(this.paths.deviceKey), this.clock);
+    } catch (e) {
+      this.log.error({ err: e }, 'cannot set up the connection to the service');
+      this.store.addEvent(this.clock.now(), 'error', 'CLIENT_SETUP_FAILED', { error: (e as Error).message });
+      return;
+    }
+    const ctx = { paths: this.paths, identity, store: this.store, api: this.api, clock: this.clock, log: this.log };
+    this.poller = new Poller({
+      waitSeconds: this.cfg.waitSeconds, log: this.log,
+      sync: (o) => syncOnce(ctx, o),
+      onOutcome: (o) => this.onSync(o),
+      setNextSync: (at) => this.store.setNextSync(at),
+    });
+  }
+
+  /** Decides from what is on disk now and applies it for the signed-in users. */
+  private async reevaluate(cause: string, force = false): Promise<Evaluation> {
+    const ev = await evaluate({
+      identity: this.identity, store: this.store, watermark: readWatermark(this.paths.watermark), nowMs: this.clock.now(),
+    });
+    const out = await this.applier.apply(ev.decision, this.watcher.users, { force, cause });
+    this.last = ev;
+    if (out.changed) {
+      if (ev.decision.reason === 'CLOCK_UNTRUSTED') {
+        this.store.addEvent(this.clock.now(), 'clock-back', 'CLOCK_UNTRUSTED', { detail: ev.decision.detail ?? null });
+        this.log.warn({ detail: ev.decision.detail }, 'clock turned back: read-only until the next successful sync');
+      }
+      void this.sendStatus();
+    }
+    return ev;
+  }
+
+  private async onSync(o: SyncOutcome): Promise<void> {
+    await this.reevaluate(o.ok ? 'sync' : o.revoked ? 'revoked' : 'sync-failed');
+    if (o.ok && this.statusDirty) void this.sendStatus();
+  }
+
+  private async onSessions(c: SessionChange): Promise<void> {
+    await this.reevaluate(c.started.length ? 'sign-in' : 'sign-out');
+    // A sign-in is a good moment to check with the service.
+    if (c.started.length) void this.poller?.wake({ force: true });
+  }
+
+  private async sendStatus(): Promise<void> {
+    if (!this.api || !this.identity || this.identity.revoked || !this.last) return;
+    try {
+      await this.api.reportStatus(buildStatusReport(this.store, this.last.decision, this.last.claims));
+      this.statusDirty = false;
+    } catch (e) {
+      this.statusDirty = true;
+      this.log.warn({ err: (e as Error).message }, 'status report not delivered; will retry');
+    }
+  }
+
+  private async safetyNet(): Promise<void> {
+    if (!this.identity) {
+      await this.loadIdentity();
+      if (this.identity) {
+        await this.reevaluate('enrolled', true);
+        this.poller?.start();
+      }
+      return;
+    }
+    const c = this.last?.claims;
+    const now = this.last?.decision.effectiveNowMs ?? this.clock.now();
+    await this.poller?.wake({ unconditional: c ? now >= c.refreshAfter * 1000 : true });
+  }
+
+  private prune(): void {
+    const before = this.clock.now() - this.cfg.logRetentionDays * 86_400_000;
+    const n = this.store.pruneEvents(before);
+    if (n > 0) this.log.info({ removed: n }, 'pruned old events');
+  }
+
+  async reload(): Promise<Evaluation> {
+    await this.loadIdentity();
+    this.store.addEvent(this.clock.now(), 'reload', null, { enrolled: this.identity !== null });
+    const ev = await this.reevaluate('reload', true);
+    this.poller?.start();
+    return ev;
+  }
+
+  private async onControl(req: ControlRequest): Promise<unknown> {
+    if (req.cmd === 'ping') return { ok: true, pid: process.pid };
+    if (req.cmd === 'reload') {
+      const ev = await this.reload();
+      return { ok: true, mode: ev.decision.mode, reason: ev.decision.reason };
+    }
+    // refresh
+    if (!this.identity) return { ok: false, error: "this device is not enrolled; run 'devlic-agent enroll --server URL --token T'" };
+    if (this.identity.revoked) return { ok: false, error: "the service no longer accepts this device; re-enroll with 'devlic-agent enroll --server URL --token T'" };
+    if (!this.poller) {
+      const ev = await this.reevaluate('refresh');
+      return { ok: false, error: 'no connection to the service is configured (see devlic-agent logs)', mode: ev.decision.mode, reason: ev.decision.reason };
+    }
+    const o = await this.poller.wake({ unconditional: true, force: true });
+    const d = this.last?.decision;
+    return {
+      ok: o?.ok ?? false,
+      error: o && !o.ok ? o.error.message : o ? null : 'the agent is stopping',
+      changed: o?.ok ? o.changed : false,
+      mode: d?.mode, reason: d?.reason,
+    };
+  }
+}
+
+/** Runs the daemon until SIGTERM/SIGINT; a second signal exits at once. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const d = new Daemon(opts);
+  await d.start();
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      opts.log.info({ signal: sig }, 'shutting down');
+      process.once('SIGTERM', () => process.exit(1));
+      process.once('SIGINT', () => process.exit(1));
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    // SIGHUP: re-read identity.json (e.g. after a manual restore) and re-apply.
+    process.on('SIGHUP', () => void d.reload().catch((e) => opts.log.error({ err: e }, 'reload failed')));
+  });
+  await d.stop();
+  return 0;
+}

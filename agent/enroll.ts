@@ -1,0 +1,122 @@
+// Enrollment: create the device key pair, register with the service using an
+// admin's enroll token, pin the service's signing keys and store the device
+// id. A failed enrollment changes nothing on disk, so a working device is not
+// broken by a mistyped token. Re-enrolling (e.g. after the device was
+// revoked) sends the stored hardware identity so the service keeps the id.
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import type { Logger } from '../shared/log.ts';
+import { publicJwk } from '../shared/token.ts';
+import { Backoff } from '../shared/backoff.ts';
+import type { EnrollResponse } from '../shared/schemas/device.ts';
+import { agentPaths, type AgentConfig } from './config.ts';
+import type { Clock } from './clock.ts';
+import { ensurePrivateDir } from './fsutil.ts';
+import { factsFromRaw, persistedFallbackId, type IdentitySource } from './identity.ts';
+import { HttpClient, ServiceError, checkServerUrl } from './client.ts';
+import { enrollDevice } from './device-api.ts';
+import { readIdentity, writeDeviceKey, writeIdentity, type StoredIdentity } from './store/files.ts';
+import { openDb } from './store/db.ts';
+import { Store } from './store/store.ts';
+import { AgentError } from './errors.ts';
+
+export interface EnrollOptions {
+  cfg: AgentConfig;
+  server: string;
+  token: string;
+  caFile?: string;
+  allowInsecureHttp: boolean;
+  clock: Clock;
+  log: Logger;
+  identitySource: IdentitySource;
+  /** Waits between rate-limited attempts (tests shorten it). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const MAX_ATTEMPTS = 4;
+const MAX_RETRY_AFTER_MS = 60_000;
+
+export async function enroll(opts: EnrollOptions): Promise<{ identity: StoredIdentity; previousDeviceId: string | null }> {
+  const paths = agentPaths(opts.cfg.dataDir);
+  const server = checkServerUrl(opts.server, opts.allowInsecureHttp).href.replace(/\/$/, '');
+  ensurePrivateDir(paths.dataDir);
+  let previous: StoredIdentity | null = null;
+  try {
+    previous = readIdentity(paths.identity);
+  } catch {
+    // A damaged identity is replaced by this enrollment.
+  }
+  const fresh = factsFromRaw(await opts.identitySource(), persistedFallbackId(join(paths.dataDir, 'machine-id')));
+  // The stored hardware identity wins so the service recognises this device.
+  const facts = previous ? { ...fresh, machineIdHash: previous.facts.machineIdHash, hardwareUuid: previous.facts.hardwareUuid } : fresh;
+
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const http = new HttpClient({
+    server, caFile: opts.caFile, allowInsecureHttp: opts.allowInsecureHttp,
+    timeoutMs: opts.cfg.requestTimeoutSeconds * 1000, maxResponseBytes: opts.cfg.maxResponseBytes,
+  });
+  let res: EnrollResponse;
+  try {
+    res = await withRateLimitRetry(async () => enrollDevice(http, { token: opts.token, facts, publicKey: await publicJwk(publicKey) }, opts.clock.now()), opts);
+  } catch (e) {
+    throw explain(e, server);
+  } finally {
+    await http.close().catch(() => undefined);
+  }
+  if (!res.keys.keys.some((k) => k.kid)) throw new AgentError('the service sent no signing key with a key id to pin', 'check the service version');
+
+  const identity: StoredIdentity = {
+    version: 1, deviceId: res.deviceId, server, issuer: res.issuer, audience: res.audience, keys: res.keys, facts,
+    enrolledAt: new Date(opts.clock.now()).toISOString(), reenrolled: res.reenrolled,
+    ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    ...(opts.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+  };
+  const store = new Store(openDb(paths.db));
+  try {
+    writeDeviceKey(paths.deviceKey, privateKey);
+    writeIdentity(paths.identity, identity);
+    const now = opts.clock.now();
+    store.tx(() => {
+      if (previous?.deviceId !== res.deviceId) {
+        // Another device id: its seq numbering starts afresh and old tokens are for someone else.
+        store.clearEntitlement();
+        store.recordSync({ at: now, ok: true, error: null, etag: null });
+      }
+      store.addEvent(now, 'enroll', res.reenrolled ? 'REENROLLED' : 'ENROLLED', {
+        deviceId: res.deviceId, server, previousDeviceId: previous?.deviceId ?? null, hostname: facts.hostname,
+      });
+    });
+    if (previous?.deviceId !== res.deviceId) rmSync(paths.watermark, { force: true });
+  } finally {
+    store.close();
+  }
+  opts.log.info({ deviceId: res.deviceId, reenrolled: res.reenrolled }, 'enrolled');
+  return { identity, previousDeviceId: previous?.deviceId ?? null };
+}
+
+async function withRateLimitRetry<T>(fn: () => Promise<T>, opts: EnrollOptions): Promise<T> {
+  const backoff = new Backoff({ baseMs: 1000, maxMs: 30_000 });
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const limited = e instanceof ServiceError && e.status === 429;
+      if (!limited || attempt >= MAX_ATTEMPTS || (e.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) throw e;
+      const delay = Math.max(1000, backoff.next(e.retryAfterMs));
+      opts.log.warn({ delayMs: delay }, 'enrollment rate-limited by the service; waiting');
+      await sleep(delay);
+    }
+  }
+}
+
+function explain(e: unknown, server: string): Error {
+  if (!(e instanceof ServiceError)) return e as Error;
+  if (e.code === 'ENROLL_TOKEN_INVALID') {
+    return new AgentError(`the service refused the enroll token (unknown, expired or used up): ${e.message}`, 'ask an administrator for a new token (devlic-admin enroll-tokens create)');
+  }
+  if (e.status === 429) return new AgentError(`the service is rate-limiting enrollments: ${e.message}`, 'wait a minute and try again');
+  if (e.kind === 'network') return new AgentError(e.message, `check that ${server} is reachable from this device (devlic-agent doctor)`);
+  return new AgentError(`enrollment failed: ${e.message}`, 'check the server URL and the service logs');
+}

@@ -1,0 +1,58 @@
+// One sync-decide-apply pass without the daemon, for `refresh` and `enroll`
+// when no agent is running: talks to the service directly, caches the answer
+// (the "newer seq wins" rule makes this safe even if a daemon starts
+// meanwhile), and applies the resulting mode.
+import type { Logger } from '../shared/log.ts';
+import { agentPaths, type AgentConfig } from './config.ts';
+import type { Clock } from './clock.ts';
+import { ensurePrivateDir } from './fsutil.ts';
+import { openDb } from './store/db.ts';
+import { Store } from './store/store.ts';
+import { readDeviceKey, readIdentity, readWatermark } from './store/files.ts';
+import { HttpClient } from './client.ts';
+import { DeviceApi } from './device-api.ts';
+import { syncOnce, type SyncOutcome } from './sync.ts';
+import { evaluate } from './evaluate.ts';
+import { Applier } from './apply.ts';
+import { createEnforcers } from './enforce/registry.ts';
+import { buildStatusReport } from './report.ts';
+import type { Decision } from './decide.ts';
+import { AgentError } from './errors.ts';
+
+export interface OneShotResult {
+  sync: SyncOutcome | null;
+  decision: Decision;
+}
+
+export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logger): Promise<OneShotResult> {
+  const paths = agentPaths(cfg.dataDir);
+  ensurePrivateDir(paths.dataDir);
+  const identity = readIdentity(paths.identity);
+  if (!identity) throw new AgentError('this device is not enrolled', "run 'devlic-agent enroll --server URL --token T'");
+  const store = new Store(openDb(paths.db));
+  let http: HttpClient | null = null;
+  try {
+    let sync: SyncOutcome | null = null;
+    let api: DeviceApi | null = null;
+    if (!identity.revoked) {
+      http = new HttpClient({
+        server: identity.server, caFile: cfg.caFile ?? identity.caFile,
+        allowInsecureHttp: cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
+        timeoutMs: cfg.requestTimeoutSeconds * 1000, maxResponseBytes: cfg.maxResponseBytes,
+      });
+      api = new DeviceApi(http, identity.deviceId, readDeviceKey(paths.deviceKey), clock);
+      sync = await syncOnce({ paths, identity, store, api, clock, log }, { waitSeconds: 0, conditional: false });
+    }
+    const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: clock.now() });
+    const users = [...new Set(store.openSessions().map((s) => s.user))].sort();
+    const applier = new Applier(createEnforcers(cfg.apps, { dataDir: paths.dataDir, platform: process.platform, log }), store, clock, log);
+    const out = await applier.apply(ev.decision, users, { cause: 'refresh' });
+    if (api && sync?.ok && out.changed) {
+      await api.reportStatus(buildStatusReport(store, ev.decision, ev.claims)).catch((e) => log.warn({ err: (e as Error).message }, 'status report not delivered'));
+    }
+    return { sync, decision: ev.decision };
+  } finally {
+    await http?.close().catch(() => undefined);
+    store.close();
+  }
+}

@@ -1,0 +1,164 @@
+// Who is signed in, and noticing sign-ins/outs quickly. On Linux the utmp file
+// is watched with fs.watch (a sign-in rewrites it) plus a periodic re-read in
+// case an event is missed or the file appears later; elsewhere
+// systeminformation.users() is polled. Each scan is reconciled with the open
+// sessions in the database (so sign-outs missed while the agent was stopped
+// are closed at start-up), recorded as sign-in/sign-out events, and reported
+// to the daemon, which applies the mode for the new set of users.
+import { readFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import type { Logger } from '../shared/log.ts';
+import { parseUtmp, signedIn, type SignedIn } from './utmp.ts';
+import type { Store } from './store/store.ts';
+import type { Clock } from './clock.ts';
+
+export type SessionSource = () => Promise<SignedIn[]>;
+
+export function utmpSource(path: string): SessionSource {
+  return async () => {
+    try {
+      return signedIn(parseUtmp(await readFile(path)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  };
+}
+
+export function systemUsersSource(): SessionSource {
+  return async () => {
+    const { default: si } = await import('systeminformation');
+    const users = await si.users();
+    return users.filter((u) => u.user).map((u) => {
+      const since = Date.parse(`${u.date}T${u.time}`);
+      return { user: u.user, line: u.tty || u.ip || 'console', host: u.ip || '', sinceMs: Number.isNaN(since) ? 0 : since };
+    });
+  };
+}
+
+export interface SessionChange {
+  started: SignedIn[];
+  ended: { user: string; line: string }[];
+  users: string[];
+}
+
+const key = (u: string, line: string) => `${u}\u0000${line}`;
+
+/** Brings the open sessions in the database in line with `current`; returns what changed. */
+export function reconcileSessions(store: Store, current: SignedIn[], nowMs: number): SessionChange {
+  return store.tx(() => {
+    const open = store.openSessions();
+    const openKeys = new Set(open.map((s) => key(s.user, s.line)));
+    const curKeys = new Set(current.map((s) => key(s.user, s.line)));
+    const started = current.filter((s) => !openKeys.has(key(s.user, s.line)));
+    const endedRows = open.filter((s) => !curKeys.has(key(s.user, s.line)));
+    for (const s of started) {
+      store.startSession(s.user, s.line, s.host || null, s.sinceMs > 0 ? s.sinceMs : nowMs);
+      store.addEvent(nowMs, 'sign-in', null, { user: s.user, line: s.line, ...(s.host ? { host: s.host } : {}) });
+    }
+    for (const s of endedRows) {
+      store.endSession(s.id, nowMs);
+      store.addEvent(nowMs, 'sign-out', null, { user: s.user, line: s.line });
+    }
+    const users = [...new Set(current.map((s) => s.user))].sort();
+    return { started, ended: endedRows.map((s) => ({ user: s.user, line: s.line })), users };
+  });
+}
+
+export class SessionWatcher {
+  private readonly source: SessionSource;
+  private readonly watchPath: string | undefined;
+  private readonly pollMs: number;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly onChange: (c: SessionChange) => void;
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  users: string[] = [];
+
+  constructor(opts: { source: SessionSource; watchPath?: string; pollMs: number; store: Store; clock: Clock; log: Logger; onChange: (c: SessionChange) => void }) {
+    this.source = opts.source;
+    this.watchPath = opts.watchPath;
+    this.pollMs = opts.pollMs;
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.onChange = opts.onChange;
+  }
+
+  /** First scan (reconciling what happened while the agent was down), then watching. */
+  async start(): Promise<SessionChange> {
+    const first = await this.scanOnce();
+    this.ensureWatch();
+    this.timer = setInterval(() => {
+      this.ensureWatch();
+      this.scan();
+    }, this.pollMs);
+    return first;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+  }
+
+  private ensureWatch(): void {
+    if (this.stopped || this.watcher || !this.watchPath) return;
+    try {
+      this.watcher = watch(this.watchPath, { persistent: false }, (event) => {
+        // A replaced file (rename) needs a new watch on the new inode.
+        if (event === 'rename') {
+          this.watcher?.close();
+          this.watcher = null;
+          setImmediate(() => this.ensureWatch());
+        }
+        if (this.debounce) clearTimeout(this.debounce);
+        // utmp is written in several small writes: read once they settle.
+        this.debounce = setTimeout(() => this.scan(), 50);
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = null;
+      });
+    } catch {
+      // Not there yet (containers, early boot): the periodic scan retries.
+    }
+  }
+
+  /** Requests a scan; overlapping requests collapse into one more scan. */
+  scan(): void {
+    if (this.stopped) return;
+    if (this.scanning) {
+      this.again = true;
+      return;
+    }
+    this.scanning = this.scanOnce().then(() => undefined, (e) => this.log.warn({ err: e }, 'reading signed-in users failed'))
+      .finally(() => {
+        this.scanning = null;
+        if (this.again) {
+          this.again = false;
+          this.scan();
+        }
+      });
+  }
+
+  private async scanOnce(): Promise<SessionChange> {
+    const current = await this.source();
+    const change = reconcileSessions(this.store, current, this.clock.now());
+    this.users = change.users;
+    if (change.started.length || change.ended.length) {
+      for (const s of change.started) this.log.info({ user: s.user, line: s.line }, 'sign-in');
+      for (const s of change.ended) this.log.info({ user: s.user, line: s.line }, 'sign-out');
+      this.onChange(change);
+    }
+    return change;
+  }
+}

@@ -1,0 +1,126 @@
+// What `devlic-agent status` shows IT: identity, server, the mode the device
+// should be in now (re-decided from the verified cache, so it is right even
+// offline or with the daemon stopped), the entitlement, sync state, who is
+// signed in and what each enforcer applied. Reads the database read-only.
+import { agentPaths, type AgentConfig } from './config.ts';
+import type { Clock } from './clock.ts';
+import { openDbReadOnly } from './store/db.ts';
+import { Store } from './store/store.ts';
+import { readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
+import { evaluate } from './evaluate.ts';
+import { sendControl } from './control.ts';
+import { AGENT_VERSION } from './version.ts';
+
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+export interface AgentStatus {
+  deviceId: string | null;
+  enrolled: boolean;
+  server: string | null;
+  mode: 'full' | 'read-only';
+  reason: string;
+  warning: { code: string; message: string; expiresAt: string } | null;
+  detail: string | null;
+  facts: StoredIdentity['facts'] | null;
+  enrolledAt: string | null;
+  revoked: StoredIdentity['revoked'] | null;
+  entitlement: {
+    status: string | null; product: string | null; productName: string | null; subscription: string | null; group: string | null;
+    seq: number | null; issuedAt: string | null; expiresAt: string | null; warnAt: string | null; refreshAfter: string | null;
+    valid: boolean; error: string | null;
+  };
+  lastSync: { at: string | null; ok: boolean | null; error: string | null };
+  lastSuccessfulSync: string | null;
+  nextSync: string | null;
+  clock: { now: string; effectiveNow: string | null; trustedHighWater: string | null; testHook: boolean };
+  users: { name: string; line: string; since: string; mode: string | null; reason: string | null }[];
+  enforcers: { name: string; ok: boolean; applied: string; mode: string; reason: string; at: string; changed: boolean; error: string | null; detail: Record<string, unknown> | null }[];
+  applied: { mode: string; reason: string; at: string } | null;
+  daemon: { running: boolean; pid: number | null };
+  agentVersion: string;
+  dataDir: string;
+}
+
+export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<AgentStatus> {
+  const paths = agentPaths(cfg.dataDir);
+  const identity = readIdentity(paths.identity);
+  const db = openDbReadOnly(paths.db);
+  const store = db ? new Store(db) : null;
+  try {
+    const now = clock.now();
+    const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: now });
+    const c = ev.claims;
+    const sync = store?.getSyncState();
+    const trusted = store?.getTrustedTime();
+    const decision = store?.getDecision() ?? null;
+    const ping = (await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null)) as { pid?: number } | null;
+    const d = ev.decision;
+    return {
+      deviceId: identity?.deviceId ?? null,
+      enrolled: identity !== null,
+      server: identity?.server ?? cfg.server ?? null,
+      mode: d.mode,
+      reason: d.reason,
+      warning: d.warning ? { code: d.warning.code, message: d.warning.message, expiresAt: iso(d.warning.expiresAt)! } : null,
+      detail: d.detail ?? null,
+      facts: identity?.facts ?? null,
+      enrolledAt: identity?.enrolledAt ?? null,
+      revoked: identity?.revoked ?? null,
+      entitlement: {
+        status: c?.status ?? null, product: c?.product ?? null, productName: c?.productName ?? null,
+        subscription: c?.subscription ?? null, group: c?.group ?? null, seq: c?.seq ?? null,
+        issuedAt: c ? iso(c.iat * 1000) : null, expiresAt: c ? iso(c.exp * 1000) : null,
+        warnAt: c ? iso(c.warnAt * 1000) : null, refreshAfter: c ? iso(c.refreshAfter * 1000) : null,
+        valid: ev.entitlement.kind === 'valid',
+        error: ev.entitlement.kind === 'invalid' ? `${ev.entitlement.code}: ${ev.entitlement.message}` : null,
+      },
+      lastSync: { at: iso(sync?.lastAttemptAt), ok: sync?.lastOk ?? null, error: sync?.lastOk === false ? sync.lastError : null },
+      lastSuccessfulSync: iso(sync?.lastSuccessAt),
+      nextSync: ping && !identity?.revoked ? iso(sync?.nextSyncAt) : null,
+      clock: { now: iso(now)!, effectiveNow: iso(d.effectiveNowMs), trustedHighWater: iso(trusted?.highWaterMs), testHook: clock.fake },
+      users: (store?.openSessions() ?? []).map((s) => ({ name: s.user, line: s.line, since: iso(s.startedAt)!, mode: s.mode, reason: s.reason })),
+      enforcers: (store?.getApplied() ?? []).map((a) => ({
+        name: a.enforcer, ok: a.ok, applied: a.applied, mode: a.mode, reason: a.reason, at: iso(a.at)!, changed: a.changed, error: a.error, detail: a.detail,
+      })),
+      applied: decision ? { mode: decision.mode, reason: decision.reason, at: iso(decision.at)! } : null,
+      daemon: { running: ping !== null, pid: typeof ping?.pid === 'number' ? ping.pid : null },
+      agentVersion: AGENT_VERSION,
+      dataDir: cfg.dataDir,
+    };
+  } finally {
+    store?.close();
+  }
+}
+
+/** The human-readable form. */
+export function formatStatus(s: AgentStatus): string {
+  const lines: [string, string][] = [];
+  const add = (k: string, v: string) => lines.push([k, v]);
+  if (!s.enrolled) {
+    add('Enrolled', "no: run 'devlic-agent enroll --server URL --token T'");
+  } else {
+    const f = s.facts;
+    add('Device', `${s.deviceId}${f ? ` (${[f.hostname, [f.manufacturer, f.model].filter(Boolean).join(' '), f.serial && `serial ${f.serial}`].filter(Boolean).join(', ')})` : ''}`);
+    add('Server', s.server ?? '-');
+    add('Enrolled', `yes, ${s.enrolledAt}`);
+    if (s.revoked) add('Revoked', `${s.revoked.at}: ${s.revoked.message} (re-enroll with a new token)`);
+  }
+  add('Mode', `${s.mode} (${s.reason})${s.detail ? ` - ${s.detail}` : ''}`);
+  if (s.warning) add('Warning', s.warning.message);
+  const e = s.entitlement;
+  if (e.status) {
+    add('Entitlement', `${e.status}${e.productName ? `: ${e.productName}` : e.product ? `: ${e.product}` : ''}${e.subscription ? `, subscription ${e.subscription}` : ''}${e.group ? `, group ${e.group}` : ''} (seq ${e.seq})`);
+    add('', `valid offline until ${e.expiresAt}, warning from ${e.warnAt}`);
+  } else {
+    add('Entitlement', e.error ?? 'none cached');
+  }
+  add('Last sync', s.lastSync.at ? `${s.lastSync.at} ${s.lastSync.ok ? 'ok' : `failed: ${s.lastSync.error}`}` : 'never');
+  if (s.lastSync.ok === false) add('Last good sync', s.lastSuccessfulSync ?? 'never');
+  add('Next sync', s.nextSync ?? (s.daemon.running ? 'waiting' : 'agent not running'));
+  add('Users', s.users.length ? s.users.map((u) => `${u.name} (${u.line}) ${u.mode ?? '?'} since ${u.since}`).join('\n') : 'nobody signed in');
+  add('Enforcers', s.enforcers.length ? s.enforcers.map((x) => `${x.name}: ${x.ok ? x.applied : `FAILED: ${x.error}`}`).join('\n') : 'nothing applied yet');
+  add('Agent', `${s.daemon.running ? `running (pid ${s.daemon.pid})` : 'NOT running'}, version ${s.agentVersion}${s.clock.testHook ? ', test clock' : ''}`);
+  if (s.applied && s.daemon.running && (s.applied.mode !== s.mode || s.applied.reason !== s.reason)) add('Applied', `${s.applied.mode} (${s.applied.reason}) at ${s.applied.at}; changing now`);
+  const w = Math.max(...lines.map(([k]) => k.length)) + 2;
+  return lines.map(([k, v]) => v.split('\n').map((l, i) => `${(i === 0 ? k : '').padEnd(w)}${l}`).join('\n')).join('\n') + '\n';
+}
