@@ -28,7 +28,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-const TERM_CHECK_MS = 15_000;
+// Checking for ended terms is one indexed query; once a second keeps expiry as prompt as any other change.
+const TERM_CHECK_MS = 1_000;
 
 export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });

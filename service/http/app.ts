@@ -37,6 +37,8 @@ export function createBaseApp(opts: { logger: Logger; bodyLimit: number; metrics
     ...(opts.https ? { https: opts.https } : {}),
   }).setValidatorCompiler(TypeBoxValidatorCompiler).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON only: a text/plain body would otherwise reach validation as a string.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof DevlicError) {
       reply.code(err.httpStatus).send(errorBody(err.code, err.message, err.details));

@@ -25,17 +25,19 @@ export function assign(ctx: LicensingContext, actor: Actor, subscriptionRef: str
 }
 
 export function unassign(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string): { id: string; sub: string; group: string; devicesAffected: number } {
-  const before = new Set((ctx.db.prepare("SELECT device_id FROM device_entitlements WHERE status = 'licensed'").all() as any[]).map((r) => r.device_id));
+  const licensedVia = ctx.db.prepare("SELECT device_id FROM device_entitlements WHERE status = 'licensed' AND subscription_id = ? AND group_id = ?");
+  const stillLicensed = ctx.db.prepare("SELECT 1 FROM device_entitlements WHERE device_id = ? AND status = 'licensed'");
+  let holders: string[] = [];
   const out = ctx.mutate(actor, () => {
     const sub = resolveRef(ctx.db, 'subscription', subscriptionRef);
     const group = resolveRef(ctx.db, 'group', groupRef);
     const row = ctx.db.prepare('SELECT id FROM assignments WHERE subscription_id = ? AND group_id = ?').get(sub, group) as { id: string } | undefined;
     if (!row) throw new DevlicError('NOT_FOUND', `subscription '${subscriptionRef}' is not assigned to group '${groupRef}'`);
+    holders = (licensedVia.all(sub, group) as { device_id: string }[]).map((r) => r.device_id);
     ctx.db.prepare('DELETE FROM assignments WHERE id = ?').run(row.id);
-    return { result: { id: row.id, sub, group }, action: 'license.unassign', target: group, details: { subscription: sub, group, assignment: row.id } };
+    return { result: { id: row.id, sub, group }, action: 'license.unassign', target: group, details: { subscription: sub, group, assignment: row.id, devices: holders.length } };
   });
-  const after = new Set((ctx.db.prepare("SELECT device_id FROM device_entitlements WHERE status = 'licensed'").all() as any[]).map((r) => r.device_id));
-  let lost = 0;
-  for (const d of before) if (!after.has(d)) lost++;
-  return { ...out, devicesAffected: lost };
+  // Counted after the recompute: a device still licensed through another group did not lose anything.
+  const devicesAffected = holders.filter((d) => !stillLicensed.get(d)).length;
+  return { ...out, devicesAffected };
 }

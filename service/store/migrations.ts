@@ -19,6 +19,7 @@ export const MIGRATIONS: string[] = [
     created_at TEXT NOT NULL,
     ord INTEGER NOT NULL
   );
+  CREATE INDEX subscriptions_term_end ON subscriptions(term_end);
   CREATE TABLE groups (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE COLLATE NOCASE,

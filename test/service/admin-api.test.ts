@@ -206,7 +206,6 @@ describe('roles and bad input', () => {
       ['POST', '/enroll-tokens', { uses: 0 }],
       ['POST', '/admins', { role: 'root' }],
       ['POST', '/groups', undefined, '{"name": "broken"'],
-      ['POST', '/groups', undefined, JSON.stringify({ name: 'big', pad: 'x'.repeat(2 * 1024 * 1024) })],
     ];
     for (const [m, p, body, raw] of cases) {
       const res = await admin.call(m, p, body, raw);
@@ -215,6 +214,11 @@ describe('roles and bad input', () => {
       expect(typeof res.body.error.code).toBe('string');
       expect(res.body.error.message.length).toBeGreaterThan(5);
     }
+    // Oversized: the service answers 413 from the Content-Length alone and may close the
+    // connection before the client has finished sending, so a reset is also a refusal.
+    const big = await admin.call('POST', '/groups', undefined, JSON.stringify({ name: 'big', pad: 'x'.repeat(2 * 1024 * 1024) }))
+      .then((r) => r.status, (e) => (e as Error & { cause?: { code?: string } }).cause?.code);
+    expect([413, 'EPIPE', 'ECONNRESET']).toContain(big);
     const wrongType = await fetch(`${svc.url}/v1/admin/groups`, { method: 'POST', headers: { authorization: `Bearer ${svc.adminToken}`, 'content-type': 'text/plain' }, body: 'name=x' });
     expect(wrongType.status).toBe(415);
     expect(await snapshot()).toEqual(before);
