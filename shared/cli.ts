@@ -8,9 +8,11 @@ export class UsageError extends Error {}
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parse(args: string[], options: Options) {
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+
+export function parse<O extends Options>(args: string[], options: O) {
   try {
-    return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
+    return parseArgs({ args, options: { ...HELP, ...options } as typeof HELP & O, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }

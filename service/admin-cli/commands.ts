@@ -1,0 +1,416 @@
+// The table of devlic-admin commands: for each one its usage, its options,
+// how its arguments become one admin API request, and how the answer is shown.
+// Building a request is pure and throws UsageError on bad input (exit 2), so
+// the whole argv → request mapping is testable without a server.
+import { API } from '../../shared/api.ts';
+import { parseDuration, UsageError, type Options } from '../../shared/cli.ts';
+import type {
+  AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
+  GroupChildBody, GroupDevicesBody, UpdateDeviceBody, UpdateSubscriptionBody,
+} from '../../shared/schemas/admin.ts';
+import * as r from './render.ts';
+
+export type Method = 'GET' | 'POST' | 'PATCH';
+
+/** One call of the admin API: `path` is absolute from the server root and includes any query. */
+export interface ApiRequest {
+  method: Method;
+  path: string;
+  body?: unknown;
+}
+
+/** The parsed arguments after the command words (global flags removed). */
+export interface CommandArgs {
+  positionals: string[];
+  values: Record<string, unknown>;
+}
+
+export interface CommandSpec {
+  /** The command words, e.g. "groups add-devices". */
+  name: string;
+  /** Positional arguments for the usage line, e.g. "GROUP DEVICE...". */
+  args: string;
+  summary: string;
+  /** Extra help lines. */
+  details?: string[];
+  options: Options;
+  /** Help for each option: [flag with its value, description, required?]. */
+  optionHelp: Array<[string, string, boolean?]>;
+  /** `items`: a list endpoint, `--json` prints its items array; `object`: prints the object. */
+  answer: 'items' | 'object';
+  build(a: CommandArgs): ApiRequest;
+  render(data: unknown, ctx: r.RenderContext): string;
+}
+
+const A = API.admin;
+
+// ---- argument helpers (exported for tests) ---------------------------------
+
+/** A path segment for an id or name typed by the admin. */
+export function seg(ref: string): string {
+  const s = encodeURIComponent(ref);
+  // "." and ".." would be dot segments to proxies and URL parsers.
+  return s === '.' || s === '..' ? s.replace(/\./g, '%2E') : s;
+}
+
+/** Checks a reference (id or name) the admin typed. */
+function checkRef(value: string, what: string): string {
+  if (value.trim() === '') throw new UsageError(`${what} must not be empty`);
+  if (value.length > 128) throw new UsageError(`${what} is too long (at most 128 characters)`);
+  return value;
+}
+
+/** Takes the positional arguments named in `names`; with `rest`, one or more further ones. */
+function take(a: CommandArgs, names: string[], rest?: string): string[] {
+  const p = a.positionals;
+  if (p.length < names.length) throw new UsageError(`missing ${names[p.length]}`);
+  if (rest) {
+    if (p.length === names.length) throw new UsageError(`missing ${rest} (give at least one)`);
+  } else if (p.length > names.length) {
+    throw new UsageError(`unexpected argument '${p[names.length]}'`);
+  }
+  return p.map((v, i) => checkRef(v, i < names.length ? names[i] : rest!));
+}
+
+function str(a: CommandArgs, name: string): string | undefined {
+  const v = a.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function required(a: CommandArgs, name: string, what: string): string {
+  const v = str(a, name);
+  if (v === undefined) throw new UsageError(`missing --${name} ${what}`);
+  return v;
+}
+
+/** Parses a whole number given for `--flag`, within [min, max]. */
+export function parseCount(text: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max} (got '${text}')`);
+  }
+  return Number(text);
+}
+
+function count(a: CommandArgs, name: string, min: number, max: number): number | undefined {
+  const v = str(a, name);
+  return v === undefined ? undefined : parseCount(v, name, min, max);
+}
+
+/**
+ * Parses a term end: a date (YYYY-MM-DD, meaning through the end of that day,
+ * UTC) or an ISO-8601 date-time with a zone (normalised to UTC).
+ */
+export function parseTermEnd(text: string): string {
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(text);
+  let t = NaN;
+  if (date) {
+    t = Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]), 23, 59, 59);
+    // Date.UTC rolls 2026-02-30 over to March: refuse dates that do not exist.
+    if (new Date(t).toISOString().slice(0, 10) !== text) t = NaN;
+  } else if (dateTime) {
+    t = Date.parse(text);
+  }
+  if (Number.isNaN(t)) {
+    throw new UsageError(`--term-end must be a date like 2027-06-30 or a date-time like 2027-06-30T12:00:00Z (got '${text}')`);
+  }
+  return new Date(t).toISOString();
+}
+
+const MIN_TOKEN_LIFETIME = 60;
+const MAX_TOKEN_LIFETIME = 366 * 86400;
+
+/** Parses `--expires` (e.g. 30m, 12h, 7d) into seconds within what the service accepts. */
+export function parseExpires(text: string): number {
+  const seconds = parseDuration(text);
+  if (seconds < MIN_TOKEN_LIFETIME || seconds > MAX_TOKEN_LIFETIME) {
+    throw new UsageError(`--expires must be between 1m and 366d (got '${text}')`);
+  }
+  return seconds;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+// ---- the commands ----------------------------------------------------------
+
+const str_ = { type: 'string' } as const;
+const bool_ = { type: 'boolean' } as const;
+
+function list(name: string, path: string, summary: string, render: (d: never, ctx: r.RenderContext) => string): CommandSpec {
+  return {
+    name, args: '', summary, options: {}, optionHelp: [], answer: 'items',
+    build: (a) => (take(a, []), { method: 'GET', path: A + path }),
+    render: render as CommandSpec['render'],
+  };
+}
+
+type Spec = Omit<CommandSpec, 'render' | 'options' | 'optionHelp' | 'args'> & {
+  args?: string;
+  options?: Options;
+  optionHelp?: Array<[string, string, boolean?]>;
+  render: (d: never, ctx: r.RenderContext) => string;
+};
+
+function cmd(s: Spec): CommandSpec {
+  return { args: '', options: {}, optionHelp: [], ...s, render: s.render as CommandSpec['render'] };
+}
+
+export const COMMANDS: CommandSpec[] = [
+  list('products list', '/products', 'List products with their seat totals', r.renderProducts),
+
+  list('subscriptions list', '/subscriptions', 'List subscriptions and the groups they are assigned to', r.renderSubscriptions),
+  cmd({
+    name: 'subscriptions add', summary: 'Add a subscription (a number of device seats for a product)', answer: 'object',
+    options: { product: str_, seats: str_, name: str_, 'term-end': str_ },
+    optionHelp: [
+      ['--product SKU', "product SKU (required; see 'devlic-admin products list')", true],
+      ['--seats N', 'number of device seats (required)', true],
+      ['--name NAME', 'a name to refer to it by (default: chosen by the service)'],
+      ['--term-end DATE', 'end of the term: YYYY-MM-DD (through that day, UTC) or an ISO date-time'],
+    ],
+    build(a) {
+      take(a, []);
+      const body: CreateSubscriptionBody = {
+        product: checkRef(required(a, 'product', 'SKU'), '--product'),
+        seats: parseCount(required(a, 'seats', 'N'), 'seats', 0, 10_000_000),
+      };
+      const name = str(a, 'name');
+      if (name !== undefined) body.name = checkRef(name, '--name');
+      const termEnd = str(a, 'term-end');
+      if (termEnd !== undefined && termEnd !== 'none') body.termEnd = parseTermEnd(termEnd);
+      return { method: 'POST', path: `${A}/subscriptions`, body };
+    },
+    render: r.renderSubscriptionCreated,
+  }),
+  cmd({
+    name: 'subscriptions show', args: 'SUBSCRIPTION', summary: 'Show one subscription (by id or name)', answer: 'object',
+    build: (a) => ({ method: 'GET', path: `${A}/subscriptions/${seg(take(a, ['SUBSCRIPTION'])[0])}` }),
+    render: r.renderSubscription,
+  }),
+  cmd({
+    name: 'subscriptions update', args: 'SUBSCRIPTION', summary: 'Change seats, status or term end of a subscription', answer: 'object',
+    options: { seats: str_, status: str_, 'term-end': str_ },
+    optionHelp: [
+      ['--seats N', 'new number of seats (devices beyond it lose their seat)'],
+      ['--status active|suspended', 'suspend (every device goes read-only) or reactivate'],
+      ['--term-end DATE|none', "new term end, or 'none' to remove it"],
+    ],
+    build(a) {
+      const [s] = take(a, ['SUBSCRIPTION']);
+      const body: UpdateSubscriptionBody = {};
+      const seats = count(a, 'seats', 0, 10_000_000);
+      if (seats !== undefined) body.seats = seats;
+      const status = str(a, 'status');
+      if (status !== undefined) {
+        if (status !== 'active' && status !== 'suspended') throw new UsageError(`--status must be active or suspended (got '${status}')`);
+        body.status = status;
+      }
+      const termEnd = str(a, 'term-end');
+      if (termEnd !== undefined) body.termEnd = termEnd === 'none' ? null : parseTermEnd(termEnd);
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to update: give --seats, --status or --term-end');
+      return { method: 'PATCH', path: `${A}/subscriptions/${seg(s)}`, body };
+    },
+    render: r.renderSubscriptionUpdated,
+  }),
+
+  list('groups list', '/groups', 'List device groups', r.renderGroups),
+  cmd({
+    name: 'groups show', args: 'GROUP', summary: 'Show one group (by id or name)', answer: 'object',
+    build: (a) => ({ method: 'GET', path: `${A}/groups/${seg(take(a, ['GROUP'])[0])}` }),
+    render: r.renderGroup,
+  }),
+  cmd({
+    name: 'groups create', args: 'NAME', summary: 'Create a device group', answer: 'object',
+    options: { parent: str_ },
+    optionHelp: [['--parent GROUP', 'nest the new group inside this group']],
+    build(a) {
+      const [name] = take(a, ['NAME']);
+      const body: CreateGroupBody = { name };
+      const parent = str(a, 'parent');
+      if (parent !== undefined) body.parent = checkRef(parent, '--parent');
+      return { method: 'POST', path: `${A}/groups`, body };
+    },
+    render: r.groupChanged((g) => `Created group ${g}.`),
+  }),
+  cmd({
+    name: 'groups add-devices', args: 'GROUP DEVICE...', summary: 'Add devices (ids or names) to a group', answer: 'object',
+    build(a) {
+      const [g, ...devices] = take(a, ['GROUP'], 'DEVICE');
+      const body: GroupDevicesBody = { devices };
+      return { method: 'POST', path: `${A}/groups/${seg(g)}/devices`, body };
+    },
+    render: r.groupChanged((g, b) => `Added ${r.deviceCount(b)} to group ${g}.`),
+  }),
+  cmd({
+    name: 'groups remove-devices', args: 'GROUP DEVICE...', summary: 'Remove devices from a group', answer: 'object',
+    details: ['Devices that were licensed only through this group lose their licence.'],
+    build(a) {
+      const [g, ...devices] = take(a, ['GROUP'], 'DEVICE');
+      const body: GroupDevicesBody = { devices };
+      return { method: 'POST', path: `${A}/groups/${seg(g)}/devices/remove`, body };
+    },
+    render: r.groupChanged((g, b) => `Removed ${r.deviceCount(b)} from group ${g}.`),
+  }),
+  cmd({
+    name: 'groups nest', args: 'PARENT CHILD', summary: 'Nest group CHILD inside group PARENT', answer: 'object',
+    details: ["The devices of CHILD get the licence of PARENT's subscription."],
+    build(a) {
+      const [parent, child] = take(a, ['PARENT', 'CHILD']);
+      const body: GroupChildBody = { group: child };
+      return { method: 'POST', path: `${A}/groups/${seg(parent)}/children`, body };
+    },
+    render: r.groupChanged((g, b) => `Nested group ${r.childName(b)} inside ${g}.`),
+  }),
+  cmd({
+    name: 'groups unnest', args: 'PARENT CHILD', summary: 'Take group CHILD out of group PARENT', answer: 'object',
+    build(a) {
+      const [parent, child] = take(a, ['PARENT', 'CHILD']);
+      const body: GroupChildBody = { group: child };
+      return { method: 'POST', path: `${A}/groups/${seg(parent)}/children/remove`, body };
+    },
+    render: r.groupChanged((g, b) => `Took group ${r.childName(b)} out of ${g}.`),
+  }),
+
+  list('licenses list', '/licenses', 'List which subscription is assigned to which group', r.renderAssignments),
+  cmd({
+    name: 'licenses assign', summary: 'Assign a subscription to a group: licenses every device in it', answer: 'object',
+    details: ['A group can have one subscription; unassign the old one first. Needs a global-admin token.'],
+    options: { subscription: str_, group: str_ },
+    optionHelp: [['--subscription S', 'subscription id or name (required)', true], ['--group G', 'group id or name (required)', true]],
+    build: (a) => ({ method: 'POST', path: `${A}/licenses/assign`, body: assignBody(a) }),
+    render: r.renderAssigned,
+  }),
+  cmd({
+    name: 'licenses unassign', summary: "Remove a subscription from a group: its devices go read-only", answer: 'object',
+    details: ['Nothing is deleted: apps and documents stay, readable and printable. Needs a global-admin token.'],
+    options: { subscription: str_, group: str_ },
+    optionHelp: [['--subscription S', 'subscription id or name (required)', true], ['--group G', 'group id or name (required)', true]],
+    build: (a) => ({ method: 'POST', path: `${A}/licenses/unassign`, body: assignBody(a) }),
+    render: r.renderUnassigned,
+  }),
+
+  cmd({
+    name: 'devices list', summary: 'List devices with their licence state, last report and users', answer: 'items',
+    options: { licensed: bool_, unlicensed: bool_, search: str_, limit: str_, offset: str_ },
+    optionHelp: [
+      ['--licensed | --unlicensed', 'only devices that have a seat / that have none'],
+      ['--search TEXT', 'only devices whose name or id contains TEXT'],
+      ['--limit N', 'at most N devices (1-1000)'],
+      ['--offset N', 'skip the first N devices'],
+    ],
+    build(a) {
+      take(a, []);
+      if (a.values.licensed && a.values.unlicensed) throw new UsageError('give --licensed or --unlicensed, not both');
+      const licensed = a.values.licensed ? 'true' : a.values.unlicensed ? 'false' : undefined;
+      const search = str(a, 'search');
+      if (search !== undefined && search.length > 128) throw new UsageError('--search is too long (at most 128 characters)');
+      const params = {
+        licensed, q: search, limit: count(a, 'limit', 1, 1000), offset: count(a, 'offset', 0, 1_000_000_000),
+      };
+      return { method: 'GET', path: `${A}/devices${query(params)}` };
+    },
+    render: r.renderDevices,
+  }),
+  cmd({
+    name: 'devices show', args: 'DEVICE', summary: 'Show one device: licence, hardware, recent reports', answer: 'object',
+    build: (a) => ({ method: 'GET', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}` }),
+    render: r.renderDevice,
+  }),
+  cmd({
+    name: 'devices disable', args: 'DEVICE', summary: 'Disable a device: it loses its licence and seat', answer: 'object',
+    build: (a) => toggle(a, true),
+    render: r.deviceChanged(true),
+  }),
+  cmd({
+    name: 'devices enable', args: 'DEVICE', summary: 'Enable a disabled device again', answer: 'object',
+    build: (a) => toggle(a, false),
+    render: r.deviceChanged(false),
+  }),
+
+  list('enroll-tokens list', '/enroll-tokens', 'List enrollment tokens (the secrets are not shown again)', r.renderEnrollTokens),
+  cmd({
+    name: 'enroll-tokens create', summary: 'Create a token that devices use to enroll', answer: 'object',
+    options: { expires: str_, uses: str_, group: str_ },
+    optionHelp: [
+      ['--expires DURATION', 'lifetime, e.g. 30m, 12h, 7d (default: chosen by the service)'],
+      ['--uses N', 'how many devices may enroll with it'],
+      ['--group G', 'put enrolled devices in this group'],
+    ],
+    build(a) {
+      take(a, []);
+      const body: CreateEnrollTokenBody = {};
+      const expires = str(a, 'expires');
+      if (expires !== undefined) body.expiresInSeconds = parseExpires(expires);
+      const uses = count(a, 'uses', 1, 100_000);
+      if (uses !== undefined) body.uses = uses;
+      const group = str(a, 'group');
+      if (group !== undefined) body.group = checkRef(group, '--group');
+      return { method: 'POST', path: `${A}/enroll-tokens`, body };
+    },
+    render: r.renderEnrollTokenCreated,
+  }),
+
+  list('admins list', '/admins', 'List admins and their roles', r.renderAdmins),
+  cmd({
+    name: 'admins create', summary: 'Create an admin token', answer: 'object',
+    details: ['global-admin may change everything; reader may only look.'],
+    options: { role: str_, name: str_ },
+    optionHelp: [['--role global-admin|reader', 'what the admin may do (required)', true], ['--name NAME', 'who it is for']],
+    build(a) {
+      take(a, []);
+      const role = required(a, 'role', 'global-admin|reader');
+      if (role !== 'global-admin' && role !== 'reader') throw new UsageError(`--role must be global-admin or reader (got '${role}')`);
+      const body: CreateAdminBody = { role };
+      const name = str(a, 'name');
+      if (name !== undefined) body.name = checkRef(name, '--name');
+      return { method: 'POST', path: `${A}/admins`, body };
+    },
+    render: r.renderAdminCreated,
+  }),
+
+  cmd({
+    name: 'audit list', summary: 'List recent admin actions, newest first', answer: 'items',
+    options: { limit: str_ },
+    optionHelp: [['--limit N', 'at most N events (1-1000)']],
+    build(a) {
+      take(a, []);
+      return { method: 'GET', path: `${A}/audit${query({ limit: count(a, 'limit', 1, 1000) })}` };
+    },
+    render: r.renderAudit,
+  }),
+
+  cmd({
+    name: 'whoami', summary: 'Show the admin the token belongs to', answer: 'object',
+    build: (a) => (take(a, []), { method: 'GET', path: `${A}/whoami` }),
+    render: r.renderWhoami,
+  }),
+];
+
+function assignBody(a: CommandArgs): AssignBody {
+  take(a, []);
+  return {
+    subscription: checkRef(required(a, 'subscription', 'S'), '--subscription'),
+    group: checkRef(required(a, 'group', 'G'), '--group'),
+  };
+}
+
+function toggle(a: CommandArgs, disabled: boolean): ApiRequest {
+  const body: UpdateDeviceBody = { disabled };
+  return { method: 'PATCH', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}`, body };
+}
+
+/** The command nouns in the order of the usage text. */
+export const NOUNS: string[] = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))];
+
+export function findCommand(noun: string, verb: string | undefined): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === (verb === undefined ? noun : `${noun} ${verb}`));
+}
+
+export function commandsOf(noun: string): CommandSpec[] {
+  return COMMANDS.filter((c) => c.name.split(' ')[0] === noun);
+}

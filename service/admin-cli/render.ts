@@ -1,0 +1,294 @@
+// Human-readable output of each devlic-admin command: turns the admin API's
+// objects into tables and short messages. Pure functions of (answer, context);
+// `--json` bypasses this module and prints the API's objects as they are.
+import type {
+  Admin, Assignment, AuditEvent, DeviceDetail, DeviceView, EnrollToken, Group, Product,
+  Subscription, UnassignResult,
+} from '../../shared/schemas/admin.ts';
+import { formatKeyValue, formatRelative, formatTable, formatTime, names, plural, sanitize, truncate } from './table.ts';
+
+export interface RenderContext {
+  /** The clock, passed in so output is testable. */
+  now: Date;
+  /** The service URL in use, for hints such as the agent's enroll command. */
+  server: string;
+  /** The body that was sent, when the message should name what was asked for. */
+  body?: unknown;
+}
+
+export interface ListAnswer<T> {
+  items: T[];
+  total: number;
+}
+
+type Named = { id: string; name: string } | null | undefined;
+
+function ref(x: Named): string {
+  return x ? x.name : '-';
+}
+
+function labelled(x: Named): string {
+  return x ? `${x.name} (${x.id})` : '-';
+}
+
+function empty(what: string): string {
+  return `No ${what}.\n`;
+}
+
+/** Footer for lists the service pages: "Showing 50 of 120 devices ...". */
+function pageNote(shown: number, total: number, what: string, hint: string): string {
+  return total > shown ? `\nShowing ${shown} of ${total} ${what}; ${hint}.\n` : '';
+}
+
+// ---- products -------------------------------------------------------------
+
+export function renderProducts(list: ListAnswer<Product>): string {
+  if (list.items.length === 0) return empty('products in the catalogue');
+  return formatTable(
+    ['SKU', 'NAME', 'CHANNEL', 'TOTAL', 'ASSIGNED', 'AVAILABLE'],
+    list.items.map((p) => [p.sku, p.name, p.channel, p.seatsTotal, p.seatsAssigned, p.seatsAvailable]),
+    ['left', 'left', 'left', 'right', 'right', 'right'],
+  );
+}
+
+// ---- subscriptions --------------------------------------------------------
+
+export function renderSubscriptions(list: ListAnswer<Subscription>): string {
+  if (list.items.length === 0) return empty("subscriptions (add one with 'devlic-admin subscriptions add')");
+  return formatTable(
+    ['ID', 'NAME', 'PRODUCT', 'SEATS', 'USED', 'NO SEAT', 'STATUS', 'TERM END', 'GROUPS'],
+    list.items.map((s) => [
+      s.id, s.name, s.product, s.seats, s.seatsUsed, s.seatsExhausted, s.status,
+      s.termEnd ? formatTime(s.termEnd).slice(0, 10) : 'none', names(s.groups),
+    ]),
+    ['left', 'left', 'left', 'right', 'right', 'right'],
+  );
+}
+
+export function renderSubscription(s: Subscription): string {
+  const out = formatKeyValue([
+    ['ID', s.id],
+    ['Name', s.name],
+    ['Product', `${s.productName} (${s.product})`],
+    ['Seats', `${s.seatsUsed} of ${s.seats} used`],
+    ['No seat', s.seatsExhausted > 0 ? `${plural(s.seatsExhausted, 'device')} in licensed groups got no seat (raise --seats)` : '0'],
+    ['Status', s.status],
+    ['Term end', s.termEnd ? formatTime(s.termEnd) : 'none'],
+    ['Groups', s.groups.length ? s.groups.map(labelled).join(', ') : "none (assign with 'devlic-admin licenses assign')"],
+    ['Created', formatTime(s.createdAt)],
+  ]);
+  return out;
+}
+
+export function renderSubscriptionCreated(s: Subscription): string {
+  return `Created subscription '${sanitize(s.name)}' (${sanitize(s.id)}).\n\n${renderSubscription(s)}`;
+}
+
+export function renderSubscriptionUpdated(s: Subscription): string {
+  return `Updated subscription '${sanitize(s.name)}' (${sanitize(s.id)}).\n\n${renderSubscription(s)}`;
+}
+
+// ---- groups ---------------------------------------------------------------
+
+export function renderGroups(list: ListAnswer<Group>): string {
+  if (list.items.length === 0) return empty("groups (create one with 'devlic-admin groups create NAME')");
+  return formatTable(
+    ['ID', 'NAME', 'DEVICES', 'SUBSCRIPTION', 'PARENTS', 'CHILDREN'],
+    list.items.map((g) => [g.id, g.name, g.deviceCount, ref(g.subscription), names(g.parents), names(g.children)]),
+    ['left', 'left', 'right'],
+  );
+}
+
+export function renderGroup(g: Group): string {
+  return formatKeyValue([
+    ['ID', g.id],
+    ['Name', g.name],
+    ['Devices', `${g.deviceCount} direct`],
+    ['Subscription', g.subscription ? labelled(g.subscription) : 'none'],
+    ['Parents', g.parents.length ? g.parents.map(labelled).join(', ') : 'none'],
+    ['Nested groups', g.children.length ? g.children.map(labelled).join(', ') : 'none'],
+    ['Created', formatTime(g.createdAt)],
+  ]);
+}
+
+/** For commands that change a group: a one-line message, then the group. */
+export function groupChanged(message: (g: string, body: Record<string, unknown>) => string) {
+  return (g: Group, ctx: RenderContext): string => {
+    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    return `${message(`'${sanitize(g.name)}'`, body)}\n\n${renderGroup(g)}`;
+  };
+}
+
+/** "2 devices" from a GroupDevicesBody that was sent. */
+export function deviceCount(body: Record<string, unknown>): string {
+  return Array.isArray(body.devices) ? plural(body.devices.length, 'device') : 'devices';
+}
+
+/** "'Carts'" from a GroupChildBody that was sent. */
+export function childName(body: Record<string, unknown>): string {
+  return typeof body.group === 'string' ? `'${sanitize(body.group)}'` : 'the group';
+}
+
+// ---- licenses -------------------------------------------------------------
+
+export function renderAssignments(list: ListAnswer<Assignment>): string {
+  if (list.items.length === 0) return empty("licence assignments (assign with 'devlic-admin licenses assign')");
+  return formatTable(
+    ['ID', 'SUBSCRIPTION', 'GROUP', 'PRODUCT', 'DEVICES', 'ASSIGNED'],
+    list.items.map((a) => [a.id, a.subscription.name, a.group.name, a.product, a.devicesReached, formatTime(a.createdAt)]),
+    ['left', 'left', 'left', 'left', 'right'],
+  );
+}
+
+export function renderAssigned(a: Assignment): string {
+  return (
+    `Assigned subscription '${sanitize(a.subscription.name)}' to group '${sanitize(a.group.name)}' ` +
+    `(${sanitize(a.product)}): ${plural(a.devicesReached, 'device')} in the group.\n` +
+    `Devices that are online pick up the licence within seconds; others at their next sync.\n`
+  );
+}
+
+export function renderUnassigned(r: UnassignResult): string {
+  return (
+    `Unassigned subscription '${sanitize(r.subscription.name)}' from group '${sanitize(r.group.name)}': ` +
+    `${plural(r.devicesAffected, 'device')} lost ${r.devicesAffected === 1 ? 'its' : 'their'} licence ` +
+    `and switch${r.devicesAffected === 1 ? 'es' : ''} to read-only.\n`
+  );
+}
+
+// ---- devices --------------------------------------------------------------
+
+export function renderDevices(list: ListAnswer<DeviceView>, ctx: RenderContext): string {
+  if (list.items.length === 0) {
+    return list.total > 0 ? `No devices on this page (${list.total} in total; lower --offset).\n` : empty('devices');
+  }
+  const table = formatTable(
+    ['ID', 'NAME', 'GROUPS', 'SEAT', 'REASON', 'LAST MODE', 'LAST SEEN', 'USERS'],
+    list.items.map((d) => [
+      d.id, d.name, names(d.groups, 30), d.licensed ? 'yes' : 'no', d.reason, d.lastMode ?? '-',
+      formatRelative(d.lastSeenAt, ctx.now), d.users.length ? truncate(d.users.map((u) => u.name).join(', '), 40) : '-',
+    ]),
+  );
+  return table + pageNote(list.items.length, list.total, 'devices', 'use --offset and --limit to see more');
+}
+
+function deviceSummary(d: DeviceView, ctx: RenderContext): Array<[string, unknown]> {
+  return [
+    ['ID', d.id],
+    ['Name', d.name],
+    ['Licensed', d.licensed ? `yes: ${d.product ?? '-'} from ${labelled(d.subscription)} via group ${labelled(d.licenseGroup)}` : `no (${d.reason})`],
+    ['Disabled', d.disabled ? 'yes' : 'no'],
+    ['Groups', d.groups.length ? d.groups.map(labelled).join(', ') : 'none'],
+    ['Last seen', d.lastSeenAt ? `${formatRelative(d.lastSeenAt, ctx.now)} (${formatTime(d.lastSeenAt)})` : 'never'],
+    ['Last mode', d.lastMode ? `${d.lastMode}${d.lastReason ? ` (${d.lastReason})` : ''}` : '-'],
+    ['Users', d.users.length ? d.users.map((u) => `${u.name} (${u.mode})`).join(', ') : 'none signed in'],
+  ];
+}
+
+export function renderDevice(d: DeviceDetail, ctx: RenderContext): string {
+  const f = d.facts;
+  let out = formatKeyValue([
+    ...deviceSummary(d, ctx),
+    ['Agent version', d.agentVersion ?? '-'],
+    ['Entitlement seq', d.entitlementSeq],
+    ['Offline until', d.cacheExpiresAt ? `${formatTime(d.cacheExpiresAt)} (${formatRelative(d.cacheExpiresAt, ctx.now)})` : '-'],
+    ['Enrolled', formatTime(d.enrolledAt)],
+    ['Hostname', f?.hostname ?? '-'],
+    ['Hardware', f ? [f.manufacturer, f.model].filter(Boolean).join(' ') || '-' : '-'],
+    ['Serial', f?.serial || '-'],
+    ['Hardware UUID', f?.hardwareUuid || '-'],
+    ['OS', f?.os || '-'],
+    ['Last error', d.lastError ?? 'none'],
+  ]);
+  const reports = d.reports ?? [];
+  if (reports.length > 0) {
+    out += '\nRecent reports:\n' + formatTable(
+      ['AT', 'MODE', 'REASON', 'USERS', 'AGENT', 'ERROR'],
+      reports.map((r) => [
+        formatTime(r.at), r.mode, r.reason, r.users.length ? truncate(r.users.map((u) => u.name).join(', '), 30) : '-',
+        r.agentVersion, r.lastError ? truncate(r.lastError, 60) : '-',
+      ]),
+    );
+  }
+  return out;
+}
+
+export function deviceChanged(disabled: boolean) {
+  return (d: DeviceView, ctx: RenderContext): string => {
+    const head = disabled
+      ? `Disabled device '${sanitize(d.name)}' (${sanitize(d.id)}): it has no licence and switches to read-only at its next sync.`
+      : `Enabled device '${sanitize(d.name)}' (${sanitize(d.id)}): it is licensed again if one of its groups has a subscription with a free seat.`;
+    return `${head}\n\n${formatKeyValue(deviceSummary(d, ctx))}`;
+  };
+}
+
+// ---- enroll tokens --------------------------------------------------------
+
+export function renderEnrollTokens(list: ListAnswer<EnrollToken>, ctx: RenderContext): string {
+  if (list.items.length === 0) return empty("enrollment tokens (create one with 'devlic-admin enroll-tokens create')");
+  return formatTable(
+    ['ID', 'GROUP', 'USES LEFT', 'EXPIRES', 'CREATED'],
+    list.items.map((t) => [t.id, ref(t.group), t.usesLeft, expiry(t.expiresAt, ctx), formatTime(t.createdAt)]),
+    ['left', 'left', 'right'],
+  );
+}
+
+function expiry(iso: string, ctx: RenderContext): string {
+  const rel = formatRelative(iso, ctx.now);
+  return rel.endsWith(' ago') ? `expired ${rel}` : rel;
+}
+
+function secretBlock(title: string, token: string | undefined): string {
+  if (!token) return `${title}: (the service did not return the token)\n`;
+  return `${title} (shown only once; store it safely):\n\n    ${sanitize(token)}\n\n`;
+}
+
+export function renderEnrollTokenCreated(t: EnrollToken, ctx: RenderContext): string {
+  return (
+    secretBlock('Enrollment token', t.token) +
+    formatKeyValue([
+      ['ID', t.id],
+      ['Uses', t.usesLeft],
+      ['Expires', `${formatTime(t.expiresAt)} (${formatRelative(t.expiresAt, ctx.now)})`],
+      ['Group', t.group ? labelled(t.group) : 'none (add devices to groups later)'],
+    ]) +
+    `\nOn each device run:\n    devlic-agent enroll --server ${sanitize(ctx.server)} --token ${sanitize(t.token ?? 'TOKEN')}\n`
+  );
+}
+
+// ---- admins ---------------------------------------------------------------
+
+export function renderAdmins(list: ListAnswer<Admin>): string {
+  if (list.items.length === 0) return empty('admins');
+  return formatTable(['ID', 'NAME', 'ROLE', 'CREATED'], list.items.map((a) => [a.id, a.name, a.role, formatTime(a.createdAt)]));
+}
+
+export function renderAdminCreated(a: Admin): string {
+  return (
+    secretBlock('Admin token', a.token) +
+    formatKeyValue([['ID', a.id], ['Name', a.name], ['Role', a.role]]) +
+    `\nUse it with --token or the DEVLIC_ADMIN_TOKEN environment variable.\n`
+  );
+}
+
+export function renderWhoami(a: Admin): string {
+  return formatKeyValue([['ID', a.id], ['Name', a.name], ['Role', a.role], ['Created', formatTime(a.createdAt)]]);
+}
+
+// ---- audit ----------------------------------------------------------------
+
+/** Audit details as "key=value" pairs; nested values as compact JSON. */
+export function formatDetails(details: Record<string, unknown> | null | undefined): string {
+  if (!details) return '-';
+  const parts = Object.entries(details).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return parts.length ? parts.join(' ') : '-';
+}
+
+export function renderAudit(list: ListAnswer<AuditEvent>): string {
+  if (list.items.length === 0) return empty('audit events');
+  return formatTable(
+    ['ID', 'TIME', 'ACTOR', 'ACTION', 'TARGET', 'DETAILS'],
+    list.items.map((e) => [e.id, formatTime(e.at), e.actor?.name ?? '-', e.action, e.target, truncate(formatDetails(e.details), 80)]),
+    ['right'],
+  );
+}

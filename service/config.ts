@@ -1,0 +1,54 @@
+// devlic-server configuration: documented defaults, optionally overridden by
+// a JSON file (--config) and by command-line flags (shared/config.ts).
+import Type from 'typebox';
+import { loadConfig } from '../shared/config.ts';
+import { MAX_WAIT_SECONDS } from '../shared/api.ts';
+
+export const ServerConfig = Type.Object({
+  /** Folder for the database, signing key and bootstrap admin token (created 0700). */
+  dataDir: Type.String({ minLength: 1 }),
+  /** HOST:PORT to listen on. Loopback by default: expose it deliberately, with TLS. */
+  listen: Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[^:]+):\\d{1,5}$' }),
+  tlsCert: Type.Union([Type.String(), Type.Null()]),
+  tlsKey: Type.Union([Type.String(), Type.Null()]),
+  /** How long a device stays licensed offline on one token (Microsoft: 90 days). */
+  offlineValidityDays: Type.Number({ exclusiveMinimum: 0, maximum: 365 }),
+  /** When the agent starts warning, before the token expires (Microsoft: about 10 days). */
+  warnBeforeExpiryDays: Type.Number({ minimum: 0, maximum: 365 }),
+  /** Tokens older than this are re-signed on the next poll, moving the offline window forward. */
+  reissueAfterHours: Type.Number({ exclusiveMinimum: 0 }),
+  /** The `refreshAfter` claim: when the agent should ask again even without a change. */
+  refreshAfterHours: Type.Number({ exclusiveMinimum: 0 }),
+  /** Longest long-poll the service holds, in seconds. */
+  maxWaitSeconds: Type.Integer({ minimum: 1, maximum: MAX_WAIT_SECONDS }),
+  /** Enrollment requests allowed per client address per minute. */
+  enrollPerMinute: Type.Integer({ minimum: 1 }),
+  /** Largest accepted request body for admin and device requests, in bytes. */
+  adminBodyLimit: Type.Integer({ minimum: 1024 }),
+  deviceBodyLimit: Type.Integer({ minimum: 1024 }),
+}, { additionalProperties: false });
+export type ServerConfig = Type.Static<typeof ServerConfig>;
+
+export const SERVER_DEFAULTS: ServerConfig = {
+  dataDir: '/var/lib/devlic-server',
+  listen: '127.0.0.1:8470',
+  tlsCert: null,
+  tlsKey: null,
+  offlineValidityDays: 90,
+  warnBeforeExpiryDays: 10,
+  reissueAfterHours: 24,
+  refreshAfterHours: 24,
+  maxWaitSeconds: MAX_WAIT_SECONDS,
+  enrollPerMinute: 60,
+  adminBodyLimit: 1024 * 1024,
+  deviceBodyLimit: 16 * 1024,
+};
+
+export function loadServerConfig(file: string | undefined, overrides: Partial<ServerConfig>): ServerConfig {
+  return loadConfig(ServerConfig, SERVER_DEFAULTS, { file, fileRequired: !!file, overrides });
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}

@@ -1,0 +1,129 @@
+// The admin API: everything devlic-admin and the console do. Readers may use
+// every GET; every change needs a global-admin token and is audited by the
+// licensing core in the same transaction as the change.
+import Type from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import type { AnyApp } from './app.ts';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { API } from '../../shared/api.ts';
+import { DevlicError } from '../../shared/errors.ts';
+import {
+  Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
+  CreateSubscriptionBody, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group, GroupChildBody, GroupDevicesBody,
+  ListOf, Product, Ref, Subscription, UnassignResult, UpdateDeviceBody, UpdateSubscriptionBody,
+} from '../../shared/schemas/admin.ts';
+import type { Actor, LicensingContext } from '../licensing/context.ts';
+import { authenticateAdmin, createAdmin, createEnrollToken } from '../licensing/access.ts';
+import { assign, unassign } from '../licensing/assignments.ts';
+import { addDevices, createGroup, nestGroup, removeDevices, unnestGroup } from '../licensing/groups.ts';
+import { createSubscription, updateSubscription } from '../licensing/subscriptions.ts';
+import { setDeviceDisabled } from '../licensing/devices.ts';
+import { resolveRef } from '../licensing/resolve.ts';
+import * as views from '../licensing/views.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest { actor?: Actor }
+}
+
+const RefParams = Type.Object({ ref: Ref });
+
+function actorOf(req: FastifyRequest): Actor {
+  return req.actor!;
+}
+
+export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext }): Promise<void> {
+  const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
+  const { ctx } = deps;
+  const db = ctx.db;
+
+  app.addHook('onRequest', async (req) => {
+    const h = req.headers.authorization;
+    if (!h || !h.startsWith('Bearer ')) {
+      throw new DevlicError('UNAUTHENTICATED', 'missing admin token: send Authorization: Bearer <token> (devlic-admin --token or DEVLIC_ADMIN_TOKEN)');
+    }
+    const actor = authenticateAdmin(ctx, h.slice(7).trim());
+    if (!actor) throw new DevlicError('UNAUTHENTICATED', 'admin token is not valid for this service');
+    if (req.method !== 'GET' && req.method !== 'HEAD' && actor.role !== 'global-admin') {
+      throw new DevlicError('FORBIDDEN', `role '${actor.role}' may only read; this change needs a global-admin`);
+    }
+    req.actor = actor;
+  });
+
+  const s = <T extends object>(extra: T) => ({ tags: ['admin'], security: [{ admin: [] }], ...extra });
+  const list = <T>(items: T[]) => ({ items, total: items.length });
+  const now = () => ctx.now();
+
+  app.get('/whoami', { schema: s({ response: { 200: Admin } }) }, async (req) => views.listAdmins(db, actorOf(req).id)[0]
+    ?? { id: actorOf(req).id, name: actorOf(req).name, role: actorOf(req).role, createdAt: new Date(0).toISOString() });
+
+  app.get('/products', { schema: s({ response: { 200: ListOf(Product) } }) }, async () => list(views.listProducts(db, now())));
+
+  app.get('/subscriptions', { schema: s({ response: { 200: ListOf(Subscription) } }) }, async () => list(views.listSubscriptions(db, now())));
+  app.get('/subscriptions/:ref', { schema: s({ params: RefParams, response: { 200: Subscription } }) },
+    async (req) => views.listSubscriptions(db, now(), resolveRef(db, 'subscription', req.params.ref))[0]);
+  app.post('/subscriptions', { schema: s({ body: CreateSubscriptionBody, response: { 201: Subscription } }) }, async (req, reply) => {
+    const id = createSubscription(ctx, actorOf(req), req.body);
+    reply.code(201);
+    return views.listSubscriptions(db, now(), id)[0];
+  });
+  app.patch('/subscriptions/:ref', { schema: s({ params: RefParams, body: UpdateSubscriptionBody, response: { 200: Subscription } }) },
+    async (req) => views.listSubscriptions(db, now(), updateSubscription(ctx, actorOf(req), req.params.ref, req.body))[0]);
+
+  app.get('/groups', { schema: s({ querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 128 })) }), response: { 200: ListOf(Group) } }) },
+    async (req) => list(views.listGroups(db, { q: req.query.q })));
+  app.get('/groups/:ref', { schema: s({ params: RefParams, response: { 200: Group } }) },
+    async (req) => views.listGroups(db, { id: resolveRef(db, 'group', req.params.ref) })[0]);
+  app.post('/groups', { schema: s({ body: CreateGroupBody, response: { 201: Group } }) }, async (req, reply) => {
+    const id = createGroup(ctx, actorOf(req), req.body.name, req.body.parent);
+    reply.code(201);
+    return views.listGroups(db, { id })[0];
+  });
+  const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => string, body: typeof GroupDevicesBody | typeof GroupChildBody) =>
+    app.post(path, { schema: s({ params: RefParams, body, response: { 200: Group } }) },
+      async (req) => views.listGroups(db, { id: fn(actorOf(req), (req.params as any).ref, req.body) })[0]);
+  groupAction('/groups/:ref/devices', (a, ref, b) => addDevices(ctx, a, ref, b.devices), GroupDevicesBody);
+  groupAction('/groups/:ref/devices/remove', (a, ref, b) => removeDevices(ctx, a, ref, b.devices), GroupDevicesBody);
+  groupAction('/groups/:ref/children', (a, ref, b) => nestGroup(ctx, a, ref, b.group), GroupChildBody);
+  groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group), GroupChildBody);
+
+  app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db, now())));
+  app.post('/licenses/assign', { schema: s({ body: AssignBody, response: { 201: Assignment } }) }, async (req, reply) => {
+    const id = assign(ctx, actorOf(req), req.body.subscription, req.body.group);
+    reply.code(201);
+    return views.listAssignments(db, now(), id)[0];
+  });
+  app.post('/licenses/unassign', { schema: s({ body: AssignBody, response: { 200: UnassignResult } }) }, async (req) => {
+    const r = unassign(ctx, actorOf(req), req.body.subscription, req.body.group);
+    const sub = db.prepare('SELECT id, name FROM subscriptions WHERE id = ?').get(r.sub) as { id: string; name: string };
+    const group = db.prepare('SELECT id, name FROM groups WHERE id = ?').get(r.group) as { id: string; name: string };
+    return { id: r.id, subscription: sub, group, devicesAffected: r.devicesAffected };
+  });
+
+  app.get('/devices', { schema: s({ querystring: DeviceListQuery, response: { 200: ListOf(DeviceView) } }) },
+    async (req) => views.listDevices(db, req.query));
+  app.get('/devices/:ref', { schema: s({ params: RefParams, response: { 200: DeviceDetail } }) },
+    async (req) => views.getDevice(db, resolveRef(db, 'device', req.params.ref)));
+  app.patch('/devices/:ref', { schema: s({ params: RefParams, body: UpdateDeviceBody, response: { 200: DeviceView } }) }, async (req) => {
+    const id = setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled);
+    return views.getDevice(db, id);
+  });
+
+  app.get('/enroll-tokens', { schema: s({ response: { 200: ListOf(EnrollToken) } }) }, async () => list(views.listEnrollTokens(db)));
+  app.post('/enroll-tokens', { schema: s({ body: CreateEnrollTokenBody, response: { 201: EnrollToken } }) }, async (req, reply) => {
+    const { id, token } = createEnrollToken(ctx, actorOf(req), req.body);
+    reply.code(201);
+    return { ...views.listEnrollTokens(db, id)[0], token };
+  });
+
+  app.get('/admins', { schema: s({ response: { 200: ListOf(Admin) } }) }, async () => list(views.listAdmins(db)));
+  app.post('/admins', { schema: s({ body: CreateAdminBody, response: { 201: Admin } }) }, async (req, reply) => {
+    const { id, token } = createAdmin(ctx, actorOf(req), req.body.role, req.body.name);
+    reply.code(201);
+    return { ...views.listAdmins(db, id)[0], token };
+  });
+
+  app.get('/audit', { schema: s({ querystring: AuditQuery, response: { 200: ListOf(AuditEvent) } }) },
+    async (req) => views.listAudit(db, req.query));
+}
+
+export const ADMIN_PREFIX = API.admin;

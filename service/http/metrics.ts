@@ -1,0 +1,39 @@
+// Prometheus metrics for /metrics: request counts and latency by route,
+// long-polls waiting, and devices by licence state and last reported mode.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DB } from '../store/db.ts';
+import type { Waiters } from './waiters.ts';
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'method' | 'route' | 'status'>;
+  latency: Histogram<'method' | 'route'>;
+}
+
+export function createMetrics(db: DB, waiters: Waiters): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'devlic_server_' });
+  const requests = new Counter({
+    name: 'devlic_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'] as const, registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'devlic_http_request_duration_seconds', help: 'Time to answer, long-polls excluded', labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
+  });
+  new Gauge({
+    name: 'devlic_longpolls_waiting', help: 'Agent long-polls currently held open', registers: [registry],
+    collect() { this.set(waiters.count); },
+  });
+  const byState = db.prepare(`SELECT COALESCE(e.status, 'unlicensed') AS status, COALESCE(e.reason, 'NOT_IN_LICENSED_GROUP') AS reason,
+      COALESCE(json_extract(d.last_report, '$.mode'), 'unknown') AS mode, COUNT(*) AS n
+    FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id GROUP BY 1, 2, 3`);
+  new Gauge({
+    name: 'devlic_devices', help: 'Enrolled devices by licence status, reason and last reported mode',
+    labelNames: ['status', 'reason', 'mode'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of byState.all() as any[]) this.set({ status: r.status, reason: r.reason, mode: r.mode }, r.n);
+    },
+  });
+  return { registry, requests, latency };
+}

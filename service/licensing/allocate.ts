@@ -1,0 +1,133 @@
+// Seat allocation: who is licensed, by which subscription, and why not.
+// A pure function of the licensing data and the time, so that every rule can
+// be tested exhaustively without a database:
+// - a licence reaches every device in an assigned group and its nested groups;
+// - a device uses at most one seat per product;
+// - when seats run out, the earliest members keep theirs (membership `ord`)
+//   and the rest get SEATS_EXHAUSTED, visible to the admin;
+// - expired or suspended subscriptions license nobody.
+import type { EntitlementReason } from '../../shared/schemas/common.ts';
+import { childrenIndex, descendantsAndSelf } from './graph.ts';
+
+export interface AllocSubscription { id: string; productSku: string; seats: number; termEnd: number | null; suspended: boolean; ord: number }
+export interface AllocAssignment { subscriptionId: string; groupId: string }
+export interface AllocMembership { groupId: string; deviceId: string; ord: number }
+export interface AllocDevice { id: string; disabled: boolean }
+export interface AllocInput {
+  now: number;
+  subscriptions: AllocSubscription[];
+  assignments: AllocAssignment[];
+  edges: { parent: string; child: string }[];
+  memberships: AllocMembership[];
+  devices: AllocDevice[];
+}
+
+export interface DeviceEntitlement {
+  status: 'licensed' | 'unlicensed';
+  reason: EntitlementReason;
+  product: string | null;
+  subscription: string | null;
+  group: string | null;
+}
+
+export interface SubscriptionUsage { seatsUsed: number; seatsExhausted: number; devicesReached: number }
+
+export interface AllocResult {
+  devices: Map<string, DeviceEntitlement>;
+  subscriptions: Map<string, SubscriptionUsage>;
+  /** devices reached per assigned group (through nesting too). */
+  groupsReached: Map<string, number>;
+}
+
+// Which unlicensed reason wins when several apply: the most actionable one.
+const UNLICENSED_RANK: Partial<Record<EntitlementReason, number>> = {
+  SEATS_EXHAUSTED: 3, SUBSCRIPTION_SUSPENDED: 2, SUBSCRIPTION_EXPIRED: 1, NOT_IN_LICENSED_GROUP: 0,
+};
+
+export function subscriptionState(s: AllocSubscription, now: number): 'active' | 'expired' | 'suspended' {
+  if (s.suspended) return 'suspended';
+  if (s.termEnd !== null && s.termEnd <= now) return 'expired';
+  return 'active';
+}
+
+export function allocateSeats(input: AllocInput): AllocResult {
+  const membersByGroup = new Map<string, AllocMembership[]>();
+  for (const m of input.memberships) {
+    let list = membersByGroup.get(m.groupId);
+    if (!list) membersByGroup.set(m.groupId, (list = []));
+    list.push(m);
+  }
+  const disabled = new Set(input.devices.filter((d) => d.disabled).map((d) => d.id));
+  const known = new Set(input.devices.map((d) => d.id));
+  const result = new Map<string, DeviceEntitlement>();
+  const unlicensed = (reason: EntitlementReason): DeviceEntitlement =>
+    ({ status: 'unlicensed', reason, product: null, subscription: null, group: null });
+  for (const d of input.devices) result.set(d.id, unlicensed(d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP'));
+
+  const assignmentsBySub = new Map<string, string[]>();
+  for (const a of input.assignments) {
+    let list = assignmentsBySub.get(a.subscriptionId);
+    if (!list) assignmentsBySub.set(a.subscriptionId, (list = []));
+    list.push(a.groupId);
+  }
+
+  const children = childrenIndex(input.edges);
+  const seatedProducts = new Map<string, Set<string>>();
+  const usage = new Map<string, SubscriptionUsage>();
+  const groupsReached = new Map<string, number>();
+  const subs = [...input.subscriptions].sort((a, b) => a.ord - b.ord);
+
+  for (const sub of subs) {
+    const use: SubscriptionUsage = { seatsUsed: 0, seatsExhausted: 0, devicesReached: 0 };
+    usage.set(sub.id, use);
+    // device -> earliest membership ord and the licensed group that reached it
+    const candidates = new Map<string, { ord: number; group: string }>();
+    for (const groupId of (assignmentsBySub.get(sub.id) ?? []).sort()) {
+      let reached = 0;
+      const seen = new Set<string>();
+      for (const g of descendantsAndSelf(groupId, input.edges, children)) {
+        for (const m of membersByGroup.get(g) ?? []) {
+          if (!known.has(m.deviceId)) continue;
+          if (!seen.has(m.deviceId)) { seen.add(m.deviceId); reached++; }
+          const c = candidates.get(m.deviceId);
+          if (!c || m.ord < c.ord) candidates.set(m.deviceId, { ord: m.ord, group: groupId });
+        }
+      }
+      groupsReached.set(groupId, reached);
+    }
+    use.devicesReached = candidates.size;
+    const ordered = [...candidates.entries()].sort((a, b) => a[1].ord - b[1].ord);
+    const state = subscriptionState(sub, input.now);
+    for (const [deviceId, { group }] of ordered) {
+      if (disabled.has(deviceId)) continue;
+      const current = result.get(deviceId)!;
+      if (current.status === 'licensed' && current.product === sub.productSku) continue;
+      if (seatedProducts.get(deviceId)?.has(sub.productSku)) continue;
+      let reason: EntitlementReason;
+      if (state === 'active' && use.seatsUsed < sub.seats) {
+        use.seatsUsed++;
+        let set = seatedProducts.get(deviceId);
+        if (!set) seatedProducts.set(deviceId, (set = new Set()));
+        set.add(sub.productSku);
+        if (current.status !== 'licensed') {
+          result.set(deviceId, { status: 'licensed', reason: 'ASSIGNED', product: sub.productSku, subscription: sub.id, group });
+        }
+        continue;
+      }
+      if (state === 'active') { use.seatsExhausted++; reason = 'SEATS_EXHAUSTED'; }
+      else reason = state === 'expired' ? 'SUBSCRIPTION_EXPIRED' : 'SUBSCRIPTION_SUSPENDED';
+      if (current.status === 'licensed') continue;
+      if ((UNLICENSED_RANK[reason] ?? 0) > (UNLICENSED_RANK[current.reason] ?? 0)) {
+        result.set(deviceId, { status: 'unlicensed', reason, product: sub.productSku, subscription: sub.id, group });
+      }
+    }
+  }
+  // A device seated later by another subscription of the same product no longer counts as exhausted.
+  for (const sub of subs) {
+    const use = usage.get(sub.id)!;
+    if (use.seatsExhausted === 0) continue;
+    use.seatsExhausted = 0;
+    for (const [, e] of result) if (e.reason === 'SEATS_EXHAUSTED' && e.subscription === sub.id) use.seatsExhausted++;
+  }
+  return { devices: result, subscriptions: usage, groupsReached };
+}

@@ -1,0 +1,75 @@
+// The licensing core's shared context: the database, the clock, and the one
+// way to change data. Every admin change runs as one transaction that also
+// writes its audit event and recomputes entitlements, so a crash can never
+// leave a change without its audit record or a device with a stale answer.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { DB } from '../store/db.ts';
+import type { Role } from '../../shared/schemas/admin.ts';
+import { recomputeEntitlements } from './recompute.ts';
+
+export interface Actor { id: string; name: string; role: Role }
+
+/** Actor used for changes the service makes by itself (e.g. a term ending). */
+export const SYSTEM_ACTOR: Actor = { id: 'system', name: 'devlic-server', role: 'global-admin' };
+
+export interface Change<T> { result: T; action: string; target: string; details?: Record<string, unknown> }
+
+export class LicensingContext {
+  readonly db: DB;
+  readonly now: () => number;
+  private readonly listeners: Array<(deviceIds: string[]) => void> = [];
+
+  constructor(db: DB, now: () => number = Date.now) {
+    this.db = db;
+    this.now = now;
+  }
+
+  nowIso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  /** Called after commit with the devices whose entitlement changed. */
+  onEntitlementsChanged(fn: (deviceIds: string[]) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Runs an admin change, its audit event and the recompute in one transaction. */
+  mutate<T>(actor: Actor, fn: () => Change<T>): T {
+    const { result, changed } = this.db.transaction(() => {
+      const c = fn();
+      this.db.prepare('INSERT INTO audit (at, actor_id, actor_name, action, target, details) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(this.nowIso(), actor.id, actor.name, c.action, c.target, JSON.stringify(c.details ?? {}));
+      return { result: c.result, changed: recomputeEntitlements(this.db, this.now()) };
+    }).immediate();
+    this.emit(changed);
+    return result;
+  }
+
+  /** Recompute without an admin change (time passing, device enrolling or reporting). */
+  refresh(fn?: () => void): string[] {
+    const changed = this.db.transaction(() => {
+      fn?.();
+      return recomputeEntitlements(this.db, this.now());
+    }).immediate();
+    this.emit(changed);
+    return changed;
+  }
+
+  private emit(changed: string[]): void {
+    if (changed.length === 0) return;
+    for (const l of this.listeners) l(changed);
+  }
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+}
+
+/** Secrets are random 32 bytes; stored only as SHA-256 (high entropy makes a slow hash unnecessary). */
+export function newSecret(prefix: string): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}

@@ -1,0 +1,50 @@
+// Recomputes every device's entitlement from the licensing data and writes
+// only the differences, bumping each changed device's `seq` so agents can
+// tell a newer answer from an older one. Runs inside the caller's transaction.
+import type { DB } from '../store/db.ts';
+import { allocateSeats, type AllocInput, type AllocResult } from './allocate.ts';
+
+export function loadAllocInput(db: DB, now: number): AllocInput {
+  return {
+    now,
+    subscriptions: (db.prepare('SELECT id, product_sku, seats, term_end, suspended, ord FROM subscriptions').all() as any[])
+      .map((r) => ({ id: r.id, productSku: r.product_sku, seats: r.seats, termEnd: r.term_end ? Date.parse(r.term_end) : null, suspended: !!r.suspended, ord: r.ord })),
+    assignments: (db.prepare('SELECT subscription_id, group_id FROM assignments').all() as any[])
+      .map((r) => ({ subscriptionId: r.subscription_id, groupId: r.group_id })),
+    edges: (db.prepare('SELECT parent_id, child_id FROM group_children').all() as any[])
+      .map((r) => ({ parent: r.parent_id, child: r.child_id })),
+    memberships: (db.prepare('SELECT group_id, device_id, ord FROM group_members').all() as any[])
+      .map((r) => ({ groupId: r.group_id, deviceId: r.device_id, ord: r.ord })),
+    devices: (db.prepare('SELECT id, disabled FROM devices').all() as any[]).map((r) => ({ id: r.id, disabled: !!r.disabled })),
+  };
+}
+
+export function currentAllocation(db: DB, now: number): AllocResult {
+  return allocateSeats(loadAllocInput(db, now));
+}
+
+export function recomputeEntitlements(db: DB, now: number): string[] {
+  const alloc = currentAllocation(db, now);
+  const existing = new Map<string, any>();
+  for (const r of db.prepare('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id FROM device_entitlements').all() as any[]) {
+    existing.set(r.device_id, r);
+  }
+  const at = new Date(now).toISOString();
+  const insert = db.prepare(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
+    VALUES (?, 1, ?, ?, ?, ?, ?, ?)`);
+  const update = db.prepare(`UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
+    changed_at = ?, token = NULL, token_iat = NULL WHERE device_id = ?`);
+  const changed: string[] = [];
+  for (const [deviceId, e] of alloc.devices) {
+    const old = existing.get(deviceId);
+    if (!old) {
+      insert.run(deviceId, e.status, e.reason, e.product, e.subscription, e.group, at);
+      changed.push(deviceId);
+    } else if (old.status !== e.status || old.reason !== e.reason || old.product_sku !== e.product
+      || old.subscription_id !== e.subscription || old.group_id !== e.group) {
+      update.run(e.status, e.reason, e.product, e.subscription, e.group, at, deviceId);
+      changed.push(deviceId);
+    }
+  }
+  return changed;
+}

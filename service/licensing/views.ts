@@ -1,0 +1,136 @@
+// Read models: the admin API's objects built from the database. Seat counts
+// come from the same allocation the entitlements use, so what an admin sees
+// is what devices get.
+import type { DB } from '../store/db.ts';
+import type {
+  Admin, Assignment, AuditEvent, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
+} from '../../shared/schemas/admin.ts';
+import { currentAllocation } from './recompute.ts';
+import { subscriptionState } from './allocate.ts';
+
+type Named = { id: string; name: string };
+const iso = (v: string | null) => v;
+
+export function listProducts(db: DB, now: number): Product[] {
+  const alloc = currentAllocation(db, now);
+  const subs = db.prepare('SELECT id, product_sku, seats, term_end, suspended, ord FROM subscriptions').all() as any[];
+  return (db.prepare('SELECT sku, name, channel FROM products ORDER BY name').all() as any[]).map((p) => {
+    let total = 0, used = 0;
+    for (const s of subs) {
+      if (s.product_sku !== p.sku) continue;
+      const state = subscriptionState({ ...s, termEnd: s.term_end ? Date.parse(s.term_end) : null, suspended: !!s.suspended }, now);
+      if (state !== 'active') continue;
+      total += s.seats;
+      used += alloc.subscriptions.get(s.id)?.seatsUsed ?? 0;
+    }
+    return { id: p.sku, sku: p.sku, name: p.name, channel: p.channel, seatsTotal: total, seatsAssigned: used, seatsAvailable: Math.max(0, total - used) };
+  });
+}
+
+export function listSubscriptions(db: DB, now: number, id?: string): Subscription[] {
+  const alloc = currentAllocation(db, now);
+  const rows = db.prepare(`SELECT s.*, p.name AS product_name FROM subscriptions s JOIN products p ON p.sku = s.product_sku
+    ${id ? 'WHERE s.id = ?' : ''} ORDER BY s.ord`).all(...(id ? [id] : [])) as any[];
+  const groupsOf = db.prepare('SELECT g.id, g.name FROM assignments a JOIN groups g ON g.id = a.group_id WHERE a.subscription_id = ? ORDER BY g.name');
+  return rows.map((s) => {
+    const use = alloc.subscriptions.get(s.id);
+    return {
+      id: s.id, name: s.name, product: s.product_sku, productName: s.product_name, seats: s.seats,
+      seatsUsed: use?.seatsUsed ?? 0, seatsExhausted: use?.seatsExhausted ?? 0, termEnd: iso(s.term_end),
+      status: subscriptionState({ id: s.id, productSku: s.product_sku, seats: s.seats, termEnd: s.term_end ? Date.parse(s.term_end) : null, suspended: !!s.suspended, ord: s.ord }, now),
+      groups: groupsOf.all(s.id) as Named[], createdAt: s.created_at,
+    };
+  });
+}
+
+export function listGroups(db: DB, opts: { id?: string; q?: string } = {}): Group[] {
+  const where: string[] = [];
+  const args: string[] = [];
+  if (opts.id) { where.push('g.id = ?'); args.push(opts.id); }
+  if (opts.q) { where.push("g.name LIKE ? ESCAPE '\\'"); args.push(`%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`); }
+  const rows = db.prepare(`SELECT g.id, g.name, g.created_at,
+      (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS device_count,
+      s.id AS sub_id, s.name AS sub_name
+    FROM groups g LEFT JOIN assignments a ON a.group_id = g.id LEFT JOIN subscriptions s ON s.id = a.subscription_id
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY g.name`).all(...args) as any[];
+  const parents = db.prepare('SELECT g.id, g.name FROM group_children c JOIN groups g ON g.id = c.parent_id WHERE c.child_id = ? ORDER BY g.name');
+  const children = db.prepare('SELECT g.id, g.name FROM group_children c JOIN groups g ON g.id = c.child_id WHERE c.parent_id = ? ORDER BY g.name');
+  return rows.map((g) => ({
+    id: g.id, name: g.name, deviceCount: g.device_count,
+    parents: parents.all(g.id) as Named[], children: children.all(g.id) as Named[],
+    subscription: g.sub_id ? { id: g.sub_id, name: g.sub_name } : null, createdAt: g.created_at,
+  }));
+}
+
+export function listAssignments(db: DB, now: number, id?: string): Assignment[] {
+  const alloc = currentAllocation(db, now);
+  const rows = db.prepare(`SELECT a.id, a.created_at, s.id AS sub_id, s.name AS sub_name, s.product_sku, g.id AS group_id, g.name AS group_name
+    FROM assignments a JOIN subscriptions s ON s.id = a.subscription_id JOIN groups g ON g.id = a.group_id
+    ${id ? 'WHERE a.id = ?' : ''} ORDER BY a.created_at, a.id`).all(...(id ? [id] : [])) as any[];
+  return rows.map((r) => ({
+    id: r.id, subscription: { id: r.sub_id, name: r.sub_name }, group: { id: r.group_id, name: r.group_name },
+    product: r.product_sku, createdAt: r.created_at, devicesReached: alloc.groupsReached.get(r.group_id) ?? 0,
+  }));
+}
+
+const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id AS lic_group_id,
+    s.name AS sub_name, lg.name AS lic_group_name
+  FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
+  LEFT JOIN subscriptions s ON s.id = e.subscription_id LEFT JOIN groups lg ON lg.id = e.group_id`;
+
+function deviceRow(db: DB, r: any): DeviceView {
+  const report = r.last_report ? JSON.parse(r.last_report) : null;
+  const groups = db.prepare('SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? ORDER BY g.name').all(r.id) as Named[];
+  return {
+    id: r.id, name: r.name, groups,
+    licensed: r.status === 'licensed', reason: r.reason ?? 'NOT_IN_LICENSED_GROUP', product: r.product_sku ?? null,
+    subscription: r.subscription_id ? { id: r.subscription_id, name: r.sub_name } : null,
+    licenseGroup: r.lic_group_id ? { id: r.lic_group_id, name: r.lic_group_name } : null,
+    entitlementSeq: r.seq ?? 0, disabled: !!r.disabled,
+    lastMode: report?.mode ?? null, lastReason: report?.reason ?? null, lastSeenAt: r.last_seen_at ?? null,
+    users: report?.users ?? [], agentVersion: report?.agentVersion ?? null, cacheExpiresAt: report?.cacheExpiresAt ?? null,
+    enrolledAt: r.enrolled_at,
+  };
+}
+
+export function listDevices(db: DB, q: DeviceListQuery): { items: DeviceView[]; total: number } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (q.licensed === 'true') where.push("e.status = 'licensed'");
+  if (q.licensed === 'false') where.push("(e.status IS NULL OR e.status <> 'licensed')");
+  if (q.reason) { where.push('e.reason = ?'); args.push(q.reason); }
+  if (q.q) { where.push("(d.name LIKE ? ESCAPE '\\' OR d.id = ?)"); args.push(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, q.q); }
+  const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = (db.prepare(`SELECT COUNT(*) AS n FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}`).get(...args) as any).n;
+  const rows = db.prepare(`${DEVICE_SELECT} ${w} ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?`).all(...args, q.limit ?? 100, q.offset ?? 0) as any[];
+  return { items: rows.map((r) => deviceRow(db, r)), total };
+}
+
+export function getDevice(db: DB, id: string): DeviceDetail {
+  const r = db.prepare(`${DEVICE_SELECT} WHERE d.id = ?`).get(id) as any;
+  const report = r.last_report ? JSON.parse(r.last_report) : null;
+  const reports = (db.prepare('SELECT at, report FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT 20').all(id) as any[])
+    .map((x) => { const rep = JSON.parse(x.report); return { at: x.at, mode: rep.mode, reason: rep.reason, users: rep.users, agentVersion: rep.agentVersion, lastError: rep.lastError }; });
+  return { ...deviceRow(db, r), facts: JSON.parse(r.facts), lastError: report?.lastError ?? null, reports };
+}
+
+export function listEnrollTokens(db: DB, id?: string): EnrollToken[] {
+  return (db.prepare(`SELECT t.id, t.expires_at, t.uses_left, t.created_at, g.id AS gid, g.name AS gname FROM enroll_tokens t
+    LEFT JOIN groups g ON g.id = t.group_id ${id ? 'WHERE t.id = ?' : ''} ORDER BY t.created_at`).all(...(id ? [id] : [])) as any[])
+    .map((t) => ({ id: t.id, expiresAt: t.expires_at, usesLeft: t.uses_left, group: t.gid ? { id: t.gid, name: t.gname } : null, createdAt: t.created_at }));
+}
+
+export function listAdmins(db: DB, id?: string): Admin[] {
+  return (db.prepare(`SELECT id, name, role, created_at FROM admins ${id ? 'WHERE id = ?' : ''} ORDER BY created_at`).all(...(id ? [id] : [])) as any[])
+    .map((a) => ({ id: a.id, name: a.name, role: a.role, createdAt: a.created_at }));
+}
+
+export function listAudit(db: DB, opts: { limit?: number; before?: number }): { items: AuditEvent[]; total: number } {
+  const total = (db.prepare('SELECT COUNT(*) AS n FROM audit').get() as any).n;
+  const rows = db.prepare(`SELECT * FROM audit ${opts.before ? 'WHERE id < ?' : ''} ORDER BY id DESC LIMIT ?`)
+    .all(...(opts.before ? [opts.before] : []), opts.limit ?? 100) as any[];
+  return {
+    total,
+    items: rows.map((r) => ({ id: r.id, at: r.at, actor: { id: r.actor_id, name: r.actor_name }, action: r.action, target: r.target, details: JSON.parse(r.details) })),
+  };
+}

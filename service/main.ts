@@ -1,0 +1,54 @@
+// devlic-server: the licensing service's command line.
+import { resolve } from 'node:path';
+import { parse, runCli, UsageError } from '../shared/cli.ts';
+import { createLogger } from '../shared/log.ts';
+import { loadServerConfig } from './config.ts';
+import { startServer } from './server.ts';
+
+const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--config FILE]
+
+The devlic licensing service: admins assign subscriptions to device groups,
+device agents poll it for their signed entitlement.
+
+  --data-dir DIR      database, signing key and bootstrap admin token (default /var/lib/devlic-server)
+  --listen HOST:PORT  address to listen on (default 127.0.0.1:8470)
+  --tls-cert FILE     PEM certificate; with --tls-key serves HTTPS
+  --tls-key FILE      PEM private key
+  --config FILE       JSON file with further settings (see README: offline validity, warning, limits)
+  --version           print the version
+`;
+
+const VERSION = '0.1.0';
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    'data-dir': { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+    config: { type: 'string' }, version: { type: 'boolean' },
+  });
+  if (values.version) { process.stdout.write(`devlic-server ${VERSION}\n`); return 0; }
+  if (values.help) { process.stdout.write(USAGE); return 0; }
+  if (positionals[0] !== 'serve' || positionals.length > 1) {
+    throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the only command is 'serve')` : 'missing command: serve');
+  }
+  if (!!values['tls-cert'] !== !!values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+  const cfg = loadServerConfig(values.config, {
+    dataDir: values['data-dir'] ? resolve(values['data-dir']) : undefined,
+    listen: values.listen,
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
+  });
+  const log = createLogger('devlic-server');
+  const server = await startServer(cfg, log);
+  process.stdout.write(`devlic-server ${VERSION} listening on ${server.url} (data in ${cfg.dataDir})\n`);
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      server.stop().then(done, (e) => { log.error({ err: e }, 'stop failed'); done(); });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+await runCli('devlic-server', () => main(process.argv.slice(2)));

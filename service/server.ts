@@ -1,0 +1,105 @@
+// Starts the licensing service, in a fixed order: data folder, database
+// (migrations), catalogue, signing key, bootstrap admin, licensing core,
+// HTTP routes, listening socket, timers. stop() undoes it in reverse.
+import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { API } from '../shared/api.ts';
+import type { Logger } from '../shared/log.ts';
+import type { ServerConfig } from './config.ts';
+import { parseListen } from './config.ts';
+import { openDatabase, type DB } from './store/db.ts';
+import { seedCatalogue } from './licensing/catalogue.ts';
+import { LicensingContext, SYSTEM_ACTOR } from './licensing/context.ts';
+import { bootstrapAdmin } from './licensing/access.ts';
+import { EntitlementIssuer } from './licensing/entitlements.ts';
+import { loadOrCreateKeys, writeAdminToken } from './keys.ts';
+import { createBaseApp, registerPlugins } from './http/app.ts';
+import { deviceRoutes } from './http/device-routes.ts';
+import { adminRoutes } from './http/admin-routes.ts';
+import { DeviceAuthenticator } from './http/device-auth.ts';
+import { createMetrics } from './http/metrics.ts';
+import { Waiters } from './http/waiters.ts';
+
+export interface RunningServer {
+  url: string;
+  db: DB;
+  ctx: LicensingContext;
+  bootstrapToken: string | null;
+  stop(): Promise<void>;
+}
+
+// Checking for ended terms is one indexed query; once a second keeps expiry as prompt as any other change.
+const TERM_CHECK_MS = 1_000;
+
+export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(cfg.dataDir, 0o700);
+  const db = openDatabase(join(cfg.dataDir, 'devlic.db'));
+  const ctx = new LicensingContext(db, now);
+  seedCatalogue(db, ctx.nowIso());
+  const keys = loadOrCreateKeys(cfg.dataDir);
+  const boot = bootstrapAdmin(ctx);
+  if (boot) {
+    const file = writeAdminToken(cfg.dataDir, boot.token);
+    // Shown once: the token is stored hashed.
+    process.stderr.write(`\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`);
+  }
+  ctx.refresh();
+
+  const waiters = new Waiters();
+  ctx.onEntitlementsChanged((ids) => waiters.notify(ids));
+  const metrics = createMetrics(db, waiters);
+  const issuer = new EntitlementIssuer(db, keys.signing, {
+    issuer: keys.issuer,
+    offlineValiditySeconds: Math.round(cfg.offlineValidityDays * 86400),
+    warnBeforeExpirySeconds: Math.round(cfg.warnBeforeExpiryDays * 86400),
+    refreshAfterSeconds: Math.round(cfg.refreshAfterHours * 3600),
+    reissueAfterSeconds: Math.round(cfg.reissueAfterHours * 3600),
+  });
+  const https = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
+  const app = createBaseApp({ logger: log, bodyLimit: cfg.adminBodyLimit, metrics, https });
+  await registerPlugins(app);
+  app.get(API.health, { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get(API.metrics, { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('Content-Type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  await app.register(deviceRoutes, {
+    ctx, keys, issuer, waiters, auth: new DeviceAuthenticator(db),
+    maxWaitSeconds: cfg.maxWaitSeconds, enrollPerMinute: cfg.enrollPerMinute, bodyLimit: cfg.deviceBodyLimit,
+  });
+  await app.register(adminRoutes, { prefix: API.admin, ctx });
+  app.addHook('preClose', async () => waiters.releaseAll());
+
+  const { host, port } = parseListen(cfg.listen);
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+
+  // A subscription's term ending changes entitlements with no admin action.
+  let lastCheck = new Date(now()).toISOString();
+  const termTimer = setInterval(() => {
+    const at = new Date(now()).toISOString();
+    const crossed = db.prepare('SELECT COUNT(*) AS n FROM subscriptions WHERE term_end > ? AND term_end <= ?').get(lastCheck, at) as { n: number };
+    lastCheck = at;
+    if (crossed.n > 0) {
+      const changed = ctx.refresh(() => {
+        db.prepare('INSERT INTO audit (at, actor_id, actor_name, action, target, details) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(at, SYSTEM_ACTOR.id, SYSTEM_ACTOR.name, 'subscription.term-ended', 'subscriptions', JSON.stringify({ count: crossed.n }));
+      });
+      log.info({ subscriptions: crossed.n, devicesChanged: changed.length }, 'subscription term ended');
+    }
+  }, TERM_CHECK_MS);
+  termTimer.unref();
+  log.info({ url, dataDir: cfg.dataDir }, 'devlic-server listening');
+
+  return {
+    url, db, ctx, bootstrapToken: boot?.token ?? null,
+    async stop() {
+      clearInterval(termTimer);
+      await app.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// The service database's schema, as an ordered list of migrations. A
+// migration is never edited once released: add a new one instead.
+
+export const MIGRATIONS: string[] = [
+  /* 1: initial schema */ `
+  CREATE TABLE products (
+    sku TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    product_sku TEXT NOT NULL REFERENCES products(sku),
+    seats INTEGER NOT NULL CHECK (seats >= 0),
+    term_end TEXT,
+    suspended INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    ord INTEGER NOT NULL
+  );
+  CREATE INDEX subscriptions_term_end ON subscriptions(term_end);
+  CREATE TABLE groups (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE group_children (
+    parent_id TEXT NOT NULL REFERENCES groups(id),
+    child_id TEXT NOT NULL REFERENCES groups(id),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (parent_id, child_id)
+  );
+  CREATE INDEX group_children_child ON group_children(child_id);
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    machine_id_hash TEXT NOT NULL,
+    hardware_uuid TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    enrolled_at TEXT NOT NULL,
+    last_seen_at TEXT,
+    last_report TEXT
+  );
+  CREATE UNIQUE INDEX devices_identity ON devices(machine_id_hash, hardware_uuid);
+  CREATE INDEX devices_name ON devices(name);
+  -- ord is a global, ever-increasing number: "earliest member first" for seats.
+  CREATE TABLE group_members (
+    ord INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id TEXT NOT NULL REFERENCES groups(id),
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    added_at TEXT NOT NULL,
+    UNIQUE (group_id, device_id)
+  );
+  CREATE INDEX group_members_device ON group_members(device_id);
+  CREATE TABLE assignments (
+    id TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL REFERENCES subscriptions(id),
+    group_id TEXT NOT NULL UNIQUE REFERENCES groups(id),
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX assignments_subscription ON assignments(subscription_id);
+  -- The service's current answer for each device; seq grows on every change.
+  CREATE TABLE device_entitlements (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id),
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    product_sku TEXT,
+    subscription_id TEXT,
+    group_id TEXT,
+    changed_at TEXT NOT NULL,
+    token TEXT,
+    token_iat INTEGER
+  );
+  CREATE INDEX device_entitlements_status ON device_entitlements(status, reason);
+  CREATE TABLE enroll_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    expires_at TEXT NOT NULL,
+    uses_left INTEGER NOT NULL,
+    group_id TEXT REFERENCES groups(id),
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+  );
+  CREATE TABLE admins (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('global-admin', 'reader')),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    details TEXT NOT NULL
+  );
+  CREATE TABLE device_reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    at TEXT NOT NULL,
+    report TEXT NOT NULL
+  );
+  CREATE INDEX device_reports_device ON device_reports(device_id, id);
+  `,
+];

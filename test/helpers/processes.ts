@@ -1,0 +1,81 @@
+// Starts real devlic processes for integration tests: the pinned Node running
+// the TypeScript entry points, on loopback ports, in temp data folders.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `devlic-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface ServiceProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  adminToken: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+/** Starts `devlic-server serve` as a real process and waits until /healthz answers. */
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown> } = {}): Promise<ServiceProcess> {
+  const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
+  const port = opts.port ?? await freePort();
+  const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
+  if (opts.config) {
+    const file = join(tempDir('svccfg'), 'server.json');
+    writeFileSync(file, JSON.stringify(opts.config));
+    args.push('--config', file);
+  }
+  const proc = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
+  let out = '';
+  proc.stdout!.on('data', (d) => { out += d; });
+  proc.stderr!.on('data', (d) => { out += d; });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`devlic-server on ${url} (output: ${out})`, async () => {
+    if (proc.exitCode !== null) throw new Error(`devlic-server exited ${proc.exitCode}: ${out}`);
+    const r = await fetch(`${url}/healthz`);
+    return r.ok;
+  }, 20_000, 50);
+  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  return {
+    url, port, dataDir, adminToken, proc, output: () => out,
+    async stop() { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; } },
+    async kill9() { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await exited; } },
+  };
+}
