@@ -1,0 +1,83 @@
+// Sign-in watching: reconciliation with the database (including sign-outs
+// missed while the agent was stopped) and fast detection through fs.watch.
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDb } from '../../agent/store/db.ts';
+import { Store } from '../../agent/store/store.ts';
+import { reconcileSessions, SessionWatcher, utmpSource, type SessionChange } from '../../agent/sessions.ts';
+import { USER_PROCESS, DEAD_PROCESS } from '../../agent/utmp.ts';
+import { systemClock } from '../../agent/clock.ts';
+import { silentLogger } from '../../shared/log.ts';
+import { tempDir, waitFor } from '../helpers/processes.ts';
+import { utmpRecord } from './helpers/utmp-record.ts';
+
+const newStore = () => new Store(openDb(join(tempDir('sess'), 'agent.db')));
+
+describe('reconcileSessions', () => {
+  it('opens new sessions, closes vanished ones and logs both', () => {
+    const store = newStore();
+    const a = { user: 'alice', line: 'tty2', host: '', sinceMs: 1000 };
+    const b = { user: 'bob', line: 'pts/0', host: '10.1.1.1', sinceMs: 0 };
+    expect(reconcileSessions(store, [a, b], 5000)).toMatchObject({ started: [a, b], ended: [], users: ['alice', 'bob'] });
+    expect(reconcileSessions(store, [a, b], 6000)).toMatchObject({ started: [], ended: [] });
+    expect(reconcileSessions(store, [b], 7000)).toMatchObject({ started: [], ended: [{ user: 'alice', line: 'tty2' }], users: ['bob'] });
+    const open = store.openSessions();
+    expect(open.map((s) => s.user)).toEqual(['bob']);
+    expect(open[0].startedAt).toBe(5000); // no utmp time: the time it was seen
+    expect(store.events({}).map((e) => `${e.type}:${(e.fields as { user: string }).user}`)).toEqual(['sign-in:alice', 'sign-in:bob', 'sign-out:alice']);
+    store.close();
+  });
+
+  it('closes, at start-up, sessions that ended while the agent was not running', () => {
+    const store = newStore();
+    reconcileSessions(store, [{ user: 'carol', line: 'tty3', host: '', sinceMs: 1 }], 10);
+    // Agent restarts; carol signed out meanwhile.
+    const change = reconcileSessions(store, [], 20);
+    expect(change.ended).toEqual([{ user: 'carol', line: 'tty3' }]);
+    expect(store.openSessions()).toEqual([]);
+    store.close();
+  });
+});
+
+describe('SessionWatcher on a utmp file', () => {
+  it('notices a sign-in and a sign-out well within a second', async () => {
+    const dir = tempDir('sess');
+    const utmp = join(dir, 'utmp');
+    writeFileSync(utmp, Buffer.alloc(0));
+    const store = newStore();
+    const changes: SessionChange[] = [];
+    const w = new SessionWatcher({
+      source: utmpSource(utmp), watchPath: utmp, pollMs: 60_000, store, clock: systemClock, log: silentLogger(),
+      onChange: (c) => changes.push(c),
+    });
+    expect((await w.start()).users).toEqual([]);
+    const t0 = Date.now();
+    writeFileSync(utmp, utmpRecord({ type: USER_PROCESS, user: 'alice', line: 'tty2', pid: 99 }));
+    await waitFor('sign-in', () => changes.length === 1, 1000, 10);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(changes[0].users).toEqual(['alice']);
+    writeFileSync(utmp, utmpRecord({ type: DEAD_PROCESS, user: 'alice', line: 'tty2', pid: 99 }));
+    await waitFor('sign-out', () => changes.length === 2, 1000, 10);
+    expect(changes[1]).toMatchObject({ ended: [{ user: 'alice', line: 'tty2' }], users: [] });
+    w.stop();
+    store.close();
+  });
+
+  it('finds a utmp file that appears later through the periodic scan', async () => {
+    const dir = tempDir('sess');
+    const utmp = join(dir, 'utmp');
+    const store = newStore();
+    const changes: SessionChange[] = [];
+    const w = new SessionWatcher({
+      source: utmpSource(utmp), watchPath: utmp, pollMs: 100, store, clock: systemClock, log: silentLogger(),
+      onChange: (c) => changes.push(c),
+    });
+    await w.start();
+    writeFileSync(utmp, utmpRecord({ type: USER_PROCESS, user: 'dave', line: ':0' }));
+    await waitFor('late sign-in', () => changes.length >= 1, 2000, 10);
+    expect(w.users).toEqual(['dave']);
+    w.stop();
+    store.close();
+  });
+});
