@@ -140,13 +140,12 @@ export class Daemon {
     });
     const out = await this.applier.apply(ev.decision, this.watcher.users, { force, cause });
     this.last = ev;
-    if (out.changed) {
-      if (ev.decision.reason === 'CLOCK_UNTRUSTED') {
-        this.store.addEvent(this.clock.now(), 'clock-back', 'CLOCK_UNTRUSTED', { detail: ev.decision.detail ?? null });
-        this.log.warn({ detail: ev.decision.detail }, 'clock turned back: read-only until the next successful sync');
-      }
-      void this.sendStatus();
+    if (out.changed && ev.decision.reason === 'CLOCK_UNTRUSTED') {
+      this.store.addEvent(this.clock.now(), 'clock-back', 'CLOCK_UNTRUSTED', { detail: ev.decision.detail ?? null });
+      this.log.warn({ detail: ev.decision.detail }, 'clock turned back: read-only until the next successful sync');
     }
+    // Tell the service at once when the mode or the people using the device change.
+    if (out.changed || cause === 'sign-in' || cause === 'sign-out') void this.sendStatus();
     return ev;
   }
 
