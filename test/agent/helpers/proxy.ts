@@ -1,0 +1,64 @@
+// A loopback proxy in front of the real service that a test can turn into a
+// liar: pass traffic through (recording every entitlement answer), answer
+// 503 as if the service were down, or serve a chosen entitlement token - to
+// replay an older token or hand over another device's.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type ProxyMode = { kind: 'pass' } | { kind: 'down' } | { kind: 'serve'; token: string; seq: number };
+
+export interface Proxy {
+  url: string;
+  mode: ProxyMode;
+  recorded: { token: string; seq: number }[];
+  entitlementRequests: number;
+  close(): Promise<void>;
+}
+
+export async function startProxy(target: string): Promise<Proxy> {
+  const p: Proxy = { url: '', mode: { kind: 'pass' }, recorded: [], entitlementRequests: 0, close: async () => {} };
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const isEnt = req.url!.startsWith('/v1/device/entitlement');
+    if (isEnt) p.entitlementRequests++;
+    const mode = p.mode;
+    if (mode.kind === 'down') {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'UNAVAILABLE', message: 'proxy says down' } }));
+      return;
+    }
+    if (mode.kind === 'serve' && isEnt) {
+      res.writeHead(200, { 'content-type': 'application/json', etag: `"${mode.seq}"`, date: new Date().toUTCString() });
+      res.end(JSON.stringify({ token: mode.token, seq: mode.seq }));
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const h of ['authorization', 'if-none-match', 'content-type', 'accept']) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
+    try {
+      const r = await fetch(target + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      const text = await r.text();
+      const out: Record<string, string> = {};
+      for (const h of ['content-type', 'etag', 'date', 'retry-after']) {
+        const v = r.headers.get(h);
+        if (v) out[h] = v;
+      }
+      if (isEnt && r.status === 200) p.recorded.push(JSON.parse(text));
+      res.writeHead(r.status, out);
+      res.end(text);
+    } catch {
+      res.writeHead(502);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  p.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  p.close = () => new Promise<void>((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  });
+  return p;
+}
