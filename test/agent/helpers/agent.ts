@@ -104,12 +104,13 @@ export class TestAgent {
   async start(): Promise<void> {
     const p = spawn(NODE, [join(ROOT, 'agent/main.ts'), 'run', ...this.common()], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
-    p.stdout!.on('data', (d) => { this.output += d; });
-    p.stderr!.on('data', (d) => { this.output += d; });
+    let mine = '';
+    p.stdout!.on('data', (d) => { this.output += d; mine += d; });
+    p.stderr!.on('data', (d) => { this.output += d; mine += d; });
     this.exited = new Promise((r) => p.once('exit', () => r()));
-    await waitFor(`agent daemon (${this.output})`, () => {
-      if (p.exitCode !== null) throw new Error(`agent exited ${p.exitCode}: ${this.output}`);
-      return this.output.includes('"msg":"agent started"');
+    await waitFor('agent daemon start', () => {
+      if (p.exitCode !== null) throw new Error(`agent exited ${p.exitCode}: ${mine}`);
+      return mine.includes('"msg":"agent started"');
     }, 20_000, 20);
   }
 
