@@ -47,6 +47,8 @@ export class Applier {
       && JSON.stringify(prev.users) === JSON.stringify(users);
     const changed = prev === null || prev.mode !== decision.mode || prev.reason !== decision.reason;
     const warningChanged = JSON.stringify(prev?.warning?.code ?? null) !== JSON.stringify(decision.warning?.code ?? null);
+    // Nothing to do and nothing to record (the expiry check runs every minute).
+    if (sameTarget && !warningChanged && !opts.force) return { changed: false, previous: { mode: prev.mode, reason: prev.reason }, results: [] };
     let results: ApplyResult[] = [];
     // Enforcers are idempotent, but some are slow (LibreOffice read-back):
     // skip them when nothing they act on changed, unless forced.

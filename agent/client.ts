@@ -119,14 +119,20 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     }
     let res: Dispatcher.ResponseData;
+    // The wait for the answer's headers is bounded by one native timer rather
+    // than undici's headersTimeout: undici's timers tick twice a second while
+    // armed, which would wake an idle agent all through every long-poll.
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs + (opts.holdMs ?? 0));
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     try {
       res = await request(this.url(path), {
-        method, headers, body, dispatcher: this.dispatcher, signal: opts.signal,
-        headersTimeout: this.opts.timeoutMs + (opts.holdMs ?? 0),
+        method, headers, body, dispatcher: this.dispatcher, signal,
+        headersTimeout: 0,
         bodyTimeout: this.opts.timeoutMs,
       });
     } catch (e) {
-      if ((e as Error).name === 'AbortError') throw e;
+      if (opts.signal?.aborted) throw Object.assign(new Error('request aborted'), { name: 'AbortError' });
+      if (deadline.aborted) throw new ServiceError('network', null, 'UNREACHABLE', `no answer from ${this.base.origin} within ${Math.round((this.opts.timeoutMs + (opts.holdMs ?? 0)) / 1000)} s`);
       throw new ServiceError('network', null, 'UNREACHABLE', `cannot reach ${this.base.origin}: ${describe(e)}`);
     }
     const date = typeof res.headers.date === 'string' ? Date.parse(res.headers.date) : NaN;

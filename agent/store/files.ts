@@ -73,10 +73,16 @@ export function writeIdentity(path: string, id: StoredIdentity): void {
   writeFileAtomic(path, JSON.stringify(id, null, 2) + '\n', 0o600);
 }
 
-/** The pinned service keys by kid, as verifyEntitlement wants them. */
+const keyCache = new WeakMap<StoredIdentity['keys'], Map<string, KeyObject>>();
+
+/** The pinned service keys by kid, as verifyEntitlement wants them (imported once per identity). */
 export function pinnedKeys(id: StoredIdentity): Map<string, KeyObject> {
-  const m = new Map<string, KeyObject>();
-  for (const k of id.keys.keys) if (k.kid) m.set(k.kid, keyFromJwk(k));
+  let m = keyCache.get(id.keys);
+  if (!m) {
+    m = new Map<string, KeyObject>();
+    for (const k of id.keys.keys) if (k.kid) m.set(k.kid, keyFromJwk(k));
+    keyCache.set(id.keys, m);
+  }
   return m;
 }
 

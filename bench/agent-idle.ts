@@ -1,0 +1,111 @@
+// Benchmark: what an idle, enrolled `devlic-agent run` costs compared with a
+// bare Node process doing nothing. Starts a real devlic-server on loopback,
+// enrolls a real agent, lets both processes sit for a fixed idle period
+// (the agent long-polling the service as in production) and prints each one's
+// resident memory and CPU time from /proc, and the ratios.
+//
+//   node bench/agent-idle.ts [--idle 20] [--warmup 5] [--bundled] [--node-flags '--max-semi-space-size=1']
+//
+// --bundled runs the agent as the single-executable build will: one esbuild
+// bundle of plain JavaScript (no TypeScript stripping at start-up), which is
+// what a device actually runs; without it, agent/main.ts runs directly.
+// --node-flags passes V8/Node flags to the agent process only (to compare
+// memory-saving settings a service unit could use).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
+import { labOn } from '../test/agent/helpers/agent.ts';
+
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' } } });
+const idleS = Number(args.idle ?? 20);
+const warmupS = Number(args.warmup ?? 5);
+const CLK_TCK = 100; // USER_HZ on Linux
+
+function cpuMs(pid: number): number {
+  // Fields after the ")" of the command name: utime is the 12th, stime the 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+async function main() {
+  const svc = await startService();
+  const lab = await labOn(svc);
+  await lab.assign();
+  const dir = tempDir('bench-agent');
+  const dataDir = join(dir, 'data');
+  const config = join(dir, 'agent.json');
+  const ident = join(dir, 'ident.json');
+  writeFileSync(config, JSON.stringify({ utmpPath: join(dir, 'utmp') }));
+  writeFileSync(join(dir, 'utmp'), Buffer.alloc(0));
+  writeFileSync(ident, JSON.stringify({ machineId: randomBytes(16).toString('hex'), hostname: 'bench' }));
+  const common = ['--data-dir', dataDir, '--config', config];
+  let entry = join(ROOT, 'agent/main.ts');
+  if (args.bundled) {
+    entry = join(dir, 'agent.mjs');
+    execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [join(ROOT, 'agent/main.ts'), '--bundle', '--platform=node', '--format=esm',
+      '--target=node24', `--outfile=${entry}`, '--external:better-sqlite3', '--log-level=warning',
+      "--banner:js=import {createRequire as __cr} from 'module'; const require = __cr(import.meta.url);"]);
+    // The native addon stays outside the bundle, as it will beside the executable.
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  }
+  const enroll = spawn(NODE, [entry, 'enroll', '--server', svc.url, '--token', await lab.enrollToken(), ...common], {
+    env: { ...process.env, DEVLIC_FAKE_IDENTITY_FILE: ident }, stdio: 'inherit',
+  });
+  await new Promise((r) => enroll.once('exit', r));
+
+  // The agent as in production: no test hooks in its environment.
+  const env: NodeJS.ProcessEnv = { ...process.env, DEVLIC_LOG_LEVEL: 'info' };
+  delete env.DEVLIC_FAKE_NOW_FILE;
+  delete env.DEVLIC_FAKE_IDENTITY_FILE;
+  let out = '';
+  const flags = args['node-flags'] ? args['node-flags'].split(/\s+/).filter(Boolean) : [];
+  const agent: ChildProcess = spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  agent.stdout!.on('data', (d) => { out += d; });
+  agent.stderr!.on('data', (d) => { out += d; });
+  const bare: ChildProcess = spawn(NODE, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore' });
+  await waitFor('agent start', () => out.includes('"msg":"agent started"'), 20_000);
+  await waitFor('agent full mode', () => {
+    try {
+      return JSON.parse(readFileSync(join(dataDir, 'app-mode.json'), 'utf8')).mode === 'full';
+    } catch {
+      return false;
+    }
+  }, 10_000);
+
+  await sleep(warmupS);
+  const a0 = cpuMs(agent.pid!);
+  const b0 = cpuMs(bare.pid!);
+  await sleep(idleS);
+  const a1 = cpuMs(agent.pid!);
+  const b1 = cpuMs(bare.pid!);
+  const aRss = rssKb(agent.pid!);
+  const bRss = rssKb(bare.pid!);
+
+  const row = (name: string, rss: number, idle: number, total: number) =>
+    `${name.padEnd(14)} ${(rss / 1024).toFixed(1).padStart(8)} MB ${idle.toFixed(0).padStart(8)} ms ${total.toFixed(0).padStart(10)} ms`;
+  console.log(`agent run as ${args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}`);
+  console.log(`idle period ${idleS} s after ${warmupS} s warm-up; CPU = user+system time from /proc/PID/stat`);
+  console.log(`${''.padEnd(14)} ${'RSS'.padStart(11)} ${'idle CPU'.padStart(11)} ${'total CPU'.padStart(13)}`);
+  console.log(row('devlic-agent', aRss, a1 - a0, a1));
+  console.log(row('bare node', bRss, b1 - b0, b1));
+  console.log(`ratio agent/bare: RSS ${(aRss / bRss).toFixed(2)}x, idle CPU ${b1 - b0 > 0 ? ((a1 - a0) / (b1 - b0)).toFixed(2) + 'x' : `${(a1 - a0).toFixed(0)} ms vs 0 ms`}`);
+  console.log(`agent idle CPU: ${((a1 - a0) / idleS).toFixed(2)} ms per second (${(((a1 - a0) / (idleS * 1000)) * 100).toFixed(3)} % of one core)`);
+
+  agent.kill('SIGTERM');
+  bare.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
+  await svc.stop();
+}
+
+await main();
