@@ -8,6 +8,12 @@ import type { Enforcer, ApplyResult } from './enforce/types.ts';
 import type { Decision } from './decide.ts';
 import type { Store } from './store/store.ts';
 import type { Clock } from './clock.ts';
+import type { EnforcerContext } from './enforce/registry.ts';
+
+/** What createEnforcers needs from the agent: where its data lives and a log. */
+export function enforcerContext(dataDir: string, log: Logger): EnforcerContext {
+  return { dataDir, platform: process.platform, log: (event, fields) => log.info({ ...fields }, event) };
+}
 
 export interface ApplyOutcome {
   /** The mode or reason differs from the previously applied decision. */

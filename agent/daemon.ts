@@ -12,7 +12,7 @@ import { openDb } from './store/db.ts';
 import { Store } from './store/store.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
 import { createEnforcers } from './enforce/registry.ts';
-import { Applier } from './apply.ts';
+import { Applier, enforcerContext } from './apply.ts';
 import { evaluate, type Evaluation } from './evaluate.ts';
 import { HttpClient } from './client.ts';
 import { DeviceApi } from './device-api.ts';
@@ -59,7 +59,7 @@ export class Daemon {
   async start(): Promise<void> {
     ensurePrivateDir(this.paths.dataDir);
     this.store = new Store(openDb(this.paths.db));
-    const enforcers = createEnforcers(this.cfg.apps, { dataDir: this.paths.dataDir, platform: process.platform, log: this.log });
+    const enforcers = createEnforcers(this.cfg.apps, enforcerContext(this.paths.dataDir, this.log));
     this.applier = new Applier(enforcers, this.store, this.clock, this.log);
     this.control = await startControlServer(this.paths.socket, (req) => this.onControl(req), this.log);
     this.store.addEvent(this.clock.now(), 'agent-start', null, { pid: process.pid, enforcers: enforcers.map((e) => e.name) });

@@ -13,7 +13,7 @@ import { HttpClient } from './client.ts';
 import { DeviceApi } from './device-api.ts';
 import { syncOnce, type SyncOutcome } from './sync.ts';
 import { evaluate } from './evaluate.ts';
-import { Applier } from './apply.ts';
+import { Applier, enforcerContext } from './apply.ts';
 import { createEnforcers } from './enforce/registry.ts';
 import { buildStatusReport } from './report.ts';
 import type { Decision } from './decide.ts';
@@ -45,7 +45,7 @@ export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logg
     }
     const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: clock.now() });
     const users = [...new Set(store.openSessions().map((s) => s.user))].sort();
-    const applier = new Applier(createEnforcers(cfg.apps, { dataDir: paths.dataDir, platform: process.platform, log }), store, clock, log);
+    const applier = new Applier(createEnforcers(cfg.apps, enforcerContext(paths.dataDir, log)), store, clock, log);
     const out = await applier.apply(ev.decision, users, { cause: 'refresh' });
     if (api && sync?.ok && out.changed) {
       await api.reportStatus(buildStatusReport(store, ev.decision, ev.claims)).catch((e) => log.warn({ err: (e as Error).message }, 'status report not delivered'));

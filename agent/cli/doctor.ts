@@ -17,6 +17,7 @@ import { evaluate } from '../evaluate.ts';
 import { judgeClock, CLOCK_TOLERANCE_MS } from '../decide.ts';
 import { HttpClient } from '../client.ts';
 import { createEnforcers } from '../enforce/registry.ts';
+import { enforcerContext } from '../apply.ts';
 import { sendControl } from '../control.ts';
 import { statSync } from 'node:fs';
 
@@ -128,7 +129,7 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
   }
 
   // Enforcers.
-  for (const e of createEnforcers(cfg.apps, { dataDir: cfg.dataDir, platform: process.platform, log: silentLogger() })) {
+  for (const e of createEnforcers(cfg.apps, enforcerContext(cfg.dataDir, silentLogger()))) {
     try {
       const r = await e.check();
       add(`enforcer:${e.name}`, r.ok ? 'ok' : 'fail', r.message);

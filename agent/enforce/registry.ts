@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Type from 'typebox';
-import type { Logger } from '../../shared/log.ts';
 import type { Enforcer, EnforcementTarget, ApplyResult, CheckResult } from './types.ts';
 import { writeFileAtomic } from '../fsutil.ts';
 
@@ -20,7 +19,7 @@ export type AppConfig = Type.Static<typeof AppConfig>;
 export interface EnforcerContext {
   dataDir: string;
   platform?: NodeJS.Platform;
-  log?: Logger;
+  log?: (event: string, fields: object) => void;
 }
 
 function fileEnforcer(path: string): Enforcer {
