@@ -26,9 +26,9 @@ export interface OneShotResult {
 
 export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logger): Promise<OneShotResult> {
   const paths = agentPaths(cfg.dataDir);
-  ensurePrivateDir(paths.dataDir);
   const identity = readIdentity(paths.identity);
   if (!identity) throw new AgentError('this device is not enrolled', "run 'devlic-agent enroll --server URL --token T'");
+  ensurePrivateDir(paths.dataDir);
   const store = new Store(openDb(paths.db));
   let http: HttpClient | null = null;
   try {

@@ -1,0 +1,102 @@
+// The command-line contract: --help everywhere, exit 2 for wrong usage with a
+// one-line reason, exit 1 for failures with what to do, commands that work
+// on a device that is not enrolled yet, and `logs --follow`.
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NODE, ROOT, tempDir, waitFor } from '../helpers/processes.ts';
+import { Store } from '../../agent/store/store.ts';
+import { openDb } from '../../agent/store/db.ts';
+
+const dir = tempDir('cli');
+const config = join(dir, 'agent.json');
+writeFileSync(config, '{}');
+const data = join(dir, 'data');
+const run = (...args: string[]) => spawnSync(NODE, [join(ROOT, 'agent/main.ts'), ...args], { encoding: 'utf8' });
+const withDirs = (...args: string[]) => run(...args, '--data-dir', data, '--config', config);
+
+describe('devlic-agent CLI', () => {
+  it('prints help for the program and for every command', () => {
+    const top = run('--help');
+    expect(top.status).toBe(0);
+    for (const c of ['enroll', 'run', 'status', 'logs', 'refresh', 'doctor']) {
+      expect(top.stdout).toContain(`  ${c}`);
+      const h = run(c, '--help');
+      expect(h.status).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`^Usage: devlic-agent ${c}`));
+      expect(h.stdout).toContain('--data-dir');
+    }
+  });
+
+  it('exits 2 with a one-line reason for wrong usage', () => {
+    for (const args of [['frobnicate'], ['status', '--bogus'], ['enroll', '--token', 'abcdefgh'], ['enroll', '--server', 'http://127.0.0.1:1'], ['status', 'extra'], ['logs', '--since', 'soon']]) {
+      const r = withDirs(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(2); // reason + "Try --help"
+    }
+  });
+
+  it('says install/uninstall are not in this build (exit 1)', () => {
+    const r = run('install');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not part of this build/);
+  });
+
+  it('shows status on a device that is not enrolled, without creating anything', () => {
+    const r = withDirs('status', '--json');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      deviceId: null, enrolled: false, mode: 'read-only', reason: 'NOT_ENROLLED',
+      entitlement: { status: null, product: null, subscription: null, group: null, expiresAt: null, warnAt: null },
+      lastSync: { at: null, ok: null, error: null }, nextSync: null, users: [], enforcers: [],
+    });
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('fails with what to do: refresh and doctor when not enrolled', () => {
+    const r = withDirs('refresh');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not enrolled/);
+    expect(r.stderr).toMatch(/devlic-agent enroll/);
+    expect(withDirs('doctor').status).toBe(1);
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('refuses a config file other users can write, and a config with a typo', () => {
+    const loose = join(dir, 'loose.json');
+    writeFileSync(loose, '{}');
+    chmodSync(loose, 0o666);
+    const r = run('status', '--config', loose, '--data-dir', data);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/writable by other users/);
+    const typo = join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ waitSecnds: 10 }));
+    const t = run('status', '--config', typo, '--data-dir', data);
+    expect(t.status).toBe(1);
+    expect(t.stderr).toMatch(/CONFIG_INVALID/);
+    const cron = join(dir, 'cron.json');
+    writeFileSync(cron, JSON.stringify({ expirySchedule: 'every minute' }));
+    expect(run('status', '--config', cron, '--data-dir', data).stderr).toMatch(/expirySchedule/);
+  });
+
+  it('logs --follow prints new events as they are written and stops on SIGINT', async () => {
+    const d = join(tempDir('cli-follow'), 'data');
+    mkdirSync(d, { mode: 0o700 });
+    const store = new Store(openDb(join(d, 'agent.db')));
+    store.addEvent(Date.now(), 'old-event', null);
+    const p = spawn(NODE, [join(ROOT, 'agent/main.ts'), 'logs', '--follow', '--json', '--data-dir', d, '--config', config]);
+    let out = '';
+    p.stdout.on('data', (c) => { out += c; });
+    await waitFor('old event', () => out.includes('old-event'), 10_000);
+    store.addEvent(Date.now(), 'new-event', 'NOW', { n: 1 });
+    await waitFor('new event', () => out.includes('new-event'), 5000);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.type)).toEqual(['old-event', 'new-event']);
+    expect(lines[1]).toMatchObject({ reason: 'NOW', fields: { n: 1 } });
+    p.kill('SIGINT');
+    const code = await new Promise((r) => p.once('exit', r));
+    expect(code).toBe(0);
+    store.close();
+  });
+});
