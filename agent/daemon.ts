@@ -172,14 +172,20 @@ export class Daemon {
   }
 
   private async safetyNet(): Promise<void> {
-    if (!this.identity) {
-      await this.loadIdentity();
-      if (this.identity) {
-        await this.reevaluate('enrolled', true);
-        this.poller?.start();
-      }
+    // An enrollment whose 'reload' message did not reach us (or a restore of
+    // identity.json) is picked up here at the latest.
+    let onDisk: StoredIdentity | null = null;
+    try {
+      onDisk = readIdentity(this.paths.identity);
+    } catch {
+      // Reported when loading; keep what we have.
+      onDisk = this.identity;
+    }
+    if (onDisk?.enrolledAt !== this.identity?.enrolledAt || !!onDisk?.revoked !== !!this.identity?.revoked) {
+      await this.reload();
       return;
     }
+    if (!this.identity) return;
     const c = this.last?.claims;
     const now = this.last?.decision.effectiveNowMs ?? this.clock.now();
     await this.poller?.wake({ unconditional: c ? now >= c.refreshAfter * 1000 : true });
@@ -187,8 +193,9 @@ export class Daemon {
 
   private prune(): void {
     const before = this.clock.now() - this.cfg.logRetentionDays * 86_400_000;
-    const n = this.store.pruneEvents(before);
-    if (n > 0) this.log.info({ removed: n }, 'pruned old events');
+    const events = this.store.pruneEvents(before);
+    const sessions = this.store.pruneSessions(before);
+    if (events + sessions > 0) this.log.info({ events, sessions }, 'pruned old events and sessions');
   }
 
   async reload(): Promise<Evaluation> {

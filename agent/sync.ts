@@ -122,7 +122,9 @@ function failed(ctx: SyncContext, e: Error): SyncOutcome {
  */
 function markRevoked(ctx: SyncContext, e: ServiceError, now: number): void {
   const onDisk = readIdentity(ctx.paths.identity);
-  if (onDisk && onDisk.deviceId === ctx.identity.deviceId && !onDisk.revoked) {
+  // Only the enrollment this sync used: an `enroll` may have just replaced it
+  // (same device id, new key), and the new one must not be marked.
+  if (onDisk && onDisk.deviceId === ctx.identity.deviceId && onDisk.enrolledAt === ctx.identity.enrolledAt && !onDisk.revoked) {
     const revoked = { at: new Date(now).toISOString(), httpStatus: e.status ?? 0, code: e.code, message: e.message };
     writeIdentity(ctx.paths.identity, { ...onDisk, revoked });
     ctx.identity.revoked = revoked;

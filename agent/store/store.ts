@@ -171,6 +171,11 @@ export class Store {
     this.q('UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL').run(at, id);
   }
 
+  /** Forgets sessions that ended before `beforeMs`. */
+  pruneSessions(beforeMs: number): number {
+    return this.q('DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?').run(beforeMs).changes;
+  }
+
   setOpenSessionsMode(mode: string, reason: string): void {
     this.q('UPDATE sessions SET mode = ?, reason = ? WHERE ended_at IS NULL').run(mode, reason);
   }
