@@ -53,12 +53,15 @@ export class Applier {
       && JSON.stringify(prev.users) === JSON.stringify(users);
     const changed = prev === null || prev.mode !== decision.mode || prev.reason !== decision.reason;
     const warningChanged = JSON.stringify(prev?.warning?.code ?? null) !== JSON.stringify(decision.warning?.code ?? null);
-    // Nothing to do and nothing to record (the expiry check runs every minute).
-    if (sameTarget && !warningChanged && !opts.force) return { changed: false, previous: { mode: prev.mode, reason: prev.reason }, results: [] };
+    // Nothing to do and nothing to record (the expiry check runs every minute),
+    // unless an enforcer failed last time: then this is its retry.
+    const before = new Map(this.store.getApplied().map((a) => [a.enforcer, a]));
+    const retry = [...before.values()].some((a) => !a.ok);
+    if (sameTarget && !warningChanged && !opts.force && !retry) return { changed: false, previous: { mode: prev.mode, reason: prev.reason }, results: [] };
     let results: ApplyResult[] = [];
     // Enforcers are idempotent, but some are slow (LibreOffice read-back):
     // skip them when nothing they act on changed, unless forced.
-    if (!sameTarget || opts.force) {
+    if (!sameTarget || opts.force || retry) {
       const target = { mode: decision.mode as Mode, reason: decision.reason, users };
       results = await Promise.all(this.enforcers.map((e) => this.one(e, target)));
       const at = this.clock.now();
@@ -80,8 +83,12 @@ export class Applier {
       if (warningChanged && decision.warning) {
         this.store.addEvent(at, 'warning', decision.warning.code, { expiresAt: new Date(decision.warning.expiresAt).toISOString(), message: decision.warning.message });
       }
+      // A failure is logged when it starts (or changes), not on every retry.
       for (const r of results.filter((x) => !x.ok)) {
-        this.store.addEvent(at, 'error', 'ENFORCER_FAILED', { enforcer: r.enforcer, error: r.error ?? 'unknown error' });
+        const was = before.get(r.enforcer);
+        if (!was || was.ok || was.error !== (r.error ?? null)) {
+          this.store.addEvent(at, 'error', 'ENFORCER_FAILED', { enforcer: r.enforcer, error: r.error ?? 'unknown error' });
+        }
       }
     });
     if (changed) this.log.info({ from: prev?.mode ?? null, to: decision.mode, reason: decision.reason, users, detail: decision.detail }, 'mode changed');
