@@ -56,6 +56,7 @@ export function createFileEnforcer(
       let dir = dirname(path);
       for (;;) {
         try {
+          if (!(await fsp.stat(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
           await fsp.access(dir, fsp.constants.W_OK);
           return { enforcer: name, ok: true, message: `can write ${path}` };
         } catch (e) {
