@@ -16,15 +16,16 @@
 // generator to CPU 1 (taskset), so they do not share a core.
 //
 // Run:   node_modules/.bin/node bench/entitlement-polls.ts
-// Knobs (env): BENCH_DEVICES=50 BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=2
-//              BENCH_CONNECTIONS=50 BENCH_PIPELINING=1 BENCH_PIN=1
-//              BENCH_CPU_PROF=1  (writes a V8 CPU profile of the service to bench/profiles/)
+// Knobs (env): DEVLIC_BENCH_DEVICES=50 DEVLIC_BENCH_SECONDS=5 DEVLIC_BENCH_WARMUP_SECONDS=2
+//              DEVLIC_BENCH_CONNECTIONS=50 DEVLIC_BENCH_PIPELINING=1 DEVLIC_BENCH_PIN=1
+//              DEVLIC_BENCH_ROUNDS=1 (alternate bare/service N times; medians)
+//              DEVLIC_BENCH_CPU_PROF=1 (V8 CPU profiles of both servers, summarised over the measured window)
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createServer } from 'node:http';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -33,13 +34,13 @@ const role = process.argv[2];
 // ----------------------------------------------------------------- shared types
 
 interface Target { path: string; headers: Record<string, string> }
-interface GenConfig { url: string; targets: Target[]; connections: number; pipelining: number; warmupMs: number; durationMs: number; expectStatus: number }
-interface GenResult { requests: number; seconds: number; statuses: Record<string, number>; errors: number; p50: number; p90: number; p99: number; max: number }
+interface GenConfig { url: string; targets: Target[]; connections: number; pipelining: number; warmupMs: number; durationMs: number }
+interface GenResult { requests: number; seconds: number; statuses: Record<string, number>; errors: number; connects: number; p50: number; p90: number; p99: number; max: number }
 
 // ----------------------------------------------------------------- role: bare server
 
 function runBare(): void {
-  const spec = JSON.parse(process.env.BENCH_BARE_SPEC!) as { status: number; headers: [string, string][]; keepAliveTimeoutMs: number };
+  const spec = JSON.parse(process.env.DEVLIC_BENCH_BARE_SPEC!) as { status: number; headers: [string, string][]; keepAliveTimeoutMs: number };
   const server = createServer((req, res) => {
     req.resume();
     res.writeHead(spec.status, spec.headers);
@@ -61,6 +62,9 @@ async function runGenerator(): Promise<void> {
     const workers = cfg.connections * cfg.pipelining;
     let next = 0;
     let measuring = false;
+    // Keep-alive must hold: a server answer that makes the client drop the connection shows up here.
+    let connects = 0;
+    pool.on('connect', () => { if (measuring) connects++; });
     let stop = false;
     let errors = 0;
     const statuses: Record<string, number> = {};
@@ -95,7 +99,7 @@ async function runGenerator(): Promise<void> {
     await pool.close();
     lat.sort((a, b) => a - b);
     const q = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN);
-    const result: GenResult = { requests: lat.length, seconds, statuses, errors, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat.at(-1) ?? NaN };
+    const result: GenResult = { requests: lat.length, seconds, statuses, errors, connects, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat.at(-1) ?? NaN };
     process.send!({ event: 'result', result }, () => process.exit(0));
   });
 }
@@ -103,13 +107,15 @@ async function runGenerator(): Promise<void> {
 // ----------------------------------------------------------------- role: orchestrator
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-const DEVICES = env('BENCH_DEVICES', 50);
-const SECONDS = env('BENCH_SECONDS', 5);
-const WARMUP = env('BENCH_WARMUP_SECONDS', 2);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
-const PIPELINING = env('BENCH_PIPELINING', 1);
-const PIN = env('BENCH_PIN', 1) === 1 && process.platform === 'linux' && cpus().length >= 2 && hasTaskset();
-const CPU_PROF = env('BENCH_CPU_PROF', 0) === 1;
+const DEVICES = env('DEVLIC_BENCH_DEVICES', 50);
+const SECONDS = env('DEVLIC_BENCH_SECONDS', 5);
+const WARMUP = env('DEVLIC_BENCH_WARMUP_SECONDS', 2);
+const CONNECTIONS = env('DEVLIC_BENCH_CONNECTIONS', 50);
+const PIPELINING = env('DEVLIC_BENCH_PIPELINING', 1);
+const ROUNDS = Math.max(1, env('DEVLIC_BENCH_ROUNDS', 1));
+const PIN = env('DEVLIC_BENCH_PIN', 1) === 1 && process.platform === 'linux' && cpus().length >= 2 && hasTaskset();
+const CPU_PROF = env('DEVLIC_BENCH_CPU_PROF', 0) === 1;
+const PROF_DIR = process.env.DEVLIC_BENCH_PROF_DIR ?? join(tmpdir(), `devlic-bench-profiles-${process.pid}`);
 
 function hasTaskset(): boolean {
   try { execFileSync('taskset', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
@@ -155,31 +161,48 @@ function parseHead(head: string): { status: number; headers: [string, string][] 
   return { status: Number(statusLine.split(' ')[1]), headers: lines.map((l) => { const i = l.indexOf(':'); return [l.slice(0, i), l.slice(i + 1).trim()] as [string, string]; }) };
 }
 
-async function generate(cfg: GenConfig, serverPid: number): Promise<GenResult & { serverCpu: number }> {
-  const NODE = process.execPath;
-  const gen = fork(SELF, ['gen'], { execPath: NODE, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+type Measured = GenResult & { serverCpu: number; measuredAt: number };
+
+async function generate(cfg: GenConfig, serverPid: number): Promise<Measured> {
+  const gen = fork(SELF, ['gen'], { execPath: process.execPath, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   pin(gen.pid!, 1);
-  let cpuAtStart = NaN, cpuAtEnd = NaN;
+  let cpuAtStart = NaN, cpuAtEnd = NaN, measuredAt = NaN;
   const result = await new Promise<GenResult>((resolve, reject) => {
     gen.on('message', (m: any) => {
       if (m.event === 'measuring') cpuAtStart = cpuSeconds(serverPid);
-      else if (m.event === 'measured') cpuAtEnd = cpuSeconds(serverPid);
+      else if (m.event === 'measured') { cpuAtEnd = cpuSeconds(serverPid); measuredAt = performance.now(); }
       else if (m.event === 'result') resolve(m.result);
     });
     gen.once('exit', (code) => reject(new Error(`load generator exited ${code} without a result`)));
     gen.send(cfg);
   });
-  return { ...result, serverCpu: (cpuAtEnd - cpuAtStart) / result.seconds };
+  return { ...result, serverCpu: (cpuAtEnd - cpuAtStart) / result.seconds, measuredAt };
 }
 
-async function startBare(spec: { status: number; headers: [string, string][]; keepAliveTimeoutMs: number }): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(SELF, ['bare'], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_BARE_SPEC: JSON.stringify(spec) } });
+interface Bare { proc: ChildProcess; port: number; stop(): Promise<number> }
+
+async function startBare(spec: { status: number; headers: [string, string][]; keepAliveTimeoutMs: number }): Promise<Bare> {
+  const execArgv = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF_DIR, 'bare')}`] : [];
+  const proc = fork(SELF, ['bare'], { execPath: process.execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, DEVLIC_BENCH_BARE_SPEC: JSON.stringify(spec) } });
   const port = await new Promise<number>((resolve, reject) => {
     proc.once('message', (m: any) => resolve(m.port));
     proc.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
   });
-  return { proc, port };
+  pin(proc.pid!, 0);
+  return {
+    proc, port,
+    async stop() {
+      const at = performance.now();
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.send('stop');
+      await exited;
+      return at;
+    },
+  };
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const rps = (r: GenResult) => r.requests / r.seconds;
 
 async function main(): Promise<void> {
   const { startService, tempDir } = await import('../test/helpers/processes.ts');
@@ -188,17 +211,21 @@ async function main(): Promise<void> {
   const { signDeviceRequestToken } = await import('../shared/token.ts');
   const { DEVICE_AUTH_AUDIENCE, DEVICE_AUTH_SCHEME, API } = await import('../shared/api.ts');
 
-  if (SECONDS + WARMUP > 600) throw new Error('BENCH_SECONDS + BENCH_WARMUP_SECONDS must stay under 600 s (device tokens live 15 minutes)');
+  if ((SECONDS + WARMUP) * ROUNDS > 600) throw new Error('(DEVLIC_BENCH_SECONDS + DEVLIC_BENCH_WARMUP_SECONDS) x DEVLIC_BENCH_ROUNDS must stay under 600 s (device tokens live 15 minutes)');
   const cpuModel = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? cpus()[0]?.model ?? '?';
-  console.log(`devlic bench: entitlement polls (304 path), ${DEVICES} devices, ${CONNECTIONS} connections x pipelining ${PIPELINING}, warm-up ${WARMUP} s, measure ${SECONDS} s`);
+  console.log(`devlic bench: entitlement polls (304 path), ${DEVICES} devices, ${CONNECTIONS} connections x pipelining ${PIPELINING}, warm-up ${WARMUP} s, measure ${SECONDS} s, ${ROUNDS} round(s)`);
   console.log(`machine: ${cpus().length} CPUs, ${cpuModel}, node ${process.version}, pinning ${PIN ? 'server CPU 0, generator CPU 1 (taskset)' : 'off'}`);
+  const [load1] = readFileSync('/proc/loadavg', 'utf8').split(' ');
+  if (Number(load1) > 0.5) console.log(`note: load average ${load1} before start: other work on this machine will make the figures noisy`);
 
   // --- the real service, with real devices
-  const profDir = join(import.meta.dirname, 'profiles');
-  if (CPU_PROF) mkdirSync(profDir, { recursive: true });
+  if (CPU_PROF) mkdirSync(PROF_DIR, { recursive: true });
   const svc = CPU_PROF
-    ? await startServiceProfiled(tempDir, profDir)
+    ? await startServiceProfiled(tempDir)
     : await startService({ config: { enrollPerMinute: 1_000_000 } });
+  let svcWindow: { measuredAt: number; seconds: number } | undefined;
+  let bareWindow: { endGap: number; seconds: number } | undefined;
+  let bareProfileSince = Date.now();
   try {
     pin(svc.proc.pid!, 0);
     const admin = adminClient(svc.url, svc.adminToken);
@@ -219,66 +246,100 @@ async function main(): Promise<void> {
     for (const d of devices) {
       const first = await d.entitlement();
       if (first.status !== 200 || !first.etag) throw new Error(`first entitlement of ${d.deviceId}: ${first.status}`);
-      if (first.body && JSON.parse(Buffer.from(first.body.token.split('.')[1], 'base64url').toString()).status === 'licensed') licensed++;
+      if (JSON.parse(Buffer.from(first.body.token.split('.')[1], 'base64url').toString()).status === 'licensed') licensed++;
       // One request token per device for the whole run (the service caches its verification, as with a real agent).
       const jwt = await signDeviceRequestToken(d.privateKey, d.deviceId, DEVICE_AUTH_AUDIENCE, now, 900);
       targets.push({ path: API.entitlement, headers: { authorization: `${DEVICE_AUTH_SCHEME} ${jwt}`, 'if-none-match': first.etag } });
     }
     if (licensed !== DEVICES) throw new Error(`only ${licensed} of ${DEVICES} devices are licensed`);
 
-    // --- the service's actual 304, byte for byte
+    // --- the service's actual 304, byte for byte; the bare server sends the same header lines
     const svcHead = await rawHead(svc.port, targets[0].path, targets[0].headers);
     const parsed = parseHead(svcHead);
     if (parsed.status !== 304) throw new Error(`expected a 304 from the service, got:\n${svcHead}`);
     const auto = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
     const keepAlive = parsed.headers.find(([k]) => k.toLowerCase() === 'keep-alive')?.[1];
-    const keepAliveTimeoutMs = keepAlive ? Number(/timeout=(\d+)/.exec(keepAlive)?.[1] ?? 5) * 1000 : 5000;
-    const bare = await startBare({ status: 304, headers: parsed.headers.filter(([k]) => !auto.has(k.toLowerCase())), keepAliveTimeoutMs });
-    pin(bare.proc.pid!, 0);
-    try {
-      const bareHead = await rawHead(bare.port, targets[0].path, targets[0].headers);
-      console.log(`\nservice 304 response: ${Buffer.byteLength(svcHead, 'latin1')} bytes, no body; bare 304 response: ${Buffer.byteLength(bareHead, 'latin1')} bytes, no body`);
-      console.log(svcHead.trimEnd().split('\r\n').map((l) => `  | ${l}`).join('\n'));
+    const spec = {
+      status: 304,
+      headers: parsed.headers.filter(([k]) => !auto.has(k.toLowerCase())),
+      keepAliveTimeoutMs: keepAlive ? Number(/timeout=(\d+)/.exec(keepAlive)?.[1] ?? 5) * 1000 : 5000,
+    };
+    const probe = await startBare(spec);
+    const bareHead = await rawHead(probe.port, targets[0].path, targets[0].headers);
+    await probe.stop();
+    console.log(`\nservice 304: ${Buffer.byteLength(svcHead, 'latin1')} bytes, no body; bare 304: ${Buffer.byteLength(bareHead, 'latin1')} bytes, no body. The service's answer:`);
+    console.log(svcHead.trimEnd().split('\r\n').map((l) => `  | ${l}`).join('\n'));
+    const cl = Number(parsed.headers.find(([k]) => k.toLowerCase() === 'content-length')?.[1] ?? 0);
+    if (cl > 0) {
+      console.log(`WARNING: the 304 carries content-length: ${cl}. undici (the agent's HTTP client) then does not reuse the connection:`
+        + '\n  every poll opens a new TCP (in production TLS) connection. Fix in service/http/device-routes.ts: .code(304).send() instead of .send(null).');
+    }
 
-      const cfg = (url: string): GenConfig => ({
-        url, targets, connections: CONNECTIONS, pipelining: PIPELINING, warmupMs: WARMUP * 1000, durationMs: SECONDS * 1000, expectStatus: 304,
-      });
-      // Same generator, one server at a time; the bare server first so a slow service warm-up cannot help it.
-      const bareRes = await generate(cfg(`http://127.0.0.1:${bare.port}`), bare.proc.pid!);
-      const svcRes = await generate(cfg(svc.url), svc.proc.pid!);
-      report([['bare node:http (304)', bareRes], ['devlic-server (304)', svcRes]]);
-      const other = Object.entries(svcRes.statuses).filter(([s]) => s !== '304');
-      if (other.length || svcRes.errors) {
-        console.log(`\nWARNING: the service answered something other than 304: ${JSON.stringify(svcRes.statuses)}, errors ${svcRes.errors}`);
+    // --- measure: the same generator against each server in turn (bare first), ROUNDS times
+    const cfg = (url: string): GenConfig => ({
+      url, targets, connections: CONNECTIONS, pipelining: PIPELINING, warmupMs: WARMUP * 1000, durationMs: SECONDS * 1000,
+    });
+    const bareRuns: Measured[] = [];
+    const svcRuns: Measured[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const bare = await startBare(spec);
+      bareProfileSince = Date.now();
+      const b = await generate(cfg(`http://127.0.0.1:${bare.port}`), bare.proc.pid!);
+      const bareStoppedAt = await bare.stop();
+      bareWindow = { endGap: (bareStoppedAt - b.measuredAt) / 1000, seconds: b.seconds };
+      bareRuns.push(b);
+      svcRuns.push(await generate(cfg(svc.url), svc.proc.pid!));
+    }
+    svcWindow = { measuredAt: svcRuns.at(-1)!.measuredAt, seconds: svcRuns.at(-1)!.seconds };
+
+    const rows: [string, Measured][] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const tag = ROUNDS > 1 ? ` #${i + 1}` : '';
+      rows.push([`bare node:http (304)${tag}`, bareRuns[i]], [`devlic-server (304)${tag}`, svcRuns[i]]);
+    }
+    report(rows);
+    for (const r of svcRuns) {
+      const other = Object.entries(r.statuses).filter(([s]) => s !== '304');
+      if (other.length || r.errors) {
+        console.log(`\nWARNING: the service answered something other than 304: ${JSON.stringify(r.statuses)}, errors ${r.errors}`);
         process.exitCode = 1;
       }
-      const ratio = (svcRes.requests / svcRes.seconds) / (bareRes.requests / bareRes.seconds);
-      console.log(`\nservice / bare throughput: ${(ratio * 100).toFixed(1)} % (aim >= 50 %)`);
-      if (bareRes.serverCpu < 0.9) {
-        console.log(`note: the bare server used ${(bareRes.serverCpu * 100).toFixed(0)} % of its core, so the generator, not the server, limited it; compare requests per server CPU-second too.`);
-      }
-    } finally {
-      bare.proc.send('stop');
-      await new Promise((r) => bare.proc.once('exit', r));
+    }
+    const ratio = median(svcRuns.map(rps)) / median(bareRuns.map(rps));
+    const perCpu = (r: Measured) => rps(r) / r.serverCpu;
+    const cpuRatio = median(svcRuns.map(perCpu)) / median(bareRuns.map(perCpu));
+    console.log(`\nservice / bare, requests per second:       ${(ratio * 100).toFixed(1)} %${ROUNDS > 1 ? ' (medians)' : ''}  (aim >= 50 %)`);
+    if (!Number.isNaN(cpuRatio)) console.log(`service / bare, requests per server CPU-s:  ${(cpuRatio * 100).toFixed(1)} %`);
+    console.log(`service CPU per poll: ${(1e6 / median(svcRuns.map(perCpu))).toFixed(0)} us; bare: ${(1e6 / median(bareRuns.map(perCpu))).toFixed(0)} us`);
+    const reconnects = svcRuns.reduce((n, r) => n + r.connects, 0);
+    if (reconnects > 0) console.log(`WARNING: ${reconnects} new connections during the service's measured windows: keep-alive is not holding.`);
+    if (median(bareRuns.map((r) => r.serverCpu)) < 0.8) {
+      console.log('note: the bare server did not use its whole core, so the generator limited it; the per-CPU-second ratio is the fairer one.');
     }
   } finally {
+    const stoppedAt = performance.now();
     await svc.stop();
+    rmSync(dirname(svc.dataDir), { recursive: true, force: true });
     if (CPU_PROF) {
-      const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort();
-      console.log(`\nCPU profile of the service: ${join(profDir, files.at(-1) ?? '?')} (open in Chrome DevTools > Performance, or summarise with BENCH_CPU_PROF)`);
-      if (files.length) summariseProfile(join(profDir, files.at(-1)!));
+      const latest = (dir: string, since = 0) => (existsSync(dir) ? readdirSync(dir) : []).filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => join(dir, f)).filter((f) => statSync(f).mtimeMs >= since).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).at(-1);
+      const svcProf = latest(PROF_DIR);
+      const bareProf = latest(join(PROF_DIR, 'bare'), bareProfileSince);
+      console.log(`\nCPU profiles (open in Chrome DevTools > Performance): service ${svcProf ?? '(none)'}, bare ${bareProf ?? '(none)'}`);
+      if (bareProf && bareWindow) summariseProfile('bare node:http', bareProf, bareWindow.endGap, bareWindow.seconds);
+      if (svcProf && svcWindow) summariseProfile('devlic-server', svcProf, (stoppedAt - svcWindow.measuredAt) / 1000, svcWindow.seconds);
     }
   }
 }
 
 function report(rows: [string, GenResult & { serverCpu: number }][]): void {
-  const header = ['server', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU', 'req per CPU-s', 'non-304', 'errors'];
+  const header = ['server', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU', 'req per CPU-s', 'new conns', 'non-304', 'errors'];
   const lines = rows.map(([name, r]) => {
     const rps = r.requests / r.seconds;
     const non304 = Object.entries(r.statuses).filter(([s]) => s !== '304').reduce((n, [, c]) => n + c, 0);
     return [name, rps.toFixed(0), r.p50.toFixed(2), r.p90.toFixed(2), r.p99.toFixed(2), r.max.toFixed(1),
       Number.isNaN(r.serverCpu) ? 'n/a' : `${(r.serverCpu * 100).toFixed(0)} %`, Number.isNaN(r.serverCpu) ? 'n/a' : (rps / r.serverCpu).toFixed(0),
-      String(non304), String(r.errors)];
+      String(r.connects), String(non304), String(r.errors)];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -286,37 +347,61 @@ function report(rows: [string, GenResult & { serverCpu: number }][]): void {
 }
 
 /** The service started like startService does, but with --cpu-prof (profile written at exit). */
-async function startServiceProfiled(tempDir: (p: string) => string, profDir: string) {
+async function startServiceProfiled(tempDir: (p: string) => string) {
   const { freePort, NODE, ROOT, waitFor } = await import('../test/helpers/processes.ts');
   const { writeFileSync } = await import('node:fs');
   const dataDir = join(tempDir('svc'), 'data');
   const port = await freePort();
   const cfgFile = join(tempDir('svccfg'), 'server.json');
   writeFileSync(cfgFile, JSON.stringify({ enrollPerMinute: 1_000_000 }));
-  const proc = spawn(NODE, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfgFile],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
+  const proc = spawn(NODE, ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfgFile],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
+  let err = '';
+  proc.stderr!.on('data', (d) => { err += d; }); // the first start prints the bootstrap admin token here
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.once('exit', (code) => { if (code) process.stderr.write(`devlic-server exited ${code}:\n${err}`); });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('devlic-server', async () => (await fetch(`${url}/healthz`)).ok, 20_000, 50);
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  return { url, port, adminToken, proc, async stop() { proc.kill('SIGTERM'); await exited; } };
+  return { url, port, dataDir, adminToken, proc, async stop() { proc.kill('SIGTERM'); await exited; } };
 }
 
-/** Prints the top self-time functions of a V8 .cpuprofile, grouped by function and file. */
-function summariseProfile(file: string): void {
-  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[] };
-  const total = prof.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0);
+/**
+ * Prints where the service spent its CPU during the measured window: self time by package/file and the top
+ * functions. The window is [end - endGap - seconds, end - endGap] of the profile (its end is the process exit).
+ * Native work (SQLite, sockets) is charged to the JS function that called it.
+ */
+function summariseProfile(name: string, file: string, endGapSeconds: number, seconds: number): void {
+  type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number } };
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] };
+  const to = prof.endTime - endGapSeconds * 1e6;
+  const from = to - seconds * 1e6;
+  const hits = new Map<number, number>();
+  let t = prof.startTime;
+  for (let i = 0; i < prof.samples.length; i++) {
+    t += prof.timeDeltas[i];
+    if (t >= from && t <= to) hits.set(prof.samples[i], (hits.get(prof.samples[i]) ?? 0) + 1);
+  }
   const self = new Map<string, number>();
   const byFile = new Map<string, number>();
+  let total = 0, idle = 0;
   for (const n of prof.nodes) {
-    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'node_modules/').replace(/.*\/work\/main\//, '');
-    const key = `${n.callFrame.functionName || '(anonymous)'}  ${url || '(native)'}:${n.callFrame.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (n.hitCount ?? 0));
-    const pkg = url.startsWith('node_modules/') ? url.split('/').slice(0, url.split('/')[1].startsWith('@') ? 3 : 2).join('/') : url.startsWith('node:') ? 'node: internals' : url || n.callFrame.functionName;
-    byFile.set(pkg, (byFile.get(pkg) ?? 0) + (n.hitCount ?? 0));
+    const h = hits.get(n.id) ?? 0;
+    if (!h) continue;
+    total += h;
+    if (n.callFrame.functionName === '(idle)') { idle += h; continue; }
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'node_modules/').replace(`${join(import.meta.dirname, '..')}/`, '');
+    const key = `${n.callFrame.functionName || '(anonymous)'}  ${url || '(native)'}${url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+    self.set(key, (self.get(key) ?? 0) + h);
+    const parts = url.split('/');
+    const group = url.startsWith('node_modules/') ? parts.slice(0, parts[1]?.startsWith('@') ? 3 : 2).join('/') : url.startsWith('node:') ? 'node: internals (http, net, streams)' : url || `${n.callFrame.functionName} (native)`;
+    byFile.set(group, (byFile.get(group) ?? 0) + h);
   }
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, n]) => `  ${((n / total) * 100).toFixed(1).padStart(5)} %  ${name}`).join('\n');
-  console.log(`\nself time by package/file (whole process life, incl. setup):\n${top(byFile, 15)}\n\ntop functions by self time:\n${top(self, 25)}`);
+  const busy = total - idle;
+  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k)
+    .map(([label, n]) => `  ${((n / busy) * 100).toFixed(1).padStart(5)} %  ${label}`).join('\n');
+  console.log(`\n== ${name}: CPU during the last measured ${seconds.toFixed(1)} s: ${total} samples, ${((idle / Math.max(1, total)) * 100).toFixed(0)} % idle; shares of busy time:`);
+  console.log(`\nself time by package/file:\n${top(byFile, 15)}\n\ntop functions by self time:\n${top(self, 25)}`);
 }
 
 if (role === 'bare') runBare();
