@@ -28,6 +28,10 @@ export function loadConfig<T extends TSchema>(
       } catch (e) {
         throw new DevlicError('CONFIG_INVALID', `config file ${opts.file} is not valid JSON: ${(e as Error).message}`);
       }
+      // `null` or `3` would otherwise be ignored silently, and an array would be spread as fields "0", "1", ...
+      if (fromFile === null || typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+        throw new DevlicError('CONFIG_INVALID', `config file ${opts.file} must contain a JSON object of settings`);
+      }
     }
   }
   const defined = Object.fromEntries(Object.entries(opts.overrides ?? {}).filter(([, v]) => v !== undefined));

@@ -86,11 +86,11 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext }
   groupAction('/groups/:ref/children', (a, ref, b) => nestGroup(ctx, a, ref, b.group), GroupChildBody);
   groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group), GroupChildBody);
 
-  app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db, now())));
+  app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db)));
   app.post('/licenses/assign', { schema: s({ body: AssignBody, response: { 201: Assignment } }) }, async (req, reply) => {
     const id = assign(ctx, actorOf(req), req.body.subscription, req.body.group);
     reply.code(201);
-    return views.listAssignments(db, now(), id)[0];
+    return views.listAssignments(db, id)[0];
   });
   app.post('/licenses/unassign', { schema: s({ body: AssignBody, response: { 200: UnassignResult } }) }, async (req) => {
     const r = unassign(ctx, actorOf(req), req.body.subscription, req.body.group);

@@ -2,7 +2,7 @@
 // TypeBox schemas (bodies are never coerced or silently trimmed), one error
 // shape `{error: {code, message}}`, metrics, the OpenAPI document, and the
 // route modules.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import { TypeBoxValidatorCompiler, registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -34,6 +34,10 @@ export function createBaseApp(opts: { logger: Logger; bodyLimit: number; metrics
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
     return503OnClosing: true,
+    // Errors raised before routing (e.g. a URL that is not valid percent-encoding) get the same error shape.
+    frameworkErrors: (err, _req, reply) => {
+      (reply as unknown as FastifyReply).code(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send(errorBody('BAD_REQUEST', err.message));
+    },
     ...(opts.https ? { https: opts.https } : {}),
   }).setValidatorCompiler(TypeBoxValidatorCompiler).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -11,7 +11,7 @@ export function createAdmin(ctx: LicensingContext, actor: Actor, role: Role, nam
     const token = newSecret('dla');
     ctx.db.prepare('INSERT INTO admins (id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(id, name ?? `${role} ${id.slice(-6)}`, role, hashSecret(token), ctx.nowIso());
-    return { result: { id, token }, action: 'admin.create', target: id, details: { role, name: name ?? null } };
+    return { result: { id, token }, action: 'admin.create', target: id, details: { role, name: name ?? null }, recompute: false };
   });
 }
 
@@ -36,7 +36,7 @@ export function createEnrollToken(ctx: LicensingContext, actor: Actor, body: Cre
     const uses = body.uses ?? 1;
     ctx.db.prepare('INSERT INTO enroll_tokens (id, token_hash, expires_at, uses_left, group_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, hashSecret(token), expiresAt, uses, group, ctx.nowIso(), actor.id);
-    return { result: { id, token }, action: 'enroll-token.create', target: id, details: { expiresAt, uses, group } };
+    return { result: { id, token }, action: 'enroll-token.create', target: id, details: { expiresAt, uses, group }, recompute: false };
   });
 }
 

@@ -77,9 +77,14 @@ export function allocateSeats(input: AllocInput): AllocResult {
   const groupsReached = new Map<string, number>();
   const subs = [...input.subscriptions].sort((a, b) => a.ord - b.ord);
 
+  // Per subscription, the enabled devices it reached but had no seat for.
+  const leftWithoutSeat = new Map<string, string[]>();
+
   for (const sub of subs) {
     const use: SubscriptionUsage = { seatsUsed: 0, seatsExhausted: 0, devicesReached: 0 };
     usage.set(sub.id, use);
+    const noSeat: string[] = [];
+    leftWithoutSeat.set(sub.id, noSeat);
     // device -> earliest membership ord and the licensed group that reached it
     const candidates = new Map<string, { ord: number; group: string }>();
     for (const groupId of (assignmentsBySub.get(sub.id) ?? []).sort()) {
@@ -114,7 +119,7 @@ export function allocateSeats(input: AllocInput): AllocResult {
         }
         continue;
       }
-      if (state === 'active') { use.seatsExhausted++; reason = 'SEATS_EXHAUSTED'; }
+      if (state === 'active') { noSeat.push(deviceId); reason = 'SEATS_EXHAUSTED'; }
       else reason = state === 'expired' ? 'SUBSCRIPTION_EXPIRED' : 'SUBSCRIPTION_SUSPENDED';
       if (current.status === 'licensed') continue;
       if ((UNLICENSED_RANK[reason] ?? 0) > (UNLICENSED_RANK[current.reason] ?? 0)) {
@@ -122,12 +127,10 @@ export function allocateSeats(input: AllocInput): AllocResult {
       }
     }
   }
-  // A device seated later by another subscription of the same product no longer counts as exhausted.
+  // Exhausted: reached by this subscription, no seat from it, and no seat of its product from any other
+  // (a device seated later by another subscription of the same product no longer counts).
   for (const sub of subs) {
-    const use = usage.get(sub.id)!;
-    if (use.seatsExhausted === 0) continue;
-    use.seatsExhausted = 0;
-    for (const [, e] of result) if (e.reason === 'SEATS_EXHAUSTED' && e.subscription === sub.id) use.seatsExhausted++;
+    usage.get(sub.id)!.seatsExhausted = leftWithoutSeat.get(sub.id)!.filter((d) => !seatedProducts.get(d)?.has(sub.productSku)).length;
   }
   return { devices: result, subscriptions: usage, groupsReached };
 }

@@ -12,7 +12,11 @@ export interface Actor { id: string; name: string; role: Role }
 /** Actor used for changes the service makes by itself (e.g. a term ending). */
 export const SYSTEM_ACTOR: Actor = { id: 'system', name: 'devlic-server', role: 'global-admin' };
 
-export interface Change<T> { result: T; action: string; target: string; details?: Record<string, unknown> }
+export interface Change<T> {
+  result: T; action: string; target: string; details?: Record<string, unknown>;
+  /** false for changes that cannot move a seat (a new token, an empty group): skips the recompute. */
+  recompute?: boolean;
+}
 
 export class LicensingContext {
   readonly db: DB;
@@ -39,7 +43,7 @@ export class LicensingContext {
       const c = fn();
       this.db.prepare('INSERT INTO audit (at, actor_id, actor_name, action, target, details) VALUES (?, ?, ?, ?, ?, ?)')
         .run(this.nowIso(), actor.id, actor.name, c.action, c.target, JSON.stringify(c.details ?? {}));
-      return { result: c.result, changed: recomputeEntitlements(this.db, this.now()) };
+      return { result: c.result, changed: c.recompute === false ? [] : recomputeEntitlements(this.db, this.now()) };
     }).immediate();
     this.emit(changed);
     return result;

@@ -40,12 +40,22 @@ const SELECT = `SELECT e.seq, e.status, e.reason, e.product_sku, p.name AS produ
   FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
   WHERE e.device_id = ?`;
 
+interface Pending { deviceId: string; nowSeconds: number; resolve: (v: Issued | null) => void; reject: (e: unknown) => void; attempt: number }
+export interface Issued { token: string; seq: number }
+
+/**
+ * Hands out each device's current token. Signing requests that arrive
+ * together (one assign wakes thousands of long-polls at once) are signed in
+ * one batch and stored in one transaction: one disk sync instead of one per
+ * device, which is what keeps propagation to a large group under a second.
+ */
 export class EntitlementIssuer {
   private readonly db: DB;
   private readonly key: SigningKey;
   private readonly policy: TokenPolicy;
   private readonly select;
   private readonly store;
+  private pending: Pending[] = [];
 
   constructor(db: DB, key: SigningKey, policy: TokenPolicy) {
     this.db = db;
@@ -67,17 +77,43 @@ export class EntitlementIssuer {
   }
 
   /** The device's current token, signing a new one when needed. */
-  async current(deviceId: string, nowSeconds: number): Promise<{ token: string; seq: number } | null> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const row = this.select.get(deviceId) as EntitlementRow | undefined;
-      if (!row) return null;
-      if (!this.needsSigning(row, nowSeconds)) return { token: row.token!, seq: row.seq };
-      // A re-sign of an existing token takes a new seq: newer answers always carry a higher seq.
-      const seq = row.token ? row.seq + 1 : row.seq;
-      const token = await signEntitlement(this.key, buildClaims(deviceId, row, seq, nowSeconds, this.policy));
-      if (this.store.run(token, nowSeconds, seq, deviceId, row.seq).changes === 1) return { token, seq };
-      // The row changed while signing (an admin change or a concurrent request): start again.
+  current(deviceId: string, nowSeconds: number, attempt = 0): Promise<Issued | null> {
+    const row = this.select.get(deviceId) as EntitlementRow | undefined;
+    if (!row) return Promise.resolve(null);
+    if (!this.needsSigning(row, nowSeconds)) return Promise.resolve({ token: row.token!, seq: row.seq });
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => { this.flush().catch(() => {}); });
+      this.pending.push({ deviceId, nowSeconds, resolve, reject, attempt });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const signed = new Map<string, { token: string; seq: number; prevSeq: number; iat: number }>();
+    try {
+      for (const p of batch) {
+        if (signed.has(p.deviceId)) continue;
+        const row = this.select.get(p.deviceId) as EntitlementRow | undefined;
+        if (!row || !this.needsSigning(row, p.nowSeconds)) continue;
+        // A re-sign of an existing token takes a new seq: newer answers always carry a higher seq.
+        const seq = row.token ? row.seq + 1 : row.seq;
+        const token = await signEntitlement(this.key, buildClaims(p.deviceId, row, seq, p.nowSeconds, this.policy));
+        signed.set(p.deviceId, { token, seq, prevSeq: row.seq, iat: p.nowSeconds });
+      }
+      const stored = new Set<string>();
+      this.db.transaction(() => {
+        for (const [deviceId, t] of signed) if (this.store.run(t.token, t.iat, t.seq, deviceId, t.prevSeq).changes === 1) stored.add(deviceId);
+      })();
+      for (const p of batch) {
+        const t = signed.get(p.deviceId);
+        if (t && stored.has(p.deviceId)) p.resolve({ token: t.token, seq: t.seq });
+        else if (p.attempt >= 5) p.reject(new Error(`could not issue a stable entitlement for ${p.deviceId}`));
+        // Not signed here (already current) or the row changed while signing: look again.
+        else this.current(p.deviceId, p.nowSeconds, p.attempt + 1).then(p.resolve, p.reject);
+      }
+    } catch (e) {
+      for (const p of batch) p.reject(e);
     }
-    throw new Error(`could not issue a stable entitlement for ${deviceId}`);
   }
 }

@@ -14,7 +14,7 @@ export function createGroup(ctx: LicensingContext, actor: Actor, name: string, p
     const id = newId('grp');
     ctx.db.prepare('INSERT INTO groups (id, name, created_at) VALUES (?, ?, ?)').run(id, name, ctx.nowIso());
     if (parent) ctx.db.prepare('INSERT INTO group_children (parent_id, child_id, created_at) VALUES (?, ?, ?)').run(parent, id, ctx.nowIso());
-    return { result: id, action: 'group.create', target: id, details: { name, parent } };
+    return { result: id, action: 'group.create', target: id, details: { name, parent }, recompute: false };
   });
 }
 

@@ -2,7 +2,7 @@
 // only the differences, bumping each changed device's `seq` so agents can
 // tell a newer answer from an older one. Runs inside the caller's transaction.
 import type { DB } from '../store/db.ts';
-import { allocateSeats, type AllocInput, type AllocResult } from './allocate.ts';
+import { allocateSeats, type AllocInput } from './allocate.ts';
 
 export function loadAllocInput(db: DB, now: number): AllocInput {
   return {
@@ -19,12 +19,8 @@ export function loadAllocInput(db: DB, now: number): AllocInput {
   };
 }
 
-export function currentAllocation(db: DB, now: number): AllocResult {
-  return allocateSeats(loadAllocInput(db, now));
-}
-
 export function recomputeEntitlements(db: DB, now: number): string[] {
-  const alloc = currentAllocation(db, now);
+  const alloc = allocateSeats(loadAllocInput(db, now));
   const existing = new Map<string, any>();
   for (const r of db.prepare('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id FROM device_entitlements').all() as any[]) {
     existing.set(r.device_id, r);
@@ -34,6 +30,12 @@ export function recomputeEntitlements(db: DB, now: number): string[] {
     VALUES (?, 1, ?, ?, ?, ?, ?, ?)`);
   const update = db.prepare(`UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
     changed_at = ?, token = NULL, token_iat = NULL WHERE device_id = ?`);
+  db.prepare('DELETE FROM subscription_usage').run();
+  const usage = db.prepare('INSERT INTO subscription_usage (subscription_id, seats_used, seats_exhausted, devices_reached) VALUES (?, ?, ?, ?)');
+  for (const [id, u] of alloc.subscriptions) usage.run(id, u.seatsUsed, u.seatsExhausted, u.devicesReached);
+  db.prepare('DELETE FROM group_reach').run();
+  const reach = db.prepare('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)');
+  for (const [id, n] of alloc.groupsReached) reach.run(id, n);
   const changed: string[] = [];
   for (const [deviceId, e] of alloc.devices) {
     const old = existing.get(deviceId);

@@ -34,7 +34,9 @@ export function createSubscription(ctx: LicensingContext, actor: Actor, body: Cr
     const ord = ((ctx.db.prepare('SELECT COALESCE(MAX(ord), 0) AS m FROM subscriptions').get() as any).m as number) + 1;
     ctx.db.prepare('INSERT INTO subscriptions (id, name, product_sku, seats, term_end, suspended, created_at, ord) VALUES (?, ?, ?, ?, ?, 0, ?, ?)')
       .run(id, name, product.sku, body.seats, body.termEnd ? new Date(body.termEnd).toISOString() : null, ctx.nowIso(), ord);
-    return { result: id, action: 'subscription.create', target: id, details: { name, product: product.sku, seats: body.seats, termEnd: body.termEnd ?? null } };
+    return { result: id, action: 'subscription.create', target: id, details: { name, product: product.sku, seats: body.seats, termEnd: body.termEnd ?? null },
+      // A new subscription is assigned to no group yet.
+      recompute: false };
   });
 }
 

@@ -1,19 +1,18 @@
 // Read models: the admin API's objects built from the database. Seat counts
-// come from the same allocation the entitlements use, so what an admin sees
-// is what devices get.
+// come from the usage tables that every recompute writes in the same
+// transaction as the entitlements, so what an admin sees is what devices get.
 import type { DB } from '../store/db.ts';
 import type {
   Admin, Assignment, AuditEvent, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
 } from '../../shared/schemas/admin.ts';
-import { currentAllocation } from './recompute.ts';
 import { subscriptionState } from './allocate.ts';
 
 type Named = { id: string; name: string };
 const iso = (v: string | null) => v;
 
 export function listProducts(db: DB, now: number): Product[] {
-  const alloc = currentAllocation(db, now);
-  const subs = db.prepare('SELECT id, product_sku, seats, term_end, suspended, ord FROM subscriptions').all() as any[];
+  const subs = db.prepare(`SELECT s.id, s.product_sku, s.seats, s.term_end, s.suspended, s.ord, COALESCE(u.seats_used, 0) AS seats_used
+    FROM subscriptions s LEFT JOIN subscription_usage u ON u.subscription_id = s.id`).all() as any[];
   return (db.prepare('SELECT sku, name, channel FROM products ORDER BY name').all() as any[]).map((p) => {
     let total = 0, used = 0;
     for (const s of subs) {
@@ -21,22 +20,21 @@ export function listProducts(db: DB, now: number): Product[] {
       const state = subscriptionState({ ...s, termEnd: s.term_end ? Date.parse(s.term_end) : null, suspended: !!s.suspended }, now);
       if (state !== 'active') continue;
       total += s.seats;
-      used += alloc.subscriptions.get(s.id)?.seatsUsed ?? 0;
+      used += s.seats_used;
     }
     return { id: p.sku, sku: p.sku, name: p.name, channel: p.channel, seatsTotal: total, seatsAssigned: used, seatsAvailable: Math.max(0, total - used) };
   });
 }
 
 export function listSubscriptions(db: DB, now: number, id?: string): Subscription[] {
-  const alloc = currentAllocation(db, now);
-  const rows = db.prepare(`SELECT s.*, p.name AS product_name FROM subscriptions s JOIN products p ON p.sku = s.product_sku
+  const rows = db.prepare(`SELECT s.*, p.name AS product_name, u.seats_used, u.seats_exhausted FROM subscriptions s
+    JOIN products p ON p.sku = s.product_sku LEFT JOIN subscription_usage u ON u.subscription_id = s.id
     ${id ? 'WHERE s.id = ?' : ''} ORDER BY s.ord`).all(...(id ? [id] : [])) as any[];
   const groupsOf = db.prepare('SELECT g.id, g.name FROM assignments a JOIN groups g ON g.id = a.group_id WHERE a.subscription_id = ? ORDER BY g.name');
   return rows.map((s) => {
-    const use = alloc.subscriptions.get(s.id);
     return {
       id: s.id, name: s.name, product: s.product_sku, productName: s.product_name, seats: s.seats,
-      seatsUsed: use?.seatsUsed ?? 0, seatsExhausted: use?.seatsExhausted ?? 0, termEnd: iso(s.term_end),
+      seatsUsed: s.seats_used ?? 0, seatsExhausted: s.seats_exhausted ?? 0, termEnd: iso(s.term_end),
       status: subscriptionState({ id: s.id, productSku: s.product_sku, seats: s.seats, termEnd: s.term_end ? Date.parse(s.term_end) : null, suspended: !!s.suspended, ord: s.ord }, now),
       groups: groupsOf.all(s.id) as Named[], createdAt: s.created_at,
     };
@@ -62,14 +60,15 @@ export function listGroups(db: DB, opts: { id?: string; q?: string } = {}): Grou
   }));
 }
 
-export function listAssignments(db: DB, now: number, id?: string): Assignment[] {
-  const alloc = currentAllocation(db, now);
-  const rows = db.prepare(`SELECT a.id, a.created_at, s.id AS sub_id, s.name AS sub_name, s.product_sku, g.id AS group_id, g.name AS group_name
+export function listAssignments(db: DB, id?: string): Assignment[] {
+  const rows = db.prepare(`SELECT a.id, a.created_at, s.id AS sub_id, s.name AS sub_name, s.product_sku, g.id AS group_id, g.name AS group_name,
+      COALESCE(r.devices_reached, 0) AS devices_reached
     FROM assignments a JOIN subscriptions s ON s.id = a.subscription_id JOIN groups g ON g.id = a.group_id
+    LEFT JOIN group_reach r ON r.group_id = a.group_id
     ${id ? 'WHERE a.id = ?' : ''} ORDER BY a.created_at, a.id`).all(...(id ? [id] : [])) as any[];
   return rows.map((r) => ({
     id: r.id, subscription: { id: r.sub_id, name: r.sub_name }, group: { id: r.group_id, name: r.group_name },
-    product: r.product_sku, createdAt: r.created_at, devicesReached: alloc.groupsReached.get(r.group_id) ?? 0,
+    product: r.product_sku, createdAt: r.created_at, devicesReached: r.devices_reached,
   }));
 }
 

@@ -109,4 +109,16 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX device_reports_device ON device_reports(device_id, id);
   `,
+  /* 2: seat usage kept by every recompute, so read models need not re-run the allocation */ `
+  CREATE TABLE subscription_usage (
+    subscription_id TEXT PRIMARY KEY REFERENCES subscriptions(id),
+    seats_used INTEGER NOT NULL,
+    seats_exhausted INTEGER NOT NULL,
+    devices_reached INTEGER NOT NULL
+  );
+  CREATE TABLE group_reach (
+    group_id TEXT PRIMARY KEY REFERENCES groups(id),
+    devices_reached INTEGER NOT NULL
+  );
+  `,
 ];

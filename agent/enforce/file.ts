@@ -1,0 +1,88 @@
+// The `file` enforcer: writes the mode as JSON ({mode, reason, users, at})
+// for anything on the device that wants to follow it (login scripts, kiosk
+// shells, tests). Default path <dataDir>/app-mode.json, mode 0644.
+import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
+import { errorText, readIfExists, writeFileAtomic } from './fsutil.ts';
+
+export interface FileConfig {
+  name: 'file';
+  /** Absolute path; default <dataDir>/app-mode.json. */
+  path?: string;
+}
+
+export interface AppModeFile {
+  mode: EnforcementTarget['mode'];
+  reason: string;
+  users: string[];
+  /** When this content was first written (kept while the content is unchanged). */
+  at: string;
+}
+
+export function createFileEnforcer(
+  config: FileConfig,
+  ctx: { dataDir: string; now?: () => Date },
+): Enforcer {
+  const name = 'file';
+  const path = config.path ?? join(ctx.dataDir, 'app-mode.json');
+  const now = ctx.now ?? (() => new Date());
+
+  return {
+    name,
+    async apply(target: EnforcementTarget): Promise<ApplyResult> {
+      // Sorted so the same set of users in another order is not a change.
+      const users = [...new Set(target.users)].sort();
+      const detail = { path };
+      try {
+        const current = parse(await readIfExists(path));
+        const same = current !== undefined && current.mode === target.mode && current.reason === target.reason
+          && current.users.length === users.length && current.users.every((u, i) => u === users[i]);
+        const st = same ? await fsp.stat(path) : undefined;
+        if (same && st && (st.mode & 0o777) === 0o644) {
+          return { enforcer: name, ok: true, changed: false, applied: `${target.mode} written to ${path}`, detail };
+        }
+        const doc: AppModeFile = { mode: target.mode, reason: target.reason, users, at: now().toISOString() };
+        await fsp.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+        await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n', 0o644, (w) => { JSON.parse(w); });
+        return { enforcer: name, ok: true, changed: true, applied: `${target.mode} written to ${path}`, detail };
+      } catch (e) {
+        return { enforcer: name, ok: false, changed: false, applied: `unknown: could not write ${path}`, detail, error: errorText(e) };
+      }
+    },
+
+    async check(): Promise<CheckResult> {
+      // Can we create a file in the target directory (or its nearest existing parent)?
+      let dir = dirname(path);
+      for (;;) {
+        try {
+          if (!(await fsp.stat(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
+          await fsp.access(dir, fsp.constants.W_OK);
+          return { enforcer: name, ok: true, message: `can write ${path}` };
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' || dirname(dir) === dir) {
+            return { enforcer: name, ok: false, message: `cannot write ${path}: ${errorText(e)}` };
+          }
+          dir = dirname(dir);
+        }
+      }
+    },
+  };
+}
+
+// A file that is missing, unreadable as JSON or of another shape counts as
+// "different", so it is simply rewritten.
+function parse(text: string | undefined): AppModeFile | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as Partial<AppModeFile>;
+    if ((v.mode === 'full' || v.mode === 'read-only') && typeof v.reason === 'string'
+      && Array.isArray(v.users) && v.users.every((u) => typeof u === 'string') && typeof v.at === 'string') {
+      return v as AppModeFile;
+    }
+  } catch {
+    // rewritten below
+  }
+  return undefined;
+}

@@ -1,0 +1,97 @@
+// File helpers shared by the enforcers. The agent runs as root and some of
+// the files it writes are read by other programs at any moment (LibreOffice
+// aborts on a half-written layer), so a file is only ever replaced whole:
+// temp file in the same directory, fsync, rename, fsync of the directory.
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** Suffix of our temp files; never `.xcd`, so LibreOffice never loads one. */
+export const TEMP_SUFFIX = '.devlic-tmp';
+
+/**
+ * Writes `data` to `path` atomically with exactly `mode` (umask does not
+ * apply). `verify` runs on the finished temp file's bytes before the rename,
+ * so a file that fails validation never becomes visible.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  mode: number,
+  verify?: (written: string) => void,
+): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  // 'wx': never follow or reuse something an attacker placed at the temp name.
+  const fh = await fsp.open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(data, 'utf8');
+    await fh.chmod(mode);
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    if (verify) verify(await fsp.readFile(tmp, 'utf8'));
+    await fsp.rename(tmp, path);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await syncDir(dir);
+}
+
+/** Removes `path` if present; returns whether something was removed. */
+export async function removeFile(path: string): Promise<boolean> {
+  try {
+    await fsp.unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  await syncDir(dirname(path));
+  return true;
+}
+
+/** Reads a text file, or undefined when it does not exist. */
+export async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Removes temp files a crash may have left beside `path`. */
+export async function removeStaleTemps(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (n.startsWith(prefix) && n.endsWith(TEMP_SUFFIX)) await fsp.rm(join(dir, n), { force: true });
+  }
+}
+
+// Makes a rename or unlink durable; directories cannot be opened on Windows.
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

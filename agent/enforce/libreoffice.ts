@@ -1,0 +1,187 @@
+// LibreOffice enforcer: read-only = a system-wide configuration layer
+// `devlic-viewer-mode.xcd` in the install's share/registry that sets
+// /org.openoffice.Office.Common/Misc/ViewerAppMode=true, finalized; full =
+// that file removed. See DESIGN.md ("LibreOffice has a real viewer mode").
+//
+// LibreOffice ignores layer items its schema does not declare, silently, so
+// after writing we look the item up in the install's own schema (main.xcd)
+// and report "unsupported by this LibreOffice version" rather than claim
+// read-only (ViewerAppMode exists in 26.8; 25.2 and Debian 12's 7.4 lack it).
+// The real-app test (test/enforce/libreoffice-real.test.ts) checks this
+// schema reading against what a running LibreOffice reports over UNO.
+import { promises as fsp, constants as fsc } from 'node:fs';
+import { join } from 'node:path';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
+import { errorText, readIfExists, removeFile, removeStaleTemps, writeFileAtomic } from './fsutil.ts';
+import { buildLayer, checkLayer, schemaDeclares, versionFromMainXcd, VIEWER_MODE_ITEM, type LayerItem } from './lo-layer.ts';
+
+export const LAYER_FILE = 'devlic-viewer-mode.xcd';
+/** 0644: LibreOffice runs as the signed-in user; a 0600 layer makes it abort. */
+const LAYER_MODE = 0o644;
+const RESTART_NOTE = 'running LibreOffice instances keep their mode until restarted';
+
+export interface LibreOfficeConfig {
+  name: 'libreoffice';
+  installRoot?: string;
+}
+
+export interface LibreOfficeInstall {
+  root: string;
+  /** Where the .xcd layers live: <root>/share/registry, or <root>/registry in a macOS bundle. */
+  registryDir: string;
+  version?: string;
+}
+
+/** Where LibreOffice is usually installed, most specific first. */
+export async function defaultInstallRoots(platform: NodeJS.Platform): Promise<string[]> {
+  if (platform === 'darwin') return ['/Applications/LibreOffice.app/Contents/Resources'];
+  if (platform === 'win32') return ['C:\\Program Files\\LibreOffice', 'C:\\Program Files (x86)\\LibreOffice'];
+  // Debian/Ubuntu packages, then The Document Foundation's own packages
+  // (/opt/libreoffice<version>), newest first.
+  let opt: string[] = [];
+  try {
+    opt = (await fsp.readdir('/opt')).filter((n) => /^libreoffice\d/.test(n))
+      .sort((a, b) => b.localeCompare(a, 'en', { numeric: true })).map((n) => join('/opt', n));
+  } catch {
+    // no /opt
+  }
+  return ['/usr/lib/libreoffice', ...opt];
+}
+
+/** The first root that holds a LibreOffice registry (main.xcd), or undefined. */
+export async function findInstall(roots: readonly string[]): Promise<LibreOfficeInstall | undefined> {
+  for (const root of roots) {
+    for (const registryDir of [join(root, 'share', 'registry'), join(root, 'registry')]) {
+      const main = await readIfExists(join(registryDir, 'main.xcd')).catch(() => undefined);
+      if (main === undefined) continue;
+      return { root, registryDir, version: versionFromMainXcd(main) ?? (await versionFromRc(root)) };
+    }
+  }
+  return undefined;
+}
+
+// Fallback when main.xcd carries no version: "ProductKey=LibreOffice 7.4".
+async function versionFromRc(root: string): Promise<string | undefined> {
+  for (const f of ['program/bootstraprc', 'program/bootstrap.ini', 'bootstraprc']) {
+    const text = await readIfExists(join(root, f)).catch(() => undefined);
+    const m = text && /^ProductKey=\S+ ([0-9][0-9.]*)/m.exec(text);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Whether the install's schema declares the item (undefined: schema not found). */
+export async function installSupports(install: LibreOfficeInstall, item: LayerItem): Promise<boolean | undefined> {
+  const names = (await fsp.readdir(install.registryDir)).filter((n) => n.endsWith('.xcd') && n !== LAYER_FILE);
+  // main.xcd holds the office schema; read it first and the rest only if needed.
+  names.sort((a, b) => (a === 'main.xcd' ? -1 : b === 'main.xcd' ? 1 : a.localeCompare(b)));
+  for (const n of names) {
+    const r = schemaDeclares([await fsp.readFile(join(install.registryDir, n), 'utf8')], item);
+    if (r !== undefined) return r;
+  }
+  return undefined;
+}
+
+/**
+ * Writes (or keeps) the layer with these items in `registryDir`. Returns
+ * whether the file changed. Exported so tests can prove the writer with an
+ * item an old LibreOffice has (ShowTipOfTheDay).
+ */
+export async function writeLayer(registryDir: string, items: readonly LayerItem[]): Promise<{ path: string; changed: boolean }> {
+  const path = join(registryDir, LAYER_FILE);
+  const text = buildLayer(items);
+  checkLayer(text);
+  await removeStaleTemps(path);
+  const current = await readIfExists(path);
+  if (current === text) {
+    const st = await fsp.stat(path);
+    if ((st.mode & 0o7777) === LAYER_MODE) return { path, changed: false };
+    await fsp.chmod(path, LAYER_MODE);
+    return { path, changed: true };
+  }
+  await writeFileAtomic(path, text, LAYER_MODE, (written) => {
+    if (written !== text) throw new Error('layer read back differs from what was written');
+    checkLayer(written);
+  });
+  return { path, changed: true };
+}
+
+export function createLibreOfficeEnforcer(
+  config: LibreOfficeConfig,
+  ctx: { platform: NodeJS.Platform },
+): Enforcer {
+  const name = 'libreoffice';
+  const locate = async () =>
+    findInstall(config.installRoot ? [config.installRoot] : await defaultInstallRoots(ctx.platform));
+  const notFound = () => (config.installRoot
+    ? `no LibreOffice registry (share/registry/main.xcd) under ${config.installRoot}`
+    : 'LibreOffice not found in its usual places; set installRoot');
+
+  return {
+    name,
+    async apply(target: EnforcementTarget): Promise<ApplyResult> {
+      let install: LibreOfficeInstall | undefined;
+      try {
+        install = await locate();
+        if (!install) return { enforcer: name, ok: false, changed: false, applied: 'nothing: LibreOffice not found', error: notFound() };
+        const layerPath = join(install.registryDir, LAYER_FILE);
+        const base = { installRoot: install.root, layer: layerPath, version: install.version ?? 'unknown' };
+        if (target.mode === 'full') {
+          await removeStaleTemps(layerPath);
+          const changed = await removeFile(layerPath);
+          return {
+            enforcer: name, ok: true, changed,
+            applied: `full: viewer-mode layer absent; ${RESTART_NOTE}`,
+            detail: { ...base, layerPresent: false },
+          };
+        }
+        const { changed } = await writeLayer(install.registryDir, [VIEWER_MODE_ITEM]);
+        const supported = await installSupports(install, VIEWER_MODE_ITEM);
+        const detail = { ...base, layerPresent: true, supported: supported === true, verifiedBy: 'schema of the install (main.xcd)' };
+        if (supported === true) {
+          return {
+            enforcer: name, ok: true, changed,
+            applied: `read-only: viewer-mode layer written (ViewerAppMode=true, finalized); ${RESTART_NOTE}`,
+            detail,
+          };
+        }
+        const v = install.version ?? 'unknown version';
+        return {
+          enforcer: name, ok: false, changed,
+          applied: `read-only layer written; unsupported by this LibreOffice version (${v}): LibreOffice still edits`,
+          detail,
+          error: supported === false
+            ? `LibreOffice ${v} does not have /org.openoffice.Office.Common/Misc/ViewerAppMode (added in newer versions, e.g. 26.8); upgrade LibreOffice to enforce read-only`
+            : `could not find the Office.Common schema in ${install.registryDir} to confirm ViewerAppMode support`,
+        };
+      } catch (e) {
+        return {
+          enforcer: name, ok: false, changed: false,
+          applied: 'unknown: could not update the LibreOffice layer',
+          detail: install ? { installRoot: install.root } : undefined,
+          error: errorText(e),
+        };
+      }
+    },
+
+    async check(): Promise<CheckResult> {
+      try {
+        const install = await locate();
+        if (!install) return { enforcer: name, ok: false, message: notFound() };
+        const where = `LibreOffice ${install.version ?? '(version unknown)'} at ${install.root}`;
+        try {
+          await fsp.access(install.registryDir, fsc.W_OK);
+        } catch {
+          return { enforcer: name, ok: false, message: `${where}: ${install.registryDir} is not writable (the agent must run as root)` };
+        }
+        const supported = await installSupports(install, VIEWER_MODE_ITEM);
+        if (supported !== true) {
+          return { enforcer: name, ok: false, message: `${where}: ViewerAppMode is not supported by this version, so read-only cannot be enforced` };
+        }
+        return { enforcer: name, ok: true, message: `${where}: registry writable, ViewerAppMode supported` };
+      } catch (e) {
+        return { enforcer: name, ok: false, message: errorText(e) };
+      }
+    },
+  };
+}

@@ -1,0 +1,140 @@
+// The hook enforcer with real scripts in temp dirs: environment, no shell,
+// timeout with kill, refusal of unsafe files, idempotence.
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assertSafeExecutable, createHookEnforcer } from '../../agent/enforce/hook.ts';
+import { tempDir } from './helpers.ts';
+
+const RO = { mode: 'read-only' as const, reason: 'NOT_IN_LICENSED_GROUP', users: ['zoe', 'ann'] };
+const FULL = { mode: 'full' as const, reason: 'ASSIGNED', users: [] };
+
+function script(dir: string, name: string, body: string, mode = 0o755): string {
+  const p = join(dir, name);
+  writeFileSync(p, `#!/bin/sh\n${body}\n`);
+  chmodSync(p, mode);
+  return p;
+}
+
+// Running (a zombie that was killed but not yet reaped does not count).
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('hook enforcer', () => {
+  it('runs the hook with DEVLIC_* in a minimal environment, args passed verbatim', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'out.txt');
+    const hook = script(dir, 'hook.sh', `{ echo "$DEVLIC_MODE|$DEVLIC_REASON|$DEVLIC_USERS|$1|$2|\${SECRET:-unset}"; } >> '${out}'`);
+    process.env.SECRET = 'from-agent-env';
+    try {
+      const e = createHookEnforcer({ name: 'hook', path: hook, args: ['a b', '$(touch x);'] }, { dataDir: dir, platform: 'linux' });
+      const r = await e.apply(RO);
+      expect(r).toMatchObject({ ok: true, changed: true, detail: { exitCode: 0 } });
+      // No shell: the argument with $(...) arrives as text and runs nothing.
+      expect(readFileSync(out, 'utf8')).toBe('read-only|NOT_IN_LICENSED_GROUP|ann,zoe|a b|$(touch x);|unset\n');
+      expect(existsSync(join(dir, 'x'))).toBe(false);
+    } finally {
+      delete process.env.SECRET;
+    }
+  });
+
+  it('does not rerun for an unchanged target, also after a restart', async () => {
+    const dir = tempDir();
+    const count = join(dir, 'count');
+    const hook = script(dir, 'hook.sh', `echo run >> '${count}'`);
+    const e = createHookEnforcer({ name: 'hook', path: hook }, { dataDir: dir, platform: 'linux' });
+    expect((await e.apply(RO)).changed).toBe(true);
+    const again = await e.apply({ ...RO, users: ['ann', 'zoe'] });
+    expect(again).toMatchObject({ ok: true, changed: false });
+    const restarted = createHookEnforcer({ name: 'hook', path: hook }, { dataDir: dir, platform: 'linux' });
+    expect((await restarted.apply(RO)).changed).toBe(false);
+    expect((await restarted.apply(FULL)).changed).toBe(true);
+    expect(readFileSync(count, 'utf8')).toBe('run\nrun\n');
+  });
+
+  it('reports a failing hook and retries it next time', async () => {
+    const dir = tempDir();
+    const flag = join(dir, 'ok');
+    const hook = script(dir, 'hook.sh', `echo "cannot reach kiosk" >&2; [ -e '${flag}' ] || exit 3`);
+    const e = createHookEnforcer({ name: 'hook', path: hook }, { dataDir: dir, platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/exited with code 3: cannot reach kiosk/);
+    writeFileSync(flag, '');
+    expect(await e.apply(RO)).toMatchObject({ ok: true, changed: true });
+  });
+
+  it('kills the whole process group on timeout and reports it', async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, 'child.pid');
+    // The hook starts a child that ignores SIGTERM, then hangs.
+    const hook = script(dir, 'hook.sh', `sh -c 'trap "" TERM; echo $$ > "${pidFile}"; while :; do sleep 0.1; done' &\nwait`);
+    const e = createHookEnforcer({ name: 'hook', path: hook, timeoutMs: 500 }, { dataDir: dir, platform: 'linux' });
+    const started = Date.now();
+    const r = await e.apply(RO);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/timed out after 500 ms and was killed/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // SIGKILL is asynchronous and the orphan is reaped by init: poll briefly.
+    const deadline = Date.now() + 3000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('refuses unsafe hooks: relative, world-writable, foreign-owned, in an open directory', async () => {
+    const dir = tempDir();
+    await expect(assertSafeExecutable('hook.sh', 'linux')).rejects.toThrow(/absolute/);
+
+    const ww = script(dir, 'ww.sh', 'exit 0', 0o757);
+    chmodSync(ww, 0o757);
+    await expect(assertSafeExecutable(ww, 'linux')).rejects.toThrow(/world-writable hook/);
+    const e = createHookEnforcer({ name: 'hook', path: ww }, { dataDir: dir, platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r).toMatchObject({ ok: false, changed: false });
+    expect(r.error).toMatch(/world-writable/);
+    expect((await e.check()).ok).toBe(false);
+
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const inOpen = script(open, 'h.sh', 'exit 0');
+    await expect(assertSafeExecutable(inOpen, 'linux')).rejects.toThrow(/is world-writable/);
+    // The sticky bit (as on /tmp) stops others from replacing the file.
+    chmodSync(open, 0o1777);
+    await expect(assertSafeExecutable(inOpen, 'linux')).resolves.toBeUndefined();
+
+    const noexec = script(dir, 'noexec.sh', 'exit 0', 0o644);
+    await expect(assertSafeExecutable(noexec, 'linux')).rejects.toThrow(/not executable/);
+
+    const link = join(dir, 'link.sh');
+    symlinkSync(ww, link);
+    await expect(assertSafeExecutable(link, 'linux')).rejects.toThrow(/world-writable hook/);
+
+    if (process.getuid?.() === 0) {
+      const foreign = script(dir, 'foreign.sh', 'exit 0');
+      chownSync(foreign, 65534, 65534);
+      await expect(assertSafeExecutable(foreign, 'linux')).rejects.toThrow(/owned by uid 65534/);
+    }
+  });
+
+  it('check accepts a safe hook and reports a missing one', async () => {
+    const dir = tempDir();
+    const ok = createHookEnforcer({ name: 'hook', path: script(dir, 'ok.sh', 'exit 0') }, { dataDir: dir, platform: 'linux' });
+    expect((await ok.check()).ok).toBe(true);
+    const missing = createHookEnforcer({ name: 'hook', path: join(dir, 'missing.sh') }, { dataDir: dir, platform: 'linux' });
+    const c = await missing.check();
+    expect(c.ok).toBe(false);
+    expect(c.message).toMatch(/ENOENT/);
+  });
+});

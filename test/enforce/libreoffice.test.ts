@@ -1,0 +1,176 @@
+// The LibreOffice enforcer against a fake install tree in a temp dir (the
+// real LibreOffice is exercised in libreoffice-real.test.ts): the layer's
+// exact form, 0644, atomic write, idempotence, removal, version and
+// "unsupported" reporting, and the XML checks.
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LAYER_FILE, createLibreOfficeEnforcer, findInstall, writeLayer } from '../../agent/enforce/libreoffice.ts';
+import { VIEWER_MODE_ITEM, buildLayer, checkLayer, schemaDeclares } from '../../agent/enforce/lo-layer.ts';
+import { tempDir } from './helpers.ts';
+
+const RO = { mode: 'read-only' as const, reason: 'NOT_IN_LICENSED_GROUP', users: [] };
+const FULL = { mode: 'full' as const, reason: 'ASSIGNED', users: [] };
+
+/** A main.xcd shaped like the real one, reduced to what the enforcer reads. */
+function mainXcd(version: string, withViewerAppMode: boolean): string {
+  return `<?xml version="1.0"?>
+<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:oor="http://openoffice.org/2001/registry">
+<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US">
+  <templates><group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"/></group></templates>
+  <component>
+    <group oor:name="Save"><prop oor:name="ShowTipOfTheDay" oor:type="xs:int"/></group>
+    <group oor:name="Misc">
+      <prop oor:name="ShowTipOfTheDay" oor:type="xs:boolean" oor:nillable="false"><value>true</value></prop>
+      ${withViewerAppMode ? '<prop oor:name="ViewerAppMode" oor:type="xs:boolean" oor:nillable="false"><value>false</value></prop>' : ''}
+    </group>
+  </component>
+</oor:component-schema>
+<oor:component-data oor:name="Setup" oor:package="org.openoffice">
+  <node oor:name="Product">
+    <prop oor:name="ooSetupVersion"><value>${version.split('.').slice(0, 2).join('.')}</value></prop>
+    <prop oor:name="ooSetupVersionAboutBox"><value>${version}</value></prop>
+  </node>
+</oor:component-data>
+</oor:data>
+`;
+}
+
+function fakeInstall(version: string, supported: boolean, layout: 'share' | 'mac' = 'share'): { root: string; registry: string } {
+  const root = join(tempDir(), 'libreoffice');
+  const registry = layout === 'share' ? join(root, 'share', 'registry') : join(root, 'registry');
+  mkdirSync(registry, { recursive: true });
+  writeFileSync(join(registry, 'main.xcd'), mainXcd(version, supported));
+  return { root, registry };
+}
+
+describe('libreoffice enforcer', () => {
+  it('read-only writes exactly the documented layer, 0644, atomically', async () => {
+    const { root, registry } = fakeInstall('26.8.0.1', true);
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r).toMatchObject({ ok: true, changed: true, detail: { supported: true, version: '26.8.0.1', layer: join(registry, LAYER_FILE) } });
+    expect(r.applied).toContain('ViewerAppMode=true, finalized');
+    expect(r.applied).toContain('running LibreOffice instances keep their mode until restarted');
+    const text = readFileSync(join(registry, LAYER_FILE), 'utf8');
+    expect(text).toContain('<dependency file="main"/>');
+    expect(text).toMatch(/<oor:component-data oor:package="org\.openoffice\.Office" oor:name="Common">\s*<node oor:name="Misc">\s*<prop oor:name="ViewerAppMode" oor:finalized="true">\s*<value>true<\/value>\s*<\/prop>\s*<\/node>\s*<\/oor:component-data>/);
+    expect(text).toContain('xmlns:oor="http://openoffice.org/2001/registry"');
+    expect(statSync(join(registry, LAYER_FILE)).mode & 0o777).toBe(0o644);
+    expect(readdirSync(registry).sort()).toEqual([LAYER_FILE, 'main.xcd']);
+  });
+
+  it('is idempotent and full removes the layer', async () => {
+    const { root, registry } = fakeInstall('26.8.0.1', true);
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
+    await e.apply(RO);
+    const mtime = statSync(join(registry, LAYER_FILE)).mtimeMs;
+    expect(await e.apply(RO)).toMatchObject({ ok: true, changed: false });
+    expect(statSync(join(registry, LAYER_FILE)).mtimeMs).toBe(mtime);
+    // Wrong permissions are repaired (a 0600 layer aborts LibreOffice for users).
+    chmodSync(join(registry, LAYER_FILE), 0o600);
+    expect((await e.apply(RO)).changed).toBe(true);
+    expect(statSync(join(registry, LAYER_FILE)).mode & 0o777).toBe(0o644);
+
+    const f = await e.apply(FULL);
+    expect(f).toMatchObject({ ok: true, changed: true, detail: { layerPresent: false } });
+    expect(f.applied).toContain('until restarted');
+    expect(readdirSync(registry)).toEqual(['main.xcd']);
+    expect(await e.apply(FULL)).toMatchObject({ ok: true, changed: false });
+  });
+
+  it('does not claim read-only on a version without ViewerAppMode', async () => {
+    const { root, registry } = fakeInstall('7.4.7.2', false);
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r.ok).toBe(false);
+    expect(r.applied).toBe('read-only layer written; unsupported by this LibreOffice version (7.4.7.2): LibreOffice still edits');
+    expect(r.detail).toMatchObject({ supported: false, version: '7.4.7.2' });
+    expect(r.error).toMatch(/does not have \/org\.openoffice\.Office\.Common\/Misc\/ViewerAppMode/);
+    // The layer is still there, ready for when LibreOffice is upgraded.
+    expect(readdirSync(registry)).toContain(LAYER_FILE);
+    const c = await e.check();
+    expect(c.ok).toBe(false);
+    expect(c.message).toMatch(/LibreOffice 7\.4\.7\.2 .*not supported/);
+  });
+
+  it('finds the install: share/registry, a macOS bundle, version fallback, nothing', async () => {
+    const mac = fakeInstall('25.2.1.2', false, 'mac');
+    expect(await findInstall(['/nonexistent', mac.root])).toEqual({ root: mac.root, registryDir: mac.registry, version: '25.2.1.2' });
+
+    const old = fakeInstall('x', false);
+    writeFileSync(join(old.registry, 'main.xcd'), '<oor:data/>');
+    mkdirSync(join(old.root, 'program'));
+    writeFileSync(join(old.root, 'program', 'bootstraprc'), '[Bootstrap]\nProductKey=LibreOffice 7.4\n');
+    expect((await findInstall([old.root]))?.version).toBe('7.4');
+
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: join(tempDir(), 'none') }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r).toMatchObject({ ok: false, changed: false });
+    expect(r.error).toMatch(/no LibreOffice registry/);
+    expect((await e.check()).ok).toBe(false);
+  });
+
+  it('check reports a supported, writable install', async () => {
+    const { root } = fakeInstall('26.8.0.1', true);
+    const c = await createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' }).check();
+    expect(c).toMatchObject({ ok: true });
+    expect(c.message).toContain('LibreOffice 26.8.0.1');
+  });
+
+  it('reports an unwritable registry without touching it', async () => {
+    const { root, registry } = fakeInstall('26.8.0.1', true);
+    // A directory where the layer file should be: the rename must fail.
+    mkdirSync(join(registry, LAYER_FILE));
+    const r = await createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' }).apply(RO);
+    expect(r.ok).toBe(false);
+    expect(r.error).toBeTruthy();
+    expect(readdirSync(registry).sort()).toEqual([LAYER_FILE, 'main.xcd']);
+  });
+});
+
+describe('LibreOffice layers', () => {
+  it('writeLayer takes any items, groups them per node and escapes values', async () => {
+    const { registry } = fakeInstall('7.4.7.2', false);
+    const items = [
+      { path: '/org.openoffice.Office.Common/Misc', prop: 'ShowTipOfTheDay', value: false },
+      VIEWER_MODE_ITEM,
+      { path: '/org.openoffice.Office.Common/Save/Document', prop: 'Note', value: 'a<b & "c"' },
+    ];
+    expect((await writeLayer(registry, items)).changed).toBe(true);
+    const text = readFileSync(join(registry, LAYER_FILE), 'utf8');
+    expect(text.match(/<node oor:name="Misc">/g)).toHaveLength(1);
+    expect(text).toContain('<value>a&lt;b &amp; &quot;c&quot;</value>');
+    expect(text).toMatch(/<node oor:name="Save">\s*<node oor:name="Document">/);
+    expect((await writeLayer(registry, items)).changed).toBe(false);
+  });
+
+  it('refuses names that could break the XML', () => {
+    expect(() => buildLayer([{ path: '/org.openoffice.Office.Common/Mi"sc', prop: 'X', value: true }])).toThrow(/bad node/);
+    expect(() => buildLayer([{ path: '/org.openoffice.Office.Common/Misc', prop: 'X"/><x', value: true }])).toThrow(/bad node/);
+    expect(() => buildLayer([{ path: 'org.openoffice.Office.Common/Misc', prop: 'X', value: true }])).toThrow(/path/);
+    expect(() => buildLayer([])).toThrow(/at least one/);
+    expect(() => buildLayer([VIEWER_MODE_ITEM, VIEWER_MODE_ITEM])).toThrow(/duplicate/);
+  });
+
+  it('checkLayer accepts what we build and rejects malformed or weakened layers', () => {
+    const good = buildLayer([VIEWER_MODE_ITEM]);
+    expect(() => checkLayer(good)).not.toThrow();
+    expect(() => checkLayer(good.replace('</node>', ''))).toThrow(/unbalanced|unclosed/);
+    expect(() => checkLayer(good.replace('<dependency file="main"/>', ''))).toThrow(/dependency/);
+    expect(() => checkLayer(good.replace(' oor:finalized="true"', ''))).toThrow(/finalized/);
+    expect(() => checkLayer(good.replace('<value>true', '<value>a & b'))).toThrow(/&/);
+    expect(() => checkLayer(good.replace('oor:name="Misc"', 'oor:name="Misc'))).toThrow(/well-formed/);
+    expect(() => checkLayer(good + '<extra/>')).toThrow(/root/);
+    expect(() => checkLayer(good.replace('<?xml version="1.0" encoding="UTF-8"?>', ''))).toThrow(/declaration/);
+  });
+
+  it('schemaDeclares looks only at the component tree at the exact path', () => {
+    const x = mainXcd('7.4.7.2', false);
+    expect(schemaDeclares([x], VIEWER_MODE_ITEM)).toBe(false); // only in <templates>
+    expect(schemaDeclares([x], { path: '/org.openoffice.Office.Common/Misc', prop: 'ShowTipOfTheDay', value: false })).toBe(true);
+    expect(schemaDeclares([x], { path: '/org.openoffice.Office.Common/Other', prop: 'ShowTipOfTheDay', value: false })).toBe(false);
+    expect(schemaDeclares([x], { path: '/org.openoffice.Office.Writer/Misc', prop: 'X', value: false })).toBeUndefined();
+    expect(schemaDeclares([mainXcd('26.8.0.1', true)], VIEWER_MODE_ITEM)).toBe(true);
+  });
+});
