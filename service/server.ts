@@ -49,7 +49,6 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   ctx.refresh();
 
   const waiters = new Waiters();
-  ctx.onEntitlementsChanged((ids) => waiters.notify(ids));
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
   const metrics = createMetrics(db, waiters);
