@@ -19,6 +19,8 @@ import { adminRoutes } from './http/admin-routes.ts';
 import { DeviceAuthenticator } from './http/device-auth.ts';
 import { createMetrics } from './http/metrics.ts';
 import { Waiters } from './http/waiters.ts';
+import { AdminEvents, adminEventRoutes } from './http/admin-events.ts';
+import { consoleRoutes } from './http/console-routes.ts';
 
 export interface RunningServer {
   url: string;
@@ -47,7 +49,8 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   ctx.refresh();
 
   const waiters = new Waiters();
-  ctx.onEntitlementsChanged((ids) => waiters.notify(ids));
+  const events = new AdminEvents();
+  ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
   const metrics = createMetrics(db, waiters);
   const issuer = new EntitlementIssuer(db, keys.signing, {
     issuer: keys.issuer,
@@ -56,6 +59,8 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     refreshAfterSeconds: Math.round(cfg.refreshAfterHours * 3600),
     reissueAfterSeconds: Math.round(cfg.reissueAfterHours * 3600),
   });
+  // Order matters: the issuer forgets the old seq before any waiting agent is woken to read it.
+  ctx.onEntitlementsChanged((ids) => { issuer.invalidate(ids); waiters.notify(ids); });
   const https = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
   const app = createBaseApp({ logger: log, bodyLimit: cfg.adminBodyLimit, metrics, https });
   await registerPlugins(app);
@@ -67,8 +72,11 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   await app.register(deviceRoutes, {
     ctx, keys, issuer, waiters, auth: new DeviceAuthenticator(db),
     maxWaitSeconds: cfg.maxWaitSeconds, enrollPerMinute: cfg.enrollPerMinute, bodyLimit: cfg.deviceBodyLimit,
+    onReport: (id) => events.deviceReported(id),
   });
   await app.register(adminRoutes, { prefix: API.admin, ctx });
+  await app.register(adminEventRoutes, { prefix: API.admin, ctx, events });
+  await app.register(consoleRoutes);
   app.addHook('preClose', async () => waiters.releaseAll());
 
   const { host, port } = parseListen(cfg.listen);

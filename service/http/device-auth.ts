@@ -1,8 +1,8 @@
 // Authenticates device API requests: `Authorization: DevlicDevice <jwt>`,
 // a short-lived JWT signed by the device's own Ed25519 key. Verified tokens
-// are cached (bounded) so a long-polling agent costs one signature check per
-// token lifetime, not per request; a cached entry is bound to the device's
-// current public key, so re-enrolling with a new key invalidates it.
+// are cached in memory (bounded) so a long-polling agent costs one signature
+// check per token lifetime and no database read per request; re-enrolling a
+// device (a new key) must call forget() so its old tokens stop working.
 import type { KeyObject } from 'node:crypto';
 import { DevlicError } from '../../shared/errors.ts';
 import { DEVICE_AUTH_AUDIENCE, DEVICE_AUTH_SCHEME } from '../../shared/api.ts';
@@ -11,7 +11,7 @@ import type { DB } from '../store/db.ts';
 
 const CACHE_MAX = 200_000;
 
-interface Cached { deviceId: string; exp: number; publicKey: string }
+interface Cached { deviceId: string; exp: number }
 
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, Cached>();
@@ -30,9 +30,8 @@ export class DeviceAuthenticator {
     }
     const jwt = header.slice(space + 1).trim();
     const hit = this.cache.get(jwt);
-    if (hit && hit.exp > nowSeconds) {
-      const row = this.lookup.get(hit.deviceId) as { public_key: string } | undefined;
-      if (row && row.public_key === hit.publicKey) return hit.deviceId;
+    if (hit) {
+      if (hit.exp > nowSeconds) return hit.deviceId;
       this.cache.delete(jwt);
     }
     const deviceId = unverifiedSubject(jwt);
@@ -41,8 +40,14 @@ export class DeviceAuthenticator {
     if (!row) throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again with a new enrollment token');
     const { exp } = await verifyDeviceRequestToken(jwt, this.publicKey(deviceId, row.public_key), deviceId, DEVICE_AUTH_AUDIENCE, nowSeconds);
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(jwt, { deviceId, exp, publicKey: row.public_key });
+    this.cache.set(jwt, { deviceId, exp });
     return deviceId;
+  }
+
+  /** Drops everything cached for a device (its key changed). */
+  forget(deviceId: string): void {
+    this.keys.delete(deviceId);
+    for (const [jwt, c] of this.cache) if (c.deviceId === deviceId) this.cache.delete(jwt);
   }
 
   private publicKey(deviceId: string, jwk: string): KeyObject {

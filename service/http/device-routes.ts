@@ -24,6 +24,8 @@ export interface DeviceRouteDeps {
   maxWaitSeconds: number;
   enrollPerMinute: number;
   bodyLimit: number;
+  /** Told after a report is stored (the admin console's live updates). */
+  onReport?: (deviceId: string) => void;
 }
 
 export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promise<void> {
@@ -39,6 +41,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     schema: { tags: ['device'], body: EnrollRequest, response: { 201: EnrollResponse, 401: ErrorBody } },
   }, async (req, reply) => {
     const { deviceId, reenrolled } = enrollDevice(deps.ctx, req.body.token, req.body.facts, req.body.publicKey);
+    // A re-enrolled device has a new key: tokens signed by the old one must stop working at once.
+    deps.auth.forget(deviceId);
     req.log.info({ deviceId, reenrolled, hostname: req.body.facts.hostname }, 'device enrolled');
     reply.code(201);
     return { deviceId, issuer: deps.keys.issuer, audience: 'devlic-agent', keys: jwks, reenrolled };
@@ -48,7 +52,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     schema: {
       tags: ['device'], security: [{ device: [] }],
       querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: deps.maxWaitSeconds })) }, { additionalProperties: false }),
-      response: { 200: EntitlementResponse, 304: Type.Null({ description: 'unchanged since If-None-Match' }) },
+      response: { 200: EntitlementResponse, 304: Type.Null({ description: 'unchanged since If-None-Match (no body)' }) },
     },
   }, async (req, reply) => {
     const deviceId = await deps.auth.authenticate(req.headers.authorization, nowSeconds());
@@ -61,7 +65,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       seq = deps.issuer.currentSeq(deviceId, nowSeconds());
     }
     if (seq !== null && inm === `"${seq}"`) {
-      return reply.header('ETag', `"${seq}"`).code(304).send(null);
+      // No body at all: a `null` body would add Content-Length and stop clients reusing the connection.
+      return reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
     }
     const cur = await deps.issuer.current(deviceId, nowSeconds());
     if (!cur) throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again');
@@ -75,6 +80,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
   }, async (req, reply) => {
     const deviceId = await deps.auth.authenticate(req.headers.authorization, nowSeconds());
     recordReport(deps.ctx, deviceId, req.body);
+    deps.onReport?.(deviceId);
     reply.code(204);
     return reply.send();
   });

@@ -56,6 +56,9 @@ export class EntitlementIssuer {
   private readonly select;
   private readonly store;
   private pending: Pending[] = [];
+  /** seq and signing time of each device's stored token: the 304 path reads no database. */
+  private readonly signedSeq = new Map<string, { seq: number; iat: number }>();
+  private readonly selectSeq;
 
   constructor(db: DB, key: SigningKey, policy: TokenPolicy) {
     this.db = db;
@@ -63,13 +66,23 @@ export class EntitlementIssuer {
     this.policy = policy;
     this.select = db.prepare(SELECT);
     this.store = db.prepare('UPDATE device_entitlements SET token = ?, token_iat = ?, seq = ? WHERE device_id = ? AND seq = ?');
+    this.selectSeq = db.prepare('SELECT seq, token_iat FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL');
+  }
+
+  /** Must be called (synchronously, after commit) with every device whose entitlement row changed. */
+  invalidate(deviceIds: Iterable<string>): void {
+    for (const id of deviceIds) this.signedSeq.delete(id);
   }
 
   /** The current seq without signing anything: the cheap path behind ETag checks. */
   currentSeq(deviceId: string, nowSeconds: number): number | null {
-    const row = this.select.get(deviceId) as EntitlementRow | undefined;
-    if (!row) return null;
-    return this.needsSigning(row, nowSeconds) ? null : row.seq;
+    let cached = this.signedSeq.get(deviceId);
+    if (!cached) {
+      const row = this.selectSeq.get(deviceId) as { seq: number; token_iat: number } | undefined;
+      if (!row) return null;
+      this.signedSeq.set(deviceId, (cached = { seq: row.seq, iat: row.token_iat }));
+    }
+    return nowSeconds - cached.iat >= this.policy.reissueAfterSeconds ? null : cached.seq;
   }
 
   private needsSigning(row: EntitlementRow, nowSeconds: number): boolean {
@@ -105,6 +118,7 @@ export class EntitlementIssuer {
       this.db.transaction(() => {
         for (const [deviceId, t] of signed) if (this.store.run(t.token, t.iat, t.seq, deviceId, t.prevSeq).changes === 1) stored.add(deviceId);
       })();
+      for (const id of stored) { const t = signed.get(id)!; this.signedSeq.set(id, { seq: t.seq, iat: t.iat }); }
       for (const p of batch) {
         const t = signed.get(p.deviceId);
         if (t && stored.has(p.deviceId)) p.resolve({ token: t.token, seq: t.seq });

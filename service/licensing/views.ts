@@ -6,6 +6,7 @@ import type {
   Admin, Assignment, AuditEvent, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
 } from '../../shared/schemas/admin.ts';
 import { subscriptionState } from './allocate.ts';
+import { resolveRef } from './resolve.ts';
 
 type Named = { id: string; name: string };
 const iso = (v: string | null) => v;
@@ -92,13 +93,18 @@ function deviceRow(db: DB, r: any): DeviceView {
   };
 }
 
-export function listDevices(db: DB, q: DeviceListQuery): { items: DeviceView[]; total: number } {
+// `now` defaults to the wall clock because the route passes only the query; stale is relative to it.
+export function listDevices(db: DB, q: DeviceListQuery, now: number = Date.now()): { items: DeviceView[]; total: number } {
   const where: string[] = [];
   const args: unknown[] = [];
   if (q.licensed === 'true') where.push("e.status = 'licensed'");
   if (q.licensed === 'false') where.push("(e.status IS NULL OR e.status <> 'licensed')");
   if (q.reason) { where.push('e.reason = ?'); args.push(q.reason); }
   if (q.q) { where.push("(d.name LIKE ? ESCAPE '\\' OR d.id = ?)"); args.push(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, q.q); }
+  if (q.group) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(resolveRef(db, 'group', q.group)); }
+  if (q.mode) { where.push("json_extract(d.last_report, '$.mode') = ?"); args.push(q.mode); }
+  // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.
+  if (q.staleMinutes) { where.push('COALESCE(d.last_seen_at, d.enrolled_at) < ?'); args.push(new Date(now - q.staleMinutes * 60_000).toISOString()); }
   const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}`).get(...args) as any).n;
   const rows = db.prepare(`${DEVICE_SELECT} ${w} ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?`).all(...args, q.limit ?? 100, q.offset ?? 0) as any[];

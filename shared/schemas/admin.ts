@@ -149,6 +149,12 @@ export const DeviceListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 128 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Direct members of this group (id or unique name). */
+  group: Type.Optional(Ref),
+  /** Mode the device last reported. */
+  mode: Type.Optional(Mode),
+  /** Not seen (reported or enrolled) for more than this many minutes. */
+  staleMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 527_040 })),
 }, { additionalProperties: false });
 export type DeviceListQuery = Type.Static<typeof DeviceListQuery>;
 

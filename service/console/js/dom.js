@@ -1,0 +1,182 @@
+// DOM building and formatting helpers. All text goes in through text nodes
+// (textContent): data from devices (hostnames, user names, errors) and from
+// admins is never parsed as HTML, whatever it contains.
+
+/**
+ * Creates an element. attrs: `class`, `on<event>` functions, `dataset`, boolean
+ * attributes (true adds, false/null skips), anything else via setAttribute.
+ * Children: nodes, strings (as text), numbers, arrays; null/false skipped.
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+/** Replaces an element's children. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+export const READER_REASON = "Readers can't change licences";
+
+/**
+ * A button that changes something. For a reader it is disabled and says why:
+ * a tooltip, and aria-describedby pointing at the visible banner text.
+ */
+export function writeButton(ctx, label, onclick, attrs = {}) {
+  const b = h('button', { type: 'button', ...attrs, onclick }, label);
+  guardWrite(ctx, b);
+  return b;
+}
+
+export function guardWrite(ctx, el) {
+  if (ctx.canWrite) return el;
+  el.disabled = true;
+  el.title = READER_REASON;
+  el.setAttribute('aria-describedby', [el.getAttribute('aria-describedby'), 'reader-reason'].filter(Boolean).join(' '));
+  el.classList.add('reader-disabled');
+  return el;
+}
+
+/** A table inside a scrolling wrapper; `columns` are header labels, cells carry them for the narrow card layout. */
+export function table(caption, columns, rows, attrs = {}) {
+  const body = h('tbody', {}, rows);
+  const t = h('table', attrs, h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))), body);
+  return { wrap: h('div', { class: 'table-wrap' }, t), table: t, body };
+}
+
+/** A row whose cells are labelled with their column (shown as labels in the card layout). */
+export function row(columns, cells, attrs = {}) {
+  return h('tr', attrs, cells.map((c, i) => i === 0
+    ? h('th', { scope: 'row', 'data-label': columns[i] }, c)
+    : h('td', { 'data-label': columns[i] }, c)));
+}
+
+const nf = new Intl.NumberFormat();
+export const num = (n) => nf.format(n);
+export const plural = (n, one, many) => `${num(n)} ${n === 1 ? one : many}`;
+
+const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const df = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+/** A <time> with a relative text ("3 min ago") and the exact time as tooltip. */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return h('span', { class: 'muted' }, 'never');
+  const t = Date.parse(iso);
+  const s = Math.round((now - t) / 1000);
+  let text;
+  if (s < 45) text = 'just now';
+  else if (s < 3600) text = `${Math.round(s / 60)} min ago`;
+  else if (s < 86400) text = `${Math.round(s / 3600)} h ago`;
+  else text = `${Math.round(s / 86400)} days ago`;
+  return h('time', { datetime: iso, title: dtf.format(t) }, text);
+}
+
+export function date(iso, withTime = false) {
+  if (!iso) return h('span', { class: 'muted' }, '—');
+  const t = Date.parse(iso);
+  return h('time', { datetime: iso }, (withTime ? dtf : df).format(t));
+}
+
+export const REASONS = {
+  ASSIGNED: 'Licensed',
+  NOT_IN_LICENSED_GROUP: 'Not in a licensed group',
+  SEATS_EXHAUSTED: 'No seat left',
+  SUBSCRIPTION_EXPIRED: 'Subscription expired',
+  SUBSCRIPTION_SUSPENDED: 'Subscription suspended',
+  DEVICE_DISABLED: 'Device disabled',
+};
+
+/** The licence cell of a device: its seat, or the reason it has none. */
+export function licenceCell(d) {
+  if (d.licensed) {
+    return h('span', { class: 'licence ok' }, h('span', { class: 'dot', 'aria-hidden': 'true' }),
+      'Seat: ', d.subscription?.name ?? d.product, d.licenseGroup ? h('span', { class: 'muted' }, ` via ${d.licenseGroup.name}`) : null);
+  }
+  return h('span', { class: 'licence no' }, h('span', { class: 'dot', 'aria-hidden': 'true' }),
+    REASONS[d.reason] ?? d.reason, ' ', h('code', {}, d.reason));
+}
+
+/** The last reported mode, and a note when it does not match the entitlement yet. */
+export function modeCell(d) {
+  const mode = d.lastMode
+    ? h('span', { class: `mode mode-${d.lastMode}`, 'data-mode': d.lastMode }, d.lastMode)
+    : h('span', { class: 'mode mode-none', 'data-mode': '' }, 'no report');
+  const pending = d.lastMode && (d.licensed ? d.lastMode !== 'full' : d.lastMode === 'full');
+  return pending ? [mode, h('span', { class: 'pending' }, ' not yet applied')] : mode;
+}
+
+/** Builds a `#/path?query` link target, dropping empty query values. */
+export function href(path, query = {}) {
+  const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== '' && v !== undefined && v !== null && v !== false));
+  const s = q.toString();
+  return `#${path}${s ? `?${s}` : ''}`;
+}
+
+export function debounce(fn, ms) {
+  let t = 0;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}
+
+/** Replaces an element's children, keeping focus on the control with the same id if it had it. */
+export function rebuild(el, ...children) {
+  const focused = el.contains(document.activeElement) ? document.activeElement.id : '';
+  fill(el, ...children);
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+/** True while a modal dialog is open: views hold live refreshes so the dialog's opener stays in place. */
+export const dialogOpen = () => !!document.querySelector('dialog[open]');
+
+/** Breadcrumb trail: [label, href] pairs, the last one is the current page. */
+export function crumbs(...items) {
+  return h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('ol', {}, items.map(([label, link], i) =>
+    h('li', {}, i === items.length - 1 ? h('span', { 'aria-current': 'page' }, label) : h('a', { href: link }, label)))));
+}
+
+/**
+ * Live refresh for a view: when an event is relevant (`wants(ev)`), calls
+ * reload() once per burst, at most one at a time, and not while a dialog is
+ * open (its opener must stay in place); stops when the view goes away.
+ */
+export function liveRefresher(reload, wants = () => true, delayMs = 300) {
+  let timer = 0;
+  let running = false;
+  let again = false;
+  let disposed = false;
+  const schedule = () => { if (!timer && !disposed) timer = setTimeout(fire, delayMs); };
+  async function fire() {
+    timer = 0;
+    if (disposed) return;
+    if (dialogOpen()) { timer = setTimeout(fire, 500); return; }
+    if (running) { again = true; return; }
+    running = true;
+    try { await reload(); } catch { /* the next event tries again */ }
+    running = false;
+    if (again) { again = false; schedule(); }
+  }
+  return {
+    onDevices: (ev) => { if (wants(ev)) schedule(); },
+    dispose: () => { disposed = true; clearTimeout(timer); },
+  };
+}

@@ -1,0 +1,148 @@
+// Groups: create, nest (a licensed group reaches the devices of the groups
+// nested in it), add and remove devices, and the members with their licence
+// state. Members are paged on the server (GET /devices?group=) so a group of
+// thousands of devices stays quick.
+import { get, post, enc } from './api.js';
+import { h, fill, rebuild, table, row, ago, licenceCell, modeCell, plural, writeButton, guardWrite, liveRefresher, crumbs } from './dom.js';
+import { confirmDialog, errorArea } from './dialog.js';
+import { combobox, pager } from './widgets.js';
+
+const PAGE = 50;
+
+export async function render(el, parts, query, ctx) {
+  return parts.length ? renderGroup(el, parts[0], ctx) : renderGroups(el, query, ctx);
+}
+
+const searchGroups = (exclude = () => false) => async (q) => (await get('/groups', { q })).items.filter((g) => !exclude(g)).slice(0, 20)
+  .map((g) => ({ id: g.id, label: g.name, detail: g.subscription ? g.subscription.name : plural(g.deviceCount, 'device', 'devices') }));
+
+async function renderGroups(el, query, ctx) {
+  const cols = ['Group', 'Devices (direct)', 'Subscription', 'Nested in', 'Contains'];
+  const list = h('div');
+  let q = query.q ?? '';
+  const load = async () => {
+    const r = await get('/groups', { q });
+    rebuild(list, r.items.length ? table('Groups', cols, r.items.map((g) => row(cols, [
+      h('a', { href: `#/groups/${enc(g.id)}` }, g.name), String(g.deviceCount),
+      g.subscription ? g.subscription.name : h('span', { class: 'muted' }, 'none'),
+      g.parents.map((p) => p.name).join(', ') || h('span', { class: 'muted' }, '—'),
+      g.children.map((c) => c.name).join(', ') || h('span', { class: 'muted' }, '—'),
+    ])), { class: 'data' }).wrap : h('p', { class: 'muted' }, q ? `No groups match “${q}”.` : 'No groups yet.'));
+  };
+  await load();
+
+  const err = errorArea();
+  const name = h('input', { id: 'new-group-name', type: 'text', required: true, maxlength: '128', autocomplete: 'off' });
+  let parent = null;
+  const parentBox = combobox({ label: 'Nested inside (optional)', placeholder: 'Type a group name', noun: 'groups', search: searchGroups(), onPick: (it) => { parent = it; } });
+  const create = guardWrite(ctx, h('button', { type: 'submit', class: 'primary' }, 'Create group'));
+  for (const c of [name, parentBox.input]) guardWrite(ctx, c);
+  const form = h('form', { class: 'inline-form', 'aria-labelledby': 'h-new-group' },
+    h('h2', { id: 'h-new-group' }, 'New group'),
+    h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, 'Name'), name), parentBox.el, create, err);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    if (!name.value.trim()) { err.textContent = 'Give the group a name.'; name.focus(); return; }
+    try {
+      const g = await post('/groups', { name: name.value.trim(), ...(parent ? { parent: parent.id } : {}) });
+      ctx.announce(`Group ${g.name} created.`);
+      ctx.navigate(`#/groups/${enc(g.id)}`);
+    } catch (e2) { err.textContent = e2.message; name.focus(); }
+  });
+
+  const search = h('input', { type: 'search', id: 'group-search', value: q, autocomplete: 'off' });
+  let t = 0;
+  search.addEventListener('input', () => { clearTimeout(t); t = setTimeout(() => { q = search.value.trim(); load(); }, 250); });
+  fill(el, h('h1', { tabindex: '-1' }, 'Groups'),
+    h('p', { class: 'lead' }, 'Licences go to groups of devices. Groups nested inside a licensed group are licensed too.'),
+    form, h('h2', {}, 'All groups'), h('div', { class: 'field' }, h('label', { for: 'group-search' }, 'Search groups'), search), list);
+  return liveRefresher(load, (ev) => ev.all || ev.changed.length > 0);
+}
+
+async function renderGroup(el, id, ctx) {
+  let g = await get(`/groups/${enc(id)}`);
+  let sub = g.subscription ? await get(`/subscriptions/${enc(g.subscription.id)}`) : null;
+  let offset = 0;
+  let shownIds = new Set();
+  const info = h('div');
+  const members = h('div');
+  const err = errorArea();
+  const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', 'Actions'];
+
+  const fail = (e) => { err.textContent = e.message; };
+  const act = async (fn, msg) => {
+    err.textContent = '';
+    try { await fn(); ctx.announce(msg); await reload(); } catch (e) { fail(e); }
+  };
+
+  const drawInfo = () => rebuild(info, h('div', { class: 'cards' },
+    h('section', { class: 'card', 'aria-labelledby': 'h-sub' }, h('h2', { id: 'h-sub' }, 'Licence'),
+      sub ? h('p', {}, h('a', { href: `#/licences/${enc(sub.product)}/${enc(sub.id)}` }, sub.name), ` (${sub.productName})`)
+        : h('p', { class: 'muted' }, g.parents.length ? 'No subscription of its own; see the groups it is nested in.' : 'No subscription.'),
+      h('p', {}, 'Nested in: ', g.parents.length ? g.parents.map((p, i) => [i ? ', ' : '', h('a', { href: `#/groups/${enc(p.id)}` }, p.name)]) : h('span', { class: 'muted' }, 'no group'))),
+    h('section', { class: 'card', 'aria-labelledby': 'h-children' }, h('h2', { id: 'h-children' }, 'Groups nested inside'),
+      g.children.length ? h('ul', { class: 'plain' }, g.children.map((c) => h('li', {},
+        h('a', { href: `#/groups/${enc(c.id)}` }, c.name), ' ',
+        writeButton(ctx, 'Remove', () => act(() => post(`/groups/${enc(g.id)}/children/remove`, { group: c.id }), `${c.name} is no longer nested in ${g.name}.`),
+          { class: 'small', id: `unnest-${c.id}`, 'aria-label': `Stop nesting ${c.name} in ${g.name}` }))))
+        : h('p', { class: 'muted' }, 'None.'),
+      picker('nest-search', 'Nest a group inside', 'Nest', searchGroups((x) => x.id === g.id), (it) => act(() => post(`/groups/${enc(g.id)}/children`, { group: it.id }), `${it.label} nested in ${g.name}.`)))));
+
+  function picker(id, label, verb, search, run) {
+    let picked = null;
+    const btn = guardWrite(ctx, h('button', {
+      type: 'button', disabled: true,
+      onclick: async () => {
+        if (!picked) return;
+        await run(picked);
+        // The card may have re-rendered with a fresh picker: focus goes to its search box either way.
+        if (!cb.input.isConnected) { document.getElementById(id)?.focus(); return; }
+        cb.clear(); picked = null; btn.disabled = true; cb.input.focus();
+      },
+    }, verb));
+    const cb = combobox({ id, label, placeholder: 'Type to search', noun: 'results', search, onPick: (it) => { picked = it; if (ctx.canWrite) btn.disabled = !it; } });
+    guardWrite(ctx, cb.input);
+    return h('div', { class: 'picker' }, cb.el, btn);
+  }
+
+  async function loadMembers() {
+    const r = await get('/devices', { group: g.id, limit: PAGE, offset });
+    shownIds = new Set(r.items.map((d) => d.id));
+    rebuild(members,
+      r.items.length ? table(`Devices in ${g.name}`, cols, r.items.map((d) => row(cols, [
+        h('a', { href: `#/devices/${enc(d.id)}` }, d.name), licenceCell(d), h('span', { 'data-col': 'mode' }, modeCell(d)), ago(d.lastSeenAt),
+        writeButton(ctx, 'Remove', () => removeDevice(d), { class: 'small', id: `remove-${d.id}`, 'aria-label': `Remove ${d.name} from ${g.name}` }),
+      ], { 'data-device-id': d.id })), { class: 'data' }).wrap : h('p', { class: 'muted' }, 'No devices in this group directly.'),
+      pager({ offset, limit: PAGE, total: r.total, noun: 'devices', go: (o) => { offset = o; loadMembers(); } }));
+  }
+
+  async function removeDevice(d) {
+    if (d.licensed && d.licenseGroup) {
+      const ok = await confirmDialog({
+        title: 'Remove device from group?', confirmLabel: 'Remove',
+        body: [h('p', {}, 'Remove ', h('strong', {}, d.name), ' from ', h('strong', {}, g.name), '? If no other group licenses it, it goes read-only.')],
+      });
+      if (!ok) return;
+    }
+    await act(() => post(`/groups/${enc(g.id)}/devices/remove`, { devices: [d.id] }), `${d.name} removed from ${g.name}.`);
+  }
+
+  async function reload() {
+    g = await get(`/groups/${enc(id)}`);
+    sub = g.subscription ? await get(`/subscriptions/${enc(g.subscription.id)}`) : null;
+    drawInfo();
+    await loadMembers();
+  }
+
+  const searchDevices = async (q) => (await get('/devices', { q, limit: 20 })).items.map((d) => ({
+    id: d.id, label: d.name, detail: d.groups.length ? `in ${d.groups.map((x) => x.name).join(', ')}` : 'in no group',
+  }));
+  drawInfo();
+  await loadMembers();
+  fill(el, crumbs(['Groups', '#/groups'], [g.name]), h('h1', { tabindex: '-1' }, g.name), err, info,
+    h('h2', {}, 'Devices'),
+    picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => act(() => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id] }), `${it.label} added to ${g.name}.`)),
+    members);
+  return liveRefresher(loadMembers, (ev) => ev.all || [...ev.reported, ...ev.changed].some((x) => shownIds.has(x)));
+}

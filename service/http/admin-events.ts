@@ -1,0 +1,120 @@
+// Server-sent events for the admin console: GET /v1/admin/events tells open
+// consoles which devices reported or had their entitlement changed, so a page
+// re-reads only the rows it shows instead of polling the whole fleet.
+//
+// Authentication: the same `Authorization: Bearer <admin token>` as every
+// other admin route, and no `?token=`. The console reads the stream with
+// fetch() and a streamed body instead of EventSource (which cannot send
+// headers). A token in a URL ends up in reverse-proxy access logs, browser
+// history and devtools exports, and an admin token is a long-lived
+// credential; fetch streaming works in every browser the console supports,
+// and the console does its own reconnecting. Readers may listen (it is a GET).
+import type { ServerResponse } from 'node:http';
+import type { AnyApp } from './app.ts';
+import { DevlicError } from '../../shared/errors.ts';
+import type { LicensingContext } from '../licensing/context.ts';
+import { authenticateAdmin } from '../licensing/access.ts';
+
+/** Thousands of devices reporting at once become one event per window, not thousands. */
+const COALESCE_MS = 250;
+/** Past this many ids an event says "everything may have changed": a page then re-reads what it shows. */
+const MAX_IDS = 500;
+/** A comment line now and then keeps proxies and NAT from dropping an idle stream. */
+const HEARTBEAT_MS = 20_000;
+/** Consoles are few; the cap stops a stuck client or a script from holding unbounded sockets. */
+const MAX_STREAMS = 200;
+
+export interface DevicesEvent { reported: string[]; changed: string[]; all: boolean }
+
+export class AdminEvents {
+  private readonly streams = new Set<ServerResponse>();
+  private reported = new Set<string>();
+  private changed = new Set<string>();
+  private overflow = false;
+  private timer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  get size(): number { return this.streams.size; }
+
+  deviceReported(deviceId: string): void {
+    this.reported.add(deviceId);
+    this.schedule();
+  }
+
+  entitlementsChanged(deviceIds: string[]): void {
+    if (deviceIds.length > MAX_IDS) this.overflow = true;
+    else for (const id of deviceIds) this.changed.add(id);
+    this.schedule();
+  }
+
+  /** Takes over a hijacked response as an event stream. */
+  open(res: ServerResponse, hello: Record<string, unknown>): boolean {
+    if (this.streams.size >= MAX_STREAMS) return false;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+      'X-Content-Type-Options': 'nosniff',
+      Connection: 'keep-alive',
+    });
+    res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify(hello)}\n\n`);
+    this.streams.add(res);
+    res.once('close', () => this.streams.delete(res));
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => this.write(': ping\n\n'), HEARTBEAT_MS);
+      this.heartbeat.unref();
+    }
+    return true;
+  }
+
+  /** Ends every stream so that the server can close (open streams would hold it). */
+  closeAll(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.timer = this.heartbeat = null;
+    for (const s of this.streams) s.end();
+    this.streams.clear();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.streams.size === 0) {
+      // Nobody listening: nothing to keep.
+      if (this.streams.size === 0) this.reset();
+      return;
+    }
+    this.timer = setTimeout(() => this.flush(), COALESCE_MS);
+    this.timer.unref();
+  }
+
+  private reset(): void {
+    this.reported.clear();
+    this.changed.clear();
+    this.overflow = false;
+  }
+
+  private flush(): void {
+    this.timer = null;
+    const all = this.overflow || this.reported.size + this.changed.size > MAX_IDS;
+    const ev: DevicesEvent = { reported: all ? [] : [...this.reported], changed: all ? [] : [...this.changed], all };
+    this.reset();
+    this.write(`event: devices\ndata: ${JSON.stringify(ev)}\n\n`);
+  }
+
+  private write(chunk: string): void {
+    for (const s of this.streams) s.write(chunk);
+  }
+}
+
+export async function adminEventRoutes(app: AnyApp, deps: { ctx: LicensingContext; events: AdminEvents }): Promise<void> {
+  app.get('/events', { schema: { tags: ['admin'], security: [{ admin: [] }], description: 'Server-sent events: `devices` with the ids of devices that reported or whose entitlement changed.' } },
+    async (req, reply) => {
+      const h = req.headers.authorization;
+      if (!h || !h.startsWith('Bearer ')) throw new DevlicError('UNAUTHENTICATED', 'missing admin token: send Authorization: Bearer <token>');
+      const actor = authenticateAdmin(deps.ctx, h.slice(7).trim());
+      if (!actor) throw new DevlicError('UNAUTHENTICATED', 'admin token is not valid for this service');
+      if (deps.events.size >= MAX_STREAMS) throw new DevlicError('RATE_LIMITED', `too many open event streams (${MAX_STREAMS}); close a console tab`);
+      reply.hijack();
+      deps.events.open(reply.raw, { role: actor.role });
+    });
+  app.addHook('preClose', async () => deps.events.closeAll());
+}

@@ -1,0 +1,46 @@
+// Shared set-up for the console's browser tests: Debian's Chromium driven by
+// playwright-core (no browser is ever downloaded). Without Chromium the tests
+// skip loudly; with DEVLIC_REQUIRE_REAL_APPS=1 (CI) they fail instead.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ROOT } from '../helpers/processes.ts';
+
+export const CHROMIUM = process.env.DEVLIC_CHROMIUM ?? '/usr/bin/chromium';
+export const required = process.env.DEVLIC_REQUIRE_REAL_APPS === '1';
+export const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (Debian: apt-get install --no-install-recommends chromium fonts-liberation)`;
+if (missing && !required) {
+  console.warn(`\n!!!!!!!! SKIPPING the admin console browser tests: ${missing}.\n!!!!!!!! Set DEVLIC_REQUIRE_REAL_APPS=1 to make this a failure.\n`);
+}
+
+export const SCREENSHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Fails the test on any error the page logs or throws (CSP violations are console errors too). */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  return errors;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Admin token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+}

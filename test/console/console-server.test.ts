@@ -1,0 +1,169 @@
+// The server side of the admin console, without a browser: the static files
+// (content types, CSP, no way out of the console folder), the event stream
+// (admin-authenticated with the Bearer header only, pushes device ids when a
+// device reports or an entitlement changes) and the fleet filters the console
+// adds to GET /v1/admin/devices (group, mode, staleMinutes).
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { adminClient, type AdminClient } from '../helpers/admin.ts';
+import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
+
+let svc: ServiceProcess;
+let admin: AdminClient;
+
+/** A raw GET that sends the path exactly as written (fetch would normalise `..`). */
+function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, any>; body: string }> {
+  return new Promise((res, rej) => {
+    const r = request({ host: '127.0.0.1', port: svc.port, path, headers }, (resp) => {
+      let body = '';
+      resp.setEncoding('utf8');
+      resp.on('data', (d) => { body += d; });
+      resp.on('end', () => res({ status: resp.statusCode!, headers: resp.headers, body }));
+    });
+    r.on('error', rej);
+    r.end();
+  });
+}
+
+/** Reads server-sent events until `until` says stop; returns the parsed `devices` events. */
+async function collectEvents(token: string, until: (evs: any[]) => boolean, trigger: () => Promise<void>, timeoutMs = 10_000): Promise<any[]> {
+  const ctrl = new AbortController();
+  const r = await fetch(`${svc.url}/v1/admin/events`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
+  expect(r.status).toBe(200);
+  expect(r.headers.get('content-type')).toContain('text/event-stream');
+  const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const events: any[] = [];
+  let buf = '';
+  let triggered = false;
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const name = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (name === 'hello' && !triggered) { triggered = true; await trigger(); }
+        if (name === 'devices') events.push(JSON.parse(data!));
+      }
+      if (until(events)) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    ctrl.abort();
+  }
+  return events;
+}
+
+const report = (mode: 'full' | 'read-only') => ({
+  mode, reason: mode === 'full' ? 'ASSIGNED' : 'NOT_IN_LICENSED_GROUP', users: [{ name: 'anna', mode }],
+  agentVersion: '0.1.0-test', lastError: null, cacheExpiresAt: null, entitlementSeq: null,
+});
+
+let dev: SimDevice;
+let other: SimDevice;
+
+beforeAll(async () => {
+  svc = await startService();
+  admin = adminClient(svc.url, svc.adminToken);
+  await admin.ok('POST', '/groups', { name: 'Events lab' });
+  const t = await admin.ok('POST', '/enroll-tokens', { uses: 1, group: 'Events lab' });
+  dev = new SimDevice(svc.url, fakeFacts('events-1'));
+  expect((await dev.enroll(t.token)).status).toBe(201);
+  const t2 = await admin.ok('POST', '/enroll-tokens', { uses: 1 });
+  other = new SimDevice(svc.url, fakeFacts('loner-1'));
+  expect((await other.enroll(t2.token)).status).toBe(201);
+});
+afterAll(async () => { await svc?.stop(); });
+
+describe('console files', () => {
+  it('serves the page at / with a strict Content-Security-Policy and the right types', async () => {
+    const page = await rawGet('/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).not.toContain('unsafe-inline');
+    expect(page.headers['content-security-policy']).toContain("require-trusted-types-for 'script'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.body).toContain('<script type="module" src="/console/js/app.js">');
+    const js = await rawGet('/console/js/app.js');
+    expect(js.status).toBe(200);
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(js.headers['content-security-policy']).toContain("default-src 'self'");
+    expect((await rawGet('/console/console.css')).headers['content-type']).toBe('text/css; charset=utf-8');
+  });
+
+  it('serves nothing outside the console folder, however the path is spelled', async () => {
+    for (const p of ['/console/../http/app.ts', '/console/..%2fhttp%2fapp.ts', '/console/%2e%2e/%2e%2e/package.json', '/console/js/../../server.ts',
+      '/console/..\\http\\app.ts', '/console/%2fetc%2fpasswd', '/console//etc/passwd', '/console/js/app.js%00.css', '/console/nope.js']) {
+      const r = await rawGet(p);
+      expect([400, 404], p).toContain(r.status);
+      expect(r.body, p).not.toMatch(/import |root:/);
+    }
+  });
+});
+
+describe('event stream', () => {
+  it('refuses a missing or wrong token, and a token in the URL', async () => {
+    expect((await rawGet('/v1/admin/events')).status).toBe(401);
+    expect((await rawGet('/v1/admin/events', { authorization: 'Bearer nope' })).status).toBe(401);
+    expect((await rawGet(`/v1/admin/events?token=${encodeURIComponent(svc.adminToken)}`)).status).toBe(401);
+  });
+
+  it('tells a reader which device reported', async () => {
+    const reader = await admin.ok('POST', '/admins', { role: 'reader', name: 'events reader' });
+    const evs = await collectEvents(reader.token, (e) => e.some((x) => x.reported.includes(dev.deviceId)), async () => {
+      expect(await dev.report(report('read-only'))).toBe(204);
+    });
+    expect(evs.some((x) => x.reported.includes(dev.deviceId) && x.all === false)).toBe(true);
+  });
+
+  it('tells which devices changed entitlement when a subscription is assigned', async () => {
+    await admin.ok('POST', '/subscriptions', { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: 3, name: 'Events EA' });
+    const evs = await collectEvents(svc.adminToken, (e) => e.some((x) => x.changed.includes(dev.deviceId)), async () => {
+      await admin.ok('POST', '/licenses/assign', { subscription: 'Events EA', group: 'Events lab' });
+    });
+    const ev = evs.find((x) => x.changed.includes(dev.deviceId));
+    expect(ev.changed).not.toContain(other.deviceId);
+  });
+});
+
+describe('fleet filters', () => {
+  it('filters by group (direct members), last reported mode and staleness', async () => {
+    const byGroup = await admin.ok('GET', '/devices?group=Events%20lab');
+    expect(byGroup.items.map((d: any) => d.id)).toEqual([dev.deviceId]);
+    expect(byGroup.total).toBe(1);
+    expect((await admin.get('/devices?group=no-such-group')).status).toBe(404);
+
+    expect(await dev.report(report('full'))).toBe(204);
+    const full = await admin.ok('GET', '/devices?mode=full');
+    expect(full.items.map((d: any) => d.id)).toEqual([dev.deviceId]);
+    expect((await admin.ok('GET', '/devices?mode=read-only')).total).toBe(0);
+    expect((await admin.get('/devices?mode=sideways')).status).toBe(400);
+
+    // Both were seen (enrolled or reported) just now: nothing is stale for 15 minutes.
+    expect((await admin.ok('GET', '/devices?staleMinutes=15')).total).toBe(0);
+    expect((await admin.get('/devices?staleMinutes=0')).status).toBe(400);
+    expect((await admin.get('/devices?staleMinutes=abc')).status).toBe(400);
+  });
+});
+
+describe('shutdown', () => {
+  it('ends open event streams so that the service stops promptly', async () => {
+    const r = await fetch(`${svc.url}/v1/admin/events`, { headers: { authorization: `Bearer ${svc.adminToken}` } });
+    const reader = r.body!.getReader();
+    await reader.read(); // the hello event: the stream is open
+    const started = Date.now();
+    await svc.stop();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The stream ended (or the socket closed) rather than hanging.
+    await reader.read().then(() => undefined, () => undefined);
+    expect(svc.proc.exitCode ?? svc.proc.signalCode).not.toBeNull();
+  });
+});
