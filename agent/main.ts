@@ -20,7 +20,7 @@ const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
 };
 
-/** Provided by the installer, which is not part of this build. */
+/** Handled by installer/agent-entry.ts before this module runs; reached only when started without it. */
 const ELSEWHERE = ['install', 'uninstall'];
 
 function usage(): string {
@@ -29,6 +29,8 @@ function usage(): string {
 
 Device agent of devlic (device-based licensing). Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`).join('\n')}
+  ${'install'.padEnd(w)}install as a system service (root): copy, configure, enroll, start
+  ${'uninstall'.padEnd(w)}stop and remove the service; --purge also removes data and keys
 
 Every command takes --data-dir DIR, --config FILE and --help.
 'devlic-agent <command> --help' describes one command.

@@ -1,3 +1,4 @@
 #!/usr/bin/env node
 import { launch } from './launch.mjs';
-await launch('agent/main.ts');
+// The installer's entry sends install/uninstall to installer/ and everything else to agent/main.ts.
+await launch('installer/agent-entry.ts');

@@ -1,0 +1,102 @@
+// Step 1 of the single-executable build: esbuild turns one TypeScript entry
+// point and all its dependencies into one CommonJS file, the only module
+// format a Node 24 SEA can run as its main script.
+//
+// Two adjustments, both confined to the bundle (product code is unchanged):
+// - 'better-sqlite3' resolves to installer/sea/better-sqlite3.ts, which loads
+//   the addon shipped beside the executable (see that file for why);
+// - CommonJS has no top-level await, and the entry modules end with
+//   `await runCli(...)`. runCli never rejects (it turns every error into an
+//   exit code), and nothing imports an entry module, so in the bundle that
+//   line becomes `void runCli(...)`: the same behaviour. Any other top-level
+//   await still fails the build, loudly, in esbuild;
+// - CommonJS has no import.meta either: `import.meta.dirname` (and filename,
+//   url) of one of our modules becomes that module's folder *relative to the
+//   executable's folder* (service/http -> <dir of the executable>/service/http),
+//   so code that reads files beside itself looks beside the executable and,
+//   if they are not shipped there, gets a clean "not found" instead of a
+//   TypeError. Files a program needs should rather be SEA assets (see build.ts).
+import { build, type Plugin } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+export interface BundleOptions {
+  repo: string;
+  /** Entry point, relative to the repository (e.g. installer/agent-entry.ts). */
+  entry: string;
+  outfile: string;
+  /** Minified code parses faster at every start; off only to read the output. */
+  minify?: boolean;
+}
+
+export interface BundleResult {
+  outfile: string;
+  bytes: number;
+  /** Dynamic import() calls left in the output: they break SEA's code cache, so the build refuses them. */
+  dynamicImports: number;
+}
+
+const ENTRY_AWAIT = /^await (runCli\()/m;
+
+/** Rewrites the one top-level `await runCli(` of an entry module (see header). Exported for tests. */
+export function stripEntryAwait(source: string): string {
+  return source.replace(ENTRY_AWAIT, 'void $1');
+}
+
+/** Replaces import.meta.{dirname,filename,url} with executable-relative paths (see header). Exported for tests. */
+export function replaceImportMeta(source: string, relFile: string): string {
+  const path = 'require("node:path")';
+  const base = `${path}.dirname(process.execPath)`;
+  const dir = `${path}.join(${base}, ${JSON.stringify(dirname(relFile))})`;
+  const file = `${path}.join(${base}, ${JSON.stringify(relFile)})`;
+  return source
+    .replace(/\bimport\.meta\.dirname\b/g, `(${dir})`)
+    .replace(/\bimport\.meta\.filename\b/g, `(${file})`)
+    .replace(/\bimport\.meta\.url\b/g, `(require("node:url").pathToFileURL(${file}).href)`);
+}
+
+function seaPlugin(repo: string): Plugin {
+  const shim = resolve(repo, 'installer/sea/better-sqlite3.ts');
+  return {
+    name: 'devlic-sea',
+    setup(b) {
+      // Every importer except the shim itself gets the shim.
+      b.onResolve({ filter: /^better-sqlite3$/ }, (args) => (args.importer === shim ? undefined : { path: shim }));
+      b.onLoad({ filter: /\.(ts|mjs|js|cjs)$/ }, async (args) => {
+        const rel = relative(repo, args.path);
+        const entry = /[\\/](main|agent-entry)\.ts$/.test(args.path) && !rel.split(sep).includes('node_modules');
+        let text = await readFile(args.path, 'utf8');
+        const meta = text.includes('import.meta.');
+        if (!entry && !meta) return undefined; // esbuild loads it as usual
+        if (entry) text = stripEntryAwait(text);
+        // Dependencies too: node-cron computes a path from import.meta.url when it loads.
+        if (meta) text = replaceImportMeta(text, rel.split(sep).join('/'));
+        return { contents: text, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+      });
+    },
+  };
+}
+
+export async function bundle(opts: BundleOptions): Promise<BundleResult> {
+  const result = await build({
+    absWorkingDir: opts.repo,
+    entryPoints: [join(opts.repo, opts.entry)],
+    outfile: opts.outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    minify: opts.minify ?? true,
+    // Stack traces from the field should still point at our sources' names.
+    keepNames: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [seaPlugin(opts.repo)],
+  });
+  const output = Object.values(result.metafile.outputs)[0];
+  // Dynamic imports esbuild could not bundle stay import() calls at run time.
+  const dynamicImports = Object.values(result.metafile.inputs)
+    .flatMap((i) => i.imports).filter((i) => i.kind === 'dynamic-import' && i.external).length;
+  return { outfile: opts.outfile, bytes: output?.bytes ?? 0, dynamicImports };
+}

@@ -1,0 +1,157 @@
+// `devlic-agent install ...` and `devlic-agent uninstall ...`: argument
+// parsing, checks that need the real machine (root, systemd running), and the
+// choice of layout, apps and sandbox paths; the work is in install.ts.
+//
+// Entry: runInstallCommand(argv) with argv = ['install', ...] or
+// ['uninstall', ...]. It returns the exit code (0, 1) and throws UsageError
+// for wrong usage (exit 2 through shared/cli.ts runCli), like every agent
+// command. installer/agent-entry.ts routes the two commands here.
+import { existsSync } from 'node:fs';
+import { dirname, posix, resolve } from 'node:path';
+import { isSea } from 'node:sea';
+import { parse, UsageError } from '../shared/cli.ts';
+import { APP_NAMES, AppConfig } from '../agent/enforce/registry.ts';
+import { defaultInstallRoots } from '../agent/enforce/libreoffice.ts';
+import { validate } from '../shared/validate.ts';
+import { agentLayout, type AgentLayout, type Platform } from './layout.ts';
+import { install, isPackaged, uninstall } from './install.ts';
+import { execFileRunner, redact, type Runner } from './runner.ts';
+
+export const INSTALL_USAGE = `Usage: devlic-agent install --server URL --token T [--app NAME]... [options]
+       devlic-agent uninstall [--purge] [options]
+
+install    Run as root (Administrator on Windows) from the unpacked release
+           archive. Copies devlic-agent and better_sqlite3.node to the program
+           folder (Linux /opt/devlic, macOS /usr/local/devlic, Windows
+           %ProgramFiles%\\devlic), writes the config (Linux /etc/devlic/agent.json),
+           creates the data folder (0700), enrolls this device and registers and
+           starts the devlic-agent service. Safe to re-run: upgrades the program,
+           keeps an existing enrollment with the same server. A failed install is
+           rolled back.
+uninstall  Stops and removes the service and the program files. Config and data
+           (this device's keys) stay unless --purge. Safe to re-run.
+
+  --server URL          the licensing service
+  --token T             enroll token ('devlic-admin enroll-tokens create')
+  --app NAME            an app to switch, repeatable: ${APP_NAMES.filter((n) => n !== 'hook').join(', ')}
+                        (default: the config's apps, else "file"; hooks go in the config file)
+  --ca-file F           trust only this CA for the service's certificate
+  --allow-insecure-http allow plain http:// to a non-loopback server
+  --purge               uninstall: also remove config, data and logs
+  --data-dir DIR        data folder instead of the platform's
+  --config FILE         config file instead of the platform's
+  --from DIR            folder with the built devlic-agent (default: this executable's)
+  --root DIR            install into a staging root (packaging, tests): no service manager calls
+  -h, --help            this help
+`;
+
+const OPTIONS = {
+  server: { type: 'string' }, token: { type: 'string' }, app: { type: 'string', multiple: true },
+  'ca-file': { type: 'string' }, 'allow-insecure-http': { type: 'boolean' }, purge: { type: 'boolean' },
+  'data-dir': { type: 'string' }, config: { type: 'string' }, from: { type: 'string' }, root: { type: 'string' },
+} as const;
+
+export interface InstallDeps {
+  platform?: Platform;
+  runner?: Runner;
+  /** Default for --from when running as the single executable. */
+  execPath?: string;
+  isSea?: boolean;
+  uid?: number;
+  log?: (line: string) => void;
+  env?: Record<string, string | undefined>;
+  /** Tests: run service-manager commands through the (recording) runner even with --root. */
+  serviceCommands?: 'run' | 'skip';
+}
+
+/** Folders the systemd sandbox must leave writable for the chosen apps (see platforms/systemd.ts). */
+export async function sandboxWritePaths(apps: Array<Record<string, unknown>>, platform: Platform): Promise<string[]> {
+  const out: string[] = [];
+  for (const app of apps) {
+    if (app.name === 'libreoffice') {
+      const roots = typeof app.installRoot === 'string' ? [app.installRoot] : await defaultInstallRoots(platform);
+      for (const r of roots) out.push(posix.join(r, 'share', 'registry'), posix.join(r, 'registry'));
+    }
+    if (app.name === 'file' && typeof app.path === 'string') out.push(posix.dirname(app.path));
+  }
+  return out;
+}
+
+function appsFrom(names: string[] | undefined): Array<Record<string, unknown>> | undefined {
+  if (!names?.length) return undefined;
+  return names.map((name) => {
+    if (name === 'hook') throw new UsageError("the hook app needs a script path: add {\"name\":\"hook\",\"path\":...} to the config file's apps");
+    if (!(APP_NAMES as string[]).includes(name)) throw new UsageError(`unknown app '${name}' (apps: ${APP_NAMES.join(', ')})`);
+    return validate(AppConfig, { name }, `--app ${name}`) as Record<string, unknown>;
+  });
+}
+
+export async function runInstallCommand(argv: string[], deps: InstallDeps = {}): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== 'install' && command !== 'uninstall') throw new UsageError(`expected install or uninstall, not '${command ?? ''}'`);
+  const { values, positionals } = parse(rest, OPTIONS);
+  if (values.help) {
+    process.stdout.write(INSTALL_USAGE);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const platform = deps.platform ?? (process.platform as Platform);
+  const log = deps.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const root = values.root ? resolve(values.root) : null;
+  const uid = deps.uid ?? process.getuid?.();
+  const runner = deps.runner ?? execFileRunner();
+  const layout: AgentLayout = agentLayout(platform, {
+    env: deps.env ?? process.env, dataDir: values['data-dir'], configFile: values.config,
+  });
+
+  if (command === 'install') {
+    if (!values.server || !values.token) {
+      if (!root) throw new UsageError('--server URL and --token T are required');
+      if (values.server || values.token) throw new UsageError('--server and --token go together');
+    }
+  } else if (values.server || values.token || values.app) {
+    throw new UsageError('uninstall takes no --server, --token or --app');
+  }
+
+  // Checks on the real machine, before anything changes.
+  if (!root && platform !== 'win32' && uid !== 0) {
+    process.stderr.write(`devlic-agent: ${command} must run as root (sudo devlic-agent ${command} ...)\n`);
+    return 1;
+  }
+  if (!root && platform === 'linux' && !existsSync('/run/systemd/system')) {
+    process.stderr.write(`devlic-agent: systemd is not running on this machine, so there is no service to register.\n`
+      + `  Start 'devlic-agent run --config ${layout.configFile}' with your service manager, or use --root DIR to stage the files.\n`);
+    return 1;
+  }
+  const execPath = deps.execPath ?? process.execPath;
+  const sea = deps.isSea ?? isSea();
+  if (command === 'uninstall' && platform === 'win32' && !root && sea && dirname(execPath).toLowerCase() === layout.programDir.toLowerCase()) {
+    process.stderr.write(`devlic-agent: Windows cannot delete a running program: run uninstall from the release archive's devlic-agent.exe, not from ${layout.programDir}\n`);
+    return 1;
+  }
+
+  try {
+    if (command === 'uninstall') {
+      await uninstall({ layout, root, purge: !!values.purge, runner, log, serviceCommands: deps.serviceCommands });
+      log('devlic-agent is uninstalled.');
+      return 0;
+    }
+    const from = values.from ? resolve(values.from) : sea ? dirname(execPath) : null;
+    if (!from && !isPackaged(layout, root)) {
+      throw new UsageError('--from DIR is required when not running the built executable (npm run build writes dist/)');
+    }
+    const apps = appsFrom(values.app);
+    await install({
+      layout, from: from ?? dirname(execPath), root, runner, log, serviceCommands: deps.serviceCommands,
+      server: values.server, token: values.token, caFile: values['ca-file'], allowInsecureHttp: values['allow-insecure-http'],
+      apps, writePathsFor: platform === 'linux' ? (a) => sandboxWritePaths(a, platform) : undefined,
+      asRoot: uid === 0 && !root,
+    });
+    log(root ? `devlic-agent is staged under ${root}.` : `devlic-agent is installed and running. Check it with: devlic-agent status`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    process.stderr.write(`devlic-agent: ${command} failed: ${redact((e as Error).message, values.token)}\n`);
+    return 1;
+  }
+}

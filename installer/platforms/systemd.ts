@@ -1,0 +1,161 @@
+// systemd units for the agent and the licensing service, and the systemctl
+// command lines that register and remove them. Pure: text and argv arrays
+// only, so tests check them (and `systemd-analyze verify` checks the units).
+import type { AgentLayout } from '../layout.ts';
+import { SERVER_LAYOUT } from '../layout.ts';
+import type { Command } from '../runner.ts';
+
+export interface AgentUnitOptions {
+  layout: Pick<AgentLayout, 'exe' | 'configFile' | 'dataDir'>;
+  /**
+   * Extra folders the agent writes besides its data folder: LibreOffice's
+   * share/registry (the viewer-mode layer), a custom file-enforcer folder.
+   * Each gets a "-" prefix: a folder that does not exist (LibreOffice not
+   * installed yet) must not stop the service from starting.
+   */
+  readWritePaths?: string[];
+}
+
+// Paths go into unit files unquoted, so refuse what would change their meaning there.
+function unitPath(p: string): string {
+  if (!p.startsWith('/') || /[\s"'\\%$;]|[\u0000-\u001f]/.test(p)) {
+    throw new Error(`path ${JSON.stringify(p)} cannot be used in a systemd unit (absolute, no spaces, quotes, %, $ or backslashes)`);
+  }
+  return p;
+}
+
+// The sandbox both services share. V8 writes machine code at run time, so
+// MemoryDenyWriteExecute stays off; everything else a network daemon that
+// touches no hardware can live without is taken away.
+const COMMON_SANDBOX = [
+  'NoNewPrivileges=yes',
+  'ProtectSystem=strict',
+  'PrivateTmp=yes',
+  'ProtectKernelTunables=yes',
+  'ProtectKernelModules=yes',
+  'ProtectKernelLogs=yes',
+  'ProtectControlGroups=yes',
+  'ProtectClock=yes',
+  'ProtectHostname=yes',
+  'RestrictSUIDSGID=yes',
+  'RestrictRealtime=yes',
+  'RestrictNamespaces=yes',
+  'LockPersonality=yes',
+  'SystemCallArchitectures=native',
+  'UMask=0077',
+];
+
+const VAR_LIB = '/var/lib/';
+
+/** StateDirectory= for a folder under /var/lib (systemd creates it 0700 and makes it writable), else ReadWritePaths=. */
+function dataDirLines(dataDir: string): string[] {
+  const d = unitPath(dataDir).replace(/\/+$/, '');
+  if (d.startsWith(VAR_LIB) && !d.slice(VAR_LIB.length).includes('/')) {
+    return [`StateDirectory=${d.slice(VAR_LIB.length)}`, 'StateDirectoryMode=0700'];
+  }
+  return [`ReadWritePaths=${d}`];
+}
+
+export function agentUnit(opts: AgentUnitOptions): string {
+  const { exe, configFile, dataDir } = opts.layout;
+  const rw = [...new Set(opts.readWritePaths ?? [])].map((p) => `-${unitPath(p)}`);
+  return [
+    '# devlic-agent: device-based licensing agent. Written by `devlic-agent install`',
+    '# or the devlic-agent package; local changes go in `systemctl edit devlic-agent`.',
+    '[Unit]',
+    'Description=devlic device agent (device-based licensing)',
+    'After=network-online.target',
+    'Wants=network-online.target',
+    // The package installs the unit; the device is configured (and enrolled)
+    // by `devlic-agent install`. Until then the unit is skipped, not failing.
+    `ConditionPathExists=${unitPath(configFile)}`,
+    // With Restart=always the agent must never be given up on.
+    'StartLimitIntervalSec=0',
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${unitPath(exe)} run --config ${unitPath(configFile)}`,
+    'Restart=always',
+    'RestartSec=5',
+    'TimeoutStopSec=30',
+    // SIGTERM to the agent first (it stops cleanly), then to helpers it started (soffice read-back).
+    'KillMode=mixed',
+    // JSON lines on stdout go to the journal: `journalctl -u devlic-agent`.
+    'StandardOutput=journal',
+    'StandardError=journal',
+    'SyslogIdentifier=devlic-agent',
+    ...dataDirLines(dataDir),
+    ...(rw.length ? [`ReadWritePaths=${rw.join(' ')}`] : []),
+    ...COMMON_SANDBOX,
+    // Reads /var/run/utmp and the hardware identity; never needs to write a home folder.
+    'ProtectHome=read-only',
+    // Root, but only with the file-permission rights enforcers need on system-wide app settings.
+    'CapabilityBoundingSet=CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_KILL',
+    // Netlink: the network-interface facts of the device identity.
+    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+export function serverUnit(): string {
+  const s = SERVER_LAYOUT;
+  return [
+    '# devlic-server: the devlic licensing service. Installed by the devlic-server package;',
+    `# settings in ${s.configFile}, local changes in \`systemctl edit devlic-server\`.`,
+    '[Unit]',
+    'Description=devlic licensing service',
+    'After=network-online.target',
+    'Wants=network-online.target',
+    'StartLimitIntervalSec=0',
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${s.exe} serve --config ${s.configFile}`,
+    // A system user of its own: the service needs no root, and its data (signing key, database) is its alone.
+    `User=${s.user}`,
+    `Group=${s.user}`,
+    ...dataDirLines(s.dataDir),
+    'Restart=always',
+    'RestartSec=2',
+    'TimeoutStopSec=30',
+    'StandardOutput=journal',
+    'StandardError=journal',
+    'SyslogIdentifier=devlic-server',
+    ...COMMON_SANDBOX,
+    'ProtectHome=yes',
+    'PrivateDevices=yes',
+    // Only so that "listen": "0.0.0.0:443" works without running as root.
+    'AmbientCapabilities=CAP_NET_BIND_SERVICE',
+    'CapabilityBoundingSet=CAP_NET_BIND_SERVICE',
+    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** systemctl calls after the unit file is in place: load it, start at boot, (re)start now with the new program. */
+export function systemdRegister(unit: string): Command[] {
+  return [
+    { file: 'systemctl', serviceManager: true, args: ['daemon-reload'] },
+    { file: 'systemctl', serviceManager: true, args: ['enable', `${unit}.service`] },
+    { file: 'systemctl', serviceManager: true, args: ['restart', `${unit}.service`] },
+  ];
+}
+
+/** Before removing the unit file: stop it and drop it from boot. Tolerant: it may not be there. */
+export function systemdStop(unit: string): Command[] {
+  return [{ file: 'systemctl', serviceManager: true, args: ['disable', '--now', `${unit}.service`], allowFail: true }];
+}
+
+/** After removing the unit file: forget it. */
+export function systemdForget(unit: string): Command[] {
+  return [
+    { file: 'systemctl', serviceManager: true, args: ['daemon-reload'] },
+    { file: 'systemctl', serviceManager: true, args: ['reset-failed', `${unit}.service`], allowFail: true },
+  ];
+}

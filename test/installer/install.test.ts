@@ -1,0 +1,225 @@
+// `devlic-agent install` / `uninstall` on the Linux layout, into a staging
+// root, with the service-manager calls recorded: files and their modes, the
+// exact systemctl command lines, enrolling through the installed executable,
+// idempotent re-runs, rollback of a failed install and of a failed upgrade,
+// purge, the package-managed case, and the CLI's refusals.
+import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../../shared/cli.ts';
+import { runInstallCommand, sandboxWritePaths } from '../../installer/install-cli.ts';
+import { DPKG_LIST } from '../../installer/install.ts';
+import { execFileRunner, RecordingRunner, type Command } from '../../installer/runner.ts';
+import { tempDir } from '../helpers/processes.ts';
+import { fakeRelease, stagingRoot } from './helpers.ts';
+
+const mode = (p: string) => statSync(p).mode & 0o777;
+const SERVER = 'http://127.0.0.1:8470';
+
+function respond(status: object = { enrolled: false }) {
+  return (c: Command) => (c.args[0] === 'status' ? { stdout: JSON.stringify(status) } : undefined);
+}
+
+async function runCli(argv: string[], runner: RecordingRunner, extra: Record<string, unknown> = {}) {
+  const lines: string[] = [];
+  const code = await runInstallCommand(argv, {
+    platform: 'linux', runner, isSea: false, uid: 0, serviceCommands: 'run', log: (l) => lines.push(l), ...extra,
+  });
+  return { code, lines };
+}
+
+afterEach(() => {
+  delete process.env.DEVLIC_FAKE_LOG;
+  delete process.env.DEVLIC_FAKE_ENROLL_FAIL;
+});
+
+describe('install on Linux (staging root, recorded systemctl)', () => {
+  it('lays out program, link, config, data and unit with the right modes, enrolls, then registers and starts', async () => {
+    const root = stagingRoot();
+    const from = fakeRelease();
+    const runner = new RecordingRunner(respond());
+    const { code, lines } = await runCli(['install', '--server', SERVER, '--token', 'tok-secret', '--app', 'file', '--app', 'libreoffice', '--root', root, '--from', from], runner);
+    expect(code, lines.join('\n')).toBe(0);
+
+    const exe = join(root, 'opt/devlic/devlic-agent');
+    expect(mode(join(root, 'opt/devlic'))).toBe(0o755);
+    expect(mode(exe)).toBe(0o755);
+    expect(mode(join(root, 'opt/devlic/better_sqlite3.node'))).toBe(0o644);
+    expect(readlinkSync(join(root, 'usr/local/bin/devlic-agent'))).toBe('/opt/devlic/devlic-agent');
+    expect(mode(join(root, 'etc/devlic/agent.json'))).toBe(0o600);
+    expect(JSON.parse(readFileSync(join(root, 'etc/devlic/agent.json'), 'utf8'))).toEqual({
+      dataDir: '/var/lib/devlic', server: SERVER, apps: [{ name: 'file' }, { name: 'libreoffice' }],
+    });
+    expect(mode(join(root, 'var/lib/devlic'))).toBe(0o700);
+    const unit = readFileSync(join(root, 'etc/systemd/system/devlic-agent.service'), 'utf8');
+    expect(mode(join(root, 'etc/systemd/system/devlic-agent.service'))).toBe(0o644);
+    expect(unit).toContain('ExecStart=/opt/devlic/devlic-agent run --config /etc/devlic/agent.json');
+    expect(unit).toContain('-/usr/lib/libreoffice/share/registry');
+
+    const cfg = ['--config', join(root, 'etc/devlic/agent.json'), '--data-dir', join(root, 'var/lib/devlic')];
+    expect(runner.argv()).toEqual([
+      [exe, 'status', '--json', ...cfg],
+      [exe, 'enroll', '--server', SERVER, '--token', 'tok-secret', ...cfg],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', 'devlic-agent.service'],
+      ['systemctl', 'restart', 'devlic-agent.service'],
+    ]);
+    expect(lines.join('\n')).not.toContain('tok-secret');
+    // No leftovers of the atomic replacement.
+    expect(readdirSync(join(root, 'opt/devlic')).sort()).toEqual(['better_sqlite3.node', 'devlic-agent']);
+  });
+
+  it('is safe to re-run: upgrades files, keeps config settings, does not enroll an enrolled device again', async () => {
+    const root = stagingRoot();
+    const from = fakeRelease();
+    await runCli(['install', '--server', SERVER, '--token', 't1', '--app', 'libreoffice', '--root', root, '--from', from], new RecordingRunner(respond()));
+    const cfgFile = join(root, 'etc/devlic/agent.json');
+    writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), waitSeconds: 30 }), { mode: 0o600 });
+    writeFileSync(join(from, 'devlic-agent'), '#!/bin/sh\necho v2\n', { mode: 0o755 });
+
+    const runner = new RecordingRunner(respond({ enrolled: true, server: `${SERVER}/` }));
+    const { code, lines } = await runCli(['install', '--server', SERVER, '--token', 't2', '--root', root, '--from', from], runner);
+    expect(code).toBe(0);
+    expect(readFileSync(join(root, 'opt/devlic/devlic-agent'), 'utf8')).toContain('v2');
+    expect(JSON.parse(readFileSync(cfgFile, 'utf8'))).toMatchObject({ waitSeconds: 30, apps: [{ name: 'libreoffice' }] });
+    expect(runner.argv().map((a) => a[1])).toEqual(['status', 'daemon-reload', 'enable', 'restart']);
+    expect(lines.join('\n')).toContain('already enrolled');
+    expect(readdirSync(join(root, 'opt/devlic')).sort()).toEqual(['better_sqlite3.node', 'devlic-agent']);
+    // The libreoffice app of the kept config still opens its registry in the sandbox.
+    expect(readFileSync(join(root, 'etc/systemd/system/devlic-agent.service'), 'utf8')).toContain('-/usr/lib/libreoffice/share/registry');
+  });
+
+  it('runs the installed executable to enroll (real execFile runner)', async () => {
+    const root = stagingRoot();
+    const log = join(tempDir('fakelog'), 'calls');
+    process.env.DEVLIC_FAKE_LOG = log;
+    const lines: string[] = [];
+    const code = await runInstallCommand(['install', '--server', SERVER, '--token', 'tok', '--root', root, '--from', fakeRelease()], {
+      platform: 'linux', runner: execFileRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
+    });
+    expect(code, lines.join('\n')).toBe(0);
+    const calls = readFileSync(log, 'utf8').split('---\n').filter(Boolean).map((c) => c.trim().split('\n'));
+    expect(calls.map((c) => c[0])).toEqual(['status', 'enroll']);
+    expect(lines).toContain('enroll: Enrolled as device dev-1');
+    // With a staging root and the real runner, systemctl is not run, only reported.
+    expect(lines.filter((l) => l.includes('(staging root: not run) systemctl'))).toHaveLength(3);
+  });
+
+  it('rolls a failed first install back completely and unregisters nothing it did not register', async () => {
+    const root = stagingRoot();
+    const runner = new RecordingRunner((c) => (c.args[0] === 'enroll' ? { code: 1, stderr: 'enroll token rejected (tok-bad)' } : respond()(c)));
+    const errs: string[] = [];
+    const orig = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => { errs.push(String(s)); return true; }) as typeof process.stderr.write;
+    let result;
+    try {
+      result = await runCli(['install', '--server', SERVER, '--token', 'tok-bad', '--root', root, '--from', fakeRelease()], runner);
+    } finally {
+      process.stderr.write = orig;
+    }
+    expect(result.code).toBe(1);
+    expect(errs.join('')).toContain('enroll token rejected');
+    expect(errs.join('') + result.lines.join('\n')).not.toContain('tok-bad');
+    for (const p of ['opt/devlic', 'usr/local/bin/devlic-agent', 'etc/devlic', 'var/lib/devlic', 'etc/systemd/system/devlic-agent.service']) {
+      expect(existsSync(join(root, p)), p).toBe(false);
+    }
+    expect(runner.argv().some((a) => a[0] === 'systemctl')).toBe(false);
+  });
+
+  it('rolls a failed upgrade back to the previous program, config and unit, and runs the previous agent', async () => {
+    const root = stagingRoot();
+    const from = fakeRelease();
+    await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--from', from], new RecordingRunner(respond()));
+    const before = ['opt/devlic/devlic-agent', 'etc/devlic/agent.json', 'etc/systemd/system/devlic-agent.service'].map((p) => readFileSync(join(root, p), 'utf8'));
+    writeFileSync(join(from, 'devlic-agent'), '#!/bin/sh\necho v2\n', { mode: 0o755 });
+    const runner = new RecordingRunner((c) => (c.args[0] === 'restart' ? { code: 1, stderr: 'Job failed' } : respond()(c)));
+    const orig = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      const { code } = await runCli(['install', '--server', 'https://other.example', '--token', 't', '--app', 'libreoffice', '--root', root, '--from', from], runner);
+      expect(code).toBe(1);
+    } finally {
+      process.stderr.write = orig;
+    }
+    const after = ['opt/devlic/devlic-agent', 'etc/devlic/agent.json', 'etc/systemd/system/devlic-agent.service'].map((p) => readFileSync(join(root, p), 'utf8'));
+    expect(after).toEqual(before);
+    expect(existsSync(join(root, 'var/lib/devlic')), 'an existing data folder is never removed').toBe(true);
+    // The previous agent is registered and started again on the restored files (not removed).
+    const argv = runner.argv();
+    expect(argv.slice(-3)).toEqual([
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', 'devlic-agent.service'],
+      ['systemctl', 'restart', 'devlic-agent.service'],
+    ]);
+    expect(argv.some((a) => a[1] === 'disable')).toBe(false);
+  });
+
+  it('uninstall keeps config and data, --purge removes them; both can be re-run', async () => {
+    const root = stagingRoot();
+    await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--from', fakeRelease()], new RecordingRunner(respond()));
+    writeFileSync(join(root, 'var/lib/devlic/device-key.pem'), 'key', { mode: 0o600 });
+
+    const r1 = new RecordingRunner();
+    expect((await runCli(['uninstall', '--root', root], r1)).code).toBe(0);
+    expect(r1.argv()).toEqual([
+      ['systemctl', 'disable', '--now', 'devlic-agent.service'],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'reset-failed', 'devlic-agent.service'],
+    ]);
+    for (const p of ['opt/devlic', 'usr/local/bin/devlic-agent', 'etc/systemd/system/devlic-agent.service']) expect(existsSync(join(root, p)), p).toBe(false);
+    expect(existsSync(join(root, 'etc/devlic/agent.json'))).toBe(true);
+    expect(existsSync(join(root, 'var/lib/devlic/device-key.pem'))).toBe(true);
+
+    expect((await runCli(['uninstall', '--root', root], new RecordingRunner())).code).toBe(0);
+    expect((await runCli(['uninstall', '--purge', '--root', root], new RecordingRunner())).code).toBe(0);
+    for (const p of ['etc/devlic', 'var/lib/devlic']) expect(existsSync(join(root, p)), p).toBe(false);
+    expect((await runCli(['uninstall', '--purge', '--root', root], new RecordingRunner())).code).toBe(0);
+  });
+
+  it('leaves the package files to dpkg and adds only a sandbox drop-in when the .deb is installed', async () => {
+    const root = stagingRoot();
+    mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
+    writeFileSync(join(root, DPKG_LIST), '/opt/devlic/devlic-agent\n');
+    const runner = new RecordingRunner(respond());
+    const { code } = await runCli(['install', '--server', SERVER, '--token', 't', '--app', 'libreoffice', '--root', root], runner);
+    expect(code).toBe(0);
+    expect(existsSync(join(root, 'opt/devlic'))).toBe(false);
+    expect(existsSync(join(root, 'etc/systemd/system/devlic-agent.service'))).toBe(false);
+    const dropIn = readFileSync(join(root, 'etc/systemd/system/devlic-agent.service.d/devlic-install.conf'), 'utf8');
+    expect(dropIn).toMatch(/^\[Service\]\nReadWritePaths=-\/usr\/lib\/libreoffice\/share\/registry/m);
+    expect(runner.argv().at(-1)).toEqual(['systemctl', 'restart', 'devlic-agent.service']);
+
+    const r = new RecordingRunner();
+    expect((await runCli(['uninstall', '--purge', '--root', root], r)).code).toBe(0);
+    expect(existsSync(join(root, 'etc/systemd/system/devlic-agent.service.d'))).toBe(false);
+  });
+
+  it('refuses wrong usage (exit 2) and unsafe situations (exit 1) before changing anything', async () => {
+    const root = stagingRoot();
+    const runner = new RecordingRunner();
+    await expect(runCli(['install', '--server', SERVER, '--root', root], runner)).rejects.toThrow(UsageError);
+    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--root', root], runner)).rejects.toThrow(/--from DIR/);
+    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--app', 'hook', '--root', root, '--from', fakeRelease()], runner)).rejects.toThrow(/script path/);
+    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--app', 'word', '--root', root, '--from', fakeRelease()], runner)).rejects.toThrow(/unknown app/);
+    await expect(runCli(['uninstall', '--token', 't'], runner)).rejects.toThrow(UsageError);
+    const orig = process.stderr.write.bind(process.stderr);
+    const errs: string[] = [];
+    process.stderr.write = ((s: string) => { errs.push(String(s)); return true; }) as typeof process.stderr.write;
+    try {
+      expect((await runCli(['install', '--server', SERVER, '--token', 't'], runner, { uid: 1000 })).code).toBe(1);
+      expect((await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--from', tempDir('empty')], runner)).code).toBe(1);
+    } finally {
+      process.stderr.write = orig;
+    }
+    expect(errs.join('')).toMatch(/must run as root/);
+    expect(errs.join('')).toMatch(/missing .*devlic-agent/);
+    expect(runner.calls).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('opens exactly the folders the enabled apps write', async () => {
+    expect(await sandboxWritePaths([{ name: 'libreoffice', installRoot: '/opt/libreoffice26.8' }, { name: 'file', path: '/srv/mode/app.json' }], 'linux'))
+      .toEqual(['/opt/libreoffice26.8/share/registry', '/opt/libreoffice26.8/registry', '/srv/mode']);
+    expect(await sandboxWritePaths([{ name: 'file' }], 'linux')).toEqual([]);
+  });
+});
