@@ -24,7 +24,7 @@ const COMMANDS: Record<string, Command> = {
 const ELSEWHERE = ['install', 'uninstall'];
 
 function usage(): string {
-  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
+  const w = Math.max(...[...Object.keys(COMMANDS), ...ELSEWHERE].map((k) => k.length)) + 2;
   return `Usage: devlic-agent <command> [options]
 
 Device agent of devlic (device-based licensing). Commands:
