@@ -6,6 +6,7 @@
 // Every console response carries a strict Content-Security-Policy: only our
 // own scripts and styles run, nothing inline, no framing, no HTML sinks.
 import { readdirSync, readFileSync } from 'node:fs';
+import { getAsset, getAssetKeys, isSea } from 'node:sea';
 import { extname, join, relative, sep } from 'node:path';
 import type { FastifyReply } from 'fastify';
 import type { AnyApp } from './app.ts';
@@ -62,9 +63,20 @@ export function listAssets(dir: string): Map<string, Asset> {
   return out;
 }
 
+/** In the single executable the build embeds service/console/** as assets named `console/...`. */
+function seaAssets(): Map<string, Asset> {
+  const out = new Map<string, Asset>();
+  for (const key of getAssetKeys()) {
+    if (!key.startsWith('console/')) continue;
+    const type = TYPES[extname(key).toLowerCase()];
+    if (type) out.set(key.slice('console/'.length), { type, body: Buffer.from(getAsset(key)) });
+  }
+  return out;
+}
+
 export async function consoleRoutes(app: AnyApp, opts: { dir?: string } = {}): Promise<void> {
   const dir = opts.dir ?? join(import.meta.dirname, '..', 'console');
-  const assets = listAssets(dir);
+  const assets = !opts.dir && isSea() ? seaAssets() : listAssets(dir);
   if (!assets.has('index.html')) app.log.warn({ dir }, 'admin console assets not found; / will answer 404');
 
   const send = (reply: FastifyReply, path: string) => {

@@ -68,6 +68,11 @@ describe.skipIf(skip)('built devlic-server', () => {
       expect((await admin.ok('GET', '/licenses')).items).toHaveLength(1);
       expect(statSync(join(dataDir, 'devlic.db')).size).toBeGreaterThan(0);
       expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      // The console's files are embedded in the executable, not read from a source tree.
+      const page = await fetch(`${s.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      expect((await fetch(`${s.url}/console/console.css`)).status).toBe(200);
     } finally {
       s.proc.kill('SIGTERM');
     }
