@@ -7,20 +7,12 @@
 // is the baseline: the goal is a peak within 3 times it.
 // Run: node_modules/.bin/node bench/recovery-storm.ts   (DEVLIC_BENCH_AGENTS=100000)
 import { Backoff } from '../shared/backoff.ts';
+import { mulberry32 } from '../test/helpers/prng.ts';
 
 const N = Number(process.env.DEVLIC_BENCH_AGENTS ?? 100_000);
 const WAIT_S = 55;
 const OUTAGE_START = 600, OUTAGE_END = OUTAGE_START + 3600, END = OUTAGE_END + 1200;
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Policy = { name: string; delayMs: (b: Backoff, rnd: () => number, failures: number) => number; jitter: boolean };
 const POLICIES: Policy[] = [

@@ -17,7 +17,7 @@ import { launch, missing, required, screenshot, signIn, watchErrors } from './br
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
 const XSS_HOST = '<img src=x onerror="window.__xss=1">';
 const XSS_USER = '<script>window.__xss=2</script>';
-const run = missing ? describe.skip : describe;
+const run = describe.skipIf(missing);
 
 if (missing && required) {
   it('has Chromium for the admin console tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });

@@ -107,7 +107,7 @@ describe.skipIf(skip)('built executables end to end', () => {
 
   it('re-running install keeps the enrollment; uninstall --purge removes everything', async () => {
     const deviceId = status().deviceId;
-    const again = run(join(release, 'devlic-agent'), ['install', '--server', url, '--token', 'dle_used-up-token-xxxxxxxxxx', '--root', root]);
+    const again = run(join(release, 'devlic-agent'), ['install', '--server', url, '--token', 'dle_used-up-token-0000000000', '--root', root]);
     expect(again.status, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/already enrolled/);
     expect(status().deviceId).toBe(deviceId);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   allocateSeats, subscriptionState, type AllocInput, type AllocMembership, type AllocResult, type AllocSubscription, type DeviceEntitlement,
 } from '../../service/licensing/allocate.ts';
+import { mulberry32 as prng } from '../helpers/prng.ts';
 
 const NOW = Date.UTC(2025, 0, 15);
 const DAY = 86_400_000;
@@ -47,17 +48,6 @@ function canonical(r: AllocResult) {
   return { devices: sorted(r.devices), subscriptions: sorted(r.subscriptions), groupsReached: sorted(r.groupsReached) };
 }
 
-// Seeded PRNG (mulberry32): property tests are reproducible from their seed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(xs: readonly T[], rnd: () => number): T[] {
   const out = [...xs];
