@@ -4,14 +4,17 @@
 // "Assign licences", type the group name, pick it, Assign, Close; the fleet
 // view turns `full` live once the device reports; "…" > "Unassign licences"
 // with a confirmation that counts the devices; `read-only` after the next
-// report. A reader sees it all and cannot assign. SimDevice stands in for the
-// agent (real device protocol: signed requests, entitlement, status report).
+// report. A reader sees it all and cannot assign. The laptop is a real
+// devlic-agent process (enrolled, long-polling, applying and reporting); a
+// light SimDevice plays a second device whose reported strings are markup.
 // Screenshots go to test-artifacts/screenshots/ (not committed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
+import { TestAgent } from '../agent/helpers/agent.ts';
+import { AGENT_VERSION } from '../../agent/version.ts';
 import { launch, missing, required, screenshot, signIn, watchErrors } from './browser.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
@@ -43,7 +46,8 @@ run('admin console in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let errors: string[];
-  let laptop: SimDevice;
+  let laptop: TestAgent;
+  let laptopId = '';
   let hostile: SimDevice;
   let subId = '';
   const t0 = Date.now();
@@ -59,9 +63,12 @@ run('admin console in Chromium', () => {
     await admin.ok('POST', '/groups', { name: 'Shared laptops' });
     await admin.ok('POST', '/groups', { name: 'Library tablets' });
     const t = await admin.ok('POST', '/enroll-tokens', { uses: 2, group: 'Shared laptops' });
-    laptop = new SimDevice(svc.url, fakeFacts('lab-laptop-01'));
+    laptop = new TestAgent('lab-laptop-01');
+    laptop.signedIn([{ user: 'anna', line: 'tty1' }]);
     hostile = new SimDevice(svc.url, fakeFacts(XSS_HOST));
-    expect((await laptop.enroll(t.token)).status).toBe(201);
+    const enrolled = await laptop.enroll(svc.url, t.token);
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    laptopId = (await laptop.status()).deviceId;
     expect((await hostile.enroll(t.token)).status).toBe(201);
     // The hostile device reports a user name that is markup, before anyone looks.
     await syncAndReport(hostile, [{ name: XSS_USER, mode: 'read-only' }]);
@@ -74,6 +81,7 @@ run('admin console in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
+    await laptop?.stop();
     await svc?.stop();
     console.log(`console browser test timings (ms): ${JSON.stringify({ ...timings, total: Date.now() - t0 })}`);
   });
@@ -144,14 +152,17 @@ run('admin console in Chromium', () => {
   it('shows the device switch to full in the fleet view, live, once it reports', async () => {
     await page.getByRole('link', { name: 'Devices' }).click();
     await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
-    const row = page.locator(`tr[data-device-id="${laptop.deviceId}"]`);
+    const row = page.locator(`tr[data-device-id="${laptopId}"]`);
     await row.getByText('Seat: EA 2026').waitFor();
-    await row.locator('[data-mode=""]').waitFor(); // no report yet
+    // Enrolled but its daemon not yet running: whatever it reported, it is not full.
+    expect(await row.locator('[data-col="mode"] [data-mode="full"]').count()).toBe(0);
     await page.evaluate(() => { (globalThis as any).__noReload = true; });
+    // The real agent starts: it syncs, applies `full` for anna and reports it.
     const s = Date.now();
-    expect(await syncAndReport(laptop, [{ name: 'anna', mode: 'full' }])).toBe('full');
+    await laptop.start();
     await row.locator('[data-col="mode"] [data-mode="full"]').waitFor({ timeout: 10_000 });
-    mark('report -> fleet row shows full (live)', s);
+    mark('agent start -> fleet row shows full (live)', s);
+    expect(laptop.appMode()?.mode).toBe('full');
     expect(await page.evaluate(() => (globalThis as any).__noReload)).toBe(true); // updated in place, not reloaded
     expect(await row.textContent()).toContain('anna (full)');
     await page.locator('#announcer').getByText('lab-laptop-01 reports full').waitFor();
@@ -168,7 +179,7 @@ run('admin console in Chromium', () => {
 
     // Filters run on the server: licensed shows both, read-only only the hostile one.
     await page.getByLabel('Read-only (last report)').check();
-    await page.locator(`tr[data-device-id="${laptop.deviceId}"]`).waitFor({ state: 'detached' });
+    await page.locator(`tr[data-device-id="${laptopId}"]`).waitFor({ state: 'detached' });
     expect(await page.locator('tbody tr[data-device-id]').count()).toBe(1);
     expect(page.url()).toContain('filter=read-only');
     await page.getByLabel('All', { exact: true }).check();
@@ -178,13 +189,15 @@ run('admin console in Chromium', () => {
   it('opens a device page with its recent reports', async () => {
     await page.getByRole('link', { name: 'lab-laptop-01' }).click();
     await page.getByRole('heading', { level: 1, name: 'lab-laptop-01' }).waitFor();
-    await page.getByRole('table', { name: 'Recent reports' }).getByText('0.1.0-sim').first().waitFor();
+    await page.getByRole('table', { name: 'Recent reports' }).getByText(AGENT_VERSION).first().waitFor();
     await screenshot(page, 'device');
     await page.goBack();
     await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
   });
 
   it('unassigns through the confirmation, which names the device count, and the device goes read-only', async () => {
+    // The agent is stopped for the unassign, so the page can be seen before the device applies it.
+    await laptop.stop();
     await page.goto(`${svc.url}/#/licences/${SKU}/${subId}`);
     await page.getByRole('heading', { level: 1, name: 'EA 2026' }).waitFor();
     const more = page.getByRole('button', { name: 'More actions for Shared laptops' });
@@ -209,13 +222,14 @@ run('admin console in Chromium', () => {
     expect((await admin.ok('GET', '/licenses')).items).toHaveLength(0);
 
     await page.getByRole('link', { name: 'Devices' }).click();
-    const row = page.locator(`tr[data-device-id="${laptop.deviceId}"]`);
+    const row = page.locator(`tr[data-device-id="${laptopId}"]`);
     await row.getByText('Not in a licensed group').waitFor();
     await row.getByText('not yet applied').waitFor(); // still full on the device until it reports
     const s = Date.now();
-    expect(await syncAndReport(laptop, [{ name: 'anna', mode: 'read-only' }])).toBe('read-only');
+    await laptop.start();
     await row.locator('[data-col="mode"] [data-mode="read-only"]').waitFor({ timeout: 10_000 });
-    mark('report -> fleet row shows read-only (live)', s);
+    mark('agent start -> fleet row shows read-only (live)', s);
+    expect(laptop.appMode()?.mode).toBe('read-only');
     await screenshot(page, 'fleet-after-unassign');
   });
 
@@ -231,7 +245,7 @@ run('admin console in Chromium', () => {
     await page.getByRole('combobox', { name: 'Add a device' }).pressSequentially('lab-lap', { delay: 20 });
     await page.getByRole('option', { name: /lab-laptop-01/ }).click();
     await page.getByRole('button', { name: 'Add', exact: true }).click();
-    const member = page.locator(`tr[data-device-id="${laptop.deviceId}"]`);
+    const member = page.locator(`tr[data-device-id="${laptopId}"]`);
     await member.getByText('Not in a licensed group').waitFor();
     await member.locator('[data-mode="read-only"]').waitFor();
     expect((await admin.ok('GET', '/devices?group=Lab%20B')).total).toBe(1);
@@ -247,7 +261,7 @@ run('admin console in Chromium', () => {
   it('lays out the fleet view for a tablet in portrait', async () => {
     await page.setViewportSize({ width: 768, height: 1024 });
     await page.getByRole('link', { name: 'Devices' }).click();
-    await page.locator(`tr[data-device-id="${laptop.deviceId}"]`).waitFor();
+    await page.locator(`tr[data-device-id="${laptopId}"]`).waitFor();
     await screenshot(page, 'fleet-tablet');
     // No sideways scrolling of the page itself.
     expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(768);
@@ -271,7 +285,7 @@ run('admin console in Chromium', () => {
     expect(await rp.locator('#reader-reason').isVisible()).toBe(true);
     // The fleet is fully visible to a reader.
     await rp.getByRole('link', { name: 'Devices' }).click();
-    await rp.locator(`tr[data-device-id="${laptop.deviceId}"] [data-mode="read-only"]`).waitFor();
+    await rp.locator(`tr[data-device-id="${laptopId}"] [data-mode="read-only"]`).waitFor();
     await screenshot(rp, 'reader-fleet');
     await rc.close();
     expect(rErrors).toEqual([]);
