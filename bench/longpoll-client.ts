@@ -1,61 +1,85 @@
-// Load-generator worker for bench/longpolls.ts: holds one raw HTTP/1.1
-// long-poll per device (a socket each, as real agents would), and reports
-// to the parent how many are waiting and when each was answered.
+// Load-generator worker for the long-poll benchmarks (longpolls.ts,
+// propagation.ts): a light device client speaking the agent's protocol over
+// one raw HTTP/1.1 keep-alive socket per device, as real agents hold them.
+// Each device fetches its entitlement once (for the ETag), then long-polls
+// with If-None-Match; every answer re-arms the long-poll at once, so a device
+// follows any number of changes. Reports progress to the parent and, on
+// request, when each 200 answer arrived and whether it said licensed.
+// Args: PORT TOKENS_FILE FROM TO [WAIT_SECONDS]
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 
-const [, , port, file, from, to] = process.argv;
+const [, , port, file, from, to, waitArg] = process.argv;
+const WAIT = Number(waitArg ?? 240);
 const devices = (JSON.parse(readFileSync(file, 'utf8')) as { token: string }[]).slice(Number(from), Number(to));
-const answeredAt: number[] = [];
-let connected = 0, errors = 0, notModified = 0;
+/** [arrival ms, 1 licensed / 0 unlicensed] of every 200 answered to a held long-poll. */
+const answers: [number, number][] = [];
+let connected = 0, waiting = 0, errors = 0, notModified = 0;
 const sockets: Socket[] = [];
 
-function request(token: string, etag?: string): string {
-  return `GET /v1/device/entitlement${etag ? '?wait=240' : ''} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: DevlicDevice ${token}\r\n`
+function request(token: string, etag: string | null): string {
+  return `GET /v1/device/entitlement${etag ? `?wait=${WAIT}` : ''} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: DevlicDevice ${token}\r\n`
     + (etag ? `If-None-Match: ${etag}\r\n` : '') + '\r\n';
 }
 
-// Like an agent: fetch the current entitlement once (its ETag), then hold a long-poll with it.
+function licensedOf(body: string): number {
+  const token = (JSON.parse(body) as { token: string }).token;
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).status === 'licensed' ? 1 : 0;
+}
+
 function open(token: string): void {
   const s = connect({ host: '127.0.0.1', port: Number(port) });
   sockets.push(s);
   let buf = Buffer.alloc(0);
-  let phase: 'first' | 'waiting' | 'done' = 'first';
+  let etag: string | null = null;
+  let dead = false;
+  const fail = () => { if (!dead) { dead = true; errors++; if (etag) waiting--; s.destroy(); } };
   s.setNoDelay(true);
-  s.on('connect', () => { connected++; s.write(request(token)); });
+  s.on('connect', () => { connected++; s.write(request(token, null)); });
   s.on('data', (d) => {
-    if (phase === 'waiting') {
-      const status = d.toString('latin1', 9, 12);
-      if (status === '200') answeredAt.push(Date.now());
-      else if (status === '304') notModified++;
-      else errors++;
-      phase = 'done';
-      return;
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    for (;;) {
+      const head = buf.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      const headers = buf.toString('latin1', 0, head);
+      const len = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
+      if (buf.length < head + 4 + len) return;
+      const status = headers.slice(9, 12);
+      const body = buf.toString('utf8', head + 4, head + 4 + len);
+      buf = buf.subarray(head + 4 + len);
+      const newTag = /etag: ("[^"]*")/i.exec(headers)?.[1] ?? null;
+      if (status === '200' && newTag) {
+        if (etag) answers.push([Date.now(), licensedOf(body)]);
+        else waiting++;
+        etag = newTag;
+      } else if (status === '304') {
+        notModified++;
+      } else {
+        fail();
+        return;
+      }
+      s.write(request(token, etag));
     }
-    if (phase !== 'first') return;
-    buf = Buffer.concat([buf, d]);
-    const head = buf.indexOf('\r\n\r\n');
-    if (head < 0) return;
-    const headers = buf.toString('latin1', 0, head);
-    const len = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
-    if (buf.length < head + 4 + len) return;
-    const etag = /etag: ("[^"]*")/i.exec(headers)?.[1];
-    if (!headers.startsWith('HTTP/1.1 200') || !etag) { errors++; phase = 'done'; return; }
-    phase = 'waiting';
-    s.write(request(token, etag));
   });
-  s.on('error', () => { errors++; });
+  s.on('error', fail);
+  s.on('close', fail);
 }
 
 let i = 0;
-// Open in small batches so the accept queue is not overrun.
+// Open in small batches so the service's accept queue is not overrun.
 const timer = setInterval(() => {
-  for (let k = 0; k < 500 && i < devices.length; k++, i++) open(devices[i].token);
+  for (let k = 0; k < 250 && i < devices.length; k++, i++) open(devices[i].token);
   if (i >= devices.length) clearInterval(timer);
 }, 20);
 
-setInterval(() => process.send!({ connected, answered: answeredAt.length, notModified, errors }), 200);
+let last = '';
+setInterval(() => {
+  const m = { connected, waiting, answered: answers.length, notModified, errors };
+  const text = JSON.stringify(m);
+  if (text !== last) process.send!(m);
+  last = text;
+}, 20);
 process.on('message', (m: string) => {
-  if (m === 'report') process.send!({ done: true, answeredAt, errors, notModified });
+  if (m === 'report') process.send!({ done: true, answers, errors, notModified });
   if (m === 'exit') { for (const s of sockets) s.destroy(); process.exit(0); }
 });
