@@ -15,6 +15,9 @@ const devices = (JSON.parse(readFileSync(file, 'utf8')) as { token: string }[]).
 /** [arrival ms, 1 licensed / 0 unlicensed] of every 200 answered to a held long-poll. */
 const answers: [number, number][] = [];
 let connected = 0, waiting = 0, errors = 0, notModified = 0;
+/** Devices opened but not yet holding a long-poll (connecting or on their first fetch). */
+let starting = 0;
+const errorCodes: Record<string, number> = {};
 const sockets: Socket[] = [];
 
 function request(token: string, etag: string | null): string {
@@ -33,7 +36,16 @@ function open(token: string): void {
   let buf = Buffer.alloc(0);
   let etag: string | null = null;
   let dead = false;
-  const fail = () => { if (!dead) { dead = true; errors++; if (etag) waiting--; s.destroy(); } };
+  const fail = (why: string) => {
+    if (dead) return;
+    dead = true;
+    errors++;
+    errorCodes[why] = (errorCodes[why] ?? 0) + 1;
+    if (etag) waiting--;
+    else starting--;
+    s.destroy();
+  };
+  starting++;
   s.setNoDelay(true);
   s.on('connect', () => { connected++; s.write(request(token, null)); });
   s.on('data', (d) => {
@@ -50,27 +62,31 @@ function open(token: string): void {
       const newTag = /etag: ("[^"]*")/i.exec(headers)?.[1] ?? null;
       if (status === '200' && newTag) {
         if (etag) answers.push([Date.now(), licensedOf(body)]);
-        else waiting++;
+        else { waiting++; starting--; }
         etag = newTag;
       } else if (status === '304') {
         notModified++;
       } else {
-        fail();
+        fail(`HTTP ${status}`);
         return;
       }
       s.write(request(token, etag));
     }
   });
-  s.on('error', fail);
-  s.on('close', fail);
+  s.on('error', (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
+  s.on('close', () => fail('closed by the service'));
 }
 
+// Devices come online as the service lets them: at most STARTING at a time are
+// connecting or on their first fetch (like agents ramping up after a boot
+// storm), so the service's accept queue is not overrun by a burst that no
+// real fleet would send, and every device gets in.
+const STARTING = 100;
 let i = 0;
-// Open in small batches so the service's accept queue is not overrun.
 const timer = setInterval(() => {
-  for (let k = 0; k < 250 && i < devices.length; k++, i++) open(devices[i].token);
+  while (starting < STARTING && i < devices.length) open(devices[i++].token);
   if (i >= devices.length) clearInterval(timer);
-}, 20);
+}, 5);
 
 let last = '';
 setInterval(() => {
@@ -80,6 +96,6 @@ setInterval(() => {
   last = text;
 }, 20);
 process.on('message', (m: string) => {
-  if (m === 'report') process.send!({ done: true, answers, errors, notModified });
+  if (m === 'report') process.send!({ done: true, answers, errors, errorCodes, notModified });
   if (m === 'exit') { for (const s of sockets) s.destroy(); process.exit(0); }
 });

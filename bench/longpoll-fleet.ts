@@ -8,8 +8,8 @@ export interface FleetProgress { connected: number; waiting: number; answered: n
 
 export interface LightFleet {
   progress(): FleetProgress;
-  /** [arrival ms, 1 licensed / 0 unlicensed] of every answered long-poll, all workers. */
-  answers(): Promise<[number, number][]>;
+  /** [arrival ms, 1 licensed / 0 unlicensed] of every answered long-poll, all workers, and why clients failed. */
+  answers(): Promise<{ answers: [number, number][]; errorCodes: Record<string, number> }>;
   stop(): void;
 }
 
@@ -36,7 +36,9 @@ export function startLightFleet(opts: { port: number; tokensFile: string; device
         w.on('message', (m: any) => m.done && res(m));
         w.send('report');
       })));
-      return reports.flatMap((r) => r.answers as [number, number][]);
+      const errorCodes: Record<string, number> = {};
+      for (const r of reports) for (const [k, v] of Object.entries<number>(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;
+      return { answers: reports.flatMap((r) => r.answers as [number, number][]), errorCodes };
     },
     stop() {
       for (const w of workers) if (w.connected) w.send('exit');

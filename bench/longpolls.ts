@@ -47,7 +47,7 @@ const assignedAt = Date.now();
 await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: seeded.groupName });
 const assignMs = Date.now() - assignedAt;
 await waitFor('all answered', () => fleet.progress().answered >= held, 120_000, 100).catch(() => {});
-const answers = await fleet.answers();
+const { answers, errorCodes } = await fleet.answers();
 const lat = answers.map(([at]) => at - assignedAt).sort((a, b) => a - b);
 const wrong = answers.filter(([, licensed]) => licensed !== 1).length;
 fleet.stop();
@@ -58,6 +58,7 @@ console.table([{
   'service RSS idle (MiB)': idleRss, 'service RSS holding (MiB)': heldRss,
   'per long-poll (KiB)': held ? +(((heldRss - idleRss) * 1024) / held).toFixed(1) : NaN,
 }]);
+if (Object.keys(errorCodes).length) console.log('client failures by cause:', errorCodes);
 console.table([{
   'devices answered after one assign': lat.length, 'not licensed (must be 0)': wrong, 'assign request (ms)': assignMs,
   'p50 (ms)': percentile(lat, 50), 'p99 (ms)': percentile(lat, 99), 'max (ms)': lat[lat.length - 1],

@@ -110,7 +110,7 @@ async function scenario(name: string, lightCount: number, realCount: number): Pr
       // Every device re-arms its long-poll before the next change.
       await waitFor('long-polls re-armed', armed, 30_000, 20);
     }
-    const answers = fleet ? await fleet.answers() : [];
+    const { answers } = fleet ? await fleet.answers() : { answers: [] };
     let wrong = 0;
     const socket = answers.map(([at, licensed]) => {
       let k = toggles.length - 1;
