@@ -40,7 +40,7 @@ const SELECT = `SELECT e.seq, e.status, e.reason, e.product_sku, p.name AS produ
   FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
   WHERE e.device_id = ?`;
 
-interface Pending { deviceId: string; nowSeconds: number; resolve: (v: Issued | null) => void; reject: (e: unknown) => void; attempt: number }
+interface Pending { deviceId: string; row: EntitlementRow; nowSeconds: number; resolve: (v: Issued | null) => void; reject: (e: unknown) => void; attempt: number }
 export interface Issued { token: string; seq: number }
 
 /**
@@ -65,7 +65,10 @@ export class EntitlementIssuer {
     this.key = key;
     this.policy = policy;
     this.select = db.prepare(SELECT);
-    this.store = db.prepare('UPDATE device_entitlements SET token = ?, token_iat = ?, seq = ? WHERE device_id = ? AND seq = ?');
+    // Stores only over the exact row state that was signed (seq and signing
+    // time): a row recomputed, re-signed or first signed by another batch
+    // meanwhile is left alone, so one seq never gets two different tokens.
+    this.store = db.prepare('UPDATE device_entitlements SET token = ?, token_iat = ?, seq = ? WHERE device_id = ? AND seq = ? AND token_iat IS ?');
     this.selectSeq = db.prepare('SELECT seq, token_iat FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL');
   }
 
@@ -96,27 +99,29 @@ export class EntitlementIssuer {
     if (!this.needsSigning(row, nowSeconds)) return Promise.resolve({ token: row.token!, seq: row.seq });
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => { this.flush().catch(() => {}); });
-      this.pending.push({ deviceId, nowSeconds, resolve, reject, attempt });
+      this.pending.push({ deviceId, row, nowSeconds, resolve, reject, attempt });
     });
   }
 
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    const signed = new Map<string, { token: string; seq: number; prevSeq: number; iat: number }>();
+    const signed = new Map<string, { token: string; seq: number; prevSeq: number; prevIat: number | null; iat: number }>();
     try {
       for (const p of batch) {
         if (signed.has(p.deviceId)) continue;
-        const row = this.select.get(p.deviceId) as EntitlementRow | undefined;
-        if (!row || !this.needsSigning(row, p.nowSeconds)) continue;
+        // The row read when the request came in: if it changed since, the
+        // conditional UPDATE below stores nothing and the request looks again. Not re-reading it here halves the SQL per device when
+        // one change wakes thousands of long-polls.
+        const row = p.row;
         // A re-sign of an existing token takes a new seq: newer answers always carry a higher seq.
         const seq = row.token ? row.seq + 1 : row.seq;
         const token = await signEntitlement(this.key, buildClaims(p.deviceId, row, seq, p.nowSeconds, this.policy));
-        signed.set(p.deviceId, { token, seq, prevSeq: row.seq, iat: p.nowSeconds });
+        signed.set(p.deviceId, { token, seq, prevSeq: row.seq, prevIat: row.token_iat, iat: p.nowSeconds });
       }
       const stored = new Set<string>();
       this.db.transaction(() => {
-        for (const [deviceId, t] of signed) if (this.store.run(t.token, t.iat, t.seq, deviceId, t.prevSeq).changes === 1) stored.add(deviceId);
+        for (const [deviceId, t] of signed) if (this.store.run(t.token, t.iat, t.seq, deviceId, t.prevSeq, t.prevIat).changes === 1) stored.add(deviceId);
       })();
       for (const id of stored) { const t = signed.get(id)!; this.signedSeq.set(id, { seq: t.seq, iat: t.iat }); }
       for (const p of batch) {

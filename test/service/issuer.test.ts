@@ -1,0 +1,88 @@
+// EntitlementIssuer on a real SQLite file: requests that arrive together are
+// signed in one batch, every answer verifies, and a row that changes between
+// a request and its batch being stored is never overwritten - one seq never
+// carries two different tokens, and a recomputed row is answered fresh.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openDatabase, type DB } from '../../service/store/db.ts';
+import { seedCatalogue } from '../../service/licensing/catalogue.ts';
+import { EntitlementIssuer, type TokenPolicy } from '../../service/licensing/entitlements.ts';
+import { ENTITLEMENT_AUDIENCE } from '../../shared/api.ts';
+import { generateSigningKey, verifyEntitlement, type SigningKey } from '../../shared/token.ts';
+import { tempDir } from '../helpers/processes.ts';
+
+const POLICY: TokenPolicy = {
+  issuer: 'https://licensing.example.test', offlineValiditySeconds: 90 * 86_400, warnBeforeExpirySeconds: 10 * 86_400,
+  refreshAfterSeconds: 86_400, reissueAfterSeconds: 86_400,
+};
+const NOW = Math.floor(Date.now() / 1000);
+const DEVICES = ['dev_a', 'dev_b', 'dev_c'];
+
+let db: DB;
+let key: SigningKey;
+let issuer: EntitlementIssuer;
+
+beforeEach(() => {
+  db = openDatabase(join(tempDir('issuer'), 'devlic.db'));
+  const at = new Date().toISOString();
+  seedCatalogue(db, at);
+  const dev = db.prepare(`INSERT INTO devices (id, name, machine_id_hash, hardware_uuid, facts, public_key, enrolled_at) VALUES (?, ?, ?, '', '{}', '{}', ?)`);
+  const ent = db.prepare(`INSERT INTO device_entitlements (device_id, seq, status, reason, changed_at) VALUES (?, 3, 'unlicensed', 'NOT_IN_LICENSED_GROUP', ?)`);
+  for (const id of DEVICES) { dev.run(id, id, `hash-${id}`, at); ent.run(id, at); }
+  key = generateSigningKey();
+  issuer = new EntitlementIssuer(db, key, POLICY);
+});
+afterEach(() => db.close());
+
+const verify = (token: string, deviceId: string) => verifyEntitlement(token, {
+  keys: new Map([[key.kid, key.publicKey]]), deviceId, issuer: POLICY.issuer, audience: ENTITLEMENT_AUDIENCE,
+});
+const stored = (id: string) => db.prepare('SELECT seq, token, token_iat FROM device_entitlements WHERE device_id = ?').get(id) as
+  { seq: number; token: string | null; token_iat: number | null };
+
+describe('EntitlementIssuer', () => {
+  it('signs requests that arrive together once per device, each answer verifiable and stored', async () => {
+    const answers = await Promise.all([...DEVICES, ...DEVICES].map((id) => issuer.current(id, NOW)));
+    for (const [i, id] of [...DEVICES, ...DEVICES].entries()) {
+      const a = answers[i]!;
+      expect(a.seq).toBe(3);
+      expect(a.token).toBe(stored(id).token);
+      expect(await verify(a.token, id)).toMatchObject({ sub: id, seq: 3, status: 'unlicensed' });
+    }
+    // The same device asked twice in one batch got the same token.
+    expect(answers[0]!.token).toBe(answers[3]!.token);
+    expect(issuer.currentSeq('dev_a', NOW)).toBe(3);
+    expect(await issuer.current('nobody', NOW)).toBeNull();
+  });
+
+  it('does not overwrite a token another batch stored meanwhile for the same seq', async () => {
+    // Two batches that both read the unsigned row; the second signs a second
+    // later (so its token would differ) and must give way to the first.
+    const first = issuer.current('dev_a', NOW);
+    const second = new EntitlementIssuer(db, key, POLICY).current('dev_a', NOW + 1);
+    const [a, b] = [(await first)!, (await second)!];
+    expect(b).toEqual(a);
+    expect(stored('dev_a')).toMatchObject({ seq: 3, token: a.token, token_iat: NOW });
+  });
+
+  it('answers a row recomputed between the request and its batch with the new state, not the old', async () => {
+    const pending = issuer.current('dev_b', NOW);
+    db.prepare(`UPDATE device_entitlements SET seq = seq + 1, status = 'licensed', reason = 'ASSIGNED', product_sku = 'M365_APPS_ENTERPRISE_DEVICE',
+      token = NULL, token_iat = NULL WHERE device_id = 'dev_b'`).run();
+    issuer.invalidate(['dev_b']);
+    const b = (await pending)!;
+    expect(b.seq).toBe(4);
+    expect(await verify(b.token, 'dev_b')).toMatchObject({ seq: 4, status: 'licensed', reason: 'ASSIGNED' });
+    expect(stored('dev_b')).toMatchObject({ seq: 4, token: b.token });
+  });
+
+  it('re-signs a token older than reissueAfter with a higher seq', async () => {
+    const first = (await issuer.current('dev_c', NOW))!;
+    const later = NOW + POLICY.reissueAfterSeconds;
+    expect(issuer.currentSeq('dev_c', later)).toBeNull();
+    const again = (await issuer.current('dev_c', later))!;
+    expect(again.seq).toBe(first.seq + 1);
+    expect(await verify(again.token, 'dev_c')).toMatchObject({ seq: first.seq + 1, iat: later });
+    expect(stored('dev_c')).toMatchObject({ seq: first.seq + 1, token_iat: later });
+  });
+});
