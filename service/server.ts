@@ -43,8 +43,12 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const boot = bootstrapAdmin(ctx);
   if (boot) {
     const file = writeAdminToken(cfg.dataDir, boot.token);
-    // Shown once: the token is stored hashed.
-    process.stderr.write(`\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`);
+    // Shown once (the database keeps only its hash), and only to a person at
+    // a terminal: under systemd or launchd stderr goes to the journal, which
+    // more people can read than the 0600 file.
+    process.stderr.write(process.stderr.isTTY
+      ? `\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`
+      : `First start: bootstrap global-admin token written to ${file} (mode 0600); it is not printed because stderr is not a terminal\n`);
   }
   ctx.refresh();
 

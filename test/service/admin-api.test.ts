@@ -3,6 +3,8 @@
 // out, nesting, readers refused for every write, bad bodies refused with
 // nothing changed, every change audited.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
@@ -33,6 +35,15 @@ beforeAll(async () => {
   admin = adminClient(svc.url, svc.adminToken);
 });
 afterAll(async () => { await svc?.stop(); });
+
+describe('first start', () => {
+  it('writes the bootstrap admin token 0600 and does not print it when stderr is not a terminal', async () => {
+    expect(statSync(join(svc.dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
+    expect(svc.output()).toContain(`bootstrap global-admin token written to ${join(svc.dataDir, 'admin-token')}`);
+    expect(svc.output()).not.toContain(svc.adminToken);
+    expect((await admin.get('/admins')).status).toBe(200);
+  });
+});
 
 describe('catalogue and subscriptions', () => {
   it('lists both device products with sku, name and id', async () => {
