@@ -20,8 +20,8 @@ export type Fault =
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   /** 200 with this body as it is (not JSON, wrong shape, too large). */
   | { kind: 'body'; body: string }
-  /** 200 announcing `claimed` bytes, sending the start of `body`, then closing the socket. */
-  | { kind: 'truncate'; body: string; claimed: number }
+  /** 200 announcing the length of `body`, sending its first half, then closing the socket. */
+  | { kind: 'truncate'; body: string }
   /** 200 with this token, as the service would send it. */
   | { kind: 'serve'; token: string; seq: number };
 
@@ -103,8 +103,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         res.end(f.body);
         return;
       case 'truncate':
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': f.claimed });
-        res.write(f.body.slice(0, Math.floor(f.claimed / 2)));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(f.body) });
+        res.write(f.body.slice(0, Math.floor(f.body.length / 2)));
         // Let the partial body reach the wire before the connection goes.
         setTimeout(() => req.socket.destroy(), 50);
         return;
