@@ -6,11 +6,13 @@
 // faults let status reports pass). See helpers/faults.ts for what each case
 // asserts: still full on the cached entitlement, a clear reason in status and
 // logs, bounded retries, recovery without help once the fault clears.
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { runFault, startTracks, type Tracks } from './helpers/faults.ts';
 
+// One device per case, all at once: each case spends most of its time waiting on the agent's backoff.
+vi.setConfig({ maxConcurrency: 7 });
 let tracks: Tracks;
-beforeAll(async () => { tracks = await startTracks('faults-t', 4); }, 90_000);
+beforeAll(async () => { tracks = await startTracks('faults-t', 7); }, 90_000);
 afterAll(async () => { await tracks?.stop(); });
 
 const T = 120_000;

@@ -77,11 +77,21 @@ export function readRow(agent: TestAgent): { seq: number; token: string } {
 }
 
 /** The sync state straight from agent.db: cheap enough to poll, unlike spawning `status`. */
-function lastSyncOk(agent: TestAgent): boolean | null {
+function lastSync(agent: TestAgent): { ok: boolean | null; error: string | null } {
   const db = new Database(join(agent.dataDir, 'agent.db'), { readonly: true });
   try {
-    const r = db.prepare('SELECT last_ok FROM sync_state').get() as { last_ok: number | null } | undefined;
-    return r?.last_ok == null ? null : r.last_ok === 1;
+    const r = db.prepare('SELECT last_ok, last_error FROM sync_state').get() as { last_ok: number | null; last_error: string | null } | undefined;
+    return { ok: r?.last_ok == null ? null : r.last_ok === 1, error: r?.last_error ?? null };
+  } finally {
+    db.close();
+  }
+}
+const lastSyncOk = (agent: TestAgent) => lastSync(agent).ok;
+
+function eventTimes(agent: TestAgent, ev: FaultCase['event'], since: number): number[] {
+  const db = new Database(join(agent.dataDir, 'agent.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT at FROM events WHERE type = ? AND reason = ? AND at >= ? ORDER BY id').all(ev.type, ev.reason, since) as { at: number }[]).map((r) => r.at);
   } finally {
     db.close();
   }
@@ -107,7 +117,7 @@ export interface FaultCase {
  * The most entitlement requests allowed in a counting window. The loop's
  * backoff is full jitter (delay uniform in [0, min(5 min, 1 s * 2^n))), so
  * eight attempts within 3 s need seven delays summing under 3 s while their
- * caps are 1, 2, 4, ... 64 s: about 1 in 10,000. A loop without backoff would
+ * caps are 1, 2, 4, ... 64 s: under 1 in 3,000. A loop without backoff would
  * send hundreds on loopback in that time. (Not a speed test: an upper bound
  * on how hard a failing device hits the service.)
  */
@@ -139,8 +149,13 @@ export async function runFault(t: Track, c: FaultCase): Promise<void> {
 
 async function underFault(t: Track, c: FaultCase, fault: Fault, before: { seq: number; token: string }, mark: number, setAt: number): Promise<void> {
   const { agent, proxy } = t;
-  // The long-poll in flight when the fault starts still passes; wait for the first failure.
-  await waitFor(`a failed sync under ${fault.kind}`, () => lastSyncOk(agent) === false, 20_000, 50);
+  // The long-poll in flight when the fault starts still passes (or, when the
+  // port closes, is cut off: "other side closed"); wait for the fault's own failure.
+  await waitFor(`a sync failing with ${c.error}`, () => {
+    const s = lastSync(agent);
+    if (s.ok === false && c.error.test(s.error ?? '')) return true;
+    throw new Error(`last sync ${JSON.stringify(s)}`); // shown if this times out
+  }, 20_000, 50);
   const detected = performance.now();
   const windowMs = c.windowMs ?? 3000;
   const faulted = () => proxy.requests.slice(mark).filter((r) => r.fault === fault.kind);
@@ -156,6 +171,8 @@ async function underFault(t: Track, c: FaultCase, fault: Fault, before: { seq: n
     const events = await agent.logs(['--type', c.event.type]);
     expect(events.at(-1)).toMatchObject({ reason: c.event.reason });
   })();
+  // Awaited below; until then a failure must not surface as an unhandled rejection.
+  checks.catch(() => undefined);
   if (c.retryAfterMs !== undefined) {
     // Without Retry-After the first failure after a success is retried within 1 s.
     await waitFor('the retry after Retry-After', () => faulted().length >= 2, c.retryAfterMs + 15_000, 20);
@@ -172,9 +189,9 @@ async function underFault(t: Track, c: FaultCase, fault: Fault, before: { seq: n
   // Counted after the window has passed (the fault is still on, which does not change the past).
   let times: number[];
   if (fault.kind === 'refuse') {
-    // Nothing reaches a closed port: count the agent's own record of its attempts.
-    const events = await agent.logs(['--type', c.event.type]);
-    times = events.filter((e) => e.reason === c.event.reason && Date.parse(e.at) >= setAt).map((e) => Date.parse(e.at));
+    // Nothing reaches a closed port: count the agent's own record of its attempts
+    // (from agent.db: `logs` was checked above, and a spawn would prolong the fault).
+    times = eventTimes(agent, c.event, setAt);
   } else {
     times = faulted().map((r) => r.at);
   }
