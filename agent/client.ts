@@ -143,6 +143,7 @@ export class HttpClient {
     try {
       text = await readLimited(res.body, this.opts.maxResponseBytes, got);
     } catch (e) {
+      if (opts.signal?.aborted) throw Object.assign(new Error('request aborted'), { name: 'AbortError' });
       if (isTooLarge(e)) throw this.tooLarge(res.statusCode, serverDateMs);
       // The connection broke or stalled mid-answer: a transport failure, said
       // as such rather than as undici's "other side closed".
@@ -150,7 +151,9 @@ export class HttpClient {
       const of = typeof announced === 'string' ? ` of ${announced}` : '';
       const why = (e as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT'
         ? `stalled: no data for ${Math.round(this.opts.timeoutMs / 1000)} s after ${got.bytes}${of} bytes`
-        : `was cut off after ${got.bytes}${of} bytes: ${describe(e)}`;
+        : deadline.aborted
+          ? `did not complete within ${Math.round((this.opts.timeoutMs + (opts.holdMs ?? 0)) / 1000)} s (${got.bytes}${of} bytes)`
+          : `was cut off after ${got.bytes}${of} bytes: ${describe(e)}`;
       throw new ServiceError('network', res.statusCode, 'INCOMPLETE_RESPONSE', `answer from ${this.base.origin} ${why}`, { serverDateMs });
     }
     let parsed: unknown = null;
