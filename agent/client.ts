@@ -132,16 +132,29 @@ export class HttpClient {
       });
     } catch (e) {
       if (opts.signal?.aborted) throw Object.assign(new Error('request aborted'), { name: 'AbortError' });
+      if (isTooLarge(e)) throw this.tooLarge(null);
       if (deadline.aborted) throw new ServiceError('network', null, 'UNREACHABLE', `no answer from ${this.base.origin} within ${Math.round((this.opts.timeoutMs + (opts.holdMs ?? 0)) / 1000)} s`);
       throw new ServiceError('network', null, 'UNREACHABLE', `cannot reach ${this.base.origin}: ${describe(e)}`);
     }
     const date = typeof res.headers.date === 'string' ? Date.parse(res.headers.date) : NaN;
     const serverDateMs = Number.isNaN(date) ? undefined : date;
     let text: string;
+    const got = { bytes: 0 };
     try {
-      text = await readLimited(res.body, this.opts.maxResponseBytes);
+      text = await readLimited(res.body, this.opts.maxResponseBytes, got);
     } catch (e) {
-      throw new ServiceError('protocol', res.statusCode, 'BAD_RESPONSE', `answer from ${this.base.origin} refused: ${describe(e)}`, { serverDateMs });
+      if (opts.signal?.aborted) throw Object.assign(new Error('request aborted'), { name: 'AbortError' });
+      if (isTooLarge(e)) throw this.tooLarge(res.statusCode, serverDateMs);
+      // The connection broke or stalled mid-answer: a transport failure, said
+      // as such rather than as undici's "other side closed".
+      const announced = res.headers['content-length'];
+      const of = typeof announced === 'string' ? ` of ${announced}` : '';
+      const why = (e as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT'
+        ? `stalled: no data for ${Math.round(this.opts.timeoutMs / 1000)} s after ${got.bytes}${of} bytes`
+        : deadline.aborted
+          ? `did not complete within ${Math.round((this.opts.timeoutMs + (opts.holdMs ?? 0)) / 1000)} s (${got.bytes}${of} bytes)`
+          : `was cut off after ${got.bytes}${of} bytes: ${describe(e)}`;
+      throw new ServiceError('network', res.statusCode, 'INCOMPLETE_RESPONSE', `answer from ${this.base.origin} ${why}`, { serverDateMs });
     }
     let parsed: unknown = null;
     if (text.length > 0) {
@@ -164,19 +177,29 @@ export class HttpClient {
     });
   }
 
+  private tooLarge(status: number | null, serverDateMs?: number): ServiceError {
+    return new ServiceError('protocol', status, 'BAD_RESPONSE', `answer from ${this.base.origin} refused: larger than ${this.opts.maxResponseBytes} bytes (maxResponseBytes)`, { serverDateMs });
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+class TooLargeError extends Error {}
+
+/** undici's own maxResponseSize check and ours both mean "over the limit". */
+function isTooLarge(e: unknown): boolean {
+  return e instanceof TooLargeError || (e as { code?: string })?.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], max: number, got: { bytes: number }): Promise<string> {
   const chunks: Buffer[] = [];
-  let size = 0;
   for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
+    got.bytes += (chunk as Buffer).length;
+    if (got.bytes > max) {
       body.destroy();
-      throw new Error(`response larger than ${max} bytes`);
+      throw new TooLargeError(`response larger than ${max} bytes`);
     }
     chunks.push(chunk as Buffer);
   }

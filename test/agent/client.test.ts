@@ -61,6 +61,15 @@ describe('HttpClient against a local server', () => {
       if (u.pathname === '/big') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ pad: 'x'.repeat(100_000) }));
+      } else if (u.pathname === '/bigstream') {
+        // No Content-Length: only counting the bytes as they come can catch it.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < 10; i++) res.write('x'.repeat(10_000));
+        res.end();
+      } else if (u.pathname === '/cut') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"token":"abc"');
+        setTimeout(() => res.socket!.destroy(), 50);
       } else if (u.pathname === '/slow') {
         setTimeout(() => res.end('{}'), 2000);
       } else if (u.pathname === '/limited') {
@@ -95,7 +104,14 @@ describe('HttpClient against a local server', () => {
 
   it('refuses answers over the size limit', async () => {
     const c = client();
-    await expect(c.send('GET', '/big')).rejects.toMatchObject({ kind: 'protocol' });
+    await expect(c.send('GET', '/big')).rejects.toMatchObject({ kind: 'protocol', code: 'BAD_RESPONSE', message: expect.stringMatching(/refused: larger than 65536 bytes/) });
+    await expect(c.send('GET', '/bigstream')).rejects.toMatchObject({ kind: 'protocol', code: 'BAD_RESPONSE', message: expect.stringMatching(/refused: larger than 65536 bytes/) });
+    await c.close();
+  });
+
+  it('says an answer was cut off, and how far it got', async () => {
+    const c = client();
+    await expect(c.send('GET', '/cut')).rejects.toMatchObject({ kind: 'network', code: 'INCOMPLETE_RESPONSE', message: expect.stringMatching(/was cut off after 14 of 100 bytes/) });
     await c.close();
   });
 
