@@ -8,8 +8,8 @@ import type { AgentConfig } from './config.ts';
 import { agentPaths, type AgentPaths } from './config.ts';
 import type { Clock } from './clock.ts';
 import { ensurePrivateDir } from './fsutil.ts';
-import { openDb } from './store/db.ts';
-import { Store } from './store/store.ts';
+import type { Store } from './store/store.ts';
+import { openStoreRecovering } from './store/recover.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
 import { createEnforcers } from './enforce/registry.ts';
 import { Applier, enforcerContext } from './apply.ts';
@@ -58,7 +58,9 @@ export class Daemon {
 
   async start(): Promise<void> {
     ensurePrivateDir(this.paths.dataDir);
-    this.store = new Store(openDb(this.paths.db));
+    // A damaged cache is rebuilt here, before anything is applied: the first
+    // decision below then has no token and is read-only until the re-sync.
+    this.store = openStoreRecovering(this.paths, this.clock.now(), this.log).store;
     const enforcers = createEnforcers(this.cfg.apps, enforcerContext(this.paths.dataDir, this.log));
     this.applier = new Applier(enforcers, this.store, this.clock, this.log);
     this.control = await startControlServer(this.paths.socket, (req) => this.onControl(req), this.log);
