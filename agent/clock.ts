@@ -66,3 +66,26 @@ export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
   const path = env.DEVLIC_FAKE_NOW_FILE;
   return path ? fakeClock(path) : systemClock;
 }
+
+/** Wall-clock changes beyond this, not explained by elapsed (monotonic) time, count as a jump. */
+export const JUMP_THRESHOLD_MS = 60_000;
+
+/**
+ * Notices the agent's clock being set forward or back while it runs, by
+ * comparing how far the wall clock moved with how far the monotonic clock
+ * moved. Used only to ask the service for its time at once, never to compute
+ * time: the monotonic clock stops during suspend, and a suspended laptop's
+ * offline days must still count.
+ */
+export class JumpDetector {
+  private last: { wallMs: number; monoMs: number } | null = null;
+
+  /** The jump (ms, positive = forward) since the previous call, or null. */
+  observe(wallMs: number, monoMs: number): number | null {
+    const prev = this.last;
+    this.last = { wallMs, monoMs };
+    if (!prev) return null;
+    const jump = (wallMs - prev.wallMs) - (monoMs - prev.monoMs);
+    return Math.abs(jump) > JUMP_THRESHOLD_MS ? jump : null;
+  }
+}

@@ -6,10 +6,10 @@ import type { Server } from 'node:net';
 import type { Logger } from '../shared/log.ts';
 import type { AgentConfig } from './config.ts';
 import { agentPaths, type AgentPaths } from './config.ts';
-import type { Clock } from './clock.ts';
+import { JumpDetector, type Clock } from './clock.ts';
 import { ensurePrivateDir } from './fsutil.ts';
-import { openDb } from './store/db.ts';
-import { Store } from './store/store.ts';
+import type { Store } from './store/store.ts';
+import { openStoreRecovering } from './store/recover.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
 import { createEnforcers } from './enforce/registry.ts';
 import { Applier, enforcerContext } from './apply.ts';
@@ -47,6 +47,9 @@ export class Daemon {
   private poller: Poller | null = null;
   private last: Evaluation | null = null;
   private statusDirty = true;
+  private readonly jumps = new JumpDetector();
+  /** The sync asked for after a clock jump; decisions wait for it (bounded). */
+  private jumpSync: Promise<unknown> | null = null;
 
   constructor(opts: DaemonOptions) {
     this.cfg = opts.cfg;
@@ -58,7 +61,9 @@ export class Daemon {
 
   async start(): Promise<void> {
     ensurePrivateDir(this.paths.dataDir);
-    this.store = new Store(openDb(this.paths.db));
+    // A damaged cache is rebuilt here, before anything is applied: the first
+    // decision below then has no token and is read-only until the re-sync.
+    this.store = openStoreRecovering(this.paths, this.clock.now(), this.log).store;
     const enforcers = createEnforcers(this.cfg.apps, enforcerContext(this.paths.dataDir, this.log));
     this.applier = new Applier(enforcers, this.store, this.clock, this.log);
     this.control = await startControlServer(this.paths.socket, (req) => this.onControl(req), this.log);
@@ -135,6 +140,12 @@ export class Daemon {
 
   /** Decides from what is on disk now and applies it for the signed-in users. */
   private async reevaluate(cause: string, force = false): Promise<Evaluation> {
+    const jump = this.jumps.observe(this.clock.now(), performance.now());
+    if (jump !== null) this.onClockJump(jump);
+    // Judged on the jumped clock before the service re-anchors it, a valid
+    // token could look expired (forward) or the clock untrusted (back): a flip
+    // for nothing while online. The sync's own outcome is decided at once.
+    if (this.jumpSync && cause !== 'sync' && cause !== 'sync-failed' && cause !== 'revoked') await this.jumpSync;
     const ev = await evaluate({
       identity: this.identity, store: this.store, watermark: readWatermark(this.paths.watermark), nowMs: this.clock.now(),
     });
@@ -147,6 +158,19 @@ export class Daemon {
     // Tell the service at once when the mode or the people using the device change.
     if (out.changed || cause === 'sign-in' || cause === 'sign-out') void this.sendStatus();
     return ev;
+  }
+
+  private onClockJump(jumpMs: number): void {
+    const jumpSeconds = Math.round(jumpMs / 1000);
+    this.store.addEvent(this.clock.now(), 'clock-jump', jumpMs > 0 ? 'FORWARD' : 'BACK', { jumpSeconds, online: this.poller !== null });
+    this.log.warn({ jumpSeconds }, `the local clock jumped ${jumpMs > 0 ? 'forward' : 'back'} by ${Math.abs(jumpSeconds)} s; checking the service's time before deciding`);
+    if (!this.poller || this.jumpSync) return;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise((r) => { timer = setTimeout(r, this.cfg.requestTimeoutSeconds * 1000 + 5000); });
+    this.jumpSync = Promise.race([this.poller.wake({ force: true }), limit]).finally(() => {
+      clearTimeout(timer);
+      this.jumpSync = null;
+    });
   }
 
   private async onSync(o: SyncOutcome): Promise<void> {

@@ -6,8 +6,7 @@ import type { Logger } from '../shared/log.ts';
 import { agentPaths, type AgentConfig } from './config.ts';
 import type { Clock } from './clock.ts';
 import { ensurePrivateDir } from './fsutil.ts';
-import { openDb } from './store/db.ts';
-import { Store } from './store/store.ts';
+import { openStoreRecovering } from './store/recover.ts';
 import { readDeviceKey, readIdentity, readWatermark } from './store/files.ts';
 import { HttpClient } from './client.ts';
 import { DeviceApi } from './device-api.ts';
@@ -29,7 +28,7 @@ export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logg
   const identity = readIdentity(paths.identity);
   if (!identity) throw new AgentError('this device is not enrolled', "run 'devlic-agent enroll --server URL --token T'");
   ensurePrivateDir(paths.dataDir);
-  const store = new Store(openDb(paths.db));
+  const store = openStoreRecovering(paths, clock.now(), log).store;
   let http: HttpClient | null = null;
   try {
     let sync: SyncOutcome | null = null;

@@ -4,7 +4,7 @@
 // signed in and what each enforcer applied. Reads the database read-only.
 import { agentPaths, type AgentConfig } from './config.ts';
 import type { Clock } from './clock.ts';
-import { openDbReadOnly } from './store/db.ts';
+import { DatabaseDamagedError, openDbReadOnly, type Db } from './store/db.ts';
 import { Store } from './store/store.ts';
 import { readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
 import { evaluate } from './evaluate.ts';
@@ -36,6 +36,8 @@ export interface AgentStatus {
   users: { name: string; line: string; since: string; mode: string | null; reason: string | null }[];
   enforcers: { name: string; ok: boolean; applied: string; mode: string; reason: string; at: string; changed: boolean; error: string | null; detail: Record<string, unknown> | null }[];
   applied: { mode: string; reason: string; at: string } | null;
+  /** ok false: the cache is unreadable, so the mode is judged without it (no entitlement). */
+  database: { ok: boolean; error: string | null; hint: string | null };
   daemon: { running: boolean; pid: number | null };
   agentVersion: string;
   dataDir: string;
@@ -44,7 +46,14 @@ export interface AgentStatus {
 export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<AgentStatus> {
   const paths = agentPaths(cfg.dataDir);
   const identity = readIdentity(paths.identity);
-  const db = openDbReadOnly(paths.db);
+  let db: Db | null = null;
+  let damaged: DatabaseDamagedError | null = null;
+  try {
+    db = openDbReadOnly(paths.db);
+  } catch (e) {
+    if (!(e instanceof DatabaseDamagedError)) throw e;
+    damaged = e;
+  }
   const store = db ? new Store(db) : null;
   try {
     const now = clock.now();
@@ -83,6 +92,7 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
         name: a.enforcer, ok: a.ok, applied: a.applied, mode: a.mode, reason: a.reason, at: iso(a.at)!, changed: a.changed, error: a.error, detail: a.detail,
       })),
       applied: decision ? { mode: decision.mode, reason: decision.reason, at: iso(decision.at)! } : null,
+      database: { ok: damaged === null, error: damaged?.message ?? null, hint: damaged?.hint ?? null },
       daemon: { running: ping !== null, pid: typeof ping?.pid === 'number' ? ping.pid : null },
       agentVersion: AGENT_VERSION,
       dataDir: cfg.dataDir,
@@ -106,6 +116,7 @@ export function formatStatus(s: AgentStatus): string {
     if (s.revoked) add('Revoked', `${s.revoked.at}: ${s.revoked.message} (re-enroll with a new token)`);
   }
   add('Mode', `${s.mode} (${s.reason})${s.detail ? ` - ${s.detail}` : ''}`);
+  if (!s.database.ok) add('Database', `DAMAGED: ${s.database.error}\n${s.database.hint}`);
   if (s.warning) add('Warning', s.warning.message);
   const e = s.entitlement;
   if (e.status) {

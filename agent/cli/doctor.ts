@@ -10,7 +10,7 @@ import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts
 import { agentPaths, type AgentConfig } from '../config.ts';
 import { clockFromEnv, type Clock } from '../clock.ts';
 import { fileMode } from '../fsutil.ts';
-import { openDbReadOnly } from '../store/db.ts';
+import { damageCode, DatabaseDamagedError, openDbReadOnly } from '../store/db.ts';
 import { Store } from '../store/store.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
 import { evaluate } from '../evaluate.ts';
@@ -20,6 +20,7 @@ import { createEnforcers } from '../enforce/registry.ts';
 import { enforcerContext } from '../apply.ts';
 import { sendControl } from '../control.ts';
 import { statSync } from 'node:fs';
+import type { AgentError } from '../errors.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
 interface Check { name: string; status: Level; message: string }
@@ -71,13 +72,20 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
       const db = openDbReadOnly(paths.db);
       if (!db) add('database', identity ? 'fail' : 'warn', `${paths.db} does not exist yet`);
       else {
-        store = new Store(db);
-        const res = store.integrityCheck();
-        if (res.length === 1 && res[0] === 'ok') add('database', 'ok', 'integrity check passed');
-        else add('database', 'fail', `integrity check failed: ${res.slice(0, 3).join('; ')}; stop the agent and move ${paths.db} away (it is a cache and is rebuilt)`);
+        const s = new Store(db);
+        const res = s.integrityCheck();
+        if (res.length === 1 && res[0] === 'ok') {
+          add('database', 'ok', 'integrity check passed');
+          store = s;
+        } else {
+          s.close();
+          add('database', 'fail', `integrity check failed: ${res.slice(0, 3).join('; ')}; it is a cache: the agent rebuilds it when it starts (restart the devlic-agent service, or run 'devlic-agent run')`);
+        }
       }
     } catch (e) {
-      add('database', 'fail', (e as Error).message);
+      const code = damageCode(e);
+      const err = code ? new DatabaseDamagedError(paths.db, code, (e as Error).message) : e as AgentError;
+      add('database', 'fail', `${err.message}${err.hint ? `; ${err.hint}` : ''}`);
     }
   }
 

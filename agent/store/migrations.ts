@@ -3,6 +3,7 @@
 // its version bump, so a crash mid-migration leaves the previous version.
 // Never edit a released step: append a new one.
 import type Database from 'better-sqlite3';
+import { AgentError } from '../errors.ts';
 
 export const MIGRATIONS: readonly string[] = [
   // 1: initial schema. Times are integer milliseconds of the agent's clock.
@@ -76,7 +77,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`agent database schema ${current} is newer than this agent understands (${SCHEMA_VERSION}); upgrade the agent`);
+    // Not damage: a newer agent's cache. Refuse rather than rebuild, so a downgrade is noticed.
+    throw new AgentError(`agent database schema ${current} is newer than this agent understands (${SCHEMA_VERSION})`, 'upgrade the agent');
   }
   for (let v = current; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
