@@ -16,8 +16,9 @@ import { validate } from '../shared/validate.ts';
 import { agentLayout, type AgentLayout, type Platform } from './layout.ts';
 import { install, isPackaged, uninstall } from './install.ts';
 import { execFileRunner, redact, type Runner } from './runner.ts';
+import { enrollTokenHelp, ENROLL_TOKEN_OPTIONS, enrollTokenFrom } from '../agent/cli/enroll-token.ts';
 
-export const INSTALL_USAGE = `Usage: devlic-agent install --server URL --token T [--app NAME]... [options]
+export const INSTALL_USAGE = `Usage: devlic-agent install --server URL (--token T | --token-file F) [--app NAME]... [options]
        devlic-agent uninstall [--purge] [options]
 
 install    Run as root (Administrator on Windows) from the unpacked release
@@ -32,7 +33,7 @@ uninstall  Stops and removes the service and the program files. Config and data
            (this device's keys) stay unless --purge. Safe to re-run.
 
   --server URL          the licensing service
-  --token T             enroll token ('devlic-admin enroll-tokens create')
+${enrollTokenHelp(24)}
   --app NAME            an app to switch, repeatable: ${APP_NAMES.filter((n) => n !== 'hook').join(', ')}
                         (default: the config's apps, else "file"; hooks go in the config file)
   --ca-file F           trust only this CA for the service's certificate
@@ -46,7 +47,7 @@ uninstall  Stops and removes the service and the program files. Config and data
 `;
 
 const OPTIONS = {
-  server: { type: 'string' }, token: { type: 'string' }, app: { type: 'string', multiple: true },
+  server: { type: 'string' }, ...ENROLL_TOKEN_OPTIONS, app: { type: 'string', multiple: true },
   'ca-file': { type: 'string' }, 'allow-insecure-http': { type: 'boolean' }, purge: { type: 'boolean' },
   'data-dir': { type: 'string' }, config: { type: 'string' }, from: { type: 'string' }, root: { type: 'string' },
 } as const;
@@ -104,13 +105,14 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
     env: deps.env ?? process.env, dataDir: values['data-dir'], configFile: values.config,
   });
 
+  const token = command === 'install' ? enrollTokenFrom(values, deps.env ?? process.env) : undefined;
   if (command === 'install') {
-    if (!values.server || !values.token) {
-      if (!root) throw new UsageError('--server URL and --token T are required');
-      if (values.server || values.token) throw new UsageError('--server and --token go together');
+    if (!values.server || !token) {
+      if (!root) throw new UsageError('--server URL and an enroll token (--token T or --token-file F) are required');
+      if (values.server || token) throw new UsageError('--server and the enroll token go together');
     }
-  } else if (values.server || values.token || values.app) {
-    throw new UsageError('uninstall takes no --server, --token or --app');
+  } else if (values.server || values.token || values['token-file'] || values.app) {
+    throw new UsageError('uninstall takes no --server, --token, --token-file or --app');
   }
 
   // Checks on the real machine, before anything changes.
@@ -143,7 +145,7 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
     const apps = appsFrom(values.app);
     await install({
       layout, from: from ?? dirname(execPath), root, runner, log, serviceCommands: deps.serviceCommands,
-      server: values.server, token: values.token, caFile: values['ca-file'], allowInsecureHttp: values['allow-insecure-http'],
+      server: values.server, token, caFile: values['ca-file'], allowInsecureHttp: values['allow-insecure-http'],
       apps, writePathsFor: platform === 'linux' ? (a) => sandboxWritePaths(a, platform) : undefined,
       asRoot: uid === 0 && !root,
     });
@@ -151,7 +153,7 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
     return 0;
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    process.stderr.write(`devlic-agent: ${command} failed: ${redact((e as Error).message, values.token)}\n`);
+    process.stderr.write(`devlic-agent: ${command} failed: ${redact((e as Error).message, token)}\n`);
     return 1;
   }
 }

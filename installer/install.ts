@@ -22,6 +22,7 @@ import { ADDON, pathFor, type AgentLayout } from './layout.ts';
 import { hostPath, readIfExists, removeDirIfEmpty, removeFile, Transaction } from './fsops.ts';
 import { serviceManager, SYSTEMD_DROPIN_DIR, type ServiceManager } from './platforms/manager.ts';
 import { redact, type Command, type CommandResult, type Runner } from './runner.ts';
+import { ENROLL_TOKEN_ENV } from '../agent/cli/enroll-token.ts';
 
 export interface InstallOptions {
   layout: AgentLayout;
@@ -196,10 +197,11 @@ async function enroll(o: InstallOptions, run: Runner, p: (path: string) => strin
       }
     } catch { /* not JSON: enroll */ }
   }
-  const args = ['enroll', '--server', o.server!, '--token', o.token!, ...common];
+  const args = ['enroll', '--server', o.server!, ...common];
   if (o.caFile) args.push('--ca-file', o.caFile);
   if (o.allowInsecureHttp) args.push('--allow-insecure-http');
-  const r = await run.run({ file: exe, args });
+  // The token goes through the environment, not the command line that any user can list.
+  const r = await run.run({ file: exe, args, env: { [ENROLL_TOKEN_ENV]: o.token! } });
   for (const line of r.stdout.trim().split('\n').filter(Boolean)) o.log(`enroll: ${line}`);
 }
 

@@ -11,6 +11,8 @@ export interface Command {
   allowFail?: boolean;
   /** Only the service-manager calls are skipped when installing into a staging --root. */
   serviceManager?: boolean;
+  /** Added to the child's environment: how secrets reach it without appearing on its command line. */
+  env?: Record<string, string>;
 }
 
 export interface CommandResult {
@@ -47,7 +49,8 @@ export function execFileRunner(timeoutMs = 120_000): Runner {
   return {
     run(cmd) {
       return new Promise((done, fail) => {
-        execFile(cmd.file, cmd.args, { timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
+        const env = cmd.env ? { ...process.env, ...cmd.env } : undefined;
+        execFile(cmd.file, cmd.args, { timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024, windowsHide: true, env }, (err, stdout, stderr) => {
           const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
           if (e && typeof e.code === 'string') {
             // Could not start at all (ENOENT...): say which program is missing.

@@ -1,4 +1,4 @@
-// `devlic-agent enroll --server URL --token T`
+// `devlic-agent enroll --server URL --token T | --token-file F`
 import { UsageError } from '../../shared/cli.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
@@ -8,17 +8,18 @@ import { identitySourceFromEnv } from '../identity.ts';
 import { sendControl } from '../control.ts';
 import { agentPaths } from '../config.ts';
 import { syncAndApplyOnce } from '../oneshot.ts';
+import { enrollTokenHelp, ENROLL_TOKEN_OPTIONS, enrollTokenFrom } from './enroll-token.ts';
 
 export const enrollCommand: Command = {
   summary: 'register this device with the licensing service',
-  usage: `Usage: devlic-agent enroll --server URL --token T [options]
+  usage: `Usage: devlic-agent enroll --server URL (--token T | --token-file F) [options]
 
 Registers this device: creates its key pair, sends its hardware facts and the
 enroll token (from 'devlic-admin enroll-tokens create'), pins the service's
 signing keys and syncs once. Also re-enrolls a device the service revoked.
 
   --server URL           the licensing service (config "server")
-  --token T              enroll token from an administrator
+${enrollTokenHelp(25)}
   --ca-file F            trust only this CA for the service's TLS certificate
   --allow-insecure-http  allow plain http:// to a non-loopback server
   --json                 print the result as JSON
@@ -26,7 +27,7 @@ ${COMMON_HELP}
 `,
   async run(args) {
     const p = parseCommand(enrollCommand, args, {
-      server: { type: 'string' }, token: { type: 'string' }, 'ca-file': { type: 'string' },
+      server: { type: 'string' }, ...ENROLL_TOKEN_OPTIONS, 'ca-file': { type: 'string' },
       'allow-insecure-http': { type: 'boolean' }, json: { type: 'boolean' },
     });
     if (!p) return 0;
@@ -37,8 +38,8 @@ ${COMMON_HELP}
     });
     const server = (v.server as string | undefined) ?? cfg.server;
     if (!server) throw new UsageError('--server URL is required (or set "server" in the config file)');
-    const token = v.token as string | undefined;
-    if (!token) throw new UsageError('--token T is required');
+    const token = enrollTokenFrom(v);
+    if (!token) throw new UsageError('an enroll token is required: --token T or --token-file F');
     const clock = clockFromEnv();
     const log = silentLogger();
     const { identity, previousDeviceId } = await enroll({

@@ -30,7 +30,9 @@ describe('devlic-agent CLI', () => {
   });
 
   it('exits 2 with a one-line reason for wrong usage', () => {
-    for (const args of [['frobnicate'], ['status', '--bogus'], ['enroll', '--token', 'abcdefgh'], ['enroll', '--server', 'http://127.0.0.1:1'], ['status', 'extra'], ['logs', '--since', 'soon']]) {
+    for (const args of [['frobnicate'], ['status', '--bogus'], ['enroll', '--token', 'abcdefgh'], ['enroll', '--server', 'http://127.0.0.1:1'],
+      ['enroll', '--server', 'http://127.0.0.1:1', '--token', 'dle_a', '--token-file', '/dev/null'], ['enroll', '--server', 'http://127.0.0.1:1', '--token-file', '/dev/null'],
+      ['status', 'extra'], ['logs', '--since', 'soon']]) {
       const r = withDirs(...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(2); // reason + "Try --help"

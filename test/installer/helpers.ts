@@ -25,14 +25,14 @@ export function builtMissing(...names: string[]): string | undefined {
 
 /**
  * A release folder with a stand-in executable: a shell script that records
- * its arguments (one per line) in $DEVLIC_FAKE_LOG, answers `status --json`
+ * its arguments (one per line, then the DEVLIC_ENROLL_TOKEN it was given) in $DEVLIC_FAKE_LOG, answers `status --json`
  * from $DEVLIC_FAKE_STATUS and fails `enroll` when $DEVLIC_FAKE_ENROLL_FAIL is set.
  */
 export function fakeRelease(opts: { windows?: boolean; winsw?: boolean } = {}): string {
   const dir = tempDir('release');
   const exe = join(dir, opts.windows ? 'devlic-agent.exe' : 'devlic-agent');
   writeFileSync(exe, `#!/bin/sh
-[ -n "$DEVLIC_FAKE_LOG" ] && { printf '%s\\n' "$@"; echo ---; } >> "$DEVLIC_FAKE_LOG"
+[ -n "$DEVLIC_FAKE_LOG" ] && { printf '%s\\n' "$@"; echo "env:DEVLIC_ENROLL_TOKEN=\${DEVLIC_ENROLL_TOKEN-}"; echo ---; } >> "$DEVLIC_FAKE_LOG"
 case "$1" in
   status) [ -n "$DEVLIC_FAKE_STATUS" ] && { cat "$DEVLIC_FAKE_STATUS"; exit 0; }; echo '{"enrolled":false}';;
   enroll) [ -n "$DEVLIC_FAKE_ENROLL_FAIL" ] && { echo "enroll token rejected" >&2; exit 1; }; echo "Enrolled as device dev-1";;

@@ -59,11 +59,14 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     const cfg = ['--config', join(root, 'etc/devlic/agent.json'), '--data-dir', join(root, 'var/lib/devlic')];
     expect(runner.argv()).toEqual([
       [exe, 'status', '--json', ...cfg],
-      [exe, 'enroll', '--server', SERVER, '--token', 'tok-secret', ...cfg],
+      [exe, 'enroll', '--server', SERVER, ...cfg],
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', 'devlic-agent.service'],
       ['systemctl', 'restart', 'devlic-agent.service'],
     ]);
+    // The enroll token reaches the enroll step through its environment, never its command line.
+    expect(runner.calls[1].env).toEqual({ DEVLIC_ENROLL_TOKEN: 'tok-secret' });
+    expect(JSON.stringify(runner.argv())).not.toContain('tok-secret');
     expect(lines.join('\n')).not.toContain('tok-secret');
     // No leftovers of the atomic replacement.
     expect(readdirSync(join(root, 'opt/devlic')).sort()).toEqual(['better_sqlite3.node', 'devlic-agent']);
@@ -94,12 +97,18 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     const log = join(tempDir('fakelog'), 'calls');
     process.env.DEVLIC_FAKE_LOG = log;
     const lines: string[] = [];
-    const code = await runInstallCommand(['install', '--server', SERVER, '--token', 'tok', '--root', root, '--from', fakeRelease()], {
+    const tokenFile = join(tempDir('tokenfile'), 'enroll-token');
+    writeFileSync(tokenFile, 'dle_from-a-file-0123456789\n', { mode: 0o600 });
+    const code = await runInstallCommand(['install', '--server', SERVER, '--token-file', tokenFile, '--root', root, '--from', fakeRelease()], {
       platform: 'linux', runner: execFileRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
     });
     expect(code, lines.join('\n')).toBe(0);
     const calls = readFileSync(log, 'utf8').split('---\n').filter(Boolean).map((c) => c.trim().split('\n'));
     expect(calls.map((c) => c[0])).toEqual(['status', 'enroll']);
+    // What the real child process saw: the token read from the file, in its environment only.
+    expect(calls[1].at(-1)).toBe('env:DEVLIC_ENROLL_TOKEN=dle_from-a-file-0123456789');
+    expect(calls[1].slice(0, -1).join(' ')).not.toContain('dle_from-a-file');
+    expect(calls[0].at(-1)).toBe('env:DEVLIC_ENROLL_TOKEN=');
     expect(lines).toContain('enroll: Enrolled as device dev-1');
     // With a staging root and the real runner, systemctl is not run, only reported.
     expect(lines.filter((l) => l.includes('(staging root: not run) systemctl'))).toHaveLength(3);
