@@ -47,13 +47,15 @@ describe('Windows service', () => {
       ['sc.exe', 'query', 'devlic-agent'],
       ['icacls.exe', 'C:\\ProgramData\\devlic', '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F'],
       [EXE, 'status', '--json', ...CFG],
-      [EXE, 'enroll', '--server', 'https://licensing.example', '--token', 'tok', ...CFG],
+      [EXE, 'enroll', '--server', 'https://licensing.example', ...CFG],
       ['sc.exe', 'create', 'devlic-agent', ...SC_SETTINGS],
       ['sc.exe', 'description', 'devlic-agent', 'devlic device agent: device-based licensing for shared devices'],
       ['sc.exe', 'failure', 'devlic-agent', 'reset=', '86400', 'actions=', 'restart/5000/restart/5000/restart/30000'],
       ['sc.exe', 'failureflag', 'devlic-agent', '1'],
       ['sc.exe', 'start', 'devlic-agent'],
     ]);
+    // The enroll token went to the enroll step in its environment only.
+    expect(runner.calls.find((c) => c.args[0] === 'enroll')!.env).toEqual({ DEVLIC_ENROLL_TOKEN: 'tok' });
   });
 
   it('re-install: stops the running service before replacing its files, then reconfigures it', async () => {
