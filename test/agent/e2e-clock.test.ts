@@ -6,28 +6,23 @@
 // trusted time). A sync made while the clock was a year ahead, then the clock
 // put right while offline: CLOCK_UNTRUSTED until the next sync.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, TestAgent, type Lab } from './helpers/agent.ts';
-import { startProxy, type Proxy } from './helpers/proxy.ts';
+import { proxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
+import type { Proxy } from './helpers/proxy.ts';
 import { waitFor } from '../helpers/processes.ts';
 
+let setup: ProxiedAgent;
 let lab: Lab;
 let proxy: Proxy;
 let agent: TestAgent;
 
 beforeAll(async () => {
-  lab = await startLab();
-  proxy = await startProxy(lab.svc.url);
-  agent = new TestAgent('clock');
-  expect((await agent.enroll(proxy.url, await lab.enrollToken())).code).toBe(0);
+  setup = await proxiedAgent('clock');
+  ({ lab, proxy, agent } = setup);
   await lab.assign();
   await agent.start();
   await agent.waitMode('full', 'ASSIGNED', 10_000);
 }, 60_000);
-afterAll(async () => {
-  await agent?.stop();
-  await proxy?.close();
-  await lab?.svc.stop();
-});
+afterAll(async () => { await setup?.stop(); });
 
 /** Samples the applied mode for `ms`; returns every distinct mode:reason seen. */
 async function watchModes(ms: number): Promise<string[]> {

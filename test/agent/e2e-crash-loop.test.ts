@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, TestAgent, type Lab } from './helpers/agent.ts';
-import { startProxy, type Proxy } from './helpers/proxy.ts';
+import { proxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
+import type { Proxy } from './helpers/proxy.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
 const SEED = process.env.DEVLIC_CRASH_SEED ? Number(process.env.DEVLIC_CRASH_SEED) : Math.floor(Math.random() * 2 ** 32);
@@ -20,6 +20,7 @@ const rand = mulberry32(SEED);
 const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+let setup: ProxiedAgent;
 let lab: Lab;
 let proxy: Proxy;
 let agent: TestAgent;
@@ -27,19 +28,13 @@ let assigned = false;
 
 beforeAll(async () => {
   console.log(`e2e-crash-loop seed ${SEED} (replay with DEVLIC_CRASH_SEED=${SEED})`);
-  lab = await startLab();
-  proxy = await startProxy(lab.svc.url);
-  agent = new TestAgent('crash-loop');
-  expect((await agent.enroll(proxy.url, await lab.enrollToken())).code).toBe(0);
+  setup = await proxiedAgent('crash-loop');
+  ({ lab, proxy, agent } = setup);
   await agent.start();
   await toggle();
   await agent.waitMode('full', 'ASSIGNED', 10_000);
 }, 60_000);
-afterAll(async () => {
-  await agent?.stop();
-  await proxy?.close();
-  await lab?.svc.stop();
-});
+afterAll(async () => { await setup?.stop(); });
 
 async function toggle(): Promise<void> {
   if (assigned) await lab.unassign();

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, TestAgent, type Lab } from './helpers/agent.ts';
-import { startProxy, type Proxy } from './helpers/proxy.ts';
+import { proxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
+import type { Proxy } from './helpers/proxy.ts';
 import { waitFor } from '../helpers/processes.ts';
 
+let setup: ProxiedAgent;
 let lab: Lab;
 let proxy: Proxy;
 let agent: TestAgent;
@@ -28,10 +29,8 @@ function overwritePages(path: string): void {
 }
 
 beforeAll(async () => {
-  lab = await startLab();
-  proxy = await startProxy(lab.svc.url);
-  agent = new TestAgent('recovery');
-  expect((await agent.enroll(proxy.url, await lab.enrollToken())).code).toBe(0);
+  setup = await proxiedAgent('recovery');
+  ({ lab, proxy, agent } = setup);
   await agent.start();
   // seq 1 licensed (kept for the replay below), then unlicensed, then licensed again.
   await lab.assign();
@@ -44,11 +43,7 @@ beforeAll(async () => {
   // Enough events to span many pages, so a damaged middle page is not the header.
   for (let i = 0; i < 3; i++) expect((await agent.cli(['refresh'])).code).toBe(0);
 }, 90_000);
-afterAll(async () => {
-  await agent?.stop();
-  await proxy?.close();
-  await lab?.svc.stop();
-});
+afterAll(async () => { await setup?.stop(); });
 
 /** The read-only commands with a damaged database: clear words, no stack trace, nothing touched. */
 async function expectReportedDamaged(): Promise<void> {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { NODE, ROOT, startService, tempDir, waitFor, type ServiceProcess } from '../../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../../helpers/admin.ts';
 import { utmpRecord } from './utmp-record.ts';
+import { startProxy, type Proxy } from './proxy.ts';
 
 export const PRODUCT = 'M365_APPS_ENTERPRISE_DEVICE';
 
@@ -38,6 +39,28 @@ export async function labOn(svc: ServiceProcess, seats = 10): Promise<Lab> {
     },
     async assign() { await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: grp.id }); },
     async unassign() { await admin.ok('POST', '/licenses/unassign', { subscription: sub.id, group: grp.id }); },
+  };
+}
+
+export interface ProxiedAgent { lab: Lab; proxy: Proxy; agent: TestAgent; stop(): Promise<void> }
+
+/**
+ * A lab, a proxy in front of its service, and one agent enrolled THROUGH the
+ * proxy (not started), so a test can cut the agent off or feed it lies.
+ */
+export async function proxiedAgent(name: string): Promise<ProxiedAgent> {
+  const lab = await startLab();
+  const proxy = await startProxy(lab.svc.url);
+  const agent = new TestAgent(name);
+  const r = await agent.enroll(proxy.url, await lab.enrollToken());
+  if (r.code !== 0) throw new Error(`enroll failed (${r.code}): ${r.stderr}`);
+  return {
+    lab, proxy, agent,
+    async stop() {
+      await agent.stop();
+      await proxy.close();
+      await lab.svc.stop();
+    },
   };
 }
 
