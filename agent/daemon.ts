@@ -9,7 +9,8 @@ import { agentPaths, type AgentPaths } from './config.ts';
 import { JumpDetector, type Clock } from './clock.ts';
 import { ensurePrivateDir } from './fsutil.ts';
 import type { Store } from './store/store.ts';
-import { openStoreRecovering } from './store/recover.ts';
+import { fileId, openStoreRecovering } from './store/recover.ts';
+import { damageCode } from './store/db.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
 import { createEnforcers } from './enforce/registry.ts';
 import { Applier, enforcerContext } from './apply.ts';
@@ -50,6 +51,12 @@ export class Daemon {
   private readonly jumps = new JumpDetector();
   /** The sync asked for after a clock jump; decisions wait for it (bounded). */
   private jumpSync: Promise<unknown> | null = null;
+  /** agent.db as opened: a file deleted or replaced under the running agent is noticed. */
+  private dbFileId: string | null = null;
+  private databaseLost = false;
+  private exitWith: (code: number) => void = () => {};
+  /** Resolves with an exit code when the daemon has to stop by itself. */
+  readonly exited = new Promise<number>((resolve) => { this.exitWith = resolve; });
 
   constructor(opts: DaemonOptions) {
     this.cfg = opts.cfg;
@@ -64,6 +71,7 @@ export class Daemon {
     // A damaged cache is rebuilt here, before anything is applied: the first
     // decision below then has no token and is read-only until the re-sync.
     this.store = openStoreRecovering(this.paths, this.clock.now(), this.log).store;
+    this.dbFileId = fileId(this.paths.db);
     const enforcers = createEnforcers(this.cfg.apps, enforcerContext(this.paths.dataDir, this.log));
     this.applier = new Applier(enforcers, this.store, this.clock, this.log);
     this.control = await startControlServer(this.paths.socket, (req) => this.onControl(req), this.log);
@@ -96,7 +104,11 @@ export class Daemon {
     await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
     await this.applier?.idle();
     await this.http?.close().catch(() => undefined);
-    this.store.addEvent(this.clock.now(), 'agent-stop', null, { pid: process.pid });
+    try {
+      this.store.addEvent(this.clock.now(), 'agent-stop', null, { pid: process.pid });
+    } catch (e) {
+      if (!damageCode(e)) throw e;
+    }
     this.store.close();
     this.log.info('agent stopped');
   }
@@ -138,8 +150,45 @@ export class Daemon {
     });
   }
 
+  /**
+   * The database was deleted, replaced or found damaged under the running
+   * agent. Rebuilding it in place would mean re-wiring every part that holds
+   * the store, so the daemon exits with 1 instead, leaving the apps as they
+   * are: the service manager (systemd Restart=always, launchd KeepAlive, the
+   * Windows service's restart actions) starts it again, and start-up rebuilds
+   * the database and re-syncs.
+   */
+  private loseDatabase(code: string, why: string): void {
+    if (this.databaseLost) return;
+    this.databaseLost = true;
+    this.log.error({ reason: code }, `${why}; exiting so that the service manager restarts the agent, which rebuilds the database and re-syncs`);
+    this.exitWith(1);
+  }
+
+  private checkDatabaseFile(): void {
+    const id = fileId(this.paths.db);
+    if (id === this.dbFileId) return;
+    if (id === null) this.loseDatabase('DB_MISSING', `the agent database ${this.paths.db} was deleted while the agent ran`);
+    else this.loseDatabase('DB_REPLACED', `the agent database ${this.paths.db} was replaced while the agent ran`);
+  }
+
   /** Decides from what is on disk now and applies it for the signed-in users. */
   private async reevaluate(cause: string, force = false): Promise<Evaluation> {
+    this.checkDatabaseFile();
+    // Nothing more is decided on a database that is gone: the restart will.
+    if (this.databaseLost && this.last) return this.last;
+    try {
+      return await this.decideAndApply(cause, force);
+    } catch (e) {
+      const code = damageCode(e);
+      if (!code) throw e;
+      this.loseDatabase(code, `the agent database is damaged (${(e as Error).message})`);
+      if (this.last) return this.last;
+      throw e;
+    }
+  }
+
+  private async decideAndApply(cause: string, force: boolean): Promise<Evaluation> {
     const jump = this.jumps.observe(this.clock.now(), performance.now());
     if (jump !== null) this.onClockJump(jump);
     // Judged on the jumped clock before the service re-anchors it, a valid
@@ -254,22 +303,23 @@ export class Daemon {
   }
 }
 
-/** Runs the daemon until SIGTERM/SIGINT; a second signal exits at once. */
+/** Runs the daemon until SIGTERM/SIGINT (exit 0) or until it must stop by itself (its code); a second signal exits at once. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const d = new Daemon(opts);
   await d.start();
-  await new Promise<void>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       opts.log.info({ signal: sig }, 'shutting down');
       process.once('SIGTERM', () => process.exit(1));
       process.once('SIGINT', () => process.exit(1));
-      resolve();
+      resolve(0);
     };
+    void d.exited.then(resolve);
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     // SIGHUP: re-read identity.json (e.g. after a manual restore) and re-apply.
     process.on('SIGHUP', () => void d.reload().catch((e) => opts.log.error({ err: e }, 'reload failed')));
   });
   await d.stop();
-  return 0;
+  return code;
 }

@@ -67,7 +67,8 @@ export function pruneDamaged(path: string, keep = KEEP_DAMAGED): string[] {
   return removed;
 }
 
-function inode(path: string): string | null {
+/** The file's identity (device and inode), or null when it is gone: tells a replaced file from the one opened. */
+export function fileId(path: string): string | null {
   try {
     const st = statSync(path);
     return `${st.dev}:${st.ino}`;
@@ -107,10 +108,10 @@ export function openDbRecovering(path: string, opts: { nowMs: number; expectData
       recovery = { code: 'DB_MISSING', detail: 'the database file was missing', movedTo: leftovers ? moveAside(path, opts.nowMs) : [] };
     }
   } else {
-    const before = inode(path);
+    const before = fileId(path);
     const damage = diagnose(path);
     // Another writer may have rebuilt it meanwhile: move only the file that was judged.
-    if (damage && inode(path) === before) recovery = { ...damage, movedTo: moveAside(path, opts.nowMs) };
+    if (damage && fileId(path) === before) recovery = { ...damage, movedTo: moveAside(path, opts.nowMs) };
   }
   for (let attempt = 0; ; attempt++) {
     if (recovery?.movedTo.length) pruneDamaged(path, opts.keep ?? KEEP_DAMAGED);

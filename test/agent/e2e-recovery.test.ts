@@ -139,6 +139,20 @@ describe('a deleted agent database', () => {
     const ev = await agent.logs(['--type', 'database-recovered']);
     expect(ev[0].fields.movedTo.some((f: string) => f.endsWith('-wal'))).toBe(true);
   });
+
+  it('deleted while the agent runs: it exits 1 leaving the apps alone, and its restart rebuilds', async () => {
+    expect(agent.appMode()!.mode).toBe('full');
+    const from = agent.output.length;
+    for (const s of ['', '-wal', '-shm']) rmSync(dbPath() + s, { force: true });
+    // The minute's re-decision (every second in this test's config) notices; a service manager restarts it.
+    await waitFor('the agent to exit', () => agent.proc!.exitCode !== null, 15_000, 50);
+    expect(agent.proc!.exitCode).toBe(1);
+    expect(agent.output.slice(from)).toMatch(/database .* was deleted while the agent ran; exiting so that the service manager restarts the agent/);
+    // Exiting is not a reason to take the licence away from the person at the device.
+    expect(agent.appMode()!.mode).toBe('full');
+    expect(existsSync(dbPath())).toBe(false);
+    await expectRecovered(/DB_MISSING/, { kept: false });
+  });
 });
 
 describe('after a rebuild the watermark still refuses replays', () => {
