@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { forward, isEntitlement } from './forward.ts';
 
 export type Fault =
   | { kind: 'pass' }
@@ -41,7 +42,6 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-const isEntitlement = (req: IncomingMessage) => req.url!.startsWith('/v1/device/entitlement');
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let fault: Fault = { kind: 'pass' };
@@ -49,49 +49,25 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const recorded: { token: string; seq: number }[] = [];
   const sockets = new Set<Socket>();
 
-  async function forward(req: IncomingMessage, res: ServerResponse, body: Buffer[]): Promise<void> {
-    const headers: Record<string, string> = {};
-    for (const h of ['authorization', 'if-none-match', 'content-type', 'accept']) {
-      const v = req.headers[h];
-      if (typeof v === 'string') headers[h] = v;
-    }
-    try {
-      const r = await fetch(target + req.url, { method: req.method, headers, body: body.length ? Buffer.concat(body) : undefined });
-      const text = await r.text();
-      const out: Record<string, string> = {};
-      for (const h of ['content-type', 'etag', 'date', 'retry-after']) {
-        const v = r.headers.get(h);
-        if (v) out[h] = v;
-      }
-      if (isEntitlement(req) && r.status === 200) recorded.push(JSON.parse(text));
-      res.writeHead(r.status, out);
-      res.end(text);
-    } catch {
-      // The service itself is gone; the agent sees what a gateway would say.
-      if (!res.destroyed) {
-        res.writeHead(502);
-        res.end();
-      }
-    }
-  }
+  const pass = (req: IncomingMessage, res: ServerResponse, body: Buffer[]) => forward(target, req, res, body, (a) => recorded.push(a));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body: Buffer[] = [];
     for await (const c of req) body.push(c as Buffer);
-    if (!isEntitlement(req)) return forward(req, res, body);
+    if (!isEntitlement(req)) return pass(req, res, body);
     const f = fault;
     requests.push({ at: performance.now(), fault: f.kind });
     switch (f.kind) {
       case 'pass':
       case 'refuse': // a request that raced the close
-        return forward(req, res, body);
+        return pass(req, res, body);
       case 'reset':
         req.socket.resetAndDestroy();
         return;
       case 'hold': {
         const gone = new Promise<void>((r) => res.once('close', () => r()));
         await Promise.race([new Promise((r) => setTimeout(r, f.ms)), gone]);
-        if (!res.destroyed) return forward(req, res, body);
+        if (!res.destroyed) return pass(req, res, body);
         return;
       }
       case 'status':

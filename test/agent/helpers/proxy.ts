@@ -4,6 +4,7 @@
 // replay an older token or hand over another device's.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forward, isEntitlement } from './forward.ts';
 
 export type ProxyMode = { kind: 'pass' } | { kind: 'down' } | { kind: 'serve'; token: string; seq: number };
 
@@ -20,7 +21,7 @@ export async function startProxy(target: string): Promise<Proxy> {
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const isEnt = req.url!.startsWith('/v1/device/entitlement');
+    const isEnt = isEntitlement(req);
     if (isEnt) p.entitlementRequests++;
     const mode = p.mode;
     if (mode.kind === 'down') {
@@ -33,26 +34,7 @@ export async function startProxy(target: string): Promise<Proxy> {
       res.end(JSON.stringify({ token: mode.token, seq: mode.seq }));
       return;
     }
-    const headers: Record<string, string> = {};
-    for (const h of ['authorization', 'if-none-match', 'content-type', 'accept']) {
-      const v = req.headers[h];
-      if (typeof v === 'string') headers[h] = v;
-    }
-    try {
-      const r = await fetch(target + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-      const text = await r.text();
-      const out: Record<string, string> = {};
-      for (const h of ['content-type', 'etag', 'date', 'retry-after']) {
-        const v = r.headers.get(h);
-        if (v) out[h] = v;
-      }
-      if (isEnt && r.status === 200) p.recorded.push(JSON.parse(text));
-      res.writeHead(r.status, out);
-      res.end(text);
-    } catch {
-      res.writeHead(502);
-      res.end();
-    }
+    await forward(target, req, res, chunks, (a) => p.recorded.push(a));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   p.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
