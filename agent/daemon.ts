@@ -214,6 +214,13 @@ export class Daemon {
     this.store.addEvent(this.clock.now(), 'clock-jump', jumpMs > 0 ? 'FORWARD' : 'BACK', { jumpSeconds, online: this.poller !== null });
     this.log.warn({ jumpSeconds }, `the local clock jumped ${jumpMs > 0 ? 'forward' : 'back'} by ${Math.abs(jumpSeconds)} s; checking the service's time before deciding`);
     if (!this.poller || this.jumpSync) return;
+    // Offline (the last sync failed) the service cannot vouch for the time
+    // either: ask it, but decide at once on the moved clock, as the offline
+    // rules say, instead of holding every decision for a request that fails.
+    if (this.store.getSyncState().lastOk === false) {
+      void this.poller.wake({ force: true });
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise((r) => { timer = setTimeout(r, this.cfg.requestTimeoutSeconds * 1000 + 5000); });
     this.jumpSync = Promise.race([this.poller.wake({ force: true }), limit]).finally(() => {

@@ -26,7 +26,7 @@ export class Poller {
   private inflight: AbortController | null = null;
   private inflightImmediate = false;
   private sleepCancel: (() => void) | null = null;
-  private want: { immediate: boolean; unconditional: boolean } | null = null;
+  private want: { immediate: boolean; unconditional: boolean; force: boolean } | null = null;
   private waiters: ((o: SyncOutcome | null) => void)[] = [];
 
   constructor(opts: {
@@ -61,7 +61,11 @@ export class Poller {
    */
   wake(opts: { unconditional?: boolean; force?: boolean } = {}): Promise<SyncOutcome | null> {
     if (this.stopped || this.paused) return Promise.resolve(null);
-    this.want = { immediate: true, unconditional: (this.want?.unconditional ?? false) || !!opts.unconditional };
+    this.want = {
+      immediate: true,
+      unconditional: (this.want?.unconditional ?? false) || !!opts.unconditional,
+      force: (this.want?.force ?? false) || !!opts.force,
+    };
     const p = new Promise<SyncOutcome | null>((resolve) => this.waiters.push(resolve));
     if (this.inflight && !this.inflightImmediate) this.inflight.abort();
     if (this.sleepCancel && (opts.force || this.backoff.failures === 0)) this.sleepCancel();
@@ -131,8 +135,12 @@ export class Poller {
         this.backoff.reset();
         delay = this.waitSeconds === 0 && !this.want ? Infinity : 0;
       }
-      // Woken while this request ran: the waiter wants a fresh answer now.
-      if (this.want && outcome.ok) delay = 0;
+      // Woken while this request ran or its outcome was handled: the waiter
+      // wants a fresh answer now. After a failure only a forced wake skips the
+      // pause, as it would have cut the pause short had it come a moment later.
+      // (Read through a cast: TypeScript still narrows `want` to the null set above.)
+      const woken = this.want as Poller['want'];
+      if (woken && (outcome.ok || woken.force)) delay = 0;
       if (delay > 0) {
         this.setNextSync(Number.isFinite(delay) ? Date.now() + delay : null);
         await this.sleep(delay);

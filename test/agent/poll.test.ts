@@ -123,4 +123,24 @@ describe('Poller', () => {
     expect(calls).toHaveLength(4);
     await poller.stop();
   });
+
+  it('a forced wake that comes while a failure is being handled does not wait out the next pause', async () => {
+    let woken: Promise<SyncOutcome | null> | null = null;
+    const calls: number[] = [];
+    const poller: Poller = new Poller({
+      sync: async () => { calls.push(Date.now()); return fail(); },
+      waitSeconds: 55, log: silentLogger(),
+      backoff: new Backoff({ baseMs: 1000, maxMs: 60_000, random: () => 1 }),
+      // As the daemon does when it notices a clock jump while deciding on a failed sync.
+      onOutcome: async () => { if (calls.length === 3 && !woken) woken = poller.wake({ force: true }); },
+      setNextSync: () => {},
+    });
+    poller.start();
+    await vi.advanceTimersByTimeAsync(3_100); // calls at 0, 1000, 3000; the wake came during the third's outcome
+    await vi.advanceTimersByTimeAsync(10);
+    expect(calls).toHaveLength(4);
+    expect(calls[3] - calls[2]).toBeLessThan(100);
+    expect(await woken).toMatchObject({ ok: false });
+    await poller.stop();
+  });
 });
