@@ -54,12 +54,12 @@ function open(token: string): void {
       const head = buf.indexOf('\r\n\r\n');
       if (head < 0) return;
       const headers = buf.toString('latin1', 0, head);
-      const len = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
+      const len = Number(headers.match(/content-length: (\d+)/i)?.[1] ?? 0);
       if (buf.length < head + 4 + len) return;
       const status = headers.slice(9, 12);
       const body = buf.toString('utf8', head + 4, head + 4 + len);
       buf = buf.subarray(head + 4 + len);
-      const newTag = /etag: ("[^"]*")/i.exec(headers)?.[1] ?? null;
+      const newTag = headers.match(/etag: ("[^"]*")/i)?.[1] ?? null;
       if (status === '200' && newTag) {
         if (etag) answers.push([Date.now(), licensedOf(body)]);
         else { waiting++; starting--; }

@@ -55,5 +55,5 @@ export function percentile(sorted: number[], p: number): number {
 /** How many long-polls the service says it holds (its own gauge). */
 export async function heldLongPolls(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/devlic_longpolls_waiting (\d+)/.exec(text)?.[1] ?? 0);
+  return Number(text.match(/devlic_longpolls_waiting (\d+)/)?.[1] ?? 0);
 }
