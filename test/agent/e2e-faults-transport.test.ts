@@ -12,10 +12,10 @@ import { runFault, startTracks, type Tracks } from './helpers/faults.ts';
 // One device per case, all at once: each case spends most of its time waiting on the agent's backoff.
 vi.setConfig({ maxConcurrency: 7 });
 let tracks: Tracks;
-beforeAll(async () => { tracks = await startTracks('faults-t', 7); }, 90_000);
+beforeAll(async () => { tracks = await startTracks('faults-t', 7); }, 240_000);
 afterAll(async () => { await tracks?.stop(); });
 
-const T = 120_000;
+const T = 300_000;
 
 describe.concurrent('the agent keeps its state and backs off when the service', () => {
   it('refuses connections (port closed)', () => tracks.use((t) => runFault(t, {

@@ -107,7 +107,7 @@ export class TestAgent {
   }
 
   /** Runs one agent command to completion. */
-  cli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  cli(args: string[], timeoutMs = 90_000): Promise<CliResult> {
     return new Promise((resolve, reject) => {
       const p = spawn(NODE, [join(ROOT, 'agent/main.ts'), ...args, ...this.common()], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

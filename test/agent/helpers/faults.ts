@@ -139,7 +139,9 @@ export async function runFault(t: Track, c: FaultCase): Promise<void> {
     await proxy.setFault({ kind: 'pass' });
   }
   // Cleared: the loop's own next attempt succeeds (no admin refresh) and it follows the service again.
-  await waitFor('a successful sync after the fault', () => lastSyncOk(agent) === true, 45_000, 50);
+  // On a busy machine the fault phase lasts longer, more attempts fail and the backoff's cap grows
+  // (64 s after seven failures), so the wait covers a full capped delay.
+  await waitFor('a successful sync after the fault', () => lastSyncOk(agent) === true, 150_000, 50);
   expect(await agent.status()).toMatchObject({ mode: 'full', reason: 'ASSIGNED', lastSync: { ok: true, error: null } });
   await t.lab.unassign();
   await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 15_000);
