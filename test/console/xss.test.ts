@@ -94,7 +94,7 @@ run('console XSS payloads stay inert in Chromium with Trusted Types', () => {
     await context.exposeBinding('__pwned', (_src, where: string) => { fired.push(String(where)); });
     await context.exposeBinding('__cspViolation', (src, v: Violation) => { if (src.page === page) violations.push(v); else probeViolations.push(v); });
     await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
+      (globalThis as any).document.addEventListener('securitypolicyviolation', (e: any) => {
         (globalThis as any).__cspViolation({ directive: e.effectiveDirective, blocked: e.blockedURI, sample: e.sample, url: e.documentURI });
       });
     });
@@ -118,8 +118,8 @@ run('console XSS payloads stay inert in Chromium with Trusted Types', () => {
     expect(hrefs.length).toBeGreaterThan(0);
     for (const h of hrefs) expect(h, `${where}: link target`).toMatch(/^#\//);
     // Nothing carries an inline event handler (a payload attribute that escaped into markup would).
-    const handlers = await page.evaluate(() => [...document.querySelectorAll('*')]
-      .flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) => `${el.tagName} ${a.name}`)));
+    const handlers = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('*')]
+      .flatMap((el: any) => [...el.attributes].filter((a: any) => /^on/i.test(a.name)).map((a: any) => `${el.tagName} ${a.name}`)));
     expect(handlers, `${where}: inline handlers`).toEqual([]);
     expect(fired, `${where}: payloads that ran`).toEqual([]);
   }
@@ -183,6 +183,7 @@ run('console XSS payloads stay inert in Chromium with Trusted Types', () => {
     await probe.goto(svc.url);
     await probe.getByLabel('Admin token').waitFor(); // the console's own script has run (a new tab starts signed out)
     const results = await probe.evaluate(() => {
+      const document = (globalThis as any).document;
       const attempt = (f: () => void) => { try { f(); return 'allowed'; } catch (e) { return `${(e as Error).name}: ${(e as Error).message}`; } };
       const div = document.createElement('div');
       document.body.append(div);
@@ -259,7 +260,7 @@ run('console XSS payloads stay inert in Chromium with Trusted Types', () => {
     // Give a late payload (an image error, a deferred handler) every chance to run before concluding.
     await page.goto(`${svc.url}/#/devices/${hostile.deviceId}`);
     await page.getByRole('heading', { level: 1, name: HOST }).waitFor();
-    await waitFor('the page to settle', () => page.evaluate(() => document.readyState === 'complete'));
+    await waitFor('the page to settle', () => page.evaluate(() => (globalThis as any).document.readyState === 'complete'));
     expect(fired).toEqual([]);
     expect(violations.filter((v) => v.url.startsWith(svc.url))).toEqual([]);
     expect(errors).toEqual([]);
