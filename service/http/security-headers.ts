@@ -5,7 +5,7 @@
 // errors, 404s that echo the requested path) gets a policy under which a
 // browser opening it directly runs and loads nothing. Device-protocol routes
 // are left bare: only agents read them, and they are the hot path.
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 
 export const CONSOLE_CSP = [
   "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
@@ -35,12 +35,21 @@ export function isDeviceProtocol(url: string): boolean {
   return url.startsWith('/v1/device/') || url.startsWith('/v1/enroll') || url.startsWith('/.well-known/');
 }
 
+/** Sets the API headers on the way out; the console's routes set CONSOLE_HEADERS instead. */
+export function apiSecurityHeaders(_req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
+  if (!reply.hasHeader('content-security-policy')) reply.headers(API_HEADERS);
+  done(null, payload);
+}
+
 /**
- * onRequest hook: set before routing and body parsing, so refusals (400, 401,
- * 404, 413, 415, 429) carry the headers as well; the console's routes replace
- * them with CONSOLE_HEADERS.
+ * onRoute hook: gives every route but the device protocol's an onSend hook
+ * that sets the API headers. onSend runs for every answer of the route,
+ * refusals included (an auth hook's 401, 400, 413, 415, 429); attaching it per
+ * route rather than app-wide keeps the agents' 304 long-poll path free of it.
+ * Answers without a route (404, unparsable URL) set them where they are made.
  */
-export function apiSecurityHeaders(req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  if (!isDeviceProtocol(req.url)) reply.headers(API_HEADERS);
-  done();
+export function withApiSecurityHeaders(route: RouteOptions): void {
+  if (isDeviceProtocol(route.url)) return;
+  const own = route.onSend ? [route.onSend].flat() : [];
+  route.onSend = [...own, apiSecurityHeaders];
 }

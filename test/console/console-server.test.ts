@@ -122,7 +122,7 @@ describe('security headers on the API', () => {
     });
   }
   const lockedDown = (h: Record<string, any>, what: string) => {
-    expect(h['content-security-policy'], what).toMatch(/^default-src 'none';.*frame-ancestors 'none'.*sandbox/);
+    expect(h['content-security-policy'] ?? '(none)', what).toMatch(/^default-src 'none';.*frame-ancestors 'none'.*sandbox/);
     expect(h['x-content-type-options'], what).toBe('nosniff');
     expect(h['referrer-policy'], what).toBe('no-referrer');
     expect(h['cross-origin-resource-policy'], what).toBe('same-origin');
