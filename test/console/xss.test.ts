@@ -125,7 +125,15 @@ run('console XSS payloads stay inert in Chromium with Trusted Types', () => {
   }
 
   it('signs in as a global-admin whose own name is markup', async () => {
-    await page.goto(svc.url);
+    const r = await page.goto(svc.url);
+    const csp = r!.headers()['content-security-policy'];
+    expect(csp).toContain("require-trusted-types-for 'script'");
+    expect(csp).toContain("trusted-types 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).toContain("base-uri 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    // Inline script and string eval stay forbidden (eval cannot be probed from page.evaluate, which DevTools runs unchecked).
+    expect(csp).not.toMatch(/unsafe-|data:|\*/);
     await page.getByLabel('Admin token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('navigation', { name: 'Sections' }).waitFor();
