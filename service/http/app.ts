@@ -10,6 +10,7 @@ import { DevlicError, type ErrorCode } from '../../shared/errors.ts';
 import { API } from '../../shared/api.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Metrics } from './metrics.ts';
+import { API_HEADERS, withApiSecurityHeaders } from './security-headers.ts';
 
 export type App = ReturnType<typeof createBaseApp>;
 // Route modules accept any Fastify instance: the logger and type-provider generics are not theirs to fix.
@@ -36,7 +37,7 @@ export function createBaseApp(opts: { logger: Logger; bodyLimit: number; metrics
     return503OnClosing: true,
     // Errors raised before routing (e.g. a URL that is not valid percent-encoding) get the same error shape.
     frameworkErrors: (err, _req, reply) => {
-      (reply as unknown as FastifyReply).code(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send(errorBody('BAD_REQUEST', err.message));
+      (reply as unknown as FastifyReply).headers(API_HEADERS).code(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send(errorBody('BAD_REQUEST', err.message));
     },
     ...(opts.https ? { https: opts.https } : {}),
   }).setValidatorCompiler(TypeBoxValidatorCompiler).withTypeProvider<TypeBoxTypeProvider>();
@@ -62,8 +63,11 @@ export function createBaseApp(opts: { logger: Logger; bodyLimit: number; metrics
     }
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+    reply.headers(API_HEADERS).code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
+
+  // What a browser may do with our answers (the console sets its own; agents' routes go without).
+  app.addHook('onRoute', withApiSecurityHeaders);
 
   // Metrics: latency of long-polls would measure the wait, not the service, so they are counted but not timed.
   app.addHook('onResponse', (req, reply, done) => {

@@ -3,14 +3,16 @@
 // second server. The files are listed once at start-up; a request is looked up
 // in that list by its exact relative path and never joined onto a filesystem
 // path, so `..`, encoded slashes or symlinks cannot reach anything else.
-// Every console response carries a strict Content-Security-Policy: only our
-// own scripts and styles run, nothing inline, no framing, no HTML sinks.
+// Every console response carries a strict Content-Security-Policy with Trusted
+// Types (security-headers.ts): only our own scripts and styles run, nothing
+// inline, no framing, no HTML sinks.
 import { readdirSync, readFileSync } from 'node:fs';
 import { getAsset, getAssetKeys, isSea } from 'node:sea';
 import { extname, join, relative, sep } from 'node:path';
 import type { FastifyReply } from 'fastify';
 import type { AnyApp } from './app.ts';
 import { errorBody } from './app.ts';
+import { CONSOLE_HEADERS } from './security-headers.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,19 +23,8 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-export const CONSOLE_CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-  "font-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
-  // Trusted Types with no policy: the browser itself refuses innerHTML/outerHTML/document.write with strings,
-  // so "never parse data as HTML" is enforced at run time, not only by review.
-  "require-trusted-types-for 'script'", "trusted-types 'none'",
-].join('; ');
-
 const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': CONSOLE_CSP,
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
+  ...CONSOLE_HEADERS,
   // The console changes with the service; revalidating costs little on a LAN.
   'Cache-Control': 'no-cache',
 };

@@ -109,6 +109,60 @@ describe('console files', () => {
   });
 });
 
+describe('security headers on the API', () => {
+  /** A raw request with a body, for the refusals fetch cannot send (or would rewrite). */
+  function rawSend(method: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; headers: Record<string, any> }> {
+    return new Promise((res, rej) => {
+      const r = request({ host: '127.0.0.1', port: svc.port, method, path, headers }, (resp) => {
+        resp.resume();
+        resp.on('end', () => res({ status: resp.statusCode!, headers: resp.headers }));
+      });
+      r.on('error', rej);
+      r.end(body);
+    });
+  }
+  const lockedDown = (h: Record<string, any>, what: string) => {
+    expect(h['content-security-policy'] ?? '(none)', what).toMatch(/^default-src 'none';.*frame-ancestors 'none'.*sandbox/);
+    expect(h['x-content-type-options'], what).toBe('nosniff');
+    expect(h['referrer-policy'], what).toBe('no-referrer');
+    expect(h['cross-origin-resource-policy'], what).toBe('same-origin');
+  };
+
+  it('every admin answer and refusal carries a policy under which a browser runs and loads nothing', async () => {
+    const auth = { authorization: `Bearer ${svc.adminToken}` };
+    const answers: [string, { status: number; headers: Record<string, any> }][] = [
+      ['200 admin list', await rawGet('/v1/admin/devices', auth)],
+      ['401 no token', await rawGet('/v1/admin/devices')],
+      ['404 echoing markup', await rawGet('/v1/admin/%3Cimg%20src=x%20onerror=alert(1)%3E', auth)],
+      ['400 bad percent-encoding', await rawGet('/v1/admin/%E0%A4%A', auth)],
+      ['400 invalid body', await rawSend('POST', '/v1/admin/groups', { ...auth, 'content-type': 'application/json' }, '{"name":""}')],
+      ['415 text body', await rawSend('POST', '/v1/admin/groups', { ...auth, 'content-type': 'text/plain' }, 'x')],
+      ['413 large body', await rawSend('POST', '/v1/admin/groups', { ...auth, 'content-type': 'application/json' }, JSON.stringify({ name: 'x'.repeat(2_000_000) }))],
+      ['healthz', await rawGet('/healthz')],
+      ['openapi', await rawGet('/openapi.json')],
+    ];
+    for (const [what, r] of answers) lockedDown(r.headers, what);
+    expect(answers.map(([what, r]) => [what, r.status])).toEqual([
+      ['200 admin list', 200], ['401 no token', 401], ['404 echoing markup', 404], ['400 bad percent-encoding', 400], ['400 invalid body', 400],
+      ['415 text body', 415], ['413 large body', 413], ['healthz', 200], ['openapi', 200],
+    ]);
+  });
+
+  it('the console keeps its own policy (Trusted Types), and the device protocol its lean answers', async () => {
+    const page = await rawGet('/');
+    expect(page.headers['content-security-policy']).toContain("trusted-types 'none'");
+    expect(page.headers['content-security-policy']).not.toContain("default-src 'none'");
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.headers['cross-origin-opener-policy']).toBe('same-origin');
+    // Agents, not browsers, read these: the hot 304 path stays as it was.
+    const e = await dev.entitlement();
+    expect(e.status).toBe(200);
+    const poll = await rawGet('/v1/device/entitlement', { authorization: await dev.authHeader(), 'if-none-match': e.etag! });
+    expect(poll.status).toBe(304);
+    expect(poll.headers['content-security-policy']).toBeUndefined();
+  });
+});
+
 describe('event stream', () => {
   it('refuses a missing or wrong token, and a token in the URL', async () => {
     expect((await rawGet('/v1/admin/events')).status).toBe(401);

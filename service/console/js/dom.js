@@ -1,21 +1,46 @@
 // DOM building and formatting helpers. All text goes in through text nodes
 // (textContent): data from devices (hostnames, user names, errors) and from
-// admins is never parsed as HTML, whatever it contains.
+// admins is never parsed as HTML, whatever it contains. h() is the one place
+// the console sets attributes, so it also refuses the ones that could run
+// code or leave the console (a string handler, style, srcdoc, a URL that is
+// not our own), and elements that load or run code: a mistake in a view
+// fails loudly instead of becoming an injection point. The page's CSP with
+// Trusted Types stands behind this.
+
+// Elements the console never builds: they run or load code, or change how URLs resolve.
+const REFUSED_TAGS = new Set(['script', 'iframe', 'frame', 'object', 'embed', 'base', 'link', 'meta', 'style', 'template']);
+const URL_ATTRS = new Set(['href', 'src', 'srcset', 'action', 'formaction', 'xlink:href', 'poster', 'data', 'ping', 'background', 'cite']);
+// Our own places only: an in-page route (#/...) or a path on this service (/..., not //host or /\host).
+const OWN_URL = /^(#|\/(?![/\\]))/;
+
+function checkAttr(tag, name, value) {
+  const n = name.toLowerCase();
+  if (n.startsWith('on') || n === 'style' || n === 'srcdoc') {
+    throw new TypeError(`h(): attribute '${name}' on <${tag}> is refused (handlers go in as functions, styles live in console.css)`);
+  }
+  if (URL_ATTRS.has(n) && !OWN_URL.test(value)) throw new TypeError(`h(): ${name} on <${tag}> must be a console route or a path on this service`);
+}
 
 /**
  * Creates an element. attrs: `class`, `on<event>` functions, `dataset`, boolean
- * attributes (true adds, false/null skips), anything else via setAttribute.
+ * attributes (true adds, false/null skips), anything else via setAttribute
+ * (URL attributes only to our own routes and paths; see checkAttr).
  * Children: nodes, strings (as text), numbers, arrays; null/false skipped.
  * @returns {HTMLElement}
  */
 export function h(tag, attrs = {}, ...children) {
+  if (REFUSED_TAGS.has(String(tag).toLowerCase())) throw new TypeError(`h(): <${tag}> is refused`);
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs ?? {})) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
+    else {
+      const value = v === true ? '' : String(v);
+      checkAttr(tag, k, value);
+      el.setAttribute(k, value);
+    }
   }
   append(el, children);
   return el;
