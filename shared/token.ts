@@ -65,6 +65,7 @@ export async function verifyEntitlement(jws: string, want: EntitlementExpectatio
   if (typeof jws !== 'string' || jws.length > 8192) {
     throw new DevlicError('TOKEN_INVALID', 'entitlement token is missing or too large');
   }
+  assertCanonicalCompact(jws, 'entitlement token');
   let kid: unknown;
   try {
     const header = decodeProtectedHeader(jws);
@@ -92,6 +93,25 @@ export async function verifyEntitlement(jws: string, want: EntitlementExpectatio
   if (want.audience && claims.aud !== want.audience) throw new DevlicError('TOKEN_INVALID', 'entitlement token audience is wrong');
   if (claims.sub !== want.deviceId) throw new DevlicError('TOKEN_INVALID', `entitlement token is for another device (${claims.sub})`);
   return claims;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Refuses a compact JWS/JWT whose three parts are not canonical base64url.
+ * Decoders ignore the unused low bits of the last character, so without this
+ * one signature has several spellings: a token edited in those bits would
+ * still verify, and caches or replay checks keyed by the token text would see
+ * a "new" token. One signature, one spelling.
+ */
+export function assertCanonicalCompact(compact: string, what: string): void {
+  const parts = compact.split('.');
+  if (parts.length !== 3) throw new DevlicError('TOKEN_INVALID', `${what} must have three dot-separated parts`);
+  for (const part of parts) {
+    if (!BASE64URL.test(part) || Buffer.from(part, 'base64url').toString('base64url') !== part) {
+      throw new DevlicError('TOKEN_INVALID', `${what} is not canonical base64url (edited or mis-encoded)`);
+    }
+  }
 }
 
 /** A device's request token: sub = device id, lifetime a few minutes. */
@@ -124,6 +144,7 @@ export async function verifyDeviceRequestToken(
   jwt: string, publicKey: KeyObject, deviceId: string, audience: string, nowSeconds: number, maxLifetimeSeconds = 900,
 ): Promise<{ exp: number }> {
   try {
+    assertCanonicalCompact(jwt, 'device request token');
     const { payload } = await jwtVerify(jwt, publicKey, {
       algorithms: ['EdDSA'], audience, subject: deviceId, currentDate: new Date(nowSeconds * 1000), clockTolerance: 60,
     });

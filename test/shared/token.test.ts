@@ -107,10 +107,27 @@ describe('entitlement tokens', () => {
   it('refuses a tampered signature and a tampered header', async () => {
     const jws = await signEntitlement(key, claims());
     const [h, p, s] = jws.split('.');
-    const flipped = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'AB' : 'AA'}`;
-    await rejects(verifyEntitlement(flipped, want()), 'TOKEN_INVALID');
+    // Flip a bit of a signature byte (not of the text: the last character's low bits are unused).
+    const sig = Buffer.from(s, 'base64url');
+    sig[10] ^= 0x01;
+    await rejects(verifyEntitlement(`${h}.${p}.${sig.toString('base64url')}`, want()), 'TOKEN_INVALID', /signature/);
     const header2 = b64({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' });
     await rejects(verifyEntitlement(`${header2}.${p}.${s}`, want()), 'TOKEN_INVALID', /signature/);
+  });
+
+  it('refuses a second spelling of a valid signature (non-canonical base64url)', async () => {
+    const jws = await signEntitlement(key, claims());
+    const [h, p, s] = jws.split('.');
+    // 64 bytes take 86 characters; the last one carries 2 bits of data and 4 unused ones.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = `${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1)!) ^ 1]}`;
+    expect(Buffer.from(twin, 'base64url').equals(Buffer.from(s, 'base64url'))).toBe(true);
+    await rejects(verifyEntitlement(`${h}.${p}.${twin}`, want()), 'TOKEN_INVALID', /canonical/);
+    // Padding or standard-alphabet characters are other spellings too.
+    await rejects(verifyEntitlement(`${h}.${p}.${s}==`, want()), 'TOKEN_INVALID', /canonical/);
+    await rejects(verifyEntitlement(`${h}.${p}+.${s}`, want()), 'TOKEN_INVALID', /canonical/);
+    // The genuine spelling still verifies.
+    expect((await verifyEntitlement(jws, want())).sub).toBe(claims().sub);
   });
 
   it('refuses alg "none"', async () => {
@@ -172,6 +189,14 @@ describe('device request tokens', () => {
     const other = generateKeyPairSync('ed25519');
     const jwt = await signDeviceRequestToken(other.privateKey, 'dev_1', DEVICE_AUTH_AUDIENCE, NOW);
     await rejects(verify(jwt), 'UNAUTHENTICATED', /rejected/);
+  });
+
+  it('refuses a second spelling of a valid token (non-canonical base64url)', async () => {
+    const jwt = await signDeviceRequestToken(device.privateKey, 'dev_1', DEVICE_AUTH_AUDIENCE, NOW);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = `${jwt.slice(0, -1)}${alphabet[alphabet.indexOf(jwt.at(-1)!) ^ 1]}`;
+    await rejects(verify(twin), 'UNAUTHENTICATED', /canonical/);
+    expect((await verify(jwt)).exp).toBe(NOW + 300);
   });
 
   it('refuses a token for another device', async () => {
