@@ -99,7 +99,7 @@ function deviceRow(db: DB, r: any): DeviceView {
 
 /** A short, stable stand-in for a hardware identifier: equal values stay recognisably equal. */
 export function shortHash(value: string): string {
-  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
+  return `sha256:${createHash('sha256').update(String(value ?? '')).digest('hex').slice(0, 12)}`;
 }
 
 /** The facts an admin sees: readers get short hashes of the identifiers a takeover would need. */
