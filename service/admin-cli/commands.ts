@@ -250,11 +250,15 @@ export const COMMANDS: CommandSpec[] = [
       'possible duplicate of OLD). OLD keeps its id, groups, seat and history and takes NEW\'s key',
       'and hardware facts; NEW is retired and its agent switches to OLD by itself. The key OLD',
       'had stops working at once: merge only when you know the machine behind NEW is OLD.',
+      'Refused (409) when OLD reported after NEW enrolled: its agent still runs with its own key.',
       'Needs a global-admin token.',
     ],
+    options: { force: bool_ },
+    optionHelp: [['--force', 'merge even though OLD reported after NEW enrolled']],
     build(a) {
       const [from, into] = take(a, ['NEW', 'OLD']);
       const body: MergeDevicesBody = { from };
+      if (a.values.force) body.force = true;
       return { method: 'POST', path: `${A}/devices/${seg(into)}/merge`, body };
     },
     render: r.renderMerged,

@@ -117,7 +117,7 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
       params: RefParams, body: MergeDevicesBody, response: { 200: MergeResult },
     }),
   }, async (req) => {
-    const r = mergeDevices(ctx, actorOf(req), req.body.from, req.params.ref);
+    const r = mergeDevices(ctx, actorOf(req), req.body.from, req.params.ref, req.body.force === true);
     // Both ids' cached request tokens go now: the old key of :ref must stop working, the retired id must be told where it went.
     deps.auth.forget(r.retired);
     deps.auth.forget(r.id);

@@ -9,7 +9,7 @@ import { resolveRef } from './resolve.ts';
 
 interface DeviceRow {
   id: string; name: string; machine_id_hash: string; hardware_uuid: string; facts: string; public_key: string;
-  last_seen_at: string | null; last_report: string | null; duplicate_of: string | null;
+  last_seen_at: string | null; last_report: string | null; duplicate_of: string | null; enrolled_at: string;
 }
 
 /**
@@ -17,7 +17,7 @@ interface DeviceRow {
  * `intoRef` (the old id). One transaction with its audit event; the caller
  * must drop cached device authentication for both ids after it returns.
  */
-export function mergeDevices(ctx: LicensingContext, actor: Actor, fromRef: string, intoRef: string): { id: string; retired: string } {
+export function mergeDevices(ctx: LicensingContext, actor: Actor, fromRef: string, intoRef: string, force = false): { id: string; retired: string } {
   return ctx.mutate(actor, () => {
     const db = ctx.db;
     const from = resolveRef(db, 'device', fromRef);
@@ -26,6 +26,12 @@ export function mergeDevices(ctx: LicensingContext, actor: Actor, fromRef: strin
     const get = db.prepare('SELECT * FROM devices WHERE id = ?');
     const f = get.get(from) as DeviceRow;
     const o = get.get(into) as DeviceRow;
+    // A reinstalled machine's old agent is gone: one that still reports after the new record enrolled
+    // is alive with its own key, and merging would hand its id to someone else's key.
+    if (!force && o.last_seen_at && o.last_seen_at > f.enrolled_at) {
+      throw new DevlicError('CONFLICT', `device ${into} reported at ${o.last_seen_at}, after ${from} enrolled (${f.enrolled_at}): `
+        + 'its agent still runs with its own key, so the new record is not a reinstall of it; merge anyway with force (devlic-admin devices merge --force)');
+    }
     const fromNewer = (f.last_seen_at ?? '') > (o.last_seen_at ?? '');
     db.prepare(`UPDATE devices SET name = ?, machine_id_hash = ?, hardware_uuid = ?, facts = ?, public_key = ?,
         last_seen_at = ?, last_report = ?, duplicate_of = CASE WHEN duplicate_of = ? THEN NULL ELSE duplicate_of END WHERE id = ?`)
@@ -43,7 +49,7 @@ export function mergeDevices(ctx: LicensingContext, actor: Actor, fromRef: strin
     return {
       result: { id: into, retired: from },
       action: 'device.merge', target: into,
-      details: { retired: from, retiredName: f.name, wasDuplicateOf: f.duplicate_of },
+      details: { retired: from, retiredName: f.name, wasDuplicateOf: f.duplicate_of, ...(force ? { force: true } : {}) },
       alsoChanged: [from, into],
     };
   });

@@ -186,6 +186,8 @@ export type UpdateDeviceBody = Type.Static<typeof UpdateDeviceBody>;
 /** `POST /devices/:ref/merge`: the device `from` (enrolled anew, e.g. after a reinstall) becomes device `:ref`. */
 export const MergeDevicesBody = Type.Object({
   from: Ref,
+  /** Merge even though `:ref` reported after `from` enrolled (its agent still seems to run with its own key). */
+  force: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 export type MergeDevicesBody = Type.Static<typeof MergeDevicesBody>;
 

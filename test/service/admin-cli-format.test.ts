@@ -131,6 +131,7 @@ describe('argv → request mapping', () => {
     ['devices disable dev_1', 'PATCH', '/v1/admin/devices/dev_1', { disabled: true }],
     ['devices enable dev_1', 'PATCH', '/v1/admin/devices/dev_1', { disabled: false }],
     ['devices merge dev_new laptop-02', 'POST', '/v1/admin/devices/laptop-02/merge', { from: 'dev_new' }],
+    ['devices merge dev_new laptop-02 --force', 'POST', '/v1/admin/devices/laptop-02/merge', { from: 'dev_new', force: true }],
     ['enroll-tokens list', 'GET', '/v1/admin/enroll-tokens'],
     ['enroll-tokens create', 'POST', '/v1/admin/enroll-tokens', {}],
     ['enroll-tokens create --expires 7d --uses 20 --group Lab', 'POST', '/v1/admin/enroll-tokens', { expiresInSeconds: 604800, uses: 20, group: 'Lab' }],

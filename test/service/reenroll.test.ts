@@ -233,6 +233,27 @@ describe('devlic-admin devices merge (a lost key)', () => {
     expect((await again.enroll(lobby, { proof })).body).toMatchObject({ deviceId: old.deviceId, reenrolled: true });
   });
 
+  it('refuses to merge into a device whose own agent reported after the new record enrolled, unless forced', async () => {
+    const alive = await licensedDevice('alive-01');
+    const aliveAuth = await alive.authHeader();
+    const claimant = new SimDevice(svc.url, { ...alive.facts });
+    await claimant.enroll(lobby);
+    // The "reinstalled" machine's agent is still running with its own key and reports.
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await alive.report({ mode: 'full', reason: 'ASSIGNED', users: [], agentVersion: '0.1.0', lastError: null, cacheExpiresAt: null, entitlementSeq: 1 })).toBe(204);
+    const r = await admin.post(`/devices/${alive.deviceId}/merge`, { from: claimant.deviceId });
+    expect(r.status).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'CONFLICT' });
+    expect(r.body.error.message).toMatch(/still runs with its own key/);
+    expect((await alive.entitlement({ authorization: aliveAuth })).status).toBe(200);
+    expect((await claimant.entitlement()).status).toBe(200);
+    const forced = await admin.post(`/devices/${alive.deviceId}/merge`, { from: claimant.deviceId, force: true });
+    expect(forced.status).toBe(200);
+    expect((await alive.entitlement({ authorization: aliveAuth })).status).toBe(401);
+    const audit = (await admin.ok('GET', '/audit?limit=20')).items.find((x: any) => x.action === 'device.merge' && x.target === alive.deviceId);
+    expect(audit.details).toMatchObject({ retired: claimant.deviceId, force: true });
+  });
+
   it('refuses a merge into itself or with an unknown device, changing nothing', async () => {
     const d = await licensedDevice('merge-self');
     const self = await admin.post(`/devices/${d.deviceId}/merge`, { from: d.deviceId });
@@ -240,7 +261,7 @@ describe('devlic-admin devices merge (a lost key)', () => {
     expect(self.body.error.code).toBe('BAD_REQUEST');
     const unknown = await admin.post(`/devices/${d.deviceId}/merge`, { from: 'dev_nosuchdevice' });
     expect(unknown.status).toBe(404);
-    const extra = await admin.post(`/devices/${d.deviceId}/merge`, { from: d.deviceId, force: true });
+    const extra = await admin.post(`/devices/${d.deviceId}/merge`, { from: d.deviceId, also: 'x' });
     expect(extra.status).toBe(400);
     expect((await d.entitlement()).status).toBe(200);
   });
