@@ -1,8 +1,7 @@
 // The device side of the licensing data: enrollment (a new device, or a
 // known one that proves it holds its current key), status reports (the fleet
 // view's last-seen state), and disabling a device.
-import type { DeviceFacts, EnrollRequest } from '../../shared/schemas/device.ts';
-import type { StatusReport } from '../../shared/schemas/device.ts';
+import type { DeviceFacts, EnrollRequest, StatusReport } from '../../shared/schemas/device.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import { keyFromJwk, unverifiedSubject } from '../../shared/token.ts';
 import { verifyEnrollProof } from '../../shared/device-proofs.ts';
