@@ -61,8 +61,10 @@ export class ServiceError extends Error {
   readonly code: string;
   readonly retryAfterMs?: number;
   readonly serverDateMs?: number;
+  /** The `details` object of the service's error body, when it sent one (e.g. DEVICE_MERGED's signed notice). */
+  readonly details?: Record<string, unknown>;
 
-  constructor(kind: ServiceErrorKind, status: number | null, code: string, message: string, extra: { retryAfterMs?: number; serverDateMs?: number } = {}) {
+  constructor(kind: ServiceErrorKind, status: number | null, code: string, message: string, extra: { retryAfterMs?: number; serverDateMs?: number; details?: Record<string, unknown> } = {}) {
     super(message);
     this.name = 'ServiceError';
     this.kind = kind;
@@ -70,6 +72,7 @@ export class ServiceError extends Error {
     this.code = code;
     this.retryAfterMs = extra.retryAfterMs;
     this.serverDateMs = extra.serverDateMs;
+    this.details = extra.details;
   }
 }
 
@@ -169,11 +172,12 @@ export class HttpClient {
 
   /** Turns a non-success answer into a ServiceError carrying the service's code and Retry-After. */
   errorOf(a: Answer, nowMs: number): ServiceError {
-    const err = (a.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const err = (a.body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
     const code = typeof err?.code === 'string' ? err.code : `HTTP_${a.status}`;
     const message = typeof err?.message === 'string' ? err.message : `HTTP ${a.status}`;
+    const details = err?.details && typeof err.details === 'object' && !Array.isArray(err.details) ? err.details as Record<string, unknown> : undefined;
     return new ServiceError('http', a.status, code, `${this.base.origin} answered ${a.status} ${code}: ${message}`, {
-      retryAfterMs: parseRetryAfter(a.headers['retry-after'], nowMs), serverDateMs: a.serverDateMs,
+      retryAfterMs: parseRetryAfter(a.headers['retry-after'], nowMs), serverDateMs: a.serverDateMs, details,
     });
   }
 

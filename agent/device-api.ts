@@ -24,7 +24,7 @@ export type EntitlementAnswer =
 
 export class DeviceApi {
   readonly http: HttpClient;
-  private readonly deviceId: string;
+  private deviceId: string;
   private readonly key: KeyObject;
   private readonly clock: Clock;
   private cached: { jwt: string; exp: number; skewMs: number } | null = null;
@@ -35,6 +35,12 @@ export class DeviceApi {
     this.deviceId = deviceId;
     this.key = key;
     this.clock = clock;
+  }
+
+  /** Signs as another device id from now on (this device was merged into it). */
+  useDeviceId(deviceId: string): void {
+    this.deviceId = deviceId;
+    this.cached = null;
   }
 
   /** The service's clock minus ours, when it matters. */

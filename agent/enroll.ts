@@ -1,22 +1,26 @@
 // Enrollment: create the device key pair, register with the service using an
 // admin's enroll token, pin the service's signing keys and store the device
 // id. A failed enrollment changes nothing on disk, so a working device is not
-// broken by a mistyped token. Re-enrolling (e.g. after the device was
-// revoked) sends the stored hardware identity so the service keeps the id.
-import { generateKeyPairSync } from 'node:crypto';
+// broken by a mistyped token. Re-enrolling proves, with a short-lived proof
+// signed by the CURRENT device key, that this is the device it was: only then
+// does the service keep the device id (hardware facts alone never do). Without
+// the old key (a reinstalled OS) the device enrolls as a new one, flagged as a
+// possible duplicate for an admin to merge (`devlic-admin devices merge`).
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Logger } from '../shared/log.ts';
 import { publicJwk } from '../shared/token.ts';
 import { Backoff } from '../shared/backoff.ts';
-import type { EnrollResponse } from '../shared/schemas/device.ts';
+import type { Ed25519PublicJwk, EnrollResponse } from '../shared/schemas/device.ts';
+import { signEnrollProof } from '../shared/device-proofs.ts';
 import { agentPaths, type AgentConfig } from './config.ts';
 import type { Clock } from './clock.ts';
 import { ensurePrivateDir } from './fsutil.ts';
 import { factsFromRaw, persistedFallbackId, type IdentitySource } from './identity.ts';
 import { HttpClient, ServiceError, checkServerUrl } from './client.ts';
 import { enrollDevice } from './device-api.ts';
-import { readIdentity, writeDeviceKey, writeIdentity, type StoredIdentity } from './store/files.ts';
+import { readDeviceKey, readIdentity, writeDeviceKey, writeIdentity, type StoredIdentity } from './store/files.ts';
 import { openDb } from './store/db.ts';
 import { Store } from './store/store.ts';
 import { AgentError } from './errors.ts';
@@ -37,7 +41,7 @@ export interface EnrollOptions {
 const MAX_ATTEMPTS = 4;
 const MAX_RETRY_AFTER_MS = 60_000;
 
-export async function enroll(opts: EnrollOptions): Promise<{ identity: StoredIdentity; previousDeviceId: string | null }> {
+export async function enroll(opts: EnrollOptions): Promise<{ identity: StoredIdentity; previousDeviceId: string | null; duplicateOf: string | null; proofRefused: string | null }> {
   const paths = agentPaths(opts.cfg.dataDir);
   const server = checkServerUrl(opts.server, opts.allowInsecureHttp).href.replace(/\/$/, '');
   ensurePrivateDir(paths.dataDir);
@@ -48,17 +52,30 @@ export async function enroll(opts: EnrollOptions): Promise<{ identity: StoredIde
     // A damaged identity is replaced by this enrollment.
   }
   const fresh = factsFromRaw(await opts.identitySource(), persistedFallbackId(join(paths.dataDir, 'machine-id')));
-  // The stored hardware identity wins so the service recognises this device.
+  // The stored hardware identity is sent again: a new record is then flagged as a duplicate of the old one.
   const facts = previous ? { ...fresh, machineIdHash: previous.facts.machineIdHash, hardwareUuid: previous.facts.hardwareUuid } : fresh;
+  // The key that proves which device this is, if this is a re-enrollment with the same service.
+  const priorKey = previous && previous.server === server ? readPriorKey(paths.deviceKey) : null;
 
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const newJwk = await publicJwk(publicKey);
   const http = new HttpClient({
     server, caFile: opts.caFile, allowInsecureHttp: opts.allowInsecureHttp,
     timeoutMs: opts.cfg.requestTimeoutSeconds * 1000, maxResponseBytes: opts.cfg.maxResponseBytes,
   });
+  // The proof is signed per attempt: a rate-limited retry must not send an expired one.
+  const send = async (proof?: () => Promise<string>) => withRateLimitRetry(
+    async () => enrollDevice(http, { token: opts.token, facts, publicKey: newJwk, ...(proof ? { proof: await proof() } : {}) }, opts.clock.now()), opts);
   let res: EnrollResponse;
+  let proofRefused: string | null = null;
   try {
-    res = await withRateLimitRetry(async () => enrollDevice(http, { token: opts.token, facts, publicKey: await publicJwk(publicKey) }, opts.clock.now()), opts);
+    if (previous && priorKey) {
+      const r = await enrollWithProof(send, priorKey, previous.deviceId, newJwk, opts);
+      res = r.res;
+      proofRefused = r.proofRefused;
+    } else {
+      res = await send();
+    }
   } catch (e) {
     throw explain(e, server);
   } finally {
@@ -85,14 +102,61 @@ export async function enroll(opts: EnrollOptions): Promise<{ identity: StoredIde
       }
       store.addEvent(now, 'enroll', res.reenrolled ? 'REENROLLED' : 'ENROLLED', {
         deviceId: res.deviceId, server, previousDeviceId: previous?.deviceId ?? null, hostname: facts.hostname,
+        duplicateOf: res.duplicateOf ?? null, proofRefused,
       });
     });
     if (previous?.deviceId !== res.deviceId) rmSync(paths.watermark, { force: true });
   } finally {
     store.close();
   }
-  opts.log.info({ deviceId: res.deviceId, reenrolled: res.reenrolled }, 'enrolled');
-  return { identity, previousDeviceId: previous?.deviceId ?? null };
+  opts.log.info({ deviceId: res.deviceId, reenrolled: res.reenrolled, duplicateOf: res.duplicateOf ?? null }, 'enrolled');
+  return { identity, previousDeviceId: previous?.deviceId ?? null, duplicateOf: res.duplicateOf ?? null, proofRefused };
+}
+
+function readPriorKey(path: string): KeyObject | null {
+  try {
+    return readDeviceKey(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Drift between our clock and the service's below which a refused proof is not re-stamped. */
+const PROOF_SKEW_MS = 20_000;
+
+/**
+ * Enrolls with a proof signed by the current key. A proof the service refuses
+ * (ENROLL_PROOF_INVALID changes nothing, not even the token's uses) is signed
+ * once more with the service's time if our clock is off; if it is still
+ * refused (the service no longer has this key for the device, e.g. after a
+ * merge or a restored database), the device enrolls as a new one and says why.
+ */
+async function enrollWithProof(
+  send: (proof?: () => Promise<string>) => Promise<EnrollResponse>, priorKey: KeyObject, deviceId: string, newJwk: Ed25519PublicJwk, opts: EnrollOptions,
+): Promise<{ res: EnrollResponse; proofRefused: string | null }> {
+  // Stamped with our clock, or with the service's shifted by however long ago we learned it.
+  const proofAt = (offsetMs: number) => () => signEnrollProof(priorKey, deviceId, newJwk, Math.floor((opts.clock.now() + offsetMs) / 1000));
+  try {
+    return { res: await send(proofAt(0)), proofRefused: null };
+  } catch (e) {
+    if (!isProofRefusal(e)) throw e;
+    let refusal: ServiceError = e;
+    const skewMs = e.serverDateMs === undefined ? 0 : e.serverDateMs - opts.clock.now();
+    if (Math.abs(skewMs) > PROOF_SKEW_MS) {
+      try {
+        return { res: await send(proofAt(skewMs)), proofRefused: null };
+      } catch (again) {
+        if (!isProofRefusal(again)) throw again;
+        refusal = again;
+      }
+    }
+    opts.log.warn({ code: refusal.code, message: refusal.message }, 'the service did not accept the proof of this device key; enrolling as a new device');
+    return { res: await send(), proofRefused: refusal.message };
+  }
+}
+
+function isProofRefusal(e: unknown): e is ServiceError {
+  return e instanceof ServiceError && e.code === 'ENROLL_PROOF_INVALID';
 }
 
 async function withRateLimitRetry<T>(fn: () => Promise<T>, opts: EnrollOptions): Promise<T> {

@@ -13,6 +13,7 @@ import { checkToken } from './evaluate.ts';
 import { isRevocation, type DeviceApi } from './device-api.ts';
 import { ServiceError } from './client.ts';
 import { CLOCK_TOLERANCE_MS } from './decide.ts';
+import { followMerge, isMergeAnswer } from './merged.ts';
 
 export interface SyncContext {
   paths: AgentPaths;
@@ -27,7 +28,7 @@ export type SyncOutcome =
   | { ok: true; status: 200 | 304; changed: boolean; seq: number | null }
   | { ok: false; error: Error; revoked: boolean; rejected: boolean; retryAfterMs?: number };
 
-export async function syncOnce(ctx: SyncContext, opts: { waitSeconds?: number; conditional?: boolean; signal?: AbortSignal } = {}): Promise<SyncOutcome> {
+export async function syncOnce(ctx: SyncContext, opts: { waitSeconds?: number; conditional?: boolean; signal?: AbortSignal; followedMerge?: boolean } = {}): Promise<SyncOutcome> {
   const { store, identity, clock } = ctx;
   const stored = store.getEntitlement();
   // Only a cached token that still verifies may be kept by a 304: otherwise a
@@ -43,6 +44,10 @@ export async function syncOnce(ctx: SyncContext, opts: { waitSeconds?: number; c
     answer = await ctx.api.entitlement({ etag, waitSeconds: opts.waitSeconds, signal: opts.signal });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
+    // Merged into another id by an admin: move to it (signed notice) and ask again at once, once.
+    if (isMergeAnswer(e) && !opts.followedMerge && await followMerge(ctx, e)) {
+      return syncOnce(ctx, { signal: opts.signal, conditional: false, followedMerge: true });
+    }
     return failed(ctx, e as Error);
   }
   const now = clock.now();

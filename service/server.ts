@@ -17,6 +17,7 @@ import { createBaseApp, registerPlugins } from './http/app.ts';
 import { deviceRoutes } from './http/device-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { DeviceAuthenticator } from './http/device-auth.ts';
+import { signMergeNotice } from '../shared/device-proofs.ts';
 import { createMetrics } from './http/metrics.ts';
 import { Waiters } from './http/waiters.ts';
 import { AdminEvents, adminEventRoutes } from './http/admin-events.ts';
@@ -73,12 +74,13 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     reply.header('Content-Type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+  const auth = new DeviceAuthenticator(db, (retiredId, mergedInto) => signMergeNotice(keys.signing, keys.issuer, retiredId, mergedInto, Math.floor(now() / 1000)));
   await app.register(deviceRoutes, {
-    ctx, keys, issuer, waiters, auth: new DeviceAuthenticator(db),
+    ctx, keys, issuer, waiters, auth,
     maxWaitSeconds: cfg.maxWaitSeconds, enrollPerMinute: cfg.enrollPerMinute, bodyLimit: cfg.deviceBodyLimit,
     onReport: (id) => events.deviceReported(id),
   });
-  await app.register(adminRoutes, { prefix: API.admin, ctx });
+  await app.register(adminRoutes, { prefix: API.admin, ctx, auth });
   await app.register(adminEventRoutes, { prefix: API.admin, ctx, events });
   await app.register(consoleRoutes);
   app.addHook('preClose', async () => waiters.releaseAll());

@@ -14,6 +14,8 @@ export const API = {
 
 /** Audience of device-signed request tokens. */
 export const DEVICE_AUTH_AUDIENCE = 'devlic-device-api';
+/** Audience of the proof a re-enrolling device signs with its current key. */
+export const ENROLL_PROOF_AUDIENCE = 'devlic-enroll';
 /** Audience of entitlement tokens: what the agent expects. */
 export const ENTITLEMENT_AUDIENCE = 'devlic-agent';
 /** Scheme in `Authorization: DevlicDevice <jwt>`. */

@@ -16,7 +16,11 @@ export const enrollCommand: Command = {
 
 Registers this device: creates its key pair, sends its hardware facts and the
 enroll token (from 'devlic-admin enroll-tokens create'), pins the service's
-signing keys and syncs once. Also re-enrolls a device the service revoked.
+signing keys and syncs once. Also re-enrolls a device the service revoked:
+with this device's current key (device-key.pem) it proves it is the same
+device and keeps its id, groups and seat. Without that key (a reinstalled OS)
+it enrolls as a new device, marked as a possible duplicate; an administrator
+merges it into the old one with 'devlic-admin devices merge NEW OLD'.
 
   --server URL           the licensing service (config "server")
 ${enrollTokenHelp(25)}
@@ -42,7 +46,7 @@ ${COMMON_HELP}
     if (!token) throw new UsageError('an enroll token is required: --token T or --token-file F');
     const clock = clockFromEnv();
     const log = silentLogger();
-    const { identity, previousDeviceId } = await enroll({
+    const { identity, previousDeviceId, duplicateOf, proofRefused } = await enroll({
       cfg, server, token, caFile: cfg.caFile, allowInsecureHttp: cfg.allowInsecureHttp, clock, log, identitySource: identitySourceFromEnv(),
     });
     // A running daemon picks up the new identity and syncs itself; otherwise sync once here.
@@ -58,12 +62,17 @@ ${COMMON_HELP}
     }
     const out = {
       deviceId: identity.deviceId, server: identity.server, reenrolled: identity.reenrolled,
-      previousDeviceId, mode, reason, daemon: daemon !== null, syncError,
+      previousDeviceId, duplicateOf, proofRefused, mode, reason, daemon: daemon !== null, syncError,
     };
     if (v.json) {
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     } else {
-      process.stdout.write(`Enrolled as device ${identity.deviceId} with ${identity.server}${identity.reenrolled ? ' (the service recognised this device)' : ''}.\n`);
+      process.stdout.write(`Enrolled as device ${identity.deviceId} with ${identity.server}${identity.reenrolled ? ' (proved to be the same device: id, groups and seat kept)' : ''}.\n`);
+      if (proofRefused) process.stdout.write(`The service did not accept this device's proof of its key (${proofRefused}), so it enrolled as a new device.\n`);
+      if (duplicateOf) {
+        process.stdout.write(`The service knows a device with the same hardware (${duplicateOf}). If this is that machine (e.g. reinstalled),\n`
+          + `an administrator can give it back its id, groups and seat: devlic-admin devices merge ${identity.deviceId} ${duplicateOf}\n`);
+      }
       process.stdout.write(`Mode: ${mode} (${reason})${syncError ? `; first sync failed: ${syncError}` : ''}\n`);
       if (!daemon) process.stdout.write("The agent service is not running here; start it ('devlic-agent run') to keep the mode up to date.\n");
     }

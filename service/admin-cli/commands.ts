@@ -7,7 +7,7 @@ import { UsageError, type Options } from '../../shared/cli.ts';
 import { checkRef, count, parseCount, parseExpires, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
 import type {
   AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
-  GroupChildBody, GroupDevicesBody, UpdateDeviceBody, UpdateSubscriptionBody,
+  GroupChildBody, GroupDevicesBody, MergeDevicesBody, UpdateDeviceBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
 
@@ -242,6 +242,26 @@ export const COMMANDS: CommandSpec[] = [
     name: 'devices enable', args: 'DEVICE', summary: 'Enable a disabled device again', answer: 'object',
     build: (a) => toggle(a, false),
     render: r.deviceChanged(false),
+  }),
+  cmd({
+    name: 'devices merge', args: 'NEW OLD', summary: 'Give device OLD the key of device NEW (a lost key: reinstalled OS)', answer: 'object',
+    details: [
+      'NEW is the record the reinstalled machine enrolled as (devices list/show marks it as a',
+      'possible duplicate of OLD). OLD keeps its id, groups, seat and history and takes NEW\'s key',
+      'and hardware facts; NEW is retired and its agent switches to OLD by itself. The key OLD',
+      'had stops working at once: merge only when you know the machine behind NEW is OLD.',
+      'Refused (409) when OLD reported after NEW enrolled: its agent still runs with its own key.',
+      'Needs a global-admin token.',
+    ],
+    options: { force: bool_ },
+    optionHelp: [['--force', 'merge even though OLD reported after NEW enrolled']],
+    build(a) {
+      const [from, into] = take(a, ['NEW', 'OLD']);
+      const body: MergeDevicesBody = { from };
+      if (a.values.force) body.force = true;
+      return { method: 'POST', path: `${A}/devices/${seg(into)}/merge`, body };
+    },
+    render: r.renderMerged,
   }),
 
   list('enroll-tokens list', '/enroll-tokens', 'List enrollment tokens (the secrets are not shown again)', r.renderEnrollTokens),

@@ -2,7 +2,7 @@
 // objects into tables and short messages. Pure functions of (answer, context);
 // `--json` bypasses this module and prints the API's objects as they are.
 import type {
-  Admin, Assignment, AuditEvent, DeviceDetail, DeviceView, EnrollToken, Group, Product,
+  Admin, Assignment, AuditEvent, DeviceDetail, DeviceView, EnrollToken, Group, MergeResult, Product,
   Subscription, UnassignResult,
 } from '../../shared/schemas/admin.ts';
 import { formatKeyValue, formatRelative, formatTable, formatTime, names, plural, sanitize, truncate } from './table.ts';
@@ -182,6 +182,7 @@ function deviceSummary(d: DeviceView, ctx: RenderContext): Array<[string, unknow
     ['Last seen', d.lastSeenAt ? `${formatRelative(d.lastSeenAt, ctx.now)} (${formatTime(d.lastSeenAt)})` : 'never'],
     ['Last mode', d.lastMode ? `${d.lastMode}${d.lastReason ? ` (${d.lastReason})` : ''}` : '-'],
     ['Users', d.users.length ? d.users.map((u) => `${u.name} (${u.mode})`).join(', ') : 'none signed in'],
+    ...(d.duplicateOf ? [['Possible duplicate of', `${labelled(d.duplicateOf)}: same hardware, enrolled without proving it is that device (devlic-admin devices merge ${d.id} ${d.duplicateOf.id} if it is)`] as [string, unknown]] : []),
   ];
 }
 
@@ -197,6 +198,8 @@ export function renderDevice(d: DeviceDetail, ctx: RenderContext): string {
     ['Hardware', f ? [f.manufacturer, f.model].filter(Boolean).join(' ') || '-' : '-'],
     ['Serial', f?.serial || '-'],
     ['Hardware UUID', f?.hardwareUuid || '-'],
+    ['Machine id hash', f?.machineIdHash || '-'],
+    ...(f?.redacted ? [['Identifiers', 'shown as short hashes (raw values need a global-admin token)'] as [string, unknown]] : []),
     ['OS', f?.os || '-'],
     ['Last error', d.lastError ?? 'none'],
   ]);
@@ -220,6 +223,11 @@ export function deviceChanged(disabled: boolean) {
       : `Enabled device '${sanitize(d.name)}' (${sanitize(d.id)}): it is licensed again if one of its groups has a subscription with a free seat.`;
     return `${head}\n\n${formatKeyValue(deviceSummary(d, ctx))}`;
   };
+}
+
+export function renderMerged(m: MergeResult, ctx: RenderContext): string {
+  return `Merged device ${sanitize(m.retired)} into '${sanitize(m.device.name)}' (${sanitize(m.id)}): it keeps its groups and seat and now uses the key of ${sanitize(m.retired)}, whose agent switches to ${sanitize(m.id)} at its next request.\n\n`
+    + formatKeyValue(deviceSummary(m.device, ctx));
 }
 
 // ---- enroll tokens --------------------------------------------------------

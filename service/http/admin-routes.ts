@@ -10,7 +10,7 @@ import { DevlicError } from '../../shared/errors.ts';
 import {
   Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
   CreateSubscriptionBody, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group, GroupChildBody, GroupDevicesBody,
-  ListOf, Product, Ref, Subscription, UnassignResult, UpdateDeviceBody, UpdateSubscriptionBody,
+  ListOf, MergeDevicesBody, MergeResult, Product, Ref, Subscription, UnassignResult, UpdateDeviceBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { authenticateAdmin, createAdmin, createEnrollToken } from '../licensing/access.ts';
@@ -18,6 +18,8 @@ import { assign, unassign } from '../licensing/assignments.ts';
 import { addDevices, createGroup, nestGroup, removeDevices, unnestGroup } from '../licensing/groups.ts';
 import { createSubscription, updateSubscription } from '../licensing/subscriptions.ts';
 import { setDeviceDisabled } from '../licensing/devices.ts';
+import { mergeDevices } from '../licensing/merge.ts';
+import type { DeviceAuthenticator } from './device-auth.ts';
 import { resolveRef } from '../licensing/resolve.ts';
 import * as views from '../licensing/views.ts';
 
@@ -31,7 +33,7 @@ function actorOf(req: FastifyRequest): Actor {
   return req.actor!;
 }
 
-export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext }): Promise<void> {
+export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; auth: DeviceAuthenticator }): Promise<void> {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = deps;
   const db = ctx.db;
@@ -99,13 +101,27 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext }
     return { id: r.id, subscription: sub, group, devicesAffected: r.devicesAffected };
   });
 
+  // Raw hardware identifiers are for global-admins only; readers get short hashes.
+  const rawFacts = (req: FastifyRequest) => actorOf(req).role === 'global-admin';
   app.get('/devices', { schema: s({ querystring: DeviceListQuery, response: { 200: ListOf(DeviceView) } }) },
     async (req) => views.listDevices(db, req.query));
   app.get('/devices/:ref', { schema: s({ params: RefParams, response: { 200: DeviceDetail } }) },
-    async (req) => views.getDevice(db, resolveRef(db, 'device', req.params.ref)));
+    async (req) => views.getDevice(db, resolveRef(db, 'device', req.params.ref), { rawFacts: rawFacts(req) }));
   app.patch('/devices/:ref', { schema: s({ params: RefParams, body: UpdateDeviceBody, response: { 200: DeviceView } }) }, async (req) => {
     const id = setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled);
-    return views.getDevice(db, id);
+    return views.getDevice(db, id, { rawFacts: rawFacts(req) });
+  });
+  app.post('/devices/:ref/merge', {
+    schema: s({
+      description: 'Merges device `from` (enrolled anew after its key was lost) into device `:ref`: `:ref` keeps its id, groups, seat and history and takes the key and facts of `from`, which is retired.',
+      params: RefParams, body: MergeDevicesBody, response: { 200: MergeResult },
+    }),
+  }, async (req) => {
+    const r = mergeDevices(ctx, actorOf(req), req.body.from, req.params.ref, req.body.force === true);
+    // Both ids' cached request tokens go now: the old key of :ref must stop working, the retired id must be told where it went.
+    deps.auth.forget(r.retired);
+    deps.auth.forget(r.id);
+    return { id: r.id, retired: r.retired, device: views.getDevice(db, r.id, { rawFacts: true }) };
   });
 
   app.get('/enroll-tokens', { schema: s({ response: { 200: ListOf(EnrollToken) } }) }, async () => list(views.listEnrollTokens(db)));

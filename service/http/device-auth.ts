@@ -3,6 +3,9 @@
 // are cached in memory (bounded) so a long-polling agent costs one signature
 // check per token lifetime and no database read per request; re-enrolling a
 // device (a new key) must call forget() so its old tokens stop working.
+// A device id retired by a merge is answered DEVICE_MERGED, with a notice
+// signed by the service naming the id to use, but only to a request signed by
+// the key the surviving device now holds (the merged agent's own key).
 import type { KeyObject } from 'node:crypto';
 import { DevlicError } from '../../shared/errors.ts';
 import { DEVICE_AUTH_AUDIENCE, DEVICE_AUTH_SCHEME } from '../../shared/api.ts';
@@ -13,13 +16,22 @@ const CACHE_MAX = 200_000;
 
 interface Cached { deviceId: string; exp: number }
 
+/** Signs the notice that tells the agent of a retired id where its device went. */
+export type MergeNoticeSigner = (retiredId: string, mergedInto: string) => Promise<string>;
+
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, Cached>();
   private readonly keys = new Map<string, { jwk: string; key: KeyObject }>();
+  /** Bumped by forget(): a verification that started before must not fill the cache after. */
+  private readonly generation = new Map<string, number>();
   private readonly lookup;
+  private readonly lookupMerged;
+  private readonly notice?: MergeNoticeSigner;
 
-  constructor(db: DB) {
+  constructor(db: DB, notice?: MergeNoticeSigner) {
     this.lookup = db.prepare('SELECT public_key FROM devices WHERE id = ?');
+    this.lookupMerged = db.prepare('SELECT d.id, d.public_key FROM device_merges m JOIN devices d ON d.id = m.device_id WHERE m.retired_id = ?');
+    this.notice = notice;
   }
 
   async authenticate(header: string | undefined, nowSeconds: number): Promise<string> {
@@ -36,18 +48,32 @@ export class DeviceAuthenticator {
     }
     const deviceId = unverifiedSubject(jwt);
     if (!deviceId) throw new DevlicError('UNAUTHENTICATED', 'device token is malformed');
+    const gen = this.generation.get(deviceId) ?? 0;
     const row = this.lookup.get(deviceId) as { public_key: string } | undefined;
-    if (!row) throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again with a new enrollment token');
+    if (!row) return this.retired(jwt, deviceId, nowSeconds);
     const { exp } = await verifyDeviceRequestToken(jwt, this.publicKey(deviceId, row.public_key), deviceId, DEVICE_AUTH_AUDIENCE, nowSeconds);
+    // The key changed while this was checked: judge again against the new one.
+    if ((this.generation.get(deviceId) ?? 0) !== gen) return this.authenticate(header, nowSeconds);
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(jwt, { deviceId, exp });
     return deviceId;
   }
 
-  /** Drops everything cached for a device (its key changed). */
+  /** Drops everything cached for a device (its key changed or it was merged away). */
   forget(deviceId: string): void {
+    this.generation.set(deviceId, (this.generation.get(deviceId) ?? 0) + 1);
     this.keys.delete(deviceId);
     for (const [jwt, c] of this.cache) if (c.deviceId === deviceId) this.cache.delete(jwt);
+  }
+
+  /** An id not in the devices table: unknown, or retired by a merge (then told, signed, where it went). */
+  private async retired(jwt: string, deviceId: string, nowSeconds: number): Promise<never> {
+    const merged = this.lookupMerged.get(deviceId) as { id: string; public_key: string } | undefined;
+    if (!merged || !this.notice) throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again with a new enrollment token');
+    // Signed with the key the survivor holds now: only the merged agent learns where it went.
+    await verifyDeviceRequestToken(jwt, keyFromJwk(JSON.parse(merged.public_key)), deviceId, DEVICE_AUTH_AUDIENCE, nowSeconds);
+    throw new DevlicError('DEVICE_MERGED', `device ${deviceId} was merged into ${merged.id} by an administrator; use that id`,
+      { deviceId: merged.id, notice: await this.notice(deviceId, merged.id) });
   }
 
   private publicKey(deviceId: string, jwk: string): KeyObject {

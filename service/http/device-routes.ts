@@ -40,12 +40,12 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     config: { rateLimit: { max: deps.enrollPerMinute, timeWindow: 60_000 } },
     schema: { tags: ['device'], body: EnrollRequest, response: { 201: EnrollResponse, 401: ErrorBody } },
   }, async (req, reply) => {
-    const { deviceId, reenrolled } = enrollDevice(deps.ctx, req.body.token, req.body.facts, req.body.publicKey);
+    const { deviceId, reenrolled, duplicateOf } = await enrollDevice(deps.ctx, req.body);
     // A re-enrolled device has a new key: tokens signed by the old one must stop working at once.
-    deps.auth.forget(deviceId);
-    req.log.info({ deviceId, reenrolled, hostname: req.body.facts.hostname }, 'device enrolled');
+    if (reenrolled) deps.auth.forget(deviceId);
+    req.log.info({ deviceId, reenrolled, duplicateOf, hostname: req.body.facts.hostname }, 'device enrolled');
     reply.code(201);
-    return { deviceId, issuer: deps.keys.issuer, audience: 'devlic-agent', keys: jwks, reenrolled };
+    return { deviceId, issuer: deps.keys.issuer, audience: 'devlic-agent', keys: jwks, reenrolled, duplicateOf };
   });
 
   app.get(API.entitlement, {
@@ -55,7 +55,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       response: { 200: EntitlementResponse, 304: Type.Null({ description: 'unchanged since If-None-Match (no body)' }) },
     },
   }, async (req, reply) => {
-    const deviceId = await deps.auth.authenticate(req.headers.authorization, nowSeconds());
+    const startedAt = nowSeconds();
+    const deviceId = await deps.auth.authenticate(req.headers.authorization, startedAt);
     const inm = req.headers['if-none-match'];
     let seq = deps.issuer.currentSeq(deviceId, nowSeconds());
     if (seq !== null && inm === `"${seq}"` && req.query.wait) {
@@ -69,7 +70,11 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       return reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
     }
     const cur = await deps.issuer.current(deviceId, nowSeconds());
-    if (!cur) throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again');
+    if (!cur) {
+      // Gone while the request waited (merged into another id): say so as a fresh request would (DEVICE_MERGED).
+      await deps.auth.authenticate(req.headers.authorization, startedAt);
+      throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again');
+    }
     reply.header('ETag', `"${cur.seq}"`).header('Cache-Control', 'no-store');
     return cur;
   });

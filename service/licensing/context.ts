@@ -16,6 +16,8 @@ export interface Change<T> {
   result: T; action: string; target: string; details?: Record<string, unknown>;
   /** false for changes that cannot move a seat (a new token, an empty group): skips the recompute. */
   recompute?: boolean;
+  /** Devices to report as changed even if their entitlement row did not move (a device merged away: its waits must end). */
+  alsoChanged?: string[];
 }
 
 export class LicensingContext {
@@ -43,7 +45,8 @@ export class LicensingContext {
       const c = fn();
       this.db.prepare('INSERT INTO audit (at, actor_id, actor_name, action, target, details) VALUES (?, ?, ?, ?, ?, ?)')
         .run(this.nowIso(), actor.id, actor.name, c.action, c.target, JSON.stringify(c.details ?? {}));
-      return { result: c.result, changed: c.recompute === false ? [] : recomputeEntitlements(this.db, this.now()) };
+      const changed = c.recompute === false ? [] : recomputeEntitlements(this.db, this.now());
+      return { result: c.result, changed: c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed };
     }).immediate();
     this.emit(changed);
     return result;

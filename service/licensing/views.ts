@@ -2,9 +2,11 @@
 // come from the usage tables that every recompute writes in the same
 // transaction as the entitlements, so what an admin sees is what devices get.
 import type { DB } from '../store/db.ts';
+import { createHash } from 'node:crypto';
 import type {
-  Admin, Assignment, AuditEvent, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
+  Admin, Assignment, AuditEvent, DeviceDetail, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
 } from '../../shared/schemas/admin.ts';
+import type { DeviceFacts } from '../../shared/schemas/device.ts';
 import { subscriptionState } from './allocate.ts';
 import { resolveRef } from './resolve.ts';
 
@@ -74,9 +76,10 @@ export function listAssignments(db: DB, id?: string): Assignment[] {
 }
 
 const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id AS lic_group_id,
-    s.name AS sub_name, lg.name AS lic_group_name
+    s.name AS sub_name, lg.name AS lic_group_name, dup.name AS dup_name
   FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
-  LEFT JOIN subscriptions s ON s.id = e.subscription_id LEFT JOIN groups lg ON lg.id = e.group_id`;
+  LEFT JOIN subscriptions s ON s.id = e.subscription_id LEFT JOIN groups lg ON lg.id = e.group_id
+  LEFT JOIN devices dup ON dup.id = d.duplicate_of`;
 
 function deviceRow(db: DB, r: any): DeviceView {
   const report = r.last_report ? JSON.parse(r.last_report) : null;
@@ -90,6 +93,21 @@ function deviceRow(db: DB, r: any): DeviceView {
     lastMode: report?.mode ?? null, lastReason: report?.reason ?? null, lastSeenAt: r.last_seen_at ?? null,
     users: report?.users ?? [], agentVersion: report?.agentVersion ?? null, cacheExpiresAt: report?.cacheExpiresAt ?? null,
     enrolledAt: r.enrolled_at,
+    duplicateOf: r.duplicate_of ? { id: r.duplicate_of, name: r.dup_name ?? r.duplicate_of } : null,
+  };
+}
+
+/** A short, stable stand-in for a hardware identifier: equal values stay recognisably equal. */
+export function shortHash(value: string): string {
+  return `sha256:${createHash('sha256').update(String(value ?? '')).digest('hex').slice(0, 12)}`;
+}
+
+/** The facts an admin sees: readers get short hashes of the identifiers a takeover would need. */
+export function factsView(facts: DeviceFacts, raw: boolean): DeviceFactsView {
+  if (raw) return { ...facts, redacted: false };
+  return {
+    ...facts, redacted: true,
+    machineIdHash: shortHash(facts.machineIdHash), hardwareUuid: shortHash(facts.hardwareUuid), serial: shortHash(facts.serial),
   };
 }
 
@@ -111,12 +129,12 @@ export function listDevices(db: DB, q: DeviceListQuery, now: number = Date.now()
   return { items: rows.map((r) => deviceRow(db, r)), total };
 }
 
-export function getDevice(db: DB, id: string): DeviceDetail {
+export function getDevice(db: DB, id: string, opts: { rawFacts: boolean }): DeviceDetail {
   const r = db.prepare(`${DEVICE_SELECT} WHERE d.id = ?`).get(id) as any;
   const report = r.last_report ? JSON.parse(r.last_report) : null;
   const reports = (db.prepare('SELECT at, report FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT 20').all(id) as any[])
     .map((x) => { const rep = JSON.parse(x.report); return { at: x.at, mode: rep.mode, reason: rep.reason, users: rep.users, agentVersion: rep.agentVersion, lastError: rep.lastError }; });
-  return { ...deviceRow(db, r), facts: JSON.parse(r.facts), lastError: report?.lastError ?? null, reports };
+  return { ...deviceRow(db, r), facts: factsView(JSON.parse(r.facts), opts.rawFacts), lastError: report?.lastError ?? null, reports };
 }
 
 export function listEnrollTokens(db: DB, id?: string): EnrollToken[] {

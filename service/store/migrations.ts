@@ -121,4 +121,16 @@ export const MIGRATIONS: string[] = [
     devices_reached INTEGER NOT NULL
   );
   `,
+  /* 3: matching hardware facts no longer hand over a device: duplicates are allowed and flagged; merged ids are remembered */ `
+  DROP INDEX devices_identity;
+  CREATE INDEX devices_identity ON devices(machine_id_hash, hardware_uuid);
+  ALTER TABLE devices ADD COLUMN duplicate_of TEXT REFERENCES devices(id);
+  -- An id retired by 'devices merge' and the device it became: its agent is told where it went.
+  CREATE TABLE device_merges (
+    retired_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    merged_at TEXT NOT NULL
+  );
+  CREATE INDEX device_merges_device ON device_merges(device_id);
+  `,
 ];

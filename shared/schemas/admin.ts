@@ -2,7 +2,7 @@
 // these objects as they are. Every object has an `id`.
 import Type from 'typebox';
 import { EntitlementReason, Id, Mode, Name, Timestamp } from './common.ts';
-import { DeviceFacts, ReportedUser } from './device.ts';
+import { ReportedUser } from './device.ts';
 
 /** A reference typed by an admin: an id or a unique name. */
 export const Ref = Type.String({ minLength: 1, maxLength: 128 });
@@ -124,8 +124,28 @@ export const DeviceView = Type.Object({
   agentVersion: Type.Union([Type.String(), Type.Null()]),
   cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
   enrolledAt: Timestamp,
+  /** An older device with the same hardware facts: this one enrolled without proving it is that device (merge it if it is). */
+  duplicateOf: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
 });
 export type DeviceView = Type.Static<typeof DeviceView>;
+
+/**
+ * The hardware facts as an admin sees them. For readers the identifiers
+ * (machineIdHash, hardwareUuid, serial) are replaced by a short hash
+ * ("sha256:" + 12 hex), enough to spot two records of one machine.
+ */
+export const DeviceFactsView = Type.Object({
+  machineIdHash: Type.String(),
+  hardwareUuid: Type.String(),
+  hostname: Type.String(),
+  manufacturer: Type.String(),
+  model: Type.String(),
+  serial: Type.String(),
+  os: Type.String(),
+  /** true when the identifiers above are short hashes, not the raw values. */
+  redacted: Type.Boolean(),
+});
+export type DeviceFactsView = Type.Static<typeof DeviceFactsView>;
 
 export const DeviceReportRow = Type.Object({
   at: Timestamp,
@@ -137,7 +157,7 @@ export const DeviceReportRow = Type.Object({
 });
 
 export const DeviceDetail = Type.Intersect([DeviceView, Type.Object({
-  facts: DeviceFacts,
+  facts: DeviceFactsView,
   lastError: Type.Union([Type.String(), Type.Null()]),
   reports: Type.Array(DeviceReportRow),
 })]);
@@ -162,6 +182,23 @@ export const UpdateDeviceBody = Type.Object({
   disabled: Type.Boolean(),
 }, { additionalProperties: false });
 export type UpdateDeviceBody = Type.Static<typeof UpdateDeviceBody>;
+
+/** `POST /devices/:ref/merge`: the device `from` (enrolled anew, e.g. after a reinstall) becomes device `:ref`. */
+export const MergeDevicesBody = Type.Object({
+  from: Ref,
+  /** Merge even though `:ref` reported after `from` enrolled (its agent still seems to run with its own key). */
+  force: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+export type MergeDevicesBody = Type.Static<typeof MergeDevicesBody>;
+
+export const MergeResult = Type.Object({
+  /** The device that remains (the old id, with its groups, seat and history), now holding the key of `retired`. */
+  id: Id,
+  /** The id that no longer exists; its agent is told to use `id`. */
+  retired: Id,
+  device: DeviceView,
+});
+export type MergeResult = Type.Static<typeof MergeResult>;
 
 export const EnrollToken = Type.Object({
   id: Id,

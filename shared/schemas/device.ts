@@ -33,6 +33,13 @@ export const EnrollRequest = Type.Object({
   token: Type.String({ minLength: 8, maxLength: 256 }),
   facts: DeviceFacts,
   publicKey: Ed25519PublicJwk,
+  /**
+   * Re-enrolling a known device: a short-lived JWT signed by the device's
+   * CURRENT key over the new public key (shared/device-proofs.ts). Only with a
+   * valid proof does the device keep its id; matching hardware facts alone
+   * enroll a new device flagged as a possible duplicate.
+   */
+  proof: Type.Optional(Type.String({ minLength: 16, maxLength: 2048, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' })),
 }, { additionalProperties: false });
 export type EnrollRequest = Type.Static<typeof EnrollRequest>;
 
@@ -41,8 +48,10 @@ export const EnrollResponse = Type.Object({
   issuer: Type.String(),
   audience: Type.String(),
   keys: Jwks,
-  /** true when the service recognised the hardware and kept its device id. */
+  /** true when the device proved possession of its current key and kept its device id. */
   reenrolled: Type.Boolean(),
+  /** Set when the hardware facts match an existing device that was NOT proven: a new device, possibly a duplicate of that one. */
+  duplicateOf: Type.Optional(Type.Union([Id, Type.Null()])),
 });
 export type EnrollResponse = Type.Static<typeof EnrollResponse>;
 

@@ -53,7 +53,7 @@ describe('agent lifecycle', () => {
     expect(st.lastSync.ok).toBe(true);
   });
 
-  it('re-enrolling the same hardware keeps the device id', async () => {
+  it('re-enrolling with the device key (a proof) keeps the device id', async () => {
     const before = (await agent.status()).deviceId;
     const r = await agent.enroll(lab.svc.url, await lab.enrollToken());
     expect(r.code, r.stderr).toBe(0);

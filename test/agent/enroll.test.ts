@@ -1,10 +1,13 @@
 // Enrollment against a scripted service: Retry-After on 429 is honoured, a
 // refused token changes nothing on disk (a working device stays working),
-// and the stored hardware identity is sent again on re-enrollment.
+// the stored hardware identity is sent again on re-enrollment with a proof
+// signed by the key the device had, re-signed once with the service's time
+// when refused, and dropped (a new device) when refused again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { enroll } from '../../agent/enroll.ts';
 import { defaults } from '../../agent/config.ts';
@@ -13,6 +16,7 @@ import { silentLogger } from '../../shared/log.ts';
 import { generateSigningKey, publicJwk } from '../../shared/token.ts';
 import type { RawIdentity } from '../../agent/identity.ts';
 import { tempDir } from '../helpers/processes.ts';
+import { verifyEnrollProof } from '../../shared/device-proofs.ts';
 
 let server: Server;
 let url = '';
@@ -100,6 +104,57 @@ describe('enroll', () => {
     expect(facts.hostname).toBe('renamed');
     expect(r.identity.reenrolled).toBe(true);
     expect(readFileSync(join(dataDir, 'device-key.pem'), 'utf8')).not.toBe(keyBefore);
+    // It proved which device it is with the key it had, for the key it sent.
+    const sent = seen.at(-1);
+    await expect(verifyEnrollProof(sent.proof, {
+      currentKey: createPublicKey(createPrivateKey(keyBefore)), deviceId: 'dev_keep', newPublicKey: sent.publicKey, nowSeconds: Math.floor(Date.now() / 1000),
+    })).resolves.toBeUndefined();
+  });
+
+  it('re-signs a refused proof once with the service\'s time, then enrolls as a new device', async () => {
+    const dataDir = join(tempDir('enroll'), 'data');
+    script = [await okAnswer('dev_first')];
+    await enroll(opts(dataDir));
+    const firstKey = createPublicKey(createPrivateKey(readFileSync(join(dataDir, 'device-key.pem'))));
+    const proofRefused = (date: string) => ({ status: 401, headers: { date }, body: { error: { code: 'ENROLL_PROOF_INVALID', message: 'enroll proof rejected: "exp" claim timestamp check failed' } } });
+    // This device's clock is two hours behind the service's.
+    const serviceNow = Date.now();
+    const clock = { now: () => Date.now() - 2 * 3600_000, fake: true };
+    script = [proofRefused(new Date(serviceNow).toUTCString()), await okAnswer('dev_first', true)];
+    seen.length = 0;
+    const r = await enroll(opts(dataDir, { clock }));
+    expect(r).toMatchObject({ proofRefused: null, identity: { deviceId: 'dev_first', reenrolled: true } });
+    const [late, onTime] = seen.map((q) => JSON.parse(Buffer.from(q.proof.split('.')[1], 'base64url').toString()));
+    expect(Math.abs(late.iat * 1000 - (serviceNow - 2 * 3600_000))).toBeLessThan(60_000);
+    expect(Math.abs(onTime.iat * 1000 - serviceNow)).toBeLessThan(60_000);
+    await verifyEnrollProof(seen[1].proof, { currentKey: firstKey, deviceId: 'dev_first', newPublicKey: seen[1].publicKey, nowSeconds: Math.floor(serviceNow / 1000) });
+
+    // Refused again with the service's time (the service no longer has this key for the device): a new device, said so.
+    const now = new Date().toUTCString();
+    script = [proofRefused(now), { ...await okAnswer('dev_second'), body: { ...(await okAnswer('dev_second')).body, duplicateOf: 'dev_first' } }];
+    seen.length = 0;
+    const r2 = await enroll(opts(dataDir));
+    expect(r2).toMatchObject({ duplicateOf: 'dev_first', previousDeviceId: 'dev_first', identity: { deviceId: 'dev_second', reenrolled: false } });
+    expect(r2.proofRefused).toMatch(/exp/);
+    expect(seen).toHaveLength(2);
+    expect(seen[0].proof).toBeDefined();
+    expect(seen[1].proof).toBeUndefined();
+    expect(seen[1].facts.machineIdHash).toBe(seen[0].facts.machineIdHash);
+  });
+
+  it('sends no proof to another service, nor without a readable key', async () => {
+    const dataDir = join(tempDir('enroll'), 'data');
+    script = [await okAnswer('dev_a')];
+    await enroll(opts(dataDir));
+    script = [await okAnswer('dev_b')];
+    seen.length = 0;
+    await enroll(opts(dataDir, { server: url.replace('127.0.0.1', 'localhost') }));
+    expect(seen[0].proof).toBeUndefined();
+    rmSync(join(dataDir, 'device-key.pem'));
+    script = [await okAnswer('dev_c')];
+    seen.length = 0;
+    await enroll(opts(dataDir, { server: url.replace('127.0.0.1', 'localhost') }));
+    expect(seen[0].proof).toBeUndefined();
   });
 
   it('refuses an answer that does not follow the protocol', async () => {

@@ -287,6 +287,10 @@ run('admin console in Chromium', () => {
     await rp.getByRole('link', { name: 'Devices' }).click();
     await rp.locator(`tr[data-device-id="${laptopId}"] [data-mode="read-only"]`).waitFor();
     await screenshot(rp, 'reader-fleet');
+    // ...but not the hardware identifiers: the serial number is a short hash, said so.
+    await rp.getByRole('link', { name: 'lab-laptop-01' }).click();
+    const serial = rp.locator('dt', { hasText: 'Serial number (hashed)' }).locator('xpath=following-sibling::dd[1]');
+    expect(await serial.textContent()).toMatch(/^sha256:[0-9a-f]{12}$/);
     await rc.close();
     expect(rErrors).toEqual([]);
   });

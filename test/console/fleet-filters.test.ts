@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/processes.ts';
 const dir = tempDir('fleet-filters');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('counts a device as stale when neither enrolment nor any report is newer than N minutes', () => {
+it('counts a device as stale when neither enrolment nor any report is newer than N minutes', async () => {
   const MIN = 60_000;
   const t0 = Date.parse('2026-03-01T08:00:00Z');
   let now = t0;
@@ -25,9 +25,9 @@ it('counts a device as stale when neither enrolment nor any report is newer than
   seedCatalogue(db, ctx.nowIso());
   const { token } = createEnrollToken(ctx, SYSTEM_ACTOR, { uses: 2 });
   const key = { kty: 'OKP' as const, crv: 'Ed25519' as const, x: 'A'.repeat(43) };
-  const a = enrollDevice(ctx, token, fakeFacts('quiet'), key).deviceId;
+  const a = (await enrollDevice(ctx, { token, facts: fakeFacts('quiet'), publicKey: key })).deviceId;
   now = t0 + 10 * MIN;
-  const b = enrollDevice(ctx, token, fakeFacts('chatty'), key).deviceId;
+  const b = (await enrollDevice(ctx, { token, facts: fakeFacts('chatty'), publicKey: key })).deviceId;
   const stale = (minutes: number) => listDevices(db, { staleMinutes: minutes }, now).items.map((d) => d.id);
 
   now = t0 + 20 * MIN;

@@ -30,10 +30,11 @@ export class SimDevice {
     ({ privateKey: this.privateKey, publicKey: this.publicKey } = generateKeyPairSync('ed25519'));
   }
 
-  async enroll(token: string): Promise<{ status: number; body: any }> {
+  /** Enrolls; `proof` is an enroll proof (shared/device-proofs.ts) signed by the key of the device it re-enrolls as. */
+  async enroll(token: string, opts: { proof?: string } = {}): Promise<{ status: number; body: any }> {
     const r = await fetch(`${this.url}/v1/enroll`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token, facts: this.facts, publicKey: await publicJwk(this.publicKey) }),
+      body: JSON.stringify({ token, facts: this.facts, publicKey: await publicJwk(this.publicKey), ...opts }),
     });
     const body = await r.json() as any;
     if (r.status === 201) { this.deviceId = body.deviceId; this.enrollment = body; this.auth = undefined; }

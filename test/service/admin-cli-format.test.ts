@@ -12,7 +12,7 @@ import { parseInvocation, type Env } from '../../service/admin-cli/args.ts';
 import { COMMANDS, parseTermEnd, seg } from '../../service/admin-cli/commands.ts';
 import { hintFor } from '../../service/admin-cli/client.ts';
 import {
-  renderAdminCreated, renderDevices, renderEnrollTokenCreated, renderProducts, renderUnassigned,
+  renderAdminCreated, renderDevice, renderDevices, renderEnrollTokenCreated, renderMerged, renderProducts, renderUnassigned,
 } from '../../service/admin-cli/render.ts';
 import { formatKeyValue, formatRelative, formatTable, formatTime, sanitize, truncate } from '../../service/admin-cli/table.ts';
 
@@ -130,6 +130,8 @@ describe('argv → request mapping', () => {
     ['devices show dev_1', 'GET', '/v1/admin/devices/dev_1'],
     ['devices disable dev_1', 'PATCH', '/v1/admin/devices/dev_1', { disabled: true }],
     ['devices enable dev_1', 'PATCH', '/v1/admin/devices/dev_1', { disabled: false }],
+    ['devices merge dev_new laptop-02', 'POST', '/v1/admin/devices/laptop-02/merge', { from: 'dev_new' }],
+    ['devices merge dev_new laptop-02 --force', 'POST', '/v1/admin/devices/laptop-02/merge', { from: 'dev_new', force: true }],
     ['enroll-tokens list', 'GET', '/v1/admin/enroll-tokens'],
     ['enroll-tokens create', 'POST', '/v1/admin/enroll-tokens', {}],
     ['enroll-tokens create --expires 7d --uses 20 --group Lab', 'POST', '/v1/admin/enroll-tokens', { expiresInSeconds: 604800, uses: 20, group: 'Lab' }],
@@ -230,6 +232,8 @@ describe('usage errors (exit 2)', () => {
     ['devices list --offset -3', /--offset|argument/],
     ['devices show', /missing DEVICE/],
     ['devices show a b', /unexpected argument 'b'/],
+    ['devices merge dev_new', /missing OLD/],
+    ['devices merge dev_new dev_old dev_x', /unexpected argument 'dev_x'/],
     ['enroll-tokens create --expires 7y', /invalid duration/],
     ['enroll-tokens create --expires 30s', /--expires must be between 1m and 366d/],
     ['enroll-tokens create --uses 0', /--uses must be a whole number from 1/],
@@ -264,7 +268,7 @@ describe('human output', () => {
     product: 'M365-DEV', subscription: { id: 'sub_1', name: 'EA' }, licenseGroup: { id: 'grp_1', name: 'Lab' },
     entitlementSeq: 4, disabled: false, lastMode: 'full', lastReason: 'ASSIGNED', lastSeenAt: '2026-05-01T11:59:48Z',
     users: [{ name: 'alice', mode: 'full' }, { name: 'bob', mode: 'full' }], agentVersion: '0.1.0',
-    cacheExpiresAt: null, enrolledAt: '2026-04-01T00:00:00Z', ...over,
+    cacheExpiresAt: null, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, ...over,
   });
 
   it('lists devices with seat, reason, last mode, relative last seen and users', () => {
@@ -283,6 +287,17 @@ describe('human output', () => {
     // Every column starts at the same offset on every line.
     expect(lines[1].indexOf('yes')).toBe(lines[0].indexOf('SEAT'));
     expect(lines[2].indexOf('never')).toBe(lines[0].indexOf('LAST SEEN'));
+  });
+
+  it('shows a possible duplicate with the merge command, hashed identifiers as such, and a merge', () => {
+    const facts = { machineIdHash: 'sha256:0123456789ab', hardwareUuid: 'sha256:ba9876543210', serial: 'sha256:aaaabbbbcccc', hostname: 'lap', manufacturer: 'M', model: 'X', os: 'Linux', redacted: true };
+    const out = renderDevice({ ...device({ id: 'dev_new', duplicateOf: { id: 'dev_old', name: 'laptop-01' } }), facts, lastError: null, reports: [] }, ctx);
+    expect(out).toMatch(/Possible duplicate of: +laptop-01 \(dev_old\).*devlic-admin devices merge dev_new dev_old/);
+    expect(out).toMatch(/Serial: +sha256:aaaabbbbcccc/);
+    expect(out).toMatch(/Identifiers: +shown as short hashes/);
+    expect(renderDevice({ ...device({}), facts: { ...facts, redacted: false }, lastError: null, reports: [] }, ctx)).not.toMatch(/Identifiers|duplicate/);
+    const merged = renderMerged({ id: 'dev_old', retired: 'dev_new', device: device({ id: 'dev_old', name: 'laptop-01' }) }, ctx);
+    expect(merged).toMatch(/^Merged device dev_new into 'laptop-01' \(dev_old\): it keeps its groups and seat/);
   });
 
   it('says when a device page is not the whole fleet', () => {

@@ -9,7 +9,8 @@ import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 import { DEVICE_AUTH_AUDIENCE } from '../../shared/api.ts';
-import { signDeviceRequestToken } from '../../shared/token.ts';
+import { publicJwk, signDeviceRequestToken } from '../../shared/token.ts';
+import { signEnrollProof } from '../../shared/device-proofs.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
 let svc: ServiceProcess;
@@ -38,15 +39,29 @@ describe('enrollment', () => {
     expect(v.facts.serial).toBe('SN-laptop-01');
   });
 
-  it('keeps the device id when the same hardware enrolls again, and the old key stops working', async () => {
+  it('never hands over a device for matching hardware facts: a new device, flagged duplicateOf, and the old key keeps working', async () => {
     const facts = fakeFacts('laptop-02');
     const a = new SimDevice(svc.url, facts);
     await a.enroll(token);
+    const aAuth = await a.authHeader();
     expect((await a.entitlement()).status).toBe(200);
     const b = new SimDevice(svc.url, facts);
     const r = await b.enroll(token);
-    expect(r.body.reenrolled).toBe(true);
-    expect(b.deviceId).toBe(a.deviceId);
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ reenrolled: false, duplicateOf: a.deviceId });
+    expect(b.deviceId).not.toBe(a.deviceId);
+    expect((await b.entitlement()).status).toBe(200);
+    expect((await a.entitlement({ authorization: aAuth })).status).toBe(200);
+    expect((await admin.ok('GET', `/devices/${b.deviceId}`)).duplicateOf).toEqual({ id: a.deviceId, name: 'laptop-02' });
+  });
+
+  it('keeps the device id when the device proves its current key, and the old key stops working', async () => {
+    const a = new SimDevice(svc.url, fakeFacts('laptop-03'));
+    await a.enroll(token);
+    const b = new SimDevice(svc.url, a.facts);
+    const proof = await signEnrollProof(a.privateKey, a.deviceId, await publicJwk(b.publicKey), Math.floor(Date.now() / 1000));
+    const r = await b.enroll(token, { proof });
+    expect(r.body).toMatchObject({ reenrolled: true, deviceId: a.deviceId });
     expect((await b.entitlement()).status).toBe(200);
     expect((await a.entitlement()).status).toBe(401);
   });

@@ -26,7 +26,8 @@ export async function render(el, parts, query, ctx) {
 function deviceRow(d) {
   const stale = !d.lastSeenAt || Date.now() - Date.parse(d.lastSeenAt) > STALE_MINUTES * 60_000;
   return row(COLS, [
-    h('a', { href: `#/devices/${enc(d.id)}`, id: `dev-link-${d.id}` }, d.name),
+    [h('a', { href: `#/devices/${enc(d.id)}`, id: `dev-link-${d.id}` }, d.name),
+      d.duplicateOf ? h('span', { class: 'muted' }, ` (possible duplicate of ${d.duplicateOf.name})`) : null],
     d.groups.length ? d.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'none'),
     licenceCell(d),
     h('span', { 'data-col': 'mode' }, modeCell(d)),
@@ -118,7 +119,10 @@ async function renderDevice(el, id, ctx) {
       ])),
       h('section', { class: 'card', 'aria-labelledby': 'h-hw' }, h('h2', { id: 'h-hw' }, 'Device'), dl([
         ['Device id', h('code', {}, d.id)], ['Host name', d.facts.hostname], ['Model', `${d.facts.manufacturer} ${d.facts.model}`],
-        ['Serial number', d.facts.serial], ['Operating system', d.facts.os], ['Enrolled', date(d.enrolledAt, true)],
+        // Readers get short hashes of the hardware identifiers, never the values (they would help impersonate the device).
+        [d.facts.redacted ? 'Serial number (hashed)' : 'Serial number', d.facts.serial], ['Operating system', d.facts.os], ['Enrolled', date(d.enrolledAt, true)],
+        d.duplicateOf ? ['Possible duplicate of', [h('a', { href: `#/devices/${enc(d.duplicateOf.id)}` }, d.duplicateOf.name),
+          ` — same hardware, enrolled without proving it is that device. If it is (a reinstalled machine), a global-admin runs devlic-admin devices merge ${d.id} ${d.duplicateOf.id}`]] : null,
         ['Groups', d.groups.length ? d.groups.map((g, i) => [i ? ', ' : '', h('a', { href: `#/groups/${enc(g.id)}` }, g.name)]) : null],
       ]))),
     h('h2', {}, 'Recent reports'),
