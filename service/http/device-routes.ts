@@ -56,11 +56,14 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
 
   app.get(API.entitlement, {
     // Before validation, which would coerce '1.5', '1e2' or ' 7' to a number: `wait` is plain digits or refused.
-    preValidation: async (req) => {
+    // (A callback hook, not async: this is the 304 path, and an async hook costs a promise per poll.)
+    preValidation: (req, _reply, done) => {
       const raw = (req.query as Record<string, unknown>).wait;
       if (raw !== undefined && (typeof raw !== 'string' || !/^[0-9]{1,6}$/.test(raw))) {
-        throw new DevlicError('VALIDATION_FAILED', `invalid querystring: wait must be a whole number of seconds from 0 to ${deps.maxWaitSeconds}`);
+        done(new DevlicError('VALIDATION_FAILED', `invalid querystring: wait must be a whole number of seconds from 0 to ${deps.maxWaitSeconds}`));
+        return;
       }
+      done();
     },
     schema: {
       tags: ['device'], security: [{ device: [] }],
