@@ -20,6 +20,7 @@ import { hostname as osHostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { DeviceFacts } from '../shared/schemas/device.ts';
 import { assertTrustedFile, writeFileAtomic } from './fsutil.ts';
+import { toPlainText } from '../shared/text.ts';
 
 /** Raw values as the platform reports them, before normalisation. */
 export interface RawIdentity {
@@ -63,10 +64,10 @@ export function normaliseHardwareUuid(raw: string | null | undefined): string {
   return v;
 }
 
-/** Free-text fact: trimmed, control characters removed, junk to '', bounded. */
+/** Free-text fact: what the service's text rule refuses (control characters, ...) cleaned out, junk to '', bounded. */
 export function normaliseText(raw: string | null | undefined, max = 128): string {
-  const v = (raw ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
-  return isJunkText(v) ? '' : v.slice(0, max);
+  const v = toPlainText(raw ?? '', Infinity);
+  return isJunkText(v) ? '' : toPlainText(v, max);
 }
 
 /** A machine id worth hashing: not empty, not a placeholder. */

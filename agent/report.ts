@@ -4,20 +4,23 @@ import type { StatusReport, ReportedUser, EntitlementClaims } from '../shared/sc
 import type { Decision } from './decide.ts';
 import type { Store } from './store/store.ts';
 import { AGENT_VERSION } from './version.ts';
+import { toPlainText } from '../shared/text.ts';
 
 export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null): StatusReport {
   const byUser = new Map<string, ReportedUser>();
   for (const s of store.openSessions()) {
-    if (byUser.has(s.user) || byUser.size >= 256) continue;
-    byUser.set(s.user.slice(0, 256), { name: s.user.slice(0, 256), mode: decision.mode, since: new Date(s.startedAt).toISOString() });
+    // Cleaned to the service's text rule: a user name or error text with control characters would get the whole report refused.
+    const name = toPlainText(s.user, 256);
+    if (!name || byUser.has(name) || byUser.size >= 256) continue;
+    byUser.set(name, { name, mode: decision.mode, since: new Date(s.startedAt).toISOString() });
   }
   const sync = store.getSyncState();
   return {
     mode: decision.mode,
-    reason: decision.reason.slice(0, 64),
+    reason: toPlainText(decision.reason, 64),
     users: [...byUser.values()],
     agentVersion: AGENT_VERSION,
-    lastError: sync.lastOk === false && sync.lastError ? sync.lastError.slice(0, 2048) : null,
+    lastError: sync.lastOk === false && sync.lastError ? toPlainText(sync.lastError, 2048) || null : null,
     cacheExpiresAt: claims ? new Date(claims.exp * 1000).toISOString() : null,
     entitlementSeq: claims ? claims.seq : null,
   };

@@ -3,6 +3,7 @@
 import Type from 'typebox';
 import { loadConfig } from '../shared/config.ts';
 import { MAX_WAIT_SECONDS } from '../shared/api.ts';
+import { DevlicError } from '../shared/errors.ts';
 
 export const ServerConfig = Type.Object({
   /** Folder for the database, signing key and bootstrap admin token (created 0700). */
@@ -26,6 +27,30 @@ export const ServerConfig = Type.Object({
   /** Largest accepted request body for admin and device requests, in bytes. */
   adminBodyLimit: Type.Integer({ minimum: 1024 }),
   deviceBodyLimit: Type.Integer({ minimum: 1024 }),
+  /**
+   * Open connections the service accepts at once; past it new connections are
+   * closed at once. Keep it under the process's open-file limit (it is lowered
+   * to fit, with a warning, when it is not).
+   */
+  maxConnections: Type.Integer({ minimum: 2 }),
+  /**
+   * Long-polls held at once, service-wide. Must be below maxConnections: the
+   * difference is kept for /healthz, the admin API and the console. Past it a
+   * `?wait=` request is answered at once (304 or the new token) with Retry-After.
+   */
+  maxLongPolls: Type.Integer({ minimum: 1 }),
+  /** Whole request (headers and body) must arrive within this; a trickled request is cut with 408. */
+  requestTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 600 }),
+  /** A connection with no traffic for this long is closed (held long-polls and admin event streams excepted). */
+  idleTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  /** An idle keep-alive connection between two requests is closed after this. */
+  keepAliveTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  /**
+   * Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed for
+   * the client address (enroll rate limit, logs). Empty: the socket's peer
+   * address is the client, whatever headers say.
+   */
+  trustProxy: Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f.:/]+$' }), { maxItems: 64 }),
 }, { additionalProperties: false });
 export type ServerConfig = Type.Static<typeof ServerConfig>;
 
@@ -42,10 +67,25 @@ export const SERVER_DEFAULTS: ServerConfig = {
   enrollPerMinute: 60,
   adminBodyLimit: 1024 * 1024,
   deviceBodyLimit: 16 * 1024,
+  maxConnections: 20_000,
+  maxLongPolls: 19_000,
+  requestTimeoutSeconds: 30,
+  idleTimeoutSeconds: 30,
+  keepAliveTimeoutSeconds: 30,
+  trustProxy: [],
 };
 
 export function loadServerConfig(file: string | undefined, overrides: Partial<ServerConfig>): ServerConfig {
-  return loadConfig(ServerConfig, SERVER_DEFAULTS, { file, fileRequired: !!file, overrides });
+  const cfg = loadConfig(ServerConfig, SERVER_DEFAULTS, { file, fileRequired: !!file, overrides });
+  checkLimits(cfg);
+  return cfg;
+}
+
+/** Relations between settings that a schema cannot state. */
+export function checkLimits(cfg: ServerConfig): void {
+  if (cfg.maxLongPolls >= cfg.maxConnections) {
+    throw new DevlicError('CONFIG_INVALID', `maxLongPolls (${cfg.maxLongPolls}) must be below maxConnections (${cfg.maxConnections}): the difference is kept for /healthz and the admin API`);
+  }
 }
 
 export function parseListen(listen: string): { host: string; port: number } {

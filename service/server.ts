@@ -22,6 +22,7 @@ import { createMetrics } from './http/metrics.ts';
 import { Waiters } from './http/waiters.ts';
 import { AdminEvents, adminEventRoutes } from './http/admin-events.ts';
 import { consoleRoutes } from './http/console-routes.ts';
+import { effectiveLimits, openFileLimit, serverTimeouts } from './http/connection-limits.ts';
 
 export interface RunningServer {
   url: string;
@@ -53,7 +54,13 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   }
   ctx.refresh();
 
-  const waiters = new Waiters();
+  const limits = effectiveLimits(cfg, openFileLimit());
+  if (limits.loweredFrom) {
+    log.warn({ ...limits.loweredFrom, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls },
+      'maxConnections is above what the open-file limit allows: lowered (raise LimitNOFILE / ulimit -n to keep the configured value)');
+  }
+  const timeouts = serverTimeouts(cfg);
+  const waiters = new Waiters({ maxTotal: limits.maxLongPolls });
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
   const metrics = createMetrics(db, waiters);
@@ -67,7 +74,9 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   // Order matters: the issuer forgets the old seq before any waiting agent is woken to read it.
   ctx.onEntitlementsChanged((ids) => { issuer.invalidate(ids); waiters.notify(ids); });
   const https = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
-  const app = createBaseApp({ logger: log, bodyLimit: cfg.adminBodyLimit, metrics, https });
+  const app = createBaseApp({ logger: log, bodyLimit: cfg.adminBodyLimit, metrics, https, timeouts, trustProxy: cfg.trustProxy });
+  // Past it Node closes new connections at once, before any file runs out: see connection-limits.ts.
+  app.server.maxConnections = limits.maxConnections;
   await registerPlugins(app);
   app.get(API.health, { schema: { hide: true } }, async () => ({ ok: true }));
   app.get(API.metrics, { schema: { hide: true } }, async (_req, reply) => {
@@ -78,6 +87,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   await app.register(deviceRoutes, {
     ctx, keys, issuer, waiters, auth,
     maxWaitSeconds: cfg.maxWaitSeconds, enrollPerMinute: cfg.enrollPerMinute, bodyLimit: cfg.deviceBodyLimit,
+    idleTimeoutMs: timeouts.idleTimeoutMs,
     onReport: (id) => events.deviceReported(id),
   });
   await app.register(adminRoutes, { prefix: API.admin, ctx, auth });
@@ -106,7 +116,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     }
   }, TERM_CHECK_MS);
   termTimer.unref();
-  log.info({ url, dataDir: cfg.dataDir }, 'devlic-server listening');
+  log.info({ url, dataDir: cfg.dataDir, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls }, 'devlic-server listening');
 
   return {
     url, db, ctx, bootstrapToken: boot?.token ?? null,

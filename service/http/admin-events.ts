@@ -14,6 +14,7 @@ import type { AnyApp } from './app.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { LicensingContext } from '../licensing/context.ts';
 import { authenticateAdmin } from '../licensing/access.ts';
+import { StreamQuota, type StreamCaps, type StreamOwner } from './stream-quota.ts';
 
 /** Thousands of devices reporting at once become one event per window, not thousands. */
 const COALESCE_MS = 250;
@@ -21,8 +22,12 @@ const COALESCE_MS = 250;
 const MAX_IDS = 500;
 /** A comment line now and then keeps proxies and NAT from dropping an idle stream. */
 const HEARTBEAT_MS = 20_000;
-/** Consoles are few; the cap stops a stuck client or a script from holding unbounded sockets. */
-const MAX_STREAMS = 200;
+/**
+ * Consoles are few; the caps stop a stuck client or a script from holding
+ * unbounded sockets. Per token (a person's tabs) and per role, so readers
+ * cannot use up the streams global-admins need (see stream-quota.ts).
+ */
+export const STREAM_CAPS: StreamCaps = { perToken: 8, perRole: 100 };
 
 export interface DevicesEvent { reported: string[]; changed: string[]; all: boolean }
 
@@ -33,6 +38,11 @@ export class AdminEvents {
   private overflow = false;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  readonly quota: StreamQuota;
+
+  constructor(caps: StreamCaps = STREAM_CAPS) {
+    this.quota = new StreamQuota(caps);
+  }
 
   get size(): number { return this.streams.size; }
 
@@ -47,9 +57,11 @@ export class AdminEvents {
     this.schedule();
   }
 
-  /** Takes over a hijacked response as an event stream. */
-  open(res: ServerResponse, hello: Record<string, unknown>): boolean {
-    if (this.streams.size >= MAX_STREAMS) return false;
+  /** Takes over a hijacked response as an event stream; the caller has checked quota.refusal(owner). */
+  open(res: ServerResponse, owner: StreamOwner, hello: Record<string, unknown>): void {
+    const release = this.quota.take(owner);
+    // Heartbeats keep a live stream busy; one silent for three of them is gone.
+    res.setTimeout(HEARTBEAT_MS * 3);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -59,12 +71,11 @@ export class AdminEvents {
     });
     res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify(hello)}\n\n`);
     this.streams.add(res);
-    res.once('close', () => this.streams.delete(res));
+    res.once('close', () => { this.streams.delete(res); release(); });
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => this.write(': ping\n\n'), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
-    return true;
   }
 
   /** Ends every stream so that the server can close (open streams would hold it). */
@@ -112,9 +123,10 @@ export async function adminEventRoutes(app: AnyApp, deps: { ctx: LicensingContex
       if (!h || !h.startsWith('Bearer ')) throw new DevlicError('UNAUTHENTICATED', 'missing admin token: send Authorization: Bearer <token>');
       const actor = authenticateAdmin(deps.ctx, h.slice(7).trim());
       if (!actor) throw new DevlicError('UNAUTHENTICATED', 'admin token is not valid for this service');
-      if (deps.events.size >= MAX_STREAMS) throw new DevlicError('RATE_LIMITED', `too many open event streams (${MAX_STREAMS}); close a console tab`);
+      const refused = deps.events.quota.refusal(actor);
+      if (refused) throw new DevlicError('RATE_LIMITED', refused);
       reply.hijack();
-      deps.events.open(reply.raw, { role: actor.role });
+      deps.events.open(reply.raw, actor, { role: actor.role });
     });
   app.addHook('preClose', async () => deps.events.closeAll());
 }

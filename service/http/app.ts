@@ -11,6 +11,8 @@ import { API } from '../../shared/api.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Metrics } from './metrics.ts';
 import { API_HEADERS, withApiSecurityHeaders } from './security-headers.ts';
+import type { ServerTimeouts } from './connection-limits.ts';
+import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from '../../shared/schemas/common.ts';
 
 export type App = ReturnType<typeof createBaseApp>;
 // Route modules accept any Fastify instance: the logger and type-provider generics are not theirs to fix.
@@ -23,12 +25,32 @@ export function errorBody(code: ErrorCode | string, message: string, details?: R
 function describeValidation(err: FastifyError): string {
   const v = err.validation ?? [];
   const where = err.validationContext ?? 'request';
-  const parts = v.slice(0, 3).map((e: any) => `${where}${e.instancePath || ''}: ${e.message}`);
+  const parts = v.slice(0, 3).map((e: any) => `${where}${e.instancePath || ''}: ${isPlainTextRule(e) ? PLAIN_TEXT_RULE : e.message}`);
   return `invalid ${where}: ${parts.join('; ')}`;
 }
 
-export function createBaseApp(opts: { logger: Logger; bodyLimit: number; metrics: Metrics; https?: { cert: Buffer; key: Buffer } }) {
+function isPlainTextRule(e: any): boolean {
+  return e.keyword === 'pattern' && (e.params?.pattern === PLAIN_TEXT_PATTERN || e.schema?.pattern === PLAIN_TEXT_PATTERN);
+}
+
+/** Decodes strictly: invalid UTF-8 is refused, never replaced with U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export interface BaseAppOptions {
+  logger: Logger;
+  bodyLimit: number;
+  metrics: Metrics;
+  https?: { cert: Buffer; key: Buffer };
+  timeouts?: ServerTimeouts;
+  /** Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; none by default. */
+  trustProxy?: string[];
+}
+
+export function createBaseApp(opts: BaseAppOptions) {
   registerAjvFormats();
+  const t = opts.timeouts;
+  // Passed to http(s).createServer: Node checks headersTimeout <= requestTimeout there, and the check interval can only be set there.
+  const nodeServerOptions = t ? { requestTimeout: t.requestTimeoutMs, headersTimeout: t.headersTimeoutMs, connectionsCheckingInterval: t.checkIntervalMs } : {};
   const app = Fastify({
     loggerInstance: opts.logger,
     // Per-request log lines would dominate the journal (agents long-poll); metrics count requests instead.
@@ -39,18 +61,37 @@ export function createBaseApp(opts: { logger: Logger; bodyLimit: number; metrics
     frameworkErrors: (err, _req, reply) => {
       (reply as unknown as FastifyReply).headers(API_HEADERS).code(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send(errorBody('BAD_REQUEST', err.message));
     },
-    ...(opts.https ? { https: opts.https } : {}),
+    ...(opts.https ? { https: { ...opts.https, ...nodeServerOptions } } : { http: nodeServerOptions }),
+    ...(t ? { requestTimeout: t.requestTimeoutMs, connectionTimeout: t.idleTimeoutMs, keepAliveTimeout: t.keepAliveTimeoutMs } : {}),
+    // Off unless configured: otherwise anyone could pick their own address (and rate-limit key) with X-Forwarded-For.
+    trustProxy: opts.trustProxy && opts.trustProxy.length > 0 ? opts.trustProxy : false,
   }).setValidatorCompiler(TypeBoxValidatorCompiler).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: a text/plain body would otherwise reach validation as a string.
   app.removeContentTypeParser('text/plain');
+  // Fastify's own JSON parser decodes with replacement characters: a body that is not UTF-8 would pass, altered.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      const err = new DevlicError('BAD_REQUEST', 'request body is not valid UTF-8');
+      done(err, undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof DevlicError) {
       reply.code(err.httpStatus).send(errorBody(err.code, err.message, err.details));
     } else if (err.validation) {
       reply.code(400).send(errorBody('VALIDATION_FAILED', describeValidation(err)));
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE', `request body is larger than the ${opts.bodyLimit} bytes allowed`));
+      // The limit of this route (device routes have their own), not the service-wide one.
+      const limit = req.routeOptions.bodyLimit ?? opts.bodyLimit;
+      reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE', `request body is larger than the ${limit} bytes allowed on ${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`));
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       reply.code(415).send(errorBody('BAD_REQUEST', 'request body must be application/json'));
     } else if (err.statusCode === 429) {

@@ -14,6 +14,10 @@ import type { EntitlementIssuer } from '../licensing/entitlements.ts';
 import type { ServiceKeys } from '../keys.ts';
 import type { DeviceAuthenticator } from './device-auth.ts';
 import type { Waiters } from './waiters.ts';
+import { longPollSocketTimeoutMs } from './connection-limits.ts';
+
+/** Told to a long-poll refused because the service holds as many as it may. */
+const BUSY_RETRY_AFTER_SECONDS = 15;
 
 export interface DeviceRouteDeps {
   ctx: LicensingContext;
@@ -24,6 +28,8 @@ export interface DeviceRouteDeps {
   maxWaitSeconds: number;
   enrollPerMinute: number;
   bodyLimit: number;
+  /** The server's socket idle timeout: a held long-poll raises its own socket's past the wait. */
+  idleTimeoutMs: number;
   /** Told after a report is stored (the admin console's live updates). */
   onReport?: (deviceId: string) => void;
 }
@@ -49,6 +55,16 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
   });
 
   app.get(API.entitlement, {
+    // Before validation, which would coerce '1.5', '1e2' or ' 7' to a number: `wait` is plain digits or refused.
+    // (A callback hook, not async: this is the 304 path, and an async hook costs a promise per poll.)
+    preValidation: (req, _reply, done) => {
+      const raw = (req.query as Record<string, unknown>).wait;
+      if (raw !== undefined && (typeof raw !== 'string' || !/^[0-9]{1,6}$/.test(raw))) {
+        done(new DevlicError('VALIDATION_FAILED', `invalid querystring: wait must be a whole number of seconds from 0 to ${deps.maxWaitSeconds}`));
+        return;
+      }
+      done();
+    },
     schema: {
       tags: ['device'], security: [{ device: [] }],
       querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: deps.maxWaitSeconds })) }, { additionalProperties: false }),
@@ -60,10 +76,20 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     const inm = req.headers['if-none-match'];
     let seq = deps.issuer.currentSeq(deviceId, nowSeconds());
     if (seq !== null && inm === `"${seq}"` && req.query.wait) {
+      const waitMs = req.query.wait * 1000;
       let cancel = () => {};
-      reply.raw.once('close', () => cancel());
-      await deps.waiters.wait(deviceId, req.query.wait * 1000, (c) => { cancel = c; });
-      seq = deps.issuer.currentSeq(deviceId, nowSeconds());
+      const held = deps.waiters.wait(deviceId, waitMs, (c) => { cancel = c; });
+      if (held === null) {
+        // Full: answer now, and close, so that a flood's sockets do not stay open either.
+        reply.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS)).header('Connection', 'close');
+      } else {
+        reply.raw.once('close', () => cancel());
+        req.raw.socket?.setTimeout(longPollSocketTimeoutMs(waitMs, deps.idleTimeoutMs));
+        const end = await held;
+        // A newer wait of the same device took this one's place: this connection is most likely a dead one.
+        if (end === 'replaced') reply.header('Connection', 'close');
+        seq = deps.issuer.currentSeq(deviceId, nowSeconds());
+      }
     }
     if (seq !== null && inm === `"${seq}"`) {
       // No body at all: a `null` body would add Content-Length and stop clients reusing the connection.

@@ -24,6 +24,15 @@ export function createMetrics(db: DB, waiters: Waiters): Metrics {
     name: 'devlic_longpolls_waiting', help: 'Agent long-polls currently held open', registers: [registry],
     collect() { this.set(waiters.count); },
   });
+  new Counter({
+    name: 'devlic_longpolls_not_held_total', labelNames: ['reason'] as const, registers: [registry],
+    help: 'Long-polls answered at once: "full" (maxLongPolls reached) or "replaced" (a newer wait of the same device took its place)',
+    collect() {
+      this.reset();
+      this.inc({ reason: 'full' }, waiters.refused);
+      this.inc({ reason: 'replaced' }, waiters.replaced);
+    },
+  });
   const byState = db.prepare(`SELECT COALESCE(e.status, 'unlicensed') AS status, COALESCE(e.reason, 'NOT_IN_LICENSED_GROUP') AS reason,
       COALESCE(json_extract(d.last_report, '$.mode'), 'unknown') AS mode, COUNT(*) AS n
     FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id GROUP BY 1, 2, 3`);

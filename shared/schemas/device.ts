@@ -1,17 +1,17 @@
 // Messages between the device agent and the licensing service: enrollment,
 // the signed entitlement's claims, and the agent's status report.
 import Type from 'typebox';
-import { EntitlementReason, Id, Mode, Timestamp } from './common.ts';
+import { EntitlementReason, Id, Mode, PlainText, Timestamp } from './common.ts';
 
-/** What the agent tells the service about its hardware at enrollment. */
+/** What the agent tells the service about its hardware at enrollment. Free text is PlainText: no control characters. */
 export const DeviceFacts = Type.Object({
   machineIdHash: Type.String({ pattern: '^[a-f0-9]{64}$' }),
-  hardwareUuid: Type.String({ maxLength: 64 }),
-  hostname: Type.String({ minLength: 1, maxLength: 255 }),
-  manufacturer: Type.String({ maxLength: 128 }),
-  model: Type.String({ maxLength: 128 }),
-  serial: Type.String({ maxLength: 128 }),
-  os: Type.String({ maxLength: 128 }),
+  hardwareUuid: PlainText({ maxLength: 64 }),
+  hostname: PlainText({ minLength: 1, maxLength: 255 }),
+  manufacturer: PlainText({ maxLength: 128 }),
+  model: PlainText({ maxLength: 128 }),
+  serial: PlainText({ maxLength: 128 }),
+  os: PlainText({ maxLength: 128 }),
 }, { additionalProperties: false });
 export type DeviceFacts = Type.Static<typeof DeviceFacts>;
 
@@ -20,7 +20,7 @@ export const Ed25519PublicJwk = Type.Object({
   kty: Type.Literal('OKP'),
   crv: Type.Literal('Ed25519'),
   x: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
-  kid: Type.Optional(Type.String({ maxLength: 128 })),
+  kid: Type.Optional(PlainText({ maxLength: 128 })),
   alg: Type.Optional(Type.Literal('EdDSA')),
   use: Type.Optional(Type.Literal('sig')),
 }, { additionalProperties: false });
@@ -30,7 +30,7 @@ export const Jwks = Type.Object({ keys: Type.Array(Ed25519PublicJwk, { maxItems:
 export type Jwks = Type.Static<typeof Jwks>;
 
 export const EnrollRequest = Type.Object({
-  token: Type.String({ minLength: 8, maxLength: 256 }),
+  token: PlainText({ minLength: 8, maxLength: 256 }),
   facts: DeviceFacts,
   publicKey: Ed25519PublicJwk,
   /**
@@ -83,7 +83,7 @@ export const EntitlementResponse = Type.Object({
 export type EntitlementResponse = Type.Static<typeof EntitlementResponse>;
 
 export const ReportedUser = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 256 }),
+  name: PlainText({ minLength: 1, maxLength: 256 }),
   mode: Mode,
   since: Type.Optional(Timestamp),
 }, { additionalProperties: false });
@@ -92,10 +92,10 @@ export type ReportedUser = Type.Static<typeof ReportedUser>;
 /** The agent's periodic status report; kept as the device's last-seen state. */
 export const StatusReport = Type.Object({
   mode: Mode,
-  reason: Type.String({ maxLength: 64 }),
+  reason: PlainText({ maxLength: 64 }),
   users: Type.Array(ReportedUser, { maxItems: 256 }),
-  agentVersion: Type.String({ minLength: 1, maxLength: 64 }),
-  lastError: Type.Union([Type.String({ maxLength: 2048 }), Type.Null()]),
+  agentVersion: PlainText({ minLength: 1, maxLength: 64 }),
+  lastError: Type.Union([PlainText({ maxLength: 2048 }), Type.Null()]),
   cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
   entitlementSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
 }, { additionalProperties: false });

@@ -52,7 +52,7 @@ export interface ServiceProcess {
 }
 
 /** Starts `devlic-server serve` as a real process and waits until /healthz answers. */
-export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown> } = {}): Promise<ServiceProcess> {
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
@@ -61,7 +61,9 @@ export async function startService(opts: { dataDir?: string; port?: number; conf
     writeFileSync(file, JSON.stringify(opts.config));
     args.push('--config', file);
   }
-  const proc = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
+  // openFiles: soft and hard RLIMIT_NOFILE of the service (Node raises the soft limit to the hard one, so both are set).
+  const [cmd, argv] = opts.openFiles ? ['prlimit', [`--nofile=${opts.openFiles}:${opts.openFiles}`, NODE, ...args]] : [NODE, args];
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
