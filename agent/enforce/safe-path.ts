@@ -97,7 +97,10 @@ const MAX_LINKS = 40; // as the kernel's ELOOP limit
  * ENOTDIR, ELOOP) are thrown as they are.
  */
 export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkResult> {
-  if ((opts.platform ?? process.platform) === 'win32') return { real: path, missing: [] };
+  if ((opts.platform ?? process.platform) === 'win32') {
+    if (opts.missing === 'create') await fsp.mkdir(path, { recursive: true, mode: opts.dirMode ?? 0o755 });
+    return { real: path, missing: [] };
+  }
   if (!isAbsolute(path)) throw new Error(`path must be absolute: ${path}`);
   const me = process.getuid?.() ?? 0;
   const judge = (at: string, st: Stats, kind: EntryKind) => {
