@@ -2,10 +2,11 @@
 // for anything on the device that wants to follow it (login scripts, kiosk
 // shells, tests). Default path <dataDir>/app-mode.json, mode 0644.
 // Readers trust this file, so the path must be one only root can change:
-// no symlinked directory, none writable by a non-root user or group (see
-// safe-path.ts); an existing file that is not root's own is replaced.
+// no directory or symlink on the way that a non-root user or group could
+// change (see safe-path.ts); an existing file that is not root's own, or a
+// symlink or FIFO at the target, is replaced, never followed.
 import { promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { errorText, readRegular, writeFileAtomic } from './fsutil.ts';
 import { assertSafeDir, UnsafePathError } from './safe-path.ts';
@@ -40,10 +41,10 @@ export function createFileEnforcer(
       const detail: Record<string, unknown> = { path };
       try {
         // Before anything is read or created: a recursive mkdir would
-        // follow a symlinked parent. Missing directories are made one by one
+        // follow a planted symlink. Missing directories are made one by one
         // and checked as they are (a name planted meanwhile is refused).
-        await assertSafeDir(dirname(path), { create: 0o755 });
-        const cur = await readRegular(path);
+        const { real } = await assertSafeDir(dirname(path), { create: 0o755 });
+        const cur = await readRegular(join(real, basename(path)));
         const current = parse(cur?.text);
         const same = current !== undefined && current.mode === target.mode && current.reason === target.reason
           && current.users.length === users.length && current.users.every((u, i) => u === users[i]);

@@ -2,11 +2,11 @@
 // the files it writes are read by other programs at any moment (LibreOffice
 // aborts on a half-written layer), so a file is only ever replaced whole:
 // temp file in the same directory, fsync, rename, fsync of the directory.
-// Every write or removal first checks (safe-path.ts) that the directory is
-// reached through no symlink and that no one but root can change it or
-// anything above it; the last component is never followed (the temp file is
-// created exclusively, rename replaces a link instead of writing through
-// it, reads open with O_NOFOLLOW).
+// Every write or removal first checks (safe-path.ts) that no one but root
+// can change the directory or anything on the way to it (symlinks included)
+// and then works in the resolved directory; the last component is never
+// followed (the temp file is created exclusively, rename replaces a link
+// instead of writing through it, reads open with O_NOFOLLOW).
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -26,8 +26,8 @@ export async function writeFileAtomic(
   mode: number,
   verify?: (written: string) => void,
 ): Promise<void> {
-  const dir = dirname(path);
-  await safeDir(dir, `to write ${path}`);
+  const dir = await safeDir(dirname(path), `to write ${path}`);
+  const final = join(dir, basename(path));
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   // 'wx': never follow or reuse something an attacker placed at the temp name.
   const fh = await fsp.open(tmp, 'wx', 0o600);
@@ -43,7 +43,7 @@ export async function writeFileAtomic(
   await fh.close();
   try {
     if (verify) verify(await fsp.readFile(tmp, 'utf8'));
-    await fsp.rename(tmp, path);
+    await fsp.rename(tmp, final);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw e;
@@ -53,14 +53,14 @@ export async function writeFileAtomic(
 
 /** Removes `path` if present; returns whether something was removed. */
 export async function removeFile(path: string): Promise<boolean> {
-  await safeDir(dirname(path), `to remove ${path}`);
+  const dir = await safeDir(dirname(path), `to remove ${path}`);
   try {
-    await fsp.unlink(path);
+    await fsp.unlink(join(dir, basename(path)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
-  await syncDir(dirname(path));
+  await syncDir(dir);
   return true;
 }
 
@@ -101,11 +101,14 @@ export async function readRegular(path: string): Promise<{ text?: string; st: St
 
 /** Removes temp files a crash may have left beside `path`. */
 export async function removeStaleTemps(path: string): Promise<void> {
-  const dir = dirname(path);
   const prefix = `.${basename(path)}.`;
-  await safeDir(dir, `to clean up beside ${path}`).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+  let dir: string;
+  try {
+    dir = await safeDir(dirname(path), `to clean up beside ${path}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -128,9 +131,10 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-async function safeDir(dir: string, what: string): Promise<void> {
+/** The resolved `dir` once it is safe (see the header). */
+async function safeDir(dir: string, what: string): Promise<string> {
   try {
-    await assertSafeDir(dir);
+    return (await assertSafeDir(dir)).real;
   } catch (e) {
     throw e instanceof UnsafePathError ? e.for(what) : e;
   }

@@ -37,7 +37,7 @@ export async function assertSafeExecutable(path: string, platform: NodeJS.Platfo
   }
   let r;
   try {
-    r = await walkSafe(path, { symlinks: 'follow', checkLeaf: true, platform });
+    r = await walkSafe(path, { checkLeaf: true, platform });
   } catch (e) {
     if (e instanceof UnsafePathError) throw e.for(`hook ${path}`);
     throw e;

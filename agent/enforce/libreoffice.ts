@@ -108,9 +108,10 @@ export async function writeLayer(registryDir: string, items: readonly LayerItem[
 
 /**
  * The layer goes into a system directory that every LibreOffice user reads:
- * refused unless only root can change it and the path to it (no symlinked
- * directory; see safe-path.ts). The install's own files may be symlinks
- * (Debian's share/registry/main.xcd points into /etc): they are only read.
+ * refused unless only root can change it and everything on the way to it
+ * (see safe-path.ts). Root's own symlinks are fine: Debian's registry folder
+ * is one (share/registry -> /etc/libreoffice/registry, whose main.xcd links
+ * back to share/.registry); the install's .xcd files are only read.
  */
 async function safeRegistry(registryDir: string, platform: NodeJS.Platform): Promise<void> {
   try {

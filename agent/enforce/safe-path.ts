@@ -17,10 +17,14 @@
 //
 // The walk follows the path from / one component at a time with lstat, as
 // the kernel resolves it, so a symlink anywhere (not only the last one) is
-// seen and judged itself before its target. Writers refuse symlinks
-// outright: they write the lexical path (temp file, rename, fsync of that
-// directory), so it must be the real one. POSIX only: on Windows ACLs decide
-// and the installer's folders are admin-only, so the walk is skipped there.
+// judged itself - its owner, and the directory it sits in - before its
+// target is walked the same way. A symlink only root can change is as safe
+// as a directory, and real layouts need it: Debian's LibreOffice has
+// /usr/lib/libreoffice/share/registry -> /etc/libreoffice/registry. A link
+// someone else planted or could replace is refused. Writers then use the
+// resolved directory, so what was checked is what is written. POSIX only:
+// on Windows ACLs decide and the installer's folders are admin-only, so the
+// walk is skipped there.
 import { promises as fsp, type Stats } from 'node:fs';
 import { isAbsolute } from 'node:path';
 
@@ -66,8 +70,6 @@ export class UnsafePathError extends Error {
 }
 
 export interface WalkOptions {
-  /** 'follow': a symlink is allowed if the link itself is safe; 'refuse': any symlink is refused. */
-  symlinks: 'follow' | 'refuse';
   /**
    * Components missing at the end: 'error' (ENOENT), 'ok' (stop there), or
    * 'create': make each one (mode `dirMode`), then check it like the rest, so
@@ -136,7 +138,6 @@ export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkRes
       st = await fsp.lstat(next); // ours, or what someone planted meanwhile: judged below either way
     }
     if (st.isSymbolicLink()) {
-      if (opts.symlinks === 'refuse') throw new UnsafePathError(next, 'is a symbolic link (give the real path)');
       judge(next, st, 'symlink');
       if (++links > MAX_LINKS) throw Object.assign(new Error(`too many symbolic links in ${path}`), { code: 'ELOOP' });
       const target = await fsp.readlink(next);
@@ -154,13 +155,13 @@ export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkRes
 }
 
 /**
- * Throws unless `dir` is a directory reached through no symlink, and no
- * non-root user can change it or any directory above it. With `create`,
+ * Throws unless `dir` is a directory that no non-root user can change, nor
+ * anything on the way to it (directories and symlinks). With `create`,
  * missing directories are made (with that mode) and checked as they are.
+ * Returns its resolved path (`real`): write there.
  */
 export async function assertSafeDir(dir: string, opts: { create?: number; missingOk?: boolean; platform?: NodeJS.Platform } = {}): Promise<WalkResult> {
   const r = await walkSafe(dir, {
-    symlinks: 'refuse',
     missing: opts.create !== undefined ? 'create' : opts.missingOk ? 'ok' : 'error',
     dirMode: opts.create,
     platform: opts.platform,

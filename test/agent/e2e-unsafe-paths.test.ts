@@ -2,8 +2,8 @@
 // a hook that a user group could change after it ran is refused at the next
 // apply (the daemon's start) and not run again, and both status and
 // `devlic-agent doctor` say why; doctor also reports a file-enforcer target
-// behind a symlinked directory and the test hooks this process runs with.
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+// behind a symlink another user planted, and the test hooks in use.
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../helpers/processes.ts';
@@ -18,14 +18,16 @@ async function doctor(agent: TestAgent): Promise<Check[]> {
   return JSON.parse(r.stdout).checks;
 }
 
-describe('doctor: unsafe enforcer paths and test hooks (not enrolled)', () => {
-  it('reports a file target behind a symlinked directory and the active test hooks', async () => {
+describe.runIf(asRoot)('doctor: unsafe enforcer paths and test hooks (not enrolled)', () => {
+  it('reports a file target behind a symlink another user planted, and the active test hooks', async () => {
     const dir = tempDir('unsafe-doctor');
     mkdirSync(join(dir, 'real'));
+    chmodSync(dir, 0o1777);
     symlinkSync(join(dir, 'real'), join(dir, 'kiosk'));
+    lchownSync(join(dir, 'kiosk'), OTHER, OTHER);
     const agent = new TestAgent('unsafe-doctor', { config: { apps: [{ name: 'file', path: join(dir, 'kiosk', 'mode.json') }] } });
     const checks = await doctor(agent);
-    expect(checks.find((c) => c.name === 'enforcer:file')).toMatchObject({ status: 'fail', message: expect.stringMatching(/kiosk is a symbolic link/) });
+    expect(checks.find((c) => c.name === 'enforcer:file')).toMatchObject({ status: 'fail', message: expect.stringMatching(/kiosk is owned by uid 65534/) });
     expect(checks.find((c) => c.name === 'test-hooks')).toMatchObject({
       status: 'warn', message: expect.stringMatching(/DEVLIC_FAKE_NOW_FILE=.*DEVLIC_FAKE_IDENTITY_FILE=.*this clock is fake/),
     });

@@ -83,21 +83,40 @@ describe('file enforcer', () => {
   const asRoot = process.getuid?.() === 0;
   const OTHER = 65534;
 
-  it('refuses a target whose parent directory is a symlink, and writes nothing through it', async () => {
+  it.runIf(asRoot)('refuses a target behind a symlinked directory another user planted, and writes nothing through it', async () => {
     const dir = tempDir();
     const victim = join(dir, 'victim');
     mkdirSync(victim);
-    symlinkSync(victim, join(dir, 'kiosk'));
-    const e = createFileEnforcer({ name: 'file', path: join(dir, 'kiosk', 'mode.json') }, { dataDir: dir });
+    // A shared sticky folder (like /tmp) where the configured folder does not exist yet: a user plants it as a link.
+    const pub = join(dir, 'pub');
+    mkdirSync(pub);
+    chmodSync(pub, 0o1777);
+    symlinkSync(victim, join(pub, 'kiosk'));
+    lchownSync(join(pub, 'kiosk'), OTHER, OTHER);
+    const e = createFileEnforcer({ name: 'file', path: join(pub, 'kiosk', 'mode.json') }, { dataDir: dir });
     const r = await e.apply(RO);
     expect(r).toMatchObject({ ok: false, changed: false, detail: { code: 'UNSAFE_PATH' } });
-    expect(r.error).toMatch(/kiosk is a symbolic link/);
+    expect(r.error).toMatch(/kiosk is owned by uid 65534/);
     expect(readdirSync(victim)).toEqual([]);
-    expect(await e.check()).toMatchObject({ ok: false, message: expect.stringMatching(/kiosk is a symbolic link/) });
-    // Higher up, with directories still to create: none is made through the link.
-    const deep = createFileEnforcer({ name: 'file', path: join(dir, 'kiosk', 'sub', 'mode.json') }, { dataDir: dir });
+    expect(await e.check()).toMatchObject({ ok: false, message: expect.stringMatching(/kiosk is owned by uid 65534/) });
+    // With directories still to create below it: none is made through the link.
+    const deep = createFileEnforcer({ name: 'file', path: join(pub, 'kiosk', 'sub', 'mode.json') }, { dataDir: dir });
     expect(await deep.apply(RO)).toMatchObject({ ok: false });
     expect(readdirSync(victim)).toEqual([]);
+    // A root-owned link in a folder a user group can write: they could repoint it.
+    const grp = join(dir, 'grp');
+    mkdirSync(grp);
+    symlinkSync(victim, join(grp, 'kiosk'));
+    chownSync(grp, 0, OTHER);
+    chmodSync(grp, 0o775);
+    const viaGrp = createFileEnforcer({ name: 'file', path: join(grp, 'kiosk', 'mode.json') }, { dataDir: dir });
+    expect((await viaGrp.apply(RO)).error).toMatch(/grp is group-writable/);
+    expect(readdirSync(victim)).toEqual([]);
+    // Root's own link in root's folder is as safe as a folder: written in the real one.
+    symlinkSync(victim, join(dir, 'rootlink'));
+    const viaRoot = createFileEnforcer({ name: 'file', path: join(dir, 'rootlink', 'mode.json') }, { dataDir: dir });
+    expect(await viaRoot.apply(RO)).toMatchObject({ ok: true, changed: true });
+    expect(readdirSync(victim)).toEqual(['mode.json']);
   });
 
   it.runIf(asRoot)('refuses a parent directory writable by a non-root user or group', async () => {

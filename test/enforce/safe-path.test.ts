@@ -48,17 +48,36 @@ describe('entryProblem (pure)', () => {
 });
 
 describe('walkSafe / assertSafeDir (real files)', () => {
-  it('accepts a root-owned chain under sticky /tmp and returns the real path', async () => {
+  it('accepts a root-owned chain (root symlinks included) under sticky /tmp and returns the real path', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'a/b'), { recursive: true });
     symlinkSync(join(dir, 'a'), join(dir, 'link'));
     await expect(assertSafeDir(join(dir, 'a/b'))).resolves.toMatchObject({ real: join(dir, 'a/b') });
-    // Following (the hook's mode) resolves the link; writers refuse it.
-    expect((await walkSafe(join(dir, 'link/b'), { symlinks: 'follow' })).real).toBe(join(dir, 'a/b'));
-    await expect(assertSafeDir(join(dir, 'link/b'))).rejects.toThrow(/link is a symbolic link/);
+    expect((await assertSafeDir(join(dir, 'link/b'))).real).toBe(join(dir, 'a/b'));
     // A relative link with .. resolves like the kernel would.
     symlinkSync('../a/b', join(dir, 'a', 'up'));
-    expect((await walkSafe(join(dir, 'a/up'), { symlinks: 'follow' })).real).toBe(join(dir, 'a/b'));
+    expect((await walkSafe(join(dir, 'a/up'), {})).real).toBe(join(dir, 'a/b'));
+    symlinkSync('loop2', join(dir, 'loop1'));
+    symlinkSync('loop1', join(dir, 'loop2'));
+    await expect(walkSafe(join(dir, 'loop1'), {})).rejects.toMatchObject({ code: 'ELOOP' });
+  });
+
+  it.runIf(asRoot)('refuses a symlink another user owns, or one in a folder a user group can write', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'target'));
+    const pub = join(dir, 'pub');
+    mkdirSync(pub);
+    chmodSync(pub, 0o1777);
+    symlinkSync(join(dir, 'target'), join(pub, 'link'));
+    await expect(assertSafeDir(join(pub, 'link'))).resolves.toBeDefined();
+    lchownSync(join(pub, 'link'), OTHER, OTHER);
+    await expect(assertSafeDir(join(pub, 'link'))).rejects.toThrow(/link is owned by uid 65534/);
+    const grp = join(dir, 'grp');
+    mkdirSync(grp);
+    symlinkSync(join(dir, 'target'), join(grp, 'link'));
+    chownSync(grp, 0, OTHER);
+    chmodSync(grp, 0o775);
+    await expect(assertSafeDir(join(grp, 'link'))).rejects.toThrow(/grp is group-writable/);
   });
 
   it('missing directories: reported, or created one by one', async () => {
@@ -92,19 +111,26 @@ describe('walkSafe / assertSafeDir (real files)', () => {
     expect(readdirSync(join(d, 'planted'))).toEqual([]);
   });
 
-  it.runIf(asRoot)('writeFileAtomic refuses a symlinked or non-root-writable directory and writes nothing', async () => {
+  it.runIf(asRoot)('writeFileAtomic refuses a planted symlink or non-root-writable directory and writes nothing', async () => {
     const dir = tempDir();
     const victim = join(dir, 'victim');
     mkdirSync(victim);
-    symlinkSync(victim, join(dir, 'link'));
-    await expect(writeFileAtomic(join(dir, 'link', 'x.json'), '{}', 0o644)).rejects.toThrow(/refusing to write .*link is a symbolic link/);
+    const pub = join(dir, 'pub');
+    mkdirSync(pub);
+    chmodSync(pub, 0o1777);
+    symlinkSync(victim, join(pub, 'link'));
+    lchownSync(join(pub, 'link'), OTHER, OTHER);
+    await expect(writeFileAtomic(join(pub, 'link', 'x.json'), '{}', 0o644)).rejects.toThrow(/refusing to write .*link is owned by uid 65534/);
     expect(readdirSync(victim)).toEqual([]);
     chownSync(victim, 0, OTHER);
     chmodSync(victim, 0o775);
     await expect(writeFileAtomic(join(victim, 'x.json'), '{}', 0o644)).rejects.toThrow(/victim is group-writable/);
     expect(readdirSync(victim)).toEqual([]);
-    // The symlink's owner does not matter to a writer: any link is refused.
-    lchownSync(join(dir, 'link'), 0, 0);
-    await expect(writeFileAtomic(join(dir, 'link', 'y.json'), '{}', 0o644)).rejects.toThrow(/symbolic link/);
+    // Root's own link to a safe folder: written in the real folder.
+    chmodSync(victim, 0o755);
+    chownSync(victim, 0, 0);
+    symlinkSync(victim, join(dir, 'rootlink'));
+    await writeFileAtomic(join(dir, 'rootlink', 'y.json'), '{}', 0o644);
+    expect(readdirSync(victim)).toEqual(['y.json']);
   });
 });
