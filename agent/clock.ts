@@ -8,7 +8,10 @@
 // offset such as "+90d", "-3600s", "+2h" (real time shifted by that much). It
 // is re-read on every call, so a test can move time while the agent runs.
 //
-// It is read only from the environment of the agent process itself (the root
+// The hook exists only when the agent runs from source (tests, development):
+// the release executables are built without it, name and all (see
+// agent/release-build.d.ts). It is read only from the environment of the
+// agent process itself (the root
 // service's unit file / the test harness), never from the config file, and the
 // file must be owned by root or the agent's user and not writable by others
 // (assertTrustedFile), so an unprivileged user cannot move the agent's clock.
@@ -63,8 +66,12 @@ function fakeClock(path: string): Clock {
 
 /** The clock for this process: the system clock unless the test hook is set. */
 export function clockFromEnv(env: NodeJS.ProcessEnv = process.env): Clock {
-  const path = env.DEVLIC_FAKE_NOW_FILE;
-  return path ? fakeClock(path) : systemClock;
+  // Source runs only: compiled out of release executables (release-build.d.ts).
+  if (typeof DEVLIC_RELEASE_BUILD === 'undefined') {
+    const path = env.DEVLIC_FAKE_NOW_FILE;
+    if (path) return fakeClock(path);
+  }
+  return systemClock;
 }
 
 /** Wall-clock changes beyond this, not explained by elapsed (monotonic) time, count as a jump. */

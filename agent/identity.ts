@@ -124,11 +124,18 @@ export const platformIdentity: IdentitySource = async () => {
  * Test hook: DEVLIC_FAKE_IDENTITY_FILE names a JSON file with RawIdentity
  * fields that replace the platform's values, so several agents on one test
  * machine can be distinct devices. Environment only, never config; the file
- * must be root- (or agent-user-) owned and not writable by others.
+ * must be root- (or agent-user-) owned and not writable by others. Source
+ * runs only: compiled out of release executables (release-build.d.ts).
  */
 export function identitySourceFromEnv(env: NodeJS.ProcessEnv = process.env): IdentitySource {
-  const file = env.DEVLIC_FAKE_IDENTITY_FILE;
-  if (!file) return platformIdentity;
+  if (typeof DEVLIC_RELEASE_BUILD === 'undefined') {
+    const file = env.DEVLIC_FAKE_IDENTITY_FILE;
+    if (file) return fakeIdentitySource(file);
+  }
+  return platformIdentity;
+}
+
+function fakeIdentitySource(file: string): IdentitySource {
   return async () => {
     assertTrustedFile(file, 'DEVLIC_FAKE_IDENTITY_FILE');
     const over = JSON.parse(readFileSync(file, 'utf8')) as Partial<RawIdentity>;

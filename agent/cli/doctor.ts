@@ -1,7 +1,8 @@
 // `devlic-agent doctor`: checks that can each fail with a clear reason -
 // data dir and key permissions, database integrity, the cached token, the
 // clock (against trusted time and the service's), the service's reachability
-// and keys, and each enforcer. Exits 1 if any check fails.
+// and keys, test hooks in use, and each enforcer (including whether the hook
+// or target paths are safe from non-root users). Exits 1 if any check fails.
 import { silentLogger } from '../../shared/log.ts';
 import { API } from '../../shared/api.ts';
 import { Jwks } from '../../shared/schemas/device.ts';
@@ -136,7 +137,13 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
     }
   }
 
-  // Enforcers.
+  // Test hooks (source runs only; release executables are built without them).
+  if (typeof DEVLIC_RELEASE_BUILD === 'undefined') {
+    const on = ['DEVLIC_FAKE_NOW_FILE', 'DEVLIC_FAKE_IDENTITY_FILE'].filter((k) => process.env[k]);
+    if (on.length) add('test-hooks', 'warn', `test hooks active in this process: ${on.map((k) => `${k}=${process.env[k]}`).join(', ')}${clock.fake ? ' (this clock is fake)' : ''}; never set them on a real device`);
+  }
+
+  // Enforcers (each checks that the paths it runs or writes through are safe).
   for (const e of createEnforcers(cfg.apps, enforcerContext(cfg.dataDir, silentLogger()))) {
     try {
       const r = await e.check();

@@ -1,10 +1,15 @@
 // The `file` enforcer: writes the mode as JSON ({mode, reason, users, at})
 // for anything on the device that wants to follow it (login scripts, kiosk
 // shells, tests). Default path <dataDir>/app-mode.json, mode 0644.
+// Readers trust this file, so the path must be one only root can change:
+// no directory or symlink on the way that a non-root user or group could
+// change (see safe-path.ts); an existing file that is not root's own, or a
+// symlink or FIFO at the target, is replaced, never followed.
 import { promises as fsp } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
-import { errorText, readIfExists, writeFileAtomic } from './fsutil.ts';
+import { errorText, readRegular, writeFileAtomic } from './fsutil.ts';
+import { assertSafeDir, UnsafePathError } from './safe-path.ts';
 
 export interface FileConfig {
   name: 'file';
@@ -33,25 +38,39 @@ export function createFileEnforcer(
     async apply(target: EnforcementTarget): Promise<ApplyResult> {
       // Sorted so the same set of users in another order is not a change.
       const users = [...new Set(target.users)].sort();
-      const detail = { path };
+      const detail: Record<string, unknown> = { path };
       try {
-        const current = parse(await readIfExists(path));
+        // Before anything is read or created: a recursive mkdir would
+        // follow a planted symlink. Missing directories are made one by one
+        // and checked as they are (a name planted meanwhile is refused).
+        const { real } = await assertSafeDir(dirname(path), { create: 0o755 });
+        const cur = await readRegular(join(real, basename(path)));
+        const current = parse(cur?.text);
         const same = current !== undefined && current.mode === target.mode && current.reason === target.reason
           && current.users.length === users.length && current.users.every((u, i) => u === users[i]);
-        const st = same ? await fsp.stat(path) : undefined;
-        if (same && st && (st.mode & 0o777) === 0o644) {
+        // A file someone else owns is not ours even with the right content: they could change it later.
+        if (same && cur && (cur.st.mode & 0o777) === 0o644 && trustedOwner(cur.st.uid)) {
           return { enforcer: name, ok: true, changed: false, applied: `${target.mode} written to ${path}`, detail };
         }
         const doc: AppModeFile = { mode: target.mode, reason: target.reason, users, at: now().toISOString() };
-        await fsp.mkdir(dirname(path), { recursive: true, mode: 0o755 });
         await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n', 0o644, (w) => { JSON.parse(w); });
         return { enforcer: name, ok: true, changed: true, applied: `${target.mode} written to ${path}`, detail };
       } catch (e) {
+        if (e instanceof UnsafePathError) {
+          detail.code = e.code;
+          return { enforcer: name, ok: false, changed: false, applied: `nothing: refused to write ${path}`, detail, error: e.for(`to write ${path}`).message };
+        }
         return { enforcer: name, ok: false, changed: false, applied: `unknown: could not write ${path}`, detail, error: errorText(e) };
       }
     },
 
     async check(): Promise<CheckResult> {
+      try {
+        await assertSafeDir(dirname(path), { missingOk: true });
+      } catch (e) {
+        if (e instanceof UnsafePathError) return { enforcer: name, ok: false, message: e.for(`to write ${path}`).message };
+        // Other errors (not a directory...) are reported by the walk below.
+      }
       // Can we create a file in the target directory (or its nearest existing parent)?
       let dir = dirname(path);
       for (;;) {
@@ -69,6 +88,10 @@ export function createFileEnforcer(
       }
     },
   };
+}
+
+function trustedOwner(uid: number): boolean {
+  return process.platform === 'win32' || uid === 0 || uid === process.getuid?.();
 }
 
 // A file that is missing, unreadable as JSON or of another shape counts as

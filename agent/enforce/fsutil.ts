@@ -2,9 +2,15 @@
 // the files it writes are read by other programs at any moment (LibreOffice
 // aborts on a half-written layer), so a file is only ever replaced whole:
 // temp file in the same directory, fsync, rename, fsync of the directory.
+// Every write or removal first checks (safe-path.ts) that no one but root
+// can change the directory or anything on the way to it (symlinks included)
+// and then works in the resolved directory; the last component is never
+// followed (the temp file is created exclusively, rename replaces a link
+// instead of writing through it, reads open with O_NOFOLLOW).
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { assertSafeDir, UnsafePathError } from './safe-path.ts';
 
 /** Suffix of our temp files; never `.xcd`, so LibreOffice never loads one. */
 export const TEMP_SUFFIX = '.devlic-tmp';
@@ -20,7 +26,8 @@ export async function writeFileAtomic(
   mode: number,
   verify?: (written: string) => void,
 ): Promise<void> {
-  const dir = dirname(path);
+  const dir = await safeDir(dirname(path), `to write ${path}`);
+  const final = join(dir, basename(path));
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   // 'wx': never follow or reuse something an attacker placed at the temp name.
   const fh = await fsp.open(tmp, 'wx', 0o600);
@@ -36,7 +43,7 @@ export async function writeFileAtomic(
   await fh.close();
   try {
     if (verify) verify(await fsp.readFile(tmp, 'utf8'));
-    await fsp.rename(tmp, path);
+    await fsp.rename(tmp, final);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw e;
@@ -46,13 +53,14 @@ export async function writeFileAtomic(
 
 /** Removes `path` if present; returns whether something was removed. */
 export async function removeFile(path: string): Promise<boolean> {
+  const dir = await safeDir(dirname(path), `to remove ${path}`);
   try {
-    await fsp.unlink(path);
+    await fsp.unlink(join(dir, basename(path)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
-  await syncDir(dirname(path));
+  await syncDir(dir);
   return true;
 }
 
@@ -66,10 +74,41 @@ export async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * The regular file at `path` (never following a symlink there, never
+ * blocking on a FIFO), with its lstat; undefined when nothing is there. A
+ * symlink or other non-file comes back as `{ text: undefined }` with its
+ * stat, so a writer treats it as "different" and replaces it by rename.
+ */
+export async function readRegular(path: string): Promise<{ text?: string; st: Stats } | undefined> {
+  let fh;
+  try {
+    fh = await fsp.open(path, fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP' || code === 'ENXIO') return { st: await fsp.lstat(path) };
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { st };
+    return { text: await fh.readFile('utf8'), st };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Removes temp files a crash may have left beside `path`. */
 export async function removeStaleTemps(path: string): Promise<void> {
-  const dir = dirname(path);
   const prefix = `.${basename(path)}.`;
+  let dir: string;
+  try {
+    dir = await safeDir(dirname(path), `to clean up beside ${path}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -89,6 +128,15 @@ async function syncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** The resolved `dir` once it is safe (see the header). */
+async function safeDir(dir: string, what: string): Promise<string> {
+  try {
+    return (await assertSafeDir(dir)).real;
+  } catch (e) {
+    throw e instanceof UnsafePathError ? e.for(what) : e;
   }
 }
 

@@ -5,10 +5,11 @@
 // change; it runs without a shell, with a minimal environment and a timeout.
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { errorText, readIfExists, writeFileAtomic } from './fsutil.ts';
 import { describeFailure, minimalEnv, runFile } from './run.ts';
+import { UnsafePathError, walkSafe } from './safe-path.ts';
 
 export interface HookConfig {
   name: 'hook';
@@ -22,35 +23,27 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * Throws unless `path` is safe to run as root: absolute, a regular
- * executable file, not writable by others, owned by root or by us, and in
- * no directory that others could use to swap it (world-writable without
- * the sticky bit, or owned by another user). POSIX only: on Windows, ACLs
- * decide and the installer puts hooks under Program Files.
+ * executable file, and neither it nor any directory or symlink on the way to
+ * it can be changed by anyone but root (or the agent's own user): the rule
+ * in safe-path.ts (owner root or us; not writable by others or by a group
+ * other than gid 0, sticky directories excepted). POSIX only: on Windows,
+ * ACLs decide and the installer puts hooks under Program Files.
  */
 export async function assertSafeExecutable(path: string, platform: NodeJS.Platform = process.platform): Promise<void> {
   if (!isAbsolute(path)) throw new Error(`hook path must be absolute: ${path}`);
-  const real = await fsp.realpath(path);
-  const st = await fsp.stat(real);
-  if (!st.isFile()) throw new Error(`hook is not a regular file: ${real}`);
-  if (platform === 'win32') return;
-  const me = process.getuid?.() ?? 0;
-  const trusted = (uid: number) => uid === 0 || uid === me;
-  if (st.mode & 0o002) throw new Error(`refusing world-writable hook ${real}`);
-  if (!trusted(st.uid)) throw new Error(`refusing hook ${real}: owned by uid ${st.uid}, not root`);
-  if ((st.mode & 0o111) === 0) throw new Error(`hook is not executable: ${real}`);
-  // Every directory above the configured path and above the real file.
-  const dirs = new Set<string>();
-  for (const start of [dirname(path), dirname(real)]) {
-    for (let d = start; ; d = dirname(d)) {
-      dirs.add(d);
-      if (dirname(d) === d) break;
-    }
+  if (platform === 'win32') {
+    if (!(await fsp.stat(path)).isFile()) throw new Error(`hook is not a regular file: ${path}`);
+    return;
   }
-  for (const d of dirs) {
-    const ds = await fsp.stat(d);
-    if ((ds.mode & 0o002) && !(ds.mode & 0o1000)) throw new Error(`refusing hook ${real}: ${d} is world-writable`);
-    if (!trusted(ds.uid)) throw new Error(`refusing hook ${real}: ${d} is owned by uid ${ds.uid}, not root`);
+  let r;
+  try {
+    r = await walkSafe(path, { checkLeaf: true, platform });
+  } catch (e) {
+    if (e instanceof UnsafePathError) throw e.for(`hook ${path}`);
+    throw e;
   }
+  if (!r.leaf?.isFile()) throw new Error(`hook is not a regular file: ${r.real}`);
+  if ((r.leaf.mode & 0o111) === 0) throw new Error(`hook is not executable: ${r.real}`);
 }
 
 export function createHookEnforcer(
@@ -71,13 +64,20 @@ export function createHookEnforcer(
       const users = [...new Set(target.users)].sort();
       const key = JSON.stringify({ mode: target.mode, reason: target.reason, users });
       const detail: Record<string, unknown> = { path: config.path };
+      let ranBefore = false;
       try {
-        if ((await readIfExists(statePath))?.trim() === key) {
-          return { enforcer: name, ok: true, changed: false, applied: `${target.mode}: hook already ran for this target`, detail };
-        }
+        ranBefore = (await readIfExists(statePath))?.trim() === key;
+        // Checked on every call, also when the hook already ran for this
+        // target: a hook (or a directory above it) that became writable by
+        // someone else since is reported now, not at the next mode change.
         await assertSafeExecutable(config.path, ctx.platform);
       } catch (e) {
-        return { enforcer: name, ok: false, changed: false, applied: 'unknown: hook not run', detail, error: errorText(e) };
+        if (e instanceof UnsafePathError) detail.code = e.code;
+        const applied = ranBefore ? `${target.mode}: hook ran earlier for this target; now refused, not run again` : 'unknown: hook not run';
+        return { enforcer: name, ok: false, changed: false, applied, detail, error: errorText(e) };
+      }
+      if (ranBefore) {
+        return { enforcer: name, ok: true, changed: false, applied: `${target.mode}: hook already ran for this target`, detail };
       }
       const env = minimalEnv({
         DEVLIC_MODE: target.mode,

@@ -12,7 +12,8 @@
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
-import { errorText, readIfExists, removeFile, removeStaleTemps, writeFileAtomic } from './fsutil.ts';
+import { errorText, readIfExists, readRegular, removeFile, removeStaleTemps, writeFileAtomic } from './fsutil.ts';
+import { assertSafeDir, UnsafePathError } from './safe-path.ts';
 import { buildLayer, checkLayer, schemaDeclares, versionFromMainXcd, VIEWER_MODE_ITEM, type LayerItem } from './lo-layer.ts';
 
 export const LAYER_FILE = 'devlic-viewer-mode.xcd';
@@ -92,18 +93,32 @@ export async function writeLayer(registryDir: string, items: readonly LayerItem[
   const text = buildLayer(items);
   checkLayer(text);
   await removeStaleTemps(path);
-  const current = await readIfExists(path);
-  if (current === text) {
-    const st = await fsp.stat(path);
-    if ((st.mode & 0o7777) === LAYER_MODE) return { path, changed: false };
-    await fsp.chmod(path, LAYER_MODE);
-    return { path, changed: true };
+  // Never through a symlink, and only a file root owns counts as ours; a
+  // wrong mode is repaired by rewriting rather than a chmod that would follow a link.
+  const cur = await readRegular(path);
+  if (cur?.text === text && (cur.st.mode & 0o7777) === LAYER_MODE && (cur.st.uid === 0 || cur.st.uid === process.getuid?.())) {
+    return { path, changed: false };
   }
   await writeFileAtomic(path, text, LAYER_MODE, (written) => {
     if (written !== text) throw new Error('layer read back differs from what was written');
     checkLayer(written);
   });
   return { path, changed: true };
+}
+
+/**
+ * The layer goes into a system directory that every LibreOffice user reads:
+ * refused unless only root can change it and everything on the way to it
+ * (see safe-path.ts). Root's own symlinks are fine: Debian's registry folder
+ * is one (share/registry -> /etc/libreoffice/registry, whose main.xcd links
+ * back to share/.registry); the install's .xcd files are only read.
+ */
+async function safeRegistry(registryDir: string, platform: NodeJS.Platform): Promise<void> {
+  try {
+    await assertSafeDir(registryDir, { platform });
+  } catch (e) {
+    throw e instanceof UnsafePathError ? e.for(`to write the LibreOffice layer in ${registryDir}`) : e;
+  }
 }
 
 export function createLibreOfficeEnforcer(
@@ -125,6 +140,7 @@ export function createLibreOfficeEnforcer(
         install = await locate();
         if (!install) return { enforcer: name, ok: false, changed: false, applied: 'nothing: LibreOffice not found', error: notFound() };
         const layerPath = join(install.registryDir, LAYER_FILE);
+        await safeRegistry(install.registryDir, ctx.platform);
         const base = { installRoot: install.root, layer: layerPath, version: install.version ?? 'unknown' };
         if (target.mode === 'full') {
           await removeStaleTemps(layerPath);
@@ -158,7 +174,7 @@ export function createLibreOfficeEnforcer(
         return {
           enforcer: name, ok: false, changed: false,
           applied: 'unknown: could not update the LibreOffice layer',
-          detail: install ? { installRoot: install.root } : undefined,
+          detail: install ? { installRoot: install.root, ...(e instanceof UnsafePathError ? { code: e.code } : {}) } : undefined,
           error: errorText(e),
         };
       }
@@ -169,6 +185,12 @@ export function createLibreOfficeEnforcer(
         const install = await locate();
         if (!install) return { enforcer: name, ok: false, message: notFound() };
         const where = `LibreOffice ${install.version ?? '(version unknown)'} at ${install.root}`;
+        try {
+          await safeRegistry(install.registryDir, ctx.platform);
+        } catch (e) {
+          if (e instanceof UnsafePathError) return { enforcer: name, ok: false, message: `${where}: ${e.message}` };
+          throw e;
+        }
         try {
           await fsp.access(install.registryDir, fsc.W_OK);
         } catch {

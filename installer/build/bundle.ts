@@ -2,7 +2,7 @@
 // point and all its dependencies into one CommonJS file, the only module
 // format a Node 24 SEA can run as its main script.
 //
-// Two adjustments, both confined to the bundle (product code is unchanged):
+// These adjustments, all confined to the bundle (product code is unchanged):
 // - 'better-sqlite3' resolves to installer/sea/better-sqlite3.ts, which loads
 //   the addon shipped beside the executable (see that file for why);
 // - CommonJS has no top-level await, and the entry modules end with
@@ -10,6 +10,10 @@
 //   exit code), and nothing imports an entry module, so in the bundle that
 //   line becomes `void runCli(...)`: the same behaviour. Any other top-level
 //   await still fails the build, loudly, in esbuild;
+// - DEVLIC_RELEASE_BUILD is defined as `true` (agent/release-build.d.ts), so
+//   code fenced by `typeof DEVLIC_RELEASE_BUILD === 'undefined'` - the test
+//   hooks - is dead and dropped, names and all; syntax minification (the
+//   dead-code elimination) is on even in a readable, unminified bundle;
 // - CommonJS has no import.meta either: `import.meta.dirname` (and filename,
 //   url) of one of our modules becomes that module's folder *relative to the
 //   executable's folder* (service/http -> <dir of the executable>/service/http),
@@ -35,6 +39,9 @@ export interface BundleResult {
   /** Dynamic import() calls left in the output: they break SEA's code cache, so the build refuses them. */
   dynamicImports: number;
 }
+
+/** What release bundles define (see the header); exported for the test that checks the hooks are gone. */
+export const RELEASE_DEFINE: Readonly<Record<string, string>> = { DEVLIC_RELEASE_BUILD: 'true' };
 
 const ENTRY_AWAIT = /^await (runCli\()/m;
 
@@ -86,7 +93,10 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
     platform: 'node',
     target: 'node24',
     format: 'cjs',
-    minify: opts.minify ?? true,
+    minifyWhitespace: opts.minify ?? true,
+    minifyIdentifiers: opts.minify ?? true,
+    minifySyntax: true,
+    define: RELEASE_DEFINE,
     // Stack traces from the field should still point at our sources' names.
     keepNames: true,
     legalComments: 'none',

@@ -1,6 +1,7 @@
 // The hook enforcer with real scripts in temp dirs: environment, no shell,
-// timeout with kill, refusal of unsafe files, idempotence.
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+// timeout with kill, refusal of unsafe files (also one that became unsafe
+// after it ran), idempotence.
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertSafeExecutable, createHookEnforcer } from '../../agent/enforce/hook.ts';
@@ -98,7 +99,7 @@ describe('hook enforcer', () => {
 
     const ww = script(dir, 'ww.sh', 'exit 0', 0o757);
     chmodSync(ww, 0o757);
-    await expect(assertSafeExecutable(ww, 'linux')).rejects.toThrow(/world-writable hook/);
+    await expect(assertSafeExecutable(ww, 'linux')).rejects.toThrow(/ww\.sh is world-writable/);
     const e = createHookEnforcer({ name: 'hook', path: ww }, { dataDir: dir, platform: 'linux' });
     const r = await e.apply(RO);
     expect(r).toMatchObject({ ok: false, changed: false });
@@ -119,7 +120,7 @@ describe('hook enforcer', () => {
 
     const link = join(dir, 'link.sh');
     symlinkSync(ww, link);
-    await expect(assertSafeExecutable(link, 'linux')).rejects.toThrow(/world-writable hook/);
+    await expect(assertSafeExecutable(link, 'linux')).rejects.toThrow(/ww\.sh is world-writable/);
 
     if (process.getuid?.() === 0) {
       const foreign = script(dir, 'foreign.sh', 'exit 0');
@@ -136,5 +137,100 @@ describe('hook enforcer', () => {
     const c = await missing.check();
     expect(c.ok).toBe(false);
     expect(c.message).toMatch(/ENOENT/);
+  });
+
+  // The machine runs tests as root, so files can be given another group.
+  const asRoot = process.getuid?.() === 0;
+  const OTHER = 65534; // nogroup / nobody
+
+  it.runIf(asRoot)('refuses a hook file writable by a group other than root', async () => {
+    const dir = tempDir();
+    const count = join(dir, 'count');
+    const hook = script(dir, 'gw.sh', `echo run >> '${count}'`, 0o775);
+    chmodSync(hook, 0o775);
+    // Group-writable by root's own group: only root can write it.
+    await expect(assertSafeExecutable(hook, 'linux')).resolves.toBeUndefined();
+    chownSync(hook, 0, OTHER);
+    await expect(assertSafeExecutable(hook, 'linux')).rejects.toThrow(new RegExp(`gw\\.sh is group-writable \\(gid ${OTHER}\\)`));
+    const e = createHookEnforcer({ name: 'hook', path: hook }, { dataDir: dir, platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r).toMatchObject({ ok: false, changed: false, detail: { code: 'UNSAFE_PATH' } });
+    expect(r.error).toMatch(/group-writable/);
+    expect(existsSync(count)).toBe(false);
+    expect(await e.check()).toMatchObject({ ok: false, message: expect.stringMatching(/group-writable \(gid 65534\)/) });
+  });
+
+  it.runIf(asRoot)('refuses a hook under a directory writable by a group other than root, unless sticky', async () => {
+    const dir = tempDir();
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    const hook = script(shared, 'h.sh', 'exit 0');
+    chmodSync(shared, 0o775);
+    await expect(assertSafeExecutable(hook, 'linux')).resolves.toBeUndefined(); // group root
+    chownSync(shared, 0, OTHER);
+    await expect(assertSafeExecutable(hook, 'linux')).rejects.toThrow(/shared is group-writable \(gid 65534\)/);
+    // Sticky: group members may add names but not rename or remove root's h.sh.
+    chmodSync(shared, 0o1775);
+    await expect(assertSafeExecutable(hook, 'linux')).resolves.toBeUndefined();
+    // ...but a name they planted there is theirs, and refused.
+    const planted = script(shared, 'planted.sh', 'exit 0');
+    chownSync(planted, OTHER, OTHER);
+    await expect(assertSafeExecutable(planted, 'linux')).rejects.toThrow(/planted\.sh is owned by uid 65534/);
+
+    // The directory chain above the real file counts too, when reached through a symlink.
+    const safe = join(dir, 'safe');
+    mkdirSync(safe);
+    chmodSync(shared, 0o775);
+    symlinkSync(hook, join(safe, 'link.sh'));
+    await expect(assertSafeExecutable(join(safe, 'link.sh'), 'linux')).rejects.toThrow(/shared is group-writable/);
+  });
+
+  it.runIf(asRoot)('refuses a symlink to a root hook that another user owns (they could repoint it)', async () => {
+    const dir = tempDir();
+    const hook = script(dir, 'real.sh', 'exit 0');
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o1777);
+    const link = join(open, 'hook.sh');
+    symlinkSync(hook, link);
+    await expect(assertSafeExecutable(link, 'linux')).resolves.toBeUndefined();
+    lchownSync(link, OTHER, OTHER);
+    await expect(assertSafeExecutable(link, 'linux')).rejects.toThrow(/hook\.sh is owned by uid 65534/);
+  });
+
+  it.runIf(asRoot)('re-checks at every apply: a hook that became unsafe after it ran is reported and not run again', async () => {
+    const dir = tempDir();
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const count = join(dir, 'count');
+    const hook = script(bin, 'hook.sh', `echo run >> '${count}'`);
+    const e = createHookEnforcer({ name: 'hook', path: hook }, { dataDir: dir, platform: 'linux' });
+    expect(await e.apply(RO)).toMatchObject({ ok: true, changed: true });
+    expect(readFileSync(count, 'utf8')).toBe('run\n');
+
+    // Someone makes the hook's folder writable by a user group.
+    chownSync(bin, 0, OTHER);
+    chmodSync(bin, 0o775);
+    const same = await e.apply(RO);
+    expect(same).toMatchObject({ ok: false, changed: false, detail: { code: 'UNSAFE_PATH' } });
+    expect(same.error).toMatch(/bin is group-writable \(gid 65534\)/);
+    expect(same.applied).toMatch(/not run again/);
+    expect((await e.check()).ok).toBe(false);
+    // A restarted agent (fresh enforcer, same state file) refuses too.
+    const restarted = createHookEnforcer({ name: 'hook', path: hook }, { dataDir: dir, platform: 'linux' });
+    expect(await restarted.apply(RO)).toMatchObject({ ok: false });
+    // A new target would run it: refused as well.
+    expect(await restarted.apply(FULL)).toMatchObject({ ok: false, applied: 'unknown: hook not run' });
+    // The hook file itself made group-writable (folder fixed): the same.
+    chmodSync(bin, 0o755);
+    chownSync(hook, 0, OTHER);
+    chmodSync(hook, 0o775);
+    expect(await restarted.apply(RO)).toMatchObject({ ok: false });
+    expect(readFileSync(count, 'utf8')).toBe('run\n');
+
+    // Fixed: the unchanged target is still not rerun.
+    chownSync(hook, 0, 0);
+    expect(await restarted.apply(RO)).toMatchObject({ ok: true, changed: false });
+    expect(readFileSync(count, 'utf8')).toBe('run\n');
   });
 });

@@ -1,8 +1,9 @@
 // The LibreOffice enforcer against a fake install tree in a temp dir (the
 // real LibreOffice is exercised in libreoffice-real.test.ts): the layer's
 // exact form, 0644, atomic write, idempotence, removal, version and
-// "unsupported" reporting, and the XML checks.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// "unsupported" reporting, the XML checks, Debian's symlinked registry, and
+// refusing a registry folder that a non-root user or group could redirect.
+import { chmodSync, chownSync, lchownSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LAYER_FILE, createLibreOfficeEnforcer, findInstall, writeLayer } from '../../agent/enforce/libreoffice.ts';
@@ -126,6 +127,58 @@ describe('libreoffice enforcer', () => {
     expect(r.ok).toBe(false);
     expect(r.error).toBeTruthy();
     expect(readdirSync(registry).sort()).toEqual([LAYER_FILE, 'main.xcd']);
+  });
+});
+
+describe('libreoffice enforcer: where it writes', () => {
+  const asRoot = process.getuid?.() === 0;
+
+  it('passes the Debian 12 layout: share/registry a symlink to /etc/libreoffice/registry, main.xcd a symlink back', async () => {
+    // As libreoffice-common 7.4 ships it: /usr/lib/libreoffice/share/registry -> /etc/libreoffice/registry,
+    // and the schema in /usr/lib/libreoffice/share/.registry/main.xcd, linked from /etc.
+    const { root, registry } = fakeInstall('26.8.0.1', true);
+    const hidden = join(root, 'share', '.registry');
+    renameSync(registry, hidden);
+    const etc = join(tempDir(), 'etc', 'libreoffice', 'registry');
+    mkdirSync(etc, { recursive: true });
+    symlinkSync(join(hidden, 'main.xcd'), join(etc, 'main.xcd'));
+    symlinkSync(etc, registry);
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
+    expect(await e.check()).toMatchObject({ ok: true });
+    expect(await e.apply(RO)).toMatchObject({ ok: true, changed: true, detail: { supported: true } });
+    expect(readdirSync(etc).sort()).toEqual([LAYER_FILE, 'main.xcd']);
+    expect(await e.apply(RO)).toMatchObject({ ok: true, changed: false });
+    expect(await e.apply(FULL)).toMatchObject({ ok: true, changed: true });
+    expect(readdirSync(etc)).toEqual(['main.xcd']);
+  });
+
+  it.runIf(asRoot)('refuses a registry folder reached through a symlink another user owns, writing and removing nothing there', async () => {
+    const { registry } = fakeInstall('26.8.0.1', true);
+    const pub = tempDir();
+    chmodSync(pub, 0o1777);
+    symlinkSync(join(registry, '..', '..'), join(pub, 'lo'));
+    lchownSync(join(pub, 'lo'), 65534, 65534);
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: join(pub, 'lo') }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r).toMatchObject({ ok: false, changed: false, detail: { code: 'UNSAFE_PATH' } });
+    expect(r.error).toMatch(/lo is owned by uid 65534/);
+    expect(readdirSync(registry)).toEqual(['main.xcd']);
+    writeFileSync(join(registry, LAYER_FILE), 'placed by root, must stay while refused');
+    expect(await e.apply(FULL)).toMatchObject({ ok: false });
+    expect(readdirSync(registry).sort()).toEqual([LAYER_FILE, 'main.xcd']);
+    expect((await e.check()).message).toMatch(/owned by uid 65534/);
+  });
+
+  it.runIf(asRoot)('refuses a registry folder writable by a non-root group', async () => {
+    const { root, registry } = fakeInstall('26.8.0.1', true);
+    chownSync(join(root, 'share'), 0, 65534);
+    chmodSync(join(root, 'share'), 0o775);
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/share is group-writable \(gid 65534\)/);
+    expect(readdirSync(registry)).toEqual(['main.xcd']);
+    expect(await e.check()).toMatchObject({ ok: false, message: expect.stringMatching(/group-writable/) });
   });
 });
 
