@@ -39,7 +39,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const db = openDatabase(join(cfg.dataDir, 'devlic.db'));
   const ctx = new LicensingContext(db, now);
   seedCatalogue(db, ctx.nowIso());
-  const keys = loadOrCreateKeys(cfg.dataDir);
+  const keys = await loadOrCreateKeys(cfg.dataDir);
   const boot = bootstrapAdmin(ctx);
   if (boot) {
     const file = writeAdminToken(cfg.dataDir, boot.token);
@@ -104,7 +104,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     }
   }, TERM_CHECK_MS);
   termTimer.unref();
-  log.info({ url, dataDir: cfg.dataDir }, 'devlic-server listening');
+  log.info({ url, dataDir: cfg.dataDir, signingKey: keys.signing.kid, publishedKeys: keys.jwks.keys.map((k) => k.kid) }, 'devlic-server listening');
 
   return {
     url, db, ctx, bootstrapToken: boot?.token ?? null,
