@@ -60,7 +60,7 @@ export async function learnKey(ctx: KeyContext, kid: string): Promise<boolean> {
     ctx.log.error({ kid, reason }, `signing key ${kid} refused, tokens it signed stay untrusted: ${message}`);
     return false;
   }
-  pin(ctx, added.map((k) => k));
+  pin(ctx, added);
   ctx.store.addEvent(now, 'keys', 'KEY_PINNED', { kids: added.map((k) => k.kid) });
   ctx.log.info({ kids: added.map((k) => k.kid) }, 'pinned the service\'s new signing key(s), endorsed by a key already pinned');
   return true;
