@@ -24,6 +24,8 @@ export interface AgentStatus {
   facts: StoredIdentity['facts'] | null;
   enrolledAt: string | null;
   revoked: StoredIdentity['revoked'] | null;
+  /** kids of the service signing keys this device trusts, oldest first (the last is the newest). */
+  pinnedKeys: string[];
   entitlement: {
     status: string | null; product: string | null; productName: string | null; subscription: string | null; group: string | null;
     seq: number | null; issuedAt: string | null; expiresAt: string | null; warnAt: string | null; refreshAfter: string | null;
@@ -75,6 +77,7 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
       facts: identity?.facts ?? null,
       enrolledAt: identity?.enrolledAt ?? null,
       revoked: identity?.revoked ?? null,
+      pinnedKeys: identity?.keys.keys.flatMap((k) => (k.kid ? [k.kid] : [])) ?? [],
       entitlement: {
         status: c?.status ?? null, product: c?.product ?? null, productName: c?.productName ?? null,
         subscription: c?.subscription ?? null, group: c?.group ?? null, seq: c?.seq ?? null,
@@ -113,6 +116,7 @@ export function formatStatus(s: AgentStatus): string {
     add('Device', `${s.deviceId}${f ? ` (${[f.hostname, [f.manufacturer, f.model].filter(Boolean).join(' '), f.serial && `serial ${f.serial}`].filter(Boolean).join(', ')})` : ''}`);
     add('Server', s.server ?? '-');
     add('Enrolled', `yes, ${s.enrolledAt}`);
+    add('Signing keys', s.pinnedKeys.length ? `${s.pinnedKeys.join(', ')} (newest last)` : 'none pinned');
     if (s.revoked) add('Revoked', `${s.revoked.at}: ${s.revoked.message} (re-enroll with a new token)`);
   }
   add('Mode', `${s.mode} (${s.reason})${s.detail ? ` - ${s.detail}` : ''}`);

@@ -3,17 +3,21 @@
 // if it is newer than what we have. Records the attempt (sync state, trusted
 // time, event log) in one transaction. Used by the daemon's poll loop and by
 // `devlic-agent refresh` when no daemon runs; both may run at once because the
-// "newer seq wins" rule is enforced inside SQLite.
+// "newer seq wins" rule is enforced inside SQLite. A token signed by a key
+// not pinned yet (the service rotated its key) first sends the agent to learn
+// that key through the service's key chain (keys.ts).
 import type { Logger } from '../shared/log.ts';
 import type { Clock } from './clock.ts';
 import type { Store } from './store/store.ts';
-import { readIdentity, readWatermark, writeIdentity, writeWatermark, type StoredIdentity } from './store/files.ts';
+import { pinnedKeys, readIdentity, readWatermark, writeIdentity, writeWatermark, type StoredIdentity } from './store/files.ts';
 import type { AgentPaths } from './config.ts';
 import { checkToken } from './evaluate.ts';
 import { isRevocation, type DeviceApi } from './device-api.ts';
 import { ServiceError } from './client.ts';
 import { CLOCK_TOLERANCE_MS } from './decide.ts';
 import { followMerge, isMergeAnswer } from './merged.ts';
+import { tokenKid } from '../shared/token.ts';
+import { learnKey } from './keys.ts';
 
 export interface SyncContext {
   paths: AgentPaths;
@@ -62,6 +66,14 @@ export async function syncOnce(ctx: SyncContext, opts: { waitSeconds?: number; c
     return { ok: true, status: 304, changed: false, seq: usable ? current.claims.seq : null };
   }
 
+  const kid = tokenKid(answer.token);
+  if (kid !== null && !pinnedKeys(identity).has(kid)) {
+    try {
+      await learnKey({ ...ctx, http: ctx.api.http }, kid);
+    } catch (e) {
+      return failed(ctx, e as Error);
+    }
+  }
   const checked = await checkToken(answer.token, identity);
   if (checked.kind !== 'valid' || checked.claims.seq !== answer.seq) {
     const reason = checked.kind === 'invalid' ? checked.code : 'TOKEN_INVALID';

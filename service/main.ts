@@ -4,8 +4,10 @@ import { parse, runCli, UsageError } from '../shared/cli.ts';
 import { createLogger } from '../shared/log.ts';
 import { loadServerConfig } from './config.ts';
 import { startServer } from './server.ts';
+import { keysMain } from './keys-cli.ts';
 
 const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--config FILE]
+       devlic-server keys list|rotate|retire KID [--data-dir DIR] [--json]   (see: devlic-server keys --help)
 
 The devlic licensing service: admins assign subscriptions to device groups,
 device agents poll it for their signed entitlement.
@@ -21,6 +23,7 @@ device agents poll it for their signed entitlement.
 const VERSION = '0.1.0';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'keys') return keysMain(argv.slice(1));
   const { values, positionals } = parse(argv, {
     'data-dir': { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
     config: { type: 'string' }, version: { type: 'boolean' },
@@ -28,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.version) { process.stdout.write(`devlic-server ${VERSION}\n`); return 0; }
   if (values.help) { process.stdout.write(USAGE); return 0; }
   if (positionals[0] !== 'serve' || positionals.length > 1) {
-    throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the only command is 'serve')` : 'missing command: serve');
+    throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the commands are 'serve' and 'keys')` : 'missing command: serve or keys');
   }
   if (!!values['tls-cert'] !== !!values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   const cfg = loadServerConfig(values.config, {

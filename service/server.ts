@@ -41,7 +41,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const db = openDatabase(join(cfg.dataDir, 'devlic.db'));
   const ctx = new LicensingContext(db, now);
   seedCatalogue(db, ctx.nowIso());
-  const keys = loadOrCreateKeys(cfg.dataDir);
+  const keys = await loadOrCreateKeys(cfg.dataDir);
   const boot = bootstrapAdmin(ctx);
   if (boot) {
     const file = writeAdminToken(cfg.dataDir, boot.token);
@@ -116,7 +116,10 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     }
   }, TERM_CHECK_MS);
   termTimer.unref();
-  log.info({ url, dataDir: cfg.dataDir, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls }, 'devlic-server listening');
+  log.info({
+    url, dataDir: cfg.dataDir, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls,
+    signingKey: keys.signing.kid, publishedKeys: keys.jwks.keys.map((k) => k.kid),
+  }, 'devlic-server listening');
 
   return {
     url, db, ctx, bootstrapToken: boot?.token ?? null,

@@ -6,6 +6,7 @@ export const API = {
   metrics: '/metrics',
   openapi: '/openapi.json',
   jwks: '/.well-known/jwks.json',
+  keySet: '/.well-known/devlic-keys',
   enroll: '/v1/enroll',
   entitlement: '/v1/device/entitlement',
   status: '/v1/device/status',

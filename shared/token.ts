@@ -34,6 +34,27 @@ export function keyFromJwk(jwk: Ed25519PublicJwk): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
 }
 
+export const ENTITLEMENT_TYP = 'devlic-entitlement+jwt';
+
+/**
+ * The encoded protected header of every entitlement signed with `kid`: a
+ * token starts with it (and a dot) exactly when that key signed it, which
+ * lets the service spot tokens signed by an older key without parsing them.
+ */
+export function entitlementHeader(kid: string): string {
+  return Buffer.from(JSON.stringify({ alg: 'EdDSA', kid, typ: ENTITLEMENT_TYP })).toString('base64url');
+}
+
+/** The kid in a compact JWS's header (unverified), or null. */
+export function tokenKid(jws: string): string | null {
+  try {
+    const kid = decodeProtectedHeader(jws).kid;
+    return typeof kid === 'string' ? kid : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Signs an entitlement as a compact JWS. Built on node:crypto rather than
  * jose's CompactSign because the service signs in bursts (one assign wakes
@@ -42,7 +63,7 @@ export function keyFromJwk(jwk: Ed25519PublicJwk): KeyObject {
  * jose's compactVerify against the published JWKS.
  */
 export async function signEntitlement(key: SigningKey, claims: EntitlementClaims): Promise<string> {
-  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: 'devlic-entitlement+jwt' })).toString('base64url');
+  const header = entitlementHeader(key.kid);
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const signingInput = `${header}.${payload}`;
   return `${signingInput}.${cryptoSign(null, Buffer.from(signingInput), key.privateKey).toString('base64url')}`;
@@ -70,6 +91,8 @@ export async function verifyEntitlement(jws: string, want: EntitlementExpectatio
   try {
     const header = decodeProtectedHeader(jws);
     if (header.alg !== 'EdDSA') throw new Error(`alg ${String(header.alg)} is not allowed`);
+    // Another kind of JWS signed by the same key (a key-chain link) is not an entitlement.
+    if (header.typ !== undefined && header.typ !== ENTITLEMENT_TYP) throw new Error(`typ ${String(header.typ)} is not an entitlement`);
     kid = header.kid;
   } catch (e) {
     throw new DevlicError('TOKEN_INVALID', `entitlement token is malformed: ${(e as Error).message}`);

@@ -5,8 +5,7 @@
 // or target paths are safe from non-root users). Exits 1 if any check fails.
 import { silentLogger } from '../../shared/log.ts';
 import { API } from '../../shared/api.ts';
-import { Jwks } from '../../shared/schemas/device.ts';
-import { isValid } from '../../shared/validate.ts';
+import { extendPins } from '../../shared/keychain.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
 import { agentPaths, type AgentConfig } from '../config.ts';
 import { clockFromEnv, type Clock } from '../clock.ts';
@@ -17,6 +16,7 @@ import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from 
 import { evaluate } from '../evaluate.ts';
 import { judgeClock, CLOCK_TOLERANCE_MS } from '../decide.ts';
 import { HttpClient } from '../client.ts';
+import { fetchKeySet } from '../keys.ts';
 import { createEnforcers } from '../enforce/registry.ts';
 import { enforcerContext } from '../apply.ts';
 import { sendControl } from '../control.ts';
@@ -123,13 +123,7 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
         if (Math.abs(skew) > CLOCK_TOLERANCE_MS) add('clock-vs-server', 'fail', `this device's clock differs from the service's by ${Math.round(skew / 1000)} s; fix the date/time (NTP)`);
         else add('clock-vs-server', 'ok', `within ${Math.ceil(Math.abs(skew) / 1000)} s of the service`);
       }
-      const k = await http.send('GET', API.jwks);
-      if (k.status === 200 && isValid(Jwks, k.body)) {
-        const served = new Set(k.body.keys.map((x) => x.kid));
-        const pinned = identity.keys.keys.map((x) => x.kid).filter(Boolean);
-        if (pinned.some((kid) => served.has(kid))) add('signing-keys', 'ok', 'the service still signs with a pinned key');
-        else add('signing-keys', 'fail', 'the service no longer publishes the key pinned at enrollment; re-enroll to pin its new key');
-      } else add('signing-keys', 'warn', `could not read ${API.jwks} (HTTP ${k.status})`);
+      await checkSigningKeys(http, identity, now, add);
     } catch (e) {
       add('server', 'fail', `${(e as Error).message}; check the network, DNS, proxy and TLS (CA file) settings`);
     } finally {
@@ -156,6 +150,35 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
   const ping = await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null);
   add('agent', ping ? 'ok' : 'warn', ping ? 'the agent is running' : "the agent is not running (start the devlic-agent service, or 'devlic-agent run')");
   return out;
+}
+
+/**
+ * Whether the key the service signs with now is pinned, or at least reachable
+ * through its published chain from a pinned key (then the next sync pins it).
+ */
+async function checkSigningKeys(http: HttpClient, identity: StoredIdentity, now: number, add: (n: string, s: Level, m: string) => void): Promise<void> {
+  const pinned = identity.keys.keys.flatMap((k) => (k.kid ? [k.kid] : []));
+  const pins = `pinned: ${pinned.join(', ')}`;
+  let set;
+  try {
+    set = await fetchKeySet(http, now);
+  } catch (e) {
+    add('signing-keys', 'warn', `could not read ${API.keySet}: ${(e as Error).message} (${pins})`);
+    return;
+  }
+  const active = set.keys.keys.at(-1)?.kid;
+  if (!active) add('signing-keys', 'warn', `the service publishes no signing key (${pins})`);
+  else if (pinned.includes(active)) add('signing-keys', 'ok', `the service signs with pinned key ${active} (${pins})`);
+  else {
+    try {
+      if (set.issuer !== identity.issuer) throw new Error(`the key set is for issuer ${set.issuer}, not ${identity.issuer}`);
+      await extendPins({ pinned: identity.keys.keys, issuer: identity.issuer, links: set.chain, want: active });
+      add('signing-keys', 'ok', `the service signs with new key ${active}, endorsed by a pinned key; the agent pins it at its next sync (${pins})`);
+    } catch (e) {
+      add('signing-keys', 'fail', `the service's signing key ${active} is not endorsed by a key this device trusts: ${(e as Error).message} (${pins}); `
+        + 'suspect an attacker between device and service; re-enroll only if the service\'s keys were really lost');
+    }
+  }
 }
 
 export const doctorCommand: Command = {

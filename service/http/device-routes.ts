@@ -1,12 +1,13 @@
 // The device API: enrollment, the signed entitlement (ETag, 304, long-poll)
-// and the agent's status report, plus the public JWKS.
+// and the agent's status report, plus the public JWKS and the key set with
+// its rotation chain (shared/schemas/keys.ts).
 import Type from 'typebox';
 import type { AnyApp } from './app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API } from '../../shared/api.ts';
 import { ErrorBody } from '../../shared/schemas/common.ts';
 import { EnrollRequest, EnrollResponse, EntitlementResponse, Jwks, StatusReport } from '../../shared/schemas/device.ts';
-import { publicJwk } from '../../shared/token.ts';
+import { KeySet } from '../../shared/schemas/keys.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { LicensingContext } from '../licensing/context.ts';
 import { enrollDevice, recordReport } from '../licensing/devices.ts';
@@ -36,10 +37,12 @@ export interface DeviceRouteDeps {
 
 export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promise<void> {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
-  const jwks = { keys: [await publicJwk(deps.keys.signing.publicKey, deps.keys.signing.kid)] };
+  const jwks = deps.keys.jwks;
+  const keySet: KeySet = { issuer: deps.keys.issuer, keys: jwks, chain: deps.keys.chain };
   const nowSeconds = () => Math.floor(deps.ctx.now() / 1000);
 
   app.get(API.jwks, { schema: { tags: ['device'], response: { 200: Jwks } } }, async () => jwks);
+  app.get(API.keySet, { schema: { tags: ['device'], response: { 200: KeySet } } }, async () => keySet);
 
   app.post(API.enroll, {
     bodyLimit: deps.bodyLimit,

@@ -2,12 +2,15 @@
 // device_entitlements. Tokens are signed lazily (on the first request after a
 // change) so that a change reaching 100,000 devices does not sign 100,000
 // tokens inside the admin's transaction; an old token is re-signed with a
-// higher seq so the agent's offline window keeps moving forward.
+// higher seq so the agent's offline window keeps moving forward. A stored
+// token signed by an older key (before a rotation) is likewise re-signed with
+// the active key on its device's next request: that is how agents meet the
+// new key, and why a retired key's tokens are never served.
 import type { DB } from '../store/db.ts';
 import type { EntitlementClaims } from '../../shared/schemas/device.ts';
 import type { EntitlementReason } from '../../shared/schemas/common.ts';
 import { ENTITLEMENT_AUDIENCE } from '../../shared/api.ts';
-import { signEntitlement, type SigningKey } from '../../shared/token.ts';
+import { entitlementHeader, signEntitlement, type SigningKey } from '../../shared/token.ts';
 
 export interface TokenPolicy {
   issuer: string;
@@ -59,17 +62,20 @@ export class EntitlementIssuer {
   /** seq and signing time of each device's stored token: the 304 path reads no database. */
   private readonly signedSeq = new Map<string, { seq: number; iat: number }>();
   private readonly selectSeq;
+  /** How every token signed by the active key begins. */
+  private readonly activePrefix: string;
 
   constructor(db: DB, key: SigningKey, policy: TokenPolicy) {
     this.db = db;
     this.key = key;
+    this.activePrefix = `${entitlementHeader(key.kid)}.`;
     this.policy = policy;
     this.select = db.prepare(SELECT);
     // Stores only over the exact row state that was signed (seq and signing
     // time): a row recomputed, re-signed or first signed by another batch
     // meanwhile is left alone, so one seq never gets two different tokens.
     this.store = db.prepare('UPDATE device_entitlements SET token = ?, token_iat = ?, seq = ? WHERE device_id = ? AND seq = ? AND token_iat IS ?');
-    this.selectSeq = db.prepare('SELECT seq, token_iat FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL');
+    this.selectSeq = db.prepare('SELECT seq, token_iat, substr(token, 1, ?) = ? AS active FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL');
   }
 
   /** Must be called (synchronously, after commit) with every device whose entitlement row changed. */
@@ -81,15 +87,17 @@ export class EntitlementIssuer {
   currentSeq(deviceId: string, nowSeconds: number): number | null {
     let cached = this.signedSeq.get(deviceId);
     if (!cached) {
-      const row = this.selectSeq.get(deviceId) as { seq: number; token_iat: number } | undefined;
-      if (!row) return null;
+      const row = this.selectSeq.get(this.activePrefix.length, this.activePrefix, deviceId) as { seq: number; token_iat: number; active: number } | undefined;
+      // Signed by an older key: no ETag match, so the next answer is a token from the active key.
+      if (!row || !row.active) return null;
       this.signedSeq.set(deviceId, (cached = { seq: row.seq, iat: row.token_iat }));
     }
     return nowSeconds - cached.iat >= this.policy.reissueAfterSeconds ? null : cached.seq;
   }
 
   private needsSigning(row: EntitlementRow, nowSeconds: number): boolean {
-    return !row.token || row.token_iat === null || nowSeconds - row.token_iat >= this.policy.reissueAfterSeconds;
+    return !row.token || row.token_iat === null || nowSeconds - row.token_iat >= this.policy.reissueAfterSeconds
+      || !row.token.startsWith(this.activePrefix);
   }
 
   /** The device's current token, signing a new one when needed. */

@@ -41,6 +41,23 @@ const stored = (id: string) => db.prepare('SELECT seq, token, token_iat FROM dev
   { seq: number; token: string | null; token_iat: number | null };
 
 describe('EntitlementIssuer', () => {
+  it('after a key rotation, never serves (nor keeps by ETag) a token the old key signed: it is re-signed with the new key', async () => {
+    const old = (await issuer.current('dev_a', NOW))!;
+    expect(issuer.currentSeq('dev_a', NOW)).toBe(old.seq);
+    // The service restarted with a new active key: same database, fresh issuer.
+    const next = generateSigningKey();
+    const rotated = new EntitlementIssuer(db, next, POLICY);
+    // No ETag match for the old token, so a long-poll with its seq gets an answer at once.
+    expect(rotated.currentSeq('dev_a', NOW + 1)).toBeNull();
+    const fresh = (await rotated.current('dev_a', NOW + 1))!;
+    expect(fresh.seq).toBe(old.seq + 1);
+    expect(fresh.token.split('.')[0]).not.toBe(old.token.split('.')[0]);
+    expect(await verifyEntitlement(fresh.token, { keys: new Map([[next.kid, next.publicKey]]), deviceId: 'dev_a', issuer: POLICY.issuer, audience: ENTITLEMENT_AUDIENCE }))
+      .toMatchObject({ seq: old.seq + 1 });
+    expect(rotated.currentSeq('dev_a', NOW + 1)).toBe(fresh.seq);
+    expect(stored('dev_a').token).toBe(fresh.token);
+  });
+
   it('signs requests that arrive together once per device, each answer verifiable and stored', async () => {
     const answers = await Promise.all([...DEVICES, ...DEVICES].map((id) => issuer.current(id, NOW)));
     for (const [i, id] of [...DEVICES, ...DEVICES].entries()) {

@@ -1,7 +1,8 @@
 // A loopback proxy in front of the real service that a test can turn into a
 // liar: pass traffic through (recording every entitlement answer), answer
 // 503 as if the service were down, or serve a chosen entitlement token - to
-// replay an older token or hand over another device's.
+// replay an older token or hand over another device's - and a chosen key set
+// on the key-rotation endpoint (a forged chain).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { forward, isEntitlement } from './forward.ts';
@@ -13,6 +14,8 @@ export interface Proxy {
   mode: ProxyMode;
   recorded: { token: string; seq: number }[];
   entitlementRequests: number;
+  /** When set, served as GET /.well-known/devlic-keys instead of the service's. */
+  keySet?: unknown;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,11 @@ export async function startProxy(target: string): Promise<Proxy> {
     if (mode.kind === 'down') {
       res.writeHead(503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'UNAVAILABLE', message: 'proxy says down' } }));
+      return;
+    }
+    if (p.keySet !== undefined && req.url === '/.well-known/devlic-keys') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(p.keySet));
       return;
     }
     if (mode.kind === 'serve' && isEnt) {
