@@ -45,7 +45,8 @@ async function waitEvent(type: string, pred: (e: any) => boolean, after: number)
   return waitFor(`event ${type}`, async () => (await agent.logs(['--type', type])).find((e) => e.id > after && pred(e)), 15_000, 250);
 }
 
-describe('offline clock rollback after expiry', () => {
+// Each step runs several CLI commands: generous budgets for a busy machine.
+describe('offline clock rollback after expiry', { timeout: 90_000 }, () => {
   it('+91 days while offline: read-only TOKEN_EXPIRED', async () => {
     proxy.mode = { kind: 'down' };
     const r = await agent.cli(['refresh', '--json']);
