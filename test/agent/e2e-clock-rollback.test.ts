@@ -88,10 +88,13 @@ describe('offline clock rollback after expiry', { timeout: 90_000 }, () => {
   });
 
   it('service reachable again: the sync re-anchors the clock, full', async () => {
+    const after = await lastEventId();
     proxy.mode = { kind: 'pass' };
     const r = await agent.cli(['refresh', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     await agent.waitMode('full', 'ASSIGNED', 10_000);
+    const anchored = await waitEvent('clock-back', (e) => e.fields.resolvedBy === 'sync', after);
+    expect(anchored.fields.behindSeconds).toBeGreaterThan(90 * 86_400);
     const st = await agent.status();
     expect(st).toMatchObject({ mode: 'full', reason: 'ASSIGNED', detail: null });
     expect(Math.abs(Date.parse(st.clock.observedHighWater) - Date.now())).toBeLessThan(10 * 60_000);
