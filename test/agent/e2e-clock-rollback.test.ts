@@ -80,9 +80,12 @@ describe('offline clock rollback after expiry', { timeout: 90_000 }, () => {
   });
 
   it('an agent restarted while the clock is rolled back stays CLOCK_UNTRUSTED (never full)', async () => {
+    const after = await lastEventId();
     expect(await agent.stop()).toBe(0);
     const seen = watchModes(0, agent.start().then(() => agent.waitMode('read-only', 'CLOCK_UNTRUSTED', 10_000)));
     expect(await seen).toEqual(['read-only:CLOCK_UNTRUSTED']);
+    // Logged again at the start, although the applied mode did not change.
+    await waitEvent('clock-back', (e) => e.fields.cause === 'start', after);
     expect(await watchModes(2500)).toEqual(['read-only:CLOCK_UNTRUSTED']);
     expect(await agent.status()).toMatchObject({ mode: 'read-only', reason: 'CLOCK_UNTRUSTED' });
   });
