@@ -82,7 +82,9 @@ export const JUMP_THRESHOLD_MS = 60_000;
  * comparing how far the wall clock moved with how far the monotonic clock
  * moved. Used only to ask the service for its time at once, never to compute
  * time: the monotonic clock stops during suspend, and a suspended laptop's
- * offline days must still count.
+ * offline days must still count. A clock moved back while offline, or while
+ * the agent was stopped, is caught by the persisted observed mark
+ * (observed-time.ts), not by this in-memory detector.
  */
 export class JumpDetector {
   private last: { wallMs: number; monoMs: number } | null = null;

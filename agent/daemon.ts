@@ -195,13 +195,16 @@ export class Daemon {
     // token could look expired (forward) or the clock untrusted (back): a flip
     // for nothing while online. The sync's own outcome is decided at once.
     if (this.jumpSync && cause !== 'sync' && cause !== 'sync-failed' && cause !== 'revoked') await this.jumpSync;
+    // Every decision raises the observed mark (written at most once a minute,
+    // and at once when the token is judged expired): see observed-time.ts.
     const ev = await evaluate({
-      identity: this.identity, store: this.store, watermark: readWatermark(this.paths.watermark), nowMs: this.clock.now(),
+      identity: this.identity, store: this.store, watermark: readWatermark(this.paths.watermark), nowMs: () => this.clock.now(), record: true,
     });
     const out = await this.applier.apply(ev.decision, this.watcher.users, { force, cause });
     this.last = ev;
-    if (out.changed && ev.decision.reason === 'CLOCK_UNTRUSTED') {
-      this.store.addEvent(this.clock.now(), 'clock-back', 'CLOCK_UNTRUSTED', { detail: ev.decision.detail ?? null });
+    // Logged when it starts, and again at each start while it lasts (a restart does not hide it).
+    if (ev.decision.reason === 'CLOCK_UNTRUSTED' && (out.changed || cause === 'start')) {
+      this.store.addEvent(this.clock.now(), 'clock-back', 'CLOCK_UNTRUSTED', { detail: ev.decision.detail ?? null, cause });
       this.log.warn({ detail: ev.decision.detail }, 'clock turned back: read-only until the next successful sync');
     }
     // Tell the service at once when the mode or the people using the device change.

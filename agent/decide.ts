@@ -23,14 +23,25 @@
 // The clock is UNTRUSTED, and the device read-only, when
 //   - the local clock reads earlier than it did at the last sync (turned back
 //     since then), or
+//   - the local clock reads earlier than the latest reading the agent itself
+//     recorded since the last sync (the observed mark, observed-time.ts), or
 //   - effective now is earlier than the high water mark,
 // each beyond CLOCK_TOLERANCE_MS (absorbs NTP slews and the 1 s resolution of
 // HTTP Date). We do not keep full mode on an untrusted clock: with the clock
 // turned back nothing bounds how long an offline device has really been away,
 // and the 90-day offline limit is exactly what the clock enforces. The state
-// clears on the next successful sync, which re-anchors the sync point.
+// clears on the next successful sync, which re-anchors the sync point and the
+// observed mark.
+//
+// The observed mark is the only LOCAL time that counts against the clock, and
+// only until the next sync: offline, moving the clock ahead (the token
+// expires) and back again cannot make the device full, because the agent saw
+// the later time; online, a clock that was wrongly far ahead is forgiven by
+// the next sync (the service's time wins). Local readings never raise the
+// trusted high water mark, which stays service time only.
 import type { EntitlementClaims } from '../shared/schemas/device.ts';
 import type { Mode } from '../shared/schemas/common.ts';
+import type { ObservedMark } from './observed-time.ts';
 
 export const CLOCK_TOLERANCE_MS = 5 * 60_000;
 
@@ -44,6 +55,8 @@ export interface ClockInput {
   highWaterMs: number | null;
   /** Service time and local time at the last successful sync. */
   sync: { serverMs: number; localMs: number } | null;
+  /** Latest local clock reading the agent recorded since the last sync (observed-time.ts), or null. */
+  observed: ObservedMark | null;
 }
 
 export interface DecideInput {
@@ -85,6 +98,11 @@ function readOnly(reason: DecisionReason, input: DecideInput, extra: Partial<Dec
   return { mode: 'read-only', reason, ...(input.user !== undefined ? { user: input.user } : {}), ...extra };
 }
 
+function isoOrRaw(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}
+
 /** Effective now, or why the clock cannot be trusted. */
 export function judgeClock(clock: ClockInput, nowMs: number): { ok: true; effectiveNowMs: number } | { ok: false; detail: string } {
   let effective = nowMs;
@@ -93,6 +111,11 @@ export function judgeClock(clock: ClockInput, nowMs: number): { ok: true; effect
       return { ok: false, detail: `local clock is ${Math.round((clock.sync.localMs - nowMs) / 1000)} s behind its reading at the last sync` };
     }
     effective = nowMs + (clock.sync.serverMs - clock.sync.localMs);
+  }
+  if (clock.observed && nowMs < clock.observed.localMs - CLOCK_TOLERANCE_MS) {
+    const o = clock.observed;
+    const when = o.reason === null ? 'at a successful sync' : `when it decided ${o.reason}`;
+    return { ok: false, detail: `local clock is ${Math.round((o.localMs - nowMs) / 1000)} s behind the latest time this device observed (${isoOrRaw(o.localMs)}, ${when})` };
   }
   if (clock.highWaterMs !== null && effective < clock.highWaterMs - CLOCK_TOLERANCE_MS) {
     return { ok: false, detail: `clock is ${Math.round((clock.highWaterMs - effective) / 1000)} s behind the latest trusted time` };

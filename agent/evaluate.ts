@@ -1,12 +1,15 @@
 // Gathers decide()'s inputs from what is on disk: the identity and pinned keys
 // (identity.json), the cached token (agent.db, signature re-verified here on
-// every call), the seq watermark and the trusted-time records. Used by the
-// daemon, `status`, `refresh` and `doctor`, so they all judge the same way.
+// every call), the seq watermark, the trusted-time records and the observed
+// mark. Used by the daemon, `status`, `refresh` and `doctor`, so they all
+// judge the same way. Writers (daemon, one-shot refresh) pass `record` to
+// keep the observed mark up to date with the decisions they take.
 import { verifyEntitlement } from '../shared/token.ts';
 import { ENTITLEMENT_AUDIENCE } from '../shared/api.ts';
 import type { EntitlementClaims } from '../shared/schemas/device.ts';
 import { decide, type Decision, type EntitlementInput, type ClockInput } from './decide.ts';
 import { pinnedKeys, type StoredIdentity, type Watermark } from './store/files.ts';
+import { markToRecord } from './observed-time.ts';
 import type { Store } from './store/store.ts';
 
 /** Verifies a token against the pinned keys and classifies a failure. */
@@ -37,31 +40,52 @@ export interface Evaluation {
   claims: EntitlementClaims | null;
 }
 
+/** The watermark if it belongs to this enrollment's device. */
+function ownWatermark(identity: StoredIdentity | null, wm: Watermark | null): Watermark | null {
+  return wm && identity && wm.deviceId === identity.deviceId ? wm : null;
+}
+
+/** decide()'s clock input from the trusted-time records, the watermark's iat and the observed mark. */
+export function clockInput(store: Store | null, identity: StoredIdentity | null, watermark: Watermark | null): ClockInput {
+  const t = store?.getTrustedTime() ?? null;
+  const wm = ownWatermark(identity, watermark);
+  return {
+    highWaterMs: Math.max(t?.highWaterMs ?? 0, wm?.iatMs ?? 0) || null,
+    sync: t && t.syncServerMs !== null && t.syncLocalMs !== null ? { serverMs: t.syncServerMs, localMs: t.syncLocalMs } : null,
+    observed: store?.getObservedTime() ?? null,
+  };
+}
+
 export async function evaluate(opts: {
   identity: StoredIdentity | null;
   store: Store | null;
   watermark: Watermark | null;
-  nowMs: number;
+  /** The local clock; a function is read after the token check, right before deciding. */
+  nowMs: number | (() => number);
   user?: string;
+  /** Raise the observed mark for this decision (writers only: the daemon and one-shot refresh). */
+  record?: boolean;
 }): Promise<Evaluation> {
   const { identity, store } = opts;
   const stored = store?.getEntitlement() ?? null;
   let entitlement: EntitlementInput = { kind: 'none' };
   if (identity && stored) entitlement = await checkToken(stored.token, identity);
-  const t = store?.getTrustedTime() ?? null;
-  const wm = opts.watermark && identity && opts.watermark.deviceId === identity.deviceId ? opts.watermark : null;
-  const clock: ClockInput = {
-    highWaterMs: Math.max(t?.highWaterMs ?? 0, wm?.iatMs ?? 0) || null,
-    sync: t && t.syncServerMs !== null && t.syncLocalMs !== null ? { serverMs: t.syncServerMs, localMs: t.syncLocalMs } : null,
-  };
+  // From here to the mark's write nothing awaits: a sync completing in this
+  // process cannot re-anchor the mark between the clock reading and the write.
+  const nowMs = typeof opts.nowMs === 'function' ? opts.nowMs() : opts.nowMs;
+  const clock = clockInput(store, identity, opts.watermark);
   const decision = decide({
     enrolled: identity !== null,
     revoked: identity?.revoked !== undefined,
     entitlement,
-    minSeq: wm?.seq ?? 0,
+    minSeq: ownWatermark(identity, opts.watermark)?.seq ?? 0,
     clock,
-    nowMs: opts.nowMs,
+    nowMs,
     user: opts.user,
   });
+  if (opts.record && store) {
+    const mark = markToRecord(clock.observed, nowMs, decision.reason);
+    if (mark) store.raiseObservedTime(mark);
+  }
   return { decision, entitlement, claims: entitlement.kind === 'valid' ? entitlement.claims : null };
 }

@@ -42,7 +42,7 @@ export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logg
       api = new DeviceApi(http, identity.deviceId, readDeviceKey(paths.deviceKey), clock);
       sync = await syncOnce({ paths, identity, store, api, clock, log }, { waitSeconds: 0, conditional: false });
     }
-    const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: clock.now() });
+    const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: () => clock.now(), record: true });
     const users = [...new Set(store.openSessions().map((s) => s.user))].sort();
     const applier = new Applier(createEnforcers(cfg.apps, enforcerContext(paths.dataDir, log)), store, clock, log);
     const out = await applier.apply(ev.decision, users, { cause: 'refresh' });

@@ -34,7 +34,8 @@ export interface AgentStatus {
   lastSync: { at: string | null; ok: boolean | null; error: string | null };
   lastSuccessfulSync: string | null;
   nextSync: string | null;
-  clock: { now: string; effectiveNow: string | null; trustedHighWater: string | null; testHook: boolean };
+  /** observedHighWater: the latest local time the agent recorded since the last sync (a clock behind it is untrusted). */
+  clock: { now: string; effectiveNow: string | null; trustedHighWater: string | null; observedHighWater: string | null; observedReason: string | null; testHook: boolean };
   users: { name: string; line: string; since: string; mode: string | null; reason: string | null }[];
   enforcers: { name: string; ok: boolean; applied: string; mode: string; reason: string; at: string; changed: boolean; error: string | null; detail: Record<string, unknown> | null }[];
   applied: { mode: string; reason: string; at: string } | null;
@@ -63,6 +64,7 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
     const c = ev.claims;
     const sync = store?.getSyncState();
     const trusted = store?.getTrustedTime();
+    const observed = store?.getObservedTime() ?? null;
     const decision = store?.getDecision() ?? null;
     const ping = (await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null)) as { pid?: number } | null;
     const d = ev.decision;
@@ -89,7 +91,8 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
       lastSync: { at: iso(sync?.lastAttemptAt), ok: sync?.lastOk ?? null, error: sync?.lastOk === false ? sync.lastError : null },
       lastSuccessfulSync: iso(sync?.lastSuccessAt),
       nextSync: ping && !identity?.revoked ? iso(sync?.nextSyncAt) : null,
-      clock: { now: iso(now)!, effectiveNow: iso(d.effectiveNowMs), trustedHighWater: iso(trusted?.highWaterMs), testHook: clock.fake },
+      clock: { now: iso(now)!, effectiveNow: iso(d.effectiveNowMs), trustedHighWater: iso(trusted?.highWaterMs),
+        observedHighWater: iso(observed?.localMs), observedReason: observed?.reason ?? null, testHook: clock.fake },
       users: (store?.openSessions() ?? []).map((s) => ({ name: s.user, line: s.line, since: iso(s.startedAt)!, mode: s.mode, reason: s.reason })),
       enforcers: (store?.getApplied() ?? []).map((a) => ({
         name: a.enforcer, ok: a.ok, applied: a.applied, mode: a.mode, reason: a.reason, at: iso(a.at)!, changed: a.changed, error: a.error, detail: a.detail,
@@ -120,6 +123,7 @@ export function formatStatus(s: AgentStatus): string {
     if (s.revoked) add('Revoked', `${s.revoked.at}: ${s.revoked.message} (re-enroll with a new token)`);
   }
   add('Mode', `${s.mode} (${s.reason})${s.detail ? ` - ${s.detail}` : ''}`);
+  if (s.reason === 'CLOCK_UNTRUSTED') add('Clock', "read-only until the service vouches for the time: connect to the network (and put the date right if it is wrong); the next successful sync re-anchors the clock ('devlic-agent refresh')");
   if (!s.database.ok) add('Database', `DAMAGED: ${s.database.error}\n${s.database.hint}`);
   if (s.warning) add('Warning', s.warning.message);
   const e = s.entitlement;

@@ -59,7 +59,11 @@ export async function syncOnce(ctx: SyncContext, opts: { waitSeconds?: number; c
 
   if (answer.status === 304) {
     store.tx(() => {
-      if (answer.serverDateMs !== undefined) store.recordTrustedTime(answer.serverDateMs, now);
+      // The service vouches for the time: the sync point and the observed mark restart here.
+      if (answer.serverDateMs !== undefined) {
+        store.recordTrustedTime(answer.serverDateMs, now);
+        store.anchorObservedTime(now);
+      }
       store.recordSync({ at: now, ok: true, error: null });
       store.addEvent(now, 'sync', 'UNCHANGED', { status: 304 });
     });
@@ -94,6 +98,7 @@ export async function syncOnce(ctx: SyncContext, opts: { waitSeconds?: number; c
     else if (stored && cur.token === stored.token && !usable) ok = store.replaceEntitlement(stored.token, row);
     else ok = store.putEntitlement(row);
     store.recordTrustedTime(Math.max(serverMs, claims.iat * 1000), now);
+    store.anchorObservedTime(now);
     store.recordSync({ at: now, ok: true, error: null, etag: answer.etag });
     store.addEvent(now, 'sync', ok ? 'UPDATED' : 'NOT_NEWER', { status: 200, seq: claims.seq, entitlement: claims.status, reason: claims.reason });
     return ok;
@@ -153,11 +158,13 @@ function markRevoked(ctx: SyncContext, e: ServiceError, now: number): void {
   ctx.log.error({ code: e.code, httpStatus: e.status }, "the service no longer accepts this device; syncing stops until it is re-enrolled with 'devlic-agent enroll'");
 }
 
+/** Logs a clock found behind the last sync or the observed mark, which this sync is about to re-anchor. */
 function noteClockBack(ctx: SyncContext, now: number): void {
   const t = ctx.store.getTrustedTime();
-  if (t?.syncLocalMs != null && now < t.syncLocalMs - CLOCK_TOLERANCE_MS) {
-    const behindS = Math.round((t.syncLocalMs - now) / 1000);
+  const latest = Math.max(t?.syncLocalMs ?? -Infinity, ctx.store.getObservedTime()?.localMs ?? -Infinity);
+  if (now < latest - CLOCK_TOLERANCE_MS) {
+    const behindS = Math.round((latest - now) / 1000);
     ctx.store.addEvent(now, 'clock-back', 'CLOCK_UNTRUSTED', { behindSeconds: behindS, resolvedBy: 'sync' });
-    ctx.log.warn({ behindSeconds: behindS }, 'the local clock was turned back since the last sync; re-anchored on the service time');
+    ctx.log.warn({ behindSeconds: behindS }, 'the local clock is behind the latest time this device recorded; re-anchored on the service time');
   }
 }

@@ -13,7 +13,7 @@ import { fileMode } from '../fsutil.ts';
 import { damageCode, DatabaseDamagedError, openDbReadOnly } from '../store/db.ts';
 import { Store } from '../store/store.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
-import { evaluate } from '../evaluate.ts';
+import { clockInput, evaluate } from '../evaluate.ts';
 import { judgeClock, CLOCK_TOLERANCE_MS } from '../decide.ts';
 import { HttpClient } from '../client.ts';
 import { fetchKeySet } from '../keys.ts';
@@ -98,10 +98,11 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
     else if (ev.entitlement.kind === 'none') add('entitlement', 'fail', 'no entitlement cached; the device cannot be in full mode until it syncs');
     else add('entitlement', 'fail', `cached entitlement rejected: ${ev.entitlement.message}`);
     const t = store.getTrustedTime();
-    if (t) {
-      const j = judgeClock({ highWaterMs: t.highWaterMs, sync: t.syncServerMs !== null && t.syncLocalMs !== null ? { serverMs: t.syncServerMs, localMs: t.syncLocalMs } : null }, now);
-      if (j.ok) add('clock', 'ok', `consistent with trusted time (latest ${new Date(t.highWaterMs).toISOString()})`);
-      else add('clock', 'fail', `${j.detail}; fix the date/time, then run 'devlic-agent refresh'`);
+    const ci = clockInput(store, identity, readWatermark(paths.watermark));
+    if (t || ci.observed) {
+      const j = judgeClock(ci, now);
+      if (j.ok) add('clock', 'ok', t ? `consistent with trusted time (latest ${new Date(t.highWaterMs).toISOString()})` : 'consistent with the latest time this device observed');
+      else add('clock', 'fail', `${j.detail}; connect to the network (and fix the date/time if it is wrong), then run 'devlic-agent refresh'`);
     }
   }
   store?.close();

@@ -69,6 +69,15 @@ export const MIGRATIONS: readonly string[] = [
     error    TEXT
   );
   `,
+  // 2: the observed-time mark (agent/observed-time.ts): the latest local clock
+  // reading the agent recorded since the last sync, and the decision then.
+  `
+  CREATE TABLE observed_time (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    local_ms INTEGER NOT NULL,
+    reason   TEXT
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

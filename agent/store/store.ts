@@ -3,6 +3,7 @@
 // decide.ts, so an edited database can at worst deny full mode.
 import type Database from 'better-sqlite3';
 import type { Db } from './db.ts';
+import type { ObservedMark } from '../observed-time.ts';
 
 export interface StoredEntitlement {
   deviceId: string;
@@ -221,6 +222,24 @@ export class Store {
     this.q(`INSERT INTO trusted_time (id, high_water_ms, sync_server_ms, sync_local_ms) VALUES (1, @s, @s, @l)
       ON CONFLICT (id) DO UPDATE SET high_water_ms = max(trusted_time.high_water_ms, @s), sync_server_ms = @s, sync_local_ms = @l`)
       .run({ s: serverMs, l: localMs });
+  }
+
+  getObservedTime(): ObservedMark | null {
+    const r = this.q('SELECT local_ms, reason FROM observed_time WHERE id = 1').get() as { local_ms: number; reason: string | null } | undefined;
+    return r ? { localMs: r.local_ms, reason: r.reason } : null;
+  }
+
+  /** Raises the observed mark (never lowers it: max in SQL, so two writers cannot race it down). */
+  raiseObservedTime(m: ObservedMark): void {
+    this.q(`INSERT INTO observed_time (id, local_ms, reason) VALUES (1, @localMs, @reason)
+      ON CONFLICT (id) DO UPDATE SET local_ms = excluded.local_ms, reason = excluded.reason
+      WHERE excluded.local_ms >= observed_time.local_ms`).run(m);
+  }
+
+  /** After a successful sync: the mark restarts at the local time of that sync, up or down. */
+  anchorObservedTime(localMs: number): void {
+    this.q(`INSERT INTO observed_time (id, local_ms, reason) VALUES (1, ?, NULL)
+      ON CONFLICT (id) DO UPDATE SET local_ms = excluded.local_ms, reason = NULL`).run(localMs);
   }
 
   // --- decision and enforcement results ------------------------------------

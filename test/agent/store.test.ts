@@ -61,11 +61,26 @@ describe('migrations', () => {
     const db = new Database(path);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     db.pragma('user_version = 0');
-    db.exec('DROP TABLE applied; DROP TABLE decision; DROP TABLE trusted_time; DROP TABLE sync_state; DROP TABLE sessions; DROP TABLE events; DROP TABLE entitlement;');
+    db.exec('DROP TABLE observed_time; DROP TABLE applied; DROP TABLE decision; DROP TABLE trusted_time; DROP TABLE sync_state; DROP TABLE sessions; DROP TABLE events; DROP TABLE entitlement;');
     db.close();
     const store = new Store(openDb(path));
     expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(store.getEntitlement()).toBeNull();
+    store.close();
+  });
+
+  it('adds the observed-time mark to a version 1 database, keeping its data', async () => {
+    const path = join(tempDir('store'), 'v1.db');
+    const db = new Database(path);
+    migrate(db);
+    db.exec('DROP TABLE observed_time');
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO trusted_time (id, high_water_ms, sync_server_ms, sync_local_ms) VALUES (1, 5, 5, 5)").run();
+    db.close();
+    const store = new Store(openDb(path));
+    expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(store.getTrustedTime()).toEqual({ highWaterMs: 5, syncServerMs: 5, syncLocalMs: 5 });
+    expect(store.getObservedTime()).toBeNull();
     store.close();
   });
 
@@ -157,6 +172,33 @@ describe('tampering cannot grant full mode', () => {
   });
 });
 
+describe('observed-time mark through evaluate()', () => {
+  it('writers record it with their decisions; readers (status, doctor) never write', async () => {
+    const { store, key, identity } = await setup();
+    const tok = await signEntitlement(key, claims({ seq: 1 }));
+    store.putEntitlement({ deviceId: 'dev_a', seq: 1, token: tok, receivedAt: NOW });
+    store.recordTrustedTime(NOW, NOW);
+    store.anchorObservedTime(NOW);
+    const wm = { deviceId: 'dev_a', seq: 1, iatMs: NOW };
+    const ev = (nowMs: number, record?: boolean) => evaluate({ identity, store, watermark: wm, nowMs: () => nowMs, record });
+
+    // Offline, 91 days on: expired, and (as a writer) recorded at once.
+    expect((await ev(NOW + 91 * 86_400_000, false)).decision.reason).toBe('TOKEN_EXPIRED');
+    expect(store.getObservedTime()).toEqual({ localMs: NOW, reason: null });
+    expect((await ev(NOW + 91 * 86_400_000, true)).decision.reason).toBe('TOKEN_EXPIRED');
+    expect(store.getObservedTime()).toEqual({ localMs: NOW + 91 * 86_400_000, reason: 'TOKEN_EXPIRED' });
+    // Back to a day after the sync: the mark, read back from the file, makes the clock untrusted.
+    const back = await ev(NOW + 86_400_000, true);
+    expect(back.decision).toMatchObject({ mode: 'read-only', reason: 'CLOCK_UNTRUSTED' });
+    expect(store.getObservedTime()!.localMs).toBe(NOW + 91 * 86_400_000);
+    // A successful sync at that local time re-anchors: full again.
+    store.recordTrustedTime(NOW + 86_400_000, NOW + 86_400_000);
+    store.anchorObservedTime(NOW + 86_400_000);
+    expect((await ev(NOW + 86_400_000 + 1000, true)).decision).toMatchObject({ mode: 'full', reason: 'ASSIGNED' });
+    store.close();
+  });
+});
+
 describe('concurrent access', () => {
   it('a read-only connection reads while the writer holds the WAL', async () => {
     const { path, store } = await setup();
@@ -196,6 +238,25 @@ describe('sync state and events', () => {
     store.recordTrustedTime(1000, 1000);
     store.recordTrustedTime(500, 2000);
     expect(store.getTrustedTime()).toEqual({ highWaterMs: 1000, syncServerMs: 500, syncLocalMs: 2000 });
+    store.close();
+  });
+
+  it('raises the observed-time mark only upwards; a sync re-anchors it up or down', async () => {
+    const { store, path } = await setup();
+    expect(store.getObservedTime()).toBeNull();
+    store.raiseObservedTime({ localMs: 1000, reason: 'ASSIGNED' });
+    store.raiseObservedTime({ localMs: 500, reason: 'CLOCK_UNTRUSTED' });
+    expect(store.getObservedTime()).toEqual({ localMs: 1000, reason: 'ASSIGNED' });
+    store.raiseObservedTime({ localMs: 9000, reason: 'TOKEN_EXPIRED' });
+    // Another writer (a one-shot refresh) holding an older reading cannot lower it.
+    const other = new Store(openDb(path));
+    other.raiseObservedTime({ localMs: 2000, reason: 'ASSIGNED' });
+    other.close();
+    expect(store.getObservedTime()).toEqual({ localMs: 9000, reason: 'TOKEN_EXPIRED' });
+    store.anchorObservedTime(3000);
+    expect(store.getObservedTime()).toEqual({ localMs: 3000, reason: null });
+    store.anchorObservedTime(4000);
+    expect(store.getObservedTime()).toEqual({ localMs: 4000, reason: null });
     store.close();
   });
 
