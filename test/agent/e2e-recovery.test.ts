@@ -3,13 +3,17 @@
 // it, goes read-only (NO_ENTITLEMENT) while the service is unreachable even
 // though the apps were in full mode, refuses a replayed older token (the
 // watermark outside the database survives), and is full again after re-sync.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { proxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
 import type { Proxy } from './helpers/proxy.ts';
 import { waitFor } from '../helpers/processes.ts';
+
+// Each case stops, damages and restarts a real agent (several process starts): on a busy
+// machine that takes longer than the default 30 s, so the cases wait on events with room to spare.
+vi.setConfig({ testTimeout: 120_000 });
 
 let setup: ProxiedAgent;
 let lab: Lab;
@@ -75,7 +79,7 @@ async function expectRecovered(reason: RegExp, opts: { kept: boolean }): Promise
   proxy.mode = { kind: 'down' };
   await agent.start();
   // The apps were in full mode; without a token they must not stay there.
-  await agent.waitMode('read-only', 'NO_ENTITLEMENT', 10_000);
+  await agent.waitMode('read-only', 'NO_ENTITLEMENT', 30_000);
   const out = agent.output.slice(from);
   expect(out).toMatch(/agent database was (damaged|missing)/);
   const ev = await agent.logs(['--type', 'database-recovered']);
@@ -98,7 +102,7 @@ async function expectRecovered(reason: RegExp, opts: { kept: boolean }): Promise
   proxy.mode = { kind: 'pass' };
   const r = await agent.cli(['refresh', '--json']);
   expect(r.code, r.stdout + r.stderr).toBe(0);
-  await agent.waitMode('full', 'ASSIGNED', 10_000);
+  await agent.waitMode('full', 'ASSIGNED', 30_000);
   const st = await agent.status();
   expect(st).toMatchObject({ mode: 'full', reason: 'ASSIGNED' });
   expect(st.entitlement.seq).toBeGreaterThanOrEqual(watermark());
@@ -162,7 +166,7 @@ describe('after a rebuild the watermark still refuses replays', () => {
     writeFileSync(dbPath(), Buffer.alloc(64 * 1024, 0x42));
     proxy.mode = { kind: 'serve', token: oldLicensed.token, seq: oldLicensed.seq };
     await agent.start();
-    await agent.waitMode('read-only', 'NO_ENTITLEMENT', 10_000);
+    await agent.waitMode('read-only', 'NO_ENTITLEMENT', 30_000);
     const rejected = await waitFor('replay refused', async () => {
       const e = await agent.logs(['--type', 'token-rejected']);
       return e.length ? e : null;
@@ -175,7 +179,7 @@ describe('after a rebuild the watermark still refuses replays', () => {
     // The genuine current one is accepted.
     proxy.mode = { kind: 'pass' };
     expect((await agent.cli(['refresh'])).code).toBe(0);
-    await agent.waitMode('full', 'ASSIGNED', 10_000);
+    await agent.waitMode('full', 'ASSIGNED', 30_000);
     // Five rebuilds with kept files so far; only the newest three sets remain.
     expect(aside()).toHaveLength(3);
   });
