@@ -1,7 +1,7 @@
 // Entry point of the devlic-agent single executable (and the one proposed for
 // bin/devlic-agent.mjs): `install` and `uninstall` are the installer's
 // commands, everything else is the agent's own CLI. Routing here keeps the
-// dependency direction of DESIGN.md: the installer imports the agent, the
+// dependency direction of docs/design.md: the installer imports the agent, the
 // agent never imports the installer. Both sides are imported only when
 // chosen (esbuild keeps them lazy in the bundle), so `status` does not pay
 // for the installer and install/uninstall do not load the agent's SQLite addon.

@@ -14,7 +14,7 @@
 //   .deb: a package may own it; /usr/local is off-limits to packages).
 // - macOS: /usr/local/devlic (like /usr/local/jamf, /usr/local/munki), link in /usr/local/bin.
 // - Windows: %ProgramFiles%\devlic, writable by Administrators only.
-// Config and data follow DESIGN.md and the agent's own defaults.
+// Config and data follow docs/design.md and the agent's own defaults.
 import { posix, win32 } from 'node:path';
 
 export type Platform = 'linux' | 'darwin' | 'win32';

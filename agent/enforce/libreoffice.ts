@@ -1,7 +1,7 @@
 // LibreOffice enforcer: read-only = a system-wide configuration layer
 // `devlic-viewer-mode.xcd` in the install's share/registry that sets
 // /org.openoffice.Office.Common/Misc/ViewerAppMode=true, finalized; full =
-// that file removed. See DESIGN.md ("LibreOffice has a real viewer mode").
+// that file removed. See docs/design.md ("How the apps are switched").
 //
 // LibreOffice ignores layer items its schema does not declare, silently, so
 // after writing we look the item up in the install's own schema (main.xcd)

@@ -1,5 +1,5 @@
 // macOS counterpart of office-windows, and an honest one: Microsoft has no
-// device-based licensing for Office on the Mac (DESIGN.md: "There is no Mac
+// device-based licensing for Office on the Mac (docs/design.md: "Microsoft has no Mac
 // support") and documents no preference that puts Office for Mac in a
 // viewer or read-only mode. Microsoft's documented suite-wide keys for the
 // com.microsoft.office domain (Microsoft Learn, "Set suite-wide preferences
