@@ -228,7 +228,7 @@ export function deviceChanged(disabled: boolean) {
 }
 
 export function renderRetired(d: DeviceView, ctx: RenderContext): string {
-  return `Retired device '${sanitize(d.name)}' (${sanitize(d.id)}): its seat went to the next device in line; its agent switches to read-only (DEVICE_RETIRED) within seconds when online.\n\n`
+  return `Retired device '${sanitize(d.name)}' (${sanitize(d.id)}): it holds no seat from now on (any seat it had went to the next device in line) and its agent switches to read-only (DEVICE_RETIRED) within seconds when online.\n\n`
     + formatKeyValue(deviceSummary(d, ctx));
 }
 
