@@ -81,9 +81,26 @@ const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.s
   LEFT JOIN subscriptions s ON s.id = e.subscription_id LEFT JOIN groups lg ON lg.id = e.group_id
   LEFT JOIN devices dup ON dup.id = d.duplicate_of`;
 
-function deviceRow(db: DB, r: any): DeviceView {
+const GROUPS_OF_DEVICE = 'SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? ORDER BY g.name';
+
+/** Groups of each listed device: per device for a page, one pass over all memberships for an export. */
+function groupsLookup(db: DB, rows: number): (deviceId: string) => Named[] {
+  if (rows <= 1000) {
+    const q = db.prepare(GROUPS_OF_DEVICE);
+    return (id) => q.all(id) as Named[];
+  }
+  const all = new Map<string, Named[]>();
+  for (const m of db.prepare('SELECT m.device_id, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id ORDER BY g.name').all() as any[]) {
+    let list = all.get(m.device_id);
+    if (!list) all.set(m.device_id, (list = []));
+    list.push({ id: m.id, name: m.name });
+  }
+  return (id) => all.get(id) ?? [];
+}
+
+function deviceRow(db: DB, r: any, groupsOf?: (deviceId: string) => Named[]): DeviceView {
   const report = r.last_report ? JSON.parse(r.last_report) : null;
-  const groups = db.prepare('SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? ORDER BY g.name').all(r.id) as Named[];
+  const groups = groupsOf ? groupsOf(r.id) : db.prepare(GROUPS_OF_DEVICE).all(r.id) as Named[];
   return {
     id: r.id, name: r.name, groups,
     licensed: r.status === 'licensed', reason: r.reason ?? 'NOT_IN_LICENSED_GROUP', product: r.product_sku ?? null,
@@ -129,7 +146,8 @@ export function listDevices(db: DB, q: DeviceListQuery, now: number = Date.now()
   const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}`).get(...args) as any).n;
   const rows = db.prepare(`${DEVICE_SELECT} ${w} ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?`).all(...args, q.limit ?? 100, q.offset ?? 0) as any[];
-  return { items: rows.map((r) => deviceRow(db, r)), total };
+  const groupsOf = groupsLookup(db, rows.length);
+  return { items: rows.map((r) => deviceRow(db, r, groupsOf)), total };
 }
 
 export function getDevice(db: DB, id: string, opts: { rawFacts: boolean }): DeviceDetail {
