@@ -33,6 +33,8 @@ export interface DevicesEvent { reported: string[]; changed: string[]; all: bool
 
 export class AdminEvents {
   private readonly streams = new Set<ServerResponse>();
+  /** The admin each stream was opened with: a revoked token's streams are closed (closeFor). */
+  private readonly owners = new Map<ServerResponse, string>();
   private reported = new Set<string>();
   private changed = new Set<string>();
   private overflow = false;
@@ -71,11 +73,25 @@ export class AdminEvents {
     });
     res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify(hello)}\n\n`);
     this.streams.add(res);
-    res.once('close', () => { this.streams.delete(res); release(); });
+    this.owners.set(res, owner.id);
+    res.once('close', () => { this.streams.delete(res); this.owners.delete(res); release(); });
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => this.write(': ping\n\n'), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
+  }
+
+  /** Ends the streams of one admin (its token was revoked); returns how many. */
+  closeFor(adminId: string): number {
+    let n = 0;
+    for (const [res, owner] of this.owners) {
+      if (owner !== adminId) continue;
+      this.streams.delete(res);
+      this.owners.delete(res);
+      res.end();
+      n++;
+    }
+    return n;
   }
 
   /** Ends every stream so that the server can close (open streams would hold it). */

@@ -4,7 +4,7 @@
 import type { DB } from '../store/db.ts';
 import { createHash } from 'node:crypto';
 import type {
-  Admin, Assignment, AuditEvent, DeviceDetail, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
+  Admin, Assignment, DeviceDetail, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
 } from '../../shared/schemas/admin.ts';
 import type { DeviceFacts } from '../../shared/schemas/device.ts';
 import { subscriptionState } from './allocate.ts';
@@ -81,9 +81,26 @@ const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.s
   LEFT JOIN subscriptions s ON s.id = e.subscription_id LEFT JOIN groups lg ON lg.id = e.group_id
   LEFT JOIN devices dup ON dup.id = d.duplicate_of`;
 
-function deviceRow(db: DB, r: any): DeviceView {
+const GROUPS_OF_DEVICE = 'SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? ORDER BY g.name';
+
+/** Groups of each listed device: per device for a page, one pass over all memberships for an export. */
+function groupsLookup(db: DB, rows: number): (deviceId: string) => Named[] {
+  if (rows <= 1000) {
+    const q = db.prepare(GROUPS_OF_DEVICE);
+    return (id) => q.all(id) as Named[];
+  }
+  const all = new Map<string, Named[]>();
+  for (const m of db.prepare('SELECT m.device_id, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id ORDER BY g.name').all() as any[]) {
+    let list = all.get(m.device_id);
+    if (!list) all.set(m.device_id, (list = []));
+    list.push({ id: m.id, name: m.name });
+  }
+  return (id) => all.get(id) ?? [];
+}
+
+function deviceRow(db: DB, r: any, groupsOf?: (deviceId: string) => Named[]): DeviceView {
   const report = r.last_report ? JSON.parse(r.last_report) : null;
-  const groups = db.prepare('SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? ORDER BY g.name').all(r.id) as Named[];
+  const groups = groupsOf ? groupsOf(r.id) : db.prepare(GROUPS_OF_DEVICE).all(r.id) as Named[];
   return {
     id: r.id, name: r.name, groups,
     licensed: r.status === 'licensed', reason: r.reason ?? 'NOT_IN_LICENSED_GROUP', product: r.product_sku ?? null,
@@ -94,6 +111,7 @@ function deviceRow(db: DB, r: any): DeviceView {
     users: report?.users ?? [], agentVersion: report?.agentVersion ?? null, cacheExpiresAt: report?.cacheExpiresAt ?? null,
     enrolledAt: r.enrolled_at,
     duplicateOf: r.duplicate_of ? { id: r.duplicate_of, name: r.dup_name ?? r.duplicate_of } : null,
+    retired: r.retired_at ? { at: r.retired_at, by: { id: r.retired_by_id, name: r.retired_by_name }, reason: r.retired_reason === 'stale' ? 'stale' : 'admin' } : null,
   };
 }
 
@@ -122,11 +140,14 @@ export function listDevices(db: DB, q: DeviceListQuery, now: number = Date.now()
   if (q.group) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(resolveRef(db, 'group', q.group)); }
   if (q.mode) { where.push("json_extract(d.last_report, '$.mode') = ?"); args.push(q.mode); }
   // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.
+  if (q.retired === 'true') where.push('d.retired_at IS NOT NULL');
+  if (q.retired === 'false') where.push('d.retired_at IS NULL');
   if (q.staleMinutes) { where.push('COALESCE(d.last_seen_at, d.enrolled_at) < ?'); args.push(new Date(now - q.staleMinutes * 60_000).toISOString()); }
   const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}`).get(...args) as any).n;
   const rows = db.prepare(`${DEVICE_SELECT} ${w} ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?`).all(...args, q.limit ?? 100, q.offset ?? 0) as any[];
-  return { items: rows.map((r) => deviceRow(db, r)), total };
+  const groupsOf = groupsLookup(db, rows.length);
+  return { items: rows.map((r) => deviceRow(db, r, groupsOf)), total };
 }
 
 export function getDevice(db: DB, id: string, opts: { rawFacts: boolean }): DeviceDetail {
@@ -137,23 +158,27 @@ export function getDevice(db: DB, id: string, opts: { rawFacts: boolean }): Devi
   return { ...deviceRow(db, r), facts: factsView(JSON.parse(r.facts), opts.rawFacts), lastError: report?.lastError ?? null, reports };
 }
 
-export function listEnrollTokens(db: DB, id?: string): EnrollToken[] {
-  return (db.prepare(`SELECT t.id, t.expires_at, t.uses_left, t.created_at, g.id AS gid, g.name AS gname FROM enroll_tokens t
+const revokedBy = (r: any) => (r.revoked_at ? { id: r.revoked_by_id, name: r.revoked_by_name } : null);
+
+export function enrollTokenStatus(t: { revoked_at: string | null; expires_at: string; uses_left: number }, now: number): EnrollToken['status'] {
+  if (t.revoked_at) return 'revoked';
+  if (Date.parse(t.expires_at) <= now) return 'expired';
+  return t.uses_left <= 0 ? 'used-up' : 'active';
+}
+
+export function listEnrollTokens(db: DB, id?: string, now: number = Date.now()): EnrollToken[] {
+  return (db.prepare(`SELECT t.*, g.id AS gid, g.name AS gname FROM enroll_tokens t
     LEFT JOIN groups g ON g.id = t.group_id ${id ? 'WHERE t.id = ?' : ''} ORDER BY t.created_at`).all(...(id ? [id] : [])) as any[])
-    .map((t) => ({ id: t.id, expiresAt: t.expires_at, usesLeft: t.uses_left, group: t.gid ? { id: t.gid, name: t.gname } : null, createdAt: t.created_at }));
+    .map((t) => ({
+      id: t.id, expiresAt: t.expires_at, usesLeft: t.uses_left, status: enrollTokenStatus(t, now),
+      revokedAt: t.revoked_at ?? null, revokedBy: revokedBy(t),
+      group: t.gid ? { id: t.gid, name: t.gname } : null, createdAt: t.created_at,
+    }));
 }
 
 export function listAdmins(db: DB, id?: string): Admin[] {
-  return (db.prepare(`SELECT id, name, role, created_at FROM admins ${id ? 'WHERE id = ?' : ''} ORDER BY created_at`).all(...(id ? [id] : [])) as any[])
-    .map((a) => ({ id: a.id, name: a.name, role: a.role, createdAt: a.created_at }));
+  return (db.prepare(`SELECT * FROM admins ${id ? 'WHERE id = ?' : ''} ORDER BY created_at`).all(...(id ? [id] : [])) as any[])
+    .map((a) => ({ id: a.id, name: a.name, role: a.role, createdAt: a.created_at, revokedAt: a.revoked_at ?? null, revokedBy: revokedBy(a) }));
 }
 
-export function listAudit(db: DB, opts: { limit?: number; before?: number }): { items: AuditEvent[]; total: number } {
-  const total = (db.prepare('SELECT COUNT(*) AS n FROM audit').get() as any).n;
-  const rows = db.prepare(`SELECT * FROM audit ${opts.before ? 'WHERE id < ?' : ''} ORDER BY id DESC LIMIT ?`)
-    .all(...(opts.before ? [opts.before] : []), opts.limit ?? 100) as any[];
-  return {
-    total,
-    items: rows.map((r) => ({ id: r.id, at: r.at, actor: { id: r.actor_id, name: r.actor_name }, action: r.action, target: r.target, details: JSON.parse(r.details) })),
-  };
-}
+export { listAudit } from './audit-view.ts';
