@@ -23,7 +23,7 @@ export function openDialog(o) {
     o.onClose?.();
     // Back to where the admin was; if that control is gone (the view re-rendered), to the main heading.
     if (opener instanceof HTMLElement && opener.isConnected && !opener.hasAttribute('disabled')) opener.focus();
-    else document.querySelector('main h1')?.focus();
+    else document.querySelector('#main h1')?.focus();
   });
   document.body.append(dlg);
   dlg.showModal();

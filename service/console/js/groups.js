@@ -85,7 +85,7 @@ async function renderGroup(el, id, ctx) {
       g.children.length ? h('ul', { class: 'plain' }, g.children.map((c) => h('li', {},
         h('a', { href: `#/groups/${enc(c.id)}` }, c.name), ' ',
         writeButton(ctx, 'Remove', () => act(() => post(`/groups/${enc(g.id)}/children/remove`, { group: c.id }), `${c.name} is no longer nested in ${g.name}.`),
-          { class: 'small', id: `unnest-${c.id}`, 'aria-label': `Stop nesting ${c.name} in ${g.name}` }))))
+          { class: 'small', id: `unnest-${c.id}`, 'aria-label': `Remove ${c.name} from the groups nested in ${g.name}` }))))
         : h('p', { class: 'muted' }, 'None.'),
       picker('nest-search', 'Nest a group inside', 'Nest', searchGroups((x) => x.id === g.id), (it) => act(() => post(`/groups/${enc(g.id)}/children`, { group: it.id }), `${it.label} nested in ${g.name}.`)))));
 
