@@ -62,3 +62,42 @@ export function confirmDialog({ title, body, confirmLabel, danger = true }) {
 export function errorArea() {
   return h('p', { class: 'error', role: 'alert' });
 }
+
+/**
+ * Shows a secret the service returns only once (an admin or enroll token):
+ * in a read-only field with a Copy button. It lives only in this dialog; once
+ * closed the console keeps no copy, as the service stores only its hash.
+ */
+export function secretDialog({ title, intro, label, secret, onClose }) {
+  const id = `secret-${++seq}`;
+  const field = h('input', { id, type: 'text', readonly: true, value: secret, class: 'secret', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': `${id}-note` });
+  const status = h('p', { class: 'success', role: 'status', id: `${id}-status` });
+  let copyBtn;
+  const copy = async () => {
+    try {
+      // The Clipboard API needs a secure context (https or localhost); elsewhere the text is selected for Ctrl+C.
+      if (!navigator.clipboard) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(secret);
+      status.textContent = 'Copied to the clipboard.';
+    } catch {
+      field.focus();
+      field.select();
+      status.textContent = 'The browser did not allow copying: the token is selected, press Ctrl+C (or ⌘C) to copy it.';
+    }
+  };
+  openDialog({
+    title,
+    body: [
+      intro ? h('p', {}, intro) : null,
+      h('label', { for: id }, label), field,
+      h('p', { class: 'warn-text', id: `${id}-note` }, 'Copy it now: it is shown only this once. The service keeps only a hash of it.'),
+      status,
+    ],
+    actions: (close) => [
+      copyBtn = h('button', { type: 'button', class: 'primary', onclick: copy }, 'Copy to clipboard'),
+      h('button', { type: 'button', onclick: () => { field.value = ''; close(); } }, 'Done'),
+    ],
+    initialFocus: () => copyBtn,
+    onClose: () => { field.value = ''; onClose?.(); },
+  });
+}

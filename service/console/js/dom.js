@@ -61,25 +61,17 @@ export function fill(el, ...children) {
   return el;
 }
 
-export const READER_REASON = "Readers can't change licences";
-
 /**
- * A button that changes something. For a reader it is disabled and says why:
- * a tooltip, and aria-describedby pointing at the visible banner text.
+ * A button that changes something. Readers get none at all (the banner at the
+ * top says why), so a page never offers them an action the service refuses.
  */
 export function writeButton(ctx, label, onclick, attrs = {}) {
-  const b = h('button', { type: 'button', ...attrs, onclick }, label);
-  guardWrite(ctx, b);
-  return b;
+  return ctx.canWrite ? h('button', { type: 'button', ...attrs, onclick }, label) : null;
 }
 
-export function guardWrite(ctx, el) {
-  if (ctx.canWrite) return el;
-  el.disabled = true;
-  el.title = READER_REASON;
-  el.setAttribute('aria-describedby', [el.getAttribute('aria-describedby'), 'reader-reason'].filter(Boolean).join(' '));
-  el.classList.add('reader-disabled');
-  return el;
+/** Content only a global-admin can use (forms, action menus): built for them, left out for readers. */
+export function forWriters(ctx, make) {
+  return ctx.canWrite ? make() : null;
 }
 
 /** A table inside a scrolling wrapper; `columns` are header labels, cells carry them for the narrow card layout. */
@@ -101,8 +93,10 @@ const nf = new Intl.NumberFormat();
 export const num = (n) => nf.format(n);
 export const plural = (n, one, many) => `${num(n)} ${n === 1 ? one : many}`;
 
-const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const df = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+// Every date carries its time zone: admins in different places read the same audit log and term ends.
+const dtf = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
+const df = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZoneName: 'short' });
+export const formatDateTime = (t) => dtf.format(t);
 
 /** A <time> with a relative text ("3 min ago") and the exact time as tooltip. */
 export function ago(iso, now = Date.now()) {
@@ -120,7 +114,8 @@ export function ago(iso, now = Date.now()) {
 export function date(iso, withTime = false) {
   if (!iso) return h('span', { class: 'muted' }, '—');
   const t = Date.parse(iso);
-  return h('time', { datetime: iso }, (withTime ? dtf : df).format(t));
+  // A date alone still names its zone (a term ending at midnight UTC is the day before in New York); the tooltip has the time.
+  return h('time', { datetime: iso, title: dtf.format(t) }, (withTime ? dtf : df).format(t));
 }
 
 export const REASONS = {
