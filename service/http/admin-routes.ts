@@ -2,15 +2,16 @@
 // every GET; every change needs a global-admin token and is audited by the
 // licensing core in the same transaction as the change.
 import Type from 'typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AnyApp } from './app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API } from '../../shared/api.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import {
   Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
-  CreateSubscriptionBody, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group, GroupChildBody, GroupDevicesBody,
-  ListOf, MergeDevicesBody, MergeResult, Product, Ref, Subscription, UnassignResult, UpdateDeviceBody, UpdateSubscriptionBody,
+  CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group,
+  GroupChildBody, GroupDevicesBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
+  Subscription, UnassignResult, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { authenticateAdmin, createAdmin, createEnrollToken } from '../licensing/access.ts';
@@ -28,6 +29,9 @@ declare module 'fastify' {
 }
 
 const RefParams = Type.Object({ ref: Ref });
+
+// Contract first: routes whose handlers are not written yet answer 501.
+const notYet = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(501).send({ error: { code: 'INTERNAL', message: 'not implemented yet' } });
 
 function actorOf(req: FastifyRequest): Actor {
   return req.actor!;
@@ -80,6 +84,14 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     reply.code(201);
     return views.listGroups(db, { id })[0];
   });
+  app.patch('/groups/:ref', { schema: s({ description: 'Renames a group.', params: RefParams, body: UpdateGroupBody, response: { 200: Group } }) },
+    notYet);
+  app.delete('/groups/:ref', {
+    schema: s({
+      description: 'Deletes a group (its memberships and nestings go with it). Refused with GROUP_HAS_LICENSES while a subscription is assigned to it or to a group nested in it; guarded by `confirm` when devices would go read-only (a group nested in a licensed one). The body is optional.',
+      params: RefParams, body: Type.Optional(DeleteGroupBody), response: { 200: Deleted },
+    }),
+  }, notYet);
   const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => string, body: typeof GroupDevicesBody | typeof GroupChildBody) =>
     app.post(path, { schema: s({ params: RefParams, body, response: { 200: Group } }) },
       async (req) => views.listGroups(db, { id: fn(actorOf(req), (req.params as any).ref, req.body) })[0]);
@@ -111,6 +123,19 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     const id = setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled);
     return views.getDevice(db, id, { rawFacts: rawFacts(req) });
   });
+  app.get('/devices.csv', {
+    schema: s({ description: 'Every device matching the filters as CSV (RFC 4180, header row; cells that a spreadsheet would run as a formula are prefixed with \').', querystring: DeviceCsvQuery }),
+  }, notYet);
+  app.post('/devices/:ref/retire', {
+    schema: s({
+      description: 'Retires a device: it loses its seat at once (the next device in allocation order gets it) and its agent gets an unlicensed entitlement with reason DEVICE_RETIRED. Guarded by `confirm`.',
+      params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
+    }),
+  }, notYet);
+  app.post('/devices/:ref/restore', { schema: s({ description: 'Undoes a retire.', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: DeviceDetail } }) },
+    notYet);
+  app.delete('/devices/:ref', { schema: s({ description: 'Forgets a retired device (DEVICE_NOT_RETIRED otherwise); its agent is refused from then on.', params: RefParams, response: { 200: Deleted } }) },
+    notYet);
   app.post('/devices/:ref/merge', {
     schema: s({
       description: 'Merges device `from` (enrolled anew after its key was lost) into device `:ref`: `:ref` keeps its id, groups, seat and history and takes the key and facts of `from`, which is retired.',
@@ -131,12 +156,22 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     return { ...views.listEnrollTokens(db, id)[0], token };
   });
 
+  app.post('/enroll-tokens/:ref/revoke', { schema: s({ description: 'Revokes an enrollment token: it enrolls nothing from now on.', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: EnrollToken } }) },
+    notYet);
+
   app.get('/admins', { schema: s({ response: { 200: ListOf(Admin) } }) }, async () => list(views.listAdmins(db)));
   app.post('/admins', { schema: s({ body: CreateAdminBody, response: { 201: Admin } }) }, async (req, reply) => {
     const { id, token } = createAdmin(ctx, actorOf(req), req.body.role, req.body.name);
     reply.code(201);
     return { ...views.listAdmins(db, id)[0], token };
   });
+
+  app.post('/admins/:ref/revoke', {
+    schema: s({
+      description: 'Revokes an admin token: 401 from the next request on, and its open event streams are closed. The last global-admin cannot be revoked (LAST_GLOBAL_ADMIN).',
+      params: RefParams, body: RevokeAdminBody, response: { 200: Admin },
+    }),
+  }, notYet);
 
   app.get('/audit', { schema: s({ querystring: AuditQuery, response: { 200: ListOf(AuditEvent) } }) },
     async (req) => views.listAudit(db, req.query));

@@ -4,7 +4,7 @@
 import type { DB } from '../store/db.ts';
 import { createHash } from 'node:crypto';
 import type {
-  Admin, Assignment, AuditEvent, DeviceDetail, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
+  Admin, Assignment, DeviceDetail, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
 } from '../../shared/schemas/admin.ts';
 import type { DeviceFacts } from '../../shared/schemas/device.ts';
 import { subscriptionState } from './allocate.ts';
@@ -94,6 +94,7 @@ function deviceRow(db: DB, r: any): DeviceView {
     users: report?.users ?? [], agentVersion: report?.agentVersion ?? null, cacheExpiresAt: report?.cacheExpiresAt ?? null,
     enrolledAt: r.enrolled_at,
     duplicateOf: r.duplicate_of ? { id: r.duplicate_of, name: r.dup_name ?? r.duplicate_of } : null,
+    retired: r.retired_at ? { at: r.retired_at, by: { id: r.retired_by_id, name: r.retired_by_name }, reason: r.retired_reason === 'stale' ? 'stale' : 'admin' } : null,
   };
 }
 
@@ -122,6 +123,8 @@ export function listDevices(db: DB, q: DeviceListQuery, now: number = Date.now()
   if (q.group) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(resolveRef(db, 'group', q.group)); }
   if (q.mode) { where.push("json_extract(d.last_report, '$.mode') = ?"); args.push(q.mode); }
   // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.
+  if (q.retired === 'true') where.push('d.retired_at IS NOT NULL');
+  if (q.retired === 'false') where.push('d.retired_at IS NULL');
   if (q.staleMinutes) { where.push('COALESCE(d.last_seen_at, d.enrolled_at) < ?'); args.push(new Date(now - q.staleMinutes * 60_000).toISOString()); }
   const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}`).get(...args) as any).n;
@@ -137,23 +140,27 @@ export function getDevice(db: DB, id: string, opts: { rawFacts: boolean }): Devi
   return { ...deviceRow(db, r), facts: factsView(JSON.parse(r.facts), opts.rawFacts), lastError: report?.lastError ?? null, reports };
 }
 
-export function listEnrollTokens(db: DB, id?: string): EnrollToken[] {
-  return (db.prepare(`SELECT t.id, t.expires_at, t.uses_left, t.created_at, g.id AS gid, g.name AS gname FROM enroll_tokens t
+const revokedBy = (r: any) => (r.revoked_at ? { id: r.revoked_by_id, name: r.revoked_by_name } : null);
+
+export function enrollTokenStatus(t: { revoked_at: string | null; expires_at: string; uses_left: number }, now: number): EnrollToken['status'] {
+  if (t.revoked_at) return 'revoked';
+  if (Date.parse(t.expires_at) <= now) return 'expired';
+  return t.uses_left <= 0 ? 'used-up' : 'active';
+}
+
+export function listEnrollTokens(db: DB, id?: string, now: number = Date.now()): EnrollToken[] {
+  return (db.prepare(`SELECT t.*, g.id AS gid, g.name AS gname FROM enroll_tokens t
     LEFT JOIN groups g ON g.id = t.group_id ${id ? 'WHERE t.id = ?' : ''} ORDER BY t.created_at`).all(...(id ? [id] : [])) as any[])
-    .map((t) => ({ id: t.id, expiresAt: t.expires_at, usesLeft: t.uses_left, group: t.gid ? { id: t.gid, name: t.gname } : null, createdAt: t.created_at }));
+    .map((t) => ({
+      id: t.id, expiresAt: t.expires_at, usesLeft: t.uses_left, status: enrollTokenStatus(t, now),
+      revokedAt: t.revoked_at ?? null, revokedBy: revokedBy(t),
+      group: t.gid ? { id: t.gid, name: t.gname } : null, createdAt: t.created_at,
+    }));
 }
 
 export function listAdmins(db: DB, id?: string): Admin[] {
-  return (db.prepare(`SELECT id, name, role, created_at FROM admins ${id ? 'WHERE id = ?' : ''} ORDER BY created_at`).all(...(id ? [id] : [])) as any[])
-    .map((a) => ({ id: a.id, name: a.name, role: a.role, createdAt: a.created_at }));
+  return (db.prepare(`SELECT * FROM admins ${id ? 'WHERE id = ?' : ''} ORDER BY created_at`).all(...(id ? [id] : [])) as any[])
+    .map((a) => ({ id: a.id, name: a.name, role: a.role, createdAt: a.created_at, revokedAt: a.revoked_at ?? null, revokedBy: revokedBy(a) }));
 }
 
-export function listAudit(db: DB, opts: { limit?: number; before?: number }): { items: AuditEvent[]; total: number } {
-  const total = (db.prepare('SELECT COUNT(*) AS n FROM audit').get() as any).n;
-  const rows = db.prepare(`SELECT * FROM audit ${opts.before ? 'WHERE id < ?' : ''} ORDER BY id DESC LIMIT ?`)
-    .all(...(opts.before ? [opts.before] : []), opts.limit ?? 100) as any[];
-  return {
-    total,
-    items: rows.map((r) => ({ id: r.id, at: r.at, actor: { id: r.actor_id, name: r.actor_name }, action: r.action, target: r.target, details: JSON.parse(r.details) })),
-  };
-}
+export { listAudit } from './audit-view.ts';

@@ -133,4 +133,18 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX device_merges_device ON device_merges(device_id);
   `,
+  /* 4: lifecycle: retired devices (who/when/why), revoked admin and enrollment tokens */ `
+  ALTER TABLE devices ADD COLUMN retired_at TEXT;
+  ALTER TABLE devices ADD COLUMN retired_by_id TEXT;
+  ALTER TABLE devices ADD COLUMN retired_by_name TEXT;
+  ALTER TABLE devices ADD COLUMN retired_reason TEXT;
+  -- The stale-device timer looks for devices in service not seen since a time.
+  CREATE INDEX devices_seen ON devices(COALESCE(last_seen_at, enrolled_at)) WHERE retired_at IS NULL;
+  ALTER TABLE admins ADD COLUMN revoked_at TEXT;
+  ALTER TABLE admins ADD COLUMN revoked_by_id TEXT;
+  ALTER TABLE admins ADD COLUMN revoked_by_name TEXT;
+  ALTER TABLE enroll_tokens ADD COLUMN revoked_at TEXT;
+  ALTER TABLE enroll_tokens ADD COLUMN revoked_by_id TEXT;
+  ALTER TABLE enroll_tokens ADD COLUMN revoked_by_name TEXT;
+  `,
 ];

@@ -49,10 +49,33 @@ export const CreateSubscriptionBody = Type.Object({
 }, { additionalProperties: false });
 export type CreateSubscriptionBody = Type.Static<typeof CreateSubscriptionBody>;
 
+/**
+ * Present on every request body whose change may make devices read-only
+ * (unassign, seats below use, suspend, a term end in the past, retire,
+ * disable, removing devices or a nested group from a licensed group, group
+ * delete). Without `confirm: true` such a change is refused with HTTP 428,
+ * code CONFIRMATION_REQUIRED and `details.impact` (an Impact), and nothing
+ * changes; a change that makes no device read-only needs no confirmation.
+ */
+export const Confirm = Type.Optional(Type.Boolean({ description: 'proceed although devices go read-only (see CONFIRMATION_REQUIRED)' }));
+
+/** What a change would do to the fleet: `details.impact` of a CONFIRMATION_REQUIRED error. */
+export const Impact = Type.Object({
+  /** Devices that hold a seat now and would go read-only. */
+  devices: Type.Integer(),
+  /** Devices without a seat now that would get one (the next in allocation order). */
+  devicesGainingSeat: Type.Integer(),
+  /** Up to 20 of the devices that would go read-only, for the message. */
+  sample: Type.Array(Type.Object({ id: Id, name: Type.String() })),
+});
+export type Impact = Type.Static<typeof Impact>;
+
 export const UpdateSubscriptionBody = Type.Object({
+  name: Type.Optional(Name),
   seats: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
   termEnd: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+  confirm: Confirm,
 }, { additionalProperties: false, minProperties: 1 });
 export type UpdateSubscriptionBody = Type.Static<typeof UpdateSubscriptionBody>;
 
@@ -73,19 +96,40 @@ export const CreateGroupBody = Type.Object({
 }, { additionalProperties: false });
 export type CreateGroupBody = Type.Static<typeof CreateGroupBody>;
 
+/** `PATCH /groups/:ref`: rename. */
+export const UpdateGroupBody = Type.Object({ name: Name }, { additionalProperties: false });
+export type UpdateGroupBody = Type.Static<typeof UpdateGroupBody>;
+
+/** `DELETE /groups/:ref` (body optional). Refused with GROUP_HAS_LICENSES while a subscription is assigned to it or to a group nested in it. */
+export const DeleteGroupBody = Type.Object({ confirm: Confirm }, { additionalProperties: false });
+export type DeleteGroupBody = Type.Static<typeof DeleteGroupBody>;
+
+/** Add (`confirm` ignored) or remove (`/devices/remove`, guarded) devices. */
 export const GroupDevicesBody = Type.Object({
   devices: Type.Array(Ref, { minItems: 1, maxItems: 10_000 }),
+  confirm: Confirm,
 }, { additionalProperties: false });
 export type GroupDevicesBody = Type.Static<typeof GroupDevicesBody>;
 
-export const GroupChildBody = Type.Object({ group: Ref }, { additionalProperties: false });
+/** Nest (`confirm` ignored) or unnest (`/children/remove`, guarded) a group. */
+export const GroupChildBody = Type.Object({ group: Ref, confirm: Confirm }, { additionalProperties: false });
 export type GroupChildBody = Type.Static<typeof GroupChildBody>;
 
+/** Assign (`confirm` ignored) or unassign (guarded). */
 export const AssignBody = Type.Object({
   subscription: Ref,
   group: Ref,
+  confirm: Confirm,
 }, { additionalProperties: false });
 export type AssignBody = Type.Static<typeof AssignBody>;
+
+/** The answer to a delete: what is gone. */
+export const Deleted = Type.Object({
+  id: Id,
+  name: Type.String(),
+  deleted: Type.Literal(true),
+});
+export type Deleted = Type.Static<typeof Deleted>;
 
 export const Assignment = Type.Object({
   id: Id,
@@ -104,6 +148,16 @@ export const UnassignResult = Type.Object({
   devicesAffected: Type.Integer({ description: 'devices that lost their licence' }),
 });
 export type UnassignResult = Type.Static<typeof UnassignResult>;
+
+/** Who retired a device and when; null while it is in service. */
+export const Retired = Type.Union([Type.Object({
+  at: Timestamp,
+  /** The admin, or {id: 'system', name: 'devlic-server'} for the stale-device timer. */
+  by: Type.Object({ id: Type.String(), name: Type.String() }),
+  /** 'admin' (devices retire) or 'stale' (not seen for retireStaleAfter). */
+  reason: Type.Union([Type.Literal('admin'), Type.Literal('stale')]),
+}), Type.Null()]);
+export type Retired = Type.Static<typeof Retired>;
 
 /** The fleet view: one row per device. */
 export const DeviceView = Type.Object({
@@ -126,6 +180,8 @@ export const DeviceView = Type.Object({
   enrolledAt: Timestamp,
   /** An older device with the same hardware facts: this one enrolled without proving it is that device (merge it if it is). */
   duplicateOf: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
+  /** Retired devices hold no seat (reason DEVICE_RETIRED) and stay listed until deleted. */
+  retired: Retired,
 });
 export type DeviceView = Type.Static<typeof DeviceView>;
 
@@ -175,11 +231,21 @@ export const DeviceListQuery = Type.Object({
   mode: Type.Optional(Mode),
   /** Not seen (reported or enrolled) for more than this many minutes. */
   staleMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 527_040 })),
+  /** 'true': only retired devices; 'false': only devices in service; absent: both. */
+  retired: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
 }, { additionalProperties: false });
 export type DeviceListQuery = Type.Static<typeof DeviceListQuery>;
 
+/** `DeviceListQuery` without paging: `GET /devices.csv` exports every matching device. */
+export const DeviceCsvQuery = Type.Omit(DeviceListQuery, ['limit', 'offset']);
+export type DeviceCsvQuery = Type.Static<typeof DeviceCsvQuery>;
+
+/** Columns of `GET /devices.csv` (text/csv, RFC 4180, a header row, formula-like cells prefixed with '). */
+export const DEVICE_CSV_COLUMNS = ['hostname', 'group', 'seat', 'mode', 'enforcement', 'users', 'agent version', 'last seen'] as const;
+
 export const UpdateDeviceBody = Type.Object({
   disabled: Type.Boolean(),
+  confirm: Confirm,
 }, { additionalProperties: false });
 export type UpdateDeviceBody = Type.Static<typeof UpdateDeviceBody>;
 
@@ -200,10 +266,23 @@ export const MergeResult = Type.Object({
 });
 export type MergeResult = Type.Static<typeof MergeResult>;
 
+/** `POST /devices/:ref/retire` (guarded: the device loses its seat, the next device in line gets it). */
+export const RetireDeviceBody = Type.Object({ confirm: Confirm }, { additionalProperties: false });
+export type RetireDeviceBody = Type.Static<typeof RetireDeviceBody>;
+
+export const EnrollTokenStatus = Type.Union([
+  Type.Literal('active'), Type.Literal('expired'), Type.Literal('used-up'), Type.Literal('revoked'),
+]);
+export type EnrollTokenStatus = Type.Static<typeof EnrollTokenStatus>;
+
 export const EnrollToken = Type.Object({
   id: Id,
   expiresAt: Timestamp,
   usesLeft: Type.Integer(),
+  /** revoked wins over expired, expired over used-up. */
+  status: EnrollTokenStatus,
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+  revokedBy: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
   group: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
   createdAt: Timestamp,
   /** Only present in the answer to the create request: it is stored hashed. */
@@ -223,9 +302,15 @@ export const Admin = Type.Object({
   name: Type.String(),
   role: Role,
   createdAt: Timestamp,
+  /** A revoked token is refused (401) at once, open event streams included. */
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+  revokedBy: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
   token: Type.Optional(Type.String()),
 });
 export type Admin = Type.Static<typeof Admin>;
+
+/** `POST /admins/:ref/revoke`: :ref is an admin id (or a unique name). */
+export const RevokeAdminBody = Type.Object({}, { additionalProperties: false });
 
 export const CreateAdminBody = Type.Object({
   role: Role,
@@ -239,13 +324,26 @@ export const AuditEvent = Type.Object({
   actor: Type.Object({ id: Id, name: Type.String() }),
   action: Type.String(),
   target: Type.String(),
+  /** The target's name (current, else as recorded), null when it has none. */
+  targetName: Type.Union([Type.String(), Type.Null()]),
   details: Type.Record(Type.String(), Type.Unknown()),
+  /** Names of the ids in `details` that name objects (subscription, group, device, admin ids), for a readable before/after. */
+  names: Type.Record(Type.String(), Type.String()),
 });
 export type AuditEvent = Type.Static<typeof AuditEvent>;
 
 export const AuditQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   before: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Actor id (or exact actor name). */
+  actor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  /** Exact action (e.g. device.retire) or a prefix ending in '.' (e.g. device.). */
+  action: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  /** Target id. */
+  target: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  /** Events at or after / before this time. */
+  since: Type.Optional(Timestamp),
+  until: Type.Optional(Timestamp),
 }, { additionalProperties: false });
 export type AuditQuery = Type.Static<typeof AuditQuery>;
 

@@ -30,5 +30,7 @@ export const EntitlementReason = Type.Union([
   Type.Literal('SUBSCRIPTION_EXPIRED'),
   Type.Literal('SUBSCRIPTION_SUSPENDED'),
   Type.Literal('DEVICE_DISABLED'),
+  /** Retired by an admin or as stale: holds no seat until restored. */
+  Type.Literal('DEVICE_RETIRED'),
 ]);
 export type EntitlementReason = Type.Static<typeof EntitlementReason>;

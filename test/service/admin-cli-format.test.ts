@@ -268,7 +268,7 @@ describe('human output', () => {
     product: 'M365-DEV', subscription: { id: 'sub_1', name: 'EA' }, licenseGroup: { id: 'grp_1', name: 'Lab' },
     entitlementSeq: 4, disabled: false, lastMode: 'full', lastReason: 'ASSIGNED', lastSeenAt: '2026-05-01T11:59:48Z',
     users: [{ name: 'alice', mode: 'full' }, { name: 'bob', mode: 'full' }], agentVersion: '0.1.0',
-    cacheExpiresAt: null, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, ...over,
+    cacheExpiresAt: null, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, retired: null, ...over,
   });
 
   it('lists devices with seat, reason, last mode, relative last seen and users', () => {
@@ -320,7 +320,7 @@ describe('human output', () => {
   });
 
   it('shows a new enrollment token once, with the agent command that uses it', () => {
-    const t: EnrollToken = { id: 'enr_1', expiresAt: '2026-05-08T12:00:00Z', usesLeft: 20, group: null, createdAt: '2026-05-01T12:00:00Z', token: 'dlenr_abc123' };
+    const t: EnrollToken = { id: 'enr_1', expiresAt: '2026-05-08T12:00:00Z', usesLeft: 20, status: 'active', revokedAt: null, revokedBy: null, group: null, createdAt: '2026-05-01T12:00:00Z', token: 'dlenr_abc123' };
     const out = renderEnrollTokenCreated(t, ctx);
     expect(out).toMatch(/shown only once/);
     expect(out).toContain('\n    dlenr_abc123\n');
@@ -329,7 +329,7 @@ describe('human output', () => {
   });
 
   it('shows a new admin token once', () => {
-    const a: Admin = { id: 'adm_2', name: 'helpdesk', role: 'reader', createdAt: '2026-05-01T12:00:00Z', token: 'dladm_xyz' };
+    const a: Admin = { id: 'adm_2', name: 'helpdesk', role: 'reader', createdAt: '2026-05-01T12:00:00Z', revokedAt: null, revokedBy: null, token: 'dladm_xyz' };
     const out = renderAdminCreated(a);
     expect(out).toContain('\n    dladm_xyz\n');
     expect(out).toMatch(/Role:\s+reader/);
