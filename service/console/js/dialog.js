@@ -101,3 +101,37 @@ export function secretDialog({ title, intro, label, secret, onClose }) {
     onClose: () => { field.value = ''; onClose?.(); },
   });
 }
+
+/**
+ * A small form in a dialog: `fields` are the labelled controls, `submit()`
+ * does the work and returns true to close (false, or a thrown error shown in
+ * the dialog, keeps it open with focus back on the first field). Enter in a
+ * field submits, as in any form.
+ */
+export function formDialog({ title, intro, fields, submitLabel, submit, danger = false }) {
+  const id = `form-${++seq}`;
+  const err = errorArea();
+  const form = h('form', { id, class: 'dialog-form', novalidate: true }, intro ?? null, fields, err);
+  let submitBtn;
+  const dlg = openDialog({
+    title, danger, body: [form],
+    actions: (close) => [
+      // Outside the form in the DOM, tied to it by `form`: a click or Enter submits it.
+      submitBtn = h('button', { type: 'submit', form: id, class: danger ? 'danger' : 'primary' }, submitLabel),
+      h('button', { type: 'button', onclick: close }, 'Cancel'),
+    ],
+    initialFocus: () => form.querySelector('input, select'),
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (submitBtn.disabled) return;
+    err.textContent = '';
+    submitBtn.disabled = true;
+    let done = false;
+    try { done = await submit(); } catch (e2) { err.textContent = e2.message; }
+    submitBtn.disabled = false;
+    if (done) dlg.close();
+    else if (dlg.dialog.open && err.textContent) form.querySelector('input, select')?.focus();
+  });
+  return dlg;
+}

@@ -97,6 +97,8 @@ export const plural = (n, one, many) => `${num(n)} ${n === 1 ? one : many}`;
 const dtf = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
 const df = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZoneName: 'short' });
 export const formatDateTime = (t) => dtf.format(t);
+/** This browser's zone as the dates show it, e.g. "UTC" or "GMT+1". */
+export const zoneName = () => dtf.formatToParts(Date.now()).find((p) => p.type === 'timeZoneName')?.value ?? '';
 
 /** A <time> with a relative text ("3 min ago") and the exact time as tooltip. */
 export function ago(iso, now = Date.now()) {
@@ -125,6 +127,7 @@ export const REASONS = {
   SUBSCRIPTION_EXPIRED: 'Subscription expired',
   SUBSCRIPTION_SUSPENDED: 'Subscription suspended',
   DEVICE_DISABLED: 'Device disabled',
+  DEVICE_RETIRED: 'Retired',
 };
 
 /** The licence cell of a device: its seat, or the reason it has none. */
@@ -144,6 +147,22 @@ export function modeCell(d) {
     : h('span', { class: 'mode mode-none', 'data-mode': '' }, 'no report');
   const pending = d.lastMode && (d.licensed ? d.lastMode !== 'full' : d.lastMode === 'full');
   return pending ? [mode, h('span', { class: 'pending' }, ' not yet applied')] : mode;
+}
+
+/**
+ * Saves a Blob the console made or fetched (the CSV export) as a file. The
+ * one link the console builds outside h(): its target is a blob: URL of this
+ * page's own origin holding our own data, it is never put into the document,
+ * and the URL is released soon after the click.
+ */
+export function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  if (!url.startsWith(`blob:${location.origin}/`)) throw new TypeError('download(): not a blob URL of this origin');
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // after the browser has read it
 }
 
 /** Builds a `#/path?query` link target, dropping empty query values. */
