@@ -2,6 +2,8 @@
 // a JSON file (--config) and by command-line flags (shared/config.ts).
 import Type from 'typebox';
 import { loadConfig } from '../shared/config.ts';
+import { parseDuration } from '../shared/cli.ts';
+import { DevlicError } from '../shared/errors.ts';
 import { MAX_WAIT_SECONDS } from '../shared/api.ts';
 
 export const ServerConfig = Type.Object({
@@ -26,6 +28,11 @@ export const ServerConfig = Type.Object({
   /** Largest accepted request body for admin and device requests, in bytes. */
   adminBodyLimit: Type.Integer({ minimum: 1024 }),
   deviceBodyLimit: Type.Integer({ minimum: 1024 }),
+  /**
+   * Retire devices not seen (last report, else enrollment) for this long,
+   * e.g. "60d"; null or "off": never. A unit is required; at least 1h.
+   */
+  retireStaleAfter: Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Null()]),
 }, { additionalProperties: false });
 export type ServerConfig = Type.Static<typeof ServerConfig>;
 
@@ -42,10 +49,31 @@ export const SERVER_DEFAULTS: ServerConfig = {
   enrollPerMinute: 60,
   adminBodyLimit: 1024 * 1024,
   deviceBodyLimit: 16 * 1024,
+  retireStaleAfter: null,
 };
 
+/** Shortest retireStaleAfter: shorter would retire laptops that are merely shut for the night. */
+export const MIN_RETIRE_STALE_SECONDS = 3600;
+
+/** retireStaleAfter in seconds, or null when off. Throws CONFIG_INVALID for a value without a unit or below 1h. */
+export function retireStaleSeconds(value: string | null): number | null {
+  if (value === null || value.trim() === 'off') return null;
+  let seconds: number;
+  try {
+    seconds = parseDuration(value);
+  } catch (e) {
+    throw new DevlicError('CONFIG_INVALID', `retireStaleAfter: ${(e as Error).message}, or 'off'`);
+  }
+  if (seconds < MIN_RETIRE_STALE_SECONDS) {
+    throw new DevlicError('CONFIG_INVALID', `retireStaleAfter '${value}' is shorter than 1h; devices that are only switched off would be retired`);
+  }
+  return seconds;
+}
+
 export function loadServerConfig(file: string | undefined, overrides: Partial<ServerConfig>): ServerConfig {
-  return loadConfig(ServerConfig, SERVER_DEFAULTS, { file, fileRequired: !!file, overrides });
+  const cfg = loadConfig(ServerConfig, SERVER_DEFAULTS, { file, fileRequired: !!file, overrides });
+  retireStaleSeconds(cfg.retireStaleAfter);
+  return cfg;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {

@@ -5,7 +5,7 @@ import { createLogger } from '../shared/log.ts';
 import { loadServerConfig } from './config.ts';
 import { startServer } from './server.ts';
 
-const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--config FILE]
+const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--retire-stale-after DURATION] [--config FILE]
 
 The devlic licensing service: admins assign subscriptions to device groups,
 device agents poll it for their signed entitlement.
@@ -14,6 +14,8 @@ device agents poll it for their signed entitlement.
   --listen HOST:PORT  address to listen on (default 127.0.0.1:8470)
   --tls-cert FILE     PEM certificate; with --tls-key serves HTTPS
   --tls-key FILE      PEM private key
+  --retire-stale-after DURATION
+                      retire devices not seen for this long, e.g. 60d (default: off; at least 1h)
   --config FILE       JSON file with further settings (see README: offline validity, warning, limits)
   --version           print the version
 `;
@@ -23,7 +25,7 @@ const VERSION = '0.1.0';
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     'data-dir': { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-    config: { type: 'string' }, version: { type: 'boolean' },
+    config: { type: 'string' }, version: { type: 'boolean' }, 'retire-stale-after': { type: 'string' },
   });
   if (values.version) { process.stdout.write(`devlic-server ${VERSION}\n`); return 0; }
   if (values.help) { process.stdout.write(USAGE); return 0; }
@@ -36,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     listen: values.listen,
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key'],
+    retireStaleAfter: values['retire-stale-after'],
   });
   const log = createLogger('devlic-server');
   const server = await startServer(cfg, log);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { API } from '../shared/api.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ServerConfig } from './config.ts';
-import { parseListen } from './config.ts';
+import { parseListen, retireStaleSeconds } from './config.ts';
+import { retireStaleDevices } from './licensing/lifecycle.ts';
 import { openDatabase, type DB } from './store/db.ts';
 import { seedCatalogue } from './licensing/catalogue.ts';
 import { LicensingContext, SYSTEM_ACTOR } from './licensing/context.ts';
@@ -33,6 +34,8 @@ export interface RunningServer {
 
 // Checking for ended terms is one indexed query; once a second keeps expiry as prompt as any other change.
 const TERM_CHECK_MS = 1_000;
+// Stale means days without a report: a check every few seconds is prompt enough and costs one indexed query.
+const STALE_CHECK_MS = 5_000;
 
 export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
@@ -80,7 +83,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     maxWaitSeconds: cfg.maxWaitSeconds, enrollPerMinute: cfg.enrollPerMinute, bodyLimit: cfg.deviceBodyLimit,
     onReport: (id) => events.deviceReported(id),
   });
-  await app.register(adminRoutes, { prefix: API.admin, ctx, auth });
+  await app.register(adminRoutes, { prefix: API.admin, ctx, auth, events });
   await app.register(adminEventRoutes, { prefix: API.admin, ctx, events });
   await app.register(consoleRoutes);
   app.addHook('preClose', async () => waiters.releaseAll());
@@ -106,12 +109,30 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     }
   }, TERM_CHECK_MS);
   termTimer.unref();
-  log.info({ url, dataDir: cfg.dataDir }, 'devlic-server listening');
+
+  // Stale devices: retired (as the system actor) once not seen for retireStaleAfter; the check is one indexed query.
+  const staleSeconds = retireStaleSeconds(cfg.retireStaleAfter);
+  let staleTimer: NodeJS.Timeout | null = null;
+  if (staleSeconds !== null) {
+    const check = () => {
+      try {
+        const ids = retireStaleDevices(ctx, staleSeconds * 1000);
+        if (ids.length > 0) log.info({ devices: ids.length, retireStaleAfter: cfg.retireStaleAfter }, 'retired stale devices');
+      } catch (e) {
+        log.error({ err: e }, 'retiring stale devices failed');
+      }
+    };
+    check();
+    staleTimer = setInterval(check, STALE_CHECK_MS);
+    staleTimer.unref();
+  }
+  log.info({ url, dataDir: cfg.dataDir, retireStaleAfter: cfg.retireStaleAfter }, 'devlic-server listening');
 
   return {
     url, db, ctx, bootstrapToken: boot?.token ?? null,
     async stop() {
       clearInterval(termTimer);
+      if (staleTimer) clearInterval(staleTimer);
       await app.close();
       db.close();
     },

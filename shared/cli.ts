@@ -37,11 +37,17 @@ export async function runCli(program: string, main: () => Promise<number | void>
   }
 }
 
-/** Parses durations like 90s, 15m, 1h, 7d into seconds. */
+/** The shape of a duration: a whole number and a unit, always (is `90` seconds or days?). */
+export const DURATION_PATTERN = '^\\s*\\d{1,9}\\s*(s|m|h|d|w)\\s*$';
+
+/** Parses durations like 90s, 15m, 1h, 7d into seconds; a number without a unit is refused. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)\s*(s|m|h|d|w)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid duration '${text}' (use e.g. 30s, 15m, 1h, 7d)`);
-  const n = Number(m[1]);
-  const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[(m[2] ?? 's') as 's'];
-  return n * unit;
+  const m = /^(\d{1,9})\s*(s|m|h|d|w)$/.exec(text.trim());
+  if (!m) {
+    throw new UsageError(/^\d+$/.test(text.trim())
+      ? `duration '${text}' needs a unit: ${text.trim()}s, ${text.trim()}m, ${text.trim()}h or ${text.trim()}d`
+      : `invalid duration '${text}' (use e.g. 30s, 15m, 1h, 7d)`);
+  }
+  const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's'];
+  return Number(m[1]) * unit;
 }

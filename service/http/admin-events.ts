@@ -28,6 +28,8 @@ export interface DevicesEvent { reported: string[]; changed: string[]; all: bool
 
 export class AdminEvents {
   private readonly streams = new Set<ServerResponse>();
+  /** The admin each stream was opened with: a revoked token's streams are closed (closeFor). */
+  private readonly owners = new Map<ServerResponse, string>();
   private reported = new Set<string>();
   private changed = new Set<string>();
   private overflow = false;
@@ -48,7 +50,7 @@ export class AdminEvents {
   }
 
   /** Takes over a hijacked response as an event stream. */
-  open(res: ServerResponse, hello: Record<string, unknown>): boolean {
+  open(res: ServerResponse, hello: Record<string, unknown>, adminId?: string): boolean {
     if (this.streams.size >= MAX_STREAMS) return false;
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -59,12 +61,26 @@ export class AdminEvents {
     });
     res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify(hello)}\n\n`);
     this.streams.add(res);
-    res.once('close', () => this.streams.delete(res));
+    if (adminId) this.owners.set(res, adminId);
+    res.once('close', () => { this.streams.delete(res); this.owners.delete(res); });
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => this.write(': ping\n\n'), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
     return true;
+  }
+
+  /** Ends the streams of one admin (its token was revoked); returns how many. */
+  closeFor(adminId: string): number {
+    let n = 0;
+    for (const [res, owner] of this.owners) {
+      if (owner !== adminId) continue;
+      this.streams.delete(res);
+      this.owners.delete(res);
+      res.end();
+      n++;
+    }
+    return n;
   }
 
   /** Ends every stream so that the server can close (open streams would hold it). */
@@ -114,7 +130,7 @@ export async function adminEventRoutes(app: AnyApp, deps: { ctx: LicensingContex
       if (!actor) throw new DevlicError('UNAUTHENTICATED', 'admin token is not valid for this service');
       if (deps.events.size >= MAX_STREAMS) throw new DevlicError('RATE_LIMITED', `too many open event streams (${MAX_STREAMS}); close a console tab`);
       reply.hijack();
-      deps.events.open(reply.raw, { role: actor.role });
+      deps.events.open(reply.raw, { role: actor.role }, actor.id);
     });
   app.addHook('preClose', async () => deps.events.closeAll());
 }

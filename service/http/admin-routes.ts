@@ -2,7 +2,7 @@
 // every GET; every change needs a global-admin token and is audited by the
 // licensing core in the same transaction as the change.
 import Type from 'typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AnyApp } from './app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API } from '../../shared/api.ts';
@@ -14,9 +14,12 @@ import {
   Subscription, UnassignResult, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
-import { authenticateAdmin, createAdmin, createEnrollToken } from '../licensing/access.ts';
+import { authenticateAdmin, createAdmin, createEnrollToken, revokeAdmin, revokeEnrollToken } from '../licensing/access.ts';
 import { assign, unassign } from '../licensing/assignments.ts';
-import { addDevices, createGroup, nestGroup, removeDevices, unnestGroup } from '../licensing/groups.ts';
+import { addDevices, createGroup, deleteGroup, nestGroup, removeDevices, renameGroup, unnestGroup } from '../licensing/groups.ts';
+import { deleteDevice, restoreDevice, retireDevice } from '../licensing/lifecycle.ts';
+import { devicesCsv } from '../licensing/csv.ts';
+import type { AdminEvents } from './admin-events.ts';
 import { createSubscription, updateSubscription } from '../licensing/subscriptions.ts';
 import { setDeviceDisabled } from '../licensing/devices.ts';
 import { mergeDevices } from '../licensing/merge.ts';
@@ -30,14 +33,14 @@ declare module 'fastify' {
 
 const RefParams = Type.Object({ ref: Ref });
 
-// Contract first: routes whose handlers are not written yet answer 501.
-const notYet = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(501).send({ error: { code: 'INTERNAL', message: 'not implemented yet' } });
+/** The most rows one CSV export holds: the whole fleet of the largest deployments we plan for. */
+const CSV_MAX_ROWS = 200_000;
 
 function actorOf(req: FastifyRequest): Actor {
   return req.actor!;
 }
 
-export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; auth: DeviceAuthenticator }): Promise<void> {
+export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; auth: DeviceAuthenticator; events?: AdminEvents }): Promise<void> {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = deps;
   const db = ctx.db;
@@ -85,29 +88,29 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     return views.listGroups(db, { id })[0];
   });
   app.patch('/groups/:ref', { schema: s({ description: 'Renames a group.', params: RefParams, body: UpdateGroupBody, response: { 200: Group } }) },
-    notYet);
+    async (req) => views.listGroups(db, { id: renameGroup(ctx, actorOf(req), req.params.ref, req.body.name) })[0]);
   app.delete('/groups/:ref', {
     schema: s({
       description: 'Deletes a group (its memberships and nestings go with it). Refused with GROUP_HAS_LICENSES while a subscription is assigned to it or to a group nested in it; guarded by `confirm` when devices would go read-only (a group nested in a licensed one). The body is optional.',
       params: RefParams, body: Type.Optional(DeleteGroupBody), response: { 200: Deleted },
     }),
-  }, notYet);
+  }, async (req) => ({ ...deleteGroup(ctx, actorOf(req), req.params.ref, req.body?.confirm === true), deleted: true as const }));
   const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => string, body: typeof GroupDevicesBody | typeof GroupChildBody) =>
     app.post(path, { schema: s({ params: RefParams, body, response: { 200: Group } }) },
       async (req) => views.listGroups(db, { id: fn(actorOf(req), (req.params as any).ref, req.body) })[0]);
-  groupAction('/groups/:ref/devices', (a, ref, b) => addDevices(ctx, a, ref, b.devices), GroupDevicesBody);
-  groupAction('/groups/:ref/devices/remove', (a, ref, b) => removeDevices(ctx, a, ref, b.devices), GroupDevicesBody);
-  groupAction('/groups/:ref/children', (a, ref, b) => nestGroup(ctx, a, ref, b.group), GroupChildBody);
-  groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group), GroupChildBody);
+  groupAction('/groups/:ref/devices', (a, ref, b) => addDevices(ctx, a, ref, b.devices, b.confirm === true), GroupDevicesBody);
+  groupAction('/groups/:ref/devices/remove', (a, ref, b) => removeDevices(ctx, a, ref, b.devices, b.confirm === true), GroupDevicesBody);
+  groupAction('/groups/:ref/children', (a, ref, b) => nestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
+  groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
 
   app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db)));
   app.post('/licenses/assign', { schema: s({ body: AssignBody, response: { 201: Assignment } }) }, async (req, reply) => {
-    const id = assign(ctx, actorOf(req), req.body.subscription, req.body.group);
+    const id = assign(ctx, actorOf(req), req.body.subscription, req.body.group, req.body.confirm === true);
     reply.code(201);
     return views.listAssignments(db, id)[0];
   });
   app.post('/licenses/unassign', { schema: s({ body: AssignBody, response: { 200: UnassignResult } }) }, async (req) => {
-    const r = unassign(ctx, actorOf(req), req.body.subscription, req.body.group);
+    const r = unassign(ctx, actorOf(req), req.body.subscription, req.body.group, req.body.confirm === true);
     const sub = db.prepare('SELECT id, name FROM subscriptions WHERE id = ?').get(r.sub) as { id: string; name: string };
     const group = db.prepare('SELECT id, name FROM groups WHERE id = ?').get(r.group) as { id: string; name: string };
     return { id: r.id, subscription: sub, group, devicesAffected: r.devicesAffected };
@@ -116,26 +119,40 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   // Raw hardware identifiers are for global-admins only; readers get short hashes.
   const rawFacts = (req: FastifyRequest) => actorOf(req).role === 'global-admin';
   app.get('/devices', { schema: s({ querystring: DeviceListQuery, response: { 200: ListOf(DeviceView) } }) },
-    async (req) => views.listDevices(db, req.query));
+    async (req) => views.listDevices(db, req.query, now()));
   app.get('/devices/:ref', { schema: s({ params: RefParams, response: { 200: DeviceDetail } }) },
     async (req) => views.getDevice(db, resolveRef(db, 'device', req.params.ref), { rawFacts: rawFacts(req) }));
   app.patch('/devices/:ref', { schema: s({ params: RefParams, body: UpdateDeviceBody, response: { 200: DeviceView } }) }, async (req) => {
-    const id = setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled);
+    const id = setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled, req.body.confirm === true);
     return views.getDevice(db, id, { rawFacts: rawFacts(req) });
   });
   app.get('/devices.csv', {
     schema: s({ description: 'Every device matching the filters as CSV (RFC 4180, header row; cells that a spreadsheet would run as a formula are prefixed with \').', querystring: DeviceCsvQuery }),
-  }, notYet);
+  }, async (req, reply) => {
+    const rows = views.listDevices(db, { ...req.query, limit: CSV_MAX_ROWS, offset: 0 }, now());
+    reply.header('Content-Type', 'text/csv; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="devlic-devices-${new Date(now()).toISOString().slice(0, 10)}.csv"`)
+      .header('Cache-Control', 'no-store');
+    return devicesCsv(rows.items);
+  });
   app.post('/devices/:ref/retire', {
     schema: s({
       description: 'Retires a device: it loses its seat at once (the next device in allocation order gets it) and its agent gets an unlicensed entitlement with reason DEVICE_RETIRED. Guarded by `confirm`.',
       params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
     }),
-  }, notYet);
-  app.post('/devices/:ref/restore', { schema: s({ description: 'Undoes a retire.', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: DeviceDetail } }) },
-    notYet);
+  }, async (req) => views.getDevice(db, retireDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
+  app.post('/devices/:ref/restore', {
+    schema: s({
+      description: 'Undoes a retire. Guarded by `confirm`: the device takes its old place in the seat order, which can take the seat of the device that got it meanwhile.',
+      params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
+    }),
+  }, async (req) => views.getDevice(db, restoreDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
   app.delete('/devices/:ref', { schema: s({ description: 'Forgets a retired device (DEVICE_NOT_RETIRED otherwise); its agent is refused from then on.', params: RefParams, response: { 200: Deleted } }) },
-    notYet);
+    async (req) => {
+      const r = deleteDevice(ctx, actorOf(req), req.params.ref);
+      deps.auth.forget(r.id);
+      return { ...r, deleted: true as const };
+    });
   app.post('/devices/:ref/merge', {
     schema: s({
       description: 'Merges device `from` (enrolled anew after its key was lost) into device `:ref`: `:ref` keeps its id, groups, seat and history and takes the key and facts of `from`, which is retired.',
@@ -149,15 +166,15 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     return { id: r.id, retired: r.retired, device: views.getDevice(db, r.id, { rawFacts: true }) };
   });
 
-  app.get('/enroll-tokens', { schema: s({ response: { 200: ListOf(EnrollToken) } }) }, async () => list(views.listEnrollTokens(db)));
+  app.get('/enroll-tokens', { schema: s({ response: { 200: ListOf(EnrollToken) } }) }, async () => list(views.listEnrollTokens(db, undefined, now())));
   app.post('/enroll-tokens', { schema: s({ body: CreateEnrollTokenBody, response: { 201: EnrollToken } }) }, async (req, reply) => {
     const { id, token } = createEnrollToken(ctx, actorOf(req), req.body);
     reply.code(201);
-    return { ...views.listEnrollTokens(db, id)[0], token };
+    return { ...views.listEnrollTokens(db, id, now())[0], token };
   });
 
   app.post('/enroll-tokens/:ref/revoke', { schema: s({ description: 'Revokes an enrollment token: it enrolls nothing from now on.', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: EnrollToken } }) },
-    notYet);
+    async (req) => views.listEnrollTokens(db, revokeEnrollToken(ctx, actorOf(req), req.params.ref), now())[0]);
 
   app.get('/admins', { schema: s({ response: { 200: ListOf(Admin) } }) }, async () => list(views.listAdmins(db)));
   app.post('/admins', { schema: s({ body: CreateAdminBody, response: { 201: Admin } }) }, async (req, reply) => {
@@ -171,7 +188,11 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
       description: 'Revokes an admin token: 401 from the next request on, and its open event streams are closed. The last global-admin cannot be revoked (LAST_GLOBAL_ADMIN).',
       params: RefParams, body: RevokeAdminBody, response: { 200: Admin },
     }),
-  }, notYet);
+  }, async (req) => {
+    const id = revokeAdmin(ctx, actorOf(req), req.params.ref);
+    deps.events?.closeFor(id);
+    return views.listAdmins(db, id)[0];
+  });
 
   app.get('/audit', { schema: s({ querystring: AuditQuery, response: { 200: ListOf(AuditEvent) } }) },
     async (req) => views.listAudit(db, req.query));

@@ -5,14 +5,15 @@
 // - a device uses at most one seat per product;
 // - when seats run out, the earliest members keep theirs (membership `ord`)
 //   and the rest get SEATS_EXHAUSTED, visible to the admin;
-// - expired or suspended subscriptions license nobody.
+// - expired or suspended subscriptions license nobody;
+// - disabled and retired devices hold no seat, so the next in line gets it.
 import type { EntitlementReason } from '../../shared/schemas/common.ts';
 import { childrenIndex, descendantsAndSelf } from './graph.ts';
 
 export interface AllocSubscription { id: string; productSku: string; seats: number; termEnd: number | null; suspended: boolean; ord: number }
 export interface AllocAssignment { subscriptionId: string; groupId: string }
 export interface AllocMembership { groupId: string; deviceId: string; ord: number }
-export interface AllocDevice { id: string; disabled: boolean }
+export interface AllocDevice { id: string; disabled: boolean; retired?: boolean }
 export interface AllocInput {
   now: number;
   subscriptions: AllocSubscription[];
@@ -57,12 +58,13 @@ export function allocateSeats(input: AllocInput): AllocResult {
     if (!list) membersByGroup.set(m.groupId, (list = []));
     list.push(m);
   }
-  const disabled = new Set(input.devices.filter((d) => d.disabled).map((d) => d.id));
+  // Out of the seat race: disabled or retired (retired is the reason shown when both apply).
+  const disabled = new Set(input.devices.filter((d) => d.disabled || d.retired).map((d) => d.id));
   const known = new Set(input.devices.map((d) => d.id));
   const result = new Map<string, DeviceEntitlement>();
   const unlicensed = (reason: EntitlementReason): DeviceEntitlement =>
     ({ status: 'unlicensed', reason, product: null, subscription: null, group: null });
-  for (const d of input.devices) result.set(d.id, unlicensed(d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP'));
+  for (const d of input.devices) result.set(d.id, unlicensed(d.retired ? 'DEVICE_RETIRED' : d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP'));
 
   const assignmentsBySub = new Map<string, string[]>();
   for (const a of input.assignments) {

@@ -5,7 +5,7 @@ import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { resolveRef } from './resolve.ts';
 
-export function assign(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string): string {
+export function assign(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string, confirm = false): string {
   return ctx.mutate(actor, () => {
     const sub = resolveRef(ctx.db, 'subscription', subscriptionRef);
     const group = resolveRef(ctx.db, 'group', groupRef);
@@ -21,10 +21,10 @@ export function assign(ctx: LicensingContext, actor: Actor, subscriptionRef: str
     const id = newId('asg');
     ctx.db.prepare('INSERT INTO assignments (id, subscription_id, group_id, created_at) VALUES (?, ?, ?, ?)').run(id, sub, group, ctx.nowIso());
     return { result: id, action: 'license.assign', target: group, details: { subscription: sub, group, assignment: id } };
-  });
+  }, { confirm });
 }
 
-export function unassign(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string): { id: string; sub: string; group: string; devicesAffected: number } {
+export function unassign(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string, confirm = false): { id: string; sub: string; group: string; devicesAffected: number } {
   const licensedVia = ctx.db.prepare("SELECT device_id FROM device_entitlements WHERE status = 'licensed' AND subscription_id = ? AND group_id = ?");
   const stillLicensed = ctx.db.prepare("SELECT 1 FROM device_entitlements WHERE device_id = ? AND status = 'licensed'");
   let holders: string[] = [];
@@ -36,7 +36,7 @@ export function unassign(ctx: LicensingContext, actor: Actor, subscriptionRef: s
     holders = (licensedVia.all(sub, group) as { device_id: string }[]).map((r) => r.device_id);
     ctx.db.prepare('DELETE FROM assignments WHERE id = ?').run(row.id);
     return { result: { id: row.id, sub, group }, action: 'license.unassign', target: group, details: { subscription: sub, group, assignment: row.id, devices: holders.length } };
-  });
+  }, { confirm });
   // Counted after the recompute: a device still licensed through another group did not lose anything.
   const devicesAffected = holders.filter((d) => !stillLicensed.get(d)).length;
   return { ...out, devicesAffected };

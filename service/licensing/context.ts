@@ -2,10 +2,16 @@
 // way to change data. Every admin change runs as one transaction that also
 // writes its audit event and recomputes entitlements, so a crash can never
 // leave a change without its audit record or a device with a stale answer.
+//
+// No silent destruction: a change that would take a seat from any device is
+// run, measured and rolled back unless the caller confirmed it, so the impact
+// an admin is shown comes from the very allocation code that makes the change.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DB } from '../store/db.ts';
 import type { Role } from '../../shared/schemas/admin.ts';
-import { recomputeEntitlements } from './recompute.ts';
+import { DevlicError } from '../../shared/errors.ts';
+import type { Impact } from '../../shared/schemas/admin.ts';
+import { recompute, recomputeEntitlements } from './recompute.ts';
 
 export interface Actor { id: string; name: string; role: Role }
 
@@ -39,13 +45,28 @@ export class LicensingContext {
     this.listeners.push(fn);
   }
 
-  /** Runs an admin change, its audit event and the recompute in one transaction. */
-  mutate<T>(actor: Actor, fn: () => Change<T>): T {
+  /**
+   * Runs an admin change, its audit event and the recompute in one
+   * transaction. Unless `confirm` is true, a change that takes a seat from
+   * any device is rolled back with CONFIRMATION_REQUIRED and its Impact.
+   */
+  mutate<T>(actor: Actor, fn: () => Change<T>, opts: { confirm?: boolean } = {}): T {
     const { result, changed } = this.db.transaction(() => {
       const c = fn();
+      let changed: string[] = [];
+      let impact: Impact | null = null;
+      if (c.recompute !== false) {
+        const r = recompute(this.db, this.now());
+        changed = r.changed;
+        if (r.lostSeat.length > 0) impact = this.impact(r.lostSeat, r.gotSeat.length);
+      }
+      if (impact && opts.confirm !== true) {
+        // Thrown inside the transaction: the change and its recompute are rolled back.
+        throw new DevlicError('CONFIRMATION_REQUIRED', `${c.action}: ${describeImpact(impact)}; nothing was changed. Repeat with confirm: true (devlic-admin: --yes) to go ahead`,
+          { impact });
+      }
       this.db.prepare('INSERT INTO audit (at, actor_id, actor_name, action, target, details) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(this.nowIso(), actor.id, actor.name, c.action, c.target, JSON.stringify(c.details ?? {}));
-      const changed = c.recompute === false ? [] : recomputeEntitlements(this.db, this.now());
+        .run(this.nowIso(), actor.id, actor.name, c.action, c.target, JSON.stringify(impact ? { ...c.details, impact: { devices: impact.devices, devicesGainingSeat: impact.devicesGainingSeat } } : c.details ?? {}));
       return { result: c.result, changed: c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed };
     }).immediate();
     this.emit(changed);
@@ -62,10 +83,26 @@ export class LicensingContext {
     return changed;
   }
 
+  private impact(lost: string[], gained: number): Impact {
+    const name = this.db.prepare('SELECT name FROM devices WHERE id = ?');
+    const sample = lost.slice(0, 20).map((id) => ({ id, name: (name.get(id) as { name: string } | undefined)?.name ?? id }));
+    return { devices: lost.length, devicesGainingSeat: gained, sample };
+  }
+
   private emit(changed: string[]): void {
     if (changed.length === 0) return;
     for (const l of this.listeners) l(changed);
   }
+}
+
+/** "23 devices go read-only (a, b, c and 20 more); 1 device gets a seat". */
+export function describeImpact(i: Impact): string {
+  const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+  const names = i.sample.slice(0, 3).map((d) => d.name).join(', ');
+  const more = i.devices > 3 ? ` and ${i.devices - 3} more` : '';
+  let s = `${n(i.devices, 'device goes', 'devices go')} read-only (${names}${more})`;
+  if (i.devicesGainingSeat > 0) s += `; ${n(i.devicesGainingSeat, 'device gets', 'devices get')} a seat`;
+  return s;
 }
 
 export function newId(prefix: string): string {

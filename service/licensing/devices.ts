@@ -109,10 +109,10 @@ export function recordReport(ctx: LicensingContext, deviceId: string, report: St
   })();
 }
 
-export function setDeviceDisabled(ctx: LicensingContext, actor: Actor, ref: string, disabled: boolean): string {
+export function setDeviceDisabled(ctx: LicensingContext, actor: Actor, ref: string, disabled: boolean, confirm = false): string {
   return ctx.mutate(actor, () => {
     const id = resolveRef(ctx.db, 'device', ref);
     ctx.db.prepare('UPDATE devices SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id);
     return { result: id, action: disabled ? 'device.disable' : 'device.enable', target: id };
-  });
+  }, { confirm });
 }

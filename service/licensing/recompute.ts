@@ -15,11 +15,19 @@ export function loadAllocInput(db: DB, now: number): AllocInput {
       .map((r) => ({ parent: r.parent_id, child: r.child_id })),
     memberships: (db.prepare('SELECT group_id, device_id, ord FROM group_members').all() as any[])
       .map((r) => ({ groupId: r.group_id, deviceId: r.device_id, ord: r.ord })),
-    devices: (db.prepare('SELECT id, disabled FROM devices').all() as any[]).map((r) => ({ id: r.id, disabled: !!r.disabled })),
+    devices: (db.prepare('SELECT id, disabled, retired_at FROM devices').all() as any[])
+      .map((r) => ({ id: r.id, disabled: !!r.disabled, retired: r.retired_at !== null })),
   };
 }
 
+/** What a recompute did: every device whose row changed, and of those the ones that lost or got a seat. */
+export interface Recomputed { changed: string[]; lostSeat: string[]; gotSeat: string[] }
+
 export function recomputeEntitlements(db: DB, now: number): string[] {
+  return recompute(db, now).changed;
+}
+
+export function recompute(db: DB, now: number): Recomputed {
   const alloc = allocateSeats(loadAllocInput(db, now));
   const existing = new Map<string, any>();
   for (const r of db.prepare('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id FROM device_entitlements').all() as any[]) {
@@ -37,16 +45,21 @@ export function recomputeEntitlements(db: DB, now: number): string[] {
   const reach = db.prepare('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)');
   for (const [id, n] of alloc.groupsReached) reach.run(id, n);
   const changed: string[] = [];
+  const lostSeat: string[] = [];
+  const gotSeat: string[] = [];
   for (const [deviceId, e] of alloc.devices) {
     const old = existing.get(deviceId);
     if (!old) {
       insert.run(deviceId, e.status, e.reason, e.product, e.subscription, e.group, at);
       changed.push(deviceId);
+      if (e.status === 'licensed') gotSeat.push(deviceId);
     } else if (old.status !== e.status || old.reason !== e.reason || old.product_sku !== e.product
       || old.subscription_id !== e.subscription || old.group_id !== e.group) {
       update.run(e.status, e.reason, e.product, e.subscription, e.group, at, deviceId);
       changed.push(deviceId);
+      if (old.status === 'licensed' && e.status !== 'licensed') lostSeat.push(deviceId);
+      if (old.status !== 'licensed' && e.status === 'licensed') gotSeat.push(deviceId);
     }
   }
-  return changed;
+  return { changed, lostSeat, gotSeat };
 }

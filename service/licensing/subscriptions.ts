@@ -43,14 +43,23 @@ export function createSubscription(ctx: LicensingContext, actor: Actor, body: Cr
 export function updateSubscription(ctx: LicensingContext, actor: Actor, ref: string, body: UpdateSubscriptionBody): string {
   return ctx.mutate(actor, () => {
     const id = resolveRef(ctx.db, 'subscription', ref);
-    const before = ctx.db.prepare('SELECT seats, term_end, suspended FROM subscriptions WHERE id = ?').get(id) as any;
+    const before = ctx.db.prepare('SELECT name, seats, term_end, suspended FROM subscriptions WHERE id = ?').get(id) as any;
+    const name = body.name ?? before.name;
+    if (body.name !== undefined && ctx.db.prepare('SELECT 1 FROM subscriptions WHERE name = ? COLLATE NOCASE AND id <> ?').get(body.name, id)) {
+      throw new DevlicError('NAME_TAKEN', `a subscription named '${body.name}' already exists`);
+    }
     const seats = body.seats ?? before.seats;
     const termEnd = body.termEnd === undefined ? before.term_end : body.termEnd === null ? null : new Date(body.termEnd).toISOString();
     const suspended = body.status === undefined ? before.suspended : body.status === 'suspended' ? 1 : 0;
-    ctx.db.prepare('UPDATE subscriptions SET seats = ?, term_end = ?, suspended = ? WHERE id = ?').run(seats, termEnd, suspended, id);
+    ctx.db.prepare('UPDATE subscriptions SET name = ?, seats = ?, term_end = ?, suspended = ? WHERE id = ?').run(name, seats, termEnd, suspended, id);
     return {
       result: id, action: 'subscription.update', target: id,
-      details: { before: { seats: before.seats, termEnd: before.term_end, suspended: !!before.suspended }, after: { seats, termEnd, suspended: !!suspended } },
+      details: {
+        before: { name: before.name, seats: before.seats, termEnd: before.term_end, suspended: !!before.suspended },
+        after: { name, seats, termEnd, suspended: !!suspended },
+      },
+      // Only a rename moves no seat.
+      recompute: !(Object.keys(body).every((k) => k === 'name' || k === 'confirm')),
     };
-  });
+  }, { confirm: body.confirm === true });
 }

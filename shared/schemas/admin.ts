@@ -52,10 +52,13 @@ export type CreateSubscriptionBody = Type.Static<typeof CreateSubscriptionBody>;
 /**
  * Present on every request body whose change may make devices read-only
  * (unassign, seats below use, suspend, a term end in the past, retire,
- * disable, removing devices or a nested group from a licensed group, group
- * delete). Without `confirm: true` such a change is refused with HTTP 428,
- * code CONFIRMATION_REQUIRED and `details.impact` (an Impact), and nothing
- * changes; a change that makes no device read-only needs no confirmation.
+ * restore, disable, removing devices or a nested group from a licensed group,
+ * group delete; and assign, nest or add-devices when they would push devices
+ * that hold a seat out of the seat order). The service runs the change,
+ * measures it and rolls it back: without `confirm: true` a change that takes
+ * a seat from any device is refused with HTTP 428, code
+ * CONFIRMATION_REQUIRED and `details.impact` (an Impact), and nothing
+ * changes; a change that takes no seat needs no confirmation.
  */
 export const Confirm = Type.Optional(Type.Boolean({ description: 'proceed although devices go read-only (see CONFIRMATION_REQUIRED)' }));
 
@@ -104,18 +107,18 @@ export type UpdateGroupBody = Type.Static<typeof UpdateGroupBody>;
 export const DeleteGroupBody = Type.Object({ confirm: Confirm }, { additionalProperties: false });
 export type DeleteGroupBody = Type.Static<typeof DeleteGroupBody>;
 
-/** Add (`confirm` ignored) or remove (`/devices/remove`, guarded) devices. */
+/** Add or remove (`/devices/remove`) devices; both guarded (see Confirm). */
 export const GroupDevicesBody = Type.Object({
   devices: Type.Array(Ref, { minItems: 1, maxItems: 10_000 }),
   confirm: Confirm,
 }, { additionalProperties: false });
 export type GroupDevicesBody = Type.Static<typeof GroupDevicesBody>;
 
-/** Nest (`confirm` ignored) or unnest (`/children/remove`, guarded) a group. */
+/** Nest or unnest (`/children/remove`) a group; both guarded (see Confirm). */
 export const GroupChildBody = Type.Object({ group: Ref, confirm: Confirm }, { additionalProperties: false });
 export type GroupChildBody = Type.Static<typeof GroupChildBody>;
 
-/** Assign (`confirm` ignored) or unassign (guarded). */
+/** Assign or unassign; both guarded (see Confirm). */
 export const AssignBody = Type.Object({
   subscription: Ref,
   group: Ref,
@@ -266,7 +269,7 @@ export const MergeResult = Type.Object({
 });
 export type MergeResult = Type.Static<typeof MergeResult>;
 
-/** `POST /devices/:ref/retire` (guarded: the device loses its seat, the next device in line gets it). */
+/** `POST /devices/:ref/retire` and `/restore` (guarded: retire frees the seat for the next device in line, restore may take it back). */
 export const RetireDeviceBody = Type.Object({ confirm: Confirm }, { additionalProperties: false });
 export type RetireDeviceBody = Type.Static<typeof RetireDeviceBody>;
 
