@@ -4,7 +4,7 @@
 // event reads as names, not ids: the service sends the names of the ids an
 // event mentions, and a change shows as "seats: 20 → 25".
 import { get, enc } from './api.js';
-import { h, fill, table, row, date, num, href, zoneName } from './dom.js';
+import { h, fill, table, row, date, num, plural, href, zoneName } from './dom.js';
 
 const PAGE = 100;
 export const ACTIONS = {
@@ -29,6 +29,7 @@ export const ACTIONS = {
   'device.retire': 'Retired device',
   'device.restore': 'Restored device',
   'device.delete': 'Deleted device',
+  'device.retire-stale': 'Retired devices not seen for long',
   'enroll-token.create': 'Created enrollment token',
   'enroll-token.revoke': 'Revoked enrollment token',
   'admin.create': 'Created admin token',
@@ -79,6 +80,12 @@ export function detailsView(e, subs = new Map()) {
   for (const [k, v] of Object.entries(d)) {
     if (k === 'before' || k === 'after' || HIDDEN_KEYS.has(k) || v === null || v === undefined) continue;
     if (Array.isArray(v) && v.length === 0) continue;
+    if (k === 'impact' && v && typeof v === 'object') {
+      // What the admin confirmed (the service's count when they went ahead).
+      items.push(h('li', { class: 'impact' }, `${plural(v.devices ?? 0, 'device', 'devices')} went read-only`,
+        v.devicesGainingSeat ? `, ${plural(v.devicesGainingSeat, 'device', 'devices')} got a seat` : '', ' (confirmed)'));
+      continue;
+    }
     items.push(h('li', {}, h('span', { class: 'muted' }, `${words(k)}: `), valueView(v, e, subs)));
   }
   return items.length ? h('ul', { class: 'plain details' }, items) : h('span', { class: 'muted' }, '—');

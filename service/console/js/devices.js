@@ -47,9 +47,13 @@ function deviceActionsFor(ctx, done, fail) {
       if (r) { ctx.announce(`${d.name} retired.`); await done(r, 'retired'); }
     }),
     restore: (d) => run(async () => {
-      const r = await post(`/devices/${enc(d.id)}/restore`, {});
-      ctx.announce(`${d.name} restored.`);
-      await done(r, 'restored');
+      // Guarded too: the device takes its old place in the seat order, which can push out a device that got its seat meanwhile.
+      const r = await guarded({
+        title: `Restore ${d.name}?`, confirmLabel: 'Restore',
+        intro: h('p', {}, `${d.name} takes back its place in the seat order, ahead of devices that enrolled after it.`),
+        send: (confirm) => post(`/devices/${enc(d.id)}/restore`, confirm ? { confirm } : {}),
+      });
+      if (r) { ctx.announce(`${d.name} restored.`); await done(r, 'restored'); }
     }),
     remove: (d) => run(async () => {
       const ok = await confirmDialog({

@@ -76,10 +76,6 @@ async function renderGroup(el, id, ctx) {
   const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', ...(ctx.canWrite ? ['Actions'] : [])];
 
   const fail = (e) => { err.textContent = e.message; };
-  const act = async (fn, msg) => {
-    err.textContent = '';
-    try { await fn(); ctx.announce(msg); await reload(); } catch (e) { fail(e); }
-  };
 
   const drawInfo = () => rebuild(info, h('div', { class: 'cards' },
     h('section', { class: 'card', 'aria-labelledby': 'h-sub' }, h('h2', { id: 'h-sub' }, 'Licence'),
@@ -91,7 +87,11 @@ async function renderGroup(el, id, ctx) {
         h('a', { href: `#/groups/${enc(c.id)}` }, c.name), ' ',
         writeButton(ctx, 'Remove', () => unnest(c), { class: 'small', id: `unnest-${c.id}`, 'aria-label': `Remove ${c.name} from the groups nested in ${g.name}` }))))
         : h('p', { class: 'muted' }, 'None.'),
-      forWriters(ctx, () => picker('nest-search', 'Nest a group inside', 'Nest', searchGroups((x) => x.id === g.id), (it) => act(() => post(`/groups/${enc(g.id)}/children`, { group: it.id }), `${it.label} nested in ${g.name}.`))))));
+      forWriters(ctx, () => picker('nest-search', 'Nest a group inside', 'Nest', searchGroups((x) => x.id === g.id), (it) => guardedAct({
+        title: 'Nest this group?', confirmLabel: 'Nest',
+        intro: h('p', {}, 'Nesting ', h('strong', {}, it.label), ' in ', h('strong', {}, g.name), ' brings devices that come first in the seat order.'),
+        send: (confirm) => post(`/groups/${enc(g.id)}/children`, { group: it.id, ...(confirm ? { confirm } : {}) }),
+      }, `${it.label} nested in ${g.name}.`))))));
 
   function picker(id, label, verb, search, run) {
     let picked = null;
@@ -199,7 +199,11 @@ async function renderGroup(el, id, ctx) {
       writeButton(ctx, 'Delete group', deleteFlow, { id: 'delete-group', class: 'danger' }))),
     err, info,
     h('h2', {}, 'Devices'),
-    forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => act(() => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id] }), `${it.label} added to ${g.name}.`))),
+    forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
+      title: 'Add this device?', confirmLabel: 'Add',
+      intro: h('p', {}, h('strong', {}, it.label), ' comes before devices that hold a seat now, and takes one of their seats.'),
+      send: (confirm) => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id], ...(confirm ? { confirm } : {}) }),
+    }, `${it.label} added to ${g.name}.`))),
     members);
   return liveRefresher(loadMembers, (ev) => ev.all || [...ev.reported, ...ev.changed].some((x) => shownIds.has(x)));
 }

@@ -232,7 +232,13 @@ function assignFlow(ctx, sub, reload) {
     assignBtn.disabled = true;
     try {
       // The group goes by the name the admin picked (names are unique), so a refusal names it as they know it.
-      const a = await post('/licenses/assign', { subscription: sub.id, group: picked.label });
+      // Guarded: a nested group's devices can push seated devices out when seats are short.
+      const a = await guarded({
+        title: 'Assign licences?', confirmLabel: 'Assign',
+        intro: h('p', {}, 'There are not enough seats: devices of ', h('strong', {}, picked.label), ' that come first in the seat order take seats from devices that have them now.'),
+        send: (confirm) => post('/licenses/assign', { subscription: sub.id, group: picked.label, ...(confirm ? { confirm } : {}) }),
+      });
+      if (!a) { assignBtn.disabled = false; cb.input.focus(); return; }
       let closeBtn;
       dlg.replace([
         h('p', { class: 'success', role: 'status' }, 'Licences assigned. ', h('strong', {}, a.group.name), ' now has ', h('strong', {}, a.subscription.name), '.'),
