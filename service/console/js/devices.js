@@ -128,7 +128,7 @@ async function renderFleet(el, query, ctx) {
     const f = FILTERS.find((x) => x[0] === state.filter)[2];
     try {
       const blob = await getBlob('/devices.csv', { ...f, q: state.q }, 'text/csv');
-      download(blob, `devices-${new Date().toISOString().slice(0, 10)}.csv`);
+      download(blob, `devlic-devices-${new Date().toISOString().slice(0, 10)}.csv`);
       ctx.announce('Device list exported as CSV.');
     } catch (e) { err.textContent = e.message; }
   }

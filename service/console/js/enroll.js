@@ -31,7 +31,9 @@ export async function render(el, _parts, _query, ctx) {
       : h('p', { class: 'muted' }, 'No enrollment tokens yet.'));
   };
 
-  async function revoke(t) {
+  async function revoke(shown) {
+    // Uses may have been spent since the list was drawn: the dialog says what is left now.
+    const t = (await get('/enroll-tokens')).items.find((x) => x.id === shown.id) ?? shown;
     const ok = await confirmDialog({
       title: 'Revoke this enrollment token?', confirmLabel: 'Revoke',
       body: [h('p', {}, 'Revoke ', h('code', {}, t.id), t.group ? [' (enrolls into ', h('strong', {}, t.group.name), ')'] : '', '?'),
