@@ -1,8 +1,8 @@
 // The console's entry point: sign-in (token checked with GET /whoami, kept in
-// sessionStorage), the hash router (#/licences, #/groups, #/devices,
-// #/audit, #/enroll-tokens, #/admins and the detail pages: links, Back and reload all work), live
-// updates passed to the current view, and focus moved to the new page's
-// heading on every navigation so keyboard and screen-reader users follow.
+// sessionStorage), the hash router (#/licences, #/groups, #/devices, #/audit,
+// #/enroll-tokens, #/admins and the detail pages: links, Back and reload all
+// work), live updates passed to the current view, and focus moved to the new
+// page's heading on every navigation so keyboard and screen-reader users follow.
 import { api, session, ApiError } from './api.js';
 import { connectLive } from './live.js';
 import { h, fill } from './dom.js';
