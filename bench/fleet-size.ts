@@ -43,7 +43,7 @@ for (const n of FLEETS) {
     if (asg.devicesReached !== n) throw new Error(`assignment reached ${asg.devicesReached}, expected ${n}`);
     const [, listLicensedMs] = await timed(() => admin.ok('GET', `/devices?licensed=true&limit=100&offset=${Math.floor(n / 2)}`));
     const [, subsMs] = await timed(() => admin.ok('GET', '/subscriptions'));
-    const [un, unassignMs] = await timed(() => admin.ok('POST', '/licenses/unassign', { subscription: sub.id, group: 'All devices' }));
+    const [un, unassignMs] = await timed(() => admin.ok('POST', '/licenses/unassign', { subscription: sub.id, group: 'All devices', confirm: true }));
     if (un.devicesAffected !== n) throw new Error(`unassign affected ${un.devicesAffected}, expected ${n}`);
     rows.push({
       devices: n, groups: Math.min(GROUPS, n), 'seed (ms)': Math.round(seedMs), 'assign all (ms)': Math.round(assignMs),

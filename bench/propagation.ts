@@ -99,7 +99,7 @@ async function scenario(name: string, lightCount: number, realCount: number): Pr
       const want = licensed ? 'full' : 'read-only';
       const t0 = Date.now();
       toggles.push({ at: t0, licensed });
-      await admin.ok('POST', licensed ? '/licenses/assign' : '/licenses/unassign', { subscription: sub.id, group: seeded.groupName });
+      await admin.ok('POST', licensed ? '/licenses/assign' : '/licenses/unassign', { subscription: sub.id, group: seeded.groupName, confirm: true });
       admins.push(Date.now() - t0);
       await waitFor(`change ${c} applied everywhere`, () => {
         for (const w of agents) w.look();

@@ -85,7 +85,7 @@ Try, in another terminal:
   npx devlic-admin subscriptions add --product M365_APPS_ENTERPRISE_DEVICE --seats 20 --name "EA 2026"
   npx devlic-admin licenses assign --subscription "EA 2026" --group "${GROUP}"
   npx devlic-agent status --data-dir ${agentDir}          # mode full within a second
-  npx devlic-admin licenses unassign --subscription "EA 2026" --group "${GROUP}"
+  npx devlic-admin licenses unassign --subscription "EA 2026" --group "${GROUP}" --yes
   npx devlic-agent logs --data-dir ${agentDir}
   npx devlic-admin devices list
 

@@ -78,7 +78,7 @@ try {
   await api('POST', '/licenses/assign', { subscription: sub.id, group: 'Shared laptops' });
   say(await until(() => all('full'), 10_000), `assigned "EA 2026" to "Shared laptops": all ${N} devices full in ${Date.now() - t} ms`);
   t = Date.now();
-  await api('POST', '/licenses/unassign', { subscription: sub.id, group: 'Shared laptops' });
+  await api('POST', '/licenses/unassign', { subscription: sub.id, group: 'Shared laptops', confirm: true });
   say(await until(() => all('read-only'), 10_000), `unassigned: all ${N} devices read-only in ${Date.now() - t} ms`);
   t = Date.now();
   await api('POST', '/licenses/assign', { subscription: sub.id, group: 'Shared laptops' });

@@ -4,7 +4,10 @@
 import { parseArgs } from 'node:util';
 import { parse, UsageError, type Options } from '../../shared/cli.ts';
 import { COMMANDS, commandsOf, findCommand, NOUNS, type ApiRequest, type CommandSpec } from './commands.ts';
-import { commandUsage, DEFAULT_SERVER, isNoun, mainUsage, nounUsage } from './usage.ts';
+import { commandUsage, DEFAULT_SERVER, isNoun, mainUsage, nounUsage, PROGRAM } from './usage.ts';
+import pkg from '../../package.json' with { type: 'json' };
+
+export const ADMIN_VERSION: string = pkg.version;
 
 export interface GlobalOptions {
   /** Service base URL without a trailing slash. */
@@ -25,6 +28,7 @@ const GLOBAL_OPTIONS: Options = {
   token: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 };
 
 /** Every option of every command, so a first pass can find the command words wherever flags are. */
@@ -67,6 +71,7 @@ export function parseInvocation(argv: string[], env: Env): Invocation {
   const words = first.positionals;
   if (words[0] === 'help') return { kind: 'help', text: helpFor(words.slice(1)) };
   if (first.values.help) return { kind: 'help', text: helpFor(words) };
+  if (first.values.version) return { kind: 'help', text: `${PROGRAM} ${ADMIN_VERSION}\n` };
 
   const [noun, verb] = words;
   if (noun === undefined) throw new UsageError(`missing command (one of: ${NOUNS.join(', ')})`);
@@ -86,7 +91,7 @@ export function parseInvocation(argv: string[], env: Env): Invocation {
     }
   }
   const { values, positionals } = parse(argv, { ...GLOBAL_OPTIONS, ...command.options });
-  const { server, token, json, help: _help, ...rest } = values;
+  const { server, token, json, help: _help, version: _version, ...rest } = values;
   const commandWords = command.name.split(' ').length;
   const request = command.build({ positionals: positionals.slice(commandWords), values: rest });
 

@@ -87,6 +87,15 @@ export function parseExpires(text: string): number {
   return seconds;
 }
 
+const MAX_STALE_MINUTES = 527_040;
+
+/** Parses `--stale` (e.g. 30d) into whole minutes, as the devices list takes it. */
+export function parseStale(text: string): number {
+  const seconds = parseDuration(text);
+  if (seconds < 60 || seconds > MAX_STALE_MINUTES * 60) throw new UsageError(`--stale must be between 1m and 366d (got '${text}')`);
+  return Math.floor(seconds / 60);
+}
+
 export function query(params: Record<string, string | number | undefined>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));

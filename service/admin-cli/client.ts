@@ -19,8 +19,8 @@ export class ApiError extends DevlicError {
   readonly status: number;
   readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, status: number, hint: string | undefined) {
-    super(code, message);
+  constructor(code: ErrorCode, message: string, status: number, hint: string | undefined, details?: Record<string, unknown>) {
+    super(code, message, details);
     this.name = 'ApiError';
     this.status = status;
     this.hint = hint;
@@ -58,6 +58,12 @@ export function hintFor(code: string, status: number): string | undefined {
       return 'Choose another name.';
     case 'RATE_LIMITED':
       return 'Wait a moment and try again.';
+    case 'GROUP_HAS_LICENSES':
+      return "Unassign the subscription first ('devlic-admin licenses list' shows which groups have one).";
+    case 'LAST_GLOBAL_ADMIN':
+      return "Create another global-admin first: 'devlic-admin admins create --role global-admin'.";
+    case 'DEVICE_NOT_RETIRED':
+      return "Retire the device first: 'devlic-admin devices retire DEVICE'.";
     default:
       return status >= 500 ? 'The service failed; its log says why.' : undefined;
   }
@@ -100,7 +106,7 @@ export async function callApi(opts: ClientOptions, req: ApiRequest): Promise<unk
   const prefix = base.pathname.replace(/\/+$/, '');
   const dispatcher = new Agent({ connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const headers: Record<string, string> = {
-    accept: 'application/json',
+    accept: req.raw ? 'text/csv, application/json' : 'application/json',
     authorization: `Bearer ${opts.token}`,
   };
   let payload: string | undefined;
@@ -138,6 +144,9 @@ export async function callApi(opts: ClientOptions, req: ApiRequest): Promise<unk
       if (isTimeout(e)) throw new CliFailure(`the licensing service at ${opts.server} stopped answering (timeout after ${timeoutMs / 1000} s); try again`);
       throw new CliFailure(`the connection to ${opts.server} broke: ${describeNetworkError(e)}; try again`);
     }
+    const status = res.statusCode;
+    const type = String(res.headers['content-type'] ?? '');
+    if (req.raw && status >= 200 && status < 300 && type.startsWith('text/')) return text;
     let data: unknown = null;
     let parsed = text.trim() === '';
     if (!parsed) {
@@ -148,14 +157,14 @@ export async function callApi(opts: ClientOptions, req: ApiRequest): Promise<unk
         parsed = false;
       }
     }
-    const status = res.statusCode;
     if (status >= 200 && status < 300) {
       if (!parsed) throw new CliFailure(`${opts.server} did not answer with JSON (HTTP ${status}); is --server pointing at devlic-server?`);
       return data;
     }
-    const error = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const error = (data as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
     if (parsed && error && typeof error.code === 'string' && typeof error.message === 'string') {
-      throw new ApiError(error.code as ErrorCode, error.message, status, hintFor(error.code, status));
+      const details = error.details && typeof error.details === 'object' ? error.details as Record<string, unknown> : undefined;
+      throw new ApiError(error.code as ErrorCode, error.message, status, hintFor(error.code, status), details);
     }
     throw new CliFailure(`${opts.server} answered HTTP ${status}, not with a devlic error: is devlic-server running (behind any proxy) and is --server right?`);
   } finally {

@@ -4,20 +4,22 @@
 // the whole argv → request mapping is testable without a server.
 import { API } from '../../shared/api.ts';
 import { UsageError, type Options } from '../../shared/cli.ts';
-import { checkRef, count, parseCount, parseExpires, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
+import { checkRef, count, parseCount, parseExpires, parseStale, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
 import type {
   AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
-  GroupChildBody, GroupDevicesBody, MergeDevicesBody, UpdateDeviceBody, UpdateSubscriptionBody,
+  GroupChildBody, GroupDevicesBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
 
-export type Method = 'GET' | 'POST' | 'PATCH';
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** One call of the admin API: `path` is absolute from the server root and includes any query. */
 export interface ApiRequest {
   method: Method;
   path: string;
   body?: unknown;
+  /** The answer is text to print as it is (CSV), not JSON. */
+  raw?: boolean;
 }
 
 /** The parsed arguments after the command words (global flags removed). */
@@ -39,6 +41,8 @@ export interface CommandSpec {
   optionHelp: Array<[string, string, boolean?]>;
   /** `items`: a list endpoint, `--json` prints its items array; `object`: prints the object. */
   answer: 'items' | 'object';
+  /** The change may make devices read-only: takes --yes, and asks (TTY) or refuses (exit 2) without it. */
+  guarded?: boolean;
   build(a: CommandArgs): ApiRequest;
   render(data: unknown, ctx: r.RenderContext): string;
 }
@@ -70,6 +74,32 @@ type Spec = Omit<CommandSpec, 'render' | 'options' | 'optionHelp' | 'args'> & {
 
 function cmd(s: Spec): CommandSpec {
   return { args: '', options: {}, optionHelp: [], ...s, render: s.render as CommandSpec['render'] };
+}
+
+const GUARD_DETAILS = [
+  'If this makes devices read-only, the service says how many and nothing changes unless you',
+  'confirm: --yes, or answer y when asked (only on a terminal). Without it: exit 2, nothing changed.',
+];
+
+/** A change that may make devices read-only: --yes sends `confirm: true`. */
+function guarded(s: Spec): CommandSpec {
+  const c = cmd(s);
+  return {
+    ...c, guarded: true,
+    details: [...(c.details ?? []), ...GUARD_DETAILS],
+    options: { ...c.options, yes: bool_ },
+    optionHelp: [...c.optionHelp, ['--yes', 'go ahead even if devices go read-only']],
+    build(a) {
+      const { yes, ...values } = a.values;
+      const req = c.build({ ...a, values });
+      return yes ? withConfirm(req) : req;
+    },
+  };
+}
+
+/** The same request, confirmed. */
+export function withConfirm(req: ApiRequest): ApiRequest {
+  return { ...req, body: { ...((req.body as object | undefined) ?? {}), confirm: true } };
 }
 
 export const COMMANDS: CommandSpec[] = [
@@ -104,10 +134,11 @@ export const COMMANDS: CommandSpec[] = [
     build: (a) => ({ method: 'GET', path: `${A}/subscriptions/${seg(take(a, ['SUBSCRIPTION'])[0])}` }),
     render: r.renderSubscription,
   }),
-  cmd({
-    name: 'subscriptions update', args: 'SUBSCRIPTION', summary: 'Change seats, status or term end of a subscription', answer: 'object',
-    options: { seats: str_, status: str_, 'term-end': str_ },
+  guarded({
+    name: 'subscriptions update', args: 'SUBSCRIPTION', summary: 'Rename a subscription or change its seats, status or term end', answer: 'object',
+    options: { name: str_, seats: str_, status: str_, 'term-end': str_ },
     optionHelp: [
+      ['--name NAME', 'new name'],
       ['--seats N', 'new number of seats (devices beyond it lose their seat)'],
       ['--status active|suspended', 'suspend (every device goes read-only) or reactivate'],
       ['--term-end DATE|none', "new term end, or 'none' to remove it"],
@@ -115,6 +146,8 @@ export const COMMANDS: CommandSpec[] = [
     build(a) {
       const [s] = take(a, ['SUBSCRIPTION']);
       const body: UpdateSubscriptionBody = {};
+      const name = str(a, 'name');
+      if (name !== undefined) body.name = checkRef(name, '--name');
       const seats = count(a, 'seats', 0, 10_000_000);
       if (seats !== undefined) body.seats = seats;
       const status = str(a, 'status');
@@ -124,7 +157,7 @@ export const COMMANDS: CommandSpec[] = [
       }
       const termEnd = str(a, 'term-end');
       if (termEnd !== undefined) body.termEnd = termEnd === 'none' ? null : parseTermEnd(termEnd);
-      if (Object.keys(body).length === 0) throw new UsageError('nothing to update: give --seats, --status or --term-end');
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to update: give --name, --seats, --status or --term-end');
       return { method: 'PATCH', path: `${A}/subscriptions/${seg(s)}`, body };
     },
     render: r.renderSubscriptionUpdated,
@@ -149,7 +182,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     render: r.groupChanged((g) => `Created group ${g}.`),
   }),
-  cmd({
+  guarded({
     name: 'groups add-devices', args: 'GROUP DEVICE...', summary: 'Add devices (ids or names) to a group', answer: 'object',
     build(a) {
       const [g, ...devices] = take(a, ['GROUP'], 'DEVICE');
@@ -158,7 +191,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     render: r.groupChanged((g, b) => `Added ${r.deviceCount(b)} to group ${g}.`),
   }),
-  cmd({
+  guarded({
     name: 'groups remove-devices', args: 'GROUP DEVICE...', summary: 'Remove devices from a group', answer: 'object',
     details: ['Devices that were licensed only through this group lose their licence.'],
     build(a) {
@@ -168,7 +201,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     render: r.groupChanged((g, b) => `Removed ${r.deviceCount(b)} from group ${g}.`),
   }),
-  cmd({
+  guarded({
     name: 'groups nest', args: 'PARENT CHILD', summary: 'Nest group CHILD inside group PARENT', answer: 'object',
     details: ["The devices of CHILD get the licence of PARENT's subscription."],
     build(a) {
@@ -178,7 +211,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     render: r.groupChanged((g, b) => `Nested group ${r.childName(b)} inside ${g}.`),
   }),
-  cmd({
+  guarded({
     name: 'groups unnest', args: 'PARENT CHILD', summary: 'Take group CHILD out of group PARENT', answer: 'object',
     build(a) {
       const [parent, child] = take(a, ['PARENT', 'CHILD']);
@@ -188,8 +221,27 @@ export const COMMANDS: CommandSpec[] = [
     render: r.groupChanged((g, b) => `Took group ${r.childName(b)} out of ${g}.`),
   }),
 
-  list('licenses list', '/licenses', 'List which subscription is assigned to which group', r.renderAssignments),
   cmd({
+    name: 'groups rename', args: 'GROUP NEW-NAME', summary: 'Rename a group (its id, members and licence stay)', answer: 'object',
+    build(a) {
+      const [g, name] = take(a, ['GROUP', 'NEW-NAME']);
+      const body: UpdateGroupBody = { name };
+      return { method: 'PATCH', path: `${A}/groups/${seg(g)}`, body };
+    },
+    render: r.groupChanged((g) => `Renamed the group to ${g}.`),
+  }),
+  guarded({
+    name: 'groups delete', args: 'GROUP', summary: 'Delete a group (its devices stay, in their other groups)', answer: 'object',
+    details: [
+      'Refused (GROUP_HAS_LICENSES) while a subscription is assigned to it or to a group nested in it:',
+      "unassign first ('devlic-admin licenses list').",
+    ],
+    build: (a) => ({ method: 'DELETE', path: `${A}/groups/${seg(take(a, ['GROUP'])[0])}` }),
+    render: r.renderDeleted('group'),
+  }),
+
+  list('licenses list', '/licenses', 'List which subscription is assigned to which group', r.renderAssignments),
+  guarded({
     name: 'licenses assign', summary: 'Assign a subscription to a group: licenses every device in it', answer: 'object',
     details: ['A group can have one subscription; unassign the old one first. Needs a global-admin token.'],
     options: { subscription: str_, group: str_ },
@@ -197,7 +249,7 @@ export const COMMANDS: CommandSpec[] = [
     build: (a) => ({ method: 'POST', path: `${A}/licenses/assign`, body: assignBody(a) }),
     render: r.renderAssigned,
   }),
-  cmd({
+  guarded({
     name: 'licenses unassign', summary: "Remove a subscription from a group: its devices go read-only", answer: 'object',
     details: ['Nothing is deleted: apps and documents stay, readable and printable. Needs a global-admin token.'],
     options: { subscription: str_, group: str_ },
@@ -208,22 +260,31 @@ export const COMMANDS: CommandSpec[] = [
 
   cmd({
     name: 'devices list', summary: 'List devices with their licence state, last report and users', answer: 'items',
-    options: { licensed: bool_, unlicensed: bool_, search: str_, limit: str_, offset: str_ },
+    options: { licensed: bool_, unlicensed: bool_, search: str_, limit: str_, offset: str_, stale: str_, retired: bool_, 'in-service': bool_, csv: bool_ },
     optionHelp: [
       ['--licensed | --unlicensed', 'only devices that have a seat / that have none'],
       ['--search TEXT', 'only devices whose name or id contains TEXT'],
+      ['--stale DURATION', 'only devices not seen for this long, e.g. 30d (candidates for retiring)'],
+      ['--retired | --in-service', 'only retired devices / only devices in service'],
+      ['--csv', 'every matching device as CSV (hostname, group, seat, mode, enforcement, users, agent version, last seen)'],
       ['--limit N', 'at most N devices (1-1000)'],
       ['--offset N', 'skip the first N devices'],
     ],
     build(a) {
       take(a, []);
       if (a.values.licensed && a.values.unlicensed) throw new UsageError('give --licensed or --unlicensed, not both');
+      if (a.values.retired && a.values['in-service']) throw new UsageError('give --retired or --in-service, not both');
       const licensed = a.values.licensed ? 'true' : a.values.unlicensed ? 'false' : undefined;
+      const retired = a.values.retired ? 'true' : a.values['in-service'] ? 'false' : undefined;
       const search = str(a, 'search');
       if (search !== undefined && search.length > 128) throw new UsageError('--search is too long (at most 128 characters)');
-      const params = {
-        licensed, q: search, limit: count(a, 'limit', 1, 1000), offset: count(a, 'offset', 0, 1_000_000_000),
-      };
+      const stale = str(a, 'stale');
+      const filters = { licensed, retired, q: search, staleMinutes: stale === undefined ? undefined : parseStale(stale) };
+      if (a.values.csv) {
+        if (str(a, 'limit') !== undefined || str(a, 'offset') !== undefined) throw new UsageError('--csv exports every matching device: no --limit or --offset');
+        return { method: 'GET', path: `${A}/devices.csv${query(filters)}`, raw: true };
+      }
+      const params = { ...filters, limit: count(a, 'limit', 1, 1000), offset: count(a, 'offset', 0, 1_000_000_000) };
       return { method: 'GET', path: `${A}/devices${query(params)}` };
     },
     render: r.renderDevices,
@@ -233,7 +294,7 @@ export const COMMANDS: CommandSpec[] = [
     build: (a) => ({ method: 'GET', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}` }),
     render: r.renderDevice,
   }),
-  cmd({
+  guarded({
     name: 'devices disable', args: 'DEVICE', summary: 'Disable a device: it loses its licence and seat', answer: 'object',
     build: (a) => toggle(a, true),
     render: r.deviceChanged(true),
@@ -263,6 +324,26 @@ export const COMMANDS: CommandSpec[] = [
     },
     render: r.renderMerged,
   }),
+  guarded({
+    name: 'devices retire', args: 'DEVICE', summary: 'Retire a device (stolen, broken, gone): it loses its seat at once', answer: 'object',
+    details: [
+      'The next device in line gets the seat; the retired device\'s agent switches to read-only',
+      '(DEVICE_RETIRED) within seconds when online. It stays listed as retired until deleted.',
+    ],
+    build: (a) => ({ method: 'POST', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}/retire`, body: {} }),
+    render: r.renderRetired,
+  }),
+  guarded({
+    name: 'devices restore', args: 'DEVICE', summary: 'Undo a retire: the device competes for a seat again', answer: 'object',
+    build: (a) => ({ method: 'POST', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}/restore`, body: {} }),
+    render: r.renderRestored,
+  }),
+  cmd({
+    name: 'devices delete', args: 'DEVICE', summary: 'Forget a retired device (its agent is refused from then on)', answer: 'object',
+    details: ['Only retired devices can be deleted (DEVICE_NOT_RETIRED otherwise). The audit log keeps its name.'],
+    build: (a) => ({ method: 'DELETE', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}` }),
+    render: r.renderDeleted('device'),
+  }),
 
   list('enroll-tokens list', '/enroll-tokens', 'List enrollment tokens (the secrets are not shown again)', r.renderEnrollTokens),
   cmd({
@@ -286,6 +367,12 @@ export const COMMANDS: CommandSpec[] = [
     },
     render: r.renderEnrollTokenCreated,
   }),
+  cmd({
+    name: 'enroll-tokens revoke', args: 'TOKEN-ID', summary: 'Revoke an enrollment token: it enrolls nothing from now on', answer: 'object',
+    details: ['Devices it already enrolled stay enrolled.'],
+    build: (a) => ({ method: 'POST', path: `${A}/enroll-tokens/${seg(take(a, ['TOKEN-ID'])[0])}/revoke`, body: {} }),
+    render: r.renderEnrollTokenRevoked,
+  }),
 
   list('admins list', '/admins', 'List admins and their roles', r.renderAdmins),
   cmd({
@@ -304,14 +391,29 @@ export const COMMANDS: CommandSpec[] = [
     },
     render: r.renderAdminCreated,
   }),
+  cmd({
+    name: 'admins revoke', args: 'ADMIN', summary: 'Revoke an admin token (by admin id or unique name)', answer: 'object',
+    details: [
+      'The token is refused from its next request on; its open console event streams are closed.',
+      'The last global-admin cannot be revoked (LAST_GLOBAL_ADMIN): create another one first.',
+    ],
+    build: (a) => ({ method: 'POST', path: `${A}/admins/${seg(take(a, ['ADMIN'])[0])}/revoke`, body: {} }),
+    render: r.renderAdminRevoked,
+  }),
 
   cmd({
     name: 'audit list', summary: 'List recent admin actions, newest first', answer: 'items',
-    options: { limit: str_ },
-    optionHelp: [['--limit N', 'at most N events (1-1000)']],
+    options: { limit: str_, actor: str_, action: str_, target: str_ },
+    optionHelp: [
+      ['--limit N', 'at most N events (1-1000)'],
+      ['--actor A', 'only events of this admin (id or name)'],
+      ['--action X', "only this action, e.g. device.retire, or a prefix such as 'device.'"],
+      ['--target ID', 'only events about this object id'],
+    ],
     build(a) {
       take(a, []);
-      return { method: 'GET', path: `${A}/audit${query({ limit: count(a, 'limit', 1, 1000) })}` };
+      const f = (n: string) => { const v = str(a, n); return v === undefined ? undefined : checkRef(v, `--${n}`); };
+      return { method: 'GET', path: `${A}/audit${query({ limit: count(a, 'limit', 1, 1000), actor: f('actor'), action: f('action'), target: f('target') })}` };
     },
     render: r.renderAudit,
   }),

@@ -1,10 +1,15 @@
 // Entry point of devlic-admin, the administrator's command-line client of the
 // licensing service: parses argv (global flags anywhere), sends the one API
 // request of the command, and prints the answer as a table or as JSON.
-// Exit codes: 0 ok, 1 failure (message says what to do), 2 wrong usage.
+// Exit codes: 0 ok, 1 failure (message says what to do), 2 wrong usage or a
+// change that would make devices read-only and was not confirmed.
+import { createInterface } from 'node:readline/promises';
 import { runCli } from '../../shared/cli.ts';
+import type { Impact } from '../../shared/schemas/admin.ts';
 import { parseInvocation } from './args.ts';
-import { ApiError, callApi, CliFailure } from './client.ts';
+import { ApiError, callApi, CliFailure, type ClientOptions } from './client.ts';
+import { withConfirm, type ApiRequest } from './commands.ts';
+import { renderImpact } from './render.ts';
 import { PROGRAM } from './usage.ts';
 
 const TOKEN_HELP =
@@ -18,6 +23,36 @@ function fail(message: string): number {
   return 1;
 }
 
+/** y/N on the terminal; anything but y or yes is no. */
+async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^\s*y(es)?\s*$/i.test(await rl.question(question));
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Sends the request; a change the service refuses with CONFIRMATION_REQUIRED
+ * is shown with its impact and sent again, confirmed, only if the person at
+ * the terminal says so. Returns 2 (nothing changed) otherwise.
+ */
+async function callConfirmed(opts: ClientOptions, request: ApiRequest, guarded: boolean): Promise<{ data: unknown } | { exit: number }> {
+  try {
+    return { data: await callApi(opts, request) };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== 'CONFIRMATION_REQUIRED' || !guarded) throw e;
+    const impact = e.details?.impact as Impact | undefined;
+    process.stderr.write(impact ? renderImpact(impact) : `${e.message}\n`);
+    if (process.stdin.isTTY && process.stderr.isTTY && await ask('Go ahead? [y/N] ')) {
+      return { data: await callApi(opts, withConfirm(request)) };
+    }
+    process.stderr.write(`${PROGRAM}: nothing was changed; run it again with --yes to go ahead.\n`);
+    return { exit: 2 };
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const inv = parseInvocation(argv, process.env);
   if (inv.kind === 'help') {
@@ -29,11 +64,17 @@ async function main(argv: string[]): Promise<number> {
   if (!/^[\x21-\x7e]+$/.test(global.token)) return fail('the admin token contains spaces or characters a token cannot have; check --token or DEVLIC_ADMIN_TOKEN');
   let data: unknown;
   try {
-    data = await callApi({ server: global.server, token: global.token }, request);
+    const r = await callConfirmed({ server: global.server, token: global.token }, request, command.guarded === true);
+    if ('exit' in r) return r.exit;
+    data = r.data;
   } catch (e) {
     if (e instanceof ApiError) return fail(`${e.message} [${e.code}]${e.hint ? `\n${e.hint}` : ''}`);
     if (e instanceof CliFailure) return fail(e.message);
     throw e;
+  }
+  if (request.raw && typeof data === 'string') {
+    process.stdout.write(data);
+    return 0;
   }
   const items = (data as { items?: unknown } | null)?.items;
   if (command.answer === 'items' && !Array.isArray(items)) {

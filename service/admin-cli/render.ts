@@ -2,7 +2,7 @@
 // objects into tables and short messages. Pure functions of (answer, context);
 // `--json` bypasses this module and prints the API's objects as they are.
 import type {
-  Admin, Assignment, AuditEvent, DeviceDetail, DeviceView, EnrollToken, Group, MergeResult, Product,
+  Admin, Assignment, AuditEvent, Deleted, DeviceDetail, DeviceView, EnrollToken, Group, Impact, MergeResult, Product,
   Subscription, UnassignResult,
 } from '../../shared/schemas/admin.ts';
 import { formatKeyValue, formatRelative, formatTable, formatTime, names, plural, sanitize, truncate } from './table.ts';
@@ -165,7 +165,8 @@ export function renderDevices(list: ListAnswer<DeviceView>, ctx: RenderContext):
   const table = formatTable(
     ['ID', 'NAME', 'GROUPS', 'SEAT', 'REASON', 'LAST MODE', 'LAST SEEN', 'USERS'],
     list.items.map((d) => [
-      d.id, d.name, names(d.groups, 30), d.licensed ? 'yes' : 'no', d.reason, d.lastMode ?? '-',
+      d.id, d.name, names(d.groups, 30), d.licensed ? 'yes' : 'no',
+      d.retired ? `RETIRED ${formatTime(d.retired.at).slice(0, 10)} by ${d.retired.by.name}` : d.reason, d.lastMode ?? '-',
       formatRelative(d.lastSeenAt, ctx.now), d.users.length ? truncate(d.users.map((u) => u.name).join(', '), 40) : '-',
     ]),
   );
@@ -178,6 +179,7 @@ function deviceSummary(d: DeviceView, ctx: RenderContext): Array<[string, unknow
     ['Name', d.name],
     ['Licensed', d.licensed ? `yes: ${d.product ?? '-'} from ${labelled(d.subscription)} via group ${labelled(d.licenseGroup)}` : `no (${d.reason})`],
     ['Disabled', d.disabled ? 'yes' : 'no'],
+    ...(d.retired ? [['Retired', `${formatTime(d.retired.at)} by ${d.retired.by.name}${d.retired.reason === 'stale' ? ' (not seen for too long)' : ''}; 'devlic-admin devices restore ${d.id}' undoes it`] as [string, unknown]] : []),
     ['Groups', d.groups.length ? d.groups.map(labelled).join(', ') : 'none'],
     ['Last seen', d.lastSeenAt ? `${formatRelative(d.lastSeenAt, ctx.now)} (${formatTime(d.lastSeenAt)})` : 'never'],
     ['Last mode', d.lastMode ? `${d.lastMode}${d.lastReason ? ` (${d.lastReason})` : ''}` : '-'],
@@ -225,6 +227,29 @@ export function deviceChanged(disabled: boolean) {
   };
 }
 
+export function renderRetired(d: DeviceView, ctx: RenderContext): string {
+  return `Retired device '${sanitize(d.name)}' (${sanitize(d.id)}): its seat went to the next device in line; its agent switches to read-only (DEVICE_RETIRED) within seconds when online.\n\n`
+    + formatKeyValue(deviceSummary(d, ctx));
+}
+
+export function renderRestored(d: DeviceView, ctx: RenderContext): string {
+  return `Restored device '${sanitize(d.name)}' (${sanitize(d.id)}): ${d.licensed ? 'it has a seat again' : `it has no seat (${d.reason})`}.\n\n`
+    + formatKeyValue(deviceSummary(d, ctx));
+}
+
+export function renderDeleted(kind: string) {
+  return (d: Deleted): string => `Deleted ${kind} '${sanitize(d.name)}' (${sanitize(d.id)}).\n`;
+}
+
+/** What a guarded change would do, for the confirmation question or the refusal. */
+export function renderImpact(i: Impact): string {
+  const shown = i.sample.slice(0, 10).map((d) => sanitize(d.name)).join(', ');
+  const more = i.devices > 10 ? `, and ${i.devices - 10} more` : '';
+  let out = `This makes ${plural(i.devices, 'device')} read-only: ${shown}${more}.\n`;
+  if (i.devicesGainingSeat > 0) out += `${plural(i.devicesGainingSeat, 'other device')} get${i.devicesGainingSeat === 1 ? 's' : ''} a seat.\n`;
+  return out;
+}
+
 export function renderMerged(m: MergeResult, ctx: RenderContext): string {
   return `Merged device ${sanitize(m.retired)} into '${sanitize(m.device.name)}' (${sanitize(m.id)}): it keeps its groups and seat and now uses the key of ${sanitize(m.retired)}, whose agent switches to ${sanitize(m.id)} at its next request.\n\n`
     + formatKeyValue(deviceSummary(m.device, ctx));
@@ -235,10 +260,17 @@ export function renderMerged(m: MergeResult, ctx: RenderContext): string {
 export function renderEnrollTokens(list: ListAnswer<EnrollToken>, ctx: RenderContext): string {
   if (list.items.length === 0) return empty("enrollment tokens (create one with 'devlic-admin enroll-tokens create')");
   return formatTable(
-    ['ID', 'GROUP', 'USES LEFT', 'EXPIRES', 'CREATED'],
-    list.items.map((t) => [t.id, ref(t.group), t.usesLeft, expiry(t.expiresAt, ctx), formatTime(t.createdAt)]),
-    ['left', 'left', 'right'],
+    ['ID', 'STATUS', 'GROUP', 'USES LEFT', 'EXPIRES', 'CREATED'],
+    list.items.map((t) => [
+      t.id, t.revokedAt ? `revoked ${formatTime(t.revokedAt).slice(0, 10)} by ${t.revokedBy?.name ?? '-'}` : t.status,
+      ref(t.group), t.usesLeft, expiry(t.expiresAt, ctx), formatTime(t.createdAt),
+    ]),
+    ['left', 'left', 'left', 'right'],
   );
+}
+
+export function renderEnrollTokenRevoked(t: EnrollToken): string {
+  return `Revoked enrollment token ${sanitize(t.id)}${t.group ? ` (group '${sanitize(t.group.name)}')` : ''}: it enrolls no device from now on; devices it enrolled stay.\n`;
 }
 
 function expiry(iso: string, ctx: RenderContext): string {
@@ -268,7 +300,13 @@ export function renderEnrollTokenCreated(t: EnrollToken, ctx: RenderContext): st
 
 export function renderAdmins(list: ListAnswer<Admin>): string {
   if (list.items.length === 0) return empty('admins');
-  return formatTable(['ID', 'NAME', 'ROLE', 'CREATED'], list.items.map((a) => [a.id, a.name, a.role, formatTime(a.createdAt)]));
+  return formatTable(['ID', 'NAME', 'ROLE', 'CREATED', 'REVOKED'], list.items.map((a) => [
+    a.id, a.name, a.role, formatTime(a.createdAt), a.revokedAt ? `${formatTime(a.revokedAt)} by ${a.revokedBy?.name ?? '-'}` : '-',
+  ]));
+}
+
+export function renderAdminRevoked(a: Admin): string {
+  return `Revoked the token of admin '${sanitize(a.name)}' (${sanitize(a.id)}, ${a.role}): it is refused from now on.\n`;
 }
 
 export function renderAdminCreated(a: Admin): string {
@@ -292,11 +330,20 @@ export function formatDetails(details: Record<string, unknown> | null | undefine
   return parts.length ? parts.join(' ') : '-';
 }
 
+/** Replaces the ids a details text mentions with their names. */
+function withNames(text: string, names: Record<string, string> | undefined): string {
+  if (!names) return text;
+  return text.replace(/\b(dev|grp|sub|adm|enr|asg)_[A-Za-z0-9]+\b/g, (id) => (names[id] !== undefined ? `'${names[id]}'` : id));
+}
+
 export function renderAudit(list: ListAnswer<AuditEvent>): string {
   if (list.items.length === 0) return empty('audit events');
   return formatTable(
     ['ID', 'TIME', 'ACTOR', 'ACTION', 'TARGET', 'DETAILS'],
-    list.items.map((e) => [e.id, formatTime(e.at), e.actor?.name ?? '-', e.action, e.target, truncate(formatDetails(e.details), 80)]),
+    list.items.map((e) => [
+      e.id, formatTime(e.at), e.actor?.name ?? '-', e.action, e.targetName ?? e.target,
+      truncate(withNames(formatDetails(e.details), e.names), 80),
+    ]),
     ['right'],
   );
 }

@@ -10,6 +10,7 @@ const GLOBAL_HELP: Array<[string, string]> = [
   ['--token T', 'admin token (default: $DEVLIC_ADMIN_TOKEN)'],
   ['--json', "print the API's own objects as JSON"],
   ['-h, --help', 'show help; works after any command too'],
+  ['--version', 'print the version'],
 ];
 
 /** Two columns; a first column wider than `max` puts its text on the next line. */

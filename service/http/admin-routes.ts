@@ -7,6 +7,7 @@ import type { AnyApp } from './app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API } from '../../shared/api.ts';
 import { DevlicError } from '../../shared/errors.ts';
+import { validate } from '../../shared/validate.ts';
 import {
   Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
   CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group,
@@ -92,9 +93,13 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   app.delete('/groups/:ref', {
     schema: s({
       description: 'Deletes a group (its memberships and nestings go with it). Refused with GROUP_HAS_LICENSES while a subscription is assigned to it or to a group nested in it; guarded by `confirm` when devices would go read-only (a group nested in a licensed one). The body is optional.',
-      params: RefParams, body: Type.Optional(DeleteGroupBody), response: { 200: Deleted },
+      // The body is optional (a DELETE often has none), so it is checked here rather than by the route schema.
+      params: RefParams, response: { 200: Deleted },
     }),
-  }, async (req) => ({ ...deleteGroup(ctx, actorOf(req), req.params.ref, req.body?.confirm === true), deleted: true as const }));
+  }, async (req) => {
+    const body = req.body === undefined || req.body === null ? {} : validate(DeleteGroupBody, req.body, 'request body');
+    return { ...deleteGroup(ctx, actorOf(req), req.params.ref, body.confirm === true), deleted: true as const };
+  });
   const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => string, body: typeof GroupDevicesBody | typeof GroupChildBody) =>
     app.post(path, { schema: s({ params: RefParams, body, response: { 200: Group } }) },
       async (req) => views.listGroups(db, { id: fn(actorOf(req), (req.params as any).ref, req.body) })[0]);

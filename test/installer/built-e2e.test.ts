@@ -95,7 +95,7 @@ describe.skipIf(skip)('built executables end to end', () => {
     expect(full.entitlement).toMatchObject({ status: 'licensed', product: 'M365_APPS_ENTERPRISE_DEVICE' });
     const appMode = () => JSON.parse(readFileSync(join(root, 'var/lib/devlic/app-mode.json'), 'utf8')).mode;
     expect(appMode()).toBe('full');
-    await admin.ok('POST', '/licenses/unassign', ids);
+    await admin.ok('POST', '/licenses/unassign', { ...ids, confirm: true });
     await waitMode('read-only', 'NOT_IN_LICENSED_GROUP');
     await waitFor('app-mode.json read-only', () => appMode() === 'read-only', 10_000, 100);
     const device = (await admin.ok('GET', '/devices')).items[0];

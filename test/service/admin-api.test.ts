@@ -91,14 +91,14 @@ describe('assigning and unassigning', () => {
       expect(v.reason).toBe('ASSIGNED');
       expect(v.licenseGroup.name).toBe('Classroom');
     }
-    const un = await admin.ok('POST', '/licenses/unassign', { subscription: 'Classroom EA', group: 'Classroom' });
+    const un = await admin.ok('POST', '/licenses/unassign', { subscription: 'Classroom EA', group: 'Classroom', confirm: true });
     expect(un.devicesAffected).toBe(3);
     for (const d of devices) {
       const v = await admin.ok('GET', `/devices/${d.deviceId}`);
       expect(v.licensed).toBe(false);
       expect(v.reason).toBe('NOT_IN_LICENSED_GROUP');
     }
-    const again = await admin.post('/licenses/unassign', { subscription: 'Classroom EA', group: 'Classroom' });
+    const again = await admin.post('/licenses/unassign', { subscription: 'Classroom EA', group: 'Classroom', confirm: true });
     expect(again.status).toBe(404);
   });
 
@@ -117,7 +117,7 @@ describe('assigning and unassigning', () => {
     const exhausted = await admin.ok('GET', '/devices?licensed=false&reason=SEATS_EXHAUSTED');
     expect(exhausted.items.map((d: any) => d.id).sort()).toEqual([devices[2].deviceId, devices[3].deviceId].sort());
     // Removing an early member hands its seat to the next in line.
-    await admin.ok('POST', '/groups/Shift/devices/remove', { devices: [devices[0].deviceId] });
+    await admin.ok('POST', '/groups/Shift/devices/remove', { devices: [devices[0].deviceId], confirm: true });
     expect((await admin.ok('GET', `/devices/${devices[2].deviceId}`)).licensed).toBe(true);
     expect((await admin.ok('GET', `/devices/${devices[3].deviceId}`)).reason).toBe('SEATS_EXHAUSTED');
     // More seats license the rest.
@@ -141,7 +141,7 @@ describe('assigning and unassigning', () => {
     expect(cyc.status).toBe(409);
     expect(cyc.body.error.code).toBe('GROUP_CYCLE');
     expect(await snapshot()).toEqual(before);
-    await admin.ok('POST', '/groups/Year 7/children/remove', { group: 'Year 7 tablets' });
+    await admin.ok('POST', '/groups/Year 7/children/remove', { group: 'Year 7 tablets', confirm: true });
     expect((await admin.ok('GET', `/devices/${d.deviceId}`)).licensed).toBe(false);
   });
 
@@ -151,11 +151,11 @@ describe('assigning and unassigning', () => {
     await admin.ok('POST', '/groups', { name: 'Susp group' });
     await admin.ok('POST', '/groups/Susp group/devices', { devices: [d.deviceId] });
     await admin.ok('POST', '/licenses/assign', { subscription: 'Suspendable', group: 'Susp group' });
-    await admin.ok('PATCH', '/subscriptions/Suspendable', { status: 'suspended' });
+    await admin.ok('PATCH', '/subscriptions/Suspendable', { status: 'suspended', confirm: true });
     expect((await admin.ok('GET', `/devices/${d.deviceId}`)).reason).toBe('SUBSCRIPTION_SUSPENDED');
     await admin.ok('PATCH', '/subscriptions/Suspendable', { status: 'active' });
     expect((await admin.ok('GET', `/devices/${d.deviceId}`)).licensed).toBe(true);
-    await admin.ok('PATCH', `/devices/${d.deviceId}`, { disabled: true });
+    await admin.ok('PATCH', `/devices/${d.deviceId}`, { disabled: true, confirm: true });
     expect((await admin.ok('GET', `/devices/${d.deviceId}`)).reason).toBe('DEVICE_DISABLED');
   });
 

@@ -67,8 +67,15 @@ describe('devlic-admin, the seed\'s steps', () => {
     expect(r.err).toMatch(/GROUP_ALREADY_LICENSED/);
   });
 
-  it('unassigns, reporting how many devices lost their licence', async () => {
-    const r = await cli(['licenses', 'unassign', '--subscription', 'EA 2026', '--group', 'Shared laptops']);
+  it('unassigns only with --yes, reporting how many devices lost their licence', async () => {
+    // Without --yes (and no terminal to ask on): the impact, exit 2, nothing changed.
+    const refused = await cli(['licenses', 'unassign', '--subscription', 'EA 2026', '--group', 'Shared laptops']);
+    expect(refused.code, refused.err).toBe(2);
+    expect(refused.err).toMatch(/This makes 3 devices read-only: laptop-\d, laptop-\d, laptop-\d\./);
+    expect(refused.err).toMatch(/nothing was changed; run it again with --yes/);
+    expect((await json(['devices', 'list', '--licensed'])).length).toBe(3);
+    expect((await json(['licenses', 'list'])).length).toBe(1);
+    const r = await cli(['licenses', 'unassign', '--subscription', 'EA 2026', '--group', 'Shared laptops', '--yes']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/3/);
     expect(await json(['devices', 'list', '--licensed'])).toEqual([]);

@@ -155,7 +155,7 @@ describe('entitlement', () => {
       const poll = dev.entitlement({ etag: cur.etag!, wait: 30 });
       await new Promise((r) => setTimeout(r, 300));
       const changedAt = Date.now();
-      await admin.ok('POST', `/licenses/${action}`, { subscription: 'EA', group: 'Laptops' });
+      await admin.ok('POST', `/licenses/${action}`, { subscription: 'EA', group: 'Laptops', confirm: true });
       const r = await poll;
       const latency = Date.now() - changedAt;
       expect(r.status).toBe(200);

@@ -38,7 +38,7 @@ export async function labOn(svc: ServiceProcess, seats = 10): Promise<Lab> {
       return (await admin.ok('POST', '/enroll-tokens', { uses, group: grp.id })).token;
     },
     async assign() { await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: grp.id }); },
-    async unassign() { await admin.ok('POST', '/licenses/unassign', { subscription: sub.id, group: grp.id }); },
+    async unassign() { await admin.ok('POST', '/licenses/unassign', { subscription: sub.id, group: grp.id, confirm: true }); },
   };
 }
 
