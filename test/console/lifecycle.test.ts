@@ -141,6 +141,16 @@ run('console lifecycle flows in Chromium', () => {
     await page.getByRole('dialog', { name: 'Revoke this admin token?' }).getByRole('button', { name: 'Revoke', exact: true }).click();
     await page.locator(`tr[data-admin-id="${helpdesk.id}"][data-status="revoked"]`).waitFor();
     expect((await adminClient(svc.url, token).get('/whoami')).status).toBe(401);
+
+    // The last global-admin cannot revoke itself: the service's refusal is shown and this console stays signed in.
+    const me = (await admin.ok('GET', '/whoami')).id;
+    await page.locator(`tr[data-admin-id="${me}"]`).getByRole('button', { name: 'Revoke bootstrap admin' }).click();
+    const self = page.getByRole('dialog', { name: 'Revoke this admin token?' });
+    expect(await self.textContent()).toContain('This is the token you are signed in with');
+    await self.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await page.getByRole('alert').getByText('is the last global-admin').waitFor();
+    expect((await admin.get('/whoami')).status).toBe(200);
+    await heading('Admins');
   });
 
   it('links "N devices got no seat" to exactly those devices', async () => {
@@ -361,7 +371,7 @@ run('console lifecycle flows in Chromium', () => {
   });
 
   it('raised no page errors and no CSP violations', () => {
-    // Expected: the 428s that asked for a confirmation, the 409 of the refused group delete.
+    // Expected: the 428s that asked for a confirmation, the 409s of the refused group delete and self-revoke.
     expect(errors.filter((e) => !/status of (409|428)/.test(e))).toEqual([]);
   });
 });

@@ -107,6 +107,9 @@ async function renderFleet(el, query, ctx) {
   const { wrap, body } = table('Devices', cols, [], { class: 'data fleet', id: 'fleet' });
   const pagerSlot = h('div');
   const err = errorArea();
+  // The service filters the export by reason, not by subscription: said so while the list is scoped to one.
+  const exportNote = h('span', { class: 'help', id: 'export-note', hidden: true }, 'Exports every device without a seat, from any subscription.');
+  const exportBtn = h('button', { type: 'button', id: 'export-csv', onclick: () => exportCsv() }, 'Export CSV');
   const act = ctx.canWrite ? deviceActionsFor(ctx, async () => { await load({ redraw: true }); document.querySelector('#main h1')?.focus(); },
     (e) => showError("Couldn't change the device", e)) : null;
   const drawRow = (d) => deviceRow(d, cols, act);
@@ -142,6 +145,10 @@ async function renderFleet(el, query, ctx) {
     const f = FILTERS.find((x) => x[0] === state.filter)[2];
     if (state.filter !== 'exhausted') state.subscription = '';
     const r = await fetchPage(f);
+    exportNote.hidden = !state.subscription;
+    // A hidden element still describes what points at it: the link is made only while the note shows.
+    if (state.subscription) exportBtn.setAttribute('aria-describedby', 'export-note');
+    else exportBtn.removeAttribute('aria-describedby');
     // The URL keeps filter, search and page (reload and links work) without a navigation that would move focus.
     history.replaceState(null, '', href('/devices', { filter: state.filter === 'all' ? '' : state.filter, subscription: state.subscription, q: state.q, offset: state.offset || '' }));
     const next = new Map(r.items.map((d) => [d.id, d]));
@@ -175,7 +182,7 @@ async function renderFleet(el, query, ctx) {
   fill(el, h('h1', { tabindex: '-1' }, 'Devices'),
     h('p', { class: 'lead' }, 'Every enrolled device: its seat or why it has none, and what it last reported.'),
     h('div', { class: 'filters' }, h('div', { class: 'field' }, h('label', { for: 'fleet-search' }, 'Search devices'), search), filters),
-    h('div', { class: 'toolbar' }, h('button', { type: 'button', id: 'export-csv', onclick: exportCsv }, 'Export CSV')), err,
+    h('div', { class: 'toolbar' }, exportBtn, exportNote), err,
     summary, wrap, pagerSlot);
 
   // Filtered lists can gain or lose rows on any change; the full list only when a shown row changed.
