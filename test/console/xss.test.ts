@@ -110,7 +110,7 @@ run('console XSS payloads stay inert in Chromium with Trusted Types', () => {
 
   /** The console main area: payloads as literal text, and nothing a payload could have made. */
   async function assertInert(where: string, expected: string[]) {
-    const main = page.locator('main');
+    const main = page.locator('main#main');
     const text = (await main.textContent()) ?? '';
     for (const s of expected) expect(text, `${where}: shows ${s} literally`).toContain(s);
     expect(await main.locator('img, svg, script, iframe, object, embed').count(), `${where}: elements from payloads`).toBe(0);

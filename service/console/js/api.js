@@ -12,10 +12,12 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = null) {
     super(message);
     this.status = status;
     this.code = code;
+    /** e.g. `{ impact }` of a CONFIRMATION_REQUIRED refusal. */
+    this.details = details;
   }
 }
 
@@ -27,8 +29,8 @@ export function qs(query = {}) {
   return s ? `?${s}` : '';
 }
 
-export async function api(method, path, body) {
-  const headers = { authorization: `Bearer ${session.token ?? ''}`, accept: 'application/json' };
+async function send(method, path, body, accept) {
+  const headers = { authorization: `Bearer ${session.token ?? ''}`, accept };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let r;
   try {
@@ -36,19 +38,28 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError(0, 'NETWORK', 'The licensing service cannot be reached. Check the connection and try again.');
   }
+  if (r.ok) return r;
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: handled below */ }
-  if (!r.ok) {
-    const err = new ApiError(r.status, data?.error?.code ?? 'HTTP', data?.error?.message ?? `The service answered ${r.status}.`);
-    // A token that stopped working (or was never valid) sends the user back to sign-in.
-    if (r.status === 401) window.dispatchEvent(new CustomEvent('devlic:unauthenticated', { detail: err }));
-    throw err;
-  }
-  return data;
+  const err = new ApiError(r.status, data?.error?.code ?? 'HTTP', data?.error?.message ?? `The service answered ${r.status}.`, data?.error?.details ?? null);
+  // A token that stopped working (or was never valid) sends the user back to sign-in.
+  if (r.status === 401) window.dispatchEvent(new CustomEvent('devlic:unauthenticated', { detail: err }));
+  throw err;
+}
+
+export async function api(method, path, body) {
+  const text = await (await send(method, path, body, 'application/json')).text();
+  return text ? JSON.parse(text) : null;
+}
+
+/** A non-JSON answer (the CSV export) as a Blob. */
+export async function getBlob(path, query, accept) {
+  return (await send('GET', `${path}${qs(query)}`, undefined, accept)).blob();
 }
 
 export const get = (path, query) => api('GET', `${path}${qs(query)}`);
 export const post = (path, body = {}) => api('POST', path, body);
 export const patch = (path, body) => api('PATCH', path, body);
+export const del = (path, body) => api('DELETE', path, body);
 export const enc = encodeURIComponent;

@@ -61,25 +61,17 @@ export function fill(el, ...children) {
   return el;
 }
 
-export const READER_REASON = "Readers can't change licences";
-
 /**
- * A button that changes something. For a reader it is disabled and says why:
- * a tooltip, and aria-describedby pointing at the visible banner text.
+ * A button that changes something. Readers get none at all (the banner at the
+ * top says why), so a page never offers them an action the service refuses.
  */
 export function writeButton(ctx, label, onclick, attrs = {}) {
-  const b = h('button', { type: 'button', ...attrs, onclick }, label);
-  guardWrite(ctx, b);
-  return b;
+  return ctx.canWrite ? h('button', { type: 'button', ...attrs, onclick }, label) : null;
 }
 
-export function guardWrite(ctx, el) {
-  if (ctx.canWrite) return el;
-  el.disabled = true;
-  el.title = READER_REASON;
-  el.setAttribute('aria-describedby', [el.getAttribute('aria-describedby'), 'reader-reason'].filter(Boolean).join(' '));
-  el.classList.add('reader-disabled');
-  return el;
+/** Content only a global-admin can use (forms, action menus): built for them, left out for readers. */
+export function forWriters(ctx, make) {
+  return ctx.canWrite ? make() : null;
 }
 
 /** A table inside a scrolling wrapper; `columns` are header labels, cells carry them for the narrow card layout. */
@@ -101,8 +93,12 @@ const nf = new Intl.NumberFormat();
 export const num = (n) => nf.format(n);
 export const plural = (n, one, many) => `${num(n)} ${n === 1 ? one : many}`;
 
-const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const df = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+// Every date carries its time zone: admins in different places read the same audit log and term ends.
+const dtf = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
+const df = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZoneName: 'short' });
+export const formatDateTime = (t) => dtf.format(t);
+/** This browser's zone as the dates show it, e.g. "UTC" or "GMT+1". */
+export const zoneName = () => dtf.formatToParts(Date.now()).find((p) => p.type === 'timeZoneName')?.value ?? '';
 
 /** A <time> with a relative text ("3 min ago") and the exact time as tooltip. */
 export function ago(iso, now = Date.now()) {
@@ -120,7 +116,8 @@ export function ago(iso, now = Date.now()) {
 export function date(iso, withTime = false) {
   if (!iso) return h('span', { class: 'muted' }, '—');
   const t = Date.parse(iso);
-  return h('time', { datetime: iso }, (withTime ? dtf : df).format(t));
+  // A date alone still names its zone (a term ending at midnight UTC is the day before in New York); the tooltip has the time.
+  return h('time', { datetime: iso, title: dtf.format(t) }, (withTime ? dtf : df).format(t));
 }
 
 export const REASONS = {
@@ -130,6 +127,7 @@ export const REASONS = {
   SUBSCRIPTION_EXPIRED: 'Subscription expired',
   SUBSCRIPTION_SUSPENDED: 'Subscription suspended',
   DEVICE_DISABLED: 'Device disabled',
+  DEVICE_RETIRED: 'Retired',
 };
 
 /** The licence cell of a device: its seat, or the reason it has none. */
@@ -149,6 +147,22 @@ export function modeCell(d) {
     : h('span', { class: 'mode mode-none', 'data-mode': '' }, 'no report');
   const pending = d.lastMode && (d.licensed ? d.lastMode !== 'full' : d.lastMode === 'full');
   return pending ? [mode, h('span', { class: 'pending' }, ' not yet applied')] : mode;
+}
+
+/**
+ * Saves a Blob the console made or fetched (the CSV export) as a file. The
+ * one link the console builds outside h(): its target is a blob: URL of this
+ * page's own origin holding our own data, it is never put into the document,
+ * and the URL is released soon after the click.
+ */
+export function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  if (!url.startsWith(`blob:${location.origin}/`)) throw new TypeError('download(): not a blob URL of this origin');
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000); // after the browser has read it
 }
 
 /** Builds a `#/path?query` link target, dropping empty query values. */

@@ -1,11 +1,14 @@
 // Groups: create, nest (a licensed group reaches the devices of the groups
 // nested in it), add and remove devices, and the members with their licence
 // state. Members are paged on the server (GET /devices?group=) so a group of
-// thousands of devices stays quick.
-import { get, post, enc } from './api.js';
-import { h, fill, rebuild, table, row, ago, licenceCell, modeCell, plural, writeButton, guardWrite, liveRefresher, crumbs } from './dom.js';
-import { confirmDialog, errorArea } from './dialog.js';
+// thousands of devices stays quick. A global-admin renames and deletes groups
+// (the service refuses to delete one that holds licences); removals that
+// would make devices read-only are confirmed with the service's count.
+import { get, post, patch, del, enc } from './api.js';
+import { h, fill, rebuild, table, row, ago, licenceCell, modeCell, plural, writeButton, forWriters, liveRefresher, crumbs } from './dom.js';
+import { confirmDialog, errorArea, formDialog } from './dialog.js';
 import { combobox, pager } from './widgets.js';
+import { guarded } from './guard.js';
 
 const PAGE = 50;
 
@@ -31,32 +34,34 @@ async function renderGroups(el, query, ctx) {
   };
   await load();
 
-  const err = errorArea();
-  const name = h('input', { id: 'new-group-name', type: 'text', required: true, maxlength: '128', autocomplete: 'off' });
-  let parent = null;
-  const parentBox = combobox({ label: 'Nested inside (optional)', placeholder: 'Type a group name', noun: 'groups', search: searchGroups(), onPick: (it) => { parent = it; } });
-  const create = guardWrite(ctx, h('button', { type: 'submit', class: 'primary' }, 'Create group'));
-  for (const c of [name, parentBox.input]) guardWrite(ctx, c);
-  const form = h('form', { class: 'inline-form', 'aria-labelledby': 'h-new-group' },
-    h('h2', { id: 'h-new-group' }, 'New group'),
-    h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, 'Name'), name), parentBox.el, create, err);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    err.textContent = '';
-    if (!name.value.trim()) { err.textContent = 'Give the group a name.'; name.focus(); return; }
-    try {
-      const g = await post('/groups', { name: name.value.trim(), ...(parent ? { parent: parent.id } : {}) });
-      ctx.announce(`Group ${g.name} created.`);
-      ctx.navigate(`#/groups/${enc(g.id)}`);
-    } catch (e2) { err.textContent = e2.message; name.focus(); }
-  });
+  const newGroupForm = () => {
+    const err = errorArea();
+    const name = h('input', { id: 'new-group-name', type: 'text', required: true, maxlength: '128', autocomplete: 'off' });
+    let parent = null;
+    const parentBox = combobox({ label: 'Nested inside (optional)', placeholder: 'Type a group name', noun: 'groups', search: searchGroups(), onPick: (it) => { parent = it; } });
+    const form = h('form', { class: 'inline-form', 'aria-labelledby': 'h-new-group' },
+      h('h2', { id: 'h-new-group' }, 'New group'),
+      h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, 'Name'), name), parentBox.el,
+      h('button', { type: 'submit', class: 'primary' }, 'Create group'), err);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      if (!name.value.trim()) { err.textContent = 'Give the group a name.'; name.focus(); return; }
+      try {
+        const g = await post('/groups', { name: name.value.trim(), ...(parent ? { parent: parent.id } : {}) });
+        ctx.announce(`Group ${g.name} created.`);
+        ctx.navigate(`#/groups/${enc(g.id)}`);
+      } catch (e2) { err.textContent = e2.message; name.focus(); }
+    });
+    return form;
+  };
 
   const search = h('input', { type: 'search', id: 'group-search', value: q, autocomplete: 'off' });
   let t = 0;
   search.addEventListener('input', () => { clearTimeout(t); t = setTimeout(() => { q = search.value.trim(); load(); }, 250); });
   fill(el, h('h1', { tabindex: '-1' }, 'Groups'),
     h('p', { class: 'lead' }, 'Licences go to groups of devices. Groups nested inside a licensed group are licensed too.'),
-    form, h('h2', {}, 'All groups'), h('div', { class: 'field' }, h('label', { for: 'group-search' }, 'Search groups'), search), list);
+    forWriters(ctx, newGroupForm), h('h2', {}, 'All groups'), h('div', { class: 'field' }, h('label', { for: 'group-search' }, 'Search groups'), search), list);
   return liveRefresher(load, (ev) => ev.all || ev.changed.length > 0);
 }
 
@@ -68,13 +73,9 @@ async function renderGroup(el, id, ctx) {
   const info = h('div');
   const members = h('div');
   const err = errorArea();
-  const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', 'Actions'];
+  const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', ...(ctx.canWrite ? ['Actions'] : [])];
 
   const fail = (e) => { err.textContent = e.message; };
-  const act = async (fn, msg) => {
-    err.textContent = '';
-    try { await fn(); ctx.announce(msg); await reload(); } catch (e) { fail(e); }
-  };
 
   const drawInfo = () => rebuild(info, h('div', { class: 'cards' },
     h('section', { class: 'card', 'aria-labelledby': 'h-sub' }, h('h2', { id: 'h-sub' }, 'Licence'),
@@ -84,14 +85,17 @@ async function renderGroup(el, id, ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'h-children' }, h('h2', { id: 'h-children' }, 'Groups nested inside'),
       g.children.length ? h('ul', { class: 'plain' }, g.children.map((c) => h('li', {},
         h('a', { href: `#/groups/${enc(c.id)}` }, c.name), ' ',
-        writeButton(ctx, 'Remove', () => act(() => post(`/groups/${enc(g.id)}/children/remove`, { group: c.id }), `${c.name} is no longer nested in ${g.name}.`),
-          { class: 'small', id: `unnest-${c.id}`, 'aria-label': `Stop nesting ${c.name} in ${g.name}` }))))
+        writeButton(ctx, 'Remove', () => unnest(c), { class: 'small', id: `unnest-${c.id}`, 'aria-label': `Remove ${c.name} from the groups nested in ${g.name}` }))))
         : h('p', { class: 'muted' }, 'None.'),
-      picker('nest-search', 'Nest a group inside', 'Nest', searchGroups((x) => x.id === g.id), (it) => act(() => post(`/groups/${enc(g.id)}/children`, { group: it.id }), `${it.label} nested in ${g.name}.`)))));
+      forWriters(ctx, () => picker('nest-search', 'Nest a group inside', 'Nest', searchGroups((x) => x.id === g.id), (it) => guardedAct({
+        title: 'Nest this group?', confirmLabel: 'Nest',
+        intro: h('p', {}, 'Nesting ', h('strong', {}, it.label), ' in ', h('strong', {}, g.name), ' brings devices that come first in the seat order.'),
+        send: (confirm) => post(`/groups/${enc(g.id)}/children`, { group: it.id, ...(confirm ? { confirm } : {}) }),
+      }, `${it.label} nested in ${g.name}.`))))));
 
   function picker(id, label, verb, search, run) {
     let picked = null;
-    const btn = guardWrite(ctx, h('button', {
+    const btn = h('button', {
       type: 'button', disabled: true,
       onclick: async () => {
         if (!picked) return;
@@ -100,9 +104,8 @@ async function renderGroup(el, id, ctx) {
         if (!cb.input.isConnected) { document.getElementById(id)?.focus(); return; }
         cb.clear(); picked = null; btn.disabled = true; cb.input.focus();
       },
-    }, verb));
-    const cb = combobox({ id, label, placeholder: 'Type to search', noun: 'results', search, onPick: (it) => { picked = it; if (ctx.canWrite) btn.disabled = !it; } });
-    guardWrite(ctx, cb.input);
+    }, verb);
+    const cb = combobox({ id, label, placeholder: 'Type to search', noun: 'results', search, onPick: (it) => { picked = it; btn.disabled = !it; } });
     return h('div', { class: 'picker' }, cb.el, btn);
   }
 
@@ -112,26 +115,76 @@ async function renderGroup(el, id, ctx) {
     rebuild(members,
       r.items.length ? table(`Devices in ${g.name}`, cols, r.items.map((d) => row(cols, [
         h('a', { href: `#/devices/${enc(d.id)}` }, d.name), licenceCell(d), h('span', { 'data-col': 'mode' }, modeCell(d)), ago(d.lastSeenAt),
-        writeButton(ctx, 'Remove', () => removeDevice(d), { class: 'small', id: `remove-${d.id}`, 'aria-label': `Remove ${d.name} from ${g.name}` }),
+        ...(ctx.canWrite ? [writeButton(ctx, 'Remove', () => removeDevice(d), { class: 'small', id: `remove-${d.id}`, 'aria-label': `Remove ${d.name} from ${g.name}` })] : []),
       ], { 'data-device-id': d.id })), { class: 'data' }).wrap : h('p', { class: 'muted' }, 'No devices in this group directly.'),
       pager({ offset, limit: PAGE, total: r.total, noun: 'devices', go: (o) => { offset = o; loadMembers(); } }));
   }
 
-  async function removeDevice(d) {
-    if (d.licensed && d.licenseGroup) {
-      const ok = await confirmDialog({
-        title: 'Remove device from group?', confirmLabel: 'Remove',
-        body: [h('p', {}, 'Remove ', h('strong', {}, d.name), ' from ', h('strong', {}, g.name), '? If no other group licenses it, it goes read-only.')],
+  /** Runs a guarded change: the service says whether devices go read-only, the admin confirms that. */
+  async function guardedAct(o, msg) {
+    err.textContent = '';
+    try {
+      if (await guarded(o) === null) return;
+      ctx.announce(msg);
+      await reload();
+    } catch (e) { fail(e); }
+  }
+
+  const removeDevice = (d) => guardedAct({
+    title: 'Remove device from group?', confirmLabel: 'Remove',
+    intro: h('p', {}, 'Remove ', h('strong', {}, d.name), ' from ', h('strong', {}, g.name), '?'),
+    send: (confirm) => post(`/groups/${enc(g.id)}/devices/remove`, { devices: [d.id], ...(confirm ? { confirm } : {}) }),
+  }, `${d.name} removed from ${g.name}.`);
+
+  const unnest = (c) => guardedAct({
+    title: 'Stop nesting this group?', confirmLabel: 'Remove',
+    intro: h('p', {}, 'Remove ', h('strong', {}, c.name), ' from the groups nested in ', h('strong', {}, g.name), '? Its devices no longer get the licences of ', g.name, '.'),
+    send: (confirm) => post(`/groups/${enc(g.id)}/children/remove`, { group: c.id, ...(confirm ? { confirm } : {}) }),
+  }, `${c.name} is no longer nested in ${g.name}.`);
+
+  function renameFlow() {
+    const input = h('input', { id: 'group-name-input', type: 'text', maxlength: '128', value: g.name, required: true, autocomplete: 'off' });
+    formDialog({
+      title: 'Rename group', submitLabel: 'Rename',
+      fields: [h('label', { for: 'group-name-input' }, 'Name'), input],
+      submit: async () => {
+        const name = input.value.trim();
+        if (!name) throw new Error('Give the group a name.');
+        if (name === g.name) return true;
+        const before = g.name;
+        await patch(`/groups/${enc(g.id)}`, { name });
+        await reload();
+        ctx.announce(`${before} renamed to ${g.name}.`);
+        return true;
+      },
+    });
+  }
+
+  async function deleteFlow() {
+    err.textContent = '';
+    const ok = await confirmDialog({
+      title: `Delete the group ${g.name}?`, confirmLabel: 'Delete group',
+      body: [h('p', {}, 'The devices in it stay enrolled; they only leave this group, and groups nested in it are no longer nested here. The audit log keeps what happened.')],
+    });
+    if (!ok) return;
+    try {
+      const r = await guarded({
+        title: `Delete the group ${g.name}?`, confirmLabel: 'Delete group',
+        intro: h('p', {}, 'Its devices get licences through ', g.parents.map((p, i) => [i ? ', ' : '', h('strong', {}, p.name)]), ', which they lose with it.'),
+        send: (confirm) => del(`/groups/${enc(g.id)}`, confirm ? { confirm } : {}),
       });
-      if (!ok) return;
-    }
-    await act(() => post(`/groups/${enc(g.id)}/devices/remove`, { devices: [d.id] }), `${d.name} removed from ${g.name}.`);
+      if (!r) return;
+      ctx.announce(`Group ${r.name} deleted.`);
+      ctx.navigate('#/groups');
+    } catch (e) { fail(e); document.querySelector('#main h1')?.focus(); }
   }
 
   async function reload() {
     g = await get(`/groups/${enc(id)}`);
     sub = g.subscription ? await get(`/subscriptions/${enc(g.subscription.id)}`) : null;
     drawInfo();
+    const h1 = el.querySelector('h1');
+    if (h1 && h1.textContent !== g.name) { h1.textContent = g.name; el.querySelector('.crumbs [aria-current]').textContent = g.name; document.title = `${g.name} · devlic admin`; }
     await loadMembers();
   }
 
@@ -140,9 +193,17 @@ async function renderGroup(el, id, ctx) {
   }));
   drawInfo();
   await loadMembers();
-  fill(el, crumbs(['Groups', '#/groups'], [g.name]), h('h1', { tabindex: '-1' }, g.name), err, info,
+  fill(el, crumbs(['Groups', '#/groups'], [g.name]), h('h1', { tabindex: '-1' }, g.name),
+    forWriters(ctx, () => h('div', { class: 'toolbar' },
+      writeButton(ctx, 'Rename', renameFlow, { id: 'rename-group' }),
+      writeButton(ctx, 'Delete group', deleteFlow, { id: 'delete-group', class: 'danger' }))),
+    err, info,
     h('h2', {}, 'Devices'),
-    picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => act(() => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id] }), `${it.label} added to ${g.name}.`)),
+    forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
+      title: 'Add this device?', confirmLabel: 'Add',
+      intro: h('p', {}, h('strong', {}, it.label), ' comes before devices that hold a seat now, and takes one of their seats.'),
+      send: (confirm) => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id], ...(confirm ? { confirm } : {}) }),
+    }, `${it.label} added to ${g.name}.`))),
     members);
   return liveRefresher(loadMembers, (ev) => ev.all || [...ev.reported, ...ev.changed].some((x) => shownIds.has(x)));
 }
