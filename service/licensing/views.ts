@@ -138,6 +138,7 @@ export function listDevices(db: DB, q: DeviceListQuery, now: number = Date.now()
   if (q.reason) { where.push('e.reason = ?'); args.push(q.reason); }
   if (q.q) { where.push("(d.name LIKE ? ESCAPE '\\' OR d.id = ?)"); args.push(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, q.q); }
   if (q.group) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(resolveRef(db, 'group', q.group)); }
+  if (q.subscription) { where.push('e.subscription_id = ?'); args.push(resolveRef(db, 'subscription', q.subscription)); }
   if (q.mode) { where.push("json_extract(d.last_report, '$.mode') = ?"); args.push(q.mode); }
   // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.
   if (q.retired === 'true') where.push('d.retired_at IS NOT NULL');

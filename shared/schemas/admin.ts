@@ -230,6 +230,8 @@ export const DeviceListQuery = Type.Object({
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Direct members of this group (id or unique name). */
   group: Type.Optional(Ref),
+  /** Devices whose entitlement names this subscription (id or unique name): seated by it, or turned away by it (SEATS_EXHAUSTED). */
+  subscription: Type.Optional(Ref),
   /** Mode the device last reported. */
   mode: Type.Optional(Mode),
   /** Not seen (reported or enrolled) for more than this many minutes. */

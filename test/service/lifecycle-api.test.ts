@@ -189,6 +189,17 @@ describe('retire, restore, delete', () => {
     expect((await admin.post(`/devices/${devs[0].deviceId}/restore`, { confirm: true })).body.error.code).toBe('DEVICE_NOT_RETIRED');
   });
 
+  it('lists and exports exactly the devices one subscription seated or turned away', async () => {
+    const names = async (q: string) => (await admin.ok('GET', `/devices?${q}`)).items.map((x: any) => x.name).sort();
+    expect(await names('subscription=Cart%20EA')).toEqual(['cart-0', 'cart-1', 'cart-2']);
+    expect(await names('subscription=Cart%20EA&reason=SEATS_EXHAUSTED')).toEqual(['cart-2']);
+    const reader = (await admin.ok('POST', '/admins', { role: 'reader' })).token;
+    const csv = await (await fetch(`${svc.url}/v1/admin/devices.csv?reason=SEATS_EXHAUSTED&subscription=Cart%20EA`, { headers: { authorization: `Bearer ${reader}` } })).text();
+    expect(csv.split('\r\n').filter(Boolean).slice(1).map((l) => l.split(',')[0])).toEqual(['cart-2']);
+    const unknown = await admin.call('GET', '/devices?subscription=No%20such%20EA');
+    expect(unknown.status).toBe(404);
+  });
+
   it('retiring a device without a seat needs no confirmation', async () => {
     const d = await admin.ok('POST', `/devices/${devs[2].deviceId}/retire`, {});
     expect(d.reason).toBe('DEVICE_RETIRED');

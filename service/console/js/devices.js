@@ -22,7 +22,6 @@ const FILTERS = [
   ['retired', 'Retired', { retired: 'true' }],
 ];
 const COLS = ['Device', 'Groups', 'Licence', 'Last reported mode', 'Signed-in users', 'Agent', 'Last seen', 'Cache expires'];
-const ALL_PAGE = 1000; // the API's largest page, for the subscription-scoped list that is filtered here
 
 /** The device actions a global-admin has, by state: retire a device in service; restore or delete a retired one. */
 function deviceActions(d, act) {
@@ -107,30 +106,23 @@ async function renderFleet(el, query, ctx) {
   const { wrap, body } = table('Devices', cols, [], { class: 'data fleet', id: 'fleet' });
   const pagerSlot = h('div');
   const err = errorArea();
-  // The service filters the export by reason, not by subscription: said so while the list is scoped to one.
-  const exportNote = h('span', { class: 'help', id: 'export-note', hidden: true }, 'Exports every device without a seat, from any subscription.');
   const exportBtn = h('button', { type: 'button', id: 'export-csv', onclick: () => exportCsv() }, 'Export CSV');
   const act = ctx.canWrite ? deviceActionsFor(ctx, async () => { await load({ redraw: true }); document.querySelector('#main h1')?.focus(); },
     (e) => showError("Couldn't change the device", e)) : null;
   const drawRow = (d) => deviceRow(d, cols, act);
 
-  /** One page of the list: from the server, or (scoped to a subscription) the exhausted devices filtered by subscription here. */
+  /** One page of the list; scoped to a subscription, only the devices that subscription could not seat. */
   async function fetchPage(f) {
-    if (!state.subscription) return get('/devices', { ...f, q: state.q, limit: PAGE, offset: state.offset });
-    const all = [];
-    for (let offset = 0; ; offset += ALL_PAGE) {
-      const r = await get('/devices', { ...f, q: state.q, limit: ALL_PAGE, offset });
-      all.push(...r.items.filter((d) => d.subscription?.id === state.subscription));
-      if (r.items.length < ALL_PAGE) break;
-    }
-    return { items: all.slice(state.offset, state.offset + PAGE), total: all.length };
+    return get('/devices', { ...f, ...scope(), q: state.q, limit: PAGE, offset: state.offset });
   }
+
+  const scope = () => (state.subscription ? { subscription: state.subscription } : {});
 
   async function exportCsv() {
     err.textContent = '';
     const f = FILTERS.find((x) => x[0] === state.filter)[2];
     try {
-      const blob = await getBlob('/devices.csv', { ...f, q: state.q }, 'text/csv');
+      const blob = await getBlob('/devices.csv', { ...f, ...scope(), q: state.q }, 'text/csv');
       download(blob, `devlic-devices-${new Date().toISOString().slice(0, 10)}.csv`);
       ctx.announce('Device list exported as CSV.');
     } catch (e) { err.textContent = e.message; }
@@ -145,10 +137,6 @@ async function renderFleet(el, query, ctx) {
     const f = FILTERS.find((x) => x[0] === state.filter)[2];
     if (state.filter !== 'exhausted') state.subscription = '';
     const r = await fetchPage(f);
-    exportNote.hidden = !state.subscription;
-    // A hidden element still describes what points at it: the link is made only while the note shows.
-    if (state.subscription) exportBtn.setAttribute('aria-describedby', 'export-note');
-    else exportBtn.removeAttribute('aria-describedby');
     // The URL keeps filter, search and page (reload and links work) without a navigation that would move focus.
     history.replaceState(null, '', href('/devices', { filter: state.filter === 'all' ? '' : state.filter, subscription: state.subscription, q: state.q, offset: state.offset || '' }));
     const next = new Map(r.items.map((d) => [d.id, d]));
@@ -182,7 +170,7 @@ async function renderFleet(el, query, ctx) {
   fill(el, h('h1', { tabindex: '-1' }, 'Devices'),
     h('p', { class: 'lead' }, 'Every enrolled device: its seat or why it has none, and what it last reported.'),
     h('div', { class: 'filters' }, h('div', { class: 'field' }, h('label', { for: 'fleet-search' }, 'Search devices'), search), filters),
-    h('div', { class: 'toolbar' }, exportBtn, exportNote), err,
+    h('div', { class: 'toolbar' }, exportBtn), err,
     summary, wrap, pagerSlot);
 
   // Filtered lists can gain or lose rows on any change; the full list only when a shown row changed.
