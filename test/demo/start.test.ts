@@ -11,7 +11,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NODE, ROOT, freePort, tempDir, waitFor } from '../helpers/processes.ts';
 
 const procs: Array<ReturnType<typeof spawn>> = [];
-afterAll(() => { for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL'); });
+// Ctrl-C, not SIGKILL: a killed npm start would leave its service and agent running.
+afterAll(async () => {
+  await Promise.all(procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => {
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGINT');
+    return Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]).then(() => { if (p.exitCode === null) p.kill('SIGKILL'); });
+  }));
+}, 30_000);
 
 /** The environment without anything that would point the programs elsewhere. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
