@@ -64,6 +64,7 @@ export class Applier {
     if (!sameTarget || opts.force || retry) {
       const target = { mode: decision.mode as Mode, reason: decision.reason, users };
       results = await Promise.all(this.enforcers.map((e) => this.one(e, target)));
+      this.logFailures(results, before);
       const at = this.clock.now();
       this.store.setApplied(results.map((r) => ({
         enforcer: r.enforcer, at, mode: decision.mode, reason: decision.reason, ok: r.ok, changed: r.changed,
@@ -95,13 +96,28 @@ export class Applier {
     return { changed, previous: prev ? { mode: prev.mode, reason: prev.reason } : null, results };
   }
 
+  /**
+   * A failing enforcer is retried every minute; the same failure again (an
+   * old LibreOffice stays old) is logged at debug, so the error shows once
+   * when it starts or its message changes, and `status` keeps showing it.
+   */
+  private logFailures(results: ApplyResult[], before: Map<string, { ok: boolean; error: string | null }>): void {
+    for (const r of results) {
+      const was = before.get(r.enforcer);
+      if (r.ok) {
+        if (was && !was.ok) this.log.info({ enforcer: r.enforcer }, 'enforcer applies the mode again');
+        continue;
+      }
+      const fields = { enforcer: r.enforcer, error: r.error ?? 'unknown error' };
+      if (was && !was.ok && was.error === (r.error ?? null)) this.log.debug(fields, 'enforcer still cannot apply the mode');
+      else this.log.error(fields, 'enforcer could not apply the mode');
+    }
+  }
+
   private async one(e: Enforcer, target: { mode: Mode; reason: string; users: string[] }): Promise<ApplyResult> {
     try {
-      const r = await e.apply(target);
-      if (!r.ok) this.log.error({ enforcer: e.name, error: r.error }, 'enforcer could not apply the mode');
-      return r;
+      return await e.apply(target);
     } catch (err) {
-      this.log.error({ enforcer: e.name, err }, 'enforcer failed');
       return { enforcer: e.name, ok: false, changed: false, applied: 'unknown (enforcer failed)', error: (err as Error).message };
     }
   }

@@ -10,12 +10,12 @@ import { parseInvocation } from './args.ts';
 import { ApiError, callApi, CliFailure, type ClientOptions } from './client.ts';
 import { withConfirm, type ApiRequest } from './commands.ts';
 import { renderImpact } from './render.ts';
-import { PROGRAM } from './usage.ts';
+import { PROGRAM, TOKEN_PLACES } from './usage.ts';
 
 const TOKEN_HELP =
   'no admin token: pass --token T or set DEVLIC_ADMIN_TOKEN.\n' +
-  'The server writes a global-admin token to <data-dir>/admin-token at its first start, e.g.\n' +
-  '  export DEVLIC_ADMIN_TOKEN="$(cat ./devlic-data/admin-token)"\n' +
+  'The server writes a global-admin token to <data-dir>/admin-token at its first start:\n' +
+  `${TOKEN_PLACES.join('\n')}\n` +
   "Further tokens: 'devlic-admin admins create --role global-admin|reader'.";
 
 function fail(message: string): number {

@@ -3,6 +3,12 @@
 import { COMMANDS, commandsOf, NOUNS, type CommandSpec } from './commands.ts';
 
 export const PROGRAM = 'devlic-admin';
+
+/** Where the first admin token is, for `npm start` (demo/start.ts) and the installed service (installer/layout.ts). */
+export const TOKEN_PLACES = [
+  '  export DEVLIC_ADMIN_TOKEN="$(cat ./devlic-data/server/admin-token)"            # npm start',
+  '  export DEVLIC_ADMIN_TOKEN="$(sudo cat /var/lib/devlic-server/admin-token)"    # installed service',
+];
 export const DEFAULT_SERVER = 'http://127.0.0.1:8470';
 
 const GLOBAL_HELP: Array<[string, string]> = [
@@ -43,7 +49,7 @@ export function mainUsage(): string {
     '',
     'GROUP, SUBSCRIPTION and DEVICE take an id or a unique name.',
     'The server writes a global-admin token to <data-dir>/admin-token at its first start:',
-    '  export DEVLIC_ADMIN_TOKEN="$(cat <data-dir>/admin-token)"',
+    ...TOKEN_PLACES,
     `Run '${PROGRAM} <command> --help' for a command's options.`,
     '',
   ].join('\n');

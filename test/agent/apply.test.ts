@@ -1,12 +1,16 @@
 // The applier: enforcers run only when something they act on changed, a
 // failed enforcer is retried on the next pass, mode changes are logged once.
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createLibreOfficeEnforcer } from '../../agent/enforce/libreoffice.ts';
 import { Applier } from '../../agent/apply.ts';
 import { openDb } from '../../agent/store/db.ts';
 import { Store } from '../../agent/store/store.ts';
 import { systemClock } from '../../agent/clock.ts';
-import { silentLogger } from '../../shared/log.ts';
+import { silentLogger, type Logger } from '../../shared/log.ts';
 import type { Enforcer, EnforcementTarget } from '../../agent/enforce/types.ts';
 import type { Decision } from '../../agent/decide.ts';
 import { tempDir } from '../helpers/processes.ts';
@@ -83,6 +87,50 @@ describe('Applier', () => {
     await Promise.all([ap.apply(full, ['a']), ap.apply(ro, ['b']), ap.apply(full, ['c'])]);
     expect(maxRunning).toBe(1);
     expect(store.getDecision()).toMatchObject({ mode: 'full', users: ['c'] });
+    store.close();
+  });
+});
+
+describe('Applier logging of an enforcer that keeps failing', () => {
+  /** A pino logger at debug whose JSON lines land in an array. */
+  function capturingLogger(): { log: Logger; lines: () => Array<{ level: number; msg: string; enforcer?: string; error?: string }> } {
+    const out: string[] = [];
+    const log = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { out.push(String(chunk)); cb(); } }));
+    return { log, lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  }
+
+  it('logs the error once while it stays the same (LibreOffice 7.4 lacks ViewerAppMode), again when it changes, at debug in between', async () => {
+    // A real LibreOffice enforcer against a fake 7.4 install: the layer is
+    // written, but the version cannot honour it, so every pass fails alike.
+    const root = join(tempDir('apply-lo'), 'libreoffice');
+    const registry = join(root, 'share', 'registry');
+    mkdirSync(registry, { recursive: true });
+    writeFileSync(join(registry, 'main.xcd'), `<?xml version="1.0"?>
+<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:oor="http://openoffice.org/2001/registry">
+<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US"><component>
+  <group oor:name="Misc"><prop oor:name="ShowTipOfTheDay" oor:type="xs:boolean"><value>true</value></prop></group>
+</component></oor:component-schema>
+<oor:component-data oor:name="Setup" oor:package="org.openoffice"><node oor:name="Product">
+  <prop oor:name="ooSetupVersion"><value>7.4</value></prop><prop oor:name="ooSetupVersionAboutBox"><value>7.4.7.2</value></prop>
+</node></oor:component-data>
+</oor:data>
+`);
+    const lo = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
+    const store = new Store(openDb(join(tempDir('apply'), 'agent.db')));
+    const { log, lines } = capturingLogger();
+    const ap = new Applier([lo, fakeEnforcer('file')], store, systemClock, log);
+    const failures = () => lines().filter((l) => l.enforcer === 'libreoffice');
+    for (let i = 0; i < 5; i++) await ap.apply(ro, []); // the daemon's minute ticks: each retries the failed enforcer
+    expect(failures().filter((l) => l.level === 50)).toHaveLength(1);
+    expect(failures().filter((l) => l.level === 50)[0].error).toMatch(/LibreOffice 7\.4\.7\.2 does not have .*ViewerAppMode/);
+    expect(failures().filter((l) => l.level === 20)).toHaveLength(4);
+    // status keeps showing it
+    expect(store.getApplied().find((a) => a.enforcer === 'libreoffice')).toMatchObject({ ok: false, error: expect.stringMatching(/ViewerAppMode/) });
+    // A different failure is news: logged as an error again.
+    rmSync(join(registry, 'main.xcd'));
+    await ap.apply(ro, []);
+    expect(failures().filter((l) => l.level === 50)).toHaveLength(2);
+    expect(failures().at(-1)!.error).toMatch(/not found|no LibreOffice registry/);
     store.close();
   });
 });
