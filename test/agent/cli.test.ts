@@ -82,6 +82,32 @@ describe('devlic-agent CLI', () => {
     expect(run('status', '--config', cron, '--data-dir', data).stderr).toMatch(/expirySchedule/);
   });
 
+  it('logs hides syncs that changed nothing unless --all, and refuses an unknown --type', () => {
+    const d = join(tempDir('cli-logs'), 'data');
+    mkdirSync(d, { mode: 0o700 });
+    const store = new Store(openDb(join(d, 'agent.db')));
+    const t = Date.now() - 60_000;
+    store.addEvent(t, 'sync', 'UPDATED', { status: 200, seq: 1 });
+    for (let i = 1; i <= 3; i++) store.addEvent(t + i, 'sync', 'UNCHANGED', { status: 304 });
+    store.addEvent(t + 10, 'mode-change', 'ENTITLED');
+    store.close();
+    const logs = (...a: string[]) => run('logs', '--data-dir', d, '--config', config, ...a);
+    const plain = logs();
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).not.toMatch(/UNCHANGED/);
+    expect(plain.stdout).toMatch(/UPDATED/);
+    expect(plain.stdout).toMatch(/mode-change/);
+    expect(plain.stderr).toMatch(/3 syncs that changed nothing not shown; --all shows them/);
+    const json = logs('--json').stdout.trim().split('\n').map((l) => JSON.parse(l).reason);
+    expect(json).toEqual(['UPDATED', 'ENTITLED']);
+    expect(logs('--all').stdout.match(/UNCHANGED/g)).toHaveLength(3);
+    expect(logs('--type', 'sync', '--all', '--json').stdout.trim().split('\n')).toHaveLength(4);
+    const bogus = logs('--type', 'bogus');
+    expect(bogus.status).toBe(2);
+    expect(bogus.stdout).toBe('');
+    expect(bogus.stderr).toMatch(/unknown event type 'bogus' \(known: .*mode-change.*sync/);
+  });
+
   it('logs --follow prints new events as they are written and stops on SIGINT', async () => {
     const d = join(tempDir('cli-follow'), 'data');
     mkdirSync(d, { mode: 0o700 });
