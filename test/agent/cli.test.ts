@@ -45,14 +45,18 @@ describe('devlic-agent CLI', () => {
     expect(r.stderr).toMatch(/not part of this build/);
   });
 
-  it('shows status on a device that is not enrolled, without creating anything', () => {
+  it('shows status on a device that is not enrolled, exits 1 saying how to enroll, without creating anything', () => {
     const r = withDirs('status', '--json');
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not enrolled\n.*devlic-agent enroll --server URL --token T/);
     expect(JSON.parse(r.stdout)).toMatchObject({
       deviceId: null, enrolled: false, mode: 'read-only', reason: 'NOT_ENROLLED',
       entitlement: { status: null, product: null, subscription: null, group: null, expiresAt: null, warnAt: null },
       lastSync: { at: null, ok: null, error: null }, nextSync: null, users: [], enforcers: [],
     });
+    const human = withDirs('status');
+    expect(human.status).toBe(1);
+    expect(human.stdout).toMatch(/Enrolled\s+no: run 'devlic-agent enroll/);
     expect(existsSync(data)).toBe(false);
   });
 
