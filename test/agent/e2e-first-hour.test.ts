@@ -36,6 +36,13 @@ describe('the server URL', () => {
     }
   });
 
+  it('says that a base URL with a wrong path is not a devlic service, rather than an unrelated hint', async () => {
+    const a = agent('path');
+    const r = await a.cli(['enroll', '--server', `${lab.svc.url}/devlic`, '--token', await lab.enrollToken()]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`${lab.svc.url}/devlic does not look like the base URL of a devlic service (nothing answers enrollment there); check --server`);
+  });
+
   it('says that an http service does not speak TLS when given https://', async () => {
     const a = agent('tls');
     const https = lab.svc.url.replace(/^http:/, 'https:');
