@@ -41,8 +41,40 @@ export function checkServerUrl(text: string, allowInsecureHttp: boolean): URL {
     throw new AgentError(`refusing plain http:// to ${u.hostname}: entitlements and device keys would cross the network unprotected`,
       'use https://, or pass --allow-insecure-http (config allowInsecureHttp) on a network you trust');
   }
+  // The agent adds /v1/... itself; a URL copied from an API path would double it
+  // ("no route GET /v1/v1/enroll"), so say which part to leave out.
+  const api = /\/v\d+(\/.*)?$/.exec(u.pathname);
+  if (api) {
+    const base = new URL(u.href);
+    base.pathname = u.pathname.slice(0, api.index) + '/';
+    throw new AgentError(`server URL '${text}' includes the API path '${u.pathname.slice(api.index)}'`,
+      `give the service's base URL: ${base.href} (the agent adds /v1/... itself)`);
+  }
   if (!u.pathname.endsWith('/')) u.pathname += '/';
   return u;
+}
+
+/**
+ * Says what a failed connection most likely means when the scheme does not
+ * match the server: https:// to a plain-HTTP server fails inside OpenSSL
+ * ("wrong version number"), http:// to a TLS server is just hung up on.
+ * Returns null when the error is not of that kind.
+ */
+export function schemeMismatch(base: URL, e: unknown): string | null {
+  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const codes = [err.code, err.cause?.code].filter(Boolean).join(' ');
+  const text = `${codes} ${err.message ?? ''} ${err.cause?.message ?? ''}`;
+  if (base.protocol === 'https:' && /WRONG_VERSION_NUMBER|wrong version number|PACKET_LENGTH_TOO_LONG|packet length too long|EPROTO|HTTP_REQUEST/.test(text)) {
+    const http = new URL(base.href);
+    http.protocol = 'http:';
+    return `the server at ${base.origin} does not speak TLS (it answers plain HTTP); did you mean ${http.href}?`;
+  }
+  if (base.protocol === 'http:' && /UND_ERR_SOCKET|ECONNRESET|other side closed/.test(text)) {
+    const https = new URL(base.href);
+    https.protocol = 'https:';
+    return `the server at ${base.origin} closed the connection without answering; if it serves TLS, use ${https.href}`;
+  }
+  return null;
 }
 
 export interface ClientOptions {
@@ -137,6 +169,8 @@ export class HttpClient {
       if (opts.signal?.aborted) throw Object.assign(new Error('request aborted'), { name: 'AbortError' });
       if (isTooLarge(e)) throw this.tooLarge(null);
       if (deadline.aborted) throw new ServiceError('network', null, 'UNREACHABLE', `no answer from ${this.base.origin} within ${Math.round((this.opts.timeoutMs + (opts.holdMs ?? 0)) / 1000)} s`);
+      const mismatch = schemeMismatch(this.base, e);
+      if (mismatch) throw new ServiceError('network', null, 'UNREACHABLE', `cannot talk to ${this.base.origin}: ${mismatch}`);
       throw new ServiceError('network', null, 'UNREACHABLE', `cannot reach ${this.base.origin}: ${describe(e)}`);
     }
     const date = typeof res.headers.date === 'string' ? Date.parse(res.headers.date) : NaN;

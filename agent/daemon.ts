@@ -31,6 +31,9 @@ export interface DaemonOptions {
   sessionSource?: SessionSource;
 }
 
+/** How often a running agent that is not enrolled says so again. */
+const NOT_ENROLLED_WARN_EVERY_MS = 3_600_000;
+
 export class Daemon {
   private readonly cfg: AgentConfig;
   private readonly clock: Clock;
@@ -54,6 +57,7 @@ export class Daemon {
   /** agent.db as opened: a file deleted or replaced under the running agent is noticed. */
   private dbFileId: string | null = null;
   private databaseLost = false;
+  private notEnrolledWarnedAt = -Infinity;
   private exitWith: (code: number) => void = () => {};
   /** Resolves with an exit code when the daemon has to stop by itself. */
   readonly exited = new Promise<number>((resolve) => { this.exitWith = resolve; });
@@ -95,6 +99,21 @@ export class Daemon {
     this.scheduler.start();
     this.poller?.start();
     this.log.info({ dataDir: this.paths.dataDir, enrolled: this.identity !== null, deviceId: this.identity?.deviceId }, 'agent started');
+    this.warnIfNotEnrolled();
+  }
+
+  /**
+   * An agent that is not enrolled can only keep the apps read-only; said at
+   * warn level (at start, then at most once an hour from the safety net) so
+   * that it is not mistaken for an agent that is merely idle.
+   */
+  private warnIfNotEnrolled(): void {
+    if (this.identity) return;
+    const now = performance.now();
+    if (now - this.notEnrolledWarnedAt < NOT_ENROLLED_WARN_EVERY_MS) return;
+    this.notEnrolledWarnedAt = now;
+    this.log.warn({ dataDir: this.paths.dataDir, reason: 'NOT_ENROLLED' },
+      `this device is not enrolled, so the apps stay read-only; enroll it with 'devlic-agent enroll --server URL --token T' (a running agent picks it up at once)`);
   }
 
   async stop(): Promise<void> {
@@ -268,7 +287,10 @@ export class Daemon {
       await this.reload();
       return;
     }
-    if (!this.identity) return;
+    if (!this.identity) {
+      this.warnIfNotEnrolled();
+      return;
+    }
     const c = this.last?.claims;
     const now = this.last?.decision.effectiveNowMs ?? this.clock.now();
     await this.poller?.wake({ unconditional: c ? now >= c.refreshAfter * 1000 : true });

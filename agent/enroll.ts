@@ -182,5 +182,6 @@ function explain(e: unknown, server: string): Error {
   }
   if (e.status === 429) return new AgentError(`the service is rate-limiting enrollments: ${e.message}`, 'wait a minute and try again');
   if (e.kind === 'network') return new AgentError(e.message, `check that ${server} is reachable from this device (devlic-agent doctor)`);
+  if (e.status === 404) return new AgentError(`enrollment failed: ${e.message}`, `${server} does not look like the base URL of a devlic service (nothing answers enrollment there); check --server`);
   return new AgentError(`enrollment failed: ${e.message}`, 'check the server URL and the service logs');
 }

@@ -42,7 +42,10 @@ ${enrollTokenHelp(24)}
   --data-dir DIR        data folder instead of the platform's
   --config FILE         config file instead of the platform's
   --from DIR            folder with the built devlic-agent (default: this executable's)
-  --root DIR            install into a staging root (packaging, tests): no service manager calls
+  --root DIR            install into a staging root (packaging, images, tests): files and config
+                        only; no service manager calls, and no enrollment unless --enroll
+  --enroll              with --root: enroll the staged agent now (with --server and the token);
+                        without it --server alone is enough (written to the config)
   -h, --help            this help
 `;
 
@@ -50,6 +53,7 @@ const OPTIONS = {
   server: { type: 'string' }, ...ENROLL_TOKEN_OPTIONS, app: { type: 'string', multiple: true },
   'ca-file': { type: 'string' }, 'allow-insecure-http': { type: 'boolean' }, purge: { type: 'boolean' },
   'data-dir': { type: 'string' }, config: { type: 'string' }, from: { type: 'string' }, root: { type: 'string' },
+  enroll: { type: 'boolean' },
 } as const;
 
 export interface InstallDeps {
@@ -109,10 +113,13 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
   if (command === 'install') {
     if (!values.server || !token) {
       if (!root) throw new UsageError('--server URL and an enroll token (--token T or --token-file F) are required');
-      if (values.server || token) throw new UsageError('--server and the enroll token go together');
+      // Staging may set the server alone (enroll later on the target); a token needs a server.
+      if (token) throw new UsageError('an enroll token needs --server');
     }
-  } else if (values.server || values.token || values['token-file'] || values.app) {
-    throw new UsageError('uninstall takes no --server, --token, --token-file or --app');
+    if (values.enroll && !root) throw new UsageError('--enroll goes with --root (a real install always enrolls)');
+    if (values.enroll && (!values.server || !token)) throw new UsageError('--enroll needs --server and an enroll token');
+  } else if (values.server || values.token || values['token-file'] || values.app || values.enroll) {
+    throw new UsageError('uninstall takes no --server, --token, --token-file, --app or --enroll');
   }
 
   // Checks on the real machine, before anything changes.
@@ -145,11 +152,12 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
     const apps = appsFrom(values.app);
     await install({
       layout, from: from ?? dirname(execPath), root, runner, log, serviceCommands: deps.serviceCommands,
-      server: values.server, token, caFile: values['ca-file'], allowInsecureHttp: values['allow-insecure-http'],
+      server: values.server, token, enroll: !root || !!values.enroll, caFile: values['ca-file'], allowInsecureHttp: values['allow-insecure-http'],
       apps, writePathsFor: platform === 'linux' ? (a) => sandboxWritePaths(a, platform) : undefined,
       asRoot: uid === 0 && !root,
     });
-    log(root ? `devlic-agent is staged under ${root}.` : `devlic-agent is installed and running. Check it with: devlic-agent status`);
+    log(root ? `devlic-agent is staged under ${root}${values.enroll ? ' and enrolled' : ''}; no service was registered or started.`
+      : `devlic-agent is installed and running. Check it with: devlic-agent status`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) throw e;

@@ -32,6 +32,8 @@ export interface InstallOptions {
   root: string | null;
   server?: string;
   token?: string;
+  /** Enroll with server and token (default true; install-cli asks for --enroll with a staging root). */
+  enroll?: boolean;
   caFile?: string;
   allowInsecureHttp?: boolean;
   /** Agent config `apps` entries; undefined keeps the existing config's (or the agent's default). */
@@ -111,7 +113,8 @@ export async function install(o: InstallOptions): Promise<void> {
   const apps = Array.isArray(cfg.apps) ? (cfg.apps as Array<Record<string, unknown>>) : [{ name: 'file' }];
   const readWritePaths = o.writePathsFor ? await o.writePathsFor(apps) : [];
   const mgr = serviceManager({ layout: L, packaged, readWritePaths }, o.sleep);
-  const run = gatedRunner(o.runner, o.serviceCommands ?? (o.root ? 'skip' : 'run'), o.log);
+  const serviceMode = o.serviceCommands ?? (o.root ? 'skip' : 'run');
+  const run = gatedRunner(o.runner, serviceMode, o.log);
   const lp = pathFor(L.platform);
   const exeName = lp.basename(L.exe);
   const sources = [exeName, ADDON, ...mgr.extraProgramFiles].map((f) => ({ f, src: join(o.from, f) }));
@@ -121,7 +124,8 @@ export async function install(o: InstallOptions): Promise<void> {
     const missing = sources.filter((s) => !existsSync(s.src)).map((s) => s.src);
     if (missing.length) throw new Error(`missing ${missing.join(', ')}: run install from the unpacked release archive (or pass --from DIR)`);
   }
-  if ((o.server === undefined) !== (o.token === undefined)) throw new Error('--server and --token go together');
+  if (o.token !== undefined && o.server === undefined) throw new Error('an enroll token needs --server');
+  if (o.server !== undefined && o.token === undefined && o.enroll !== false) throw new Error('--server and --token go together');
 
   // An upgrade that fails must leave the previous agent running, a first install nothing at all.
   const previouslyInstalled = existsSync(p(L.serviceFile)) || (packaged && existsSync(p(L.configFile)));
@@ -160,11 +164,13 @@ export async function install(o: InstallOptions): Promise<void> {
       o.log(`service definition: ${f.path}`);
     }
 
-    if (o.server && o.token) await enroll(o, run, p);
+    if (o.server && o.token && o.enroll !== false) await enroll(o, run, p);
+    else if (o.server) o.log(`enroll: not done (staging root; the server is in the config): run 'devlic-agent enroll' on the target machine, or pass --enroll to enroll the staged agent now`);
 
     registered = true;
     await mgr.register(run);
-    o.log(`service: ${L.serviceName} registered and started`);
+    // Only said when it happened: with a staging root the service manager is not called.
+    o.log(serviceMode === 'run' ? `service: ${L.serviceName} registered and started` : `service: ${L.serviceName} defined, not registered or started (staging root)`);
     tx.commit();
   } catch (e) {
     o.log(`install failed: ${redact((e as Error).message, o.token)}`);
@@ -214,7 +220,8 @@ export async function uninstall(o: UninstallOptions): Promise<void> {
   const p = (path: string) => hostPath(o.root, L.platform, path);
   const packaged = isPackaged(L, o.root);
   const mgr: ServiceManager = serviceManager({ layout: L, packaged, readWritePaths: [] }, o.sleep);
-  const run = gatedRunner(o.runner, o.serviceCommands ?? (o.root ? 'skip' : 'run'), o.log);
+  const serviceMode = o.serviceCommands ?? (o.root ? 'skip' : 'run');
+  const run = gatedRunner(o.runner, serviceMode, o.log);
 
   await mgr.unregister(run);
   o.log(`service: ${L.serviceName} stopped and unregistered`);

@@ -103,8 +103,28 @@ export function retireStaleSeconds(value: string | null): number | null {
 export function loadServerConfig(file: string | undefined, overrides: Partial<ServerConfig>): ServerConfig {
   const cfg = loadConfig(ServerConfig, SERVER_DEFAULTS, { file, fileRequired: !!file, overrides });
   checkLimits(cfg);
+  const bad = listenProblem(cfg.listen);
+  if (bad) throw new DevlicError('CONFIG_INVALID', `listen: ${bad}`);
   retireStaleSeconds(cfg.retireStaleAfter);
   return cfg;
+}
+
+/**
+ * Why a HOST:PORT cannot be listened on, or null. Checked before anything is
+ * created: a port Node refuses would otherwise fail only after the data
+ * folder, database and admin token exist.
+ */
+export function listenProblem(listen: string): string | null {
+  const i = listen.lastIndexOf(':');
+  if (i < 0) return `'${listen}' is not HOST:PORT (e.g. 127.0.0.1:8470, 0.0.0.0:8470, [::1]:8470)`;
+  const host = listen.slice(0, i);
+  const port = listen.slice(i + 1);
+  if (host === '') return `'${listen}' has no host; use 127.0.0.1${listen} (this computer only) or 0.0.0.0${listen} (every interface)`;
+  if (/^\[.*\]$/.test(host) ? !/^\[[0-9a-fA-F:.]+\]$/.test(host) : /[:\s\[\]/]/.test(host)) {
+    return `'${listen}': '${host}' is not a host name or address (an IPv6 address goes in brackets: [::1]:8470)`;
+  }
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) return `'${listen}': the port must be a number from 0 to 65535`;
+  return null;
 }
 
 /** Relations between settings that a schema cannot state. */

@@ -1,8 +1,12 @@
 // devlic-server: the licensing service's command line.
 import { resolve } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { parse, runCli, UsageError } from '../shared/cli.ts';
+import { DevlicError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
-import { loadServerConfig } from './config.ts';
+import { listenProblem, loadServerConfig, parseListen, type ServerConfig } from './config.ts';
 import { startServer } from './server.ts';
 import { keysMain } from './keys-cli.ts';
 
@@ -24,6 +28,30 @@ device agents poll it for their signed entitlement.
 
 const VERSION = '0.1.0';
 
+/**
+ * What can be checked before the service touches the disk: the TLS files are
+ * readable and the listen host resolves. Bad input must change nothing, and
+ * startServer creates the data folder, database and admin token first.
+ */
+async function preflight(cfg: ServerConfig): Promise<void> {
+  for (const [flag, file] of [['tls-cert', cfg.tlsCert], ['tls-key', cfg.tlsKey]] as const) {
+    if (!file) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (e) {
+      throw new DevlicError('CONFIG_INVALID', `cannot read the ${flag} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const { host } = parseListen(cfg.listen);
+  if (isIP(host) === 0) {
+    try {
+      await lookup(host);
+    } catch {
+      throw new DevlicError('CONFIG_INVALID', `listen: cannot resolve the host '${host}' in '${cfg.listen}'`);
+    }
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'keys') return keysMain(argv.slice(1));
   const { values, positionals } = parse(argv, {
@@ -36,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the commands are 'serve' and 'keys')` : 'missing command: serve or keys');
   }
   if (!!values['tls-cert'] !== !!values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+  const badListen = values.listen === undefined ? null : listenProblem(values.listen);
+  if (badListen) throw new UsageError(`--listen ${badListen}`);
   const cfg = loadServerConfig(values.config, {
     dataDir: values['data-dir'] ? resolve(values['data-dir']) : undefined,
     listen: values.listen,
@@ -43,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     tlsKey: values['tls-key'],
     retireStaleAfter: values['retire-stale-after'],
   });
+  await preflight(cfg);
   const log = createLogger('devlic-server');
   const server = await startServer(cfg, log);
   process.stdout.write(`devlic-server ${VERSION} listening on ${server.url} (data in ${cfg.dataDir})\n`);

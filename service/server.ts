@@ -4,6 +4,7 @@
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { API } from '../shared/api.ts';
+import { DevlicError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ServerConfig } from './config.ts';
 import { parseListen, retireStaleSeconds } from './config.ts';
@@ -99,7 +100,17 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   app.addHook('preClose', async () => waiters.releaseAll());
 
   const { host, port } = parseListen(cfg.listen);
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    await app.close();
+    db.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use (another devlic-server?)'
+      : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+      : code === 'EADDRNOTAVAIL' ? 'this computer has no such address' : (e as Error).message;
+    throw new DevlicError('CONFIG_INVALID', `cannot listen on ${cfg.listen}: ${why}`);
+  }
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const url = `${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;

@@ -70,8 +70,11 @@ ${COMMON_HELP}
       process.stdout.write(`Enrolled as device ${identity.deviceId} with ${identity.server}${identity.reenrolled ? ' (proved to be the same device: id, groups and seat kept)' : ''}.\n`);
       if (proofRefused) process.stdout.write(`The service did not accept this device's proof of its key (${proofRefused}), so it enrolled as a new device.\n`);
       if (duplicateOf) {
-        process.stdout.write(`The service knows a device with the same hardware (${duplicateOf}). If this is that machine (e.g. reinstalled),\n`
-          + `an administrator can give it back its id, groups and seat: devlic-admin devices merge ${identity.deviceId} ${duplicateOf}\n`);
+        process.stdout.write(`Warning: the service already knows a device with the same hardware (${duplicateOf}); this one is a new device,\n`
+          + 'marked as a possible duplicate, and the other keeps its id, groups and seat.\n'
+          + `  - Reinstalled machine: an administrator can give it back its id, groups and seat: devlic-admin devices merge ${identity.deviceId} ${duplicateOf}\n`
+          + `  - A second agent or data folder on this machine (another than ${cfg.dataDir}): keep only one, or the machine is counted\n`
+          + `    twice; to drop this one: devlic-admin devices retire ${identity.deviceId}, then remove ${cfg.dataDir}\n`);
       }
       process.stdout.write(`Mode: ${mode} (${reason})${syncError ? `; first sync failed: ${syncError}` : ''}\n`);
       if (!daemon) process.stdout.write("The agent service is not running here; start it ('devlic-agent run') to keep the mode up to date.\n");

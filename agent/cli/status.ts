@@ -10,7 +10,9 @@ export const statusCommand: Command = {
 Shows the device id and facts, the server, the mode the device is in and why,
 the cached entitlement (product, subscription, group, expiry, warning date),
 the last and next sync, who is signed in and what each enforcer applied.
-Works offline and while the agent runs.
+Works offline and while the agent runs. Exits 1 on a device that is not
+enrolled (the status is still printed, --json included, and the way to enroll
+is said on stderr), so scripts can tell the two apart.
 
   --json           print as JSON
 ${COMMON_HELP}
@@ -20,6 +22,10 @@ ${COMMON_HELP}
     if (!p) return 0;
     const s = await collectStatus(configFrom(p.values), clockFromEnv());
     process.stdout.write(p.values.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+    if (!s.enrolled) {
+      process.stderr.write("devlic-agent: this device is not enrolled\n  enroll it: devlic-agent enroll --server URL --token T (an enroll token comes from 'devlic-admin enroll-tokens create')\n");
+      return 1;
+    }
     return 0;
   },
 };

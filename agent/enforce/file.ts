@@ -77,7 +77,10 @@ export function createFileEnforcer(
         try {
           if (!(await fsp.stat(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
           await fsp.access(dir, fsp.constants.W_OK);
-          return { enforcer: name, ok: true, message: `can write ${path}` };
+          // Said as it is when the folder is missing (e.g. the data dir before enrolling):
+          // "can write" beside "data-dir does not exist" reads as a contradiction.
+          return { enforcer: name, ok: true, message: dir === dirname(path) ? `can write ${path}`
+            : `${dirname(path)} does not exist yet; it can be created (${dir} is writable) when the agent first writes ${basename(path)}` };
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code !== 'ENOENT' || dirname(dir) === dir) {

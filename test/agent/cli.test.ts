@@ -45,14 +45,18 @@ describe('devlic-agent CLI', () => {
     expect(r.stderr).toMatch(/not part of this build/);
   });
 
-  it('shows status on a device that is not enrolled, without creating anything', () => {
+  it('shows status on a device that is not enrolled, exits 1 saying how to enroll, without creating anything', () => {
     const r = withDirs('status', '--json');
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not enrolled\n.*devlic-agent enroll --server URL --token T/);
     expect(JSON.parse(r.stdout)).toMatchObject({
       deviceId: null, enrolled: false, mode: 'read-only', reason: 'NOT_ENROLLED',
       entitlement: { status: null, product: null, subscription: null, group: null, expiresAt: null, warnAt: null },
       lastSync: { at: null, ok: null, error: null }, nextSync: null, users: [], enforcers: [],
     });
+    const human = withDirs('status');
+    expect(human.status).toBe(1);
+    expect(human.stdout).toMatch(/Enrolled\s+no: run 'devlic-agent enroll/);
     expect(existsSync(data)).toBe(false);
   });
 
@@ -80,6 +84,32 @@ describe('devlic-agent CLI', () => {
     const cron = join(dir, 'cron.json');
     writeFileSync(cron, JSON.stringify({ expirySchedule: 'every minute' }));
     expect(run('status', '--config', cron, '--data-dir', data).stderr).toMatch(/expirySchedule/);
+  });
+
+  it('logs hides syncs that changed nothing unless --all, and refuses an unknown --type', () => {
+    const d = join(tempDir('cli-logs'), 'data');
+    mkdirSync(d, { mode: 0o700 });
+    const store = new Store(openDb(join(d, 'agent.db')));
+    const t = Date.now() - 60_000;
+    store.addEvent(t, 'sync', 'UPDATED', { status: 200, seq: 1 });
+    for (let i = 1; i <= 3; i++) store.addEvent(t + i, 'sync', 'UNCHANGED', { status: 304 });
+    store.addEvent(t + 10, 'mode-change', 'ENTITLED');
+    store.close();
+    const logs = (...a: string[]) => run('logs', '--data-dir', d, '--config', config, ...a);
+    const plain = logs();
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).not.toMatch(/UNCHANGED/);
+    expect(plain.stdout).toMatch(/UPDATED/);
+    expect(plain.stdout).toMatch(/mode-change/);
+    expect(plain.stderr).toMatch(/3 syncs that changed nothing not shown; --all shows them/);
+    const json = logs('--json').stdout.trim().split('\n').map((l) => JSON.parse(l).reason);
+    expect(json).toEqual(['UPDATED', 'ENTITLED']);
+    expect(logs('--all').stdout.match(/UNCHANGED/g)).toHaveLength(3);
+    expect(logs('--type', 'sync', '--all', '--json').stdout.trim().split('\n')).toHaveLength(4);
+    const bogus = logs('--type', 'bogus');
+    expect(bogus.status).toBe(2);
+    expect(bogus.stdout).toBe('');
+    expect(bogus.stderr).toMatch(/unknown event type 'bogus' \(known: .*mode-change.*sync/);
   });
 
   it('logs --follow prints new events as they are written and stops on SIGINT', async () => {

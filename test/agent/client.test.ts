@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { checkServerUrl, HttpClient, isLoopbackHost, ServiceError } from '../../agent/client.ts';
+import { checkServerUrl, HttpClient, isLoopbackHost, schemeMismatch, ServiceError } from '../../agent/client.ts';
 import { tempDir } from '../helpers/processes.ts';
 
 describe('server URL rules', () => {
@@ -30,6 +30,28 @@ describe('server URL rules', () => {
     ['not a url', /not a valid URL/],
   ])('refuses %s', (u, msg) => {
     expect(() => checkServerUrl(u, false)).toThrow(msg);
+  });
+
+  it.each([
+    ['https://devlic.example.org/v1', "'/v1'", 'https://devlic.example.org/'],
+    ['https://devlic.example.org/v1/', "'/v1/'", 'https://devlic.example.org/'],
+    ['http://127.0.0.1:8470/v1/enroll', "'/v1/enroll'", 'http://127.0.0.1:8470/'],
+    ['https://proxy.example.org/devlic/v1', "'/v1'", 'https://proxy.example.org/devlic/'],
+  ])('refuses %s (the API path), naming the base URL', (u, part, base) => {
+    expect(() => checkServerUrl(u, false)).toThrow(`includes the API path ${part}`);
+    try { checkServerUrl(u, false); } catch (e) { expect((e as { hint?: string }).hint).toContain(`give the service's base URL: ${base}`); }
+  });
+
+  it('names a scheme that does not match the server, and nothing else', () => {
+    const https = new URL('https://10.0.0.5:8470/');
+    const http = new URL('http://127.0.0.1:8470/');
+    const ssl = Object.assign(new Error('write EPROTO 40:error:0A00010B:SSL routines:ssl3_get_record:wrong version number'), { code: 'EPROTO' });
+    expect(schemeMismatch(https, ssl)).toBe('the server at https://10.0.0.5:8470 does not speak TLS (it answers plain HTTP); did you mean http://10.0.0.5:8470/?');
+    expect(schemeMismatch(https, { code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'x' })).toMatch(/does not speak TLS/);
+    expect(schemeMismatch(http, Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }))).toMatch(/if it serves TLS, use https:\/\/127\.0\.0\.1:8470\//);
+    expect(schemeMismatch(http, ssl)).toBeNull();
+    expect(schemeMismatch(https, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBeNull();
+    expect(schemeMismatch(https, Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }))).toBeNull();
   });
 
   it('allows plain http to other hosts only with allowInsecureHttp', () => {

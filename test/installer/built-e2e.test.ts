@@ -76,7 +76,7 @@ describe.skipIf(skip)('built executables end to end', () => {
 
   it('the release archive\'s agent installs itself (staging root) and enrolls through the installed copy', async () => {
     const token = (await admin.ok('POST', '/enroll-tokens', { uses: 1, group: ids.group })).token;
-    const r = run(join(release, 'devlic-agent'), ['install', '--server', url, '--token', token, '--app', 'file', '--root', root]);
+    const r = run(join(release, 'devlic-agent'), ['install', '--server', url, '--token', token, '--app', 'file', '--root', root, '--enroll']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/enroll: Enrolled as device dev_/);
     expect(r.stdout).not.toContain(token);
@@ -107,7 +107,7 @@ describe.skipIf(skip)('built executables end to end', () => {
 
   it('re-running install keeps the enrollment; uninstall --purge removes everything', async () => {
     const deviceId = status().deviceId;
-    const again = run(join(release, 'devlic-agent'), ['install', '--server', url, '--token', 'dle_used-up-token-0000000000', '--root', root]);
+    const again = run(join(release, 'devlic-agent'), ['install', '--server', url, '--token', 'dle_used-up-token-0000000000', '--root', root, '--enroll']);
     expect(again.status, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/already enrolled/);
     expect(status().deviceId).toBe(deviceId);

@@ -77,7 +77,7 @@ describe.skipIf(skipAgent)('devlic-agent .deb', () => {
     expect(i.status, i.stdout + i.stderr).toBe(0);
     expect(execFileSync('/usr/bin/devlic-agent', ['--version'], { env: {}, encoding: 'utf8' }).trim()).toContain(VERSION);
     const status = spawnSync('/usr/bin/devlic-agent', ['status', '--json'], { env: {}, encoding: 'utf8' });
-    expect(status.status, status.stdout + status.stderr).toBe(0);
+    expect(status.status, status.stdout + status.stderr).toBe(1); // not enrolled yet: exit 1, the JSON still printed
     expect(JSON.parse(status.stdout)).toMatchObject({ enrolled: false });
     const unit = readFileSync('/usr/lib/systemd/system/devlic-agent.service', 'utf8');
     expect(unit).toContain('ExecStart=/opt/devlic/devlic-agent run --config /etc/devlic/agent.json');

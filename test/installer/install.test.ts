@@ -38,7 +38,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     const root = stagingRoot();
     const from = fakeRelease();
     const runner = new RecordingRunner(respond());
-    const { code, lines } = await runCli(['install', '--server', SERVER, '--token', 'tok-secret', '--app', 'file', '--app', 'libreoffice', '--root', root, '--from', from], runner);
+    const { code, lines } = await runCli(['install', '--server', SERVER, '--token', 'tok-secret', '--app', 'file', '--app', 'libreoffice', '--root', root, '--enroll', '--from', from], runner);
     expect(code, lines.join('\n')).toBe(0);
 
     const exe = join(root, 'opt/devlic/devlic-agent');
@@ -75,13 +75,13 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
   it('is safe to re-run: upgrades files, keeps config settings, does not enroll an enrolled device again', async () => {
     const root = stagingRoot();
     const from = fakeRelease();
-    await runCli(['install', '--server', SERVER, '--token', 't1', '--app', 'libreoffice', '--root', root, '--from', from], new RecordingRunner(respond()));
+    await runCli(['install', '--server', SERVER, '--token', 't1', '--app', 'libreoffice', '--root', root, '--enroll', '--from', from], new RecordingRunner(respond()));
     const cfgFile = join(root, 'etc/devlic/agent.json');
     writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), waitSeconds: 30 }), { mode: 0o600 });
     writeFileSync(join(from, 'devlic-agent'), '#!/bin/sh\necho v2\n', { mode: 0o755 });
 
     const runner = new RecordingRunner(respond({ enrolled: true, server: `${SERVER}/` }));
-    const { code, lines } = await runCli(['install', '--server', SERVER, '--token', 't2', '--root', root, '--from', from], runner);
+    const { code, lines } = await runCli(['install', '--server', SERVER, '--token', 't2', '--root', root, '--enroll', '--from', from], runner);
     expect(code).toBe(0);
     expect(readFileSync(join(root, 'opt/devlic/devlic-agent'), 'utf8')).toContain('v2');
     expect(JSON.parse(readFileSync(cfgFile, 'utf8'))).toMatchObject({ waitSeconds: 30, apps: [{ name: 'libreoffice' }] });
@@ -99,7 +99,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     const lines: string[] = [];
     const tokenFile = join(tempDir('tokenfile'), 'enroll-token');
     writeFileSync(tokenFile, 'dle_from-a-file-0123456789\n', { mode: 0o600 });
-    const code = await runInstallCommand(['install', '--server', SERVER, '--token-file', tokenFile, '--root', root, '--from', fakeRelease()], {
+    const code = await runInstallCommand(['install', '--server', SERVER, '--token-file', tokenFile, '--root', root, '--enroll', '--from', fakeRelease()], {
       platform: 'linux', runner: execFileRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
     });
     expect(code, lines.join('\n')).toBe(0);
@@ -112,6 +112,41 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     expect(lines).toContain('enroll: Enrolled as device dev-1');
     // With a staging root and the real runner, systemctl is not run, only reported.
     expect(lines.filter((l) => l.includes('(staging root: not run) systemctl'))).toHaveLength(3);
+    // ...and nothing claims it was.
+    expect(lines).toContain('service: devlic-agent defined, not registered or started (staging root)');
+    expect(lines.join('\n')).not.toMatch(/registered and started|installed and running/);
+    expect(lines.at(-1)).toBe(`devlic-agent is staged under ${root} and enrolled; no service was registered or started.`);
+  });
+
+  it('a staging root without --enroll writes files and config but does not enroll or run anything', async () => {
+    const root = stagingRoot();
+    const log = join(tempDir('fakelog'), 'calls');
+    process.env.DEVLIC_FAKE_LOG = log;
+    const lines: string[] = [];
+    const code = await runInstallCommand(['install', '--server', SERVER, '--token', 'dle_not-spent-0123456789', '--root', root, '--from', fakeRelease()], {
+      platform: 'linux', runner: execFileRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
+    });
+    expect(code, lines.join('\n')).toBe(0);
+    expect(existsSync(log)).toBe(false); // the staged executable never ran: no status, no enroll
+    expect(JSON.parse(readFileSync(join(root, 'etc/devlic/agent.json'), 'utf8'))).toMatchObject({ server: SERVER });
+    expect(existsSync(join(root, 'var/lib/devlic/identity.json'))).toBe(false);
+    expect(lines.join('\n')).toMatch(/enroll: not done \(staging root; the server is in the config\): run 'devlic-agent enroll' on the target machine, or pass --enroll/);
+    expect(lines.join('\n')).not.toContain('dle_not-spent');
+    expect(lines.at(-1)).toBe(`devlic-agent is staged under ${root}; no service was registered or started.`);
+    // The server alone is enough for staging.
+    const root2 = stagingRoot();
+    const alone = await runCli(['install', '--server', SERVER, '--root', root2, '--from', fakeRelease()], new RecordingRunner(), { serviceCommands: undefined });
+    expect(alone.code, alone.lines.join('\n')).toBe(0);
+    expect(JSON.parse(readFileSync(join(root2, 'etc/devlic/agent.json'), 'utf8'))).toMatchObject({ server: SERVER });
+    expect(alone.lines.join('\n')).toMatch(/enroll: not done/);
+    expect(existsSync(log)).toBe(false);
+  });
+
+  it('refuses --enroll without a staging root, without server and token, and on uninstall', async () => {
+    const root = stagingRoot();
+    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--enroll', '--from', fakeRelease()], new RecordingRunner())).rejects.toThrow(/--enroll goes with --root/);
+    await expect(runCli(['install', '--root', root, '--enroll', '--from', fakeRelease()], new RecordingRunner())).rejects.toThrow(/--enroll needs --server and an enroll token/);
+    await expect(runCli(['uninstall', '--root', root, '--enroll'], new RecordingRunner())).rejects.toThrow(UsageError);
   });
 
   it('rolls a failed first install back completely and unregisters nothing it did not register', async () => {
@@ -122,7 +157,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     process.stderr.write = ((s: string) => { errs.push(String(s)); return true; }) as typeof process.stderr.write;
     let result;
     try {
-      result = await runCli(['install', '--server', SERVER, '--token', 'tok-bad', '--root', root, '--from', fakeRelease()], runner);
+      result = await runCli(['install', '--server', SERVER, '--token', 'tok-bad', '--root', root, '--enroll', '--from', fakeRelease()], runner);
     } finally {
       process.stderr.write = orig;
     }
@@ -138,14 +173,14 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
   it('rolls a failed upgrade back to the previous program, config and unit, and runs the previous agent', async () => {
     const root = stagingRoot();
     const from = fakeRelease();
-    await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--from', from], new RecordingRunner(respond()));
+    await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--enroll', '--from', from], new RecordingRunner(respond()));
     const before = ['opt/devlic/devlic-agent', 'etc/devlic/agent.json', 'etc/systemd/system/devlic-agent.service'].map((p) => readFileSync(join(root, p), 'utf8'));
     writeFileSync(join(from, 'devlic-agent'), '#!/bin/sh\necho v2\n', { mode: 0o755 });
     const runner = new RecordingRunner((c) => (c.args[0] === 'restart' ? { code: 1, stderr: 'Job failed' } : respond()(c)));
     const orig = process.stderr.write.bind(process.stderr);
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {
-      const { code } = await runCli(['install', '--server', 'https://other.example', '--token', 't', '--app', 'libreoffice', '--root', root, '--from', from], runner);
+      const { code } = await runCli(['install', '--server', 'https://other.example', '--token', 't', '--app', 'libreoffice', '--root', root, '--enroll', '--from', from], runner);
       expect(code).toBe(1);
     } finally {
       process.stderr.write = orig;
@@ -165,7 +200,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
 
   it('uninstall keeps config and data, --purge removes them; both can be re-run', async () => {
     const root = stagingRoot();
-    await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--from', fakeRelease()], new RecordingRunner(respond()));
+    await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--enroll', '--from', fakeRelease()], new RecordingRunner(respond()));
     writeFileSync(join(root, 'var/lib/devlic/device-key.pem'), 'key', { mode: 0o600 });
 
     const r1 = new RecordingRunner();
@@ -190,7 +225,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
     writeFileSync(join(root, DPKG_LIST), '/opt/devlic/devlic-agent\n');
     const runner = new RecordingRunner(respond());
-    const { code } = await runCli(['install', '--server', SERVER, '--token', 't', '--app', 'libreoffice', '--root', root], runner);
+    const { code } = await runCli(['install', '--server', SERVER, '--token', 't', '--app', 'libreoffice', '--root', root, '--enroll'], runner);
     expect(code).toBe(0);
     expect(existsSync(join(root, 'opt/devlic'))).toBe(false);
     expect(existsSync(join(root, 'etc/systemd/system/devlic-agent.service'))).toBe(false);
@@ -206,17 +241,17 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
   it('refuses wrong usage (exit 2) and unsafe situations (exit 1) before changing anything', async () => {
     const root = stagingRoot();
     const runner = new RecordingRunner();
-    await expect(runCli(['install', '--server', SERVER, '--root', root], runner)).rejects.toThrow(UsageError);
-    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--root', root], runner)).rejects.toThrow(/--from DIR/);
-    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--app', 'hook', '--root', root, '--from', fakeRelease()], runner)).rejects.toThrow(/script path/);
-    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--app', 'word', '--root', root, '--from', fakeRelease()], runner)).rejects.toThrow(/unknown app/);
+    await expect(runCli(['install', '--token', 't', '--root', root], runner)).rejects.toThrow(/an enroll token needs --server/);
+    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--enroll'], runner)).rejects.toThrow(/--from DIR/);
+    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--app', 'hook', '--root', root, '--enroll', '--from', fakeRelease()], runner)).rejects.toThrow(/script path/);
+    await expect(runCli(['install', '--server', SERVER, '--token', 't', '--app', 'word', '--root', root, '--enroll', '--from', fakeRelease()], runner)).rejects.toThrow(/unknown app/);
     await expect(runCli(['uninstall', '--token', 't'], runner)).rejects.toThrow(UsageError);
     const orig = process.stderr.write.bind(process.stderr);
     const errs: string[] = [];
     process.stderr.write = ((s: string) => { errs.push(String(s)); return true; }) as typeof process.stderr.write;
     try {
       expect((await runCli(['install', '--server', SERVER, '--token', 't'], runner, { uid: 1000 })).code).toBe(1);
-      expect((await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--from', tempDir('empty')], runner)).code).toBe(1);
+      expect((await runCli(['install', '--server', SERVER, '--token', 't', '--root', root, '--enroll', '--from', tempDir('empty')], runner)).code).toBe(1);
     } finally {
       process.stderr.write = orig;
     }

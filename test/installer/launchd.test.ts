@@ -45,7 +45,7 @@ describe('launchd', () => {
   it('install writes plist and log rotation, then enables and bootstraps the daemon', async () => {
     const root = stagingRoot();
     const runner = new RecordingRunner((c) => (c.args[0] === 'status' ? { stdout: '{"enrolled":false}' } : undefined));
-    const code = await runInstallCommand(['install', '--server', 'https://licensing.example', '--token', 'tok', '--app', 'office-macos', '--root', root, '--from', fakeRelease()], {
+    const code = await runInstallCommand(['install', '--server', 'https://licensing.example', '--token', 'tok', '--app', 'office-macos', '--root', root, '--enroll', '--from', fakeRelease()], {
       platform: 'darwin', runner, isSea: false, uid: 0, serviceCommands: 'run', log: () => undefined,
     });
     expect(code).toBe(0);

@@ -20,7 +20,9 @@ const NO_SERVICE = { code: 1060, stdout: '[SC] EnumQueryServicesStatus:OpenServi
 
 async function win(argv: string[], runner: RecordingRunner, root: string) {
   const lines: string[] = [];
-  const code = await runInstallCommand([...argv, '--root', root], {
+  // A staging root enrolls only when asked: these tests stand in for a real install.
+  const enroll = argv[0] === 'install' && argv.includes('--token') ? ['--enroll'] : [];
+  const code = await runInstallCommand([...argv, '--root', root, ...enroll], {
     platform: 'win32', runner, env: ENV, isSea: false, serviceCommands: 'run', log: (l) => lines.push(l),
   });
   return { code, lines };
