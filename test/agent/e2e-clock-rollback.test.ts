@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { proxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
+import { licensedProxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
 import type { Proxy } from './helpers/proxy.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -17,11 +17,8 @@ let proxy: Proxy;
 let agent: TestAgent;
 
 beforeAll(async () => {
-  setup = await proxiedAgent('rollback');
+  setup = await licensedProxiedAgent('rollback');
   ({ lab, proxy, agent } = setup);
-  await lab.assign();
-  await agent.start();
-  await agent.waitMode('full', 'ASSIGNED', 10_000);
 }, 60_000);
 afterAll(async () => { await setup?.stop(); });
 

@@ -8,7 +8,7 @@
 // year ahead, then the clock put right while offline: CLOCK_UNTRUSTED until
 // the next sync.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { proxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
+import { licensedProxiedAgent, type Lab, type ProxiedAgent, type TestAgent } from './helpers/agent.ts';
 import type { Proxy } from './helpers/proxy.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -18,11 +18,8 @@ let proxy: Proxy;
 let agent: TestAgent;
 
 beforeAll(async () => {
-  setup = await proxiedAgent('clock');
+  setup = await licensedProxiedAgent('clock');
   ({ lab, proxy, agent } = setup);
-  await lab.assign();
-  await agent.start();
-  await agent.waitMode('full', 'ASSIGNED', 10_000);
 }, 60_000);
 afterAll(async () => { await setup?.stop(); });
 

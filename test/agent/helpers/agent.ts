@@ -64,6 +64,15 @@ export async function proxiedAgent(name: string): Promise<ProxiedAgent> {
   };
 }
 
+/** proxiedAgent() with its group licensed and the daemon running, full. */
+export async function licensedProxiedAgent(name: string): Promise<ProxiedAgent> {
+  const setup = await proxiedAgent(name);
+  await setup.lab.assign();
+  await setup.agent.start();
+  await setup.agent.waitMode('full', 'ASSIGNED', 30_000);
+  return setup;
+}
+
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export class TestAgent {
