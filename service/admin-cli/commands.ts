@@ -3,49 +3,17 @@
 // Building a request is pure and throws UsageError on bad input (exit 2), so
 // the whole argv → request mapping is testable without a server.
 import { API } from '../../shared/api.ts';
-import { UsageError, type Options } from '../../shared/cli.ts';
+import { UsageError } from '../../shared/cli.ts';
 import { checkRef, count, parseCount, parseExpires, parseStale, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
 import type {
   AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
   GroupChildBody, GroupDevicesBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
+import { bool_, cmd, guarded, list, str_, type ApiRequest, type CommandArgs, type CommandSpec } from './command-spec.ts';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-/** One call of the admin API: `path` is absolute from the server root and includes any query. */
-export interface ApiRequest {
-  method: Method;
-  path: string;
-  body?: unknown;
-  /** The answer is text to print as it is (CSV), not JSON. */
-  raw?: boolean;
-}
-
-/** The parsed arguments after the command words (global flags removed). */
-export interface CommandArgs {
-  positionals: string[];
-  values: Record<string, unknown>;
-}
-
-export interface CommandSpec {
-  /** The command words, e.g. "groups add-devices". */
-  name: string;
-  /** Positional arguments for the usage line, e.g. "GROUP DEVICE...". */
-  args: string;
-  summary: string;
-  /** Extra help lines. */
-  details?: string[];
-  options: Options;
-  /** Help for each option: [flag with its value, description, required?]. */
-  optionHelp: Array<[string, string, boolean?]>;
-  /** `items`: a list endpoint, `--json` prints its items array; `object`: prints the object. */
-  answer: 'items' | 'object';
-  /** The change may make devices read-only: takes --yes, and asks (TTY) or refuses (exit 2) without it. */
-  guarded?: boolean;
-  build(a: CommandArgs): ApiRequest;
-  render(data: unknown, ctx: r.RenderContext): string;
-}
+export type { ApiRequest, CommandArgs, CommandSpec, Method } from './command-spec.ts';
+export { withConfirm } from './command-spec.ts';
 
 const A = API.admin;
 
@@ -53,54 +21,6 @@ const A = API.admin;
 export { parseCount, parseExpires, parseTermEnd, seg } from './arguments.ts';
 
 // ---- the commands ----------------------------------------------------------
-
-const str_ = { type: 'string' } as const;
-const bool_ = { type: 'boolean' } as const;
-
-function list(name: string, path: string, summary: string, render: (d: never, ctx: r.RenderContext) => string): CommandSpec {
-  return {
-    name, args: '', summary, options: {}, optionHelp: [], answer: 'items',
-    build: (a) => (take(a, []), { method: 'GET', path: A + path }),
-    render: render as CommandSpec['render'],
-  };
-}
-
-type Spec = Omit<CommandSpec, 'render' | 'options' | 'optionHelp' | 'args'> & {
-  args?: string;
-  options?: Options;
-  optionHelp?: Array<[string, string, boolean?]>;
-  render: (d: never, ctx: r.RenderContext) => string;
-};
-
-function cmd(s: Spec): CommandSpec {
-  return { args: '', options: {}, optionHelp: [], ...s, render: s.render as CommandSpec['render'] };
-}
-
-const GUARD_DETAILS = [
-  'If this makes devices read-only, the service says how many and nothing changes unless you',
-  'confirm: --yes, or answer y when asked (only on a terminal). Without it: exit 2, nothing changed.',
-];
-
-/** A change that may make devices read-only: --yes sends `confirm: true`. */
-function guarded(s: Spec): CommandSpec {
-  const c = cmd(s);
-  return {
-    ...c, guarded: true,
-    details: [...(c.details ?? []), ...GUARD_DETAILS],
-    options: { ...c.options, yes: bool_ },
-    optionHelp: [...c.optionHelp, ['--yes', 'go ahead even if devices go read-only']],
-    build(a) {
-      const { yes, ...values } = a.values;
-      const req = c.build({ ...a, values });
-      return yes ? withConfirm(req) : req;
-    },
-  };
-}
-
-/** The same request, confirmed. */
-export function withConfirm(req: ApiRequest): ApiRequest {
-  return { ...req, body: { ...((req.body as object | undefined) ?? {}), confirm: true } };
-}
 
 export const COMMANDS: CommandSpec[] = [
   list('products list', '/products', 'List products with their seat totals', r.renderProducts),
