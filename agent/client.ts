@@ -120,6 +120,8 @@ export class HttpClient {
   readonly base: URL;
   private readonly dispatcher: Agent;
   private readonly opts: ClientOptions;
+  /** Set by the first answer: from then on a reset is not taken for a TLS server on an http:// URL. */
+  private answered = false;
 
   constructor(opts: ClientOptions) {
     this.opts = opts;
@@ -170,9 +172,13 @@ export class HttpClient {
       if (isTooLarge(e)) throw this.tooLarge(null);
       if (deadline.aborted) throw new ServiceError('network', null, 'UNREACHABLE', `no answer from ${this.base.origin} within ${Math.round((this.opts.timeoutMs + (opts.holdMs ?? 0)) / 1000)} s`);
       const mismatch = schemeMismatch(this.base, e);
-      if (mismatch) throw new ServiceError('network', null, 'UNREACHABLE', `cannot talk to ${this.base.origin}: ${mismatch}`);
-      throw new ServiceError('network', null, 'UNREACHABLE', `cannot reach ${this.base.origin}: ${describe(e)}`);
+      if (mismatch && this.base.protocol === 'https:') throw new ServiceError('network', null, 'UNREACHABLE', `cannot talk to ${this.base.origin}: ${mismatch}`);
+      // A reset on http:// may be a TLS server, but only before this server ever answered us: once it
+      // has, a reset is a reset (a restart, a proxy), and the hint would send IT the wrong way.
+      const hint = mismatch && !this.answered ? ` (${mismatch})` : '';
+      throw new ServiceError('network', null, 'UNREACHABLE', `cannot reach ${this.base.origin}: ${describe(e)}${hint}`);
     }
+    this.answered = true;
     const date = typeof res.headers.date === 'string' ? Date.parse(res.headers.date) : NaN;
     const serverDateMs = Number.isNaN(date) ? undefined : date;
     let text: string;

@@ -54,6 +54,32 @@ describe('server URL rules', () => {
     expect(schemeMismatch(https, Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }))).toBeNull();
   });
 
+  it('hints at TLS for a reset on http:// only until the server has answered once', async () => {
+    let n = 0;
+    const srv = createServer((req, res) => {
+      if (n++ === 0) { res.end('{}'); return; }
+      req.socket.destroy();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const fresh = new HttpClient({ server: url, allowInsecureHttp: false, timeoutMs: 5000, maxResponseBytes: 1024 });
+      const resetFirst = createServer((req) => req.socket.destroy());
+      await new Promise<void>((r) => resetFirst.listen(0, '127.0.0.1', r));
+      const first = new HttpClient({ server: `http://127.0.0.1:${(resetFirst.address() as AddressInfo).port}`, allowInsecureHttp: false, timeoutMs: 5000, maxResponseBytes: 1024 });
+      await expect(first.send('GET', '/x', {})).rejects.toThrow(/if it serves TLS, use https:/);
+      await first.close();
+      resetFirst.close();
+      expect((await fresh.send('GET', '/x', {})).status).toBe(200);
+      const err = await fresh.send('GET', '/x', {}).then(() => null, (e) => e as Error);
+      expect(err?.message).toMatch(/^cannot reach http:\/\/127\.0\.0\.1:\d+: /);
+      expect(err?.message).not.toMatch(/TLS/);
+      await fresh.close();
+    } finally {
+      srv.close();
+    }
+  });
+
   it('allows plain http to other hosts only with allowInsecureHttp', () => {
     expect(checkServerUrl('http://10.0.0.5:8470', true).href).toBe('http://10.0.0.5:8470/');
   });

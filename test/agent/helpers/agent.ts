@@ -163,8 +163,12 @@ export class TestAgent {
 
   async status(): Promise<any> {
     const r = await this.cli(['status', '--json']);
-    if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stderr}`);
-    return JSON.parse(r.stdout);
+    // A device that is not enrolled exits 1, with its status on stdout all the same.
+    const notEnrolled = r.code === 1 && /not enrolled/.test(r.stderr);
+    if (r.code !== 0 && !notEnrolled) throw new Error(`status failed (${r.code}): ${r.stderr}`);
+    const st = JSON.parse(r.stdout);
+    if (notEnrolled && st.enrolled !== false) throw new Error(`status exited 1 for "not enrolled" but says enrolled: ${r.stdout}`);
+    return st;
   }
 
   async logs(args: string[] = []): Promise<any[]> {
