@@ -85,9 +85,11 @@ function appsFrom(names: string[] | undefined): Array<Record<string, unknown>> |
     const d = descriptorFor(name);
     if (!d) throw new UsageError(`unknown app '${name}' (apps: ${APP_NAMES.join(', ')})`);
     if (!isValid(d.schema, { name })) {
-      const needs = ((d.schema as { required?: string[] }).required ?? []).filter((k) => k !== 'name');
+      const schema = d.schema as { required?: string[]; properties?: Record<string, { description?: string }> };
+      const needs = (schema.required ?? []).filter((k) => k !== 'name');
+      const what = needs.map((k) => schema.properties?.[k]?.description ?? k).join(', ') || 'settings';
       const fields = needs.map((k) => `,"${k}":...`).join('');
-      throw new UsageError(`the ${name} app needs ${needs.join(', ') || 'settings'}: add {"name":"${name}"${fields}} to the config file's apps`);
+      throw new UsageError(`the ${name} app needs ${what}: add {"name":"${name}"${fields}} to the config file's apps`);
     }
     return { name };
   });

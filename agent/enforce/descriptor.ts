@@ -38,6 +38,12 @@ export function defineEnforcer<S extends Type.TSchema, const N extends string>(
 }
 
 // Field types several apps share.
-/** Absolute POSIX path or Windows drive path; no control characters. */
-export const AbsPath = Type.String({ minLength: 2, maxLength: 1024, pattern: '^(/|[A-Za-z]:\\\\)[^\\u0000-\\u001f]*$' });
+/**
+ * Absolute POSIX path or Windows drive path; no control characters. The
+ * description of a required field names it in the installer's messages.
+ */
+export function absPath(description?: string) {
+  return Type.String({ minLength: 2, maxLength: 1024, pattern: '^(/|[A-Za-z]:\\\\)[^\\u0000-\\u001f]*$', ...(description ? { description } : {}) });
+}
+export const AbsPath = absPath();
 export const TimeoutMs = Type.Integer({ minimum: 100, maximum: 600_000 });

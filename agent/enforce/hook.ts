@@ -11,12 +11,12 @@ import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './ty
 import { errorText, readIfExists, writeFileAtomic } from './fsutil.ts';
 import { describeFailure, minimalEnv, runFile } from './run.ts';
 import { UnsafePathError, walkSafe } from './safe-path.ts';
-import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
+import { absPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
 export const HookConfig = Type.Object({
   name: Type.Literal('hook'),
   /** Absolute path of the executable. */
-  path: AbsPath,
+  path: absPath('a script path'),
   args: Type.Optional(Type.Array(Type.String({ maxLength: 1024, pattern: '^[^\\u0000]*$' }), { maxItems: 32 })),
   timeoutMs: Type.Optional(TimeoutMs),
 }, { additionalProperties: false });
