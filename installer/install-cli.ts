@@ -7,12 +7,11 @@
 // for wrong usage (exit 2 through shared/cli.ts runCli), like every agent
 // command. installer/agent-entry.ts routes the two commands here.
 import { existsSync } from 'node:fs';
-import { dirname, posix, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { isSea } from 'node:sea';
 import { parse, UsageError } from '../shared/cli.ts';
-import { APP_NAMES, AppConfig } from '../agent/enforce/registry.ts';
-import { defaultInstallRoots } from '../agent/enforce/libreoffice.ts';
-import { validate } from '../shared/validate.ts';
+import { APP_NAMES, descriptorFor, ENFORCERS, writablePaths } from '../agent/enforce/registry.ts';
+import { isValid } from '../shared/validate.ts';
 import { agentLayout, type AgentLayout, type Platform } from './layout.ts';
 import { install, isPackaged, uninstall } from './install.ts';
 import { execFileRunner, redact, type Runner } from './runner.ts';
@@ -34,8 +33,9 @@ uninstall  Stops and removes the service and the program files. Config and data
 
   --server URL          the licensing service
 ${enrollTokenHelp(24)}
-  --app NAME            an app to switch, repeatable: ${APP_NAMES.filter((n) => n !== 'hook').join(', ')}
-                        (default: the config's apps, else "file"; hooks go in the config file)
+  --app NAME            an app to switch, repeatable: ${byName().join(', ')}
+                        (default: the config's apps, else "file"; apps that need settings,
+                        such as hooks, go in the config file)
   --ca-file F           trust only this CA for the service's certificate
   --allow-insecure-http allow plain http:// to a non-loopback server
   --purge               uninstall: also remove config, data and logs
@@ -69,25 +69,29 @@ export interface InstallDeps {
   serviceCommands?: 'run' | 'skip';
 }
 
-/** Folders the systemd sandbox must leave writable for the chosen apps (see platforms/systemd.ts). */
+/** Folders the systemd sandbox must leave writable for the chosen apps (each enforcer's writablePaths). */
 export async function sandboxWritePaths(apps: Array<Record<string, unknown>>, platform: Platform): Promise<string[]> {
-  const out: string[] = [];
-  for (const app of apps) {
-    if (app.name === 'libreoffice') {
-      const roots = typeof app.installRoot === 'string' ? [app.installRoot] : await defaultInstallRoots(platform);
-      for (const r of roots) out.push(posix.join(r, 'share', 'registry'), posix.join(r, 'registry'));
-    }
-    if (app.name === 'file' && typeof app.path === 'string') out.push(posix.dirname(app.path));
-  }
-  return out;
+  return writablePaths(apps, platform);
+}
+
+/** Apps that --app can turn on: their config entry needs nothing but the name. */
+function byName(): string[] {
+  return ENFORCERS.filter((d) => isValid(d.schema, { name: d.name })).map((d) => d.name);
 }
 
 function appsFrom(names: string[] | undefined): Array<Record<string, unknown>> | undefined {
   if (!names?.length) return undefined;
   return names.map((name) => {
-    if (name === 'hook') throw new UsageError("the hook app needs a script path: add {\"name\":\"hook\",\"path\":...} to the config file's apps");
-    if (!(APP_NAMES as string[]).includes(name)) throw new UsageError(`unknown app '${name}' (apps: ${APP_NAMES.join(', ')})`);
-    return validate(AppConfig, { name }, `--app ${name}`) as Record<string, unknown>;
+    const d = descriptorFor(name);
+    if (!d) throw new UsageError(`unknown app '${name}' (apps: ${APP_NAMES.join(', ')})`);
+    if (!isValid(d.schema, { name })) {
+      const schema = d.schema as { required?: string[]; properties?: Record<string, { description?: string }> };
+      const needs = (schema.required ?? []).filter((k) => k !== 'name');
+      const what = needs.map((k) => schema.properties?.[k]?.description ?? k).join(', ') || 'settings';
+      const fields = needs.map((k) => `,"${k}":...`).join('');
+      throw new UsageError(`the ${name} app needs ${what}: add {"name":"${name}"${fields}} to the config file's apps`);
+    }
+    return { name };
   });
 }
 

@@ -6,16 +6,19 @@
 // change (see safe-path.ts); an existing file that is not root's own, or a
 // symlink or FIFO at the target, is replaced, never followed.
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
+import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { errorText, readRegular, writeFileAtomic } from './fsutil.ts';
 import { assertSafeDir, UnsafePathError } from './safe-path.ts';
+import { AbsPath, defineEnforcer } from './descriptor.ts';
 
-export interface FileConfig {
-  name: 'file';
+export const FileConfig = Type.Object({
+  name: Type.Literal('file'),
   /** Absolute path; default <dataDir>/app-mode.json. */
-  path?: string;
-}
+  path: Type.Optional(AbsPath),
+}, { additionalProperties: false });
+export type FileConfig = Type.Static<typeof FileConfig>;
 
 export interface AppModeFile {
   mode: EnforcementTarget['mode'];
@@ -112,3 +115,11 @@ function parse(text: string | undefined): AppModeFile | undefined {
   }
   return undefined;
 }
+
+export const fileEnforcer = defineEnforcer({
+  name: 'file',
+  schema: FileConfig,
+  create: (cfg, ctx) => createFileEnforcer(cfg, ctx),
+  // The default file is in the data folder, which is writable anyway.
+  writablePaths: (cfg) => (cfg.path ? [posix.dirname(cfg.path)] : []),
+});

@@ -6,18 +6,21 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { errorText, readIfExists, writeFileAtomic } from './fsutil.ts';
 import { describeFailure, minimalEnv, runFile } from './run.ts';
 import { UnsafePathError, walkSafe } from './safe-path.ts';
+import { absPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
-export interface HookConfig {
-  name: 'hook';
+export const HookConfig = Type.Object({
+  name: Type.Literal('hook'),
   /** Absolute path of the executable. */
-  path: string;
-  args?: string[];
-  timeoutMs?: number;
-}
+  path: absPath('a script path'),
+  args: Type.Optional(Type.Array(Type.String({ maxLength: 1024, pattern: '^[^\\u0000]*$' }), { maxItems: 32 })),
+  timeoutMs: Type.Optional(TimeoutMs),
+}, { additionalProperties: false });
+export type HookConfig = Type.Static<typeof HookConfig>;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -110,3 +113,11 @@ export function createHookEnforcer(
     },
   };
 }
+
+export const hookEnforcer = defineEnforcer({
+  name: 'hook',
+  schema: HookConfig,
+  create: (cfg, ctx) => createHookEnforcer(cfg, ctx),
+  // Writes only its state file in the data folder; what the hook itself writes is the site's to allow.
+  writablePaths: () => [],
+});

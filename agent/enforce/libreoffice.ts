@@ -10,10 +10,12 @@
 // The real-app test (test/enforce/libreoffice-real.test.ts) checks this
 // schema reading against what a running LibreOffice reports over UNO.
 import { promises as fsp, constants as fsc } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
+import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { errorText, readIfExists, readRegular, removeFile, removeStaleTemps, writeFileAtomic } from './fsutil.ts';
 import { assertSafeDir, UnsafePathError } from './safe-path.ts';
+import { AbsPath, defineEnforcer } from './descriptor.ts';
 import { buildLayer, checkLayer, schemaDeclares, versionFromMainXcd, VIEWER_MODE_ITEM, type LayerItem } from './lo-layer.ts';
 
 export const LAYER_FILE = 'devlic-viewer-mode.xcd';
@@ -21,10 +23,12 @@ export const LAYER_FILE = 'devlic-viewer-mode.xcd';
 const LAYER_MODE = 0o644;
 const RESTART_NOTE = 'running LibreOffice instances keep their mode until restarted';
 
-export interface LibreOfficeConfig {
-  name: 'libreoffice';
-  installRoot?: string;
-}
+export const LibreOfficeConfig = Type.Object({
+  name: Type.Literal('libreoffice'),
+  /** Default: the first of defaultInstallRoots() that holds a registry. */
+  installRoot: Type.Optional(AbsPath),
+}, { additionalProperties: false });
+export type LibreOfficeConfig = Type.Static<typeof LibreOfficeConfig>;
 
 export interface LibreOfficeInstall {
   root: string;
@@ -207,3 +211,14 @@ export function createLibreOfficeEnforcer(
     },
   };
 }
+
+export const libreOfficeEnforcer = defineEnforcer({
+  name: 'libreoffice',
+  schema: LibreOfficeConfig,
+  create: (cfg, ctx) => createLibreOfficeEnforcer(cfg, ctx),
+  // Both registry layouts of every candidate root: the install may appear after the agent is installed.
+  async writablePaths(cfg, platform) {
+    const roots = cfg.installRoot ? [cfg.installRoot] : await defaultInstallRoots(platform);
+    return roots.flatMap((r) => [posix.join(r, 'share', 'registry'), posix.join(r, 'registry')]);
+  },
+});

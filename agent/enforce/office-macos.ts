@@ -19,19 +19,22 @@
 // profiles; and not into com.microsoft.office, where a key Office never
 // reads would only mislead administrators.
 import { promises as fsp } from 'node:fs';
+import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { describeFailure, runFile } from './run.ts';
+import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
 export const DEFAULT_DOMAIN = '/Library/Preferences/com.devlic.appmode';
 
-export interface OfficeMacosConfig {
-  name: 'office-macos';
+export const OfficeMacosConfig = Type.Object({
+  name: Type.Literal('office-macos'),
   /** Absolute path of the defaults tool; default /usr/bin/defaults. */
-  defaultsExe?: string;
+  defaultsExe: Type.Optional(AbsPath),
   /** Preference file as an absolute path without .plist; default /Library/Preferences/com.devlic.appmode. */
-  domain?: string;
-  timeoutMs?: number;
-}
+  domain: Type.Optional(AbsPath),
+  timeoutMs: Type.Optional(TimeoutMs),
+}, { additionalProperties: false });
+export type OfficeMacosConfig = Type.Static<typeof OfficeMacosConfig>;
 
 const SIGNAL_NOTE = 'signal only: Microsoft Office for Mac has no device-based licensing or viewer-mode setting, so Office itself is not switched';
 
@@ -95,3 +98,11 @@ export function createOfficeMacosEnforcer(
     },
   };
 }
+
+export const officeMacosEnforcer = defineEnforcer({
+  name: 'office-macos',
+  schema: OfficeMacosConfig,
+  create: (cfg, ctx) => createOfficeMacosEnforcer(cfg, ctx),
+  // macOS has no systemd sandbox; launchd leaves /Library/Preferences writable to root.
+  writablePaths: () => [],
+});

@@ -33,23 +33,26 @@
 // trace after devlic is uninstalled.
 import { promises as fsp } from 'node:fs';
 import { win32 } from 'node:path';
+import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { describeFailure, runFile } from './run.ts';
+import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
 export const POLICY_KEY = 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Office\\16.0\\Common\\Licensing';
 export const C2R_KEY = 'HKLM\\SOFTWARE\\Microsoft\\Office\\ClickToRun\\Configuration';
 const DEFAULT_PRID = 'O365ProPlusRetail';
 
-export interface OfficeWindowsConfig {
-  name: 'office-windows';
+export const OfficeWindowsConfig = Type.Object({
+  name: Type.Literal('office-windows'),
   /** Absolute path of reg.exe; default %SystemRoot%\System32\reg.exe. */
-  regExe?: string;
+  regExe: Type.Optional(AbsPath),
   /** How device-based licensing is switched; default both. */
-  method?: 'policy' | 'click-to-run' | 'both';
+  method: Type.Optional(Type.Union([Type.Literal('policy'), Type.Literal('click-to-run'), Type.Literal('both')])),
   /** Click-to-Run products; default: the installed O365ProPlus* ids, else O365ProPlusRetail. */
-  productReleaseIds?: string[];
-  timeoutMs?: number;
-}
+  productReleaseIds: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9]{2,64}$' }), { minItems: 1, maxItems: 16 })),
+  timeoutMs: Type.Optional(TimeoutMs),
+}, { additionalProperties: false });
+export type OfficeWindowsConfig = Type.Static<typeof OfficeWindowsConfig>;
 
 type RegType = 'REG_DWORD' | 'REG_SZ';
 interface RegValue { name: string; type: string; data: string }
@@ -182,3 +185,11 @@ export function createOfficeWindowsEnforcer(
     },
   };
 }
+
+export const officeWindowsEnforcer = defineEnforcer({
+  name: 'office-windows',
+  schema: OfficeWindowsConfig,
+  create: (cfg, ctx) => createOfficeWindowsEnforcer(cfg, ctx),
+  // The registry only: no folder to open in a sandbox.
+  writablePaths: () => [],
+});

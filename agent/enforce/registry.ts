@@ -1,70 +1,41 @@
-// The list of enforcers and their configuration. `AppConfig` is the schema
-// of one entry of the agent config's `apps` array (the config loader
-// validates against it); createEnforcers turns the entries into enforcers.
-// Adding an app: one file implementing Enforcer, one schema and one case here.
+// The list of enforcers. Everything app-specific is derived from it: the
+// schema and type of one entry of the agent config's `apps` (the config
+// loader validates against it), the enforcers built from those entries, and
+// the folders the installer leaves writable in the service sandbox.
+// Adding an app: one file exporting a descriptor (descriptor.ts) and its line
+// in ENFORCERS. The functions take the list as a parameter so tests can pass
+// their own.
 import Type from 'typebox';
 import { DevlicError } from '../../shared/errors.ts';
-import { validate } from '../../shared/validate.ts';
+import { isValid, validate } from '../../shared/validate.ts';
 import type { Enforcer } from './types.ts';
-import { createFileEnforcer } from './file.ts';
-import { createHookEnforcer } from './hook.ts';
-import { createLibreOfficeEnforcer } from './libreoffice.ts';
-import { createOfficeWindowsEnforcer } from './office-windows.ts';
-import { createOfficeMacosEnforcer } from './office-macos.ts';
+import type { ConfigOf, EnforcerContext, EnforcerDescriptor } from './descriptor.ts';
+import { fileEnforcer } from './file.ts';
+import { hookEnforcer } from './hook.ts';
+import { libreOfficeEnforcer } from './libreoffice.ts';
+import { officeWindowsEnforcer } from './office-windows.ts';
+import { officeMacosEnforcer } from './office-macos.ts';
 
-// Absolute POSIX path or Windows drive path; no control characters.
-const AbsPath = Type.String({ minLength: 2, maxLength: 1024, pattern: '^(/|[A-Za-z]:\\\\)[^\\u0000-\\u001f]*$' });
-const TimeoutMs = Type.Integer({ minimum: 100, maximum: 600_000 });
+export type { EnforcerContext, EnforcerDescriptor } from './descriptor.ts';
 
-export const FileApp = Type.Object({
-  name: Type.Literal('file'),
-  path: Type.Optional(AbsPath),
-}, { additionalProperties: false });
+export const ENFORCERS = [fileEnforcer, hookEnforcer, libreOfficeEnforcer, officeWindowsEnforcer, officeMacosEnforcer] as const;
 
-export const HookApp = Type.Object({
-  name: Type.Literal('hook'),
-  path: AbsPath,
-  args: Type.Optional(Type.Array(Type.String({ maxLength: 1024, pattern: '^[^\\u0000]*$' }), { maxItems: 32 })),
-  timeoutMs: Type.Optional(TimeoutMs),
-}, { additionalProperties: false });
+type List = readonly EnforcerDescriptor[];
 
-export const LibreOfficeApp = Type.Object({
-  name: Type.Literal('libreoffice'),
-  installRoot: Type.Optional(AbsPath),
-}, { additionalProperties: false });
-
-export const OfficeWindowsApp = Type.Object({
-  name: Type.Literal('office-windows'),
-  regExe: Type.Optional(AbsPath),
-  method: Type.Optional(Type.Union([Type.Literal('policy'), Type.Literal('click-to-run'), Type.Literal('both')])),
-  productReleaseIds: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9]{2,64}$' }), { minItems: 1, maxItems: 16 })),
-  timeoutMs: Type.Optional(TimeoutMs),
-}, { additionalProperties: false });
-
-export const OfficeMacosApp = Type.Object({
-  name: Type.Literal('office-macos'),
-  defaultsExe: Type.Optional(AbsPath),
-  domain: Type.Optional(AbsPath),
-  timeoutMs: Type.Optional(TimeoutMs),
-}, { additionalProperties: false });
+/** The schema of one `apps` entry for a list of enforcers: the union of their schemas. */
+export function appConfigSchema<const L extends List>(list: L): Type.TUnsafe<ConfigOf<L[number]>> {
+  return Type.Unsafe<ConfigOf<L[number]>>(Type.Union(list.map((d) => d.schema)));
+}
 
 /** One entry of the agent config's `apps` list. */
-export const AppConfig = Type.Union([FileApp, HookApp, LibreOfficeApp, OfficeWindowsApp, OfficeMacosApp]);
-export type AppConfig = Type.Static<typeof AppConfig>;
+export const AppConfig = appConfigSchema(ENFORCERS);
+export type AppConfig = ConfigOf<(typeof ENFORCERS)[number]>;
 
-const SCHEMAS = {
-  file: FileApp,
-  hook: HookApp,
-  libreoffice: LibreOfficeApp,
-  'office-windows': OfficeWindowsApp,
-  'office-macos': OfficeMacosApp,
-} as const;
-export const APP_NAMES = Object.keys(SCHEMAS) as Array<keyof typeof SCHEMAS>;
+export const APP_NAMES = ENFORCERS.map((d) => d.name);
 
-export interface EnforcerContext {
-  dataDir: string;
-  platform?: NodeJS.Platform;
-  log?: (event: string, fields: object) => void;
+/** The descriptor for an entry's `name`, or undefined. */
+export function descriptorFor(name: unknown, list: List = ENFORCERS): EnforcerDescriptor | undefined {
+  return list.find((d) => d.name === name);
 }
 
 /**
@@ -72,29 +43,38 @@ export interface EnforcerContext {
  * checked again here (the caller may not have validated them): an unknown
  * name, a bad field or an app listed twice is CONFIG_INVALID naming the entry.
  */
-export function createEnforcers(apps: AppConfig[], ctx: EnforcerContext): Enforcer[] {
+export function createEnforcers(apps: readonly unknown[], ctx: EnforcerContext, list: List = ENFORCERS): Enforcer[] {
   const platform = ctx.platform ?? process.platform;
   const seen = new Set<string>();
   return apps.map((raw, i) => {
     const appName = (raw as { name?: unknown } | null)?.name;
-    if (typeof appName !== 'string' || !(appName in SCHEMAS)) {
+    const d = descriptorFor(appName, list);
+    if (!d) {
       throw new DevlicError('CONFIG_INVALID',
-        `apps[${i}]: unknown app ${JSON.stringify(appName)}; known apps: ${APP_NAMES.join(', ')}`);
+        `apps[${i}]: unknown app ${JSON.stringify(appName)}; known apps: ${list.map((x) => x.name).join(', ')}`);
     }
-    if (seen.has(appName)) throw new DevlicError('CONFIG_INVALID', `apps[${i}]: app "${appName}" is listed twice`);
-    seen.add(appName);
-    let app: AppConfig;
+    if (seen.has(d.name)) throw new DevlicError('CONFIG_INVALID', `apps[${i}]: app "${d.name}" is listed twice`);
+    seen.add(d.name);
+    let cfg: unknown;
     try {
-      app = validate(SCHEMAS[appName as keyof typeof SCHEMAS], raw, `apps[${i}] (${appName})`);
+      cfg = validate(d.schema, raw, `apps[${i}] (${d.name})`);
     } catch (e) {
       throw new DevlicError('CONFIG_INVALID', (e as Error).message);
     }
-    switch (app.name) {
-      case 'file': return createFileEnforcer(app, { dataDir: ctx.dataDir });
-      case 'hook': return createHookEnforcer(app, { dataDir: ctx.dataDir, platform, log: ctx.log });
-      case 'libreoffice': return createLibreOfficeEnforcer(app, { platform });
-      case 'office-windows': return createOfficeWindowsEnforcer(app, { platform, log: ctx.log });
-      case 'office-macos': return createOfficeMacosEnforcer(app, { platform, log: ctx.log });
-    }
+    return d.create(cfg, { ...ctx, platform });
   });
+}
+
+/**
+ * Folders a service sandbox must leave writable for these `apps` entries
+ * (systemd ReadWritePaths). Entries that are unknown or invalid add nothing:
+ * the agent refuses such a config at start anyway.
+ */
+export async function writablePaths(apps: readonly unknown[], platform: NodeJS.Platform, list: List = ENFORCERS): Promise<string[]> {
+  const out: string[] = [];
+  for (const app of apps) {
+    const d = descriptorFor((app as { name?: unknown } | null)?.name, list);
+    if (d && isValid(d.schema, app)) out.push(...await d.writablePaths(app, platform));
+  }
+  return out;
 }
