@@ -185,7 +185,7 @@ export class TestAgent {
   }
 
   /** Waits until the file enforcer shows `mode` (and `reason`, if given); returns ms waited. */
-  async waitMode(mode: string, reason?: string, timeoutMs = 5000): Promise<number> {
+  async waitMode(mode: string, reason?: string, timeoutMs = 20_000): Promise<number> {
     const t0 = Date.now();
     await waitFor(`app-mode ${mode} ${reason ?? ''} (now ${JSON.stringify(this.appMode())})`, () => {
       const m = this.appMode();
