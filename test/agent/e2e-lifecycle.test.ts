@@ -82,7 +82,7 @@ describe('agent lifecycle', () => {
   it('applies the mode for someone who signs in, within a second, and records the session', async () => {
     const t0 = Date.now();
     agent.signedIn([{ user: 'alice', line: 'tty2' }]);
-    await waitFor('alice in app-mode', () => agent.appMode()?.users.includes('alice'), 3000, 10);
+    await waitFor('alice in app-mode', () => agent.appMode()?.users.includes('alice'), 20_000, 10);
     expect(Date.now() - t0).toBeLessThan(1000);
     const st = await agent.status();
     expect(st.users).toEqual([expect.objectContaining({ name: 'alice', line: 'tty2', mode: 'full' })]);
@@ -90,7 +90,7 @@ describe('agent lifecycle', () => {
     const dev = await waitFor('report at the service', async () => {
       const d = await lab.admin.ok('GET', `/devices/${st.deviceId}`);
       return d.users.some((u: { name: string }) => u.name === 'alice') ? d : null;
-    }, 5000, 50);
+    }, 20_000, 50);
     expect(dev).toMatchObject({ lastMode: 'full', lastReason: 'ASSIGNED', agentVersion: '0.1.0' });
   });
 
@@ -106,7 +106,7 @@ describe('agent lifecycle', () => {
 
   it('records sign-out', async () => {
     agent.signedIn([]);
-    await waitFor('nobody in app-mode', () => agent.appMode()?.users.length === 0, 3000, 10);
+    await waitFor('nobody in app-mode', () => agent.appMode()?.users.length === 0, 20_000, 10);
     expect((await agent.status()).users).toEqual([]);
   });
 

@@ -63,7 +63,7 @@ describe('offline', () => {
     const events = await waitFor('warning event', async () => {
       const e = await agent.logs(['--type', 'warning']);
       return e.length ? e : null;
-    }, 5000, 200);
+    }, 20_000, 200);
     expect(events).toEqual([expect.objectContaining({ reason: 'EXPIRES_SOON' })]);
     expect(agent.appMode()!.mode).toBe('full');
   });
