@@ -39,7 +39,7 @@ async function watchModes(ms: number, until?: Promise<unknown>): Promise<string[
 
 const lastEventId = async () => (await agent.logs()).at(-1)?.id ?? 0;
 async function waitEvent(type: string, pred: (e: any) => boolean, after: number): Promise<any> {
-  return waitFor(`event ${type}`, async () => (await agent.logs(['--type', type])).find((e) => e.id > after && pred(e)), 15_000, 250);
+  return waitFor(`event ${type}`, async () => (await agent.logs(['--type', type])).find((e) => e.id > after && pred(e)), 30_000, 250);
 }
 
 // Each step runs several CLI commands: generous budgets for a busy machine.

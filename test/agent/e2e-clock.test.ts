@@ -38,7 +38,7 @@ async function watchModes(ms: number): Promise<string[]> {
 const nearNow = (iso: string) => Math.abs(Date.parse(iso) - Date.now()) < 10 * 60_000;
 
 async function waitEvent(type: string, pred: (e: any) => boolean, after: number): Promise<any> {
-  return waitFor(`event ${type}`, async () => (await agent.logs(['--type', type])).find((e) => e.id > after && pred(e)), 15_000, 250);
+  return waitFor(`event ${type}`, async () => (await agent.logs(['--type', type])).find((e) => e.id > after && pred(e)), 30_000, 250);
 }
 const lastEventId = async () => (await agent.logs()).at(-1)?.id ?? 0;
 

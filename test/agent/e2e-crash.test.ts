@@ -46,7 +46,7 @@ describe('crash during a burst of updates', () => {
     db.close();
 
     await agent.start();
-    await agent.waitMode('full', 'ASSIGNED', 5000);
+    await agent.waitMode('full', 'ASSIGNED', 20_000);
     const st = await agent.status();
     expect(st).toMatchObject({ mode: 'full', reason: 'ASSIGNED' });
     const dev = await lab.admin.ok('GET', `/devices/${st.deviceId}`);
@@ -58,7 +58,7 @@ describe('crash during a burst of updates', () => {
 
     // And it still follows the service afterwards.
     await lab.unassign();
-    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 3000);
+    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 20_000);
     const doctor = await agent.cli(['doctor', '--json']);
     const checks = JSON.parse(doctor.stdout).checks;
     expect(checks.find((c: { name: string }) => c.name === 'database')).toMatchObject({ status: 'ok' });

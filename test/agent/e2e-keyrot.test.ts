@@ -208,7 +208,7 @@ describe('signing-key rotation', () => {
       expect(events(guarded, 'key-rejected')[0]).toMatchObject({ reason: 'NOT_ENDORSED', fields: { kid: evil.kid } });
       expect(events(guarded, 'key-rejected')[0].fields.message).toMatch(`signing key ${evil.kid} is not endorsed by a chain from a key this device trusts (newest trusted: ${kids[2]})`);
       expect(events(guarded, 'token-rejected')[0]).toMatchObject({ reason: 'TOKEN_INVALID', fields: { seq: claims.seq } });
-      await waitFor('the refusal in the daemon log', () => guarded.output.includes(`signing key ${evil.kid} refused, tokens it signed stay untrusted`), 10_000, 50);
+      await waitFor('the refusal in the daemon log', () => guarded.output.includes(`signing key ${evil.kid} refused, tokens it signed stay untrusted`), 30_000, 50);
       expect(pinned(guarded)).toEqual(pinsBefore);
       expect(readRow(guarded)).toEqual(before);
       expect(guarded.appMode()).toMatchObject({ mode: 'full', reason: 'ASSIGNED' });

@@ -63,7 +63,7 @@ describe('offline', () => {
     const events = await waitFor('warning event', async () => {
       const e = await agent.logs(['--type', 'warning']);
       return e.length ? e : null;
-    }, 5000, 200);
+    }, 20_000, 200);
     expect(events).toEqual([expect.objectContaining({ reason: 'EXPIRES_SOON' })]);
     expect(agent.appMode()!.mode).toBe('full');
   });
@@ -72,7 +72,7 @@ describe('offline', () => {
     agent.setNow(at(expiresAt - 60_000));
     expect((await agent.status()).mode).toBe('full');
     agent.setNow(at(expiresAt + 1000));
-    const ms = await agent.waitMode('read-only', 'TOKEN_EXPIRED', 5000);
+    const ms = await agent.waitMode('read-only', 'TOKEN_EXPIRED', 20_000);
     expect(ms).toBeLessThan(3000);
     const st = await agent.status();
     expect(st).toMatchObject({ mode: 'read-only', reason: 'TOKEN_EXPIRED' });
@@ -83,7 +83,7 @@ describe('offline', () => {
 
   it('detects a clock turned back behind the last sync and goes read-only', async () => {
     agent.setNow('-10d');
-    await agent.waitMode('read-only', 'CLOCK_UNTRUSTED', 5000);
+    await agent.waitMode('read-only', 'CLOCK_UNTRUSTED', 20_000);
     const st = await agent.status();
     expect(st).toMatchObject({ mode: 'read-only', reason: 'CLOCK_UNTRUSTED' });
     expect(st.detail).toMatch(/behind/);
@@ -96,7 +96,7 @@ describe('offline', () => {
     // The agent is backing off; an admin's refresh asks now.
     const r = await agent.cli(['refresh', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    await agent.waitMode('full', 'ASSIGNED', 5000);
+    await agent.waitMode('full', 'ASSIGNED', 20_000);
     const st = await agent.status();
     // Its request tokens were stamped 10 days late; it corrected them from the
     // service's Date header instead of taking the 401 for a revocation.

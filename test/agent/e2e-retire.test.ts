@@ -62,8 +62,8 @@ describe('devices retire with real agents', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/Retired device 'retire-a'/);
     // The usual propagation time: both agents long-poll, so seconds after the change, not a poll interval.
-    await first.waitMode('read-only', 'DEVICE_RETIRED', 5000);
-    await second.waitMode('full', 'ASSIGNED', 5000);
+    await first.waitMode('read-only', 'DEVICE_RETIRED', 20_000);
+    await second.waitMode('full', 'ASSIGNED', 20_000);
     const dev = await lab.admin.ok('GET', `/devices/${id}`);
     expect(dev).toMatchObject({ licensed: false, reason: 'DEVICE_RETIRED', retired: { by: { name: 'bootstrap admin' }, reason: 'admin' } });
     // Still listed, as retired, and its agent still reports (it is read-only, not cut off).
@@ -80,8 +80,8 @@ describe('devices retire with real agents', () => {
     expect(refused.err).toMatch(/This makes 1 device read-only: retire-b/);
     const r = await admin(['devices', 'restore', id, '--yes']);
     expect(r.code, r.err).toBe(0);
-    await first.waitMode('full', 'ASSIGNED', 5000);
-    await second.waitMode('read-only', 'SEATS_EXHAUSTED', 5000);
+    await first.waitMode('full', 'ASSIGNED', 20_000);
+    await second.waitMode('read-only', 'SEATS_EXHAUSTED', 20_000);
     const audit = JSON.parse((await admin(['audit', 'list', '--action', 'device.', '--json'])).out);
     const lifecycle = audit.filter((e: any) => /^device\.(retire|restore)$/.test(e.action));
     expect(lifecycle.map((e: any) => [e.action, e.targetName, e.actor.name])).toEqual([

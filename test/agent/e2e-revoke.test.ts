@@ -55,9 +55,9 @@ describe('revoked device', () => {
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ daemon: true, reenrolled: false });
     expect(out.previousDeviceId).not.toBe(out.deviceId);
-    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 5000);
+    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 20_000);
     await lab.assign();
-    await agent.waitMode('full', 'ASSIGNED', 3000);
+    await agent.waitMode('full', 'ASSIGNED', 20_000);
     const st = await agent.status();
     expect(st).toMatchObject({ deviceId: out.deviceId, revoked: null, mode: 'full' });
     await waitFor('syncing again', () => proxy.entitlementRequests > 0, 1000);

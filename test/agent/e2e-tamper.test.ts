@@ -131,7 +131,7 @@ describe('in the database', () => {
   });
 
   it('device B was never affected', async () => {
-    await waitFor('b full', () => b.appMode()?.mode === 'full', 5000, 20);
+    await waitFor('b full', () => b.appMode()?.mode === 'full', 20_000, 20);
     expect((await b.status())).toMatchObject({ mode: 'full', reason: 'ASSIGNED' });
   });
 });

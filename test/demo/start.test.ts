@@ -3,7 +3,7 @@
 // --listen/--data-dir (and the variables) move it; the banner's hints and
 // README's walk-through, run as printed in a shell, license the local agent
 // on a non-default port; LibreOffice is switched only when asked, and the
-// layer npm start wrote is gone after Ctrl-C. Options: start-options.test.ts.
+// layer npm start wrote is gone after Ctrl-C. Options: start-options.unit.test.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -5,7 +5,7 @@
 // real agent and server entries bundled (esbuild only, seconds); and the
 // built single executables from npm run build (skips loudly when not built,
 // fails then under DEVLIC_REQUIRE_REAL_APPS=1). Source runs keep the hooks
-// (test/agent/clock.test.ts, identity.test.ts use them).
+// (test/agent/clock.unit.test.ts, identity.unit.test.ts use them).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -3,7 +3,7 @@
 // that stops reading are closed once the configured time has passed,
 // unauthenticated; a held long-poll longer than all those timeouts is not cut.
 // The service runs with 2 s timeouts here; the defaults (30 s) are checked in
-// connection-limits.test.ts.
+// connection-limits.unit.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient } from '../helpers/admin.ts';

@@ -99,11 +99,16 @@ export class TestAgent {
       machineId: opts.machineId ?? randomBytes(16).toString('hex'), hardwareUuid: opts.hardwareUuid ?? '',
       hostname: name, manufacturer: 'TestCorp', model: 'Laptop 13', serial: `SN-${name}`, os: 'Debian GNU/Linux 12',
     }));
+    this.configure(opts.config);
+  }
+
+  /** (Re)writes the agent's config file: the test defaults plus `config`; read by the next command or daemon start. */
+  configure(config: Record<string, unknown> = {}): void {
     writeFileSync(this.configFile, JSON.stringify({
       utmpPath: this.utmpFile,
       // Re-decide every second so that moving the test clock shows quickly.
       expirySchedule: '* * * * * *',
-      ...opts.config,
+      ...config,
     }));
   }
 
@@ -189,7 +194,7 @@ export class TestAgent {
   }
 
   /** Waits until the file enforcer shows `mode` (and `reason`, if given); returns ms waited. */
-  async waitMode(mode: string, reason?: string, timeoutMs = 5000): Promise<number> {
+  async waitMode(mode: string, reason?: string, timeoutMs = 20_000): Promise<number> {
     const t0 = Date.now();
     await waitFor(`app-mode ${mode} ${reason ?? ''} (now ${JSON.stringify(this.appMode())})`, () => {
       const m = this.appMode();

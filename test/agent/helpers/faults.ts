@@ -33,9 +33,12 @@ export async function startTracks(name: string, n: number): Promise<Tracks> {
   const all = await Promise.all(Array.from({ length: n }, async (_, i) => {
     const lab = await labOn(svc);
     const proxy = await startFaultProxy(svc.url);
-    const agent = new TestAgent(`${name}-${i}`, { config: AGENT_CONFIG });
+    // Enrolment is not under test here: it gets the default timeout, so that a
+    // loaded machine cannot fail it on the 1 s budget; the daemon gets the short one.
+    const agent = new TestAgent(`${name}-${i}`);
     const r = await agent.enroll(proxy.url, await lab.enrollToken());
     expect(r.code, r.stderr).toBe(0);
+    agent.configure(AGENT_CONFIG);
     await agent.start();
     // Unlicensed first, so that an older genuine token that would make it read-only is on record.
     await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 20_000);
