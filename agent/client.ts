@@ -43,7 +43,7 @@ export function checkServerUrl(text: string, allowInsecureHttp: boolean): URL {
   }
   // The agent adds /v1/... itself; a URL copied from an API path would double it
   // ("no route GET /v1/v1/enroll"), so say which part to leave out.
-  const api = /\/v\d+(\/.*)?$/.exec(u.pathname);
+  const api = u.pathname.match(/\/v\d+(\/.*)?$/);
   if (api) {
     const base = new URL(u.href);
     base.pathname = u.pathname.slice(0, api.index) + '/';

@@ -41,7 +41,7 @@ export type Parsed = { kind: 'help' } | { kind: 'start'; options: StartOptions }
 
 /** Host and port of --listen, refusing what the service would refuse later. */
 function checkListen(listen: string, from: string): string {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(listen.trim());
+  const m = listen.trim().match(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < 1 || port > 65535) throw new UsageError(`${from} '${listen}' is not HOST:PORT (e.g. ${DEFAULT_LISTEN}; port 1-65535)`);
   return listen.trim();

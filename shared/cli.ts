@@ -42,7 +42,7 @@ export const DURATION_PATTERN = '^\\s*\\d{1,9}\\s*(s|m|h|d|w)\\s*$';
 
 /** Parses durations like 90s, 15m, 1h, 7d into seconds; a number without a unit is refused. */
 export function parseDuration(text: string): number {
-  const m = /^(\d{1,9})\s*(s|m|h|d|w)$/.exec(text.trim());
+  const m = text.trim().match(/^(\d{1,9})\s*(s|m|h|d|w)$/);
   if (!m) {
     throw new UsageError(/^\d+$/.test(text.trim())
       ? `duration '${text}' needs a unit: ${text.trim()}s, ${text.trim()}m, ${text.trim()}h or ${text.trim()}d`

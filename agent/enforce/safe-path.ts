@@ -111,11 +111,11 @@ export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkRes
   };
   judge('/', await fsp.lstat('/'), 'dir');
   let cur = '/';
-  let todo = split(path);
+  let remaining = split(path);
   let links = 0;
   let leaf: Stats | undefined;
-  while (todo.length) {
-    const name = todo.shift()!;
+  while (remaining.length) {
+    const name = remaining.shift()!;
     if (name === '..') {
       // `cur` is always resolved, so its parent is what the kernel would use.
       cur = parent(cur);
@@ -123,13 +123,13 @@ export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkRes
       continue;
     }
     const next = cur === '/' ? `/${name}` : `${cur}/${name}`;
-    const isLast = todo.length === 0;
+    const isLast = remaining.length === 0;
     let st: Stats;
     try {
       st = await fsp.lstat(next);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !opts.missing || opts.missing === 'error') throw e;
-      if (opts.missing === 'ok') return { real: next, missing: [name, ...todo] };
+      if (opts.missing === 'ok') return { real: next, missing: [name, ...remaining] };
       try {
         await fsp.mkdir(next, { mode: opts.dirMode ?? 0o755 });
       } catch (m) {
@@ -142,7 +142,7 @@ export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkRes
       if (++links > MAX_LINKS) throw Object.assign(new Error(`too many symbolic links in ${path}`), { code: 'ELOOP' });
       const target = await fsp.readlink(next);
       if (isAbsolute(target)) cur = '/';
-      todo = [...split(target), ...todo];
+      remaining = [...split(target), ...remaining];
       continue;
     }
     const kind: EntryKind = st.isDirectory() ? 'dir' : 'file';

@@ -42,7 +42,7 @@ export function effectiveLimits(cfg: Pick<ServerConfig, 'maxConnections' | 'maxL
 
 /** The soft open-file limit from /proc/self/limits text ("Max open files  1024  4096  files"). */
 export function parseOpenFileLimit(procLimits: string): number | null {
-  const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(procLimits);
+  const m = procLimits.match(/^Max open files\s+(\d+|unlimited)\s/m);
   if (!m || m[1] === 'unlimited') return null;
   return Number(m[1]);
 }

@@ -61,7 +61,7 @@ describe('migrations', () => {
     const db = new Database(path);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     db.pragma('user_version = 0');
-    db.exec('DROP TABLE observed_time; DROP TABLE applied; DROP TABLE decision; DROP TABLE trusted_time; DROP TABLE sync_state; DROP TABLE sessions; DROP TABLE events; DROP TABLE entitlement;');
+    for (const t of ['observed_time', 'applied', 'decision', 'trusted_time', 'sync_state', 'sessions', 'events', 'entitlement']) db.prepare(`DROP TABLE ${t}`).run();
     db.close();
     const store = new Store(openDb(path));
     expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
@@ -73,7 +73,7 @@ describe('migrations', () => {
     const path = join(tempDir('store'), 'v1.db');
     const db = new Database(path);
     migrate(db);
-    db.exec('DROP TABLE observed_time');
+    db.prepare('DROP TABLE observed_time').run();
     db.pragma('user_version = 1');
     db.prepare("INSERT INTO trusted_time (id, high_water_ms, sync_server_ms, sync_local_ms) VALUES (1, 5, 5, 5)").run();
     db.close();
