@@ -1,0 +1,61 @@
+// The storage seam's lowest layer: an async SQL connection that both
+// backends (store/sqlite/, store/postgres/) implement, so the named queries
+// in store/queries/ are written once. Nothing above service/store/ imports a
+// database driver.
+//
+// Portable SQL, the rules every query follows (docs/design.md, "Storage"):
+// - placeholders are `?` (PostgreSQL's driver gets them as $1, $2, ...); a
+//   literal `?` never appears inside a string in a query;
+// - case-insensitive names compare as lower(name) = lower(?), never
+//   COLLATE NOCASE; LIKE on names as lower(x) LIKE lower(?);
+// - INSERT ... ON CONFLICT (...) DO NOTHING / DO UPDATE, never INSERT OR IGNORE;
+// - booleans are INTEGER 0/1, times are ISO-8601 TEXT, JSON is TEXT parsed in
+//   TypeScript (no json_extract / ->>);
+// - integers come back as JS numbers on both backends (COUNT, SUM included).
+// Where a query cannot be portable and fast at once (bulk writes of 100,000
+// rows), its named query branches on `dialect`.
+
+export type SqlValue = string | number | null;
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** One connection (or one transaction's connection). */
+export interface SqlConn {
+  readonly dialect: Dialect;
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /** changes: rows inserted, updated or deleted. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+}
+
+/**
+ * Devices whose entitlement changed in a committed transaction, or 'all'
+ * when a replica cannot know which (a notification lost while its LISTEN
+ * connection was down, or a payload too large to name every device).
+ */
+export type Changed = readonly string[] | 'all';
+
+/** The connection handed to a transaction's body. */
+export interface SqlTx extends SqlConn {
+  /**
+   * Announces devices whose entitlement changed. Delivered to every
+   * onChanged listener of every replica only after, and only if, the
+   * transaction commits (on PostgreSQL a NOTIFY inside the transaction).
+   */
+  changed(ids: readonly string[]): void;
+}
+
+export interface SqlDatabase extends SqlConn {
+  /**
+   * Runs fn as one write transaction, serialised against every other write
+   * transaction of every replica (SQLite: BEGIN IMMEDIATE behind one async
+   * lock; PostgreSQL: a transaction-scoped advisory lock). A throw rolls back.
+   * fn must use its `tx` only: the outer connection waits for the
+   * transaction to end, so using it inside fn would deadlock (it throws
+   * instead).
+   */
+  transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+  /** Committed changes, from this replica and (PostgreSQL) every other. */
+  onChanged(fn: (ids: Changed) => void): void;
+  close(): Promise<void>;
+}
