@@ -46,7 +46,7 @@ export async function keysMain(argv: string[]): Promise<number> {
   const out = (json: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : text);
 
   if (cmd === 'list') {
-    const keys = listKeys(dataDir);
+    const keys = await listKeys(dataDir);
     out(keys, table(keys));
   } else if (cmd === 'rotate') {
     const r = await rotateKey(dataDir);

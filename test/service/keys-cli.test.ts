@@ -154,7 +154,7 @@ describe('the keyring file', () => {
     expect(now.chain).toHaveLength(2);
     const added = await extendPins({ pinned: k0.jwks.keys, issuer: now.issuer, links: now.chain, want: r2.kid });
     expect(added.map((k) => k.kid)).toEqual([r1.kid, r2.kid]);
-    expect(listKeys(d).map((k) => k.state)).toEqual(['retired', 'previous', 'active']);
+    expect((await listKeys(d)).map((k) => k.state)).toEqual(['retired', 'previous', 'active']);
   });
 
   it('two rotations at once: one wins, the other is refused, no key is lost', async () => {
@@ -163,7 +163,7 @@ describe('the keyring file', () => {
     const out = await Promise.allSettled([rotateKey(d), rotateKey(d)]);
     expect(out.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect((out.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason.code).toBe('CONFLICT');
-    expect(listKeys(d)).toHaveLength(2);
+    expect(await listKeys(d)).toHaveLength(2);
     expect(existsSync(join(d, 'signing-key.json.lock'))).toBe(false);
   });
 
@@ -174,7 +174,7 @@ describe('the keyring file', () => {
     const before = fileText(d);
     await expect(rotateKey(d)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/retire old ones first/) });
     expect(fileText(d)).toBe(before);
-    await retireKey(d, listKeys(d)[0].kid);
+    await retireKey(d, (await listKeys(d))[0].kid);
     await rotateKey(d);
     expect((await loadOrCreateKeys(d)).jwks.keys).toHaveLength(MAX_PUBLISHED_KEYS);
   });
