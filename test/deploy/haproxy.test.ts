@@ -1,5 +1,6 @@
 // The shipped HAProxy config with the real haproxy in front of real
-// devlic-server processes: HAProxy accepts the file; a device enrolls and
+// devlic-server processes: HAProxy accepts the file and terminates TLS with
+// its bind line; a device enrolls and
 // long-polls through it, held past the 50 s timeouts of a stock HAProxy
 // config and woken at once by an assign; a dead replica is marked DOWN by the
 // /healthz check and traffic goes to the live one (and back once it returns);
@@ -7,7 +8,9 @@
 // trusts the proxy, and only the proxy's when it does not.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAPROXY_DEFAULTS } from '../../deploy/haproxy/render.ts';
 import { adminClient } from '../helpers/admin.ts';
@@ -23,10 +26,11 @@ const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
 const STOCK_TIMEOUT_MS = 50_000;
 const ENROLL_PER_MINUTE = 3;
 
-/** A self-signed certificate and key in one PEM, as HAProxy's `crt` wants it. */
+/** A self-signed certificate (valid for 127.0.0.1, where the tests reach HAProxy) and its key in one PEM, as HAProxy's `crt` wants it. */
 function selfSignedPem(): string {
   const dir = tempDir('haproxy-tls');
   const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=licensing.example.org',
+    '-addext', 'subjectAltName=DNS:licensing.example.org,IP:127.0.0.1',
     '-days', '2', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr}`);
   const pem = join(dir, 'devlic.pem');
@@ -64,6 +68,34 @@ describe.skipIf(skip)('HAProxy in front of devlic-server', () => {
     expect(withCa.code, withCa.output).toBe(0);
     const broken = checkHaproxyConfig(text.replace('timeout server 330s', 'timeout server banana'));
     expect(broken.code).not.toBe(0);
+  });
+
+  it('terminates TLS with the shipped bind line: a client trusting only that certificate reaches a plain-HTTP replica', async () => {
+    const pem = selfSignedPem();
+    const svc = await startService();
+    const lb = await startHaproxy({ servers: [replica('tls', svc)], options: { tlsCertFile: pem } });
+    try {
+      expect(lb.config).toContain(`ssl crt ${pem} alpn h2,http/1.1`);
+      expect(lb.url).toMatch(/^https:/);
+      const get = (ca: string | undefined) => new Promise<{ status: number; proto: string; body: string }>((res, rej) => {
+        const req = httpsGet(`${lb.url}/healthz`, { ca, agent: false }, (r) => {
+          const proto = (r.socket as TLSSocket).getProtocol() ?? '';
+          let body = '';
+          r.on('data', (d) => { body += d; });
+          r.on('end', () => res({ status: r.statusCode!, proto, body }));
+        });
+        req.on('error', rej);
+      });
+      const r = await get(readFileSync(pem, 'utf8'));
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body)).toEqual({ ok: true });
+      expect(r.proto).toMatch(/^TLSv1\.[23]$/);
+      // Not trusted without that certificate: the one URL is only as good as its certificate.
+      await expect(get(undefined)).rejects.toThrow(/self[- ]signed/i);
+    } finally {
+      await lb.stop();
+      await svc.stop();
+    }
   });
 
   describe('the service trusting the proxy (trustProxy: [127.0.0.1])', () => {

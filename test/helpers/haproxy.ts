@@ -56,7 +56,7 @@ export interface ServerStat {
 }
 
 export interface HaproxyProcess {
-  /** The one URL agents and admins use: http://127.0.0.1:PORT. */
+  /** The one URL agents and admins use: http://127.0.0.1:PORT (https:// when options.tlsCertFile is given). */
   url: string;
   port: number;
   /** The rendered config text HAProxy runs, and where it is. */
@@ -79,7 +79,8 @@ export const BACKEND = 'devlic_replicas';
 
 /**
  * Starts HAProxy with the shipped config rendered for `servers`, plain HTTP on
- * a free loopback port, no chroot/user switch, logs to its stdout. `options`
+ * a free loopback port (TLS with options.tlsCertFile), no chroot/user switch,
+ * logs to its stdout. `options`
  * overrides render options (e.g. maxWaitSeconds to match the replicas').
  * Resolves once the frontend accepts connections and every server has been
  * checked UP (waitUp: false skips that, for tests that start with a dead one).
@@ -127,7 +128,7 @@ export async function startHaproxy(opts: { servers: HaproxyServer[]; options?: P
       const s = await server(name);
       return s.status === status ? s : null;
     }, timeoutMs, 50);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.options?.tlsCertFile ? 'https' : 'http'}://127.0.0.1:${port}`;
   const h: HaproxyProcess = {
     url, port, config, configFile, statsSocket, proc, output: () => out, command, servers, server, waitForStatus,
     async stop() { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; } },
