@@ -101,6 +101,10 @@ export async function startHaproxy(opts: { servers: HaproxyServer[]; options?: P
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  // A test that times out never reaches its stop(); HAProxy must not outlive the test worker.
+  const reap = () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); };
+  process.once('exit', reap);
+  proc.once('exit', () => process.off('exit', reap));
 
   const command = (cmd: string) => new Promise<string>((res, rej) => {
     const s = connect(statsSocket);
