@@ -9,9 +9,11 @@ import { createLogger } from '../shared/log.ts';
 import { listenProblem, loadServerConfig, parseListen, type ServerConfig } from './config.ts';
 import { startServer } from './server.ts';
 import { keysMain } from './keys-cli.ts';
+import { migrateMain } from './migrate-cli.ts';
 
 const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--retire-stale-after DURATION] [--config FILE]
        devlic-server keys list|rotate|retire KID [--data-dir DIR] [--json]   (see: devlic-server keys --help)
+       devlic-server migrate-to-postgres --from DIR --database URL   (see: devlic-server migrate-to-postgres --help)
 
 The devlic licensing service: admins assign subscriptions to device groups,
 device agents poll it for their signed entitlement.
@@ -54,6 +56,7 @@ async function preflight(cfg: ServerConfig): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'keys') return keysMain(argv.slice(1));
+  if (argv[0] === 'migrate-to-postgres') return migrateMain(argv.slice(1));
   const { values, positionals } = parse(argv, {
     'data-dir': { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
     config: { type: 'string' }, version: { type: 'boolean' }, 'retire-stale-after': { type: 'string' },
@@ -61,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.version) { process.stdout.write(`devlic-server ${VERSION}\n`); return 0; }
   if (values.help) { process.stdout.write(USAGE); return 0; }
   if (positionals[0] !== 'serve' || positionals.length > 1) {
-    throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the commands are 'serve' and 'keys')` : 'missing command: serve or keys');
+    throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the commands are 'serve', 'keys' and 'migrate-to-postgres')` : 'missing command: serve, keys or migrate-to-postgres');
   }
   if (!!values['tls-cert'] !== !!values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   const badListen = values.listen === undefined ? null : listenProblem(values.listen);
