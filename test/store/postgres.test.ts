@@ -106,6 +106,30 @@ describePostgres('store/postgres', (cluster) => {
     expect(maxInside).toBe(1);
   });
 
+  it('a replica stuck inside a transaction loses the write lock after idleInTransactionMs; the others go on', async () => {
+    const url = await cluster().createDatabase();
+    const stuck = await db(url, { idleInTransactionMs: 500 });
+    const other = await db(url);
+    await other.run('CREATE TABLE t (k TEXT)');
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => { entered = r; });
+    let wake!: () => void;
+    const frozen = stuck.transaction(async (tx) => {
+      await tx.run('INSERT INTO t VALUES (?)', ['lost']);
+      entered();
+      await new Promise<void>((r) => { wake = r; }); // holds the lock, sends nothing
+      await tx.run('INSERT INTO t VALUES (?)', ['after']);
+    });
+    await inside;
+    // other waits for the lock until PostgreSQL ends the idle transaction
+    await other.transaction(async (tx) => { await tx.run('INSERT INTO t VALUES (?)', ['other']); });
+    wake();
+    await expect(frozen).rejects.toThrow(/idle-in-transaction|terminat|Connection/i);
+    expect(await other.all('SELECT k FROM t')).toEqual([{ k: 'other' }]);
+    // the stuck replica's pool replaced the dead connection
+    expect(await stuck.transaction(async (tx) => tx.get('SELECT 1 AS one'))).toEqual({ one: 1 });
+  });
+
   it('fan-out: delivered to the other replica after commit, never after rollback, own changes once', async () => {
     const url = await cluster().createDatabase();
     const a = await db(url);

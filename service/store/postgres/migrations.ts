@@ -173,6 +173,8 @@ export async function schemaVersion(q: Pick<pg.ClientBase, 'query'>): Promise<nu
 export async function migratePostgres(pool: pg.Pool, log?: Logger, migrations: readonly string[] = PG_MIGRATIONS): Promise<number> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const onError = (err: Error) => { broken = err; }; // the query in flight rejects too
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK_KEY]);
@@ -195,6 +197,7 @@ export async function migratePostgres(pool: pg.Pool, log?: Logger, migrations: r
     await client.query('ROLLBACK').catch((err: Error) => { broken = err; });
     throw e;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -20,6 +20,7 @@ import { checkDatabaseUrl, redactUrl } from './url.ts';
 export const WRITE_LOCK_KEY = 0x6465766c6963;
 
 export const DEFAULT_POOL_SIZE = 10;
+export const DEFAULT_IDLE_IN_TRANSACTION_MS = 60_000;
 
 export interface PostgresOptions {
   /** Connections in the pool (default 10); the LISTEN connection comes on top. */
@@ -27,6 +28,12 @@ export interface PostgresOptions {
   log?: Logger;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /**
+   * A transaction idle (its replica frozen, or stuck between statements)
+   * this long is ended by PostgreSQL, releasing the write lock every replica
+   * waits on (default 60 s).
+   */
+  idleInTransactionMs?: number;
   /** Reconnect delays of the LISTEN connection (shared/backoff.ts). */
   reconnect?: { baseMs: number; maxMs: number };
 }
@@ -64,7 +71,10 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   const log = opts.log;
   const replicaId = randomUUID();
   const config: pg.ClientConfig = { connectionString: url, types: portableTypes, application_name: 'devlic-server' };
-  const pool = new pg.Pool({ ...config, max: poolSize, keepAlive: true });
+  const pool = new pg.Pool({
+    ...config, max: poolSize, keepAlive: true,
+    idle_in_transaction_session_timeout: opts.idleInTransactionMs ?? DEFAULT_IDLE_IN_TRANSACTION_MS,
+  });
   // An idle client that loses its server emits here; unhandled it would end the process.
   pool.on('error', (err) => log?.warn({ err: err.message }, 'idle database connection lost'));
 
@@ -118,6 +128,13 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       const state = { open: true };
       const ids: string[] = [];
       let broken: Error | undefined;
+      // A checked-out client's connection error (server ended the session)
+      // has no pool listener; unheard it would end the process.
+      const onError = (err: Error) => {
+        broken = err;
+        log?.warn({ err: err.message }, 'database connection lost during a transaction');
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
@@ -149,6 +166,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
         throw e;
       } finally {
         state.open = false;
+        client.off('error', onError);
         client.release(broken);
       }
     },
