@@ -2,12 +2,16 @@
 // contract (store/sql.ts), write serialisation across two instances (two
 // replicas on one database), change fan-out over LISTEN/NOTIFY, the LISTEN
 // connection's reconnect, and the migrations.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { openPostgres, type PostgresDatabase, type PostgresOptions } from '../../service/store/postgres/open.ts';
 import { PG_MIGRATIONS, VERSION_TABLE } from '../../service/store/postgres/migrations.ts';
 import type { Changed } from '../../service/store/sql.ts';
+import { openDatabase } from '../../service/store/db.ts';
 import { describePostgres } from '../helpers/postgres.ts';
+import { tempDir } from '../helpers/processes.ts';
 
 /** Polls cond until true; fails with what after a generous deadline (the machine is busy). */
 async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
@@ -241,5 +245,43 @@ describePostgres('store/postgres', (cluster) => {
     expect(ords[1]).toBeGreaterThan(ords[0]);
     const idx = await d.get<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'devices_seen'");
     expect(idx?.indexdef).toMatch(/COALESCE\(last_seen_at, enrolled_at\).*WHERE \(retired_at IS NULL\)/);
+  });
+
+  it('migration 1 is the schema SQLite has after its migrations: tables, columns, types, nullability, keys, indexes', async () => {
+    const d = await db(await cluster().createDatabase());
+    const file = join(tempDir('pg-schema'), 'devlic.db');
+    openDatabase(file).close();
+    const lite = new Database(file, { readonly: true });
+    try {
+      const tables = (lite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+      const pgTables = (await d.all<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> ? ORDER BY table_name", [VERSION_TABLE])).map((r) => r.t);
+      expect(pgTables).toEqual(tables);
+      for (const t of tables) {
+        const cols = (lite.pragma(`table_info(${t})`) as { name: string; type: string; notnull: number; pk: number }[])
+          .map((c) => ({ name: c.name, type: c.type === 'INTEGER' ? 'integer' : 'text', notnull: c.notnull === 1 || c.pk > 0 }));
+        const pgCols = (await d.all<{ name: string; type: string; nullable: string }>(
+          'SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position', [t]))
+          .map((c) => ({ name: c.name, type: c.type === 'bigint' ? 'integer' : c.type, notnull: c.nullable === 'NO' }));
+        expect(pgCols, t).toEqual(cols);
+        const fks = (lite.pragma(`foreign_key_list(${t})`) as { table: string; from: string; to: string }[])
+          .map((f) => `${f.from}->${f.table}.${f.to}`).sort();
+        const pgFks = (await d.all<{ fk: string }>(`
+          SELECT a.attname || '->' || cl.relname || '.' || af.attname AS fk
+          FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.confrelid
+          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+          JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1]
+          WHERE c.contype = 'f' AND c.conrelid = ?::regclass`, [t])).map((r) => r.fk).sort();
+        expect(pgFks, t).toEqual(fks);
+      }
+      // every SQLite index by name (NOCASE uniqueness became the *_name indexes on lower(name))
+      const idx = (lite.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((i) => i.name);
+      const pgIdx = (await d.all<{ n: string }>("SELECT indexname AS n FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key' ORDER BY indexname")).map((r) => r.n);
+      expect(pgIdx).toEqual([...idx, 'groups_name', 'subscriptions_name'].sort());
+      // and the unique constraints SQLite declares inline
+      const uniques = await d.all<{ n: string }>("SELECT indexname AS n FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname");
+      expect(uniques.map((u) => u.n).filter((n) => n.endsWith('_key') && !n.endsWith('_pkey'))).toEqual(['admins_token_hash_key', 'assignments_group_id_key', 'enroll_tokens_token_hash_key', 'group_members_group_id_device_id_key']);
+    } finally {
+      lite.close();
+    }
   });
 });
