@@ -4,11 +4,11 @@
 // per table, identity counters continue past the copied ids, and a target
 // with data or a source that cannot be stored leaves PostgreSQL untouched.
 import { spawnSync } from 'node:child_process';
-import { cpSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TABLES_IN_FK_ORDER } from '../../service/store/postgres/copy-from-sqlite.ts';
 import { adminClient } from '../helpers/admin.ts';
 import { NODE, ROOT, startService, tempDir } from '../helpers/processes.ts';
@@ -47,6 +47,9 @@ async function pgCounts(url: string): Promise<Record<string, number>> {
 
 describePostgres('migrate-to-postgres', (cluster) => {
   let site = '';
+  const made: string[] = [];
+  const dir = (prefix: string) => { const d = tempDir(prefix); made.push(d); return d; };
+  afterAll(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
   beforeAll(async () => {
     const svc = await startService();
     try {
@@ -73,6 +76,7 @@ describePostgres('migrate-to-postgres', (cluster) => {
       await svc.stop();
     }
     site = svc.dataDir;
+    made.push(dirname(site));
   });
 
   it('copies every table with matching counts, and identity counters continue', async () => {
@@ -115,7 +119,7 @@ describePostgres('migrate-to-postgres', (cluster) => {
 
   it('a row PostgreSQL cannot store rolls the whole copy back; the password is never printed', async () => {
     const url = await cluster().createDatabase();
-    const bad = join(tempDir('pg-migrate-bad'), 'data');
+    const bad = join(dir('pg-migrate-bad'), 'data');
     cpSync(site, bad, { recursive: true });
     const db = new Database(join(bad, 'devlic.db'));
     db.prepare("UPDATE audit SET details = 'a' || char(0) || 'b' WHERE id = (SELECT MAX(id) FROM audit)").run();
@@ -138,7 +142,7 @@ describePostgres('migrate-to-postgres', (cluster) => {
     const mysql = migrate('--from', site, '--database', 'mysql://root@localhost/x');
     expect(mysql.status).toBe(1);
     expect(mysql.stderr).toMatch(/'mysql:' URLs are not supported.*\[CONFIG_INVALID\]/);
-    const empty = migrate('--from', tempDir('pg-migrate-none'), '--database', await cluster().createDatabase());
+    const empty = migrate('--from', dir('pg-migrate-none'), '--database', await cluster().createDatabase());
     expect(empty.status).toBe(1);
     expect(empty.stderr).toMatch(/no devlic database at .*devlic\.db/);
     // nobody listens on port 1: the error names the server, with the password masked

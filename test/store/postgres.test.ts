@@ -2,6 +2,7 @@
 // contract (store/sql.ts), write serialisation across two instances (two
 // replicas on one database), change fan-out over LISTEN/NOTIFY, the LISTEN
 // connection's reconnect, and the migrations.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -249,7 +250,8 @@ describePostgres('store/postgres', (cluster) => {
 
   it('migration 1 is the schema SQLite has after its migrations: tables, columns, types, nullability, keys, indexes', async () => {
     const d = await db(await cluster().createDatabase());
-    const file = join(tempDir('pg-schema'), 'devlic.db');
+    const folder = tempDir('pg-schema');
+    const file = join(folder, 'devlic.db');
     openDatabase(file).close();
     const lite = new Database(file, { readonly: true });
     try {
@@ -282,6 +284,7 @@ describePostgres('store/postgres', (cluster) => {
       expect(uniques.map((u) => u.n).filter((n) => n.endsWith('_key') && !n.endsWith('_pkey'))).toEqual(['admins_token_hash_key', 'assignments_group_id_key', 'enroll_tokens_token_hash_key', 'group_members_group_id_device_id_key']);
     } finally {
       lite.close();
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
