@@ -5,6 +5,7 @@ import { loadConfig } from '../shared/config.ts';
 import { parseDuration } from '../shared/cli.ts';
 import { DevlicError } from '../shared/errors.ts';
 import { MAX_WAIT_SECONDS } from '../shared/api.ts';
+import { checkDatabaseUrl } from './store/postgres/url.ts';
 
 export const ServerConfig = Type.Object({
   /** Folder for the database, signing key and bootstrap admin token (created 0700). */
@@ -57,6 +58,14 @@ export const ServerConfig = Type.Object({
    * e.g. "60d"; null or "off": never. A unit is required; at least 1h.
    */
   retireStaleAfter: Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Null()]),
+  /**
+   * PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE) shared by
+   * every replica; null: SQLite in dataDir (docs/postgresql.md). Also
+   * --database and DEVLIC_DATABASE. Its password is never logged.
+   */
+  database: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()]),
+  /** Connections each replica keeps to PostgreSQL for queries (plus one for LISTEN). */
+  databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
 }, { additionalProperties: false });
 export type ServerConfig = Type.Static<typeof ServerConfig>;
 
@@ -80,6 +89,8 @@ export const SERVER_DEFAULTS: ServerConfig = {
   keepAliveTimeoutSeconds: 30,
   trustProxy: [],
   retireStaleAfter: null,
+  database: null,
+  databasePoolSize: 10,
 };
 
 /** Shortest retireStaleAfter: shorter would retire laptops that are merely shut for the night. */
@@ -106,6 +117,7 @@ export function loadServerConfig(file: string | undefined, overrides: Partial<Se
   const bad = listenProblem(cfg.listen);
   if (bad) throw new DevlicError('CONFIG_INVALID', `listen: ${bad}`);
   retireStaleSeconds(cfg.retireStaleAfter);
+  if (cfg.database !== null) checkDatabaseUrl(cfg.database);
   return cfg;
 }
 

@@ -9,9 +9,11 @@ import { createLogger } from '../shared/log.ts';
 import { listenProblem, loadServerConfig, parseListen, type ServerConfig } from './config.ts';
 import { startServer } from './server.ts';
 import { keysMain } from './keys-cli.ts';
+import { migrateMain } from './migrate-cli.ts';
 
-const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--retire-stale-after DURATION] [--config FILE]
+const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--retire-stale-after DURATION] [--database URL] [--config FILE]
        devlic-server keys list|rotate|retire KID [--data-dir DIR] [--json]   (see: devlic-server keys --help)
+       devlic-server migrate-to-postgres --from DIR --database URL   (see: devlic-server migrate-to-postgres --help)
 
 The devlic licensing service: admins assign subscriptions to device groups,
 device agents poll it for their signed entitlement.
@@ -22,6 +24,8 @@ device agents poll it for their signed entitlement.
   --tls-key FILE      PEM private key
   --retire-stale-after DURATION
                       retire devices not seen for this long, e.g. 60d (default: off; at least 1h)
+  --database URL      PostgreSQL shared by replicas, postgres://USER:PASSWORD@HOST:PORT/DB
+                      (default: $DEVLIC_DATABASE, else SQLite in the data dir; docs/postgresql.md)
   --config FILE       JSON file with further settings (see README: offline validity, warning, limits)
   --version           print the version
 `;
@@ -54,14 +58,16 @@ async function preflight(cfg: ServerConfig): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'keys') return keysMain(argv.slice(1));
+  if (argv[0] === 'migrate-to-postgres') return migrateMain(argv.slice(1));
   const { values, positionals } = parse(argv, {
     'data-dir': { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
     config: { type: 'string' }, version: { type: 'boolean' }, 'retire-stale-after': { type: 'string' },
+    database: { type: 'string' },
   });
   if (values.version) { process.stdout.write(`devlic-server ${VERSION}\n`); return 0; }
   if (values.help) { process.stdout.write(USAGE); return 0; }
   if (positionals[0] !== 'serve' || positionals.length > 1) {
-    throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the commands are 'serve' and 'keys')` : 'missing command: serve or keys');
+    throw new UsageError(positionals.length ? `unknown command '${positionals.join(' ')}' (the commands are 'serve', 'keys' and 'migrate-to-postgres')` : 'missing command: serve, keys or migrate-to-postgres');
   }
   if (!!values['tls-cert'] !== !!values['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   const badListen = values.listen === undefined ? null : listenProblem(values.listen);
@@ -72,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
     tlsCert: values['tls-cert'],
     tlsKey: values['tls-key'],
     retireStaleAfter: values['retire-stale-after'],
+    // flag, then environment, then the config file; an empty variable counts as unset
+    database: values.database ?? (process.env.DEVLIC_DATABASE || undefined),
   });
   await preflight(cfg);
   const log = createLogger('devlic-server');

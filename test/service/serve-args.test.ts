@@ -47,6 +47,7 @@ describe('devlic-server serve with bad input changes nothing', () => {
       [['--config', cfg], /listen: '127\.0\.0\.1:99999': the port must be/],
       [['--listen', '127.0.0.1:0', '--tls-cert', join(dir, 'no-cert.pem'), '--tls-key', join(dir, 'no-key.pem')], /cannot read the tls-cert file .*ENOENT/],
       [['--listen', 'no-such-host.invalid:8470'], /cannot resolve the host 'no-such-host\.invalid'/],
+      [['--database', 'mysql://root:pw@localhost/devlic'], /database: 'mysql:' URLs are not supported/],
     ] as const) {
       const data = join(tempDir('serve-args'), 'data');
       const r = serve(data, ...args);
