@@ -2,6 +2,7 @@
 // every recompute keeps with it (subscription_usage, group_reach), plus the
 // signed-token cache the issuer keeps in the same rows.
 import type { SqlConn } from '../sql.ts';
+import type { EntitlementReason } from '../../../shared/schemas/common.ts';
 
 export interface EntitlementState {
   device_id: string; seq: number; status: string; reason: string; product_sku: string | null; subscription_id: string | null; group_id: string | null;
@@ -13,7 +14,7 @@ export interface EntitlementWrite {
 }
 
 export interface IssuableRow {
-  seq: number; status: 'licensed' | 'unlicensed'; reason: string; product_sku: string | null; product_name: string | null;
+  seq: number; status: 'licensed' | 'unlicensed'; reason: EntitlementReason; product_sku: string | null; product_name: string | null;
   subscription_id: string | null; group_id: string | null; term_end: string | null; token: string | null; token_iat: number | null;
 }
 
