@@ -6,7 +6,8 @@
 // Run: node_modules/.bin/node bench/fleet-size.ts   (DEVLIC_BENCH_FLEETS=1000,100000)
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '../service/store/db.ts';
+import { openSqlite } from '../service/store/sqlite/open.ts';
+import { createStore } from '../service/store/store.ts';
 import { seedCatalogue } from '../service/licensing/catalogue.ts';
 import { startService, tempDir } from '../test/helpers/processes.ts';
 import { adminClient } from '../test/helpers/admin.ts';
@@ -29,10 +30,10 @@ const rows: Record<string, string | number>[] = [];
 for (const n of FLEETS) {
   const dataDir = join(tempDir('fleet'), 'data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(dataDir, 'devlic.db'));
-  seedCatalogue(db, new Date().toISOString());
+  const db = openSqlite(join(dataDir, 'devlic.db'));
+  await seedCatalogue(createStore(db), new Date().toISOString());
   const [, seedMs] = await timed(async () => seedFleet(db, { devices: n, groups: Math.min(GROUPS, n) }));
-  db.close();
+  await db.close();
   const svc = await startService({ dataDir });
   try {
     const admin = adminClient(svc.url, svc.adminToken);

@@ -7,7 +7,8 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '../service/store/db.ts';
+import { openSqlite } from '../service/store/sqlite/open.ts';
+import { createStore } from '../service/store/store.ts';
 import { seedCatalogue } from '../service/licensing/catalogue.ts';
 import { DEVICE_AUTH_AUDIENCE } from '../shared/api.ts';
 import { publicJwk, signDeviceRequestToken } from '../shared/token.ts';
@@ -22,9 +23,9 @@ export interface SeededPollers {
 export async function seedPollers(dataDir: string, n: number, groupName = 'Pollers'): Promise<SeededPollers> {
   const t0 = performance.now();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(join(dataDir, 'devlic.db'));
+  const db = openSqlite(join(dataDir, 'devlic.db'));
   const at = new Date().toISOString();
-  seedCatalogue(db, at);
+  await seedCatalogue(createStore(db), at);
   const now = Math.floor(Date.now() / 1000);
   const devices: { deviceId: string; token: string; jwk: string }[] = [];
   for (let i = 0; i < n; i++) {
@@ -36,18 +37,16 @@ export async function seedPollers(dataDir: string, n: number, groupName = 'Polle
     });
   }
   const groupId = 'grp_pollers';
-  db.transaction(() => {
-    db.prepare('INSERT INTO groups (id, name, created_at) VALUES (?, ?, ?)').run(groupId, groupName, at);
-    const dev = db.prepare(`INSERT INTO devices (id, name, machine_id_hash, hardware_uuid, facts, public_key, enrolled_at) VALUES (?, ?, ?, '', '{}', ?, ?)`);
-    const mem = db.prepare('INSERT INTO group_members (group_id, device_id, added_at) VALUES (?, ?, ?)');
-    const ent = db.prepare(`INSERT INTO device_entitlements (device_id, seq, status, reason, changed_at) VALUES (?, 1, 'unlicensed', 'NOT_IN_LICENSED_GROUP', ?)`);
-    devices.forEach((d, i) => {
-      dev.run(d.deviceId, `poller-${i}`, createHash('sha256').update(d.deviceId).digest('hex'), d.jwk, at);
-      mem.run(groupId, d.deviceId, at);
-      ent.run(d.deviceId, at);
-    });
-  })();
-  db.close();
+  await db.transaction(async (tx) => {
+    await tx.run('INSERT INTO groups (id, name, created_at) VALUES (?, ?, ?)', [groupId, groupName, at]);
+    for (const [i, d] of devices.entries()) {
+      await tx.run(`INSERT INTO devices (id, name, machine_id_hash, hardware_uuid, facts, public_key, enrolled_at) VALUES (?, ?, ?, '', '{}', ?, ?)`,
+        [d.deviceId, `poller-${i}`, createHash('sha256').update(d.deviceId).digest('hex'), d.jwk, at]);
+      await tx.run('INSERT INTO group_members (group_id, device_id, added_at) VALUES (?, ?, ?)', [groupId, d.deviceId, at]);
+      await tx.run(`INSERT INTO device_entitlements (device_id, seq, status, reason, changed_at) VALUES (?, 1, 'unlicensed', 'NOT_IN_LICENSED_GROUP', ?)`, [d.deviceId, at]);
+    }
+  });
+  await db.close();
   const tokensFile = join(dataDir, '..', 'poller-tokens.json');
   writeFileSync(tokensFile, JSON.stringify(devices.map(({ deviceId, token }) => ({ deviceId, token }))), { mode: 0o600 });
   return { tokensFile, groupName, ms: performance.now() - t0 };

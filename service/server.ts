@@ -9,7 +9,8 @@ import type { Logger } from '../shared/log.ts';
 import type { ServerConfig } from './config.ts';
 import { parseListen, retireStaleSeconds } from './config.ts';
 import { retireStaleDevices } from './licensing/lifecycle.ts';
-import { openDatabase, type DB } from './store/db.ts';
+import { openSqlite } from './store/sqlite/open.ts';
+import { createStore, type Store } from './store/store.ts';
 import { seedCatalogue } from './licensing/catalogue.ts';
 import { LicensingContext, SYSTEM_ACTOR } from './licensing/context.ts';
 import { bootstrapAdmin } from './licensing/access.ts';
@@ -28,7 +29,8 @@ import { effectiveLimits, openFileLimit, serverTimeouts } from './http/connectio
 
 export interface RunningServer {
   url: string;
-  db: DB;
+  /** The store the service runs on (closed by stop()). */
+  db: Store;
   ctx: LicensingContext;
   bootstrapToken: string | null;
   stop(): Promise<void>;
@@ -42,11 +44,11 @@ const STALE_CHECK_MS = 5_000;
 export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
-  const db = openDatabase(join(cfg.dataDir, 'devlic.db'));
+  const db = createStore(openSqlite(join(cfg.dataDir, 'devlic.db')));
   const ctx = new LicensingContext(db, now);
-  seedCatalogue(db, ctx.nowIso());
+  await seedCatalogue(db, ctx.nowIso());
   const keys = await loadOrCreateKeys(cfg.dataDir);
-  const boot = bootstrapAdmin(ctx);
+  const boot = await bootstrapAdmin(ctx);
   if (boot) {
     const file = writeAdminToken(cfg.dataDir, boot.token);
     // Shown once (the database keeps only its hash), and only to a person at
@@ -56,7 +58,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       ? `\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`
       : `First start: bootstrap global-admin token written to ${file} (mode 0600); it is not printed because stderr is not a terminal\n`);
   }
-  ctx.refresh();
+  await ctx.refresh();
 
   const limits = effectiveLimits(cfg, openFileLimit());
   if (limits.loweredFrom) {
@@ -76,7 +78,11 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     reissueAfterSeconds: Math.round(cfg.reissueAfterHours * 3600),
   });
   // Order matters: the issuer forgets the old seq before any waiting agent is woken to read it.
-  ctx.onEntitlementsChanged((ids) => { issuer.invalidate(ids); waiters.notify(ids); });
+  ctx.onEntitlementsChanged((ids) => {
+    issuer.invalidate(ids);
+    if (ids === 'all') waiters.notifyAll();
+    else waiters.notify(ids);
+  });
   const https = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
   const app = createBaseApp({ logger: log, bodyLimit: cfg.adminBodyLimit, metrics, https, timeouts, trustProxy: cfg.trustProxy });
   // Past it Node closes new connections at once, before any file runs out: see connection-limits.ts.
@@ -104,7 +110,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     await app.listen({ host, port });
   } catch (e) {
     await app.close();
-    db.close();
+    await db.close();
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the address is in use (another devlic-server?)'
       : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
@@ -117,17 +123,23 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
 
   // A subscription's term ending changes entitlements with no admin action.
   let lastCheck = new Date(now()).toISOString();
-  const termTimer = setInterval(() => {
+  // One check at a time: a slow one (a big recompute) is not overtaken by the next tick.
+  let termChecking = false;
+  const termCheck = async () => {
     const at = new Date(now()).toISOString();
-    const crossed = db.prepare('SELECT COUNT(*) AS n FROM subscriptions WHERE term_end > ? AND term_end <= ?').get(lastCheck, at) as { n: number };
+    const crossed = await db.subscriptions.termsEndedBetween(lastCheck, at);
     lastCheck = at;
-    if (crossed.n > 0) {
-      const changed = ctx.refresh(() => {
-        db.prepare('INSERT INTO audit (at, actor_id, actor_name, action, target, details) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(at, SYSTEM_ACTOR.id, SYSTEM_ACTOR.name, 'subscription.term-ended', 'subscriptions', JSON.stringify({ count: crossed.n }));
+    if (crossed > 0) {
+      const changed = await ctx.refresh(async (tx) => {
+        await tx.audit.insert({ at, actorId: SYSTEM_ACTOR.id, actorName: SYSTEM_ACTOR.name, action: 'subscription.term-ended', target: 'subscriptions', details: { count: crossed } });
       });
-      log.info({ subscriptions: crossed.n, devicesChanged: changed.length }, 'subscription term ended');
+      log.info({ subscriptions: crossed, devicesChanged: changed.length }, 'subscription term ended');
     }
+  };
+  const termTimer = setInterval(() => {
+    if (termChecking) return;
+    termChecking = true;
+    termCheck().catch((e) => log.error({ err: e }, 'checking for ended subscription terms failed')).finally(() => { termChecking = false; });
   }, TERM_CHECK_MS);
   termTimer.unref();
 
@@ -135,15 +147,20 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const staleSeconds = retireStaleSeconds(cfg.retireStaleAfter);
   let staleTimer: NodeJS.Timeout | null = null;
   if (staleSeconds !== null) {
-    const check = () => {
+    let checking = false;
+    const check = async () => {
+      if (checking) return;
+      checking = true;
       try {
-        const ids = retireStaleDevices(ctx, staleSeconds * 1000);
+        const ids = await retireStaleDevices(ctx, staleSeconds * 1000);
         if (ids.length > 0) log.info({ devices: ids.length, retireStaleAfter: cfg.retireStaleAfter }, 'retired stale devices');
       } catch (e) {
         log.error({ err: e }, 'retiring stale devices failed');
+      } finally {
+        checking = false;
       }
     };
-    check();
+    await check();
     staleTimer = setInterval(check, STALE_CHECK_MS);
     staleTimer.unref();
   }
@@ -158,7 +175,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       clearInterval(termTimer);
       if (staleTimer) clearInterval(staleTimer);
       await app.close();
-      db.close();
+      await db.close();
     },
   };
 }

@@ -53,8 +53,9 @@ export class AdminEvents {
     this.schedule();
   }
 
-  entitlementsChanged(deviceIds: string[]): void {
-    if (deviceIds.length > MAX_IDS) this.overflow = true;
+  /** 'all': this replica cannot tell which devices changed (another replica's notice was missed). */
+  entitlementsChanged(deviceIds: readonly string[] | 'all'): void {
+    if (deviceIds === 'all' || deviceIds.length > MAX_IDS) this.overflow = true;
     else for (const id of deviceIds) this.changed.add(id);
     this.schedule();
   }
@@ -137,7 +138,7 @@ export async function adminEventRoutes(app: AnyApp, deps: { ctx: LicensingContex
     async (req, reply) => {
       const h = req.headers.authorization;
       if (!h || !h.startsWith('Bearer ')) throw new DevlicError('UNAUTHENTICATED', 'missing admin token: send Authorization: Bearer <token>');
-      const actor = authenticateAdmin(deps.ctx, h.slice(7).trim());
+      const actor = await authenticateAdmin(deps.ctx, h.slice(7).trim());
       if (!actor) throw new DevlicError('UNAUTHENTICATED', 'admin token is not valid for this service');
       const refused = deps.events.quota.refusal(actor);
       if (refused) throw new DevlicError('RATE_LIMITED', refused);

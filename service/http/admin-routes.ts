@@ -44,14 +44,14 @@ function actorOf(req: FastifyRequest): Actor {
 export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; auth: DeviceAuthenticator; events?: AdminEvents }): Promise<void> {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = deps;
-  const db = ctx.db;
+  const db = ctx.store;
 
   app.addHook('onRequest', async (req) => {
     const h = req.headers.authorization;
     if (!h || !h.startsWith('Bearer ')) {
       throw new DevlicError('UNAUTHENTICATED', 'missing admin token: send Authorization: Bearer <token> (devlic-admin --token or DEVLIC_ADMIN_TOKEN)');
     }
-    const actor = authenticateAdmin(ctx, h.slice(7).trim());
+    const actor = await authenticateAdmin(ctx, h.slice(7).trim());
     if (!actor) throw new DevlicError('UNAUTHENTICATED', 'admin token is not valid for this service');
     if (req.method !== 'GET' && req.method !== 'HEAD' && actor.role !== 'global-admin') {
       throw new DevlicError('FORBIDDEN', `role '${actor.role}' may only read; this change needs a global-admin`);
@@ -60,36 +60,36 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   });
 
   const s = <T extends object>(extra: T) => ({ tags: ['admin'], security: [{ admin: [] }], ...extra });
-  const list = <T>(items: T[]) => ({ items, total: items.length });
+  const list = async <T>(items: Promise<T[]>) => { const all = await items; return { items: all, total: all.length }; };
   const now = () => ctx.now();
 
-  app.get('/whoami', { schema: s({ response: { 200: Admin } }) }, async (req) => views.listAdmins(db, actorOf(req).id)[0]
+  app.get('/whoami', { schema: s({ response: { 200: Admin } }) }, async (req) => (await views.listAdmins(db, actorOf(req).id))[0]
     ?? { id: actorOf(req).id, name: actorOf(req).name, role: actorOf(req).role, createdAt: new Date(0).toISOString() });
 
   app.get('/products', { schema: s({ response: { 200: ListOf(Product) } }) }, async () => list(views.listProducts(db, now())));
 
   app.get('/subscriptions', { schema: s({ response: { 200: ListOf(Subscription) } }) }, async () => list(views.listSubscriptions(db, now())));
   app.get('/subscriptions/:ref', { schema: s({ params: RefParams, response: { 200: Subscription } }) },
-    async (req) => views.listSubscriptions(db, now(), resolveRef(db, 'subscription', req.params.ref))[0]);
+    async (req) => (await views.listSubscriptions(db, now(), await resolveRef(db, 'subscription', req.params.ref)))[0]);
   app.post('/subscriptions', { schema: s({ body: CreateSubscriptionBody, response: { 201: Subscription } }) }, async (req, reply) => {
-    const id = createSubscription(ctx, actorOf(req), req.body);
+    const id = await createSubscription(ctx, actorOf(req), req.body);
     reply.code(201);
-    return views.listSubscriptions(db, now(), id)[0];
+    return (await views.listSubscriptions(db, now(), id))[0];
   });
   app.patch('/subscriptions/:ref', { schema: s({ params: RefParams, body: UpdateSubscriptionBody, response: { 200: Subscription } }) },
-    async (req) => views.listSubscriptions(db, now(), updateSubscription(ctx, actorOf(req), req.params.ref, req.body))[0]);
+    async (req) => (await views.listSubscriptions(db, now(), await updateSubscription(ctx, actorOf(req), req.params.ref, req.body)))[0]);
 
   app.get('/groups', { schema: s({ querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 128 })) }), response: { 200: ListOf(Group) } }) },
     async (req) => list(views.listGroups(db, { q: req.query.q })));
   app.get('/groups/:ref', { schema: s({ params: RefParams, response: { 200: Group } }) },
-    async (req) => views.listGroups(db, { id: resolveRef(db, 'group', req.params.ref) })[0]);
+    async (req) => (await views.listGroups(db, { id: await resolveRef(db, 'group', req.params.ref) }))[0]);
   app.post('/groups', { schema: s({ body: CreateGroupBody, response: { 201: Group } }) }, async (req, reply) => {
-    const id = createGroup(ctx, actorOf(req), req.body.name, req.body.parent);
+    const id = await createGroup(ctx, actorOf(req), req.body.name, req.body.parent);
     reply.code(201);
-    return views.listGroups(db, { id })[0];
+    return (await views.listGroups(db, { id }))[0];
   });
   app.patch('/groups/:ref', { schema: s({ description: 'Renames a group.', params: RefParams, body: UpdateGroupBody, response: { 200: Group } }) },
-    async (req) => views.listGroups(db, { id: renameGroup(ctx, actorOf(req), req.params.ref, req.body.name) })[0]);
+    async (req) => (await views.listGroups(db, { id: await renameGroup(ctx, actorOf(req), req.params.ref, req.body.name) }))[0]);
   app.delete('/groups/:ref', {
     schema: s({
       description: 'Deletes a group (its memberships and nestings go with it). Refused with GROUP_HAS_LICENSES while a subscription is assigned to it or to a group nested in it; guarded by `confirm` when devices would go read-only (a group nested in a licensed one). The body is optional.',
@@ -98,11 +98,11 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     }),
   }, async (req) => {
     const body = req.body === undefined || req.body === null ? {} : validate(DeleteGroupBody, req.body, 'request body');
-    return { ...deleteGroup(ctx, actorOf(req), req.params.ref, body.confirm === true), deleted: true as const };
+    return { ...await deleteGroup(ctx, actorOf(req), req.params.ref, body.confirm === true), deleted: true as const };
   });
-  const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => string, body: typeof GroupDevicesBody | typeof GroupChildBody) =>
+  const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => Promise<string>, body: typeof GroupDevicesBody | typeof GroupChildBody) =>
     app.post(path, { schema: s({ params: RefParams, body, response: { 200: Group } }) },
-      async (req) => views.listGroups(db, { id: fn(actorOf(req), (req.params as any).ref, req.body) })[0]);
+      async (req) => (await views.listGroups(db, { id: await fn(actorOf(req), (req.params as any).ref, req.body) }))[0]);
   groupAction('/groups/:ref/devices', (a, ref, b) => addDevices(ctx, a, ref, b.devices, b.confirm === true), GroupDevicesBody);
   groupAction('/groups/:ref/devices/remove', (a, ref, b) => removeDevices(ctx, a, ref, b.devices, b.confirm === true), GroupDevicesBody);
   groupAction('/groups/:ref/children', (a, ref, b) => nestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
@@ -110,14 +110,14 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
 
   app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db)));
   app.post('/licenses/assign', { schema: s({ body: AssignBody, response: { 201: Assignment } }) }, async (req, reply) => {
-    const id = assign(ctx, actorOf(req), req.body.subscription, req.body.group, req.body.confirm === true);
+    const id = await assign(ctx, actorOf(req), req.body.subscription, req.body.group, req.body.confirm === true);
     reply.code(201);
-    return views.listAssignments(db, id)[0];
+    return (await views.listAssignments(db, id))[0];
   });
   app.post('/licenses/unassign', { schema: s({ body: AssignBody, response: { 200: UnassignResult } }) }, async (req) => {
-    const r = unassign(ctx, actorOf(req), req.body.subscription, req.body.group, req.body.confirm === true);
-    const sub = db.prepare('SELECT id, name FROM subscriptions WHERE id = ?').get(r.sub) as { id: string; name: string };
-    const group = db.prepare('SELECT id, name FROM groups WHERE id = ?').get(r.group) as { id: string; name: string };
+    const r = await unassign(ctx, actorOf(req), req.body.subscription, req.body.group, req.body.confirm === true);
+    const sub = (await db.subscriptions.ref(r.sub))!;
+    const group = (await db.groups.ref(r.group))!;
     return { id: r.id, subscription: sub, group, devicesAffected: r.devicesAffected };
   });
 
@@ -126,15 +126,15 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   app.get('/devices', { schema: s({ querystring: DeviceListQuery, response: { 200: ListOf(DeviceView) } }) },
     async (req) => views.listDevices(db, req.query, now()));
   app.get('/devices/:ref', { schema: s({ params: RefParams, response: { 200: DeviceDetail } }) },
-    async (req) => views.getDevice(db, resolveRef(db, 'device', req.params.ref), { rawFacts: rawFacts(req) }));
+    async (req) => views.getDevice(db, await resolveRef(db, 'device', req.params.ref), { rawFacts: rawFacts(req) }));
   app.patch('/devices/:ref', { schema: s({ params: RefParams, body: UpdateDeviceBody, response: { 200: DeviceView } }) }, async (req) => {
-    const id = setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled, req.body.confirm === true);
+    const id = await setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled, req.body.confirm === true);
     return views.getDevice(db, id, { rawFacts: rawFacts(req) });
   });
   app.get('/devices.csv', {
     schema: s({ description: 'Every device matching the filters as CSV (RFC 4180, header row; cells that a spreadsheet would run as a formula are prefixed with \').', querystring: DeviceCsvQuery }),
   }, async (req, reply) => {
-    const rows = views.listDevices(db, { ...req.query, limit: CSV_MAX_ROWS, offset: 0 }, now());
+    const rows = await views.listDevices(db, { ...req.query, limit: CSV_MAX_ROWS, offset: 0 }, now());
     reply.header('Content-Type', 'text/csv; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="devlic-devices-${new Date(now()).toISOString().slice(0, 10)}.csv"`)
       .header('Cache-Control', 'no-store');
@@ -145,16 +145,16 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
       description: 'Retires a device: it loses its seat at once (the next device in allocation order gets it) and its agent gets an unlicensed entitlement with reason DEVICE_RETIRED. Guarded by `confirm`.',
       params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
     }),
-  }, async (req) => views.getDevice(db, retireDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
+  }, async (req) => views.getDevice(db, await retireDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
   app.post('/devices/:ref/restore', {
     schema: s({
       description: 'Undoes a retire. Guarded by `confirm`: the device takes its old place in the seat order, which can take the seat of the device that got it meanwhile.',
       params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
     }),
-  }, async (req) => views.getDevice(db, restoreDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
+  }, async (req) => views.getDevice(db, await restoreDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
   app.delete('/devices/:ref', { schema: s({ description: 'Forgets a retired device (DEVICE_NOT_RETIRED otherwise); its agent is refused from then on.', params: RefParams, response: { 200: Deleted } }) },
     async (req) => {
-      const r = deleteDevice(ctx, actorOf(req), req.params.ref);
+      const r = await deleteDevice(ctx, actorOf(req), req.params.ref);
       deps.auth.forget(r.id);
       return { ...r, deleted: true as const };
     });
@@ -164,28 +164,28 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
       params: RefParams, body: MergeDevicesBody, response: { 200: MergeResult },
     }),
   }, async (req) => {
-    const r = mergeDevices(ctx, actorOf(req), req.body.from, req.params.ref, req.body.force === true);
+    const r = await mergeDevices(ctx, actorOf(req), req.body.from, req.params.ref, req.body.force === true);
     // Both ids' cached request tokens go now: the old key of :ref must stop working, the retired id must be told where it went.
     deps.auth.forget(r.retired);
     deps.auth.forget(r.id);
-    return { id: r.id, retired: r.retired, device: views.getDevice(db, r.id, { rawFacts: true }) };
+    return { id: r.id, retired: r.retired, device: await views.getDevice(db, r.id, { rawFacts: true }) };
   });
 
   app.get('/enroll-tokens', { schema: s({ response: { 200: ListOf(EnrollToken) } }) }, async () => list(views.listEnrollTokens(db, undefined, now())));
   app.post('/enroll-tokens', { schema: s({ body: CreateEnrollTokenBody, response: { 201: EnrollToken } }) }, async (req, reply) => {
-    const { id, token } = createEnrollToken(ctx, actorOf(req), req.body);
+    const { id, token } = await createEnrollToken(ctx, actorOf(req), req.body);
     reply.code(201);
-    return { ...views.listEnrollTokens(db, id, now())[0], token };
+    return { ...(await views.listEnrollTokens(db, id, now()))[0], token };
   });
 
   app.post('/enroll-tokens/:ref/revoke', { schema: s({ description: 'Revokes an enrollment token: it enrolls nothing from now on.', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: EnrollToken } }) },
-    async (req) => views.listEnrollTokens(db, revokeEnrollToken(ctx, actorOf(req), req.params.ref), now())[0]);
+    async (req) => (await views.listEnrollTokens(db, await revokeEnrollToken(ctx, actorOf(req), req.params.ref), now()))[0]);
 
   app.get('/admins', { schema: s({ response: { 200: ListOf(Admin) } }) }, async () => list(views.listAdmins(db)));
   app.post('/admins', { schema: s({ body: CreateAdminBody, response: { 201: Admin } }) }, async (req, reply) => {
-    const { id, token } = createAdmin(ctx, actorOf(req), req.body.role, req.body.name);
+    const { id, token } = await createAdmin(ctx, actorOf(req), req.body.role, req.body.name);
     reply.code(201);
-    return { ...views.listAdmins(db, id)[0], token };
+    return { ...(await views.listAdmins(db, id))[0], token };
   });
 
   app.post('/admins/:ref/revoke', {
@@ -194,9 +194,9 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
       params: RefParams, body: RevokeAdminBody, response: { 200: Admin },
     }),
   }, async (req) => {
-    const id = revokeAdmin(ctx, actorOf(req), req.params.ref);
+    const id = await revokeAdmin(ctx, actorOf(req), req.params.ref);
     deps.events?.closeFor(id);
-    return views.listAdmins(db, id)[0];
+    return (await views.listAdmins(db, id))[0];
   });
 
   app.get('/audit', { schema: s({ querystring: AuditQuery, response: { 200: ListOf(AuditEvent) } }) },

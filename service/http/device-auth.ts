@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import { DevlicError } from '../../shared/errors.ts';
 import { DEVICE_AUTH_AUDIENCE, DEVICE_AUTH_SCHEME } from '../../shared/api.ts';
 import { keyFromJwk, unverifiedSubject, verifyDeviceRequestToken } from '../../shared/token.ts';
-import type { DB } from '../store/db.ts';
+import type { Store } from '../store/store.ts';
 
 const CACHE_MAX = 200_000;
 
@@ -24,13 +24,11 @@ export class DeviceAuthenticator {
   private readonly keys = new Map<string, { jwk: string; key: KeyObject }>();
   /** Bumped by forget(): a verification that started before must not fill the cache after. */
   private readonly generation = new Map<string, number>();
-  private readonly lookup;
-  private readonly lookupMerged;
+  private readonly store: Store;
   private readonly notice?: MergeNoticeSigner;
 
-  constructor(db: DB, notice?: MergeNoticeSigner) {
-    this.lookup = db.prepare('SELECT public_key FROM devices WHERE id = ?');
-    this.lookupMerged = db.prepare('SELECT d.id, d.public_key FROM device_merges m JOIN devices d ON d.id = m.device_id WHERE m.retired_id = ?');
+  constructor(store: Store, notice?: MergeNoticeSigner) {
+    this.store = store;
     this.notice = notice;
   }
 
@@ -49,9 +47,9 @@ export class DeviceAuthenticator {
     const deviceId = unverifiedSubject(jwt);
     if (!deviceId) throw new DevlicError('UNAUTHENTICATED', 'device token is malformed');
     const gen = this.generation.get(deviceId) ?? 0;
-    const row = this.lookup.get(deviceId) as { public_key: string } | undefined;
-    if (!row) return this.retired(jwt, deviceId, nowSeconds);
-    const { exp } = await verifyDeviceRequestToken(jwt, this.publicKey(deviceId, row.public_key), deviceId, DEVICE_AUTH_AUDIENCE, nowSeconds);
+    const publicKey = await this.store.devices.publicKey(deviceId);
+    if (publicKey === null) return this.retired(jwt, deviceId, nowSeconds);
+    const { exp } = await verifyDeviceRequestToken(jwt, this.publicKey(deviceId, publicKey), deviceId, DEVICE_AUTH_AUDIENCE, nowSeconds);
     // The key changed while this was checked: judge again against the new one.
     if ((this.generation.get(deviceId) ?? 0) !== gen) return this.authenticate(header, nowSeconds);
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
@@ -68,7 +66,7 @@ export class DeviceAuthenticator {
 
   /** An id not in the devices table: unknown, or retired by a merge (then told, signed, where it went). */
   private async retired(jwt: string, deviceId: string, nowSeconds: number): Promise<never> {
-    const merged = this.lookupMerged.get(deviceId) as { id: string; public_key: string } | undefined;
+    const merged = await this.store.devices.mergedInto(deviceId);
     if (!merged || !this.notice) throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again with a new enrollment token');
     // Signed with the key the survivor holds now: only the merged agent learns where it went.
     await verifyDeviceRequestToken(jwt, keyFromJwk(JSON.parse(merged.public_key)), deviceId, DEVICE_AUTH_AUDIENCE, nowSeconds);

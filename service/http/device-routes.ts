@@ -77,7 +77,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     const startedAt = nowSeconds();
     const deviceId = await deps.auth.authenticate(req.headers.authorization, startedAt);
     const inm = req.headers['if-none-match'];
-    let seq = deps.issuer.currentSeq(deviceId, nowSeconds());
+    let seq = await deps.issuer.currentSeq(deviceId, nowSeconds());
     if (seq !== null && inm === `"${seq}"` && req.query.wait) {
       const waitMs = req.query.wait * 1000;
       let cancel = () => {};
@@ -91,7 +91,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
         const end = await held;
         // A newer wait of the same device took this one's place: this connection is most likely a dead one.
         if (end === 'replaced') reply.header('Connection', 'close');
-        seq = deps.issuer.currentSeq(deviceId, nowSeconds());
+        seq = await deps.issuer.currentSeq(deviceId, nowSeconds());
       }
     }
     if (seq !== null && inm === `"${seq}"`) {
@@ -113,7 +113,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     schema: { tags: ['device'], security: [{ device: [] }], body: StatusReport },
   }, async (req, reply) => {
     const deviceId = await deps.auth.authenticate(req.headers.authorization, nowSeconds());
-    recordReport(deps.ctx, deviceId, req.body);
+    await recordReport(deps.ctx, deviceId, req.body);
     deps.onReport?.(deviceId);
     reply.code(204);
     return reply.send();

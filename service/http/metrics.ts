@@ -1,7 +1,7 @@
 // Prometheus metrics for /metrics: request counts and latency by route,
 // long-polls waiting, and devices by licence state and last reported mode.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DB } from '../store/db.ts';
+import type { Store } from '../store/store.ts';
 import type { Waiters } from './waiters.ts';
 
 export interface Metrics {
@@ -10,7 +10,7 @@ export interface Metrics {
   latency: Histogram<'method' | 'route'>;
 }
 
-export function createMetrics(db: DB, waiters: Waiters): Metrics {
+export function createMetrics(store: Store, waiters: Waiters): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'devlic_server_' });
   const requests = new Counter({
@@ -33,15 +33,13 @@ export function createMetrics(db: DB, waiters: Waiters): Metrics {
       this.inc({ reason: 'replaced' }, waiters.replaced);
     },
   });
-  const byState = db.prepare(`SELECT COALESCE(e.status, 'unlicensed') AS status, COALESCE(e.reason, 'NOT_IN_LICENSED_GROUP') AS reason,
-      COALESCE(json_extract(d.last_report, '$.mode'), 'unknown') AS mode, COUNT(*) AS n
-    FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id GROUP BY 1, 2, 3`);
   new Gauge({
     name: 'devlic_devices', help: 'Enrolled devices by licence status, reason and last reported mode',
     labelNames: ['status', 'reason', 'mode'] as const, registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await store.views.devicesByState();
       this.reset();
-      for (const r of byState.all() as any[]) this.set({ status: r.status, reason: r.reason, mode: r.mode }, r.n);
+      for (const r of rows) this.set({ status: r.status, reason: r.reason, mode: r.mode }, r.n);
     },
   });
   return { registry, requests, latency };

@@ -83,6 +83,11 @@ export class Waiters {
     }
   }
 
+  /** Wakes every waiting request as changed: this replica cannot tell which devices changed. */
+  notifyAll(): void {
+    for (const set of [...this.byDevice.values()]) for (const wake of [...set]) wake('changed');
+  }
+
   /** Answers every waiting request now (service shutting down). */
   releaseAll(): void {
     for (const set of [...this.byDevice.values()]) for (const wake of [...set]) wake('released');

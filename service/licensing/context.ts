@@ -7,7 +7,8 @@
 // run, measured and rolled back unless the caller confirmed it, so the impact
 // an admin is shown comes from the very allocation code that makes the change.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { DB } from '../store/db.ts';
+import type { Store, TxStore } from '../store/store.ts';
+import type { Changed } from '../store/sql.ts';
 import type { Role } from '../../shared/schemas/admin.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { Impact } from '../../shared/schemas/admin.ts';
@@ -27,12 +28,11 @@ export interface Change<T> {
 }
 
 export class LicensingContext {
-  readonly db: DB;
+  readonly store: Store;
   readonly now: () => number;
-  private readonly listeners: Array<(deviceIds: string[]) => void> = [];
 
-  constructor(db: DB, now: () => number = Date.now) {
-    this.db = db;
+  constructor(store: Store, now: () => number = Date.now) {
+    this.store = store;
     this.now = now;
   }
 
@@ -40,9 +40,13 @@ export class LicensingContext {
     return new Date(this.now()).toISOString();
   }
 
-  /** Called after commit with the devices whose entitlement changed. */
-  onEntitlementsChanged(fn: (deviceIds: string[]) => void): void {
-    this.listeners.push(fn);
+  /**
+   * Called after commit with the devices whose entitlement changed, or 'all'
+   * when they are not known (PostgreSQL: a notification missed by this
+   * replica); changes committed by other replicas included.
+   */
+  onEntitlementsChanged(fn: (deviceIds: Changed) => void): void {
+    this.store.onChanged(fn);
   }
 
   /**
@@ -50,48 +54,43 @@ export class LicensingContext {
    * transaction. Unless `confirm` is true, a change that takes a seat from
    * any device is rolled back with CONFIRMATION_REQUIRED and its Impact.
    */
-  mutate<T>(actor: Actor, fn: () => Change<T>, opts: { confirm?: boolean } = {}): T {
-    const { result, changed } = this.db.transaction(() => {
-      const c = fn();
+  mutate<T>(actor: Actor, fn: (tx: TxStore) => Promise<Change<T>>, opts: { confirm?: boolean } = {}): Promise<T> {
+    return this.store.transaction(async (tx) => {
+      const c = await fn(tx);
       let changed: string[] = [];
       let impact: Impact | null = null;
       if (c.recompute !== false) {
-        const r = recompute(this.db, this.now());
+        const r = await recompute(tx, this.now());
         changed = r.changed;
-        if (r.lostSeat.length > 0) impact = this.impact(r.lostSeat, r.gotSeat.length);
+        if (r.lostSeat.length > 0) impact = await this.impact(tx, r.lostSeat, r.gotSeat.length);
       }
       if (impact && opts.confirm !== true) {
         // Thrown inside the transaction: the change and its recompute are rolled back.
         throw new DevlicError('CONFIRMATION_REQUIRED', `${c.action}: ${describeImpact(impact)}; nothing was changed. Repeat with confirm: true (devlic-admin: --yes) to go ahead`,
           { impact });
       }
-      this.db.prepare('INSERT INTO audit (at, actor_id, actor_name, action, target, details) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(this.nowIso(), actor.id, actor.name, c.action, c.target, JSON.stringify(impact ? { ...c.details, impact: { devices: impact.devices, devicesGainingSeat: impact.devicesGainingSeat } } : c.details ?? {}));
-      return { result: c.result, changed: c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed };
-    }).immediate();
-    this.emit(changed);
-    return result;
+      await tx.audit.insert({
+        at: this.nowIso(), actorId: actor.id, actorName: actor.name, action: c.action, target: c.target,
+        details: impact ? { ...c.details, impact: { devices: impact.devices, devicesGainingSeat: impact.devicesGainingSeat } } : c.details ?? {},
+      });
+      tx.changed(c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed);
+      return c.result;
+    });
   }
 
   /** Recompute without an admin change (time passing, device enrolling or reporting). */
-  refresh(fn?: () => void): string[] {
-    const changed = this.db.transaction(() => {
-      fn?.();
-      return recomputeEntitlements(this.db, this.now());
-    }).immediate();
-    this.emit(changed);
-    return changed;
+  refresh(fn?: (tx: TxStore) => Promise<void>): Promise<string[]> {
+    return this.store.transaction(async (tx) => {
+      await fn?.(tx);
+      const changed = await recomputeEntitlements(tx, this.now());
+      tx.changed(changed);
+      return changed;
+    });
   }
 
-  private impact(lost: string[], gained: number): Impact {
-    const name = this.db.prepare('SELECT name FROM devices WHERE id = ?');
-    const sample = lost.slice(0, 20).map((id) => ({ id, name: (name.get(id) as { name: string } | undefined)?.name ?? id }));
+  private async impact(tx: TxStore, lost: string[], gained: number): Promise<Impact> {
+    const sample = await Promise.all(lost.slice(0, 20).map(async (id) => ({ id, name: (await tx.devices.nameOf(id)) ?? id })));
     return { devices: lost.length, devicesGainingSeat: gained, sample };
-  }
-
-  private emit(changed: string[]): void {
-    if (changed.length === 0) return;
-    for (const l of this.listeners) l(changed);
   }
 }
 

@@ -6,10 +6,11 @@
 // token signed by an older key (before a rotation) is likewise re-signed with
 // the active key on its device's next request: that is how agents meet the
 // new key, and why a retired key's tokens are never served.
-import type { DB } from '../store/db.ts';
+import type { Store } from '../store/store.ts';
 import type { EntitlementClaims } from '../../shared/schemas/device.ts';
 import type { EntitlementReason } from '../../shared/schemas/common.ts';
 import { ENTITLEMENT_AUDIENCE } from '../../shared/api.ts';
+import type { IssuableRow } from '../store/queries/entitlements.ts';
 import { entitlementHeader, signEntitlement, type SigningKey } from '../../shared/token.ts';
 
 export interface TokenPolicy {
@@ -38,12 +39,7 @@ export function buildClaims(deviceId: string, row: EntitlementRow, seq: number, 
   };
 }
 
-const SELECT = `SELECT e.seq, e.status, e.reason, e.product_sku, p.name AS product_name, e.subscription_id, e.group_id,
-  s.term_end, e.token, e.token_iat
-  FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
-  WHERE e.device_id = ?`;
-
-interface Pending { deviceId: string; row: EntitlementRow; nowSeconds: number; resolve: (v: Issued | null) => void; reject: (e: unknown) => void; attempt: number }
+interface Pending { deviceId: string; row: IssuableRow; nowSeconds: number; resolve: (v: Issued | null) => void; reject: (e: unknown) => void; attempt: number }
 export interface Issued { token: string; seq: number }
 
 /**
@@ -53,41 +49,33 @@ export interface Issued { token: string; seq: number }
  * device, which is what keeps propagation to a large group under a second.
  */
 export class EntitlementIssuer {
-  private readonly db: DB;
+  private readonly store: Store;
   private readonly key: SigningKey;
   private readonly policy: TokenPolicy;
-  private readonly select;
-  private readonly store;
   private pending: Pending[] = [];
   /** seq and signing time of each device's stored token: the 304 path reads no database. */
   private readonly signedSeq = new Map<string, { seq: number; iat: number }>();
-  private readonly selectSeq;
   /** How every token signed by the active key begins. */
   private readonly activePrefix: string;
 
-  constructor(db: DB, key: SigningKey, policy: TokenPolicy) {
-    this.db = db;
+  constructor(store: Store, key: SigningKey, policy: TokenPolicy) {
+    this.store = store;
     this.key = key;
     this.activePrefix = `${entitlementHeader(key.kid)}.`;
     this.policy = policy;
-    this.select = db.prepare(SELECT);
-    // Stores only over the exact row state that was signed (seq and signing
-    // time): a row recomputed, re-signed or first signed by another batch
-    // meanwhile is left alone, so one seq never gets two different tokens.
-    this.store = db.prepare('UPDATE device_entitlements SET token = ?, token_iat = ?, seq = ? WHERE device_id = ? AND seq = ? AND token_iat IS ?');
-    this.selectSeq = db.prepare('SELECT seq, token_iat, substr(token, 1, ?) = ? AS active FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL');
   }
 
-  /** Must be called (synchronously, after commit) with every device whose entitlement row changed. */
-  invalidate(deviceIds: Iterable<string>): void {
-    for (const id of deviceIds) this.signedSeq.delete(id);
+  /** Must be called (synchronously, after commit) with every device whose entitlement row changed, or 'all'. */
+  invalidate(deviceIds: Iterable<string> | 'all'): void {
+    if (deviceIds === 'all') this.signedSeq.clear();
+    else for (const id of deviceIds) this.signedSeq.delete(id);
   }
 
   /** The current seq without signing anything: the cheap path behind ETag checks. */
-  currentSeq(deviceId: string, nowSeconds: number): number | null {
+  async currentSeq(deviceId: string, nowSeconds: number): Promise<number | null> {
     let cached = this.signedSeq.get(deviceId);
     if (!cached) {
-      const row = this.selectSeq.get(this.activePrefix.length, this.activePrefix, deviceId) as { seq: number; token_iat: number; active: number } | undefined;
+      const row = await this.store.entitlements.signedSeq(deviceId, this.activePrefix);
       // Signed by an older key: no ETag match, so the next answer is a token from the active key.
       if (!row || !row.active) return null;
       this.signedSeq.set(deviceId, (cached = { seq: row.seq, iat: row.token_iat }));
@@ -95,16 +83,16 @@ export class EntitlementIssuer {
     return nowSeconds - cached.iat >= this.policy.reissueAfterSeconds ? null : cached.seq;
   }
 
-  private needsSigning(row: EntitlementRow, nowSeconds: number): boolean {
+  private needsSigning(row: IssuableRow, nowSeconds: number): boolean {
     return !row.token || row.token_iat === null || nowSeconds - row.token_iat >= this.policy.reissueAfterSeconds
       || !row.token.startsWith(this.activePrefix);
   }
 
   /** The device's current token, signing a new one when needed. */
-  current(deviceId: string, nowSeconds: number, attempt = 0): Promise<Issued | null> {
-    const row = this.select.get(deviceId) as EntitlementRow | undefined;
-    if (!row) return Promise.resolve(null);
-    if (!this.needsSigning(row, nowSeconds)) return Promise.resolve({ token: row.token!, seq: row.seq });
+  async current(deviceId: string, nowSeconds: number, attempt = 0): Promise<Issued | null> {
+    const row = await this.store.entitlements.issuable(deviceId);
+    if (!row) return null;
+    if (!this.needsSigning(row, nowSeconds)) return { token: row.token!, seq: row.seq };
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => { this.flush().catch(() => {}); });
       this.pending.push({ deviceId, row, nowSeconds, resolve, reject, attempt });
@@ -128,9 +116,12 @@ export class EntitlementIssuer {
         signed.set(p.deviceId, { token, seq, prevSeq: row.seq, prevIat: row.token_iat, iat: p.nowSeconds });
       }
       const stored = new Set<string>();
-      this.db.transaction(() => {
-        for (const [deviceId, t] of signed) if (this.store.run(t.token, t.iat, t.seq, deviceId, t.prevSeq, t.prevIat).changes === 1) stored.add(deviceId);
-      })();
+      // Stores only over the exact row state that was signed (seq and signing
+      // time): a row recomputed, re-signed or first signed by another batch
+      // meanwhile is left alone, so one seq never gets two different tokens.
+      await this.store.transaction(async (tx) => {
+        for (const [deviceId, t] of signed) if (await tx.entitlements.storeToken(deviceId, t)) stored.add(deviceId);
+      });
       for (const id of stored) { const t = signed.get(id)!; this.signedSeq.set(id, { seq: t.seq, iat: t.iat }); }
       for (const p of batch) {
         const t = signed.get(p.deviceId);

@@ -6,73 +6,73 @@ import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { descendantsAndSelf, wouldCreateCycle } from './graph.ts';
 import { resolveRef } from './resolve.ts';
+import type { Aggregates } from '../store/store.ts';
 
-export function createGroup(ctx: LicensingContext, actor: Actor, name: string, parentRef?: string): string {
-  return ctx.mutate(actor, () => {
-    if (ctx.db.prepare('SELECT 1 FROM groups WHERE name = ? COLLATE NOCASE').get(name)) {
-      throw new DevlicError('NAME_TAKEN', `a group named '${name}' already exists`);
-    }
-    const parent = parentRef ? resolveRef(ctx.db, 'group', parentRef) : null;
+export function createGroup(ctx: LicensingContext, actor: Actor, name: string, parentRef?: string): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    if (await tx.groups.nameTaken(name)) throw new DevlicError('NAME_TAKEN', `a group named '${name}' already exists`);
+    const parent = parentRef ? await resolveRef(tx, 'group', parentRef) : null;
     const id = newId('grp');
-    ctx.db.prepare('INSERT INTO groups (id, name, created_at) VALUES (?, ?, ?)').run(id, name, ctx.nowIso());
-    if (parent) ctx.db.prepare('INSERT INTO group_children (parent_id, child_id, created_at) VALUES (?, ?, ?)').run(parent, id, ctx.nowIso());
+    await tx.groups.insert(id, name, ctx.nowIso());
+    if (parent) await tx.groups.nest(parent, id, ctx.nowIso());
     return { result: id, action: 'group.create', target: id, details: { name, parent }, recompute: false };
   });
 }
 
-export function addDevices(ctx: LicensingContext, actor: Actor, groupRef: string, deviceRefs: string[], confirm = false): string {
-  return ctx.mutate(actor, () => {
-    const group = resolveRef(ctx.db, 'group', groupRef);
-    const ids = deviceRefs.map((d) => resolveRef(ctx.db, 'device', d));
-    const insert = ctx.db.prepare('INSERT OR IGNORE INTO group_members (group_id, device_id, added_at) VALUES (?, ?, ?)');
-    const added = ids.filter((d) => insert.run(group, d, ctx.nowIso()).changes > 0);
+async function resolveAll(tx: Aggregates, refs: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const d of refs) ids.push(await resolveRef(tx, 'device', d));
+  return ids;
+}
+
+export function addDevices(ctx: LicensingContext, actor: Actor, groupRef: string, deviceRefs: string[], confirm = false): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const group = await resolveRef(tx, 'group', groupRef);
+    const ids = await resolveAll(tx, deviceRefs);
+    const added: string[] = [];
+    for (const d of ids) if (await tx.groups.addMember(group, d, ctx.nowIso())) added.push(d);
     return { result: group, action: 'group.add-devices', target: group, details: { added, alreadyMembers: ids.filter((d) => !added.includes(d)) } };
   }, { confirm });
 }
 
-export function removeDevices(ctx: LicensingContext, actor: Actor, groupRef: string, deviceRefs: string[], confirm = false): string {
-  return ctx.mutate(actor, () => {
-    const group = resolveRef(ctx.db, 'group', groupRef);
-    const ids = deviceRefs.map((d) => resolveRef(ctx.db, 'device', d));
-    const del = ctx.db.prepare('DELETE FROM group_members WHERE group_id = ? AND device_id = ?');
-    const removed = ids.filter((d) => del.run(group, d).changes > 0);
+export function removeDevices(ctx: LicensingContext, actor: Actor, groupRef: string, deviceRefs: string[], confirm = false): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const group = await resolveRef(tx, 'group', groupRef);
+    const ids = await resolveAll(tx, deviceRefs);
+    const removed: string[] = [];
+    for (const d of ids) if (await tx.groups.removeMember(group, d)) removed.push(d);
     if (removed.length === 0) throw new DevlicError('NOT_FOUND', `none of those devices is a member of group '${groupRef}'`);
     return { result: group, action: 'group.remove-devices', target: group, details: { removed } };
   }, { confirm });
 }
 
-export function nestGroup(ctx: LicensingContext, actor: Actor, parentRef: string, childRef: string, confirm = false): string {
-  return ctx.mutate(actor, () => {
-    const parent = resolveRef(ctx.db, 'group', parentRef);
-    const child = resolveRef(ctx.db, 'group', childRef);
-    const edges = (ctx.db.prepare('SELECT parent_id AS parent, child_id AS child FROM group_children').all() as { parent: string; child: string }[]);
-    if (wouldCreateCycle(parent, child, edges)) {
+export function nestGroup(ctx: LicensingContext, actor: Actor, parentRef: string, childRef: string, confirm = false): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const parent = await resolveRef(tx, 'group', parentRef);
+    const child = await resolveRef(tx, 'group', childRef);
+    if (wouldCreateCycle(parent, child, await tx.groups.edges())) {
       throw new DevlicError('GROUP_CYCLE', `nesting '${childRef}' inside '${parentRef}' would create a cycle`);
     }
-    const r = ctx.db.prepare('INSERT OR IGNORE INTO group_children (parent_id, child_id, created_at) VALUES (?, ?, ?)').run(parent, child, ctx.nowIso());
-    if (r.changes === 0) throw new DevlicError('CONFLICT', `'${childRef}' is already nested inside '${parentRef}'`);
+    if (!await tx.groups.nest(parent, child, ctx.nowIso())) throw new DevlicError('CONFLICT', `'${childRef}' is already nested inside '${parentRef}'`);
     return { result: parent, action: 'group.nest', target: parent, details: { child } };
   }, { confirm });
 }
 
-export function unnestGroup(ctx: LicensingContext, actor: Actor, parentRef: string, childRef: string, confirm = false): string {
-  return ctx.mutate(actor, () => {
-    const parent = resolveRef(ctx.db, 'group', parentRef);
-    const child = resolveRef(ctx.db, 'group', childRef);
-    const r = ctx.db.prepare('DELETE FROM group_children WHERE parent_id = ? AND child_id = ?').run(parent, child);
-    if (r.changes === 0) throw new DevlicError('NOT_FOUND', `'${childRef}' is not nested inside '${parentRef}'`);
+export function unnestGroup(ctx: LicensingContext, actor: Actor, parentRef: string, childRef: string, confirm = false): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const parent = await resolveRef(tx, 'group', parentRef);
+    const child = await resolveRef(tx, 'group', childRef);
+    if (!await tx.groups.unnest(parent, child)) throw new DevlicError('NOT_FOUND', `'${childRef}' is not nested inside '${parentRef}'`);
     return { result: parent, action: 'group.unnest', target: parent, details: { child } };
   }, { confirm });
 }
 
-export function renameGroup(ctx: LicensingContext, actor: Actor, ref: string, name: string): string {
-  return ctx.mutate(actor, () => {
-    const id = resolveRef(ctx.db, 'group', ref);
-    const before = (ctx.db.prepare('SELECT name FROM groups WHERE id = ?').get(id) as { name: string }).name;
-    if (ctx.db.prepare('SELECT 1 FROM groups WHERE name = ? COLLATE NOCASE AND id <> ?').get(name, id)) {
-      throw new DevlicError('NAME_TAKEN', `a group named '${name}' already exists`);
-    }
-    ctx.db.prepare('UPDATE groups SET name = ? WHERE id = ?').run(name, id);
+export function renameGroup(ctx: LicensingContext, actor: Actor, ref: string, name: string): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'group', ref);
+    const before = (await tx.groups.nameOf(id))!;
+    if (await tx.groups.nameTaken(name, id)) throw new DevlicError('NAME_TAKEN', `a group named '${name}' already exists`);
+    await tx.groups.rename(id, name);
     return { result: id, action: 'group.rename', target: id, details: { before: { name: before }, after: { name } }, recompute: false };
   });
 }
@@ -82,26 +82,19 @@ export function renameGroup(ctx: LicensingContext, actor: Actor, ref: string, na
  * Refused while a subscription is assigned to it or to a group nested in it;
  * guarded like any change when it is itself nested in a licensed group.
  */
-export function deleteGroup(ctx: LicensingContext, actor: Actor, ref: string, confirm = false): { id: string; name: string } {
-  return ctx.mutate(actor, () => {
-    const db = ctx.db;
-    const id = resolveRef(db, 'group', ref);
-    const name = (db.prepare('SELECT name FROM groups WHERE id = ?').get(id) as { name: string }).name;
-    const edges = db.prepare('SELECT parent_id AS parent, child_id AS child FROM group_children').all() as { parent: string; child: string }[];
-    const reach = descendantsAndSelf(id, edges);
-    const licensed = db.prepare(`SELECT g.name AS g, s.name AS s FROM assignments a JOIN groups g ON g.id = a.group_id
-      JOIN subscriptions s ON s.id = a.subscription_id WHERE a.group_id IN (${reach.map(() => '?').join(',')}) ORDER BY g.name`).all(...reach) as { g: string; s: string }[];
+export function deleteGroup(ctx: LicensingContext, actor: Actor, ref: string, confirm = false): Promise<{ id: string; name: string }> {
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'group', ref);
+    const name = (await tx.groups.nameOf(id))!;
+    const reach = descendantsAndSelf(id, await tx.groups.edges());
+    const licensed = await tx.subscriptions.assignedToAny(reach);
     if (licensed.length > 0) {
       const which = licensed.map((l) => `'${l.s}' on '${l.g}'`).join(', ');
       throw new DevlicError('GROUP_HAS_LICENSES', `group '${name}' cannot be deleted while a subscription is assigned to it or to a group nested in it (${which}); unassign first`,
         { assignments: licensed.length });
     }
-    const members = (db.prepare('SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?').get(id) as { n: number }).n;
-    db.prepare('DELETE FROM group_members WHERE group_id = ?').run(id);
-    db.prepare('DELETE FROM group_children WHERE parent_id = ? OR child_id = ?').run(id, id);
-    db.prepare('UPDATE enroll_tokens SET group_id = NULL WHERE group_id = ?').run(id);
-    db.prepare('DELETE FROM group_reach WHERE group_id = ?').run(id);
-    db.prepare('DELETE FROM groups WHERE id = ?').run(id);
+    const members = await tx.groups.memberCount(id);
+    await tx.groups.delete(id);
     return { result: { id, name }, action: 'group.delete', target: id, details: { name, members } };
   }, { confirm });
 }

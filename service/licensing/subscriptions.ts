@@ -4,54 +4,52 @@ import { DevlicError } from '../../shared/errors.ts';
 import type { CreateSubscriptionBody, UpdateSubscriptionBody } from '../../shared/schemas/admin.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { resolveRef } from './resolve.ts';
+import type { Aggregates } from '../store/store.ts';
 
-function uniqueName(ctx: LicensingContext, base: string): string {
-  const taken = new Set((ctx.db.prepare('SELECT name FROM subscriptions WHERE name LIKE ?').all(`${base}%`) as { name: string }[])
-    .map((r) => r.name.toLowerCase()));
+async function uniqueName(tx: Aggregates, base: string): Promise<string> {
+  const taken = new Set((await tx.subscriptions.namesStartingWith(base)).map((n) => n.toLowerCase()));
   if (!taken.has(base.toLowerCase())) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base} #${i}`.toLowerCase())) return `${base} #${i}`;
 }
 
-export function createSubscription(ctx: LicensingContext, actor: Actor, body: CreateSubscriptionBody): string {
-  return ctx.mutate(actor, () => {
-    const product = ctx.db.prepare('SELECT sku, name FROM products WHERE sku = ? OR name = ? COLLATE NOCASE').get(body.product, body.product) as any;
+export function createSubscription(ctx: LicensingContext, actor: Actor, body: CreateSubscriptionBody): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const product = await tx.catalogue.byRef(body.product);
     if (!product) {
-      const skus = (ctx.db.prepare('SELECT sku FROM products ORDER BY sku').all() as any[]).map((p) => p.sku).join(', ');
-      throw new DevlicError('NOT_FOUND', `unknown product '${body.product}'; known SKUs: ${skus}`);
+      throw new DevlicError('NOT_FOUND', `unknown product '${body.product}'; known SKUs: ${(await tx.catalogue.skus()).join(', ')}`);
     }
     if (body.termEnd && Date.parse(body.termEnd) <= ctx.now()) {
       throw new DevlicError('VALIDATION_FAILED', `term end ${body.termEnd} is in the past`);
     }
     let name = body.name;
     if (name) {
-      if (ctx.db.prepare('SELECT 1 FROM subscriptions WHERE name = ? COLLATE NOCASE').get(name)) {
-        throw new DevlicError('NAME_TAKEN', `a subscription named '${name}' already exists`);
-      }
+      if (await tx.subscriptions.nameTaken(name)) throw new DevlicError('NAME_TAKEN', `a subscription named '${name}' already exists`);
     } else {
-      name = uniqueName(ctx, product.name);
+      name = await uniqueName(tx, product.name);
     }
     const id = newId('sub');
-    const ord = ((ctx.db.prepare('SELECT COALESCE(MAX(ord), 0) AS m FROM subscriptions').get() as any).m as number) + 1;
-    ctx.db.prepare('INSERT INTO subscriptions (id, name, product_sku, seats, term_end, suspended, created_at, ord) VALUES (?, ?, ?, ?, ?, 0, ?, ?)')
-      .run(id, name, product.sku, body.seats, body.termEnd ? new Date(body.termEnd).toISOString() : null, ctx.nowIso(), ord);
+    await tx.subscriptions.insert({
+      id, name, productSku: product.sku, seats: body.seats, termEnd: body.termEnd ? new Date(body.termEnd).toISOString() : null,
+      createdAt: ctx.nowIso(), ord: await tx.subscriptions.nextOrd(),
+    });
     return { result: id, action: 'subscription.create', target: id, details: { name, product: product.sku, seats: body.seats, termEnd: body.termEnd ?? null },
       // A new subscription is assigned to no group yet.
       recompute: false };
   });
 }
 
-export function updateSubscription(ctx: LicensingContext, actor: Actor, ref: string, body: UpdateSubscriptionBody): string {
-  return ctx.mutate(actor, () => {
-    const id = resolveRef(ctx.db, 'subscription', ref);
-    const before = ctx.db.prepare('SELECT name, seats, term_end, suspended FROM subscriptions WHERE id = ?').get(id) as any;
+export function updateSubscription(ctx: LicensingContext, actor: Actor, ref: string, body: UpdateSubscriptionBody): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'subscription', ref);
+    const before = (await tx.subscriptions.get(id))!;
     const name = body.name ?? before.name;
-    if (body.name !== undefined && ctx.db.prepare('SELECT 1 FROM subscriptions WHERE name = ? COLLATE NOCASE AND id <> ?').get(body.name, id)) {
+    if (body.name !== undefined && await tx.subscriptions.nameTaken(body.name, id)) {
       throw new DevlicError('NAME_TAKEN', `a subscription named '${body.name}' already exists`);
     }
     const seats = body.seats ?? before.seats;
     const termEnd = body.termEnd === undefined ? before.term_end : body.termEnd === null ? null : new Date(body.termEnd).toISOString();
     const suspended = body.status === undefined ? before.suspended : body.status === 'suspended' ? 1 : 0;
-    ctx.db.prepare('UPDATE subscriptions SET name = ?, seats = ?, term_end = ?, suspended = ? WHERE id = ?').run(name, seats, termEnd, suspended, id);
+    await tx.subscriptions.update(id, { name, seats, termEnd, suspended });
     return {
       result: id, action: 'subscription.update', target: id,
       details: {

@@ -4,7 +4,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { openDatabase } from '../../service/store/db.ts';
+import { openSqlite } from '../../service/store/sqlite/open.ts';
+import { createStore } from '../../service/store/store.ts';
 import { seedCatalogue } from '../../service/licensing/catalogue.ts';
 import { LicensingContext, SYSTEM_ACTOR } from '../../service/licensing/context.ts';
 import { createEnrollToken } from '../../service/licensing/access.ts';
@@ -20,22 +21,22 @@ it('counts a device as stale when neither enrolment nor any report is newer than
   const MIN = 60_000;
   const t0 = Date.parse('2026-03-01T08:00:00Z');
   let now = t0;
-  const db = openDatabase(join(dir, 'devlic.db'));
+  const db = createStore(openSqlite(join(dir, 'devlic.db')));
   const ctx = new LicensingContext(db, () => now);
-  seedCatalogue(db, ctx.nowIso());
-  const { token } = createEnrollToken(ctx, SYSTEM_ACTOR, { uses: 2 });
+  await seedCatalogue(db, ctx.nowIso());
+  const { token } = await createEnrollToken(ctx, SYSTEM_ACTOR, { uses: 2 });
   const key = { kty: 'OKP' as const, crv: 'Ed25519' as const, x: 'A'.repeat(43) };
   const a = (await enrollDevice(ctx, { token, facts: fakeFacts('quiet'), publicKey: key })).deviceId;
   now = t0 + 10 * MIN;
   const b = (await enrollDevice(ctx, { token, facts: fakeFacts('chatty'), publicKey: key })).deviceId;
-  const stale = (minutes: number) => listDevices(db, { staleMinutes: minutes }, now).items.map((d) => d.id);
+  const stale = async (minutes: number) => (await listDevices(db, { staleMinutes: minutes }, now)).items.map((d) => d.id);
 
   now = t0 + 20 * MIN;
-  expect(stale(15)).toEqual([a]); // enrolled 20 min ago, never reported
-  expect(stale(5)).toEqual([a, b]);
-  recordReport(ctx, a, { mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP', users: [], agentVersion: 't', lastError: null, cacheExpiresAt: null, entitlementSeq: null });
-  expect(stale(5)).toEqual([b]); // its report just now counts
-  expect(listDevices(db, { staleMinutes: 5, mode: 'read-only' }, now).total).toBe(0);
-  expect(listDevices(db, { mode: 'read-only' }, now).items.map((d) => d.id)).toEqual([a]);
-  db.close();
+  expect(await stale(15)).toEqual([a]); // enrolled 20 min ago, never reported
+  expect(await stale(5)).toEqual([a, b]);
+  await recordReport(ctx, a, { mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP', users: [], agentVersion: 't', lastError: null, cacheExpiresAt: null, entitlementSeq: null });
+  expect(await stale(5)).toEqual([b]); // its report just now counts
+  expect((await listDevices(db, { staleMinutes: 5, mode: 'read-only' }, now)).total).toBe(0);
+  expect((await listDevices(db, { mode: 'read-only' }, now)).items.map((d) => d.id)).toEqual([a]);
+  await db.close();
 });

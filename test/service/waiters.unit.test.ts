@@ -13,6 +13,16 @@ function park(w: Waiters, device: string, ms = 60_000) {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('Waiters', () => {
+  it("notifyAll ('all' changed: a missed notice) wakes every device's waits as changed", async () => {
+    const w = new Waiters();
+    const a = [park(w, 'd1'), park(w, 'd1'), park(w, 'd2')];
+    w.notifyAll();
+    await tick();
+    expect(a.map((x) => x.ends)).toEqual([['changed'], ['changed'], ['changed']]);
+    expect(w.count).toBe(0);
+    expect(w.countFor('d1')).toBe(0);
+  });
+
   it('holds at most 2 per device: each new wait replaces the oldest', async () => {
     const w = new Waiters();
     const a = [park(w, 'd1'), park(w, 'd1')];

@@ -1,0 +1,112 @@
+// Devices: enrollment, reports, disabling, the lifecycle (retire, restore,
+// delete, stale) and merges (device_merges remembers retired ids).
+import type { SqlConn } from '../sql.ts';
+import { nameQueries } from './names.ts';
+
+export interface DeviceRow {
+  id: string; name: string; machine_id_hash: string; hardware_uuid: string; facts: string; public_key: string;
+  last_seen_at: string | null; last_report: string | null; duplicate_of: string | null; enrolled_at: string;
+}
+
+export interface NewDevice {
+  id: string; name: string; machineIdHash: string; hardwareUuid: string; facts: string; publicKey: string; enrolledAt: string; duplicateOf: string | null;
+}
+
+export function deviceQueries(c: SqlConn) {
+  return {
+    ...nameQueries(c, 'devices'),
+    get(id: string): Promise<DeviceRow | undefined> {
+      return c.get('SELECT * FROM devices WHERE id = ?', [id]);
+    },
+    async publicKey(id: string): Promise<string | null> {
+      return (await c.get<{ public_key: string }>('SELECT public_key FROM devices WHERE id = ?', [id]))?.public_key ?? null;
+    },
+    /** The device an id retired by a merge now is, with its key. */
+    mergedInto(retiredId: string): Promise<{ id: string; public_key: string } | undefined> {
+      return c.get('SELECT d.id, d.public_key FROM device_merges m JOIN devices d ON d.id = m.device_id WHERE m.retired_id = ?', [retiredId]);
+    },
+    /** The device an id (its own, or one retired by a merge) stands for now. */
+    current(id: string): Promise<{ id: string; public_key: string } | undefined> {
+      return c.get(`SELECT d.id, d.public_key FROM devices d WHERE d.id = ?
+        UNION ALL SELECT d.id, d.public_key FROM device_merges m JOIN devices d ON d.id = m.device_id WHERE m.retired_id = ?
+        LIMIT 1`, [id, id]);
+    },
+    /** The first-enrolled device with these hardware facts (duplicates point at it, not at each other). */
+    async sameHardware(machineIdHash: string, hardwareUuid: string): Promise<string | null> {
+      return (await c.get<{ id: string }>(`SELECT COALESCE(duplicate_of, id) AS id FROM devices WHERE machine_id_hash = ? AND hardware_uuid = ?
+        ORDER BY CASE WHEN duplicate_of IS NULL THEN 0 ELSE 1 END, enrolled_at, id LIMIT 1`, [machineIdHash, hardwareUuid]))?.id ?? null;
+    },
+    async insert(d: NewDevice): Promise<void> {
+      await c.run('INSERT INTO devices (id, name, machine_id_hash, hardware_uuid, facts, public_key, enrolled_at, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [d.id, d.name, d.machineIdHash, d.hardwareUuid, d.facts, d.publicKey, d.enrolledAt, d.duplicateOf]);
+    },
+    /** A proven re-enrollment: new facts and key, same id. */
+    async reenroll(id: string, d: { name: string; machineIdHash: string; hardwareUuid: string; facts: string; publicKey: string }): Promise<void> {
+      await c.run('UPDATE devices SET name = ?, machine_id_hash = ?, hardware_uuid = ?, facts = ?, public_key = ? WHERE id = ?',
+        [d.name, d.machineIdHash, d.hardwareUuid, d.facts, d.publicKey, id]);
+    },
+    /** Stores a status report as the device's latest and in its history, keeping the last `kept`. */
+    async recordReport(id: string, at: string, report: string, kept: number): Promise<void> {
+      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ? WHERE id = ?', [at, report, id]);
+      await c.run('INSERT INTO device_reports (device_id, at, report) VALUES (?, ?, ?)', [id, at, report]);
+      await c.run(`DELETE FROM device_reports WHERE device_id = ? AND id <= (
+        SELECT id FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, [id, id, kept]);
+    },
+    async setDisabled(id: string, disabled: boolean): Promise<void> {
+      await c.run('UPDATE devices SET disabled = ? WHERE id = ?', [disabled ? 1 : 0, id]);
+    },
+    /** Every device, for the seat allocation. */
+    allForAllocation(): Promise<{ id: string; disabled: number; retired_at: string | null }[]> {
+      return c.all('SELECT id, disabled, retired_at FROM devices');
+    },
+
+    // Lifecycle.
+    retirement(id: string): Promise<{ name: string; retired_at: string | null; retired_by_name: string | null; retired_reason: string | null } | undefined> {
+      return c.get('SELECT name, retired_at, retired_by_name, retired_reason FROM devices WHERE id = ?', [id]);
+    },
+    async retire(id: string, at: string, by: { id: string; name: string }, reason: 'admin' | 'stale'): Promise<void> {
+      await c.run('UPDATE devices SET retired_at = ?, retired_by_id = ?, retired_by_name = ?, retired_reason = ? WHERE id = ?', [at, by.id, by.name, reason, id]);
+    },
+    async restore(id: string): Promise<void> {
+      await c.run('UPDATE devices SET retired_at = NULL, retired_by_id = NULL, retired_by_name = NULL, retired_reason = NULL WHERE id = ?', [id]);
+    },
+    /** Devices in service not seen (last report, else enrollment) since `before`. */
+    async staleIds(before: string): Promise<string[]> {
+      return (await c.all<{ id: string }>('SELECT id FROM devices WHERE retired_at IS NULL AND COALESCE(last_seen_at, enrolled_at) < ?', [before])).map((r) => r.id);
+    },
+    lastSeen(id: string): Promise<{ name: string; seen: string } | undefined> {
+      return c.get('SELECT name, COALESCE(last_seen_at, enrolled_at) AS seen FROM devices WHERE id = ?', [id]);
+    },
+    /** Forgets a device with its memberships, entitlement, reports and merge history; returns the ids merged into it. */
+    async delete(id: string): Promise<string[]> {
+      await c.run('DELETE FROM group_members WHERE device_id = ?', [id]);
+      await c.run('DELETE FROM device_entitlements WHERE device_id = ?', [id]);
+      await c.run('DELETE FROM device_reports WHERE device_id = ?', [id]);
+      const merged = (await c.all<{ retired_id: string }>('SELECT retired_id FROM device_merges WHERE device_id = ?', [id])).map((r) => r.retired_id);
+      await c.run('DELETE FROM device_merges WHERE device_id = ?', [id]);
+      await c.run('UPDATE devices SET duplicate_of = NULL WHERE duplicate_of = ?', [id]);
+      await c.run('DELETE FROM devices WHERE id = ?', [id]);
+      return merged;
+    },
+    /**
+     * Merges device `from` into `into`: `into` takes from's key, facts and (if
+     * newer) last report, and from's reports; from's groups and seat go, its
+     * id is remembered in device_merges (with ids merged into it before).
+     */
+    async merge(from: DeviceRow, into: DeviceRow, at: string): Promise<void> {
+      const fromNewer = (from.last_seen_at ?? '') > (into.last_seen_at ?? '');
+      await c.run(`UPDATE devices SET name = ?, machine_id_hash = ?, hardware_uuid = ?, facts = ?, public_key = ?,
+          last_seen_at = ?, last_report = ?, duplicate_of = CASE WHEN duplicate_of = ? THEN NULL ELSE duplicate_of END WHERE id = ?`,
+      [from.name, from.machine_id_hash, from.hardware_uuid, from.facts, from.public_key,
+        fromNewer ? from.last_seen_at : into.last_seen_at, fromNewer ? from.last_report : into.last_report, from.id, into.id]);
+      await c.run('UPDATE device_reports SET device_id = ? WHERE device_id = ?', [into.id, from.id]);
+      await c.run('DELETE FROM group_members WHERE device_id = ?', [from.id]);
+      await c.run('DELETE FROM device_entitlements WHERE device_id = ?', [from.id]);
+      await c.run('UPDATE devices SET duplicate_of = ? WHERE duplicate_of = ? AND id <> ?', [into.id, from.id, into.id]);
+      await c.run('UPDATE device_merges SET device_id = ? WHERE device_id = ?', [into.id, from.id]);
+      await c.run('INSERT INTO device_merges (retired_id, device_id, merged_at) VALUES (?, ?, ?)', [from.id, into.id, at]);
+      await c.run('DELETE FROM devices WHERE id = ?', [from.id]);
+    },
+  };
+}
+export type DeviceQueries = ReturnType<typeof deviceQueries>;

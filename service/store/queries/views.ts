@@ -1,0 +1,122 @@
+// The admin API's read models as rows: lists of subscriptions, groups,
+// licences, devices (filtered, paged), enrollment tokens, admins, and the
+// counts behind /metrics. licensing/views.ts turns them into API objects.
+import type { SqlConn, SqlValue } from '../sql.ts';
+
+type Named = { id: string; name: string };
+
+/** A device list's filters, already resolved to ids. */
+export interface DeviceFilter {
+  licensed?: boolean; reason?: string; q?: string; groupId?: string; subscriptionId?: string;
+  mode?: string; retired?: boolean; seenBefore?: string;
+}
+
+/**
+ * A report's mode without parsing JSON in SQL: reports are stored with
+ * `mode` as their first key (licensing/devices.ts), so the text starts
+ * with {"mode":"<mode>",.
+ */
+export const reportModePrefix = (mode: string) => `{"mode":${JSON.stringify(mode)},`;
+
+const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id AS lic_group_id,
+    s.name AS sub_name, lg.name AS lic_group_name, dup.name AS dup_name
+  FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
+  LEFT JOIN subscriptions s ON s.id = e.subscription_id LEFT JOIN groups lg ON lg.id = e.group_id
+  LEFT JOIN devices dup ON dup.id = d.duplicate_of`;
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+function deviceWhere(f: DeviceFilter): { w: string; args: SqlValue[] } {
+  const where: string[] = [];
+  const args: SqlValue[] = [];
+  if (f.licensed === true) where.push("e.status = 'licensed'");
+  if (f.licensed === false) where.push("(e.status IS NULL OR e.status <> 'licensed')");
+  if (f.reason) { where.push('e.reason = ?'); args.push(f.reason); }
+  if (f.q) { where.push("(lower(d.name) LIKE lower(?) ESCAPE '\\' OR d.id = ?)"); args.push(`%${likeEscape(f.q)}%`, f.q); }
+  if (f.groupId) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(f.groupId); }
+  if (f.subscriptionId) { where.push('e.subscription_id = ?'); args.push(f.subscriptionId); }
+  if (f.mode) { where.push("d.last_report LIKE ? ESCAPE '\\'"); args.push(`${likeEscape(reportModePrefix(f.mode))}%`); }
+  if (f.retired === true) where.push('d.retired_at IS NOT NULL');
+  if (f.retired === false) where.push('d.retired_at IS NULL');
+  // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.
+  if (f.seenBefore) { where.push('COALESCE(d.last_seen_at, d.enrolled_at) < ?'); args.push(f.seenBefore); }
+  return { w: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}
+
+export function viewQueries(c: SqlConn) {
+  return {
+    subscriptionsWithUsage(): Promise<any[]> {
+      return c.all(`SELECT s.id, s.product_sku, s.seats, s.term_end, s.suspended, s.ord, COALESCE(u.seats_used, 0) AS seats_used
+        FROM subscriptions s LEFT JOIN subscription_usage u ON u.subscription_id = s.id`);
+    },
+    subscriptions(id?: string): Promise<any[]> {
+      return c.all(`SELECT s.*, p.name AS product_name, u.seats_used, u.seats_exhausted FROM subscriptions s
+        JOIN products p ON p.sku = s.product_sku LEFT JOIN subscription_usage u ON u.subscription_id = s.id
+        ${id ? 'WHERE s.id = ?' : ''} ORDER BY s.ord`, id ? [id] : []);
+    },
+    groupsOfSubscription(subscriptionId: string): Promise<Named[]> {
+      return c.all('SELECT g.id, g.name FROM assignments a JOIN groups g ON g.id = a.group_id WHERE a.subscription_id = ? ORDER BY g.name', [subscriptionId]);
+    },
+    groups(opts: { id?: string; q?: string }): Promise<any[]> {
+      const where: string[] = [];
+      const args: SqlValue[] = [];
+      if (opts.id) { where.push('g.id = ?'); args.push(opts.id); }
+      if (opts.q) { where.push("lower(g.name) LIKE lower(?) ESCAPE '\\'"); args.push(`%${likeEscape(opts.q)}%`); }
+      return c.all(`SELECT g.id, g.name, g.created_at,
+          (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS device_count,
+          s.id AS sub_id, s.name AS sub_name
+        FROM groups g LEFT JOIN assignments a ON a.group_id = g.id LEFT JOIN subscriptions s ON s.id = a.subscription_id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY g.name`, args);
+    },
+    parentsOf(groupId: string): Promise<Named[]> {
+      return c.all('SELECT g.id, g.name FROM group_children c JOIN groups g ON g.id = c.parent_id WHERE c.child_id = ? ORDER BY g.name', [groupId]);
+    },
+    childrenOf(groupId: string): Promise<Named[]> {
+      return c.all('SELECT g.id, g.name FROM group_children c JOIN groups g ON g.id = c.child_id WHERE c.parent_id = ? ORDER BY g.name', [groupId]);
+    },
+    assignments(id?: string): Promise<any[]> {
+      return c.all(`SELECT a.id, a.created_at, s.id AS sub_id, s.name AS sub_name, s.product_sku, g.id AS group_id, g.name AS group_name,
+          COALESCE(r.devices_reached, 0) AS devices_reached
+        FROM assignments a JOIN subscriptions s ON s.id = a.subscription_id JOIN groups g ON g.id = a.group_id
+        LEFT JOIN group_reach r ON r.group_id = a.group_id
+        ${id ? 'WHERE a.id = ?' : ''} ORDER BY a.created_at, a.id`, id ? [id] : []);
+    },
+    async deviceCount(f: DeviceFilter): Promise<number> {
+      const { w, args } = deviceWhere(f);
+      return (await c.get<{ n: number }>(`SELECT COUNT(*) AS n FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}`, args))!.n;
+    },
+    devices(f: DeviceFilter, limit: number, offset: number): Promise<any[]> {
+      const { w, args } = deviceWhere(f);
+      return c.all(`${DEVICE_SELECT} ${w} ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?`, [...args, limit, offset]);
+    },
+    device(id: string): Promise<any | undefined> {
+      return c.get(`${DEVICE_SELECT} WHERE d.id = ?`, [id]);
+    },
+    groupsOfDevice(deviceId: string): Promise<Named[]> {
+      return c.all('SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? ORDER BY g.name', [deviceId]);
+    },
+    /** Every membership with its group's name: one pass for an export instead of a query per device. */
+    allMemberships(): Promise<{ device_id: string; id: string; name: string }[]> {
+      return c.all('SELECT m.device_id, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id ORDER BY g.name');
+    },
+    reports(deviceId: string, limit: number): Promise<{ at: string; report: string }[]> {
+      return c.all('SELECT at, report FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT ?', [deviceId, limit]);
+    },
+    enrollTokens(id?: string): Promise<any[]> {
+      return c.all(`SELECT t.*, g.id AS gid, g.name AS gname FROM enroll_tokens t
+        LEFT JOIN groups g ON g.id = t.group_id ${id ? 'WHERE t.id = ?' : ''} ORDER BY t.created_at`, id ? [id] : []);
+    },
+    admins(id?: string): Promise<any[]> {
+      return c.all(`SELECT * FROM admins ${id ? 'WHERE id = ?' : ''} ORDER BY created_at`, id ? [id] : []);
+    },
+    /** Devices by licence status, reason and last reported mode (/metrics). */
+    devicesByState(): Promise<{ status: string; reason: string; mode: string; n: number }[]> {
+      return c.all(`SELECT COALESCE(e.status, 'unlicensed') AS status, COALESCE(e.reason, 'NOT_IN_LICENSED_GROUP') AS reason,
+          CASE WHEN d.last_report LIKE '${reportModePrefix('full')}%' THEN 'full'
+            WHEN d.last_report LIKE '${reportModePrefix('read-only')}%' THEN 'read-only' ELSE 'unknown' END AS mode,
+          COUNT(*) AS n
+        FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id GROUP BY 1, 2, 3`);
+    },
+  };
+}
+export type ViewQueries = ReturnType<typeof viewQueries>;

@@ -1,0 +1,65 @@
+// The one object the licensing core and the HTTP layer talk to: the named
+// queries of store/queries/, grouped by aggregate, bound to a database
+// (SqlDatabase, store/sql.ts: SQLite or PostgreSQL). Nothing above
+// service/store/ sees SQL or a driver.
+//
+//   store.<aggregate>.<query>(...)         one statement (or a few) on its own
+//   store.transaction(async (tx) => {...}) the same aggregates bound to one
+//                                          serialised write transaction, plus
+//                                          tx.changed(ids) (announced after
+//                                          COMMIT only, to every replica)
+//   store.onChanged(fn)                    committed changes: device ids or 'all'
+//   store.close()
+//
+// Aggregates: catalogue (products), subscriptions (and assignments), groups
+// (nesting, membership), devices (enrollment, reports, lifecycle, merges),
+// entitlements (recompute writes, usage read models, issued tokens), audit,
+// views (admin read models, metrics), access (admins, enrollment tokens).
+import type { Changed, Dialect, SqlConn, SqlDatabase } from './sql.ts';
+import { accessQueries } from './queries/access.ts';
+import { auditQueries } from './queries/audit.ts';
+import { catalogueQueries } from './queries/catalogue.ts';
+import { deviceQueries } from './queries/devices.ts';
+import { entitlementQueries } from './queries/entitlements.ts';
+import { groupQueries } from './queries/groups.ts';
+import { subscriptionQueries } from './queries/subscriptions.ts';
+import { viewQueries } from './queries/views.ts';
+
+export function bindAggregates(c: SqlConn) {
+  return {
+    dialect: c.dialect as Dialect,
+    catalogue: catalogueQueries(c),
+    subscriptions: subscriptionQueries(c),
+    groups: groupQueries(c),
+    devices: deviceQueries(c),
+    entitlements: entitlementQueries(c),
+    audit: auditQueries(c),
+    views: viewQueries(c),
+    access: accessQueries(c),
+  };
+}
+
+/** Every aggregate, bound to one connection (the database, or a transaction). */
+export type Aggregates = ReturnType<typeof bindAggregates>;
+
+/** The aggregates inside a transaction. */
+export interface TxStore extends Aggregates {
+  /** Devices whose entitlement changed: told to onChanged listeners after commit, not at all after a rollback. */
+  changed(ids: readonly string[]): void;
+}
+
+export interface Store extends Aggregates {
+  /** Runs fn as one serialised write transaction; a throw rolls back. fn must use its tx only. */
+  transaction<T>(fn: (tx: TxStore) => Promise<T>): Promise<T>;
+  onChanged(fn: (ids: Changed) => void): void;
+  close(): Promise<void>;
+}
+
+export function createStore(db: SqlDatabase): Store {
+  return {
+    ...bindAggregates(db),
+    transaction: (fn) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids) => tx.changed(ids) })),
+    onChanged: (fn) => db.onChanged(fn),
+    close: () => db.close(),
+  };
+}
