@@ -10,7 +10,7 @@ import { afterEach, expect, it } from 'vitest';
 import { openPostgres, type PostgresDatabase, type PostgresOptions } from '../../service/store/postgres/open.ts';
 import { PG_MIGRATIONS, VERSION_TABLE } from '../../service/store/postgres/migrations.ts';
 import type { Changed } from '../../service/store/sql.ts';
-import { openDatabase } from '../../service/store/db.ts';
+import { openSqlite } from '../../service/store/sqlite/open.ts';
 import { describePostgres } from '../helpers/postgres.ts';
 import { tempDir } from '../helpers/processes.ts';
 
@@ -252,7 +252,7 @@ describePostgres('store/postgres', (cluster) => {
     const d = await db(await cluster().createDatabase());
     const folder = tempDir('pg-schema');
     const file = join(folder, 'devlic.db');
-    openDatabase(file).close();
+    await openSqlite(file).close();
     const lite = new Database(file, { readonly: true });
     try {
       const tables = (lite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);

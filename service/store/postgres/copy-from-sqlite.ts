@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DevlicError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/log.ts';
-import { MIGRATIONS as SQLITE_MIGRATIONS } from '../migrations.ts';
+import { MIGRATIONS as SQLITE_MIGRATIONS } from '../sqlite/migrations.ts';
 import type { SqlTx, SqlValue } from '../sql.ts';
 import { openPostgres } from './open.ts';
 
