@@ -15,6 +15,7 @@ import { LicensingContext, SYSTEM_ACTOR } from './licensing/context.ts';
 import { bootstrapAdmin } from './licensing/access.ts';
 import { EntitlementIssuer } from './licensing/entitlements.ts';
 import { loadOrCreateKeys, writeAdminToken } from './keys.ts';
+import { SigningPool } from './signing/pool.ts';
 import { createBaseApp, registerPlugins } from './http/app.ts';
 import { deviceRoutes } from './http/device-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -68,13 +69,14 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
   const metrics = createMetrics(db, waiters);
+  const signer = await SigningPool.start({ key: keys.signing, log });
   const issuer = new EntitlementIssuer(db, keys.signing, {
     issuer: keys.issuer,
     offlineValiditySeconds: Math.round(cfg.offlineValidityDays * 86400),
     warnBeforeExpirySeconds: Math.round(cfg.warnBeforeExpiryDays * 86400),
     refreshAfterSeconds: Math.round(cfg.refreshAfterHours * 3600),
     reissueAfterSeconds: Math.round(cfg.reissueAfterHours * 3600),
-  });
+  }, signer);
   // Order matters: the issuer forgets the old seq before any waiting agent is woken to read it.
   ctx.onEntitlementsChanged((ids) => { issuer.invalidate(ids); waiters.notify(ids); });
   const https = cfg.tlsCert && cfg.tlsKey ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined;
@@ -104,6 +106,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     await app.listen({ host, port });
   } catch (e) {
     await app.close();
+    await signer.stop();
     db.close();
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the address is in use (another devlic-server?)'
@@ -158,6 +161,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       clearInterval(termTimer);
       if (staleTimer) clearInterval(staleTimer);
       await app.close();
+      await signer.stop();
       db.close();
     },
   };
