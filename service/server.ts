@@ -15,7 +15,7 @@ import { LicensingContext, SYSTEM_ACTOR } from './licensing/context.ts';
 import { bootstrapAdmin } from './licensing/access.ts';
 import { EntitlementIssuer } from './licensing/entitlements.ts';
 import { loadOrCreateKeys, writeAdminToken } from './keys.ts';
-import { SigningPool } from './signing/pool.ts';
+import { SigningPool, signingThreads } from './signing/pool.ts';
 import { createBaseApp, registerPlugins } from './http/app.ts';
 import { deviceRoutes } from './http/device-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -41,6 +41,8 @@ const TERM_CHECK_MS = 1_000;
 const STALE_CHECK_MS = 5_000;
 
 export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
+  // Checked before anything is created, as the other settings are.
+  const signingThreadCount = signingThreads();
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
   const db = openDatabase(join(cfg.dataDir, 'devlic.db'));
@@ -69,7 +71,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
   const metrics = createMetrics(db, waiters);
-  const signer = await SigningPool.start({ key: keys.signing, log });
+  const signer = await SigningPool.start({ key: keys.signing, log, threads: signingThreadCount });
   const issuer = new EntitlementIssuer(db, keys.signing, {
     issuer: keys.issuer,
     offlineValiditySeconds: Math.round(cfg.offlineValidityDays * 86400),

@@ -3,11 +3,12 @@
 // (named devlic-signing), the service says so, and real devices get tokens
 // that verify against the published keys and are byte-for-byte what
 // signEntitlement makes with the keyring's private key. With
-// DEVLIC_SIGNING_THREADS=0 the same executable signs on its event loop.
+// DEVLIC_SIGNING_THREADS=0 the same executable signs on its event loop; a bad
+// value stops it before it creates anything.
 // Skips loudly when dist/ is not built (npm run build).
 import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, tempDir, waitFor } from '../helpers/processes.ts';
@@ -91,5 +92,15 @@ describe.skipIf(skip)('built devlic-server signing', () => {
       s.proc.kill('SIGTERM');
     }
     expect(await s.exit).toBe(0);
+  });
+
+  it('refuses a bad DEVLIC_SIGNING_THREADS before creating anything', async () => {
+    const dataDir = join(tempDir('built-sign-bad'), 'data');
+    const proc = spawn(EXE, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], { env: { DEVLIC_SIGNING_THREADS: 'lots' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (d) => { err += d; });
+    expect(await new Promise((r) => proc.once('exit', r))).toBe(1);
+    expect(err).toMatch(/DEVLIC_SIGNING_THREADS must be a whole number from 0 to 256 \(got 'lots'\) \[CONFIG_INVALID\]/);
+    expect(existsSync(dataDir)).toBe(false);
   });
 });
