@@ -56,6 +56,7 @@ async function run(mode: string) {
     const assignedAt = Date.now();
     await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: seeded.groupName });
     const assignMs = Date.now() - assignedAt;
+    const assignedPerfEnd = performance.now();
     await waitFor('all answered', () => fleet.progress().answered >= held, 120_000, 20).catch(() => {});
     const burstEnd = performance.now();
     await health.stop();
@@ -63,12 +64,14 @@ async function run(mode: string) {
     fleet.stop();
     const lat = answers.map(([at]) => at - assignedAt).sort((a, b) => a - b);
     const idle = health.probes.filter(([t]) => t < assignedPerf).map(([, l]) => l).sort((a, b) => a - b);
-    const burst = health.probes.filter(([t]) => t >= assignedPerf && t <= burstEnd).map(([, l]) => l).sort((a, b) => a - b);
+    // Probes sent while the assign request ran (its own SQL and the wake) and after it returned (the signing and the answers).
+    const during = health.probes.filter(([t, l]) => t + l >= assignedPerf && t < assignedPerfEnd).map(([, l]) => l).sort((a, b) => a - b);
+    const burst = health.probes.filter(([t]) => t >= assignedPerfEnd && t <= burstEnd).map(([, l]) => l).sort((a, b) => a - b);
     return {
-      mode, devices: lat.length, 'wrong (must be 0)': answers.filter(([, licensed]) => licensed !== 1).length, 'assign req ms': assignMs,
-      'answer p50 ms': percentile(lat, 50), 'answer p99 ms': percentile(lat, 99), 'answer max ms': lat.at(-1),
-      'healthz idle p50 ms': ms(percentile(idle, 50)), 'healthz burst n': burst.length,
-      'healthz burst p50 ms': ms(percentile(burst, 50)), 'healthz burst p99 ms': ms(percentile(burst, 99)), 'healthz burst max ms': ms(burst.at(-1) ?? NaN),
+      mode, devices: lat.length, 'wrong (must be 0)': answers.filter(([, licensed]) => licensed !== 1).length, 'assign request': assignMs,
+      'answer p50': percentile(lat, 50), 'answer p99': percentile(lat, 99), 'answer max': lat.at(-1),
+      'healthz idle p50': ms(percentile(idle, 50)), 'healthz max, assign running': ms(during.at(-1) ?? NaN),
+      'healthz after: n': burst.length, 'p50': ms(percentile(burst, 50)), 'p99': ms(percentile(burst, 99)), 'max': ms(burst.at(-1) ?? NaN),
     };
   } finally {
     await svc.stop();
@@ -77,5 +80,6 @@ async function run(mode: string) {
 
 const rows = [];
 for (const mode of MODES) rows.push(await run(mode));
-console.log(`${N} waiting devices woken by one assign, each answered with a freshly signed token`);
+console.log(`${N} waiting devices woken by one assign, each answered with a freshly signed token (times in ms; /healthz probes
+while the assign request ran, and after it returned until the last device had its answer)`);
 console.table(rows);

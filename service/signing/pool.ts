@@ -70,6 +70,8 @@ export class SigningPool implements EntitlementSigner {
   private stopped = false;
   /** Set once no worker runs: every batch is then signed on the event loop. */
   private fallback = false;
+  /** Finished batches not yet handed back (see deliver). */
+  private readonly done: Array<() => void> = [];
 
   private constructor(key: SigningKey, log: Logger, source: string) {
     this.key = key;
@@ -168,8 +170,8 @@ export class SigningPool implements EntitlementSigner {
         const job = slot.jobs.get(m.id!);
         if (!job) return;
         this.finish(slot, m.id!, job);
-        if (m.tokens) job.resolve(m.tokens);
-        else job.reject(new DevlicError('INTERNAL', `signing entitlements failed: ${m.error}`));
+        if (m.tokens) this.deliver(() => job.resolve(m.tokens!));
+        else this.deliver(() => job.reject(new DevlicError('INTERNAL', `signing entitlements failed: ${m.error}`)));
       });
       // 'error' (an uncaught exception in the worker) is always followed by 'exit'.
       let cause: Error | undefined;
@@ -192,6 +194,23 @@ export class SigningPool implements EntitlementSigner {
         });
       });
     });
+  }
+
+  /**
+   * Hands back one finished batch per turn of the event loop. Node delivers
+   * all messages waiting on a port in one go; if the event loop fell behind
+   * the workers, answering every finished batch at once would stall it as
+   * long as in-thread signing did. One batch per turn lets other requests
+   * (health checks, admins) in between.
+   */
+  private deliver(settle: () => void): void {
+    this.done.push(settle);
+    if (this.done.length > 1) return;
+    const next = () => {
+      this.done.shift()!();
+      if (this.done.length > 0) setImmediate(next);
+    };
+    setImmediate(next);
   }
 
   private finish(slot: Slot, id: number, job: Job): void {
