@@ -52,8 +52,9 @@ const SIGN_CHUNK = 500;
 /**
  * Hands out each device's current token. Signing requests that arrive
  * together (one assign wakes thousands of long-polls at once) are signed in
- * one batch and stored in one transaction: one disk sync instead of one per
- * device, which is what keeps propagation to a large group under a second.
+ * batches of SIGN_CHUNK, each stored in one transaction: one disk sync per
+ * batch instead of one per device, which is what keeps propagation to a large
+ * group under a second.
  */
 export class EntitlementIssuer {
   private readonly db: DB;
