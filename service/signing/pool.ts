@@ -113,7 +113,8 @@ export class SigningPool implements EntitlementSigner {
   async signBatch(key: SigningKey, claims: EntitlementClaims[]): Promise<string[]> {
     if (this.stopped) throw new DevlicError('INTERNAL', 'the signing pool is stopped');
     if (claims.length === 0) return [];
-    if (this.fallback) return inThreadSigner.signBatch(key, claims);
+    // No worker at all (only between a failed restart and the fallback it leads to): sign here.
+    if (this.fallback || this.slots.length === 0) return inThreadSigner.signBatch(key, claims);
     if (key !== this.key) this.setKey(key);
     const chunk = Math.min(MAX_CHUNK, Math.ceil(claims.length / this.slots.length));
     const parts: Promise<string[]>[] = [];
