@@ -16,6 +16,7 @@ import { LicensingContext, SYSTEM_ACTOR } from './licensing/context.ts';
 import { bootstrapAdmin } from './licensing/access.ts';
 import { EntitlementIssuer } from './licensing/entitlements.ts';
 import { loadOrCreateKeys, writeAdminToken } from './keys.ts';
+import { SigningPool, signingThreads } from './signing/pool.ts';
 import { createBaseApp, registerPlugins } from './http/app.ts';
 import { deviceRoutes } from './http/device-routes.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -42,6 +43,8 @@ const TERM_CHECK_MS = 1_000;
 const STALE_CHECK_MS = 5_000;
 
 export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
+  // Checked before anything is created, as the other settings are.
+  const signingThreadCount = signingThreads();
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
   const db = createStore(openSqlite(join(cfg.dataDir, 'devlic.db')));
@@ -70,13 +73,14 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
   const metrics = createMetrics(db, waiters);
+  const signer = await SigningPool.start({ key: keys.signing, log, threads: signingThreadCount });
   const issuer = new EntitlementIssuer(db, keys.signing, {
     issuer: keys.issuer,
     offlineValiditySeconds: Math.round(cfg.offlineValidityDays * 86400),
     warnBeforeExpirySeconds: Math.round(cfg.warnBeforeExpiryDays * 86400),
     refreshAfterSeconds: Math.round(cfg.refreshAfterHours * 3600),
     reissueAfterSeconds: Math.round(cfg.reissueAfterHours * 3600),
-  });
+  }, signer);
   // Order matters: the issuer forgets the old seq before any waiting agent is woken to read it.
   ctx.onEntitlementsChanged((ids) => {
     issuer.invalidate(ids);
@@ -110,6 +114,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     await app.listen({ host, port });
   } catch (e) {
     await app.close();
+    await signer.stop();
     await db.close();
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the address is in use (another devlic-server?)'
@@ -175,6 +180,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
       clearInterval(termTimer);
       if (staleTimer) clearInterval(staleTimer);
       await app.close();
+      await signer.stop();
       await db.close();
     },
   };

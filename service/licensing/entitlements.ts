@@ -11,7 +11,8 @@ import type { EntitlementClaims } from '../../shared/schemas/device.ts';
 import type { EntitlementReason } from '../../shared/schemas/common.ts';
 import { ENTITLEMENT_AUDIENCE } from '../../shared/api.ts';
 import type { IssuableRow } from '../store/queries/entitlements.ts';
-import { entitlementHeader, signEntitlement, type SigningKey } from '../../shared/token.ts';
+import { entitlementHeader, type SigningKey } from '../../shared/token.ts';
+import { inThreadSigner, type EntitlementSigner } from '../signing/pool.ts';
 
 export interface TokenPolicy {
   issuer: string;
@@ -41,12 +42,15 @@ export function buildClaims(deviceId: string, row: EntitlementRow, seq: number, 
 
 interface Pending { deviceId: string; row: IssuableRow; nowSeconds: number; resolve: (v: Issued | null) => void; reject: (e: unknown) => void; attempt: number }
 export interface Issued { token: string; seq: number }
+/** Requests signed and stored together: the first answers go out while the signing threads do the rest. */
+const SIGN_CHUNK = 500;
 
 /**
  * Hands out each device's current token. Signing requests that arrive
  * together (one assign wakes thousands of long-polls at once) are signed in
- * one batch and stored in one transaction: one disk sync instead of one per
- * device, which is what keeps propagation to a large group under a second.
+ * batches of SIGN_CHUNK, each stored in one transaction: one disk sync per
+ * batch instead of one per device, which is what keeps propagation to a large
+ * group under a second.
  */
 export class EntitlementIssuer {
   private readonly store: Store;
@@ -57,10 +61,12 @@ export class EntitlementIssuer {
   private readonly signedSeq = new Map<string, { seq: number; iat: number }>();
   /** How every token signed by the active key begins. */
   private readonly activePrefix: string;
+  private readonly signer: EntitlementSigner;
 
-  constructor(store: Store, key: SigningKey, policy: TokenPolicy) {
+  constructor(store: Store, key: SigningKey, policy: TokenPolicy, signer: EntitlementSigner = inThreadSigner) {
     this.store = store;
     this.key = key;
+    this.signer = signer;
     this.activePrefix = `${entitlementHeader(key.kid)}.`;
     this.policy = policy;
   }
@@ -100,10 +106,15 @@ export class EntitlementIssuer {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.pending;
+    const all = this.pending;
     this.pending = [];
+    await Promise.all(Array.from({ length: Math.ceil(all.length / SIGN_CHUNK) }, (_, i) => this.flushBatch(all.slice(i * SIGN_CHUNK, (i + 1) * SIGN_CHUNK))));
+  }
+
+  private async flushBatch(batch: Pending[]): Promise<void> {
     const signed = new Map<string, { token: string; seq: number; prevSeq: number; prevIat: number | null; iat: number }>();
     try {
+      const claims: EntitlementClaims[] = [];
       for (const p of batch) {
         if (signed.has(p.deviceId)) continue;
         // The row read when the request came in: if it changed since, the
@@ -112,9 +123,13 @@ export class EntitlementIssuer {
         const row = p.row;
         // A re-sign of an existing token takes a new seq: newer answers always carry a higher seq.
         const seq = row.token ? row.seq + 1 : row.seq;
-        const token = await signEntitlement(this.key, buildClaims(p.deviceId, row, seq, p.nowSeconds, this.policy));
-        signed.set(p.deviceId, { token, seq, prevSeq: row.seq, prevIat: row.token_iat, iat: p.nowSeconds });
+        claims.push(buildClaims(p.deviceId, row, seq, p.nowSeconds, this.policy));
+        signed.set(p.deviceId, { token: '', seq, prevSeq: row.seq, prevIat: row.token_iat, iat: p.nowSeconds });
       }
+      // In worker threads (service/signing/): the event loop keeps serving meanwhile. Same order as `signed`.
+      const tokens = await this.signer.signBatch(this.key, claims);
+      let i = 0;
+      for (const t of signed.values()) t.token = tokens[i++];
       const stored = new Set<string>();
       // Stores only over the exact row state that was signed (seq and signing
       // time): a row recomputed, re-signed or first signed by another batch
