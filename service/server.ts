@@ -2,15 +2,14 @@
 // (migrations), catalogue, signing key, bootstrap admin, licensing core,
 // HTTP routes, listening socket, timers. stop() undoes it in reverse.
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { API } from '../shared/api.ts';
 import { DevlicError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ServerConfig } from './config.ts';
 import { parseListen, retireStaleSeconds } from './config.ts';
 import { retireStaleDevices } from './licensing/lifecycle.ts';
-import { openSqlite } from './store/sqlite/open.ts';
-import { createStore, type Store } from './store/store.ts';
+import { openStore, type OpenedStore } from './store/open.ts';
+import type { Store } from './store/store.ts';
 import { seedCatalogue } from './licensing/catalogue.ts';
 import { LicensingContext, SYSTEM_ACTOR } from './licensing/context.ts';
 import { bootstrapAdmin } from './licensing/access.ts';
@@ -47,10 +46,20 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   const signingThreadCount = signingThreads();
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
-  const db = createStore(openSqlite(join(cfg.dataDir, 'devlic.db')));
+  const opened = await openStore(cfg, log);
+  try {
+    return await serveOn(opened, cfg, log, now, signingThreadCount);
+  } catch (e) {
+    // A pool of PostgreSQL connections left open would keep the failed process alive.
+    await opened.store.close().catch(() => {});
+    throw e;
+  }
+}
+
+async function serveOn({ store: db, keyring, describe: database }: OpenedStore, cfg: ServerConfig, log: Logger, now: () => number, signingThreadCount: number): Promise<RunningServer> {
   const ctx = new LicensingContext(db, now);
   await seedCatalogue(db, ctx.nowIso());
-  const keys = await loadOrCreateKeys(cfg.dataDir);
+  const keys = await loadOrCreateKeys(keyring);
   const boot = await bootstrapAdmin(ctx);
   if (boot) {
     const file = writeAdminToken(cfg.dataDir, boot.token);
@@ -115,7 +124,6 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   } catch (e) {
     await app.close();
     await signer.stop();
-    await db.close();
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EADDRINUSE' ? 'the address is in use (another devlic-server?)'
       : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
@@ -170,7 +178,7 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
     staleTimer.unref();
   }
   log.info({
-    url, dataDir: cfg.dataDir, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls,
+    url, dataDir: cfg.dataDir, database, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls,
     signingKey: keys.signing.kid, publishedKeys: keys.jwks.keys.map((k) => k.kid), retireStaleAfter: cfg.retireStaleAfter,
   }, 'devlic-server listening');
 

@@ -216,7 +216,7 @@ describePostgres('store/postgres', (cluster) => {
     const tables = await b.all<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
     expect(tables.map((t) => t.table_name)).toEqual([
       'admins', 'assignments', 'audit', 'device_entitlements', 'device_merges', 'device_reports', 'devices', VERSION_TABLE,
-      'enroll_tokens', 'group_children', 'group_members', 'group_reach', 'groups', 'products', 'subscription_usage', 'subscriptions',
+      'enroll_tokens', 'group_children', 'group_members', 'group_reach', 'groups', 'products', 'signing_keyring', 'subscription_usage', 'subscriptions',
     ].sort());
     await a.close();
     const again = await db(url); // opening again changes nothing
@@ -248,7 +248,8 @@ describePostgres('store/postgres', (cluster) => {
     expect(idx?.indexdef).toMatch(/COALESCE\(last_seen_at, enrolled_at\).*WHERE \(retired_at IS NULL\)/);
   });
 
-  it('migration 1 is the schema SQLite has after its migrations: tables, columns, types, nullability, keys, indexes', async () => {
+  // signing_keyring is PostgreSQL's only: a SQLite site keeps its keyring in a file (service/keyring-file.ts).
+  it('the PostgreSQL schema is the one SQLite has after its migrations: tables, columns, types, nullability, keys, indexes', async () => {
     const d = await db(await cluster().createDatabase());
     const folder = tempDir('pg-schema');
     const file = join(folder, 'devlic.db');
@@ -256,7 +257,7 @@ describePostgres('store/postgres', (cluster) => {
     const lite = new Database(file, { readonly: true });
     try {
       const tables = (lite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-      const pgTables = (await d.all<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> ? ORDER BY table_name", [VERSION_TABLE])).map((r) => r.t);
+      const pgTables = (await d.all<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT IN (?, ?) ORDER BY table_name", [VERSION_TABLE, 'signing_keyring'])).map((r) => r.t);
       expect(pgTables).toEqual(tables);
       for (const t of tables) {
         const cols = (lite.pragma(`table_info(${t})`) as { name: string; type: string; notnull: number; pk: number }[])

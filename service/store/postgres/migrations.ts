@@ -159,6 +159,16 @@ export const PG_MIGRATIONS: string[] = [
   );
   CREATE INDEX device_merges_device ON device_merges (device_id);
   `,
+  /* 2: SQLite's migration 5 (the last reported mode in a column), and the signing keyring every replica shares (keyring-db.ts) */ `
+  ALTER TABLE devices ADD COLUMN last_mode TEXT;
+  UPDATE devices SET last_mode = last_report::jsonb->>'mode' WHERE last_report IS NOT NULL;
+  -- One row: the keyring as JSON, the active private key sealed with the site key.
+  CREATE TABLE signing_keyring (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    ring TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

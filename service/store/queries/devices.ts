@@ -46,8 +46,8 @@ export function deviceQueries(c: SqlConn) {
         [d.name, d.machineIdHash, d.hardwareUuid, d.facts, d.publicKey, id]);
     },
     /** Stores a status report as the device's latest and in its history, keeping the last `kept`. */
-    async recordReport(id: string, at: string, report: string, kept: number): Promise<void> {
-      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ? WHERE id = ?', [at, report, id]);
+    async recordReport(id: string, at: string, report: string, mode: string, kept: number): Promise<void> {
+      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ?, last_mode = ? WHERE id = ?', [at, report, mode, id]);
       await c.run('INSERT INTO device_reports (device_id, at, report) VALUES (?, ?, ?)', [id, at, report]);
       await c.run(`DELETE FROM device_reports WHERE device_id = ? AND id <= (
         SELECT id FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, [id, id, kept]);

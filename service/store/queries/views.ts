@@ -11,13 +11,6 @@ export interface DeviceFilter {
   mode?: string; retired?: boolean; seenBefore?: string;
 }
 
-/**
- * A report's mode without parsing JSON in SQL: reports are stored with
- * `mode` as their first key (licensing/devices.ts), so the text starts
- * with {"mode":"<mode>",.
- */
-export const reportModePrefix = (mode: string) => `{"mode":${JSON.stringify(mode)},`;
-
 const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id AS lic_group_id,
     s.name AS sub_name, lg.name AS lic_group_name, dup.name AS dup_name
   FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
@@ -35,7 +28,7 @@ function deviceWhere(f: DeviceFilter): { w: string; args: SqlValue[] } {
   if (f.q) { where.push("(lower(d.name) LIKE lower(?) ESCAPE '\\' OR d.id = ?)"); args.push(`%${likeEscape(f.q)}%`, f.q); }
   if (f.groupId) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(f.groupId); }
   if (f.subscriptionId) { where.push('e.subscription_id = ?'); args.push(f.subscriptionId); }
-  if (f.mode) { where.push("d.last_report LIKE ? ESCAPE '\\'"); args.push(`${likeEscape(reportModePrefix(f.mode))}%`); }
+  if (f.mode) { where.push('d.last_mode = ?'); args.push(f.mode); }
   if (f.retired === true) where.push('d.retired_at IS NOT NULL');
   if (f.retired === false) where.push('d.retired_at IS NULL');
   // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.
@@ -112,8 +105,7 @@ export function viewQueries(c: SqlConn) {
     /** Devices by licence status, reason and last reported mode (/metrics). */
     devicesByState(): Promise<{ status: string; reason: string; mode: string; n: number }[]> {
       return c.all(`SELECT COALESCE(e.status, 'unlicensed') AS status, COALESCE(e.reason, 'NOT_IN_LICENSED_GROUP') AS reason,
-          CASE WHEN d.last_report LIKE '${reportModePrefix('full')}%' THEN 'full'
-            WHEN d.last_report LIKE '${reportModePrefix('read-only')}%' THEN 'read-only' ELSE 'unknown' END AS mode,
+          CASE WHEN d.last_mode IN ('full', 'read-only') THEN d.last_mode ELSE 'unknown' END AS mode,
           COUNT(*) AS n
         FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id GROUP BY 1, 2, 3`);
     },

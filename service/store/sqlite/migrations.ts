@@ -147,4 +147,8 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE enroll_tokens ADD COLUMN revoked_by_id TEXT;
   ALTER TABLE enroll_tokens ADD COLUMN revoked_by_name TEXT;
   `,
+  /* 5: the last reported mode in a column of its own, so lists filter by it without JSON in SQL (the same query on PostgreSQL) */ `
+  ALTER TABLE devices ADD COLUMN last_mode TEXT;
+  UPDATE devices SET last_mode = json_extract(last_report, '$.mode') WHERE last_report IS NOT NULL AND json_valid(last_report);
+  `,
 ];
