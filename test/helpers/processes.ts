@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { databaseFor } from './test-backend.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -44,6 +45,8 @@ export interface ServiceProcess {
   url: string;
   port: number;
   dataDir: string;
+  /** PostgreSQL URL under DEVLIC_TEST_BACKEND=postgres, else null (SQLite in dataDir). */
+  database: string | null;
   adminToken: string;
   proc: ChildProcess;
   output: () => string;
@@ -56,6 +59,8 @@ export async function startService(opts: { dataDir?: string; port?: number; conf
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
+  const database = await databaseFor(dataDir);
+  if (database) args.push('--database', database);
   if (opts.config) {
     const file = join(tempDir('svccfg'), 'server.json');
     writeFileSync(file, JSON.stringify(opts.config));
@@ -76,7 +81,7 @@ export async function startService(opts: { dataDir?: string; port?: number; conf
   }, 20_000, 50);
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
-    url, port, dataDir, adminToken, proc, output: () => out,
+    url, port, dataDir, database, adminToken, proc, output: () => out,
     async stop() { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; } },
     async kill9() { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await exited; } },
   };

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE, ROOT, startService, tempDir, waitFor, type ServiceProcess } from '../helpers/processes.ts';
+import { openServiceDatabase } from '../helpers/test-backend.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 
@@ -336,12 +337,10 @@ describe('stale devices', () => {
     expect((await old.enroll(t.token)).status).toBe(201);
     expect((await fresh.enroll(t.token)).status).toBe(201);
     // Three days of silence, written into the service's own database as the passing time would leave it.
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(`${stale.dataDir}/devlic.db`);
-    db.pragma('busy_timeout = 5000');
+    const db = await openServiceDatabase(stale);
     const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000).toISOString();
-    db.prepare('UPDATE devices SET enrolled_at = ?, last_seen_at = ? WHERE id = ?').run(threeDaysAgo, threeDaysAgo, old.deviceId);
-    db.close();
+    await db.run('UPDATE devices SET enrolled_at = ?, last_seen_at = ? WHERE id = ?', [threeDaysAgo, threeDaysAgo, old.deviceId]);
+    await db.close();
     const candidates = await a.ok('GET', `/devices?staleMinutes=${24 * 60}`);
     expect(candidates.items.map((d: any) => d.name)).toEqual(['old-laptop']);
     const d = await waitFor('stale device retired', async () => {

@@ -1,0 +1,44 @@
+// Which database the service under test runs on. `npm test` runs the
+// service's integration tests twice: on SQLite (project `integration`) and
+// on PostgreSQL (project `integration-pg`, DEVLIC_TEST_BACKEND=postgres),
+// where pg-global-setup.ts has started one throwaway cluster for the run
+// and every new service data folder gets a fresh database of its own.
+import pg from 'pg';
+import { openPostgres } from '../../service/store/postgres/open.ts';
+import { openSqlite } from '../../service/store/sqlite/open.ts';
+import type { SqlDatabase } from '../../service/store/sql.ts';
+import { join } from 'node:path';
+
+export type TestBackend = 'sqlite' | 'postgres';
+
+export const TEST_BACKEND: TestBackend = process.env.DEVLIC_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The database each data folder was given, so a restarted service finds its data again. */
+const databases = new Map<string, string>();
+let counter = 0;
+
+/** null on SQLite (the file in the data folder); on PostgreSQL the URL of the folder's own database. */
+export async function databaseFor(dataDir: string): Promise<string | null> {
+  if (TEST_BACKEND === 'sqlite') return null;
+  const known = databases.get(dataDir);
+  if (known) return known;
+  const admin = process.env.DEVLIC_TEST_PG_ADMIN_URL;
+  if (!admin) throw new Error('DEVLIC_TEST_BACKEND=postgres but no cluster was started (test/helpers/pg-global-setup.ts sets DEVLIC_TEST_PG_ADMIN_URL)');
+  const name = `svc_${process.pid}_${++counter}_${Date.now().toString(36)}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+  } finally {
+    await c.end();
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  databases.set(dataDir, url.toString());
+  return url.toString();
+}
+
+/** The service's own database, opened beside it (for a test that plants a state, e.g. old timestamps). */
+export async function openServiceDatabase(svc: { dataDir: string; database: string | null }): Promise<SqlDatabase> {
+  return svc.database ? openPostgres(svc.database, { migrate: false, poolSize: 1 }) : openSqlite(join(svc.dataDir, 'devlic.db'));
+}
