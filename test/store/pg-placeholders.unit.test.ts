@@ -46,6 +46,8 @@ describe('numberPlaceholders', () => {
     expect(() => toPostgres('SELECT ?', [])).toThrow(expect.objectContaining({ code: 'INTERNAL', message: expect.stringMatching(/1 placeholder.*0 parameter/) }));
     expect(() => toPostgres('SELECT 1', [1])).toThrow(/0 placeholder/);
     expect(toPostgres('SELECT ?, ?', [1, 'a'])).toBe('SELECT $1, $2');
+    // PostgreSQL text cannot hold NUL: a clear 400, never a driver error that becomes a 500.
+    expect(() => toPostgres('SELECT id FROM groups WHERE id = ?', ['a\u0000b'])).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/NUL character/) }));
     // cached: the same answer the second time
     expect(toPostgres('SELECT ?, ?', [1, 'a'])).toBe('SELECT $1, $2');
   });

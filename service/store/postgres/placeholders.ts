@@ -74,5 +74,11 @@ export function toPostgres(sql: string, params: readonly unknown[]): string {
   if (r.count !== params.length) {
     throw new DevlicError('INTERNAL', `query has ${r.count} placeholder(s) but ${params.length} parameter(s): ${sql.slice(0, 200)}`);
   }
+  // PostgreSQL text cannot hold U+0000 (SQLite's can): refused as bad input, not a 500.
+  for (const p of params) {
+    if (typeof p === 'string' && p.includes('\u0000')) {
+      throw new DevlicError('VALIDATION_FAILED', 'text with a NUL character (U+0000) cannot be stored or looked up');
+    }
+  }
   return r.text;
 }
