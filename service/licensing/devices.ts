@@ -91,7 +91,8 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
  */
 export async function recordReport(ctx: LicensingContext, deviceId: string, report: StatusReport): Promise<void> {
   const at = ctx.nowIso();
-  await ctx.store.transaction((tx) => tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, REPORTS_KEPT));
+  // Not serialised with admin changes: a report moves no seat (see TxOptions).
+  await ctx.store.transaction((tx) => tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, REPORTS_KEPT), { serialised: false });
 }
 
 export function setDeviceDisabled(ctx: LicensingContext, actor: Actor, ref: string, disabled: boolean, confirm = false): Promise<string> {

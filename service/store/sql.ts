@@ -45,6 +45,17 @@ export interface SqlTx extends SqlConn {
   changed(ids: readonly string[]): void;
 }
 
+export interface TxOptions {
+  /**
+   * false: not serialised against other replicas' write transactions on
+   * PostgreSQL (SQLite serialises every write transaction regardless). Only
+   * for writes that no seat allocation reads, each safe on its own row
+   * (a status report, a conditional store of a signed token): a fleet's
+   * reports after an outage must not queue behind one lock with the admins.
+   */
+  serialised?: boolean;
+}
+
 export interface SqlDatabase extends SqlConn {
   /**
    * Runs fn as one write transaction, serialised against every other write
@@ -54,7 +65,7 @@ export interface SqlDatabase extends SqlConn {
    * transaction to end, so using it inside fn would deadlock (it throws
    * instead).
    */
-  transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlTx) => Promise<T>, opts?: TxOptions): Promise<T>;
   /** Committed changes, from this replica and (PostgreSQL) every other. */
   onChanged(fn: (ids: Changed) => void): void;
   close(): Promise<void>;

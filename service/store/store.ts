@@ -15,7 +15,7 @@
 // (nesting, membership), devices (enrollment, reports, lifecycle, merges),
 // entitlements (recompute writes, usage read models, issued tokens), audit,
 // views (admin read models, metrics), access (admins, enrollment tokens).
-import type { Changed, Dialect, SqlConn, SqlDatabase } from './sql.ts';
+import type { Changed, Dialect, SqlConn, SqlDatabase, TxOptions } from './sql.ts';
 import { accessQueries } from './queries/access.ts';
 import { auditQueries } from './queries/audit.ts';
 import { catalogueQueries } from './queries/catalogue.ts';
@@ -50,7 +50,7 @@ export interface TxStore extends Aggregates {
 
 export interface Store extends Aggregates {
   /** Runs fn as one serialised write transaction; a throw rolls back. fn must use its tx only. */
-  transaction<T>(fn: (tx: TxStore) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: TxStore) => Promise<T>, opts?: TxOptions): Promise<T>;
   onChanged(fn: (ids: Changed) => void): void;
   close(): Promise<void>;
 }
@@ -58,7 +58,7 @@ export interface Store extends Aggregates {
 export function createStore(db: SqlDatabase): Store {
   return {
     ...bindAggregates(db),
-    transaction: (fn) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids) => tx.changed(ids) })),
+    transaction: (fn, opts) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids) => tx.changed(ids) }), opts),
     onChanged: (fn) => db.onChanged(fn),
     close: () => db.close(),
   };

@@ -135,6 +135,37 @@ describePostgres('store/postgres', (cluster) => {
     expect(await stuck.transaction(async (tx) => tx.get('SELECT 1 AS one'))).toEqual({ one: 1 });
   });
 
+  it('serialised: false runs beside a replica holding the write lock; the default waits for it', async () => {
+    const url = await cluster().createDatabase();
+    const a = await db(url);
+    const b = await db(url);
+    await a.run('CREATE TABLE t (k TEXT)');
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => { entered = r; });
+    let release!: () => void;
+    const held = a.transaction(async (tx) => {
+      await tx.run('INSERT INTO t VALUES (?)', ['admin']);
+      entered();
+      await new Promise<void>((r) => { release = r; });
+    });
+    await inside;
+    // A report-like write commits while a holds the lock...
+    await b.transaction(async (tx) => { await tx.run('INSERT INTO t VALUES (?)', ['report']); }, { serialised: false });
+    expect(await b.all('SELECT k FROM t')).toEqual([{ k: 'report' }]);
+    // ...while a serialised one is still waiting when a lets go.
+    let serialisedDone = false;
+    const serialised = b.transaction(async (tx) => { await tx.run('INSERT INTO t VALUES (?)', ['change']); }).then(() => { serialisedDone = true; });
+    // Seen waiting on the advisory lock by PostgreSQL itself, not guessed from a delay.
+    for (let waiting = 0; waiting !== 1;) {
+      waiting = (await b.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))!.n;
+    }
+    expect(serialisedDone).toBe(false);
+    release();
+    await held;
+    await serialised;
+    expect((await b.all<{ k: string }>('SELECT k FROM t')).map((r) => r.k).sort()).toEqual(['admin', 'change', 'report']);
+  });
+
   it('fan-out: delivered to the other replica after commit, never after rollback, own changes once', async () => {
     const url = await cluster().createDatabase();
     const a = await db(url);

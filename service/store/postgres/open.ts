@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DevlicError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/log.ts';
-import type { Changed, SqlConn, SqlDatabase, SqlTx, SqlValue } from '../sql.ts';
+import type { Changed, SqlConn, SqlDatabase, SqlTx, SqlValue, TxOptions } from '../sql.ts';
 import { ChangeListener, CHANNEL } from './listen.ts';
 import { migratePostgres } from './migrations.ts';
 import { encodeChanges } from './payload.ts';
@@ -121,7 +121,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   return {
     ...outer,
     replicaId,
-    async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: SqlTx) => Promise<T>, txOpts: TxOptions = {}): Promise<T> {
       outerGuard();
       if (closed) throw new DevlicError('INTERNAL', 'the database is closed');
       const client = await pool.connect();
@@ -137,7 +137,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+        if (txOpts.serialised !== false) await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
         const txGuard = () => {
           if (!state.open) throw new DevlicError('INTERNAL', 'a transaction\'s tx was used after the transaction ended');
         };
