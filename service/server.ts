@@ -113,7 +113,21 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     idleTimeoutMs: timeouts.idleTimeoutMs,
     onReport: (id) => events.deviceReported(id),
   });
-  await app.register(adminRoutes, { prefix: API.admin, ctx, auth, events });
+  // Keys changed and access revoked on any replica: what this one caches about them goes.
+  ctx.onAccessChanged((ids, kind) => {
+    if (kind === 'device-key') {
+      if (ids === 'all') auth.forgetAll();
+      else for (const id of ids) auth.forget(id);
+    } else if (ids !== 'all') {
+      for (const id of ids) events.closeFor(id);
+    } else {
+      for (const id of events.openOwners()) {
+        db.access.adminById(id).then((a) => { if (!a || a.revoked_at) events.closeFor(id); },
+          (err) => log.warn({ err }, 'could not check an event stream\'s admin'));
+      }
+    }
+  });
+  await app.register(adminRoutes, { prefix: API.admin, ctx, events });
   await app.register(adminEventRoutes, { prefix: API.admin, ctx, events });
   await app.register(consoleRoutes);
   app.addHook('preClose', async () => waiters.releaseAll());

@@ -95,6 +95,11 @@ export class AdminEvents {
     return n;
   }
 
+  /** The admins with a stream open (to check which were revoked when that is not known). */
+  openOwners(): string[] {
+    return [...new Set(this.owners.values())];
+  }
+
   /** Ends every stream so that the server can close (open streams would hold it). */
   closeAll(): void {
     if (this.timer) clearTimeout(this.timer);

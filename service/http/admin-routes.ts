@@ -24,7 +24,6 @@ import type { AdminEvents } from './admin-events.ts';
 import { createSubscription, updateSubscription } from '../licensing/subscriptions.ts';
 import { setDeviceDisabled } from '../licensing/devices.ts';
 import { mergeDevices } from '../licensing/merge.ts';
-import type { DeviceAuthenticator } from './device-auth.ts';
 import { resolveRef } from '../licensing/resolve.ts';
 import * as views from '../licensing/views.ts';
 
@@ -41,7 +40,7 @@ function actorOf(req: FastifyRequest): Actor {
   return req.actor!;
 }
 
-export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; auth: DeviceAuthenticator; events?: AdminEvents }): Promise<void> {
+export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; events?: AdminEvents }): Promise<void> {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = deps;
   const db = ctx.store;
@@ -155,7 +154,6 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   app.delete('/devices/:ref', { schema: s({ description: 'Forgets a retired device (DEVICE_NOT_RETIRED otherwise); its agent is refused from then on.', params: RefParams, response: { 200: Deleted } }) },
     async (req) => {
       const r = await deleteDevice(ctx, actorOf(req), req.params.ref);
-      deps.auth.forget(r.id);
       return { ...r, deleted: true as const };
     });
   app.post('/devices/:ref/merge', {
@@ -165,9 +163,6 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     }),
   }, async (req) => {
     const r = await mergeDevices(ctx, actorOf(req), req.body.from, req.params.ref, req.body.force === true);
-    // Both ids' cached request tokens go now: the old key of :ref must stop working, the retired id must be told where it went.
-    deps.auth.forget(r.retired);
-    deps.auth.forget(r.id);
     return { id: r.id, retired: r.retired, device: await views.getDevice(db, r.id, { rawFacts: true }) };
   });
 
@@ -195,7 +190,6 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     }),
   }, async (req) => {
     const id = await revokeAdmin(ctx, actorOf(req), req.params.ref);
-    deps.events?.closeFor(id);
     return (await views.listAdmins(db, id))[0];
   });
 

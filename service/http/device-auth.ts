@@ -57,6 +57,14 @@ export class DeviceAuthenticator {
     return deviceId;
   }
 
+  /** Drops everything cached (which devices changed is not known: a replica missed notifications). */
+  forgetAll(): void {
+    for (const id of this.keys.keys()) this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
+    for (const c of this.cache.values()) this.generation.set(c.deviceId, (this.generation.get(c.deviceId) ?? 0) + 1);
+    this.keys.clear();
+    this.cache.clear();
+  }
+
   /** Drops everything cached for a device (its key changed or it was merged away). */
   forget(deviceId: string): void {
     this.generation.set(deviceId, (this.generation.get(deviceId) ?? 0) + 1);

@@ -50,8 +50,6 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     schema: { tags: ['device'], body: EnrollRequest, response: { 201: EnrollResponse, 401: ErrorBody } },
   }, async (req, reply) => {
     const { deviceId, reenrolled, duplicateOf } = await enrollDevice(deps.ctx, req.body);
-    // A re-enrolled device has a new key: tokens signed by the old one must stop working at once.
-    if (reenrolled) deps.auth.forget(deviceId);
     req.log.info({ deviceId, reenrolled, duplicateOf, hostname: req.body.facts.hostname }, 'device enrolled');
     reply.code(201);
     return { deviceId, issuer: deps.keys.issuer, audience: 'devlic-agent', keys: jwks, reenrolled, duplicateOf };

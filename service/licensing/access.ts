@@ -52,6 +52,8 @@ export function revokeAdmin(ctx: LicensingContext, actor: Actor, ref: string): P
         { admin: a.id });
     }
     await tx.access.revokeAdmin(a.id, ctx.nowIso(), actor);
+    // Its open event streams close on every replica (requests are checked against the database each time).
+    tx.changed([a.id], 'admin-access');
     return { result: a.id, action: 'admin.revoke', target: a.id, details: { name: a.name, role: a.role, self: a.id === actor.id }, recompute: false };
   });
 }

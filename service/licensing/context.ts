@@ -46,7 +46,16 @@ export class LicensingContext {
    * replica); changes committed by other replicas included.
    */
   onEntitlementsChanged(fn: (deviceIds: Changed) => void): void {
-    this.store.onChanged(fn);
+    this.store.onChanged((ids, kind) => { if (kind === 'entitlement') fn(ids); });
+  }
+
+  /**
+   * Called after commit, on every replica, with the devices whose key changed
+   * or that are gone, and with admins whose access was revoked: what each
+   * replica caches about them in memory must go.
+   */
+  onAccessChanged(fn: (ids: Changed, kind: 'device-key' | 'admin-access') => void): void {
+    this.store.onChanged((ids, kind) => { if (kind !== 'entitlement') fn(ids, kind); });
   }
 
   /**

@@ -71,6 +71,8 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
       // The proof was checked before this transaction: the key must still be the one it was checked against.
       if (await tx.devices.publicKey(deviceId) !== proven.publicKey) throw new DevlicError('ENROLL_PROOF_INVALID', 'enroll proof rejected: the device key changed meanwhile');
       await tx.devices.reenroll(deviceId, fields);
+      // Tokens signed by the old key must stop working at once, on every replica.
+      tx.changed([deviceId], 'device-key');
     } else {
       duplicateOf = await tx.devices.sameHardware(facts.machineIdHash, facts.hardwareUuid);
       deviceId = newId('dev');

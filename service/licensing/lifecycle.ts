@@ -41,6 +41,8 @@ export function deleteDevice(ctx: LicensingContext, actor: Actor, ref: string): 
       throw new DevlicError('DEVICE_NOT_RETIRED', `device '${ref}' is not retired; retire it first (devlic-admin devices retire), then delete it`);
     }
     const merged = await tx.devices.delete(id);
+    // Its cached request tokens go on every replica: from now on it is refused.
+    tx.changed([id, ...merged], 'device-key');
     return {
       result: { id, name: row.name }, action: 'device.delete', target: id,
       details: { name: row.name, retiredAt: row.retired_at, ...(merged.length ? { mergedIds: merged } : {}) },

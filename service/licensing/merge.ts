@@ -27,6 +27,8 @@ export function mergeDevices(ctx: LicensingContext, actor: Actor, fromRef: strin
     }
     // The new record's reports become the old id's latest history; its groups and seat are dropped (the old id keeps its own).
     await tx.devices.merge(f, o, ctx.nowIso());
+    // Both ids' cached request tokens go on every replica: the old key of `into` must stop working, the retired id must be told where it went.
+    tx.changed([from, into], 'device-key');
     return {
       result: { id: into, retired: from },
       action: 'device.merge', target: into,

@@ -35,14 +35,25 @@ export interface SqlConn {
  */
 export type Changed = readonly string[] | 'all';
 
+/**
+ * What changed, so each replica drops exactly the state it holds in memory:
+ * - entitlement: devices' answers (wakes their long-polls, drops issued-token caches);
+ * - device-key: devices whose key changed or that are gone (re-enrolled,
+ *   merged, deleted): their verified request tokens are no longer trusted;
+ * - admin-access: admins whose token was revoked: their event streams close.
+ */
+export type ChangeKind = 'entitlement' | 'device-key' | 'admin-access';
+export const CHANGE_KINDS: readonly ChangeKind[] = ['entitlement', 'device-key', 'admin-access'];
+
 /** The connection handed to a transaction's body. */
 export interface SqlTx extends SqlConn {
   /**
-   * Announces devices whose entitlement changed. Delivered to every
-   * onChanged listener of every replica only after, and only if, the
-   * transaction commits (on PostgreSQL a NOTIFY inside the transaction).
+   * Announces ids that changed (devices whose entitlement changed, unless
+   * another kind is given). Delivered to every onChanged listener of every
+   * replica only after, and only if, the transaction commits (on PostgreSQL
+   * a NOTIFY inside the transaction).
    */
-  changed(ids: readonly string[]): void;
+  changed(ids: readonly string[], kind?: ChangeKind): void;
 }
 
 export interface TxOptions {
@@ -66,7 +77,7 @@ export interface SqlDatabase extends SqlConn {
    * instead).
    */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>, opts?: TxOptions): Promise<T>;
-  /** Committed changes, from this replica and (PostgreSQL) every other. */
-  onChanged(fn: (ids: Changed) => void): void;
+  /** Committed changes, from this replica and (PostgreSQL) every other; 'all' of each kind after a lost connection. */
+  onChanged(fn: (ids: Changed, kind: ChangeKind) => void): void;
   close(): Promise<void>;
 }

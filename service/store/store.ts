@@ -15,7 +15,7 @@
 // (nesting, membership), devices (enrollment, reports, lifecycle, merges),
 // entitlements (recompute writes, usage read models, issued tokens), audit,
 // views (admin read models, metrics), access (admins, enrollment tokens).
-import type { Changed, Dialect, SqlConn, SqlDatabase, TxOptions } from './sql.ts';
+import type { ChangeKind, Changed, Dialect, SqlConn, SqlDatabase, TxOptions } from './sql.ts';
 import { accessQueries } from './queries/access.ts';
 import { auditQueries } from './queries/audit.ts';
 import { catalogueQueries } from './queries/catalogue.ts';
@@ -45,20 +45,20 @@ export type Aggregates = ReturnType<typeof bindAggregates>;
 /** The aggregates inside a transaction. */
 export interface TxStore extends Aggregates {
   /** Devices whose entitlement changed: told to onChanged listeners after commit, not at all after a rollback. */
-  changed(ids: readonly string[]): void;
+  changed(ids: readonly string[], kind?: ChangeKind): void;
 }
 
 export interface Store extends Aggregates {
   /** Runs fn as one serialised write transaction; a throw rolls back. fn must use its tx only. */
   transaction<T>(fn: (tx: TxStore) => Promise<T>, opts?: TxOptions): Promise<T>;
-  onChanged(fn: (ids: Changed) => void): void;
+  onChanged(fn: (ids: Changed, kind: ChangeKind) => void): void;
   close(): Promise<void>;
 }
 
 export function createStore(db: SqlDatabase): Store {
   return {
     ...bindAggregates(db),
-    transaction: (fn, opts) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids) => tx.changed(ids) }), opts),
+    transaction: (fn, opts) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids, kind) => tx.changed(ids, kind) }), opts),
     onChanged: (fn) => db.onChanged(fn),
     close: () => db.close(),
   };

@@ -63,7 +63,7 @@ describe('change payloads', () => {
   it('a few ids: one payload, deduplicated, order kept', () => {
     const p = encodeChanges(origin, ['b', 'a', 'b']);
     expect(p).toHaveLength(1);
-    expect(decodeChanges(p[0])).toEqual({ origin, ids: ['b', 'a'] });
+    expect(decodeChanges(p[0])).toEqual({ origin, ids: ['b', 'a'], kind: 'entitlement' });
   });
 
   it('100,000 ids: every payload under the limit, all ids exactly once, in order', () => {
@@ -87,13 +87,23 @@ describe('change payloads', () => {
 
   it("an id too large for any payload turns the announcement into 'all'", () => {
     const p = encodeChanges(origin, ['a', 'x'.repeat(MAX_PAYLOAD_BYTES)]);
-    expect(p.map(decodeChanges)).toEqual([{ origin, ids: 'all' }]);
+    expect(p.map(decodeChanges)).toEqual([{ origin, ids: 'all', kind: 'entitlement' }]);
   });
 
   it('decode rejects what is not a change payload', () => {
-    for (const bad of ['', 'nope', '[]', 'null', '{"ids":[]}', '{"origin":1,"ids":[]}', '{"origin":"o","ids":[1]}', '{"origin":"o","ids":"some"}']) {
+    for (const bad of ['', 'nope', '[]', 'null', '{"ids":[]}', '{"origin":1,"ids":[]}', '{"origin":"o","ids":[1]}', '{"origin":"o","ids":"some"}',
+      '{"origin":"o","kind":"root","ids":["a"]}', '{"origin":"o","kind":7,"ids":["a"]}']) {
       expect(decodeChanges(bad)).toBeUndefined();
     }
-    expect(decodeChanges('{"origin":"o","ids":"all"}')).toEqual({ origin: 'o', ids: 'all' });
+    expect(decodeChanges('{"origin":"o","ids":"all"}')).toEqual({ origin: 'o', ids: 'all', kind: 'entitlement' });
+  });
+
+  it('a kind other than entitlement travels with its ids, also when chunked and as all', () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `dev_${i}`);
+    const p = encodeChanges('o', ids, 600, 'device-key');
+    expect(p.length).toBeGreaterThan(1);
+    for (const s of p) expect(decodeChanges(s)!.kind).toBe('device-key');
+    expect(p.flatMap((s) => decodeChanges(s)!.ids as string[])).toEqual(ids);
+    expect(encodeChanges('o', ['x'.repeat(700)], 600, 'admin-access').map(decodeChanges)).toEqual([{ origin: 'o', ids: 'all', kind: 'admin-access' }]);
   });
 });

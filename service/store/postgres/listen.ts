@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { Backoff } from '../../../shared/backoff.ts';
 import type { Logger } from '../../../shared/log.ts';
-import type { Changed } from '../sql.ts';
+import { CHANGE_KINDS, type ChangeKind, type Changed } from '../sql.ts';
 import { decodeChanges } from './payload.ts';
 
 export const CHANNEL = 'devlic_changes';
@@ -14,7 +14,7 @@ export const CHANNEL = 'devlic_changes';
 export interface ChangeListenerOptions {
   config: pg.ClientConfig;
   origin: string;
-  emit: (ids: Changed) => void;
+  emit: (ids: Changed, kind: ChangeKind) => void;
   log?: Logger;
   backoff?: { baseMs: number; maxMs: number };
 }
@@ -71,7 +71,7 @@ export class ChangeListener {
         return;
       }
       if (p.origin === this.opts.origin) return; // announced locally at commit already
-      this.opts.emit(p.ids);
+      this.opts.emit(p.ids, p.kind);
     });
     try {
       await client.connect();
@@ -99,7 +99,7 @@ export class ChangeListener {
         this.backoff.reset();
         this.reconnects++;
         this.opts.log?.info({ reconnects: this.reconnects }, 'database change listener reconnected');
-        this.opts.emit('all');
+        for (const kind of CHANGE_KINDS) this.opts.emit('all', kind);
       }, (err: Error) => {
         this.opts.log?.warn({ err: err.message, failures: this.backoff.failures }, 'database change listener cannot reconnect yet');
         this.schedule();

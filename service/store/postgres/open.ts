@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DevlicError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/log.ts';
-import type { Changed, SqlConn, SqlDatabase, SqlTx, SqlValue, TxOptions } from '../sql.ts';
+import type { ChangeKind, Changed, SqlConn, SqlDatabase, SqlTx, SqlValue, TxOptions } from '../sql.ts';
 import { ChangeListener, CHANNEL } from './listen.ts';
 import { migratePostgres } from './migrations.ts';
 import { encodeChanges } from './payload.ts';
@@ -78,11 +78,11 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   // An idle client that loses its server emits here; unhandled it would end the process.
   pool.on('error', (err) => log?.warn({ err: err.message }, 'idle database connection lost'));
 
-  const listeners: ((ids: Changed) => void)[] = [];
-  const emit = (ids: Changed) => {
+  const listeners: ((ids: Changed, kind: ChangeKind) => void)[] = [];
+  const emit = (ids: Changed, kind: ChangeKind) => {
     for (const fn of listeners) {
       try {
-        fn(ids);
+        fn(ids, kind);
       } catch (err) {
         log?.error({ err }, 'a change listener threw');
       }
@@ -126,7 +126,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       if (closed) throw new DevlicError('INTERNAL', 'the database is closed');
       const client = await pool.connect();
       const state = { open: true };
-      const ids: string[] = [];
+      const ids = new Map<ChangeKind, string[]>();
       let broken: Error | undefined;
       // A checked-out client's connection error (server ended the session)
       // has no pool listener; unheard it would end the process.
@@ -143,18 +143,20 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
         };
         const tx: SqlTx = {
           ...conn(() => client, txGuard),
-          changed(more) {
+          changed(more, kind = 'entitlement') {
             txGuard();
-            for (const id of more) ids.push(id);
+            let list = ids.get(kind);
+            if (!list) ids.set(kind, (list = []));
+            for (const id of more) list.push(id);
           },
         };
         const result = await inTx.run(state, () => fn(tx));
-        const payloads = encodeChanges(replicaId, ids);
+        const payloads = [...ids].flatMap(([kind, list]) => encodeChanges(replicaId, list, undefined, kind));
         // One round trip however many chunks; delivered by PostgreSQL on COMMIT only.
         if (payloads.length) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
         state.open = false;
         await client.query('COMMIT');
-        if (ids.length) emit([...new Set(ids)]);
+        for (const [kind, list] of ids) if (list.length) emit([...new Set(list)], kind);
         return result;
       } catch (e) {
         state.open = false;

@@ -1,7 +1,7 @@
 // The change fan-out's wire format: pg_notify payloads `{"origin":…,"ids":[…]}`
-// (or `"ids":"all"`), each kept well under PostgreSQL's 8000-byte payload
+// (or `"ids":"all"`), plus `"kind"` for a kind other than 'entitlement', each kept well under PostgreSQL's 8000-byte payload
 // limit by splitting a long id list over several notifications. Pure.
-import type { Changed } from '../sql.ts';
+import { CHANGE_KINDS, type ChangeKind, type Changed } from '../sql.ts';
 
 /** PostgreSQL refuses payloads of 8000 bytes or more; stay well under. */
 export const MAX_PAYLOAD_BYTES = 4000;
@@ -9,6 +9,7 @@ export const MAX_PAYLOAD_BYTES = 4000;
 export interface ChangePayload {
   origin: string;
   ids: Changed;
+  kind: ChangeKind;
 }
 
 /**
@@ -16,12 +17,13 @@ export interface ChangePayload {
  * maxBytes of UTF-8. An id that cannot fit in a payload of its own turns the
  * whole announcement into one 'all'.
  */
-export function encodeChanges(origin: string, ids: readonly string[], maxBytes = MAX_PAYLOAD_BYTES): string[] {
+export function encodeChanges(origin: string, ids: readonly string[], maxBytes = MAX_PAYLOAD_BYTES, kind: ChangeKind = 'entitlement'): string[] {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
-  const head = `{"origin":${JSON.stringify(origin)},"ids":[`;
+  const k = kind === 'entitlement' ? '' : `"kind":${JSON.stringify(kind)},`;
+  const head = `{"origin":${JSON.stringify(origin)},${k}"ids":[`;
   const tail = ']}';
-  const all = JSON.stringify({ origin, ids: 'all' } satisfies ChangePayload);
+  const all = JSON.stringify(kind === 'entitlement' ? { origin, ids: 'all' } : { origin, kind, ids: 'all' });
   const fixed = Buffer.byteLength(head) + Buffer.byteLength(tail);
   if (Buffer.byteLength(all) > maxBytes) throw new Error(`a change payload cannot fit in ${maxBytes} bytes (origin too long)`);
   const out: string[] = [];
@@ -53,9 +55,10 @@ export function decodeChanges(payload: string): ChangePayload | undefined {
     return undefined;
   }
   if (!v || typeof v !== 'object') return undefined;
-  const { origin, ids } = v as Record<string, unknown>;
+  const { origin, ids, kind = 'entitlement' } = v as Record<string, unknown>;
   if (typeof origin !== 'string') return undefined;
-  if (ids === 'all') return { origin, ids };
+  if (!CHANGE_KINDS.includes(kind as ChangeKind)) return undefined;
+  if (ids === 'all') return { origin, ids, kind: kind as ChangeKind };
   if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) return undefined;
-  return { origin, ids };
+  return { origin, ids, kind: kind as ChangeKind };
 }

@@ -16,7 +16,7 @@
 import Database from 'better-sqlite3';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { MIGRATIONS } from './migrations.ts';
-import type { Changed, SqlDatabase, SqlTx, SqlValue } from '../sql.ts';
+import type { ChangeKind, Changed, SqlDatabase, SqlTx, SqlValue } from '../sql.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -50,13 +50,13 @@ function migrate(db: Database.Database): void {
 }
 
 /** One open transaction: its identity (for AsyncLocalStorage) and its buffered changes. */
-interface TxState { ids: Set<string>; open: boolean }
+interface TxState { ids: Map<ChangeKind, Set<string>>; open: boolean }
 
 class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly cache = new Map<string, Statement>();
-  private readonly listeners: Array<(ids: Changed) => void> = [];
+  private readonly listeners: Array<(ids: Changed, kind: ChangeKind) => void> = [];
   private readonly als = new AsyncLocalStorage<TxState>();
   /** Settles when the open transaction ends; null when none is open. */
   private busy: Promise<void> | null = null;
@@ -122,7 +122,7 @@ class SqliteDatabase implements SqlDatabase {
     // The lock: wait until no transaction is open, then take it before any await.
     while (this.busy) await this.busy;
     if (this.closed) throw new Error('database is closed');
-    const state: TxState = { ids: new Set(), open: true };
+    const state: TxState = { ids: new Map(), open: true };
     let release!: () => void;
     this.busy = new Promise((r) => { release = r; });
     this.current = state;
@@ -143,7 +143,7 @@ class SqliteDatabase implements SqlDatabase {
       this.busy = null;
       release();
     }
-    if (state.ids.size > 0) this.emit([...state.ids]);
+    for (const [kind, ids] of state.ids) if (ids.size > 0) this.emit([...ids], kind);
     return result;
   }
 
@@ -159,19 +159,21 @@ class SqliteDatabase implements SqlDatabase {
       all: <T>(sql: string, params: readonly SqlValue[] = []) => wrap(() => this.allNow<T>(sql, params)),
       get: <T>(sql: string, params: readonly SqlValue[] = []) => wrap(() => this.getNow<T>(sql, params)),
       run: (sql: string, params: readonly SqlValue[] = []) => wrap(() => this.runNow(sql, params)),
-      changed: (ids: readonly string[]) => {
+      changed: (ids: readonly string[], kind: ChangeKind = 'entitlement') => {
         check();
-        for (const id of ids) state.ids.add(id);
+        let set = state.ids.get(kind);
+        if (!set) state.ids.set(kind, (set = new Set()));
+        for (const id of ids) set.add(id);
       },
     };
   }
 
-  onChanged(fn: (ids: Changed) => void): void {
+  onChanged(fn: (ids: Changed, kind: ChangeKind) => void): void {
     this.listeners.push(fn);
   }
 
-  private emit(ids: Changed): void {
-    for (const l of this.listeners) l(ids);
+  private emit(ids: Changed, kind: ChangeKind): void {
+    for (const l of this.listeners) l(ids, kind);
   }
 
   async close(): Promise<void> {
