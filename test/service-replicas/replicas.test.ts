@@ -7,15 +7,15 @@
 // Runs in the `integration` project; needs only PostgreSQL (skipped loudly
 // without it, a failure under DEVLIC_REQUIRE_REAL_APPS=1).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { siteKeyFile } from '../../service/keyring-db.ts';
 import { keyFromJwk, verifyEntitlement } from '../../shared/token.ts';
 import { describePostgres } from '../helpers/postgres.ts';
-import { NODE, ROOT, freePort, tempDir } from '../helpers/processes.ts';
-import { enrollDevices, current, pollUntil, restartReplica, startReplicas, SKU, type Replica } from './replicas.ts';
+import { NODE, ROOT, freePort, tempDir, waitFor } from '../helpers/processes.ts';
+import { enrollDevices, current, pollUntil, restartReplica, startReplicas, waitingOn, SKU, type Replica } from './replicas.ts';
 
 describePostgres('replicas on one PostgreSQL', (cluster) => {
   let database: string;
@@ -86,6 +86,8 @@ describePostgres('replicas on one PostgreSQL', (cluster) => {
     expect(before.every((p) => p.status === 'unlicensed')).toBe(true);
 
     const waiting = devices.map((d, i) => pollUntil(d, 'licensed', before[i]));
+    // Every poll is held (none answered early) before the change is made.
+    await waitFor('every long-poll held', async () => (await waitingOn(a)) + (await waitingOn(b)) === devices.length);
     const assignedAt = Date.now();
     await a.admin.ok('POST', '/licenses/assign', { subscription: 'Fan', group: 'Fan', confirm: true });
     const licensed = await Promise.all(waiting);
@@ -95,6 +97,7 @@ describePostgres('replicas on one PostgreSQL', (cluster) => {
     expect(Math.max(...bLat)).toBeLessThan(1_500);
 
     const waiting2 = devices.map((d, i) => pollUntil(d, 'unlicensed', licensed[i]));
+    await waitFor('every long-poll held again', async () => (await waitingOn(a)) + (await waitingOn(b)) === devices.length);
     const unassignedAt = Date.now();
     await b.admin.ok('POST', '/licenses/unassign', { subscription: 'Fan', group: 'Fan', confirm: true });
     const back = await Promise.all(waiting2);
@@ -142,7 +145,6 @@ describePostgres('replicas on one PostgreSQL', (cluster) => {
     expect(readdirSync(bare)).toEqual([]);
 
     const wrong = join(tempDir('replica-wrongkey'), 'data');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(wrong, { mode: 0o700 });
     writeFileSync(siteKeyFile(wrong), `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
     const other = await refusedStart(wrong);
