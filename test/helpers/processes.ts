@@ -1,7 +1,7 @@
 // Starts real devlic processes for integration tests: the pinned Node running
 // the TypeScript entry points, on loopback ports, in temp data folders.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,8 +45,9 @@ export interface ServiceProcess {
   url: string;
   port: number;
   dataDir: string;
-  /** PostgreSQL URL under DEVLIC_TEST_BACKEND=postgres, else null (SQLite in dataDir). */
+  /** PostgreSQL URL (opts.database, or the folder's own under DEVLIC_TEST_BACKEND=postgres), else null (SQLite in dataDir). */
   database: string | null;
+  /** The bootstrap token from dataDir; '' for a replica joining a database whose admin another replica made. */
   adminToken: string;
   proc: ChildProcess;
   output: () => string;
@@ -55,11 +56,12 @@ export interface ServiceProcess {
 }
 
 /** Starts `devlic-server serve` as a real process and waits until /healthz answers. */
-export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number } = {}): Promise<ServiceProcess> {
+/** `database`: a PostgreSQL URL to use instead of the data folder's own (replicas sharing one database). */
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
-  const database = await databaseFor(dataDir);
+  const database = opts.database ?? await databaseFor(dataDir);
   if (database) args.push('--database', database);
   if (opts.config) {
     const file = join(tempDir('svccfg'), 'server.json');
@@ -79,7 +81,8 @@ export async function startService(opts: { dataDir?: string; port?: number; conf
     const r = await fetch(`${url}/healthz`);
     return r.ok;
   }, 20_000, 50);
-  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  const tokenFile = join(dataDir, 'admin-token');
+  const adminToken = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
   return {
     url, port, dataDir, database, adminToken, proc, output: () => out,
     async stop() { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; } },
