@@ -14,6 +14,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { siteKeyFile } from '../../service/keyring-db.ts';
 import { keyFromJwk, verifyEntitlement } from '../../shared/token.ts';
 import { describePostgres } from '../helpers/postgres.ts';
+import { SimDevice } from '../helpers/sim-device.ts';
+import { publicJwk } from '../../shared/token.ts';
+import { signEnrollProof } from '../../shared/device-proofs.ts';
 import { NODE, ROOT, freePort, tempDir, waitFor } from '../helpers/processes.ts';
 import { enrollDevices, current, pollUntil, restartReplica, startReplicas, waitingOn, SKU, type Replica } from './replicas.ts';
 
@@ -105,6 +108,30 @@ describePostgres('replicas on one PostgreSQL', (cluster) => {
     console.log(`fan-out unassign on B: max ${Math.max(...lat2)} ms`);
     expect(Math.max(...lat2)).toBeLessThan(1_500);
   }, 120_000);
+
+  it('a re-enrollment or revocation on one replica ends the old key and the revoked stream on the other at once', async () => {
+    await a.admin.ok('POST', '/groups', { name: 'Keys' });
+    const [dev] = await enrollDevices(a.admin, [b.url], 'Keys', 1, 'rekey');
+    // B has verified and cached the device's request token: without the fan-out it would keep accepting it for its lifetime (minutes).
+    const auth = await dev.authHeader();
+    expect((await dev.entitlement({ authorization: auth })).status).toBe(200);
+    const { token } = await a.admin.ok('POST', '/enroll-tokens', { uses: 1, group: 'Keys' });
+    const next = new SimDevice(a.url, { ...dev.facts });
+    const proof = await signEnrollProof(dev.privateKey, dev.deviceId, await publicJwk(next.publicKey), Math.floor(Date.now() / 1000));
+    expect((await next.enroll(token, { proof })).body).toMatchObject({ deviceId: dev.deviceId, reenrolled: true });
+    await waitFor('the old key refused on B', async () => (await dev.entitlement({ authorization: auth })).status === 401, 15_000);
+
+    const reader = await a.admin.ok('POST', '/admins', { role: 'reader', name: 'tab on B' });
+    const res = await fetch(`${b.url}/v1/admin/events`, { headers: { authorization: `Bearer ${reader.token}` } });
+    const stream = res.body!.getReader();
+    expect(new TextDecoder().decode((await stream.read()).value)).toMatch(/event: hello/);
+    await a.admin.ok('POST', `/admins/${reader.id}/revoke`, {});
+    const ended = await Promise.race([
+      (async () => { for (;;) { if ((await stream.read()).done) return 'ended'; } })(),
+      new Promise((r) => setTimeout(() => r('still open'), 10_000)),
+    ]);
+    expect(ended).toBe('ended');
+  });
 
   it('publishes one key set on every replica, and a token signed by one verifies with the other\'s keys', async () => {
     const get = async (r: Replica, path: string) => (await fetch(`${r.url}${path}`)).json() as Promise<any>;
