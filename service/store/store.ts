@@ -52,6 +52,8 @@ export interface Store extends Aggregates {
   /** Runs fn as one serialised write transaction; a throw rolls back. fn must use its tx only. */
   transaction<T>(fn: (tx: TxStore) => Promise<T>, opts?: TxOptions): Promise<T>;
   onChanged(fn: (ids: Changed, kind: ChangeKind) => void): void;
+  /** One round trip to the database (/healthz): throws when it cannot be reached. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export function createStore(db: SqlDatabase): Store {
     ...bindAggregates(db),
     transaction: (fn, opts) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids, kind) => tx.changed(ids, kind) }), opts),
     onChanged: (fn) => db.onChanged(fn),
+    ping: async () => { await db.get('SELECT 1 AS one'); },
     close: () => db.close(),
   };
 }
