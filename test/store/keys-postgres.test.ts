@@ -66,6 +66,9 @@ describePostgres('devlic-server keys on PostgreSQL', (cluster) => {
     expect((await device.enroll(token)).status).toBe(201);
     const k0 = device.enrollment!.keys.keys[0].kid!;
 
+    const help = await keys(['--help']);
+    expect(help.stdout).toMatch(/--database URL[\s\S]*restart the replicas one at a time \(a rolling restart\)/);
+
     const d = first.dataDir;
     const list0 = await keys(['list', '--database', url, '--data-dir', d, '--json']);
     expect(list0.code, list0.stderr).toBe(0);
