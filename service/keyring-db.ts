@@ -22,15 +22,19 @@ function parseSiteKey(text: string, file: string): Buffer {
   return key;
 }
 
-/** The site key, made (0600) only when `create` is set: i.e. when the database has no keyring yet. */
-function siteKey(file: string, create: boolean): Buffer {
+/**
+ * The site key, made (0600) only when `create` is set: i.e. when the
+ * database has no keyring yet. `owner`: whom a new file belongs to (a
+ * command run as root makes it for the service's user).
+ */
+export function siteKey(file: string, create: boolean, owner?: { uid: number; gid: number }): Buffer {
   const text = readSecret(file, 'site key');
   if (text !== null) return parseSiteKey(text, file);
   if (!create) {
     throw new DevlicError('CONFIG_INVALID', `the signing keys in the database are encrypted with the site key of the replica that made them, and ${file} does not exist: copy that replica's site-key file here (mode 0600)`);
   }
   const key = randomBytes(32);
-  writeSecret(file, `${key.toString('base64url')}\n`);
+  writeSecret(file, `${key.toString('base64url')}\n`, owner);
   return key;
 }
 
@@ -70,6 +74,18 @@ async function read(conn: SqlConn, file: string): Promise<Keyring | null> {
   return checkKeyring(raw, 'in the database');
 }
 
+/** Whether the database holds a keyring (without opening it: no site key needed). */
+export async function hasDatabaseKeyring(conn: SqlConn): Promise<boolean> {
+  return !!await conn.get('SELECT 1 AS x FROM signing_keyring WHERE id = 1');
+}
+
+/** Writes the keyring, its private key sealed with `key`, inside the caller's transaction. */
+export async function writeDatabaseKeyring(tx: SqlConn, ring: Keyring, key: Buffer): Promise<void> {
+  const sealed = { ...ring, keys: ring.keys.map((k) => (k.privateKey ? { ...k, privateKey: sealPrivateKey(k.privateKey, k.kid, key) } : k)) };
+  await tx.run(`INSERT INTO signing_keyring (id, ring, updated_at) VALUES (1, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET ring = excluded.ring, updated_at = excluded.updated_at`, [JSON.stringify(sealed), new Date().toISOString()]);
+}
+
 export function databaseKeyring(db: SqlDatabase, dataDir: string): KeyringStore {
   const file = siteKeyFile(dataDir);
   return {
@@ -79,12 +95,7 @@ export function databaseKeyring(db: SqlDatabase, dataDir: string): KeyringStore 
     update: (change) => db.transaction(async (tx) => {
       const ring = await read(tx, file);
       const { write, out } = await change(ring);
-      if (write) {
-        const key = siteKey(file, ring === null);
-        const sealed = { ...write, keys: write.keys.map((k) => (k.privateKey ? { ...k, privateKey: sealPrivateKey(k.privateKey, k.kid, key) } : k)) };
-        await tx.run(`INSERT INTO signing_keyring (id, ring, updated_at) VALUES (1, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET ring = excluded.ring, updated_at = excluded.updated_at`, [JSON.stringify(sealed), new Date().toISOString()]);
-      }
+      if (write) await writeDatabaseKeyring(tx, write, siteKey(file, ring === null));
       return out;
     }),
   };

@@ -12,13 +12,14 @@ import { keysMain } from './keys-cli.ts';
 import { migrateMain } from './migrate-cli.ts';
 
 const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--retire-stale-after DURATION] [--database URL] [--config FILE]
-       devlic-server keys list|rotate|retire KID [--data-dir DIR] [--json]   (see: devlic-server keys --help)
+       devlic-server keys list|rotate|retire KID [--data-dir DIR] [--database URL] [--json]   (see: devlic-server keys --help)
        devlic-server migrate-to-postgres --from DIR --database URL   (see: devlic-server migrate-to-postgres --help)
 
 The devlic licensing service: admins assign subscriptions to device groups,
 device agents poll it for their signed entitlement.
 
-  --data-dir DIR      database, signing key and bootstrap admin token (default /var/lib/devlic-server)
+  --data-dir DIR      database, signing key (on PostgreSQL: the site key) and bootstrap admin token
+                      (default /var/lib/devlic-server)
   --listen HOST:PORT  address to listen on (default 127.0.0.1:8470)
   --tls-cert FILE     PEM certificate; with --tls-key serves HTTPS
   --tls-key FILE      PEM private key

@@ -2,8 +2,10 @@
 // PostgreSQL database. One PostgreSQL transaction (holding the write lock,
 // so no replica writes meanwhile) reads one SQLite snapshot and copies every
 // table in foreign-key order in multi-row batches, moves the identity
-// sequences past the copied ids and compares row counts per table; any
-// mismatch or error rolls everything back, leaving the target empty.
+// sequences past the copied ids and compares row counts per table; the
+// caller's hooks copy the signing keyring and check seats in the same
+// transaction. Any mismatch or error rolls everything back, leaving the
+// target empty.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,12 +38,19 @@ export interface CopyOptions {
    * change nothing), which needs the licensing core on the new store.
    */
   seatCheck?: (tx: SqlTx) => Promise<void>;
+  /**
+   * Runs inside the copy's transaction before the tables: copies the
+   * site's signing keyring into the database (a throw rolls back).
+   */
+  keyring?: (tx: SqlTx) => Promise<{ keys: number }>;
 }
 
 export interface CopyReport {
   tables: { table: string; rows: number }[];
   /** 'passed' when opts.seatCheck ran and did not throw; 'not-run' without one. */
   seatCheck: 'passed' | 'not-run';
+  /** Signing keys copied by opts.keyring; null without one. */
+  keyring: { keys: number } | null;
 }
 
 /** The SQLite database file of a data folder. */
@@ -87,6 +96,7 @@ export async function copyFromSqlite(file: string, url: string, opts: CopyOption
         const has = await tx.get(`SELECT 1 AS x FROM ${t} LIMIT 1`);
         if (has) throw new DevlicError('CONFLICT', `the PostgreSQL database already has devlic data (table ${t} is not empty); migrate-to-postgres copies into an empty database only`);
       }
+      const keyring = opts.keyring ? await opts.keyring(tx) : null;
       // Rows referring to rows later in the same table (devices.duplicate_of) are checked at commit.
       await tx.run('SET CONSTRAINTS ALL DEFERRED');
       // One read snapshot for the copy and the counts.
@@ -102,7 +112,7 @@ export async function copyFromSqlite(file: string, url: string, opts: CopyOption
         src.exec('COMMIT');
       }
       if (opts.seatCheck) await opts.seatCheck(tx);
-      return { tables, seatCheck: opts.seatCheck ? 'passed' : 'not-run' } satisfies CopyReport;
+      return { tables, seatCheck: opts.seatCheck ? 'passed' : 'not-run', keyring } satisfies CopyReport;
     });
   } finally {
     src.close();
