@@ -45,10 +45,20 @@ export interface PostgresDatabase extends SqlDatabase {
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-function conn(q: () => Queryable, guard: () => void): SqlConn {
+/**
+ * serial: one client (a transaction's) takes one query at a time; a body
+ * that runs queries side by side (Promise.all) has them queued here, in
+ * order, not inside pg (which deprecates queueing on a busy client).
+ */
+function conn(q: () => Queryable, guard: () => void, serial = false): SqlConn {
+  let tail: Promise<unknown> = Promise.resolve();
   const exec = async (sql: string, params: readonly SqlValue[] = []) => {
     guard();
-    return q().query({ text: toPostgres(sql, params), values: params as SqlValue[] });
+    const query = { text: toPostgres(sql, params), values: params as SqlValue[] };
+    if (!serial) return q().query(query);
+    const next = tail.then(() => q().query(query));
+    tail = next.catch(() => {});
+    return next;
   };
   return {
     dialect: 'postgres',
@@ -142,7 +152,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
           if (!state.open) throw new DevlicError('INTERNAL', 'a transaction\'s tx was used after the transaction ended');
         };
         const tx: SqlTx = {
-          ...conn(() => client, txGuard),
+          ...conn(() => client, txGuard, true),
           changed(more, kind = 'entitlement') {
             txGuard();
             let list = ids.get(kind);
