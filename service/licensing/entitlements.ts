@@ -130,13 +130,12 @@ export class EntitlementIssuer {
       const tokens = await this.signer.signBatch(this.key, claims);
       let i = 0;
       for (const t of signed.values()) t.token = tokens[i++];
-      const stored = new Set<string>();
       // Stores only over the exact row state that was signed (seq and signing
       // time): a row recomputed, re-signed or first signed by another batch
       // meanwhile is left alone, so one seq never gets two different tokens.
-      await this.store.transaction(async (tx) => {
-        for (const [deviceId, t] of signed) if (await tx.entitlements.storeToken(deviceId, t)) stored.add(deviceId);
-      });
+      // One statement for the batch on PostgreSQL, one transaction on SQLite.
+      const rows = [...signed].map(([deviceId, t]) => ({ deviceId, ...t }));
+      const stored = await this.store.transaction((tx) => tx.entitlements.storeTokens(rows));
       for (const id of stored) { const t = signed.get(id)!; this.signedSeq.set(id, { seq: t.seq, iat: t.iat }); }
       for (const p of batch) {
         const t = signed.get(p.deviceId);
