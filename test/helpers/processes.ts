@@ -55,11 +55,12 @@ export interface ServiceProcess {
 }
 
 /** Starts `devlic-server serve` as a real process and waits until /healthz answers. */
-export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number } = {}): Promise<ServiceProcess> {
+/** database: a PostgreSQL URL (benchmarks pick their backend per run); without it, DEVLIC_TEST_BACKEND decides (test-backend.ts). */
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
-  const database = await databaseFor(dataDir);
+  const database = opts.database !== undefined ? opts.database : await databaseFor(dataDir);
   if (database) args.push('--database', database);
   if (opts.config) {
     const file = join(tempDir('svccfg'), 'server.json');
