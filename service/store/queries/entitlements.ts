@@ -112,6 +112,19 @@ export function entitlementQueries(c: SqlConn) {
       return (await c.all<{ device_id: string }>("SELECT device_id FROM device_entitlements WHERE status = 'licensed' AND subscription_id = ? AND group_id = ?",
         [subscriptionId, groupId])).map((r) => r.device_id);
     },
+    /** How many of these devices hold no seat (gone devices count as holding none). SQLite: per row; PostgreSQL: one query per BULK ids. */
+    async countUnlicensed(deviceIds: readonly string[]): Promise<number> {
+      let n = 0;
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(deviceIds, BULK)) {
+          n += (await c.get<{ n: number }>(`SELECT count(*) AS n FROM unnest(?::text[]) AS d(id)
+            WHERE NOT EXISTS (SELECT 1 FROM device_entitlements e WHERE e.device_id = d.id AND e.status = 'licensed')`, [arr(part)]))!.n;
+        }
+        return n;
+      }
+      await each(deviceIds, async (d) => { if (!(await c.get("SELECT 1 AS x FROM device_entitlements WHERE device_id = ? AND status = 'licensed'", [d]))) n++; });
+      return n;
+    },
     async isLicensed(deviceId: string): Promise<boolean> {
       return !!(await c.get("SELECT 1 AS x FROM device_entitlements WHERE device_id = ? AND status = 'licensed'", [deviceId]));
     },
