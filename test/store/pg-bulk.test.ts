@@ -1,5 +1,5 @@
 // The set-based PostgreSQL paths of the entitlement queries (applyChanges,
-// replaceUsage, storeTokens, countUnlicensed) against the per-row path on the same input, on
+// replaceUsage, storeTokens, countUnlicensed, and the batched reads issuableMany, signedSeqMany) against the per-row path on the same input, on
 // a real throwaway cluster. The per-row path is the portable one SQLite
 // takes; it runs here on PostgreSQL too (the same connection presented with
 // dialect 'sqlite'), so two databases fed the same input must end up with
@@ -130,5 +130,17 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
     expect(byId.get('dev_7')).toMatchObject({ seq: 1, token: 'tok1.7', token_iat: 1000 });
     expect(byId.get('dev_1')).toMatchObject({ seq: 2, token: 'tok2.1', token_iat: 2000 });
     expect(byId.get('dev_0')).toMatchObject({ seq: 2, token: 'tok2.0', token_iat: 2000, changed_at: AT2 });
+    // The batched reads of a wake: the same rows as the per-row reads, devices without a row (or a token) absent.
+    const ids = ['dev_0', 'dev_1', 'dev_7', 'dev_missing', ...Array.from({ length: 50 }, (_, i) => `dev_${100 + i}`)];
+    const [many, single] = [entitlementQueries(bulk), entitlementQueries(perRow(bulk))];
+    const issuable = await many.issuableMany(ids);
+    expect(issuable).toEqual(await single.issuableMany(ids));
+    expect(issuable.size).toBe(ids.length - 1);
+    expect(issuable.get('dev_1')).toEqual(await many.issuable('dev_1'));
+    expect(issuable.get('dev_1')).toMatchObject({ seq: 2, token: 'tok2.1', product_name: null });
+    const signedSeqs = await many.signedSeqMany(ids, 'tok2.');
+    expect(signedSeqs).toEqual(await single.signedSeqMany(ids, 'tok2.'));
+    expect(signedSeqs.get('dev_7')).toEqual({ seq: 1, token_iat: 1000, active: 0 });
+    expect(signedSeqs.get('dev_1')).toEqual({ seq: 2, token_iat: 2000, active: 1 });
   });
 });

@@ -52,6 +52,16 @@ function writeColumns(rows: readonly EntitlementWrite[]): SqlValue[] {
 export interface StoredToken { deviceId: string; token: string; iat: number; seq: number; prevSeq: number; prevIat: number | null }
 
 export function entitlementQueries(c: SqlConn) {
+  function issuable(deviceId: string): Promise<IssuableRow | undefined> {
+    return c.get(`SELECT e.seq, e.status, e.reason, e.product_sku, p.name AS product_name, e.subscription_id, e.group_id,
+      s.term_end, e.token, e.token_iat
+      FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
+      WHERE e.device_id = ?`, [deviceId]);
+  }
+  function signedSeq(deviceId: string, prefix: string): Promise<{ seq: number; token_iat: number; active: number } | undefined> {
+    return c.get(`SELECT seq, token_iat, CASE WHEN substr(token, 1, ?) = ? THEN 1 ELSE 0 END AS active
+      FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL`, [prefix.length, prefix, deviceId]);
+  }
   return {
     all(): Promise<EntitlementState[]> {
       return c.all('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id FROM device_entitlements');
@@ -131,16 +141,49 @@ export function entitlementQueries(c: SqlConn) {
 
     // The issuer's side.
     /** What a token is signed from: the row with its product name and term end. */
-    issuable(deviceId: string): Promise<IssuableRow | undefined> {
-      return c.get(`SELECT e.seq, e.status, e.reason, e.product_sku, p.name AS product_name, e.subscription_id, e.group_id,
-        s.term_end, e.token, e.token_iat
-        FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
-        WHERE e.device_id = ?`, [deviceId]);
-    },
+    issuable,
     /** The stored token's seq and signing time, and whether it begins with `prefix` (the active key's header). */
-    signedSeq(deviceId: string, prefix: string): Promise<{ seq: number; token_iat: number; active: number } | undefined> {
-      return c.get(`SELECT seq, token_iat, CASE WHEN substr(token, 1, ?) = ? THEN 1 ELSE 0 END AS active
-        FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL`, [prefix.length, prefix, deviceId]);
+    signedSeq,
+    /**
+     * issuable() for many devices at once (a wake of thousands of long-polls):
+     * one query per BULK ids on PostgreSQL, the single-row query per id on
+     * SQLite (in-process, no round trips). Devices without a row are absent.
+     */
+    async issuableMany(deviceIds: readonly string[]): Promise<Map<string, IssuableRow>> {
+      const out = new Map<string, IssuableRow>();
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(deviceIds, BULK)) {
+          const rows = await c.all<IssuableRow & { device_id: string }>(`SELECT e.device_id, e.seq, e.status, e.reason, e.product_sku, p.name AS product_name, e.subscription_id, e.group_id,
+            s.term_end, e.token, e.token_iat
+            FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
+            WHERE e.device_id = ANY(?::text[])`, [arr(part)]);
+          for (const { device_id, ...r } of rows) out.set(device_id, r);
+        }
+        return out;
+      }
+      for (const id of deviceIds) {
+        const r = await issuable(id);
+        if (r) out.set(id, r);
+      }
+      return out;
+    },
+    /** signedSeq() for many devices at once, as issuableMany. */
+    async signedSeqMany(deviceIds: readonly string[], prefix: string): Promise<Map<string, { seq: number; token_iat: number; active: number }>> {
+      const out = new Map<string, { seq: number; token_iat: number; active: number }>();
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(deviceIds, BULK)) {
+          const rows = await c.all<{ device_id: string; seq: number; token_iat: number; active: number }>(`SELECT device_id, seq, token_iat,
+            CASE WHEN substr(token, 1, ?) = ? THEN 1 ELSE 0 END AS active
+            FROM device_entitlements WHERE device_id = ANY(?::text[]) AND token IS NOT NULL`, [prefix.length, prefix, arr(part)]);
+          for (const { device_id, ...r } of rows) out.set(device_id, r);
+        }
+        return out;
+      }
+      for (const id of deviceIds) {
+        const r = await signedSeq(id, prefix);
+        if (r) out.set(id, r);
+      }
+      return out;
     },
     /**
      * Stores signed tokens, each only over the exact row state that was
