@@ -161,22 +161,39 @@ function parseHead(head: string): { status: number; headers: [string, string][] 
   return { status: Number(statusLine.split(' ')[1]), headers: lines.map((l) => { const i = l.indexOf(':'); return [l.slice(0, i), l.slice(i + 1).trim()] as [string, string]; }) };
 }
 
-type Measured = GenResult & { serverCpu: number; measuredAt: number };
+type Measured = GenResult & { serverCpu: number; dbCpu: number; measuredAt: number };
 
-async function generate(cfg: GenConfig, serverPid: number): Promise<Measured> {
+/** The postmaster and its backends of a throwaway cluster (its pid is the first line of postmaster.pid). */
+function postgresPids(clusterDir: string): number[] {
+  const root = Number(readFileSync(join(clusterDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const kids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === root;
+    } catch {
+      return false;
+    }
+  });
+  return [root, ...kids];
+}
+
+/** serverPid's CPU, and the database's (PostgreSQL's processes; 0 for SQLite, which runs inside the service). */
+async function generate(cfg: GenConfig, serverPid: number, dbPids: () => number[] = () => []): Promise<Measured> {
   const gen = fork(SELF, ['gen'], { execPath: process.execPath, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   pin(gen.pid!, 1);
   let cpuAtStart = NaN, cpuAtEnd = NaN, measuredAt = NaN;
+  const dbCpu = () => dbPids().reduce((n, pid) => n + (cpuSeconds(pid) || 0), 0);
+  let dbAtStart = 0, dbAtEnd = 0;
   const result = await new Promise<GenResult>((resolve, reject) => {
     gen.on('message', (m: any) => {
-      if (m.event === 'measuring') cpuAtStart = cpuSeconds(serverPid);
-      else if (m.event === 'measured') { cpuAtEnd = cpuSeconds(serverPid); measuredAt = performance.now(); }
+      if (m.event === 'measuring') { cpuAtStart = cpuSeconds(serverPid); dbAtStart = dbCpu(); }
+      else if (m.event === 'measured') { cpuAtEnd = cpuSeconds(serverPid); dbAtEnd = dbCpu(); measuredAt = performance.now(); }
       else if (m.event === 'result') resolve(m.result);
     });
     gen.once('exit', (code) => reject(new Error(`load generator exited ${code} without a result`)));
     gen.send(cfg);
   });
-  return { ...result, serverCpu: (cpuAtEnd - cpuAtStart) / result.seconds, measuredAt };
+  return { ...result, serverCpu: (cpuAtEnd - cpuAtStart) / result.seconds, dbCpu: (dbAtEnd - dbAtStart) / result.seconds, measuredAt };
 }
 
 interface Bare { proc: ChildProcess; port: number; stop(): Promise<number> }
@@ -218,15 +235,26 @@ async function main(): Promise<void> {
   const [load1] = readFileSync('/proc/loadavg', 'utf8').split(' ');
   if (Number(load1) > 0.5) console.log(`note: load average ${load1} before start: other work on this machine will make the figures noisy`);
 
-  // --- the real service, with real devices
-  if (CPU_PROF) mkdirSync(PROF_DIR, { recursive: true });
-  const svc = CPU_PROF
-    ? await startServiceProfiled(tempDir)
-    : await startService({ config: { enrollPerMinute: 1_000_000 } });
+  // --- the real service, with real devices, once per backend (DEVLIC_BENCH_DATABASE, default both: bench/backend.ts)
+  const { benchBackends, benchCluster, benchDatabase, stopBenchCluster } = await import('./backend.ts');
+  const backends = benchBackends();
+  if (CPU_PROF) {
+    if (backends.length !== 1 || backends[0] !== 'sqlite') throw new Error('DEVLIC_BENCH_CPU_PROF=1 profiles the service on SQLite only: set DEVLIC_BENCH_DATABASE=sqlite');
+    mkdirSync(PROF_DIR, { recursive: true });
+  }
+  const services: { backend: string; svc: Awaited<ReturnType<typeof startService>> | Awaited<ReturnType<typeof startServiceProfiled>>; targets: Target[]; dbPids: () => number[] }[] = [];
   let svcWindow: { measuredAt: number; seconds: number } | undefined;
   let bareWindow: { endGap: number; seconds: number } | undefined;
   let bareProfileSince = Date.now();
   try {
+   for (const backend of backends) {
+    const database = await benchDatabase(backend);
+    const svc = CPU_PROF
+      ? await startServiceProfiled(tempDir)
+      : await startService({ config: { enrollPerMinute: 1_000_000 }, database });
+    const clusterDir = database ? (await benchCluster()).dir : undefined;
+    const entry = { backend, svc, targets: [] as Target[], dbPids: () => (clusterDir ? postgresPids(clusterDir) : []) };
+    services.push(entry);
     pin(svc.proc.pid!, 0);
     const admin = adminClient(svc.url, svc.adminToken);
     await admin.ok('POST', '/subscriptions', { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: DEVICES, name: 'Bench EA' });
@@ -241,7 +269,7 @@ async function main(): Promise<void> {
     }
     await admin.ok('POST', '/licenses/assign', { subscription: 'Bench EA', group: 'Bench devices' });
     const now = Math.floor(Date.now() / 1000);
-    const targets: Target[] = [];
+    const targets = entry.targets;
     let licensed = 0;
     for (const d of devices) {
       const first = await d.entitlement();
@@ -252,9 +280,15 @@ async function main(): Promise<void> {
       targets.push({ path: API.entitlement, headers: { authorization: `${DEVICE_AUTH_SCHEME} ${jwt}`, 'if-none-match': first.etag } });
     }
     if (licensed !== DEVICES) throw new Error(`only ${licensed} of ${DEVICES} devices are licensed`);
-
+   }
+    const { svc, targets } = services[0];
     // --- the service's actual 304, byte for byte; the bare server sends the same header lines
     const svcHead = await rawHead(svc.port, targets[0].path, targets[0].headers);
+    for (const other of services.slice(1)) {
+      const head = await rawHead(other.svc.port, other.targets[0].path, other.targets[0].headers);
+      const names = (h: string) => parseHead(h).headers.map(([k]) => k.toLowerCase()).sort().join(',');
+      if (parseHead(head).status !== 304 || names(head) !== names(svcHead)) throw new Error(`the ${other.backend} service's 304 differs from the ${services[0].backend} one's:\n${head}`);
+    }
     const parsed = parseHead(svcHead);
     if (parsed.status !== 304) throw new Error(`expected a 304 from the service, got:\n${svcHead}`);
     const auto = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
@@ -280,7 +314,7 @@ async function main(): Promise<void> {
       url, targets, connections: CONNECTIONS, pipelining: PIPELINING, warmupMs: WARMUP * 1000, durationMs: SECONDS * 1000,
     });
     const bareRuns: Measured[] = [];
-    const svcRuns: Measured[] = [];
+    const svcRuns: Measured[][] = services.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       const bare = await startBare(spec);
       bareProfileSince = Date.now();
@@ -288,38 +322,51 @@ async function main(): Promise<void> {
       const bareStoppedAt = await bare.stop();
       bareWindow = { endGap: (bareStoppedAt - b.measuredAt) / 1000, seconds: b.seconds };
       bareRuns.push(b);
-      svcRuns.push(await generate(cfg(svc.url), svc.proc.pid!));
+      for (const [k, sv] of services.entries()) {
+        svcRuns[k].push(await generate({ ...cfg(sv.svc.url), targets: sv.targets }, sv.svc.proc.pid!, sv.dbPids));
+      }
     }
-    svcWindow = { measuredAt: svcRuns.at(-1)!.measuredAt, seconds: svcRuns.at(-1)!.seconds };
+    svcWindow = { measuredAt: svcRuns[0].at(-1)!.measuredAt, seconds: svcRuns[0].at(-1)!.seconds };
 
     const rows: [string, Measured][] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const tag = ROUNDS > 1 ? ` #${i + 1}` : '';
-      rows.push([`bare node:http (304)${tag}`, bareRuns[i]], [`devlic-server (304)${tag}`, svcRuns[i]]);
+      rows.push([`bare node:http (304)${tag}`, bareRuns[i]]);
+      for (const [k, sv] of services.entries()) rows.push([`devlic-server ${sv.backend} (304)${tag}`, svcRuns[k][i]]);
     }
     report(rows);
-    for (const r of svcRuns) {
+    for (const r of svcRuns.flat()) {
       const other = Object.entries(r.statuses).filter(([s]) => s !== '304');
       if (other.length || r.errors) {
         console.log(`\nWARNING: the service answered something other than 304: ${JSON.stringify(r.statuses)}, errors ${r.errors}`);
         process.exitCode = 1;
       }
     }
-    const ratio = median(svcRuns.map(rps)) / median(bareRuns.map(rps));
     const perCpu = (r: Measured) => rps(r) / r.serverCpu;
-    const cpuRatio = median(svcRuns.map(perCpu)) / median(bareRuns.map(perCpu));
-    console.log(`\nservice / bare, requests per second:       ${(ratio * 100).toFixed(1)} %${ROUNDS > 1 ? ' (medians)' : ''}  (aim >= 50 %)`);
-    if (!Number.isNaN(cpuRatio)) console.log(`service / bare, requests per server CPU-s:  ${(cpuRatio * 100).toFixed(1)} %`);
-    console.log(`service CPU per poll: ${(1e6 / median(svcRuns.map(perCpu))).toFixed(0)} us; bare: ${(1e6 / median(bareRuns.map(perCpu))).toFixed(0)} us`);
-    const reconnects = svcRuns.reduce((n, r) => n + r.connects, 0);
+    // With the database's own CPU (PostgreSQL's processes) counted as the service's: what the poll costs the site.
+    const perAllCpu = (r: Measured) => rps(r) / (r.serverCpu + r.dbCpu);
+    for (const [k, sv] of services.entries()) {
+      const runs = svcRuns[k];
+      const ratio = median(runs.map(rps)) / median(bareRuns.map(rps));
+      const cpuRatio = median(runs.map(perCpu)) / median(bareRuns.map(perCpu));
+      const allRatio = median(runs.map(perAllCpu)) / median(bareRuns.map(perCpu));
+      console.log(`\n${sv.backend}: service / bare, requests per second:       ${(ratio * 100).toFixed(1)} %${ROUNDS > 1 ? ' (medians)' : ''}`);
+      if (!Number.isNaN(cpuRatio)) console.log(`${sv.backend}: service / bare, requests per server CPU-s:  ${(cpuRatio * 100).toFixed(1)} %  (aim >= 50 %)`);
+      if (!Number.isNaN(allRatio)) console.log(`${sv.backend}: the same with the database's CPU added:   ${(allRatio * 100).toFixed(1)} %  (database CPU during the window: ${(median(runs.map((r) => r.dbCpu)) * 100).toFixed(1)} % of a core)`);
+      console.log(`${sv.backend}: service CPU per poll: ${(1e6 / median(runs.map(perCpu))).toFixed(0)} us; bare: ${(1e6 / median(bareRuns.map(perCpu))).toFixed(0)} us`);
+    }
+    const reconnects = svcRuns.flat().reduce((n, r) => n + r.connects, 0);
     if (reconnects > 0) console.log(`WARNING: ${reconnects} new connections during the service's measured windows: keep-alive is not holding.`);
     if (median(bareRuns.map((r) => r.serverCpu)) < 0.8) {
       console.log('note: the bare server did not use its whole core, so the generator limited it; the per-CPU-second ratio is the fairer one.');
     }
   } finally {
     const stoppedAt = performance.now();
-    await svc.stop();
-    rmSync(dirname(svc.dataDir), { recursive: true, force: true });
+    for (const { svc } of services) {
+      await svc.stop();
+      rmSync(dirname(svc.dataDir), { recursive: true, force: true });
+    }
+    await stopBenchCluster();
     if (CPU_PROF) {
       const latest = (dir: string, since = 0) => (existsSync(dir) ? readdirSync(dir) : []).filter((f) => f.endsWith('.cpuprofile'))
         .map((f) => join(dir, f)).filter((f) => statSync(f).mtimeMs >= since).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).at(-1);
@@ -332,14 +379,14 @@ async function main(): Promise<void> {
   }
 }
 
-function report(rows: [string, GenResult & { serverCpu: number }][]): void {
-  const header = ['server', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU', 'req per CPU-s', 'new conns', 'non-304', 'errors'];
+function report(rows: [string, GenResult & { serverCpu: number; dbCpu: number }][]): void {
+  const header = ['server', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU', 'req per CPU-s', 'db CPU', 'new conns', 'non-304', 'errors'];
   const lines = rows.map(([name, r]) => {
     const rps = r.requests / r.seconds;
     const non304 = Object.entries(r.statuses).filter(([s]) => s !== '304').reduce((n, [, c]) => n + c, 0);
     return [name, rps.toFixed(0), r.p50.toFixed(2), r.p90.toFixed(2), r.p99.toFixed(2), r.max.toFixed(1),
       Number.isNaN(r.serverCpu) ? 'n/a' : `${(r.serverCpu * 100).toFixed(0)} %`, Number.isNaN(r.serverCpu) ? 'n/a' : (rps / r.serverCpu).toFixed(0),
-      String(r.connects), String(non304), String(r.errors)];
+      `${(r.dbCpu * 100).toFixed(1)} %`, String(r.connects), String(non304), String(r.errors)];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

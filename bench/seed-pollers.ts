@@ -4,14 +4,16 @@
 // without enrolling each device over HTTP (enrollment is rate-limited per
 // address, and would measure something else). Must run before the service
 // first starts on the dir; the service then creates its signing key as usual.
+// With a PostgreSQL URL the rows go to that database instead (bulk inserts).
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSqlite } from '../service/store/sqlite/open.ts';
 import { createStore } from '../service/store/store.ts';
 import { seedCatalogue } from '../service/licensing/catalogue.ts';
 import { DEVICE_AUTH_AUDIENCE } from '../shared/api.ts';
 import { publicJwk, signDeviceRequestToken } from '../shared/token.ts';
+import { openBenchDatabase } from './backend.ts';
+import { insertRows } from './seed-fleet.ts';
 
 export interface SeededPollers {
   /** JSON file: [{ deviceId, token }], read by the load-generator workers. */
@@ -20,10 +22,10 @@ export interface SeededPollers {
   ms: number;
 }
 
-export async function seedPollers(dataDir: string, n: number, groupName = 'Pollers'): Promise<SeededPollers> {
+export async function seedPollers(dataDir: string, n: number, groupName = 'Pollers', database: string | null = null): Promise<SeededPollers> {
   const t0 = performance.now();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = openSqlite(join(dataDir, 'devlic.db'));
+  const db = await openBenchDatabase(dataDir, database);
   const at = new Date().toISOString();
   await seedCatalogue(createStore(db), at);
   const now = Math.floor(Date.now() / 1000);
@@ -39,12 +41,11 @@ export async function seedPollers(dataDir: string, n: number, groupName = 'Polle
   const groupId = 'grp_pollers';
   await db.transaction(async (tx) => {
     await tx.run('INSERT INTO groups (id, name, created_at) VALUES (?, ?, ?)', [groupId, groupName, at]);
-    for (const [i, d] of devices.entries()) {
-      await tx.run(`INSERT INTO devices (id, name, machine_id_hash, hardware_uuid, facts, public_key, enrolled_at) VALUES (?, ?, ?, '', '{}', ?, ?)`,
-        [d.deviceId, `poller-${i}`, createHash('sha256').update(d.deviceId).digest('hex'), d.jwk, at]);
-      await tx.run('INSERT INTO group_members (group_id, device_id, added_at) VALUES (?, ?, ?)', [groupId, d.deviceId, at]);
-      await tx.run(`INSERT INTO device_entitlements (device_id, seq, status, reason, changed_at) VALUES (?, 1, 'unlicensed', 'NOT_IN_LICENSED_GROUP', ?)`, [d.deviceId, at]);
-    }
+    await insertRows(tx, 'devices', [['id', 'text'], ['name', 'text'], ['machine_id_hash', 'text'], ['hardware_uuid', 'text'], ['facts', 'text'], ['public_key', 'text'], ['enrolled_at', 'text']],
+      devices.map((d, i) => [d.deviceId, `poller-${i}`, createHash('sha256').update(d.deviceId).digest('hex'), '', '{}', d.jwk, at]));
+    await insertRows(tx, 'group_members', [['group_id', 'text'], ['device_id', 'text'], ['added_at', 'text']], devices.map((d) => [groupId, d.deviceId, at]));
+    await insertRows(tx, 'device_entitlements', [['device_id', 'text'], ['seq', 'bigint'], ['status', 'text'], ['reason', 'text'], ['changed_at', 'text']],
+      devices.map((d) => [d.deviceId, 1, 'unlicensed', 'NOT_IN_LICENSED_GROUP', at]));
   });
   await db.close();
   const tokensFile = join(dataDir, '..', 'poller-tokens.json');

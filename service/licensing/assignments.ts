@@ -35,10 +35,5 @@ export async function unassign(ctx: LicensingContext, actor: Actor, subscription
     return { result: { id, sub, group }, action: 'license.unassign', target: group, details: { subscription: sub, group, assignment: id, devices: holders.length } };
   }, { confirm });
   // Counted after the recompute: a device still licensed through another group did not lose anything.
-  let devicesAffected = 0;
-  for (let i = 0; i < holders.length; i += 1000) {
-    const licensed = await Promise.all(holders.slice(i, i + 1000).map((d) => ctx.store.entitlements.isLicensed(d)));
-    devicesAffected += licensed.filter((l) => !l).length;
-  }
-  return { ...out, devicesAffected };
+  return { ...out, devicesAffected: await ctx.store.entitlements.countUnlicensed(holders) };
 }

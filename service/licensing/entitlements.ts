@@ -40,6 +40,38 @@ export function buildClaims(deviceId: string, row: EntitlementRow, seq: number, 
   };
 }
 
+/**
+ * Gathers the per-device reads asked for in one event-loop turn into one
+ * call of `many` (one query on PostgreSQL): when one change wakes thousands
+ * of long-polls, each asks for its own row at nearly the same moment.
+ */
+class ReadBatcher<V> {
+  private queued = new Map<string, { resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[]>();
+  private readonly many: (ids: string[]) => Promise<Map<string, V>>;
+  constructor(many: (ids: string[]) => Promise<Map<string, V>>) {
+    this.many = many;
+  }
+
+  get(id: string): Promise<V | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.queued.size === 0) setImmediate(() => this.flush());
+      let list = this.queued.get(id);
+      if (!list) this.queued.set(id, (list = []));
+      list.push({ resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queued;
+    this.queued = new Map();
+    this.many([...batch.keys()]).then((rows) => {
+      for (const [id, list] of batch) for (const w of list) w.resolve(rows.get(id));
+    }, (e) => {
+      for (const list of batch.values()) for (const w of list) w.reject(e);
+    });
+  }
+}
+
 interface Pending { deviceId: string; row: IssuableRow; nowSeconds: number; resolve: (v: Issued | null) => void; reject: (e: unknown) => void; attempt: number }
 export interface Issued { token: string; seq: number }
 /** Requests signed and stored together: the first answers go out while the signing threads do the rest. */
@@ -62,9 +94,13 @@ export class EntitlementIssuer {
   /** How every token signed by the active key begins. */
   private readonly activePrefix: string;
   private readonly signer: EntitlementSigner;
+  private readonly issuableReads: ReadBatcher<IssuableRow>;
+  private readonly signedSeqReads: ReadBatcher<{ seq: number; token_iat: number; active: number }>;
 
   constructor(store: Store, key: SigningKey, policy: TokenPolicy, signer: EntitlementSigner = inThreadSigner) {
     this.store = store;
+    this.issuableReads = new ReadBatcher((ids) => store.entitlements.issuableMany(ids));
+    this.signedSeqReads = new ReadBatcher((ids) => store.entitlements.signedSeqMany(ids, this.activePrefix));
     this.key = key;
     this.signer = signer;
     this.activePrefix = `${entitlementHeader(key.kid)}.`;
@@ -81,7 +117,7 @@ export class EntitlementIssuer {
   async currentSeq(deviceId: string, nowSeconds: number): Promise<number | null> {
     let cached = this.signedSeq.get(deviceId);
     if (!cached) {
-      const row = await this.store.entitlements.signedSeq(deviceId, this.activePrefix);
+      const row = await this.signedSeqReads.get(deviceId);
       // Signed by an older key: no ETag match, so the next answer is a token from the active key.
       if (!row || !row.active) return null;
       this.signedSeq.set(deviceId, (cached = { seq: row.seq, iat: row.token_iat }));
@@ -96,7 +132,7 @@ export class EntitlementIssuer {
 
   /** The device's current token, signing a new one when needed. */
   async current(deviceId: string, nowSeconds: number, attempt = 0): Promise<Issued | null> {
-    const row = await this.store.entitlements.issuable(deviceId);
+    const row = await this.issuableReads.get(deviceId);
     if (!row) return null;
     if (!this.needsSigning(row, nowSeconds)) return { token: row.token!, seq: row.seq };
     return new Promise((resolve, reject) => {
@@ -130,13 +166,12 @@ export class EntitlementIssuer {
       const tokens = await this.signer.signBatch(this.key, claims);
       let i = 0;
       for (const t of signed.values()) t.token = tokens[i++];
-      const stored = new Set<string>();
       // Stores only over the exact row state that was signed (seq and signing
       // time): a row recomputed, re-signed or first signed by another batch
       // meanwhile is left alone, so one seq never gets two different tokens.
-      await this.store.transaction(async (tx) => {
-        for (const [deviceId, t] of signed) if (await tx.entitlements.storeToken(deviceId, t)) stored.add(deviceId);
-      });
+      // One statement for the batch on PostgreSQL, one transaction on SQLite.
+      const rows = [...signed].map(([deviceId, t]) => ({ deviceId, ...t }));
+      const stored = await this.store.transaction((tx) => tx.entitlements.storeTokens(rows));
       for (const id of stored) { const t = signed.get(id)!; this.signedSeq.set(id, { seq: t.seq, iat: t.iat }); }
       for (const p of batch) {
         const t = signed.get(p.deviceId);

@@ -77,7 +77,8 @@ process.once('exit', () => {
 });
 
 /** Starts a cluster; throws (with its log) when it cannot. */
-export async function startPostgres(): Promise<PgCluster> {
+/** settings: extra `-c name=value` server settings (later ones win), e.g. a benchmark's larger shared_buffers. */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PgCluster> {
   const bin = findPostgresBin();
   if (!bin) throw new Error(PG_MISSING ?? 'no PostgreSQL binaries');
   const dir = mkdtempSync(join(tmpdir(), 'devlic-pg-'));
@@ -103,6 +104,7 @@ export async function startPostgres(): Promise<PgCluster> {
       // A throwaway cluster: durability is not what these tests check, speed on a busy machine is.
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
       '-c', 'shared_buffers=16MB', '-c', 'max_connections=200',
+      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ], { ...as, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     log = '';
     const ready = await new Promise<boolean>((resolve) => {

@@ -56,12 +56,15 @@ export interface ServiceProcess {
 }
 
 /** Starts `devlic-server serve` as a real process and waits until /healthz answers. */
-/** `database`: a PostgreSQL URL to use instead of the data folder's own (replicas sharing one database). */
-export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string } = {}): Promise<ServiceProcess> {
+/**
+ * database: a PostgreSQL URL (replicas sharing one database; benchmarks pick their backend per run),
+ * null for SQLite; without it, DEVLIC_TEST_BACKEND decides (test-backend.ts).
+ */
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
-  const database = opts.database ?? await databaseFor(dataDir);
+  const database = opts.database !== undefined ? opts.database : await databaseFor(dataDir);
   if (database) args.push('--database', database);
   if (opts.config) {
     const file = join(tempDir('svccfg'), 'server.json');

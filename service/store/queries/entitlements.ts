@@ -1,7 +1,7 @@
 // Each device's current answer (device_entitlements) and the read models
 // every recompute keeps with it (subscription_usage, group_reach), plus the
 // signed-token cache the issuer keeps in the same rows.
-import type { SqlConn } from '../sql.ts';
+import type { SqlConn, SqlValue } from '../sql.ts';
 import type { EntitlementReason } from '../../../shared/schemas/common.ts';
 
 export interface EntitlementState {
@@ -26,18 +26,67 @@ async function each<T>(rows: readonly T[], fn: (row: T) => Promise<unknown>): Pr
   for (let i = 0; i < rows.length; i += CHUNK) await Promise.all(rows.slice(i, i + CHUNK).map(fn));
 }
 
+// Rows per set-based statement on PostgreSQL: 100,000 devices in a few
+// round trips, without one parameter array of unbounded size.
+const BULK = 20_000;
+
+function* chunks<T>(rows: readonly T[], size: number): Generator<readonly T[]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
+/**
+ * A JS array as one PostgreSQL array parameter (the pg driver sends it as an
+ * array literal). Outside the portable SqlValue types on purpose: only the
+ * `dialect === 'postgres'` branches below pass one.
+ */
+function arr(values: readonly (string | number | null)[]): SqlValue {
+  return values as unknown as SqlValue;
+}
+
+function writeColumns(rows: readonly EntitlementWrite[]): SqlValue[] {
+  return [arr(rows.map((e) => e.deviceId)), arr(rows.map((e) => e.status)), arr(rows.map((e) => e.reason)), arr(rows.map((e) => e.product)),
+    arr(rows.map((e) => e.subscription)), arr(rows.map((e) => e.group))];
+}
+
+/** A signed token to store over the row state it was signed from. */
+export interface StoredToken { deviceId: string; token: string; iat: number; seq: number; prevSeq: number; prevIat: number | null }
+
 export function entitlementQueries(c: SqlConn) {
+  function issuable(deviceId: string): Promise<IssuableRow | undefined> {
+    return c.get(`SELECT e.seq, e.status, e.reason, e.product_sku, p.name AS product_name, e.subscription_id, e.group_id,
+      s.term_end, e.token, e.token_iat
+      FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
+      WHERE e.device_id = ?`, [deviceId]);
+  }
+  function signedSeq(deviceId: string, prefix: string): Promise<{ seq: number; token_iat: number; active: number } | undefined> {
+    return c.get(`SELECT seq, token_iat, CASE WHEN substr(token, 1, ?) = ? THEN 1 ELSE 0 END AS active
+      FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL`, [prefix.length, prefix, deviceId]);
+  }
   return {
     all(): Promise<EntitlementState[]> {
       return c.all('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id FROM device_entitlements');
     },
     /**
      * Writes a recompute's differences: new rows start at seq 1, changed rows
-     * get seq + 1 and lose their stored token. Per row on every backend for
-     * now (the PostgreSQL bulk path comes later, behind this same method).
+     * get seq + 1 and lose their stored token. SQLite: per row (in-process,
+     * no round trips); PostgreSQL: one set-based statement per BULK rows.
      */
     async applyChanges(changes: { inserts: readonly EntitlementWrite[]; updates: readonly EntitlementWrite[]; at: string }): Promise<void> {
       const { at } = changes;
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(changes.inserts, BULK)) {
+          await c.run(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
+            SELECT v.d, 1, v.s, v.r, v.p, v.sub, v.g, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v(d, s, r, p, sub, g)`,
+          [at, ...writeColumns(part)]);
+        }
+        for (const part of chunks(changes.updates, BULK)) {
+          await c.run(`UPDATE device_entitlements e SET seq = e.seq + 1, status = v.s, reason = v.r, product_sku = v.p, subscription_id = v.sub, group_id = v.g,
+            changed_at = ?, token = NULL, token_iat = NULL
+            FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v(d, s, r, p, sub, g) WHERE e.device_id = v.d`,
+          [at, ...writeColumns(part)]);
+        }
+        return;
+      }
       await each(changes.inserts, (e) => c.run(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
         VALUES (?, 1, ?, ?, ?, ?, ?, ?)`, [e.deviceId, e.status, e.reason, e.product, e.subscription, e.group, at]));
       await each(changes.updates, (e) => c.run(`UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
@@ -46,16 +95,45 @@ export function entitlementQueries(c: SqlConn) {
     /** Replaces the seat-usage and group-reach read models. */
     async replaceUsage(subscriptions: Iterable<[string, { seatsUsed: number; seatsExhausted: number; devicesReached: number }]>,
       groups: Iterable<[string, number]>): Promise<void> {
+      const subs = [...subscriptions];
+      const reach = [...groups];
+      if (c.dialect === 'postgres') {
+        await c.run('DELETE FROM subscription_usage');
+        for (const part of chunks(subs, BULK)) {
+          await c.run(`INSERT INTO subscription_usage (subscription_id, seats_used, seats_exhausted, devices_reached)
+            SELECT * FROM unnest(?::text[], ?::bigint[], ?::int[], ?::bigint[])`,
+          [arr(part.map(([id]) => id)), arr(part.map(([, u]) => u.seatsUsed)), arr(part.map(([, u]) => u.seatsExhausted)), arr(part.map(([, u]) => u.devicesReached))]);
+        }
+        await c.run('DELETE FROM group_reach');
+        for (const part of chunks(reach, BULK)) {
+          await c.run('INSERT INTO group_reach (group_id, devices_reached) SELECT * FROM unnest(?::text[], ?::bigint[])',
+            [arr(part.map(([id]) => id)), arr(part.map(([, n]) => n))]);
+        }
+        return;
+      }
       await c.run('DELETE FROM subscription_usage');
-      await each([...subscriptions], ([id, u]) => c.run('INSERT INTO subscription_usage (subscription_id, seats_used, seats_exhausted, devices_reached) VALUES (?, ?, ?, ?)',
+      await each(subs, ([id, u]) => c.run('INSERT INTO subscription_usage (subscription_id, seats_used, seats_exhausted, devices_reached) VALUES (?, ?, ?, ?)',
         [id, u.seatsUsed, u.seatsExhausted, u.devicesReached]));
       await c.run('DELETE FROM group_reach');
-      await each([...groups], ([id, n]) => c.run('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)', [id, n]));
+      await each(reach, ([id, n]) => c.run('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)', [id, n]));
     },
     /** Devices licensed by this subscription through this group. */
     async licensedVia(subscriptionId: string, groupId: string): Promise<string[]> {
       return (await c.all<{ device_id: string }>("SELECT device_id FROM device_entitlements WHERE status = 'licensed' AND subscription_id = ? AND group_id = ?",
         [subscriptionId, groupId])).map((r) => r.device_id);
+    },
+    /** How many of these devices hold no seat (gone devices count as holding none). SQLite: per row; PostgreSQL: one query per BULK ids. */
+    async countUnlicensed(deviceIds: readonly string[]): Promise<number> {
+      let n = 0;
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(deviceIds, BULK)) {
+          n += (await c.get<{ n: number }>(`SELECT count(*) AS n FROM unnest(?::text[]) AS d(id)
+            WHERE NOT EXISTS (SELECT 1 FROM device_entitlements e WHERE e.device_id = d.id AND e.status = 'licensed')`, [arr(part)]))!.n;
+        }
+        return n;
+      }
+      await each(deviceIds, async (d) => { if (!(await c.get("SELECT 1 AS x FROM device_entitlements WHERE device_id = ? AND status = 'licensed'", [d]))) n++; });
+      return n;
     },
     async isLicensed(deviceId: string): Promise<boolean> {
       return !!(await c.get("SELECT 1 AS x FROM device_entitlements WHERE device_id = ? AND status = 'licensed'", [deviceId]));
@@ -63,24 +141,78 @@ export function entitlementQueries(c: SqlConn) {
 
     // The issuer's side.
     /** What a token is signed from: the row with its product name and term end. */
-    issuable(deviceId: string): Promise<IssuableRow | undefined> {
-      return c.get(`SELECT e.seq, e.status, e.reason, e.product_sku, p.name AS product_name, e.subscription_id, e.group_id,
-        s.term_end, e.token, e.token_iat
-        FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
-        WHERE e.device_id = ?`, [deviceId]);
-    },
+    issuable,
     /** The stored token's seq and signing time, and whether it begins with `prefix` (the active key's header). */
-    signedSeq(deviceId: string, prefix: string): Promise<{ seq: number; token_iat: number; active: number } | undefined> {
-      return c.get(`SELECT seq, token_iat, CASE WHEN substr(token, 1, ?) = ? THEN 1 ELSE 0 END AS active
-        FROM device_entitlements WHERE device_id = ? AND token IS NOT NULL`, [prefix.length, prefix, deviceId]);
+    signedSeq,
+    /**
+     * issuable() for many devices at once (a wake of thousands of long-polls):
+     * one query per BULK ids on PostgreSQL, the single-row query per id on
+     * SQLite (in-process, no round trips). Devices without a row are absent.
+     */
+    async issuableMany(deviceIds: readonly string[]): Promise<Map<string, IssuableRow>> {
+      const out = new Map<string, IssuableRow>();
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(deviceIds, BULK)) {
+          const rows = await c.all<IssuableRow & { device_id: string }>(`SELECT e.device_id, e.seq, e.status, e.reason, e.product_sku, p.name AS product_name, e.subscription_id, e.group_id,
+            s.term_end, e.token, e.token_iat
+            FROM device_entitlements e LEFT JOIN products p ON p.sku = e.product_sku LEFT JOIN subscriptions s ON s.id = e.subscription_id
+            WHERE e.device_id = ANY(?::text[])`, [arr(part)]);
+          for (const { device_id, ...r } of rows) out.set(device_id, r);
+        }
+        return out;
+      }
+      for (const id of deviceIds) {
+        const r = await issuable(id);
+        if (r) out.set(id, r);
+      }
+      return out;
+    },
+    /** signedSeq() for many devices at once, as issuableMany. */
+    async signedSeqMany(deviceIds: readonly string[], prefix: string): Promise<Map<string, { seq: number; token_iat: number; active: number }>> {
+      const out = new Map<string, { seq: number; token_iat: number; active: number }>();
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(deviceIds, BULK)) {
+          const rows = await c.all<{ device_id: string; seq: number; token_iat: number; active: number }>(`SELECT device_id, seq, token_iat,
+            CASE WHEN substr(token, 1, ?) = ? THEN 1 ELSE 0 END AS active
+            FROM device_entitlements WHERE device_id = ANY(?::text[]) AND token IS NOT NULL`, [prefix.length, prefix, arr(part)]);
+          for (const { device_id, ...r } of rows) out.set(device_id, r);
+        }
+        return out;
+      }
+      for (const id of deviceIds) {
+        const r = await signedSeq(id, prefix);
+        if (r) out.set(id, r);
+      }
+      return out;
     },
     /**
-     * Stores a signed token only over the exact row state that was signed
-     * (seq and signing time): true when stored.
+     * Stores signed tokens, each only over the exact row state that was
+     * signed (seq and signing time): a row recomputed or re-signed meanwhile
+     * is left alone. Returns the devices whose token was stored. Device ids
+     * must be distinct. SQLite: one UPDATE per row; PostgreSQL: one
+     * UPDATE ... FROM unnest(...) per BULK rows (the same conditions, row by
+     * row, in one round trip).
      */
-    async storeToken(deviceId: string, t: { token: string; iat: number; seq: number; prevSeq: number; prevIat: number | null }): Promise<boolean> {
-      return (await c.run('UPDATE device_entitlements SET token = ?, token_iat = ?, seq = ? WHERE device_id = ? AND seq = ? AND token_iat IS NOT DISTINCT FROM ?',
-        [t.token, t.iat, t.seq, deviceId, t.prevSeq, t.prevIat])).changes === 1;
+    async storeTokens(rows: readonly StoredToken[]): Promise<Set<string>> {
+      const stored = new Set<string>();
+      if (c.dialect === 'postgres') {
+        for (const part of chunks(rows, BULK)) {
+          const done = await c.all<{ device_id: string }>(`UPDATE device_entitlements e SET token = v.token, token_iat = v.iat, seq = v.seq
+            FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(device_id, token, iat, seq, prev_seq, prev_iat)
+            WHERE e.device_id = v.device_id AND e.seq = v.prev_seq AND e.token_iat IS NOT DISTINCT FROM v.prev_iat
+            RETURNING e.device_id`,
+          [arr(part.map((t) => t.deviceId)), arr(part.map((t) => t.token)), arr(part.map((t) => t.iat)), arr(part.map((t) => t.seq)),
+            arr(part.map((t) => t.prevSeq)), arr(part.map((t) => t.prevIat))]);
+          for (const r of done) stored.add(r.device_id);
+        }
+        return stored;
+      }
+      for (const t of rows) {
+        const r = await c.run('UPDATE device_entitlements SET token = ?, token_iat = ?, seq = ? WHERE device_id = ? AND seq = ? AND token_iat IS NOT DISTINCT FROM ?',
+          [t.token, t.iat, t.seq, t.deviceId, t.prevSeq, t.prevIat]);
+        if (r.changes === 1) stored.add(t.deviceId);
+      }
+      return stored;
     },
   };
 }

@@ -1,0 +1,43 @@
+// Which database a benchmark runs the service on: DEVLIC_BENCH_DATABASE =
+// sqlite | postgres | both (a comma list works too). PostgreSQL is a
+// throwaway cluster started once for the run (test/helpers/postgres.ts), with
+// durable settings (fsync and synchronous commit on, as SQLite's WAL
+// commits are) and shared_buffers large enough for a 100,000-device fleet;
+// every data folder gets its own database in it.
+import { join } from 'node:path';
+import { openPostgres } from '../service/store/postgres/open.ts';
+import { openSqlite } from '../service/store/sqlite/open.ts';
+import type { SqlDatabase } from '../service/store/sql.ts';
+import { startPostgres, type PgCluster } from '../test/helpers/postgres.ts';
+
+export type BenchBackend = 'sqlite' | 'postgres';
+
+export function benchBackends(fallback = 'both'): BenchBackend[] {
+  const raw = (process.env.DEVLIC_BENCH_DATABASE ?? fallback).split(',').map((s) => s.trim());
+  const out = raw.flatMap((s) => (s === 'both' ? ['sqlite', 'postgres'] : [s]));
+  for (const b of out) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`DEVLIC_BENCH_DATABASE: unknown backend ${b} (sqlite, postgres or both)`);
+  return [...new Set(out)] as BenchBackend[];
+}
+
+let cluster: Promise<PgCluster> | undefined;
+
+export function benchCluster(): Promise<PgCluster> {
+  cluster ??= startPostgres({
+    fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on', shared_buffers: '256MB', work_mem: '16MB', max_connections: '300',
+  });
+  return cluster;
+}
+
+/** A fresh database for one service data folder: null (SQLite file in dataDir) or a PostgreSQL URL. */
+export async function benchDatabase(backend: BenchBackend): Promise<string | null> {
+  return backend === 'postgres' ? (await benchCluster()).createDatabase() : null;
+}
+
+/** Opens the folder's database beside the service (seeding, before it starts). */
+export function openBenchDatabase(dataDir: string, url: string | null): Promise<SqlDatabase> | SqlDatabase {
+  return url ? openPostgres(url, { poolSize: 2 }) : openSqlite(join(dataDir, 'devlic.db'));
+}
+
+export async function stopBenchCluster(): Promise<void> {
+  if (cluster) await (await cluster).stop();
+}

@@ -1,0 +1,146 @@
+// The set-based PostgreSQL paths of the entitlement queries (applyChanges,
+// replaceUsage, storeTokens, countUnlicensed, and the batched reads issuableMany, signedSeqMany) against the per-row path on the same input, on
+// a real throwaway cluster. The per-row path is the portable one SQLite
+// takes; it runs here on PostgreSQL too (the same connection presented with
+// dialect 'sqlite'), so two databases fed the same input must end up with
+// identical rows, including the conditional token store's races: a row
+// recomputed or re-signed between the read and the store is left alone.
+import { afterEach, expect, it } from 'vitest';
+import { openPostgres, type PostgresDatabase } from '../../service/store/postgres/open.ts';
+import { entitlementQueries, type EntitlementWrite, type StoredToken } from '../../service/store/queries/entitlements.ts';
+import type { SqlConn } from '../../service/store/sql.ts';
+import { describePostgres } from '../helpers/postgres.ts';
+
+const AT1 = '2026-12-01T00:00:00.000Z';
+const AT2 = '2026-12-01T00:05:00.000Z';
+
+describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
+  const open: PostgresDatabase[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((d) => d.close()));
+  });
+
+  /** A fresh database with n devices, 3 groups and 2 subscriptions (the rows the foreign keys need). */
+  async function fresh(n: number): Promise<PostgresDatabase> {
+    const db = await openPostgres(await cluster().createDatabase());
+    open.push(db);
+    const ids = Array.from({ length: n }, (_, i) => `dev_${i}`);
+    await db.run(`INSERT INTO devices (id, name, machine_id_hash, hardware_uuid, facts, public_key, enrolled_at)
+      SELECT d, d, d, '', '{}', '{}', ? FROM unnest(?::text[]) AS d`, [AT1, ids as never]);
+    await db.run("INSERT INTO products (sku, name, channel, created_at) VALUES ('P1', 'Product one', 'current', ?)", [AT1]);
+    for (const g of ['g0', 'g1', 'g2']) await db.run('INSERT INTO groups (id, name, created_at) VALUES (?, ?, ?)', [g, g, AT1]);
+    for (const [i, s] of ['s0', 's1'].entries()) {
+      await db.run("INSERT INTO subscriptions (id, name, product_sku, seats, created_at, ord) VALUES (?, ?, 'P1', 10, ?, ?)", [s, s, AT1, i]);
+    }
+    return db;
+  }
+
+  /** The same connection, taking the portable per-row path. */
+  const perRow = (c: SqlConn): SqlConn => ({ dialect: 'sqlite', all: c.all.bind(c), get: c.get.bind(c), run: c.run.bind(c) });
+
+  const dump = (c: SqlConn) => c.all('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at, token, token_iat FROM device_entitlements ORDER BY device_id');
+
+  function write(i: number, licensed: boolean): EntitlementWrite {
+    return licensed
+      ? { deviceId: `dev_${i}`, status: 'licensed', reason: 'LICENSED', product: 'P1', subscription: `s${i % 2}`, group: `g${i % 3}` }
+      : { deviceId: `dev_${i}`, status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP', product: null, subscription: null, group: null };
+  }
+
+  it('applyChanges and replaceUsage write the same rows as the per-row path, across the statement size', async () => {
+    // 25,000 rows: more than one set-based statement (20,000 rows each).
+    const n = 25_000;
+    const [bulk, rowwise] = await Promise.all([fresh(n), fresh(n)]);
+    const inserts = Array.from({ length: n }, (_, i) => write(i, i % 3 === 0));
+    const updates = Array.from({ length: n }, (_, i) => i).filter((i) => i % 5 === 0).map((i) => write(i, i % 3 !== 0));
+    const usage: [string, { seatsUsed: number; seatsExhausted: number; devicesReached: number }][] = [
+      ['s0', { seatsUsed: 7, seatsExhausted: 0, devicesReached: 7 }], ['s1', { seatsUsed: 10, seatsExhausted: 1, devicesReached: 12 }]];
+    const reach: [string, number][] = [['g0', 3], ['g1', 0], ['g2', 12]];
+    for (const [db, conn] of [[bulk, bulk], [rowwise, perRow(rowwise)]] as const) {
+      await db.transaction(async (tx) => {
+        const q = entitlementQueries(conn === db ? tx : perRow(tx));
+        await q.applyChanges({ inserts, updates: [], at: AT1 });
+        await q.replaceUsage([usage[0]], [reach[0]]);
+      });
+      await db.transaction(async (tx) => {
+        const q = entitlementQueries(conn === db ? tx : perRow(tx));
+        await q.applyChanges({ inserts: [], updates, at: AT2 });
+        await q.replaceUsage(usage, reach);
+      });
+    }
+    const rows = await dump(bulk);
+    expect(rows).toHaveLength(n);
+    expect(rows).toEqual(await dump(rowwise));
+    // Spot checks that the comparison is about something: seq bumped, token dropped, values written.
+    const byId = new Map(rows.map((r) => [r.device_id, r]));
+    expect(byId.get('dev_5')).toMatchObject({ seq: 2, status: 'licensed', subscription_id: 's1', group_id: 'g2', changed_at: AT2, token: null });
+    expect(byId.get('dev_3')).toMatchObject({ seq: 1, status: 'licensed', subscription_id: 's1', group_id: 'g0', changed_at: AT1 });
+    expect(byId.get('dev_1')).toMatchObject({ seq: 1, status: 'unlicensed', product_sku: null });
+    const ids = [...Array.from({ length: n }, (_, i) => `dev_${i}`), 'dev_gone'];
+    const unlicensed = await entitlementQueries(bulk).countUnlicensed(ids);
+    expect(unlicensed).toBe(await entitlementQueries(perRow(bulk)).countUnlicensed(ids));
+    expect(unlicensed).toBe(rows.filter((r) => r.status !== 'licensed').length + 1);
+    for (const sql of ['SELECT * FROM subscription_usage ORDER BY subscription_id', 'SELECT * FROM group_reach ORDER BY group_id']) {
+      const got = await bulk.all(sql);
+      expect(got).toEqual(await rowwise.all(sql));
+      expect(got.length).toBe(sql.includes('usage') ? 2 : 3);
+    }
+    expect(await bulk.all('SELECT * FROM subscription_usage ORDER BY subscription_id')).toEqual([
+      { subscription_id: 's0', seats_used: 7, seats_exhausted: 0, devices_reached: 7 },
+      { subscription_id: 's1', seats_used: 10, seats_exhausted: 1, devices_reached: 12 }]);
+  });
+
+  it('storeTokens stores exactly where the signed row state still holds, like the per-row path', async () => {
+    const n = 400;
+    const [bulk, rowwise] = await Promise.all([fresh(n), fresh(n)]);
+    const results: Set<string>[][] = [];
+    for (const [db, bulkPath] of [[bulk, true], [rowwise, false]] as const) {
+      const q = (c: SqlConn) => entitlementQueries(bulkPath ? c : perRow(c));
+      const store = (rows: StoredToken[]) => db.transaction((tx) => q(tx).storeTokens(rows));
+      await db.transaction((tx) => q(tx).applyChanges({ inserts: Array.from({ length: n }, (_, i) => write(i, i % 2 === 0)), updates: [], at: AT1 }));
+      // Batch 1 signs every device from its first state (seq 1, no token yet).
+      const first = Array.from({ length: n }, (_, i): StoredToken => ({ deviceId: `dev_${i}`, token: `tok1.${i}`, iat: 1000, seq: 1, prevSeq: 1, prevIat: null }));
+      // Meanwhile a recompute changes every 4th device (seq 2, token cleared): those must be left alone.
+      await db.transaction((tx) => q(tx).applyChanges({ inserts: [], updates: first.map((_, i) => i).filter((i) => i % 4 === 0).map((i) => write(i, i % 2 !== 0)), at: AT2 }));
+      const r1 = await store([...first, { deviceId: 'dev_missing', token: 'x', iat: 1000, seq: 1, prevSeq: 1, prevIat: null }]);
+      // A second batch raced the first over the same state (seq 1, no token): nothing of it may land,
+      // or one seq would carry two different tokens.
+      const r2 = await store(first.slice(0, 50).map((t) => ({ ...t, token: `tok1b.${t.deviceId}` })));
+      // Re-signing: devices stored by batch 1 go to seq 2 over (seq 1, iat 1000); a stale
+      // re-sign over (seq 1, iat 999) must not land; the recomputed ones get their first token at seq 2.
+      const resign = Array.from({ length: n }, (_, i): StoredToken => (i % 4 === 0
+        ? { deviceId: `dev_${i}`, token: `tok2.${i}`, iat: 2000, seq: 2, prevSeq: 2, prevIat: null }
+        : { deviceId: `dev_${i}`, token: `tok2.${i}`, iat: 2000, seq: 2, prevSeq: 1, prevIat: i % 7 === 0 ? 999 : 1000 }));
+      const r3 = await store(resign);
+      results.push([r1, r2, r3]);
+    }
+    const sorted = (s: Set<string>) => [...s].sort();
+    for (let k = 0; k < 3; k++) expect(sorted(results[0][k])).toEqual(sorted(results[1][k]));
+    const [r1, r2, r3] = results[0];
+    expect(r1.size).toBe(n - n / 4);
+    expect(r1.has('dev_0')).toBe(false);
+    expect(r1.has('dev_1')).toBe(true);
+    expect(r1.has('dev_missing')).toBe(false);
+    expect(r2.size).toBe(0);
+    expect(r3.has('dev_0')).toBe(true);
+    expect(r3.has('dev_7')).toBe(false);
+    expect(r3.has('dev_1')).toBe(true);
+    const rows = await dump(bulk);
+    expect(rows).toEqual(await dump(rowwise));
+    const byId = new Map(rows.map((r) => [r.device_id, r]));
+    expect(byId.get('dev_7')).toMatchObject({ seq: 1, token: 'tok1.7', token_iat: 1000 });
+    expect(byId.get('dev_1')).toMatchObject({ seq: 2, token: 'tok2.1', token_iat: 2000 });
+    expect(byId.get('dev_0')).toMatchObject({ seq: 2, token: 'tok2.0', token_iat: 2000, changed_at: AT2 });
+    // The batched reads of a wake: the same rows as the per-row reads, devices without a row (or a token) absent.
+    const ids = ['dev_0', 'dev_1', 'dev_7', 'dev_missing', ...Array.from({ length: 50 }, (_, i) => `dev_${100 + i}`)];
+    const [many, single] = [entitlementQueries(bulk), entitlementQueries(perRow(bulk))];
+    const issuable = await many.issuableMany(ids);
+    expect(issuable).toEqual(await single.issuableMany(ids));
+    expect(issuable.size).toBe(ids.length - 1);
+    expect(issuable.get('dev_1')).toEqual(await many.issuable('dev_1'));
+    expect(issuable.get('dev_1')).toMatchObject({ seq: 2, token: 'tok2.1', product_name: null });
+    const signedSeqs = await many.signedSeqMany(ids, 'tok2.');
+    expect(signedSeqs).toEqual(await single.signedSeqMany(ids, 'tok2.'));
+    expect(signedSeqs.get('dev_7')).toEqual({ seq: 1, token_iat: 1000, active: 0 });
+    expect(signedSeqs.get('dev_1')).toEqual({ seq: 2, token_iat: 2000, active: 1 });
+  });
+});
