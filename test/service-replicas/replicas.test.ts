@@ -110,12 +110,12 @@ describePostgres('replicas on one PostgreSQL', (cluster) => {
   }, 120_000);
 
   it('a re-enrollment or revocation on one replica ends the old key and the revoked stream on the other at once', async () => {
-    await a.admin.ok('POST', '/groups', { name: 'Keys' });
-    const [dev] = await enrollDevices(a.admin, [b.url], 'Keys', 1, 'rekey');
+    await a.admin.ok('POST', '/groups', { name: 'Rekey' });
+    const [dev] = await enrollDevices(a.admin, [b.url], 'Rekey', 1, 'rekey');
     // B has verified and cached the device's request token: without the fan-out it would keep accepting it for its lifetime (minutes).
     const auth = await dev.authHeader();
     expect((await dev.entitlement({ authorization: auth })).status).toBe(200);
-    const { token } = await a.admin.ok('POST', '/enroll-tokens', { uses: 1, group: 'Keys' });
+    const { token } = await a.admin.ok('POST', '/enroll-tokens', { uses: 1, group: 'Rekey' });
     const next = new SimDevice(a.url, { ...dev.facts });
     const proof = await signEnrollProof(dev.privateKey, dev.deviceId, await publicJwk(next.publicKey), Math.floor(Date.now() / 1000));
     expect((await next.enroll(token, { proof })).body).toMatchObject({ deviceId: dev.deviceId, reenrolled: true });
