@@ -171,7 +171,8 @@ export class EntitlementIssuer {
       // meanwhile is left alone, so one seq never gets two different tokens.
       // One statement for the batch on PostgreSQL, one transaction on SQLite.
       const rows = [...signed].map(([deviceId, t]) => ({ deviceId, ...t }));
-      const stored = await this.store.transaction((tx) => tx.entitlements.storeTokens(rows));
+      // Not serialised with admin changes (TxOptions): the store is conditional on each row's exact signed state.
+      const stored = await this.store.transaction((tx) => tx.entitlements.storeTokens(rows), { serialised: false });
       for (const id of stored) { const t = signed.get(id)!; this.signedSeq.set(id, { seq: t.seq, iat: t.iat }); }
       for (const p of batch) {
         const t = signed.get(p.deviceId);

@@ -1,7 +1,7 @@
 // The `?` -> $n rewriting for PostgreSQL and the change payload chunking: pure functions.
 import { describe, expect, it } from 'vitest';
 import { numberPlaceholders, toPostgres } from '../../service/store/postgres/placeholders.ts';
-import { decodeChanges, encodeChanges, MAX_PAYLOAD_BYTES } from '../../service/store/postgres/payload.ts';
+import { decodeChanges, encodeChanges, MAX_NAMED_IDS, MAX_PAYLOAD_BYTES } from '../../service/store/postgres/payload.ts';
 
 describe('numberPlaceholders', () => {
   const cases: [string, string, number][] = [
@@ -66,10 +66,11 @@ describe('change payloads', () => {
     expect(decodeChanges(p[0])).toEqual({ origin, ids: ['b', 'a'], kind: 'entitlement' });
   });
 
-  it('100,000 ids: every payload under the limit, all ids exactly once, in order', () => {
-    const ids = Array.from({ length: 100_000 }, (_, i) => `dev-${i.toString(36)}-${'x'.repeat(i % 40)}-ü`);
+  it(`${MAX_NAMED_IDS} ids: every payload under the limit, all ids exactly once, in order; one more is 'all'`, () => {
+    const ids = Array.from({ length: MAX_NAMED_IDS }, (_, i) => `dev-${i.toString(36)}-${'x'.repeat(i % 40)}-ü`);
+    expect(encodeChanges(origin, [...ids, 'one-more']).map(decodeChanges)).toEqual([{ origin, ids: 'all', kind: 'entitlement' }]);
     const p = encodeChanges(origin, ids);
-    expect(p.length).toBeGreaterThan(100);
+    expect(p.length).toBeGreaterThan(50);
     for (const s of p) expect(Buffer.byteLength(s)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
     const back = p.flatMap((s) => decodeChanges(s)!.ids as string[]);
     expect(back).toEqual(ids);

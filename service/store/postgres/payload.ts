@@ -3,6 +3,9 @@
 // limit by splitting a long id list over several notifications. Pure.
 import { CHANGE_KINDS, type ChangeKind, type Changed } from '../sql.ts';
 
+/** Past this many ids an announcement says 'all' (other replicas re-read instead of matching ids). */
+export const MAX_NAMED_IDS = 10_000;
+
 /** PostgreSQL refuses payloads of 8000 bytes or more; stay well under. */
 export const MAX_PAYLOAD_BYTES = 4000;
 
@@ -18,8 +21,11 @@ export interface ChangePayload {
  * whole announcement into one 'all'.
  */
 export function encodeChanges(origin: string, ids: readonly string[], maxBytes = MAX_PAYLOAD_BYTES, kind: ChangeKind = 'entitlement'): string[] {
+  if (ids.length === 0) return [];
+  // A change this large wakes nearly everyone anyway: one 'all' instead of
+  // hundreds of notifications encoded inside the admin's transaction.
+  if (ids.length > MAX_NAMED_IDS) return [JSON.stringify(kind === 'entitlement' ? { origin, ids: 'all' } : { origin, kind, ids: 'all' })];
   const unique = [...new Set(ids)];
-  if (unique.length === 0) return [];
   const k = kind === 'entitlement' ? '' : `"kind":${JSON.stringify(kind)},`;
   const head = `{"origin":${JSON.stringify(origin)},${k}"ids":[`;
   const tail = ']}';
