@@ -4,8 +4,8 @@
 // back off with the shared full-jitter Backoff, honouring Retry-After; a
 // service that answers "unchanged" without holding is not hammered either.
 // `wake()` cuts a wait or an idle long-poll short for an immediate sync.
-import { Backoff } from '../shared/backoff.ts';
-import type { Logger } from '../shared/log.ts';
+import { Backoff } from '../../shared/backoff.ts';
+import type { Logger } from '../../shared/log.ts';
 import type { SyncOutcome } from './sync.ts';
 
 export type SyncFn = (o: { waitSeconds: number; conditional: boolean; signal: AbortSignal }) => Promise<SyncOutcome>;

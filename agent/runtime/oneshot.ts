@@ -2,21 +2,21 @@
 // when no agent is running: talks to the service directly, caches the answer
 // (the "newer seq wins" rule makes this safe even if a daemon starts
 // meanwhile), and applies the resulting mode.
-import type { Logger } from '../shared/log.ts';
-import { agentPaths, type AgentConfig } from './config.ts';
-import type { Clock } from './clock.ts';
-import { ensurePrivateDir } from './fsutil.ts';
-import { openStoreRecovering } from './store/recover.ts';
-import { readDeviceKey, readIdentity, readWatermark } from './store/files.ts';
-import { HttpClient } from './client.ts';
-import { DeviceApi } from './device-api.ts';
-import { syncOnce, type SyncOutcome } from './sync.ts';
-import { evaluate } from './evaluate.ts';
-import { Applier, enforcerContext } from './apply.ts';
-import { createEnforcers } from './enforce/registry.ts';
-import { buildStatusReport } from './report.ts';
-import type { Decision } from './decide.ts';
-import { AgentError } from './errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { agentPaths, type AgentConfig } from '../config.ts';
+import type { Clock } from '../decision/clock.ts';
+import { ensurePrivateDir } from '../fsutil.ts';
+import { openStoreRecovering } from '../store/recover.ts';
+import { readDeviceKey, readIdentity, readWatermark } from '../store/files.ts';
+import { HttpClient } from '../sync/client.ts';
+import { DeviceApi } from '../sync/device-api.ts';
+import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
+import { evaluate } from '../decision/evaluate.ts';
+import { Applier, enforcerContext } from '../enforce/apply.ts';
+import { createEnforcers } from '../enforce/registry.ts';
+import { buildStatusReport } from '../report/report.ts';
+import type { Decision } from '../decision/decide.ts';
+import { AgentError } from '../errors.ts';
 
 export interface OneShotResult {
   sync: SyncOutcome | null;

@@ -7,10 +7,10 @@
 // to the daemon, which applies the mode for the new set of users.
 import { readFile } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../../shared/log.ts';
 import { parseUtmp, signedIn, type SignedIn } from './utmp.ts';
-import type { Store } from './store/store.ts';
-import type { Clock } from './clock.ts';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../decision/clock.ts';
 
 export type SessionSource = () => Promise<SignedIn[]>;
 

@@ -3,26 +3,26 @@
 // decide -> apply -> enforcers, plus sign-in watching, periodic jobs, the
 // local control socket and graceful shutdown.
 import type { Server } from 'node:net';
-import type { Logger } from '../shared/log.ts';
-import type { AgentConfig } from './config.ts';
-import { agentPaths, type AgentPaths } from './config.ts';
-import { JumpDetector, type Clock } from './clock.ts';
-import { ensurePrivateDir } from './fsutil.ts';
-import type { Store } from './store/store.ts';
-import { fileId, openStoreRecovering } from './store/recover.ts';
-import { damageCode } from './store/db.ts';
-import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
-import { createEnforcers } from './enforce/registry.ts';
-import { Applier, enforcerContext } from './apply.ts';
-import { evaluate, type Evaluation } from './evaluate.ts';
-import { HttpClient } from './client.ts';
-import { DeviceApi } from './device-api.ts';
-import { syncOnce, type SyncOutcome } from './sync.ts';
-import { Poller } from './poll.ts';
-import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type SessionSource } from './sessions.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { AgentConfig } from '../config.ts';
+import { agentPaths, type AgentPaths } from '../config.ts';
+import { JumpDetector, type Clock } from '../decision/clock.ts';
+import { ensurePrivateDir } from '../fsutil.ts';
+import type { Store } from '../store/store.ts';
+import { fileId, openStoreRecovering } from '../store/recover.ts';
+import { damageCode } from '../store/db.ts';
+import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { createEnforcers } from '../enforce/registry.ts';
+import { Applier, enforcerContext } from '../enforce/apply.ts';
+import { evaluate, type Evaluation } from '../decision/evaluate.ts';
+import { HttpClient } from '../sync/client.ts';
+import { DeviceApi } from '../sync/device-api.ts';
+import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
+import { Poller } from '../sync/poll.ts';
+import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type SessionSource } from '../host/sessions.ts';
 import { Scheduler } from './scheduler.ts';
 import { startControlServer, type ControlRequest } from './control.ts';
-import { buildStatusReport } from './report.ts';
+import { buildStatusReport } from '../report/report.ts';
 
 export interface DaemonOptions {
   cfg: AgentConfig;
