@@ -15,7 +15,8 @@ import { Store } from '../store/store.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
 import { clockInput, evaluate } from '../decision/evaluate.ts';
 import { judgeClock, CLOCK_TOLERANCE_MS } from '../decision/decide.ts';
-import { HttpClient } from '../sync/client.ts';
+import type { HttpClient } from '../sync/client.ts';
+import { serviceClient } from '../sync/connect.ts';
 import { fetchKeySet } from '../sync/keys.ts';
 import { createEnforcers } from '../enforce/registry.ts';
 import { enforcerContext } from '../enforce/apply.ts';
@@ -111,11 +112,7 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
   if (identity && !identity.revoked) {
     let http: HttpClient | null = null;
     try {
-      http = new HttpClient({
-        server: identity.server, caFile: cfg.caFile ?? identity.caFile,
-        allowInsecureHttp: cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
-        timeoutMs: Math.min(cfg.requestTimeoutSeconds, 10) * 1000, maxResponseBytes: cfg.maxResponseBytes,
-      });
+      http = serviceClient(cfg, identity, Math.min(cfg.requestTimeoutSeconds, 10) * 1000);
       const h = await http.send('GET', API.health);
       if (h.status >= 200 && h.status < 300) add('server', 'ok', `${identity.server} answers`);
       else add('server', 'fail', `${identity.server}${API.health} answered HTTP ${h.status}`);

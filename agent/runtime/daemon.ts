@@ -11,12 +11,13 @@ import { ensurePrivateDir } from '../fsutil.ts';
 import type { Store } from '../store/store.ts';
 import { fileId, openStoreRecovering } from '../store/recover.ts';
 import { damageCode } from '../store/db.ts';
-import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
 import { createEnforcers } from '../enforce/registry.ts';
 import { Applier, enforcerContext } from '../enforce/apply.ts';
 import { evaluate, type Evaluation } from '../decision/evaluate.ts';
-import { HttpClient } from '../sync/client.ts';
-import { DeviceApi } from '../sync/device-api.ts';
+import type { HttpClient } from '../sync/client.ts';
+import type { DeviceApi } from '../sync/device-api.ts';
+import { connect } from '../sync/connect.ts';
 import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
 import { Poller } from '../sync/poll.ts';
 import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type SessionSource } from '../host/sessions.ts';
@@ -149,12 +150,7 @@ export class Daemon {
     this.identity = identity;
     if (!identity || identity.revoked) return;
     try {
-      this.http = new HttpClient({
-        server: identity.server, caFile: this.cfg.caFile ?? identity.caFile,
-        allowInsecureHttp: this.cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
-        timeoutMs: this.cfg.requestTimeoutSeconds * 1000, maxResponseBytes: this.cfg.maxResponseBytes,
-      });
-      this.api = new DeviceApi(this.http, identity.deviceId, readDeviceKey(this.paths.deviceKey), this.clock);
+      ({ http: this.http, api: this.api } = connect(this.cfg, identity, this.paths.deviceKey, this.clock));
     } catch (e) {
       this.log.error({ err: e }, 'cannot set up the connection to the service');
       this.store.addEvent(this.clock.now(), 'error', 'CLIENT_SETUP_FAILED', { error: (e as Error).message });

@@ -7,9 +7,10 @@ import { agentPaths, type AgentConfig } from '../config.ts';
 import type { Clock } from '../decision/clock.ts';
 import { ensurePrivateDir } from '../fsutil.ts';
 import { openStoreRecovering } from '../store/recover.ts';
-import { readDeviceKey, readIdentity, readWatermark } from '../store/files.ts';
-import { HttpClient } from '../sync/client.ts';
-import { DeviceApi } from '../sync/device-api.ts';
+import { readIdentity, readWatermark } from '../store/files.ts';
+import type { HttpClient } from '../sync/client.ts';
+import type { DeviceApi } from '../sync/device-api.ts';
+import { connect } from '../sync/connect.ts';
 import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
 import { evaluate } from '../decision/evaluate.ts';
 import { Applier, enforcerContext } from '../enforce/apply.ts';
@@ -34,12 +35,7 @@ export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logg
     let sync: SyncOutcome | null = null;
     let api: DeviceApi | null = null;
     if (!identity.revoked) {
-      http = new HttpClient({
-        server: identity.server, caFile: cfg.caFile ?? identity.caFile,
-        allowInsecureHttp: cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
-        timeoutMs: cfg.requestTimeoutSeconds * 1000, maxResponseBytes: cfg.maxResponseBytes,
-      });
-      api = new DeviceApi(http, identity.deviceId, readDeviceKey(paths.deviceKey), clock);
+      ({ http, api } = connect(cfg, identity, paths.deviceKey, clock));
       sync = await syncOnce({ paths, identity, store, api, clock, log }, { waitSeconds: 0, conditional: false });
     }
     const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: () => clock.now(), record: true });
