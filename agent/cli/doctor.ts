@@ -9,7 +9,7 @@ import { extendPins } from '../../shared/keychain.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
 import { agentPaths, type AgentConfig } from '../config.ts';
 import { clockFromEnv, type Clock } from '../decision/clock.ts';
-import { fileMode } from '../fsutil.ts';
+import { fileMode } from '../host/fsutil.ts';
 import { damageCode, DatabaseDamagedError, openDbReadOnly } from '../store/db.ts';
 import { Store } from '../store/store.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';

@@ -16,7 +16,7 @@
 // file must be owned by root or the agent's user and not writable by others
 // (assertTrustedFile), so an unprivileged user cannot move the agent's clock.
 import { readFileSync } from 'node:fs';
-import { assertTrustedFile } from '../fsutil.ts';
+import { assertTrustedFile } from '../host/fsutil.ts';
 import { AgentError } from '../errors.ts';
 
 export interface Clock {

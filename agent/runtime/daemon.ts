@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { AgentConfig } from '../config.ts';
 import { agentPaths, type AgentPaths } from '../config.ts';
 import { JumpDetector, type Clock } from '../decision/clock.ts';
-import { ensurePrivateDir } from '../fsutil.ts';
+import { ensurePrivateDir } from '../host/fsutil.ts';
 import type { Store } from '../store/store.ts';
 import { fileId, openStoreRecovering } from '../store/recover.ts';
 import { damageCode } from '../store/db.ts';

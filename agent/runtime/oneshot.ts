@@ -5,7 +5,7 @@
 import type { Logger } from '../../shared/log.ts';
 import { agentPaths, type AgentConfig } from '../config.ts';
 import type { Clock } from '../decision/clock.ts';
-import { ensurePrivateDir } from '../fsutil.ts';
+import { ensurePrivateDir } from '../host/fsutil.ts';
 import { openStoreRecovering } from '../store/recover.ts';
 import { readIdentity, readWatermark } from '../store/files.ts';
 import type { HttpClient } from '../sync/client.ts';

@@ -16,7 +16,7 @@ import type { Ed25519PublicJwk, EnrollResponse } from '../../shared/schemas/devi
 import { signEnrollProof } from '../../shared/device-proofs.ts';
 import { agentPaths, type AgentConfig } from '../config.ts';
 import type { Clock } from '../decision/clock.ts';
-import { ensurePrivateDir } from '../fsutil.ts';
+import { ensurePrivateDir } from '../host/fsutil.ts';
 import { factsFromRaw, persistedFallbackId, type IdentitySource } from '../host/identity.ts';
 import { HttpClient, ServiceError, checkServerUrl } from './client.ts';
 import { enrollDevice } from './device-api.ts';
