@@ -47,6 +47,11 @@ export class Poller {
     return s;
   }
 
+  // A getter, not a field read: TypeScript would keep a narrowing across the awaits.
+  private get stopped(): boolean {
+    return this.state.phase === 'stopped';
+  }
+
   start(): void {
     if (!this.running) this.running = this.loop();
   }
@@ -81,7 +86,7 @@ export class Poller {
   }
 
   private async loop(): Promise<void> {
-    while (this.state.phase !== 'stopped') {
+    while (!this.stopped) {
       const round = this.step({ type: 'begin' });
       if (round.state.phase === 'paused') {
         for (const w of this.waiters.splice(0)) w(null);
@@ -116,7 +121,7 @@ export class Poller {
         this.log.error({ err: e }, 'handling the sync result failed');
       }
       for (const w of waiters) w(outcome);
-      if (this.state.phase === 'stopped') break;
+      if (this.stopped) break;
       const after = this.step({
         type: 'handled', ok: outcome.ok, changed: outcome.ok && outcome.changed, revoked: !outcome.ok && outcome.revoked,
         retryAfterMs: outcome.ok ? undefined : outcome.retryAfterMs, elapsedMs: Date.now() - started,
