@@ -66,6 +66,7 @@ export function reconcileSessions(store: Store, current: SignedIn[], nowMs: numb
 }
 
 export class SessionWatcher {
+  readonly name = 'sessions';
   private readonly source: SessionSource;
   private readonly watchPath: string | undefined;
   private readonly pollMs: number;

@@ -14,6 +14,7 @@ export interface Job {
 }
 
 export class Scheduler {
+  readonly name = 'scheduler';
   private readonly tasks: ScheduledTask[] = [];
   private readonly log: Logger;
 
