@@ -24,7 +24,7 @@ import cron from 'node-cron';
 import { loadConfig } from '../shared/config.ts';
 import { MAX_WAIT_SECONDS } from '../shared/api.ts';
 import { AppConfig } from './enforce/registry.ts';
-import { assertTrustedFile } from './fsutil.ts';
+import { assertTrustedFile } from './host/fsutil.ts';
 import { AgentError } from './errors.ts';
 import { existsSync } from 'node:fs';
 

@@ -14,7 +14,7 @@ import { APP_NAMES, descriptorFor, ENFORCERS, writablePaths } from '../agent/enf
 import { isValid } from '../shared/validate.ts';
 import { agentLayout, type AgentLayout, type Platform } from './layout.ts';
 import { install, isPackaged, uninstall } from './install.ts';
-import { execFileRunner, redact, type Runner } from './runner.ts';
+import { processRunner, redact, type Runner } from '../shared/run.ts';
 import { enrollTokenHelp, ENROLL_TOKEN_OPTIONS, enrollTokenFrom } from '../agent/cli/enroll-token.ts';
 
 export const INSTALL_USAGE = `Usage: devlic-agent install --server URL (--token T | --token-file F) [--app NAME]... [options]
@@ -108,7 +108,7 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
   const log = deps.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const root = values.root ? resolve(values.root) : null;
   const uid = deps.uid ?? process.getuid?.();
-  const runner = deps.runner ?? execFileRunner();
+  const runner = deps.runner ?? processRunner();
   const layout: AgentLayout = agentLayout(platform, {
     env: deps.env ?? process.env, dataDir: values['data-dir'], configFile: values.config,
   });

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { ADDON, pathFor, type AgentLayout } from './layout.ts';
 import { hostPath, readIfExists, removeDirIfEmpty, removeFile, Transaction } from './fsops.ts';
 import { serviceManager, SYSTEMD_DROPIN_DIR, type ServiceManager } from './platforms/manager.ts';
-import { redact, type Command, type CommandResult, type Runner } from './runner.ts';
+import { redact, type Command, type CommandResult, type Runner } from '../shared/run.ts';
 import { ENROLL_TOKEN_ENV } from '../agent/cli/enroll-token.ts';
 
 export interface InstallOptions {

@@ -22,8 +22,12 @@ export class Backoff {
 
   /** Delay before the next attempt after a failure; grows until reset(). */
   next(retryAfterMs?: number): number {
-    const cap = Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(this.attempt, 30));
-    this.attempt++;
+    return this.delay(this.attempt++, retryAfterMs);
+  }
+
+  /** The delay after `attempt` failures, for a caller that keeps the count itself (the poll state machine). */
+  delay(attempt: number, retryAfterMs?: number): number {
+    const cap = Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(attempt, 30));
     const jittered = Math.floor(this.opts.random() * cap);
     return Math.min(MAX_DELAY_MS, retryAfterMs !== undefined ? Math.max(jittered, retryAfterMs) : jittered);
   }

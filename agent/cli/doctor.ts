@@ -8,18 +8,19 @@ import { API } from '../../shared/api.ts';
 import { extendPins } from '../../shared/keychain.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
 import { agentPaths, type AgentConfig } from '../config.ts';
-import { clockFromEnv, type Clock } from '../clock.ts';
-import { fileMode } from '../fsutil.ts';
+import { clockFromEnv, type Clock } from '../decision/clock.ts';
+import { fileMode } from '../host/fsutil.ts';
 import { damageCode, DatabaseDamagedError, openDbReadOnly } from '../store/db.ts';
 import { Store } from '../store/store.ts';
 import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
-import { clockInput, evaluate } from '../evaluate.ts';
-import { judgeClock, CLOCK_TOLERANCE_MS } from '../decide.ts';
-import { HttpClient } from '../client.ts';
-import { fetchKeySet } from '../keys.ts';
+import { clockInput, evaluate } from '../decision/evaluate.ts';
+import { judgeClock, CLOCK_TOLERANCE_MS } from '../decision/decide.ts';
+import type { HttpClient } from '../sync/client.ts';
+import { serviceClient } from '../sync/connect.ts';
+import { fetchKeySet } from '../sync/keys.ts';
 import { createEnforcers } from '../enforce/registry.ts';
-import { enforcerContext } from '../apply.ts';
-import { sendControl } from '../control.ts';
+import { enforcerContext } from '../enforce/apply.ts';
+import { sendControl } from '../runtime/control.ts';
 import { statSync } from 'node:fs';
 import type { AgentError } from '../errors.ts';
 
@@ -111,11 +112,7 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
   if (identity && !identity.revoked) {
     let http: HttpClient | null = null;
     try {
-      http = new HttpClient({
-        server: identity.server, caFile: cfg.caFile ?? identity.caFile,
-        allowInsecureHttp: cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
-        timeoutMs: Math.min(cfg.requestTimeoutSeconds, 10) * 1000, maxResponseBytes: cfg.maxResponseBytes,
-      });
+      http = serviceClient(cfg, identity, Math.min(cfg.requestTimeoutSeconds, 10) * 1000);
       const h = await http.send('GET', API.health);
       if (h.status >= 200 && h.status < 300) add('server', 'ok', `${identity.server} answers`);
       else add('server', 'fail', `${identity.server}${API.health} answered HTTP ${h.status}`);

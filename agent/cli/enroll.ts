@@ -2,12 +2,12 @@
 import { UsageError } from '../../shared/cli.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
-import { enroll } from '../enroll.ts';
-import { clockFromEnv } from '../clock.ts';
-import { identitySourceFromEnv } from '../identity.ts';
-import { sendControl } from '../control.ts';
+import { enroll } from '../sync/enroll.ts';
+import { clockFromEnv } from '../decision/clock.ts';
+import { identitySourceFromEnv } from '../host/identity.ts';
+import { sendControl } from '../runtime/control.ts';
 import { agentPaths } from '../config.ts';
-import { syncAndApplyOnce } from '../oneshot.ts';
+import { syncAndApplyOnce } from '../runtime/oneshot.ts';
 import { enrollTokenHelp, ENROLL_TOKEN_OPTIONS, enrollTokenFrom } from './enroll-token.ts';
 
 export const enrollCommand: Command = {

@@ -5,7 +5,7 @@ import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts
 import { agentPaths } from '../config.ts';
 import { openDbReadOnly } from '../store/db.ts';
 import { Store, type EventRow } from '../store/store.ts';
-import { clockFromEnv } from '../clock.ts';
+import { clockFromEnv } from '../decision/clock.ts';
 import { AgentError } from '../errors.ts';
 import { EVENT_TYPES, isNoOpSync, logFilter, shows } from './log-filter.ts';
 

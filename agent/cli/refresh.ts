@@ -4,9 +4,9 @@
 import { silentLogger } from '../../shared/log.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
 import { agentPaths } from '../config.ts';
-import { sendControl } from '../control.ts';
-import { syncAndApplyOnce } from '../oneshot.ts';
-import { clockFromEnv } from '../clock.ts';
+import { sendControl } from '../runtime/control.ts';
+import { syncAndApplyOnce } from '../runtime/oneshot.ts';
+import { clockFromEnv } from '../decision/clock.ts';
 
 export const refreshCommand: Command = {
   summary: 'sync with the service now and apply the result',

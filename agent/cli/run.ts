@@ -1,8 +1,8 @@
 // `devlic-agent run`: the daemon.
 import { createLogger } from '../../shared/log.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
-import { runDaemon } from '../daemon.ts';
-import { clockFromEnv } from '../clock.ts';
+import { runDaemon } from '../runtime/daemon.ts';
+import { clockFromEnv } from '../decision/clock.ts';
 
 export const runCommand: Command = {
   summary: 'run the agent (started by the service manager)',

@@ -1,7 +1,7 @@
 // `devlic-agent status [--json]`
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
-import { collectStatus, formatStatus } from '../status.ts';
-import { clockFromEnv } from '../clock.ts';
+import { collectStatus, formatStatus } from '../report/status.ts';
+import { clockFromEnv } from '../decision/clock.ts';
 
 export const statusCommand: Command = {
   summary: "show this device's licence mode, entitlement, sync state, users and enforcers",

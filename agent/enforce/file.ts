@@ -3,14 +3,14 @@
 // shells, tests). Default path <dataDir>/app-mode.json, mode 0644.
 // Readers trust this file, so the path must be one only root can change:
 // no directory or symlink on the way that a non-root user or group could
-// change (see safe-path.ts); an existing file that is not root's own, or a
+// change (see host/safe-path.ts); an existing file that is not root's own, or a
 // symlink or FIFO at the target, is replaced, never followed.
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
-import { errorText, readRegular, writeFileAtomic } from './fsutil.ts';
-import { assertSafeDir, UnsafePathError } from './safe-path.ts';
+import { errorText, readRegular, writeSafeFile } from '../host/fsutil.ts';
+import { assertSafeDir, UnsafePathError } from '../host/safe-path.ts';
 import { AbsPath, defineEnforcer } from './descriptor.ts';
 
 export const FileConfig = Type.Object({
@@ -56,7 +56,7 @@ export function createFileEnforcer(
           return { enforcer: name, ok: true, changed: false, applied: `${target.mode} written to ${path}`, detail };
         }
         const doc: AppModeFile = { mode: target.mode, reason: target.reason, users, at: now().toISOString() };
-        await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n', 0o644, (w) => { JSON.parse(w); });
+        await writeSafeFile(path, JSON.stringify(doc, null, 2) + '\n', 0o644, (w) => { JSON.parse(w); });
         return { enforcer: name, ok: true, changed: true, applied: `${target.mode} written to ${path}`, detail };
       } catch (e) {
         if (e instanceof UnsafePathError) {

@@ -8,9 +8,9 @@ import { promises as fsp } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
-import { errorText, readIfExists, writeFileAtomic } from './fsutil.ts';
-import { describeFailure, minimalEnv, runFile } from './run.ts';
-import { UnsafePathError, walkSafe } from './safe-path.ts';
+import { errorText, readIfExists, writeSafeFile } from '../host/fsutil.ts';
+import { describeFailure, minimalEnv, runFile } from '../../shared/run.ts';
+import { UnsafePathError, walkSafe } from '../host/safe-path.ts';
 import { absPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
 export const HookConfig = Type.Object({
@@ -28,7 +28,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * Throws unless `path` is safe to run as root: absolute, a regular
  * executable file, and neither it nor any directory or symlink on the way to
  * it can be changed by anyone but root (or the agent's own user): the rule
- * in safe-path.ts (owner root or us; not writable by others or by a group
+ * in host/safe-path.ts (owner root or us; not writable by others or by a group
  * other than gid 0, sticky directories excepted). POSIX only: on Windows,
  * ACLs decide and the installer puts hooks under Program Files.
  */
@@ -96,7 +96,7 @@ export function createHookEnforcer(
         return { enforcer: name, ok: false, changed: !r.spawnError, applied: `unknown: hook failed for ${target.mode}`, detail, error: describeFailure(`hook ${config.path}`, r, timeoutMs) };
       }
       try {
-        await writeFileAtomic(statePath, key + '\n', 0o600);
+        await writeSafeFile(statePath, key + '\n', 0o600);
       } catch (e) {
         ctx.log?.('enforce.hook.state', { error: errorText(e) });
       }

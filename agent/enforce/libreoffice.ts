@@ -13,8 +13,8 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import { join, posix } from 'node:path';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
-import { errorText, readIfExists, readRegular, removeFile, removeStaleTemps, writeFileAtomic } from './fsutil.ts';
-import { assertSafeDir, UnsafePathError } from './safe-path.ts';
+import { errorText, readIfExists, readRegular, removeFile, removeStaleTemps, writeSafeFile } from '../host/fsutil.ts';
+import { assertSafeDir, UnsafePathError } from '../host/safe-path.ts';
 import { AbsPath, defineEnforcer } from './descriptor.ts';
 import { buildLayer, checkLayer, schemaDeclares, versionFromMainXcd, VIEWER_MODE_ITEM, type LayerItem } from './lo-layer.ts';
 
@@ -103,7 +103,7 @@ export async function writeLayer(registryDir: string, items: readonly LayerItem[
   if (cur?.text === text && (cur.st.mode & 0o7777) === LAYER_MODE && (cur.st.uid === 0 || cur.st.uid === process.getuid?.())) {
     return { path, changed: false };
   }
-  await writeFileAtomic(path, text, LAYER_MODE, (written) => {
+  await writeSafeFile(path, text, LAYER_MODE, (written) => {
     if (written !== text) throw new Error('layer read back differs from what was written');
     checkLayer(written);
   });
@@ -113,7 +113,7 @@ export async function writeLayer(registryDir: string, items: readonly LayerItem[
 /**
  * The layer goes into a system directory that every LibreOffice user reads:
  * refused unless only root can change it and everything on the way to it
- * (see safe-path.ts). Root's own symlinks are fine: Debian's registry folder
+ * (see host/safe-path.ts). Root's own symlinks are fine: Debian's registry folder
  * is one (share/registry -> /etc/libreoffice/registry, whose main.xcd links
  * back to share/.registry); the install's .xcd files are only read.
  */

@@ -21,7 +21,7 @@
 import { promises as fsp } from 'node:fs';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
-import { describeFailure, runFile } from './run.ts';
+import { describeFailure, runFile } from '../../shared/run.ts';
 import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
 export const DEFAULT_DOMAIN = '/Library/Preferences/com.devlic.appmode';

@@ -35,7 +35,7 @@ import { promises as fsp } from 'node:fs';
 import { win32 } from 'node:path';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
-import { describeFailure, runFile } from './run.ts';
+import { describeFailure, runFile } from '../../shared/run.ts';
 import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
 export const POLICY_KEY = 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Office\\16.0\\Common\\Licensing';

@@ -10,7 +10,7 @@ import Type from 'typebox';
 import { DeviceFacts, Jwks } from '../../shared/schemas/device.ts';
 import { isValid } from '../../shared/validate.ts';
 import { keyFromJwk } from '../../shared/token.ts';
-import { writeFileAtomic } from '../fsutil.ts';
+import { writeFileAtomic } from '../host/fsutil.ts';
 import { AgentError } from '../errors.ts';
 
 export const Revocation = Type.Object({

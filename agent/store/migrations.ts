@@ -69,7 +69,7 @@ export const MIGRATIONS: readonly string[] = [
     error    TEXT
   );
   `,
-  // 2: the observed-time mark (agent/observed-time.ts): the latest local clock
+  // 2: the observed-time mark (agent/decision/observed-time.ts): the latest local clock
   // reading the agent recorded since the last sync, and the decision then.
   `
   CREATE TABLE observed_time (

@@ -3,7 +3,7 @@
 // decide.ts, so an edited database can at worst deny full mode.
 import type Database from 'better-sqlite3';
 import type { Db } from './db.ts';
-import type { ObservedMark } from '../observed-time.ts';
+import type { ObservedMark } from '../decision/observed-time.ts';
 
 export interface StoredEntitlement {
   deviceId: string;

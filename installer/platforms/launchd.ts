@@ -2,7 +2,7 @@
 // launchd whenever it exits), its log file and the newsyslog rule that
 // rotates it, and the launchctl command lines. Pure: text and argv only.
 import type { AgentLayout } from '../layout.ts';
-import type { Command } from '../runner.ts';
+import type { Command } from '../../shared/run.ts';
 
 function xml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

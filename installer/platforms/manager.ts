@@ -5,7 +5,7 @@
 // tests); files are written by the caller, inside its transaction.
 import { posix } from 'node:path';
 import type { AgentLayout } from '../layout.ts';
-import type { Command, Runner } from '../runner.ts';
+import type { Command, Runner } from '../../shared/run.ts';
 import { agentUnit, systemdForget, systemdRegister, systemdStop } from './systemd.ts';
 import { agentPlist, launchdRegister, launchdStop, NEWSYSLOG_FILE, newsyslogConf } from './launchd.ts';
 import {

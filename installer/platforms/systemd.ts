@@ -3,7 +3,7 @@
 // only, so tests check them (and `systemd-analyze verify` checks the units).
 import type { AgentLayout } from '../layout.ts';
 import { SERVER_LAYOUT } from '../layout.ts';
-import type { Command } from '../runner.ts';
+import type { Command } from '../../shared/run.ts';
 
 export interface AgentUnitOptions {
   layout: Pick<AgentLayout, 'exe' | 'configFile' | 'dataDir'>;

@@ -15,7 +15,7 @@
 // for CreateProcess, so the literal quotes inside binPath survive to sc.exe.
 import { win32 } from 'node:path';
 import type { AgentLayout } from '../layout.ts';
-import type { Command } from '../runner.ts';
+import type { Command } from '../../shared/run.ts';
 
 export const WINSW_EXE = 'devlic-agent-service.exe';
 const SC = 'sc.exe';

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createLibreOfficeEnforcer } from '../../agent/enforce/libreoffice.ts';
-import { Applier } from '../../agent/apply.ts';
+import { Applier } from '../../agent/enforce/apply.ts';
 import { openDb } from '../../agent/store/db.ts';
 import { Store } from '../../agent/store/store.ts';
-import { systemClock } from '../../agent/clock.ts';
+import { systemClock } from '../../agent/decision/clock.ts';
 import { silentLogger, type Logger } from '../../shared/log.ts';
 import type { Enforcer, EnforcementTarget } from '../../agent/enforce/types.ts';
-import type { Decision } from '../../agent/decide.ts';
+import type { Decision } from '../../agent/decision/decide.ts';
 import { tempDir } from '../helpers/processes.ts';
 
 function fakeEnforcer(name: string, failFirst = 0): Enforcer & { calls: EnforcementTarget[] } {

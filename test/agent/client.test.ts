@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { checkServerUrl, HttpClient, isLoopbackHost, schemeMismatch, ServiceError } from '../../agent/client.ts';
+import { checkServerUrl, HttpClient, isLoopbackHost, schemeMismatch, ServiceError } from '../../agent/sync/client.ts';
 import { tempDir } from '../helpers/processes.ts';
 
 describe('server URL rules', () => {

@@ -1,7 +1,7 @@
 // JumpDetector: wall-clock moves not matched by monotonic time are jumps;
 // ordinary elapsed time (however long) and small NTP corrections are not.
 import { describe, expect, it } from 'vitest';
-import { JumpDetector, JUMP_THRESHOLD_MS } from '../../agent/clock.ts';
+import { JumpDetector, JUMP_THRESHOLD_MS } from '../../agent/decision/clock.ts';
 
 const DAY = 86_400_000;
 

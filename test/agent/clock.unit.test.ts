@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clockFromEnv, parseFakeNow, systemClock } from '../../agent/clock.ts';
+import { clockFromEnv, parseFakeNow, systemClock } from '../../agent/decision/clock.ts';
 import { tempDir } from '../helpers/processes.ts';
-import { markToRecord, RECORD_STEP_MS, type ObservedMark } from '../../agent/observed-time.ts';
-import { CLOCK_TOLERANCE_MS } from '../../agent/decide.ts';
+import { markToRecord, RECORD_STEP_MS, type ObservedMark } from '../../agent/decision/observed-time.ts';
+import { CLOCK_TOLERANCE_MS } from '../../agent/decision/decide.ts';
 
 describe('fake now', () => {
   it('parses offsets and ISO instants', () => {

@@ -1,9 +1,9 @@
 // The decision table: every rule of decide(), its order, its boundaries, and
 // the clock policy, including the observed-time mark (offline rollback).
 import { describe, expect, it } from 'vitest';
-import { decide, judgeClock, CLOCK_TOLERANCE_MS, type DecideInput, type EntitlementInput } from '../../agent/decide.ts';
+import { decide, judgeClock, CLOCK_TOLERANCE_MS, type DecideInput, type EntitlementInput } from '../../agent/decision/decide.ts';
 import type { EntitlementClaims } from '../../shared/schemas/device.ts';
-import { markToRecord, type ObservedMark } from '../../agent/observed-time.ts';
+import { markToRecord, type ObservedMark } from '../../agent/decision/observed-time.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2030-01-01T00:00:00Z');

@@ -9,12 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
-import { enroll } from '../../agent/enroll.ts';
+import { enroll } from '../../agent/sync/enroll.ts';
 import { defaults } from '../../agent/config.ts';
-import { systemClock } from '../../agent/clock.ts';
+import { systemClock } from '../../agent/decision/clock.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { generateSigningKey, publicJwk } from '../../shared/token.ts';
-import type { RawIdentity } from '../../agent/identity.ts';
+import type { RawIdentity } from '../../agent/host/identity.ts';
 import { tempDir } from '../helpers/processes.ts';
 import { verifyEnrollProof } from '../../shared/device-proofs.ts';
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import {
   factsFromRaw, hashMachineId, identitySourceFromEnv, normaliseHardwareUuid, normaliseText, persistedFallbackId, usableMachineId,
   type RawIdentity,
-} from '../../agent/identity.ts';
+} from '../../agent/host/identity.ts';
 import { DeviceFacts } from '../../shared/schemas/device.ts';
 import { isValid } from '../../shared/validate.ts';
 import { tempDir } from '../helpers/processes.ts';

@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Backoff } from '../../shared/backoff.ts';
 import { silentLogger } from '../../shared/log.ts';
-import { Poller, type SyncFn } from '../../agent/poll.ts';
-import type { SyncOutcome } from '../../agent/sync.ts';
+import { Poller, type SyncFn } from '../../agent/sync/poll.ts';
+import type { SyncOutcome } from '../../agent/sync/sync.ts';
 
 const fail = (retryAfterMs?: number): SyncOutcome => ({ ok: false, error: new Error('down'), revoked: false, rejected: false, retryAfterMs });
 const unchanged: SyncOutcome = { ok: true, status: 304, changed: false, seq: 1 };

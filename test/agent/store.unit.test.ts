@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openDb, openDbReadOnly } from '../../agent/store/db.ts';
 import { migrate, SCHEMA_VERSION } from '../../agent/store/migrations.ts';
 import { Store } from '../../agent/store/store.ts';
-import { evaluate } from '../../agent/evaluate.ts';
+import { evaluate } from '../../agent/decision/evaluate.ts';
 import { generateSigningKey, publicJwk, signEntitlement } from '../../shared/token.ts';
 import type { EntitlementClaims } from '../../shared/schemas/device.ts';
 import type { StoredIdentity } from '../../agent/store/files.ts';

@@ -1,6 +1,6 @@
 // The utmp parser against records built byte by byte.
 import { describe, expect, it } from 'vitest';
-import { parseUtmp, signedIn, USER_PROCESS, DEAD_PROCESS } from '../../agent/utmp.ts';
+import { parseUtmp, signedIn, USER_PROCESS, DEAD_PROCESS } from '../../agent/host/utmp.ts';
 import { utmpRecord } from './helpers/utmp-record.ts';
 
 const BOOT_TIME = 2;

@@ -4,8 +4,8 @@
 import { chmodSync, chownSync, lchownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertSafeDir, entryProblem, walkSafe, UnsafePathError, type EntryKind } from '../../agent/enforce/safe-path.ts';
-import { writeFileAtomic } from '../../agent/enforce/fsutil.ts';
+import { assertSafeDir, entryProblem, walkSafe, UnsafePathError, type EntryKind } from '../../agent/host/safe-path.ts';
+import { writeSafeFile } from '../../agent/host/fsutil.ts';
 import { tempDir } from './helpers.ts';
 
 const ME = 1234; // the agent's own uid when not root
@@ -111,7 +111,7 @@ describe('walkSafe / assertSafeDir (real files)', () => {
     expect(readdirSync(join(d, 'planted'))).toEqual([]);
   });
 
-  it.runIf(asRoot)('writeFileAtomic refuses a planted symlink or non-root-writable directory and writes nothing', async () => {
+  it.runIf(asRoot)('writeSafeFile refuses a planted symlink or non-root-writable directory and writes nothing', async () => {
     const dir = tempDir();
     const victim = join(dir, 'victim');
     mkdirSync(victim);
@@ -120,17 +120,17 @@ describe('walkSafe / assertSafeDir (real files)', () => {
     chmodSync(pub, 0o1777);
     symlinkSync(victim, join(pub, 'link'));
     lchownSync(join(pub, 'link'), OTHER, OTHER);
-    await expect(writeFileAtomic(join(pub, 'link', 'x.json'), '{}', 0o644)).rejects.toThrow(/refusing to write .*link is owned by uid 65534/);
+    await expect(writeSafeFile(join(pub, 'link', 'x.json'), '{}', 0o644)).rejects.toThrow(/refusing to write .*link is owned by uid 65534/);
     expect(readdirSync(victim)).toEqual([]);
     chownSync(victim, 0, OTHER);
     chmodSync(victim, 0o775);
-    await expect(writeFileAtomic(join(victim, 'x.json'), '{}', 0o644)).rejects.toThrow(/victim is group-writable/);
+    await expect(writeSafeFile(join(victim, 'x.json'), '{}', 0o644)).rejects.toThrow(/victim is group-writable/);
     expect(readdirSync(victim)).toEqual([]);
     // Root's own link to a safe folder: written in the real folder.
     chmodSync(victim, 0o755);
     chownSync(victim, 0, 0);
     symlinkSync(victim, join(dir, 'rootlink'));
-    await writeFileAtomic(join(dir, 'rootlink', 'y.json'), '{}', 0o644);
+    await writeSafeFile(join(dir, 'rootlink', 'y.json'), '{}', 0o644);
     expect(readdirSync(victim)).toEqual(['y.json']);
   });
 });

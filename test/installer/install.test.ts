@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli.ts';
 import { runInstallCommand, sandboxWritePaths } from '../../installer/install-cli.ts';
 import { DPKG_LIST } from '../../installer/install.ts';
-import { execFileRunner, RecordingRunner, type Command } from '../../installer/runner.ts';
+import { processRunner, RecordingRunner, type Command } from '../../shared/run.ts';
 import { tempDir } from '../helpers/processes.ts';
 import { fakeRelease, stagingRoot } from './helpers.ts';
 
@@ -100,7 +100,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     const tokenFile = join(tempDir('tokenfile'), 'enroll-token');
     writeFileSync(tokenFile, 'dle_from-a-file-0123456789\n', { mode: 0o600 });
     const code = await runInstallCommand(['install', '--server', SERVER, '--token-file', tokenFile, '--root', root, '--enroll', '--from', fakeRelease()], {
-      platform: 'linux', runner: execFileRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
+      platform: 'linux', runner: processRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
     });
     expect(code, lines.join('\n')).toBe(0);
     const calls = readFileSync(log, 'utf8').split('---\n').filter(Boolean).map((c) => c.trim().split('\n'));
@@ -124,7 +124,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     process.env.DEVLIC_FAKE_LOG = log;
     const lines: string[] = [];
     const code = await runInstallCommand(['install', '--server', SERVER, '--token', 'dle_not-spent-0123456789', '--root', root, '--from', fakeRelease()], {
-      platform: 'linux', runner: execFileRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
+      platform: 'linux', runner: processRunner(), isSea: false, uid: 0, log: (l) => lines.push(l),
     });
     expect(code, lines.join('\n')).toBe(0);
     expect(existsSync(log)).toBe(false); // the staged executable never ran: no status, no enroll

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { agentLayout } from '../../installer/layout.ts';
 import { agentPlist, newsyslogConf } from '../../installer/platforms/launchd.ts';
 import { runInstallCommand } from '../../installer/install-cli.ts';
-import { RecordingRunner } from '../../installer/runner.ts';
+import { RecordingRunner } from '../../shared/run.ts';
 import { fakeRelease, skipLoudly, stagingRoot } from './helpers.ts';
 
 const PY = 'import plistlib, sys, json; print(json.dumps(plistlib.loads(sys.stdin.buffer.read(), fmt=plistlib.FMT_XML)))';

@@ -34,8 +34,8 @@ describe('test hooks are compiled out of release bundles', () => {
     writeFileSync(ident, JSON.stringify({ hostname: 'fake-host' }));
     const entry = join(dir, 'entry.ts');
     writeFileSync(entry, [
-      `import { clockFromEnv } from ${JSON.stringify(join(ROOT, 'agent/clock.ts'))};`,
-      `import { identitySourceFromEnv, platformIdentity } from ${JSON.stringify(join(ROOT, 'agent/identity.ts'))};`,
+      `import { clockFromEnv } from ${JSON.stringify(join(ROOT, 'agent/decision/clock.ts'))};`,
+      `import { identitySourceFromEnv, platformIdentity } from ${JSON.stringify(join(ROOT, 'agent/host/identity.ts'))};`,
       'const c = clockFromEnv();',
       'console.log(JSON.stringify({ fake: c.fake, year: new Date(c.now()).getUTCFullYear(), platform: identitySourceFromEnv() === platformIdentity }));',
     ].join('\n'));

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { agentLayout, SERVER_LAYOUT } from '../../installer/layout.ts';
 import { agentUnit, serverUnit } from '../../installer/platforms/systemd.ts';
 import { runInstallCommand } from '../../installer/install-cli.ts';
-import { RecordingRunner } from '../../installer/runner.ts';
+import { RecordingRunner } from '../../shared/run.ts';
 import { fakeRelease, skipLoudly, stagingRoot } from './helpers.ts';
 
 const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runInstallCommand } from '../../installer/install-cli.ts';
 import { agentLayout } from '../../installer/layout.ts';
 import { parseScQuery, quoteArg, winswXml } from '../../installer/platforms/windows.ts';
-import { RecordingRunner, type Command } from '../../installer/runner.ts';
+import { RecordingRunner, type Command } from '../../shared/run.ts';
 import { fakeRelease, stagingRoot } from './helpers.ts';
 
 const ENV = { ProgramFiles: 'C:\\Program Files', ProgramData: 'C:\\ProgramData' };

@@ -3,26 +3,29 @@
 // decide -> apply -> enforcers, plus sign-in watching, periodic jobs, the
 // local control socket and graceful shutdown.
 import type { Server } from 'node:net';
-import type { Logger } from '../shared/log.ts';
-import type { AgentConfig } from './config.ts';
-import { agentPaths, type AgentPaths } from './config.ts';
-import { JumpDetector, type Clock } from './clock.ts';
-import { ensurePrivateDir } from './fsutil.ts';
-import type { Store } from './store/store.ts';
-import { fileId, openStoreRecovering } from './store/recover.ts';
-import { damageCode } from './store/db.ts';
-import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
-import { createEnforcers } from './enforce/registry.ts';
-import { Applier, enforcerContext } from './apply.ts';
-import { evaluate, type Evaluation } from './evaluate.ts';
-import { HttpClient } from './client.ts';
-import { DeviceApi } from './device-api.ts';
-import { syncOnce, type SyncOutcome } from './sync.ts';
-import { Poller } from './poll.ts';
-import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type SessionSource } from './sessions.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { AgentConfig } from '../config.ts';
+import { agentPaths, type AgentPaths } from '../config.ts';
+import { JumpDetector, type Clock } from '../decision/clock.ts';
+import { ensurePrivateDir } from '../host/fsutil.ts';
+import type { Store } from '../store/store.ts';
+import { fileId, openStoreRecovering } from '../store/recover.ts';
+import { damageCode } from '../store/db.ts';
+import { readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { createEnforcers } from '../enforce/registry.ts';
+import { Applier, enforcerContext } from '../enforce/apply.ts';
+import { evaluate, type Evaluation } from '../decision/evaluate.ts';
+import type { HttpClient } from '../sync/client.ts';
+import type { DeviceApi } from '../sync/device-api.ts';
+import { connect } from '../sync/connect.ts';
+import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
+import { Poller } from '../sync/poll.ts';
+import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type SessionSource } from '../host/sessions.ts';
 import { Scheduler } from './scheduler.ts';
+import { Lifecycle } from './lifecycle.ts';
 import { startControlServer, type ControlRequest } from './control.ts';
-import { buildStatusReport } from './report.ts';
+import { buildStatusReport } from '../report/report.ts';
+import { isSyncOutcome, syncCause, type Cause } from '../decision/cause.ts';
 
 export interface DaemonOptions {
   cfg: AgentConfig;
@@ -58,6 +61,8 @@ export class Daemon {
   private dbFileId: string | null = null;
   private databaseLost = false;
   private notEnrolledWarnedAt = -Infinity;
+  private readonly parts: Lifecycle;
+  private stopping = false;
   private exitWith: (code: number) => void = () => {};
   /** Resolves with an exit code when the daemon has to stop by itself. */
   readonly exited = new Promise<number>((resolve) => { this.exitWith = resolve; });
@@ -68,6 +73,7 @@ export class Daemon {
     this.log = opts.log;
     this.paths = agentPaths(opts.cfg.dataDir);
     this.sessionSource = opts.sessionSource;
+    this.parts = new Lifecycle(opts.log);
   }
 
   async start(): Promise<void> {
@@ -78,26 +84,35 @@ export class Daemon {
     this.dbFileId = fileId(this.paths.db);
     const enforcers = createEnforcers(this.cfg.apps, enforcerContext(this.paths.dataDir, this.log));
     this.applier = new Applier(enforcers, this.store, this.clock, this.log);
-    this.control = await startControlServer(this.paths.socket, (req) => this.onControl(req), this.log);
-    this.store.addEvent(this.clock.now(), 'agent-start', null, { pid: process.pid, enforcers: enforcers.map((e) => e.name) });
-
     const source = this.sessionSource ?? (process.platform === 'linux' ? utmpSource(this.cfg.utmpPath) : systemUsersSource());
     this.watcher = new SessionWatcher({
       source, watchPath: process.platform === 'linux' ? this.cfg.utmpPath : undefined, pollMs: this.cfg.sessionPollSeconds * 1000,
       store: this.store, clock: this.clock, log: this.log, onChange: (c) => void this.onSessions(c),
     });
-    await this.watcher.start();
-    await this.loadIdentity();
-    await this.reevaluate('start', true);
-
     this.scheduler = new Scheduler([
       { name: 'refresh', schedule: this.cfg.refreshSchedule, jitterMs: 30_000, run: () => this.safetyNet() },
       { name: 'status', schedule: this.cfg.statusSchedule, jitterMs: 30_000, run: () => this.sendStatus() },
       { name: 'expiry', schedule: this.cfg.expirySchedule, run: async () => { await this.reevaluate('expiry-check'); } },
       { name: 'prune', schedule: this.cfg.pruneSchedule, run: async () => this.prune() },
     ], this.log);
-    this.scheduler.start();
-    this.poller?.start();
+    // Started in this order, stopped in reverse (runtime/lifecycle.ts).
+    await this.parts.start([
+      {
+        name: 'control',
+        start: async () => {
+          this.control = await startControlServer(this.paths.socket, (req) => this.onControl(req), this.log);
+          // The socket is also what keeps a second agent off this data dir: only now is this the agent.
+          this.store.addEvent(this.clock.now(), 'agent-start', null, { pid: process.pid, enforcers: enforcers.map((e) => e.name) });
+        },
+        stop: () => new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve())),
+      },
+      this.watcher,
+      // The first decision, on what is on disk, before any periodic work or sync.
+      { name: 'identity', start: async () => { await this.loadIdentity(); await this.reevaluate('start', true); }, stop: () => {} },
+      this.scheduler,
+      // Delegates to the poll loop of the current identity (reload replaces it).
+      { name: 'poller', start: () => this.poller?.start(), stop: () => this.poller?.stop() },
+    ]);
     this.log.info({ dataDir: this.paths.dataDir, enrolled: this.identity !== null, deviceId: this.identity?.deviceId }, 'agent started');
     this.warnIfNotEnrolled();
   }
@@ -117,10 +132,8 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await this.scheduler?.stop();
-    this.watcher?.stop();
-    await this.poller?.stop();
-    await new Promise<void>((resolve) => (this.control ? this.control.close(() => resolve()) : resolve()));
+    this.stopping = true;
+    await this.parts.stop();
     await this.applier?.idle();
     await this.http?.close().catch(() => undefined);
     try {
@@ -149,12 +162,7 @@ export class Daemon {
     this.identity = identity;
     if (!identity || identity.revoked) return;
     try {
-      this.http = new HttpClient({
-        server: identity.server, caFile: this.cfg.caFile ?? identity.caFile,
-        allowInsecureHttp: this.cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
-        timeoutMs: this.cfg.requestTimeoutSeconds * 1000, maxResponseBytes: this.cfg.maxResponseBytes,
-      });
-      this.api = new DeviceApi(this.http, identity.deviceId, readDeviceKey(this.paths.deviceKey), this.clock);
+      ({ http: this.http, api: this.api } = connect(this.cfg, identity, this.paths.deviceKey, this.clock));
     } catch (e) {
       this.log.error({ err: e }, 'cannot set up the connection to the service');
       this.store.addEvent(this.clock.now(), 'error', 'CLIENT_SETUP_FAILED', { error: (e as Error).message });
@@ -192,7 +200,7 @@ export class Daemon {
   }
 
   /** Decides from what is on disk now and applies it for the signed-in users. */
-  private async reevaluate(cause: string, force = false): Promise<Evaluation> {
+  private async reevaluate(cause: Cause, force = false): Promise<Evaluation> {
     this.checkDatabaseFile();
     // Nothing more is decided on a database that is gone: the restart will.
     if (this.databaseLost && this.last) return this.last;
@@ -207,13 +215,13 @@ export class Daemon {
     }
   }
 
-  private async decideAndApply(cause: string, force: boolean): Promise<Evaluation> {
+  private async decideAndApply(cause: Cause, force: boolean): Promise<Evaluation> {
     const jump = this.jumps.observe(this.clock.now(), performance.now());
     if (jump !== null) this.onClockJump(jump);
     // Judged on the jumped clock before the service re-anchors it, a valid
     // token could look expired (forward) or the clock untrusted (back): a flip
     // for nothing while online. The sync's own outcome is decided at once.
-    if (this.jumpSync && cause !== 'sync' && cause !== 'sync-failed' && cause !== 'revoked') await this.jumpSync;
+    if (this.jumpSync && !isSyncOutcome(cause)) await this.jumpSync;
     // Every decision raises the observed mark (written at most once a minute,
     // and at once when the token is judged expired): see observed-time.ts.
     const ev = await evaluate({
@@ -252,7 +260,7 @@ export class Daemon {
   }
 
   private async onSync(o: SyncOutcome): Promise<void> {
-    await this.reevaluate(o.ok ? 'sync' : o.revoked ? 'revoked' : 'sync-failed');
+    await this.reevaluate(syncCause(o));
     if (o.ok && this.statusDirty) void this.sendStatus();
   }
 
@@ -307,7 +315,8 @@ export class Daemon {
     await this.loadIdentity();
     this.store.addEvent(this.clock.now(), 'reload', null, { enrolled: this.identity !== null });
     const ev = await this.reevaluate('reload', true);
-    this.poller?.start();
+    // A reload that comes while the agent stops must not start a new loop.
+    if (!this.stopping) this.poller?.start();
     return ev;
   }
 

@@ -9,21 +9,21 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import type { Logger } from '../shared/log.ts';
-import { publicJwk } from '../shared/token.ts';
-import { Backoff } from '../shared/backoff.ts';
-import type { Ed25519PublicJwk, EnrollResponse } from '../shared/schemas/device.ts';
-import { signEnrollProof } from '../shared/device-proofs.ts';
-import { agentPaths, type AgentConfig } from './config.ts';
-import type { Clock } from './clock.ts';
-import { ensurePrivateDir } from './fsutil.ts';
-import { factsFromRaw, persistedFallbackId, type IdentitySource } from './identity.ts';
+import type { Logger } from '../../shared/log.ts';
+import { publicJwk } from '../../shared/token.ts';
+import { Backoff } from '../../shared/backoff.ts';
+import type { Ed25519PublicJwk, EnrollResponse } from '../../shared/schemas/device.ts';
+import { signEnrollProof } from '../../shared/device-proofs.ts';
+import { agentPaths, type AgentConfig } from '../config.ts';
+import type { Clock } from '../decision/clock.ts';
+import { ensurePrivateDir } from '../host/fsutil.ts';
+import { factsFromRaw, persistedFallbackId, type IdentitySource } from '../host/identity.ts';
 import { HttpClient, ServiceError, checkServerUrl } from './client.ts';
 import { enrollDevice } from './device-api.ts';
-import { readDeviceKey, readIdentity, writeDeviceKey, writeIdentity, type StoredIdentity } from './store/files.ts';
-import { openDb } from './store/db.ts';
-import { Store } from './store/store.ts';
-import { AgentError } from './errors.ts';
+import { readDeviceKey, readIdentity, writeDeviceKey, writeIdentity, type StoredIdentity } from '../store/files.ts';
+import { openDb } from '../store/db.ts';
+import { Store } from '../store/store.ts';
+import { AgentError } from '../errors.ts';
 
 export interface EnrollOptions {
   cfg: AgentConfig;

@@ -6,10 +6,10 @@
 // unsigned "you are now X" would let the network point the agent at another
 // device's genuine entitlement.
 import { rmSync } from 'node:fs';
-import { verifyMergeNotice } from '../shared/device-proofs.ts';
+import { verifyMergeNotice } from '../../shared/device-proofs.ts';
 import { ServiceError } from './client.ts';
 import type { SyncContext } from './sync.ts';
-import { pinnedKeys, readIdentity, writeIdentity } from './store/files.ts';
+import { pinnedKeys, readIdentity, writeIdentity } from '../store/files.ts';
 
 export function isMergeAnswer(e: unknown): e is ServiceError {
   return e instanceof ServiceError && e.kind === 'http' && e.status === 401 && e.code === 'DEVICE_MERGED';

@@ -2,13 +2,14 @@
 // one did (for `status`), the decision itself, a mode-change event when the
 // mode or reason changes, and the mode applied to each open sign-in session.
 // Calls are serialised: two applies never run enforcers concurrently.
-import type { Logger } from '../shared/log.ts';
-import type { Mode } from '../shared/schemas/common.ts';
-import type { Enforcer, ApplyResult } from './enforce/types.ts';
-import type { Decision } from './decide.ts';
-import type { Store } from './store/store.ts';
-import type { Clock } from './clock.ts';
-import type { EnforcerContext } from './enforce/registry.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { Mode } from '../../shared/schemas/common.ts';
+import type { Enforcer, ApplyResult } from './types.ts';
+import type { Decision } from '../decision/decide.ts';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../decision/clock.ts';
+import type { Cause } from '../decision/cause.ts';
+import type { EnforcerContext } from './registry.ts';
 
 /** What createEnforcers needs from the agent: where its data lives and a log. */
 export function enforcerContext(dataDir: string, log: Logger): EnforcerContext {
@@ -41,13 +42,13 @@ export class Applier {
     return this.chain.then(() => undefined);
   }
 
-  apply(decision: Decision, users: string[], opts: { force?: boolean; cause?: string } = {}): Promise<ApplyOutcome> {
+  apply(decision: Decision, users: string[], opts: { force?: boolean; cause?: Cause } = {}): Promise<ApplyOutcome> {
     const run = this.chain.then(() => this.applyNow(decision, users, opts));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async applyNow(decision: Decision, users: string[], opts: { force?: boolean; cause?: string }): Promise<ApplyOutcome> {
+  private async applyNow(decision: Decision, users: string[], opts: { force?: boolean; cause?: Cause }): Promise<ApplyOutcome> {
     const prev = this.store.getDecision();
     const sameTarget = prev !== null && prev.mode === decision.mode && prev.reason === decision.reason
       && JSON.stringify(prev.users) === JSON.stringify(users);

@@ -1,10 +1,10 @@
 // Builds the status report the agent sends to the service (mode, users,
 // version, last error, cache expiry), from the database and a decision.
-import type { StatusReport, ReportedUser, EntitlementClaims } from '../shared/schemas/device.ts';
-import type { Decision } from './decide.ts';
-import type { Store } from './store/store.ts';
-import { AGENT_VERSION } from './version.ts';
-import { toPlainText } from '../shared/text.ts';
+import type { StatusReport, ReportedUser, EntitlementClaims } from '../../shared/schemas/device.ts';
+import type { Decision } from '../decision/decide.ts';
+import type { Store } from '../store/store.ts';
+import { AGENT_VERSION } from '../version.ts';
+import { toPlainText } from '../../shared/text.ts';
 
 export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null): StatusReport {
   const byUser = new Map<string, ReportedUser>();

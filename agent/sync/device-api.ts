@@ -6,12 +6,12 @@
 // its Date header, so a device whose clock is wrong is not mistaken for a
 // revoked one: a 401 is retried once with a corrected timestamp.
 import type { KeyObject } from 'node:crypto';
-import { API, DEVICE_AUTH_AUDIENCE, DEVICE_AUTH_SCHEME } from '../shared/api.ts';
-import { signDeviceRequestToken } from '../shared/token.ts';
-import { EnrollResponse, EntitlementResponse, type EnrollRequest, type StatusReport } from '../shared/schemas/device.ts';
-import { isValid } from '../shared/validate.ts';
+import { API, DEVICE_AUTH_AUDIENCE, DEVICE_AUTH_SCHEME } from '../../shared/api.ts';
+import { signDeviceRequestToken } from '../../shared/token.ts';
+import { EnrollResponse, EntitlementResponse, type EnrollRequest, type StatusReport } from '../../shared/schemas/device.ts';
+import { isValid } from '../../shared/validate.ts';
 import { ServiceError, type Answer, type HttpClient } from './client.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../decision/clock.ts';
 
 const TOKEN_LIFETIME_S = 300;
 const RENEW_BEFORE_S = 60;

@@ -18,9 +18,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { DeviceFacts } from '../shared/schemas/device.ts';
+import type { DeviceFacts } from '../../shared/schemas/device.ts';
 import { assertTrustedFile, writeFileAtomic } from './fsutil.ts';
-import { toPlainText } from '../shared/text.ts';
+import { toPlainText } from '../../shared/text.ts';
 
 /** Raw values as the platform reports them, before normalisation. */
 export interface RawIdentity {

@@ -16,8 +16,8 @@
 // file must be owned by root or the agent's user and not writable by others
 // (assertTrustedFile), so an unprivileged user cannot move the agent's clock.
 import { readFileSync } from 'node:fs';
-import { assertTrustedFile } from './fsutil.ts';
-import { AgentError } from './errors.ts';
+import { assertTrustedFile } from '../host/fsutil.ts';
+import { AgentError } from '../errors.ts';
 
 export interface Clock {
   /** Milliseconds since the epoch. */

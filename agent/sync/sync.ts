@@ -6,17 +6,17 @@
 // "newer seq wins" rule is enforced inside SQLite. A token signed by a key
 // not pinned yet (the service rotated its key) first sends the agent to learn
 // that key through the service's key chain (keys.ts).
-import type { Logger } from '../shared/log.ts';
-import type { Clock } from './clock.ts';
-import type { Store } from './store/store.ts';
-import { pinnedKeys, readIdentity, readWatermark, writeIdentity, writeWatermark, type StoredIdentity } from './store/files.ts';
-import type { AgentPaths } from './config.ts';
-import { checkToken } from './evaluate.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { Clock } from '../decision/clock.ts';
+import type { Store } from '../store/store.ts';
+import { pinnedKeys, readIdentity, readWatermark, writeIdentity, writeWatermark, type StoredIdentity } from '../store/files.ts';
+import type { AgentPaths } from '../config.ts';
+import { checkToken } from '../decision/evaluate.ts';
 import { isRevocation, type DeviceApi } from './device-api.ts';
 import { ServiceError } from './client.ts';
-import { CLOCK_TOLERANCE_MS } from './decide.ts';
+import { CLOCK_TOLERANCE_MS } from '../decision/decide.ts';
 import { followMerge, isMergeAnswer } from './merged.ts';
-import { tokenKid } from '../shared/token.ts';
+import { tokenKid } from '../../shared/token.ts';
 import { learnKey } from './keys.ts';
 
 export interface SyncContext {

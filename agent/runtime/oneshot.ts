@@ -2,21 +2,22 @@
 // when no agent is running: talks to the service directly, caches the answer
 // (the "newer seq wins" rule makes this safe even if a daemon starts
 // meanwhile), and applies the resulting mode.
-import type { Logger } from '../shared/log.ts';
-import { agentPaths, type AgentConfig } from './config.ts';
-import type { Clock } from './clock.ts';
-import { ensurePrivateDir } from './fsutil.ts';
-import { openStoreRecovering } from './store/recover.ts';
-import { readDeviceKey, readIdentity, readWatermark } from './store/files.ts';
-import { HttpClient } from './client.ts';
-import { DeviceApi } from './device-api.ts';
-import { syncOnce, type SyncOutcome } from './sync.ts';
-import { evaluate } from './evaluate.ts';
-import { Applier, enforcerContext } from './apply.ts';
-import { createEnforcers } from './enforce/registry.ts';
-import { buildStatusReport } from './report.ts';
-import type { Decision } from './decide.ts';
-import { AgentError } from './errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { agentPaths, type AgentConfig } from '../config.ts';
+import type { Clock } from '../decision/clock.ts';
+import { ensurePrivateDir } from '../host/fsutil.ts';
+import { openStoreRecovering } from '../store/recover.ts';
+import { readIdentity, readWatermark } from '../store/files.ts';
+import type { HttpClient } from '../sync/client.ts';
+import type { DeviceApi } from '../sync/device-api.ts';
+import { connect } from '../sync/connect.ts';
+import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
+import { evaluate } from '../decision/evaluate.ts';
+import { Applier, enforcerContext } from '../enforce/apply.ts';
+import { createEnforcers } from '../enforce/registry.ts';
+import { buildStatusReport } from '../report/report.ts';
+import type { Decision } from '../decision/decide.ts';
+import { AgentError } from '../errors.ts';
 
 export interface OneShotResult {
   sync: SyncOutcome | null;
@@ -34,12 +35,7 @@ export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logg
     let sync: SyncOutcome | null = null;
     let api: DeviceApi | null = null;
     if (!identity.revoked) {
-      http = new HttpClient({
-        server: identity.server, caFile: cfg.caFile ?? identity.caFile,
-        allowInsecureHttp: cfg.allowInsecureHttp || identity.allowInsecureHttp === true,
-        timeoutMs: cfg.requestTimeoutSeconds * 1000, maxResponseBytes: cfg.maxResponseBytes,
-      });
-      api = new DeviceApi(http, identity.deviceId, readDeviceKey(paths.deviceKey), clock);
+      ({ http, api } = connect(cfg, identity, paths.deviceKey, clock));
       sync = await syncOnce({ paths, identity, store, api, clock, log }, { waitSeconds: 0, conditional: false });
     }
     const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: () => clock.now(), record: true });

@@ -2,14 +2,14 @@
 // should be in now (re-decided from the verified cache, so it is right even
 // offline or with the daemon stopped), the entitlement, sync state, who is
 // signed in and what each enforcer applied. Reads the database read-only.
-import { agentPaths, type AgentConfig } from './config.ts';
-import type { Clock } from './clock.ts';
-import { DatabaseDamagedError, openDbReadOnly, type Db } from './store/db.ts';
-import { Store } from './store/store.ts';
-import { readIdentity, readWatermark, type StoredIdentity } from './store/files.ts';
-import { evaluate } from './evaluate.ts';
-import { sendControl } from './control.ts';
-import { AGENT_VERSION } from './version.ts';
+import { agentPaths, type AgentConfig } from '../config.ts';
+import type { Clock } from '../decision/clock.ts';
+import { DatabaseDamagedError, openDbReadOnly, type Db } from '../store/db.ts';
+import { Store } from '../store/store.ts';
+import { readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { evaluate } from '../decision/evaluate.ts';
+import { sendControl } from '../runtime/control.ts';
+import { AGENT_VERSION } from '../version.ts';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 

@@ -4,29 +4,26 @@
 // back off with the shared full-jitter Backoff, honouring Retry-After; a
 // service that answers "unchanged" without holding is not hammered either.
 // `wake()` cuts a wait or an idle long-poll short for an immediate sync.
-import { Backoff } from '../shared/backoff.ts';
-import type { Logger } from '../shared/log.ts';
+// What to do when is decided by the pure state machine in poll-machine.ts;
+// this file only carries it out (requests, timers, waiters).
+import { Backoff } from '../../shared/backoff.ts';
+import type { Logger } from '../../shared/log.ts';
 import type { SyncOutcome } from './sync.ts';
+import { initialPollState, next, type PollConfig, type PollEvent, type PollState } from './poll-machine.ts';
 
 export type SyncFn = (o: { waitSeconds: number; conditional: boolean; signal: AbortSignal }) => Promise<SyncOutcome>;
 
-/** A request that returned sooner than this without news did not long-poll. */
-const QUICK_MS = 1000;
-
 export class Poller {
+  readonly name = 'poller';
   private readonly sync: SyncFn;
-  private readonly waitSeconds: number;
-  private readonly backoff: Backoff;
+  private readonly cfg: PollConfig;
   private readonly log: Logger;
   private readonly onOutcome: (o: SyncOutcome) => Promise<void>;
   private readonly setNextSync: (atMs: number | null) => void;
-  private stopped = false;
-  private paused = false;
+  private state: PollState = initialPollState;
   private running: Promise<void> | null = null;
   private inflight: AbortController | null = null;
-  private inflightImmediate = false;
   private sleepCancel: (() => void) | null = null;
-  private want: { immediate: boolean; unconditional: boolean; force: boolean } | null = null;
   private waiters: ((o: SyncOutcome | null) => void)[] = [];
 
   constructor(opts: {
@@ -34,11 +31,25 @@ export class Poller {
     onOutcome: (o: SyncOutcome) => Promise<void>; setNextSync: (atMs: number | null) => void;
   }) {
     this.sync = opts.sync;
-    this.waitSeconds = opts.waitSeconds;
-    this.backoff = opts.backoff ?? new Backoff({ baseMs: 1000, maxMs: 5 * 60_000 });
+    const backoff = opts.backoff ?? new Backoff({ baseMs: 1000, maxMs: 5 * 60_000 });
+    this.cfg = { waitSeconds: opts.waitSeconds, backoffDelay: (n, retryAfterMs) => backoff.delay(n, retryAfterMs) };
     this.log = opts.log;
     this.onOutcome = opts.onOutcome;
     this.setNextSync = opts.setNextSync;
+  }
+
+  /** Feeds the machine one event and carries out its side effects; returns the step. */
+  private step(e: PollEvent) {
+    const s = next(this.state, e, this.cfg);
+    this.state = s.state;
+    if (s.abort) this.inflight?.abort();
+    if (s.cutSleep) this.sleepCancel?.();
+    return s;
+  }
+
+  // A getter, not a field read: TypeScript would keep a narrowing across the awaits.
+  private get stopped(): boolean {
+    return this.state.phase === 'stopped';
   }
 
   start(): void {
@@ -47,9 +58,7 @@ export class Poller {
 
   /** Stops after the current step; an in-flight request is aborted. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.inflight?.abort();
-    this.sleepCancel?.();
+    this.step({ type: 'stop' });
     await this.running;
     for (const w of this.waiters.splice(0)) w(null);
   }
@@ -60,58 +69,51 @@ export class Poller {
    * NOT, unless `force` (an admin's `refresh`, a sign-in): those are rare.
    */
   wake(opts: { unconditional?: boolean; force?: boolean } = {}): Promise<SyncOutcome | null> {
-    if (this.stopped || this.paused) return Promise.resolve(null);
-    this.want = {
-      immediate: true,
-      unconditional: (this.want?.unconditional ?? false) || !!opts.unconditional,
-      force: (this.want?.force ?? false) || !!opts.force,
-    };
-    const p = new Promise<SyncOutcome | null>((resolve) => this.waiters.push(resolve));
-    if (this.inflight && !this.inflightImmediate) this.inflight.abort();
-    if (this.sleepCancel && (opts.force || this.backoff.failures === 0)) this.sleepCancel();
-    return p;
+    // Registering the waiter after the step is safe: aborting a request or
+    // cutting a sleep short only settles promises, the loop runs on later.
+    if (this.step({ type: 'wake', unconditional: !!opts.unconditional, force: !!opts.force }).refused) return Promise.resolve(null);
+    return new Promise<SyncOutcome | null>((resolve) => this.waiters.push(resolve));
   }
 
   /** Revoked device: no more requests until resume(). */
   pause(): void {
-    this.paused = true;
+    this.step({ type: 'pause' });
     this.setNextSync(null);
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.backoff.reset();
-    this.sleepCancel?.();
+    this.step({ type: 'resume' });
   }
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      if (this.paused) {
+      const round = this.step({ type: 'begin' });
+      if (round.state.phase === 'paused') {
         for (const w of this.waiters.splice(0)) w(null);
         await this.sleep(Infinity);
+        this.step({ type: 'slept' });
         continue;
       }
-      const want = this.want;
-      this.want = null;
-      const immediate = want?.immediate ?? false;
-      const wait = immediate ? 0 : this.waitSeconds;
+      const req = round.state.request!;
       const ac = new AbortController();
       this.inflight = ac;
-      this.inflightImmediate = immediate;
       const started = Date.now();
       // While a long-poll is held the next answer comes at the latest when it ends.
-      this.setNextSync(started + wait * 1000);
+      this.setNextSync(started + req.waitSeconds * 1000);
       let outcome: SyncOutcome;
       try {
-        outcome = await this.sync({ waitSeconds: wait, conditional: !(want?.unconditional ?? false), signal: ac.signal });
+        outcome = await this.sync({ waitSeconds: req.waitSeconds, conditional: req.conditional, signal: ac.signal });
       } catch (e) {
         this.inflight = null;
-        if ((e as Error).name === 'AbortError') continue; // woken: go round at once
+        if ((e as Error).name === 'AbortError') { // woken: go round at once
+          this.step({ type: 'aborted' });
+          continue;
+        }
         outcome = { ok: false, error: e as Error, revoked: false, rejected: false };
         this.log.error({ err: e }, 'sync step failed');
       }
       this.inflight = null;
+      this.step({ type: 'answered' });
       const waiters = this.waiters.splice(0);
       try {
         await this.onOutcome(outcome);
@@ -120,30 +122,19 @@ export class Poller {
       }
       for (const w of waiters) w(outcome);
       if (this.stopped) break;
+      const after = this.step({
+        type: 'handled', ok: outcome.ok, changed: outcome.ok && outcome.changed, revoked: !outcome.ok && outcome.revoked,
+        retryAfterMs: outcome.ok ? undefined : outcome.retryAfterMs, elapsedMs: Date.now() - started,
+      });
       if (!outcome.ok && outcome.revoked) {
-        this.pause();
+        this.setNextSync(null);
         continue;
       }
-      let delay: number;
-      if (!outcome.ok) {
-        delay = this.backoff.next(outcome.retryAfterMs);
-        this.log.info({ delayMs: delay, failures: this.backoff.failures }, 'retrying sync after a pause');
-      } else if (wait > 0 && !outcome.changed && Date.now() - started < QUICK_MS) {
-        // The service did not hold the request: do not turn the loop into a busy poll.
-        delay = Math.max(QUICK_MS, this.backoff.next());
-      } else {
-        this.backoff.reset();
-        delay = this.waitSeconds === 0 && !this.want ? Infinity : 0;
-      }
-      // Woken while this request ran or its outcome was handled: the waiter
-      // wants a fresh answer now. After a failure only a forced wake skips the
-      // pause, as it would have cut the pause short had it come a moment later.
-      // (Read through a cast: TypeScript still narrows `want` to the null set above.)
-      const woken = this.want as Poller['want'];
-      if (woken && (outcome.ok || woken.force)) delay = 0;
-      if (delay > 0) {
-        this.setNextSync(Number.isFinite(delay) ? Date.now() + delay : null);
-        await this.sleep(delay);
+      if (after.retryMs !== undefined) this.log.info({ delayMs: after.retryMs, failures: after.state.failures }, 'retrying sync after a pause');
+      if (after.delay > 0) {
+        this.setNextSync(Number.isFinite(after.delay) ? Date.now() + after.delay : null);
+        await this.sleep(after.delay);
+        this.step({ type: 'slept' });
       }
     }
   }
@@ -151,14 +142,13 @@ export class Poller {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = Number.isFinite(ms) ? setTimeout(done, ms) : null;
+      const self = this;
       function done() {
         if (t) clearTimeout(t);
+        self.sleepCancel = null;
         resolve();
       }
-      this.sleepCancel = () => {
-        this.sleepCancel = null;
-        done();
-      };
+      this.sleepCancel = done;
     });
   }
 }

@@ -39,8 +39,8 @@
 // the later time; online, a clock that was wrongly far ahead is forgiven by
 // the next sync (the service's time wins). Local readings never raise the
 // trusted high water mark, which stays service time only.
-import type { EntitlementClaims } from '../shared/schemas/device.ts';
-import type { Mode } from '../shared/schemas/common.ts';
+import type { EntitlementClaims } from '../../shared/schemas/device.ts';
+import type { Mode } from '../../shared/schemas/common.ts';
 import type { ObservedMark } from './observed-time.ts';
 
 export const CLOCK_TOLERANCE_MS = 5 * 60_000;

@@ -4,13 +4,13 @@
 // mark. Used by the daemon, `status`, `refresh` and `doctor`, so they all
 // judge the same way. Writers (daemon, one-shot refresh) pass `record` to
 // keep the observed mark up to date with the decisions they take.
-import { verifyEntitlement } from '../shared/token.ts';
-import { ENTITLEMENT_AUDIENCE } from '../shared/api.ts';
-import type { EntitlementClaims } from '../shared/schemas/device.ts';
+import { verifyEntitlement } from '../../shared/token.ts';
+import { ENTITLEMENT_AUDIENCE } from '../../shared/api.ts';
+import type { EntitlementClaims } from '../../shared/schemas/device.ts';
 import { decide, type Decision, type EntitlementInput, type ClockInput } from './decide.ts';
-import { pinnedKeys, type StoredIdentity, type Watermark } from './store/files.ts';
+import { pinnedKeys, type StoredIdentity, type Watermark } from '../store/files.ts';
 import { markToRecord } from './observed-time.ts';
-import type { Store } from './store/store.ts';
+import type { Store } from '../store/store.ts';
 
 /** Verifies a token against the pinned keys and classifies a failure. */
 export async function checkToken(token: string, identity: StoredIdentity): Promise<EntitlementInput> {

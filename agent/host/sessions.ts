@@ -7,10 +7,10 @@
 // to the daemon, which applies the mode for the new set of users.
 import { readFile } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../../shared/log.ts';
 import { parseUtmp, signedIn, type SignedIn } from './utmp.ts';
-import type { Store } from './store/store.ts';
-import type { Clock } from './clock.ts';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../decision/clock.ts';
 
 export type SessionSource = () => Promise<SignedIn[]>;
 
@@ -66,6 +66,7 @@ export function reconcileSessions(store: Store, current: SignedIn[], nowMs: numb
 }
 
 export class SessionWatcher {
+  readonly name = 'sessions';
   private readonly source: SessionSource;
   private readonly watchPath: string | undefined;
   private readonly pollMs: number;

@@ -6,8 +6,8 @@
 // process that reused the pid.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
-import type { Logger } from '../shared/log.ts';
-import { AgentError } from './errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { AgentError } from '../errors.ts';
 
 export interface ControlRequest {
   cmd: 'ping' | 'refresh' | 'reload';

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import { parseRetryAfter } from '../shared/backoff.ts';
-import { AgentError } from './errors.ts';
-import { assertTrustedFile } from './fsutil.ts';
+import { parseRetryAfter } from '../../shared/backoff.ts';
+import { AgentError } from '../errors.ts';
+import { assertTrustedFile } from '../host/fsutil.ts';
 
 const loopback = new BlockList();
 loopback.addSubnet('127.0.0.0', 8, 'ipv4');

@@ -3,7 +3,7 @@
 // jobs that talk to the service get a random delay so a fleet of devices does
 // not arrive at the same second.
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../shared/log.ts';
+import type { Logger } from '../../shared/log.ts';
 
 export interface Job {
   name: string;
@@ -14,6 +14,7 @@ export interface Job {
 }
 
 export class Scheduler {
+  readonly name = 'scheduler';
   private readonly tasks: ScheduledTask[] = [];
   private readonly log: Logger;
 

@@ -7,17 +7,17 @@
 // from a proxy, a DNS hijack or a stolen TLS certificate - is refused, logged,
 // and the token it signed stays untrusted (the device keeps what it had).
 // Old keys stay pinned so that tokens they signed verify until they expire.
-import { API } from '../shared/api.ts';
-import { extendPins } from '../shared/keychain.ts';
-import { isDevlicError } from '../shared/errors.ts';
-import { KeySet } from '../shared/schemas/keys.ts';
-import { isValid } from '../shared/validate.ts';
-import type { Logger } from '../shared/log.ts';
+import { API } from '../../shared/api.ts';
+import { extendPins } from '../../shared/keychain.ts';
+import { isDevlicError } from '../../shared/errors.ts';
+import { KeySet } from '../../shared/schemas/keys.ts';
+import { isValid } from '../../shared/validate.ts';
+import type { Logger } from '../../shared/log.ts';
 import { ServiceError, type HttpClient } from './client.ts';
-import type { Clock } from './clock.ts';
-import type { AgentPaths } from './config.ts';
-import type { Store } from './store/store.ts';
-import { readIdentity, writeIdentity, type StoredIdentity } from './store/files.ts';
+import type { Clock } from '../decision/clock.ts';
+import type { AgentPaths } from '../config.ts';
+import type { Store } from '../store/store.ts';
+import { readIdentity, writeIdentity, type StoredIdentity } from '../store/files.ts';
 
 /** identity.json keeps at most this many keys (the JWKS schema's limit); the oldest go first. */
 const MAX_PINNED = 16;

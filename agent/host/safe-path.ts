@@ -1,7 +1,7 @@
 // Whether a path the root agent runs or writes through can be changed by
 // anyone but root (or the agent's own user). Shared by the hook enforcer
 // (the executable and every directory and symlink leading to it) and the
-// writers (file enforcer, LibreOffice layer, fsutil's atomic write), so one
+// writers (file enforcer, LibreOffice layer, fsutil's writeSafeFile), so one
 // rule decides everywhere:
 //
 // - every entry (directory, symlink, file) is owned by root or by us;
