@@ -1,11 +1,14 @@
 // A device the service no longer accepts (here: the service lost its data and
 // does not know the device) stops syncing instead of looping, says so in
 // status, and comes back only when re-enrolled with a new token.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startService, tempDir, waitFor } from '../helpers/processes.ts';
 import { labOn, TestAgent, type Lab } from './helpers/agent.ts';
 import { startProxy, type Proxy } from './helpers/proxy.ts';
 import { join } from 'node:path';
+
+// A service restart, agent CLI processes and doctor in one test: 24 s of 30 were seen on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 let lab: Lab;
 let proxy: Proxy;
