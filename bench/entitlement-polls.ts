@@ -20,13 +20,14 @@
 //              DEVLIC_BENCH_CONNECTIONS=50 DEVLIC_BENCH_PIPELINING=1 DEVLIC_BENCH_PIN=1
 //              DEVLIC_BENCH_ROUNDS=1 (alternate bare/service N times; medians)
 //              DEVLIC_BENCH_CPU_PROF=1 (V8 CPU profiles of both servers, summarised over the measured window)
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createServer } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds, postgresPids, startServiceProfiled, summariseProfile } from './cpu-accounting.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const role = process.argv[2];
@@ -126,17 +127,6 @@ function pin(pid: number, cpu: number): void {
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
-/** User + system CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
-
 /** Sends one raw HTTP/1.1 request and returns the raw response head (a 304 has no body). */
 function rawHead(port: number, path: string, headers: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -162,20 +152,6 @@ function parseHead(head: string): { status: number; headers: [string, string][] 
 }
 
 type Measured = GenResult & { serverCpu: number; dbCpu: number; measuredAt: number };
-
-/** The postmaster and its backends of a throwaway cluster (its pid is the first line of postmaster.pid). */
-function postgresPids(clusterDir: string): number[] {
-  const root = Number(readFileSync(join(clusterDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const kids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-    try {
-      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === root;
-    } catch {
-      return false;
-    }
-  });
-  return [root, ...kids];
-}
 
 /** serverPid's CPU, and the database's (PostgreSQL's processes; 0 for SQLite, which runs inside the service). */
 async function generate(cfg: GenConfig, serverPid: number, dbPids: () => number[] = () => []): Promise<Measured> {
@@ -250,7 +226,7 @@ async function main(): Promise<void> {
    for (const backend of backends) {
     const database = await benchDatabase(backend);
     const svc = CPU_PROF
-      ? await startServiceProfiled(tempDir)
+      ? await startServiceProfiled(tempDir, PROF_DIR)
       : await startService({ config: { enrollPerMinute: 1_000_000 }, database });
     const clusterDir = database ? (await benchCluster()).dir : undefined;
     const entry = { backend, svc, targets: [] as Target[], dbPids: () => (clusterDir ? postgresPids(clusterDir) : []) };
@@ -391,64 +367,6 @@ function report(rows: [string, GenResult & { serverCpu: number; dbCpu: number }]
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(`\n${fmt(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${lines.map(fmt).join('\n')}`);
-}
-
-/** The service started like startService does, but with --cpu-prof (profile written at exit). */
-async function startServiceProfiled(tempDir: (p: string) => string) {
-  const { freePort, NODE, ROOT, waitFor } = await import('../test/helpers/processes.ts');
-  const { writeFileSync } = await import('node:fs');
-  const dataDir = join(tempDir('svc'), 'data');
-  const port = await freePort();
-  const cfgFile = join(tempDir('svccfg'), 'server.json');
-  writeFileSync(cfgFile, JSON.stringify({ enrollPerMinute: 1_000_000 }));
-  const proc = spawn(NODE, ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfgFile],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
-  let err = '';
-  proc.stderr!.on('data', (d) => { err += d; }); // the first start prints the bootstrap admin token here
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.once('exit', (code) => { if (code) process.stderr.write(`devlic-server exited ${code}:\n${err}`); });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('devlic-server', async () => (await fetch(`${url}/healthz`)).ok, 20_000, 50);
-  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  return { url, port, dataDir, adminToken, proc, async stop() { proc.kill('SIGTERM'); await exited; } };
-}
-
-/**
- * Prints where the service spent its CPU during the measured window: self time by package/file and the top
- * functions. The window is [end - endGap - seconds, end - endGap] of the profile (its end is the process exit).
- * Native work (SQLite, sockets) is charged to the JS function that called it.
- */
-function summariseProfile(name: string, file: string, endGapSeconds: number, seconds: number): void {
-  type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number } };
-  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] };
-  const to = prof.endTime - endGapSeconds * 1e6;
-  const from = to - seconds * 1e6;
-  const hits = new Map<number, number>();
-  let t = prof.startTime;
-  for (let i = 0; i < prof.samples.length; i++) {
-    t += prof.timeDeltas[i];
-    if (t >= from && t <= to) hits.set(prof.samples[i], (hits.get(prof.samples[i]) ?? 0) + 1);
-  }
-  const self = new Map<string, number>();
-  const byFile = new Map<string, number>();
-  let total = 0, idle = 0;
-  for (const n of prof.nodes) {
-    const h = hits.get(n.id) ?? 0;
-    if (!h) continue;
-    total += h;
-    if (n.callFrame.functionName === '(idle)') { idle += h; continue; }
-    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'node_modules/').replace(`${join(import.meta.dirname, '..')}/`, '');
-    const key = `${n.callFrame.functionName || '(anonymous)'}  ${url || '(native)'}${url ? `:${n.callFrame.lineNumber + 1}` : ''}`;
-    self.set(key, (self.get(key) ?? 0) + h);
-    const parts = url.split('/');
-    const group = url.startsWith('node_modules/') ? parts.slice(0, parts[1]?.startsWith('@') ? 3 : 2).join('/') : url.startsWith('node:') ? 'node: internals (http, net, streams)' : url || `${n.callFrame.functionName} (native)`;
-    byFile.set(group, (byFile.get(group) ?? 0) + h);
-  }
-  const busy = total - idle;
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k)
-    .map(([label, n]) => `  ${((n / busy) * 100).toFixed(1).padStart(5)} %  ${label}`).join('\n');
-  console.log(`\n== ${name}: CPU during the last measured ${seconds.toFixed(1)} s: ${total} samples, ${((idle / Math.max(1, total)) * 100).toFixed(0)} % idle; shares of busy time:`);
-  console.log(`\nself time by package/file:\n${top(byFile, 15)}\n\ntop functions by self time:\n${top(self, 25)}`);
 }
 
 if (role === 'bare') runBare();
