@@ -122,7 +122,7 @@ export function entitlementQueries(c: SqlConn) {
       return (await c.all<{ device_id: string }>("SELECT device_id FROM device_entitlements WHERE status = 'licensed' AND subscription_id = ? AND group_id = ?",
         [subscriptionId, groupId])).map((r) => r.device_id);
     },
-    /** How many of these devices hold no seat (gone devices count as holding none). SQLite: per row; PostgreSQL: one query per BULK ids. */
+    /** How many of these devices hold no seat (gone devices count as holding none): one query per BULK ids on either backend. */
     async countUnlicensed(deviceIds: readonly string[]): Promise<number> {
       let n = 0;
       if (c.dialect === 'postgres') {
@@ -132,7 +132,11 @@ export function entitlementQueries(c: SqlConn) {
         }
         return n;
       }
-      await each(deviceIds, async (d) => { if (!(await c.get("SELECT 1 AS x FROM device_entitlements WHERE device_id = ? AND status = 'licensed'", [d]))) n++; });
+      // SQLite: the ids as one JSON array per BULK (json_each), not one query per device.
+      for (const part of chunks(deviceIds, BULK)) {
+        n += (await c.get<{ n: number }>(`SELECT count(*) AS n FROM json_each(?) AS d
+          WHERE NOT EXISTS (SELECT 1 FROM device_entitlements e WHERE e.device_id = d.value AND e.status = 'licensed')`, [JSON.stringify(part)]))!.n;
+      }
       return n;
     },
     async isLicensed(deviceId: string): Promise<boolean> {
