@@ -26,6 +26,13 @@ export interface SqlConn {
   get<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
   /** changes: rows inserted, updated or deleted. */
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+  /**
+   * One statement run once per parameter row, in order; changes summed.
+   * SQLite runs them all on one prepared statement without yielding (a
+   * recompute's 100,000 rows); PostgreSQL sends one row at a time, so a
+   * query that writes many rows there takes a set-based branch instead.
+   */
+  runMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<{ changes: number }>;
 }
 
 /**

@@ -123,3 +123,13 @@ it('countUnlicensed counts the ids without a seat, gone ones included, over more
   // 25,000 ids, of which every third is licensed (8,334), plus two unknown ids.
   expect(await entitlementQueries(db).countUnlicensed(ids)).toBe(25_000 - 8_334 + 2);
 });
+
+it('runMany runs one statement per row in order, sums the changes, and rolls back with its transaction', async () => {
+  await db.run('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)');
+  expect(await db.runMany('INSERT INTO t (k, v) VALUES (?, ?)', [['a', 1], ['b', 2]])).toEqual({ changes: 2 });
+  await expect(db.transaction(async (tx) => {
+    expect(await tx.runMany('UPDATE t SET v = v + ? WHERE k = ?', [[10, 'a'], [10, 'b'], [10, 'nobody']])).toEqual({ changes: 2 });
+    await tx.runMany('INSERT INTO t (k, v) VALUES (?, ?)', [['c', 3], ['a', 4]]); // 'a' again: the second row fails
+  })).rejects.toThrow(/UNIQUE/);
+  expect(await db.all('SELECT k, v FROM t ORDER BY k')).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 2 }]);
+});

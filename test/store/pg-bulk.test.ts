@@ -36,7 +36,7 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
   }
 
   /** The same connection, taking the portable per-row path. */
-  const perRow = (c: SqlConn): SqlConn => ({ dialect: 'sqlite', all: c.all.bind(c), get: c.get.bind(c), run: c.run.bind(c) });
+  const perRow = (c: SqlConn): SqlConn => ({ dialect: 'sqlite', all: c.all.bind(c), get: c.get.bind(c), run: c.run.bind(c), runMany: c.runMany.bind(c) });
 
   const dump = (c: SqlConn) => c.all('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at, token, token_iat FROM device_entitlements ORDER BY device_id');
 

@@ -57,6 +57,14 @@ describePostgres('store/postgres', (cluster) => {
     await expect(d.get('SELECT ?', [])).rejects.toMatchObject({ code: 'INTERNAL' });
   });
 
+  it('runMany: one statement per row, changes summed, inside and outside a transaction', async () => {
+    const d = await db(await cluster().createDatabase());
+    await d.run('CREATE TABLE t (k TEXT PRIMARY KEY, v BIGINT)');
+    expect(await d.runMany('INSERT INTO t (k, v) VALUES (?, ?)', [['a', 1], ['b', 2]])).toEqual({ changes: 2 });
+    expect(await d.transaction((tx) => tx.runMany('UPDATE t SET v = v + ? WHERE k = ?', [[10, 'a'], [10, 'nobody']]))).toEqual({ changes: 1 });
+    expect(await d.all('SELECT k, v FROM t ORDER BY k')).toEqual([{ k: 'a', v: 11 }, { k: 'b', v: 2 }]);
+  });
+
   it('a throw rolls the whole transaction back; the tx cannot be used afterwards', async () => {
     const d = await db(await cluster().createDatabase());
     await d.run('CREATE TABLE t (k TEXT PRIMARY KEY)');

@@ -71,6 +71,11 @@ function conn(q: () => Queryable, guard: () => void, serial = false): SqlConn {
     async run(sql: string, params?: readonly SqlValue[]) {
       return { changes: (await exec(sql, params)).rowCount ?? 0 };
     },
+    async runMany(sql: string, rows: readonly (readonly SqlValue[])[]) {
+      let changes = 0;
+      for (const r of rows) changes += (await exec(sql, r)).rowCount ?? 0;
+      return { changes };
+    },
   };
 }
 

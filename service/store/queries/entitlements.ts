@@ -18,14 +18,6 @@ export interface IssuableRow {
   subscription_id: string | null; group_id: string | null; term_end: string | null; token: string | null; token_iat: number | null;
 }
 
-// Rows written per round trip: keeps a recompute of 100,000 devices from
-// holding 100,000 pending promises at once.
-const CHUNK = 1000;
-
-async function each<T>(rows: readonly T[], fn: (row: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await Promise.all(rows.slice(i, i + CHUNK).map(fn));
-}
-
 // Rows per set-based statement on PostgreSQL: 100,000 devices in a few
 // round trips, without one parameter array of unbounded size.
 const BULK = 20_000;
@@ -87,10 +79,10 @@ export function entitlementQueries(c: SqlConn) {
         }
         return;
       }
-      await each(changes.inserts, (e) => c.run(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
-        VALUES (?, 1, ?, ?, ?, ?, ?, ?)`, [e.deviceId, e.status, e.reason, e.product, e.subscription, e.group, at]));
-      await each(changes.updates, (e) => c.run(`UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
-        changed_at = ?, token = NULL, token_iat = NULL WHERE device_id = ?`, [e.status, e.reason, e.product, e.subscription, e.group, at, e.deviceId]));
+      await c.runMany(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
+        VALUES (?, 1, ?, ?, ?, ?, ?, ?)`, changes.inserts.map((e) => [e.deviceId, e.status, e.reason, e.product, e.subscription, e.group, at]));
+      await c.runMany(`UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
+        changed_at = ?, token = NULL, token_iat = NULL WHERE device_id = ?`, changes.updates.map((e) => [e.status, e.reason, e.product, e.subscription, e.group, at, e.deviceId]));
     },
     /** Replaces the seat-usage and group-reach read models. */
     async replaceUsage(subscriptions: Iterable<[string, { seatsUsed: number; seatsExhausted: number; devicesReached: number }]>,
@@ -112,10 +104,10 @@ export function entitlementQueries(c: SqlConn) {
         return;
       }
       await c.run('DELETE FROM subscription_usage');
-      await each(subs, ([id, u]) => c.run('INSERT INTO subscription_usage (subscription_id, seats_used, seats_exhausted, devices_reached) VALUES (?, ?, ?, ?)',
-        [id, u.seatsUsed, u.seatsExhausted, u.devicesReached]));
+      await c.runMany('INSERT INTO subscription_usage (subscription_id, seats_used, seats_exhausted, devices_reached) VALUES (?, ?, ?, ?)',
+        subs.map(([id, u]) => [id, u.seatsUsed, u.seatsExhausted, u.devicesReached]));
       await c.run('DELETE FROM group_reach');
-      await each(reach, ([id, n]) => c.run('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)', [id, n]));
+      await c.runMany('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)', reach.map(([id, n]) => [id, n]));
     },
     /** Devices licensed by this subscription through this group. */
     async licensedVia(subscriptionId: string, groupId: string): Promise<string[]> {

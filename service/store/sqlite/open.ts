@@ -103,6 +103,18 @@ class SqliteDatabase implements SqlDatabase {
     try { return Promise.resolve(this.runNow(sql, params)); } catch (e) { return Promise.reject(e); }
   }
 
+  runMany(sql: string, rows: readonly (readonly SqlValue[])[]): Promise<{ changes: number }> {
+    if (this.busy || this.closed) return this.gate().then(() => this.runManyNow(sql, rows));
+    try { return Promise.resolve(this.runManyNow(sql, rows)); } catch (e) { return Promise.reject(e); }
+  }
+
+  private runManyNow(sql: string, rows: readonly (readonly SqlValue[])[]): { changes: number } {
+    const stmt = this.stmt(sql);
+    let changes = 0;
+    for (const r of rows) changes += stmt.run(...r).changes;
+    return { changes };
+  }
+
   private allNow<T>(sql: string, params: readonly SqlValue[]): T[] {
     return this.stmt(sql).all(...params) as T[];
   }
@@ -159,6 +171,7 @@ class SqliteDatabase implements SqlDatabase {
       all: <T>(sql: string, params: readonly SqlValue[] = []) => wrap(() => this.allNow<T>(sql, params)),
       get: <T>(sql: string, params: readonly SqlValue[] = []) => wrap(() => this.getNow<T>(sql, params)),
       run: (sql: string, params: readonly SqlValue[] = []) => wrap(() => this.runNow(sql, params)),
+      runMany: (sql: string, rows: readonly (readonly SqlValue[])[]) => wrap(() => this.runManyNow(sql, rows)),
       changed: (ids: readonly string[], kind: ChangeKind = 'entitlement') => {
         check();
         let set = state.ids.get(kind);
