@@ -41,13 +41,14 @@
 // trusted high water mark, which stays service time only.
 import type { EntitlementClaims } from '../../shared/schemas/device.ts';
 import type { Mode } from '../../shared/schemas/common.ts';
+import type { AgentReason } from '../../shared/reasons.ts';
 import type { ObservedMark } from './observed-time.ts';
 
 export const CLOCK_TOLERANCE_MS = 5 * 60_000;
 
 export type EntitlementInput =
   | { kind: 'none' }
-  | { kind: 'invalid'; code: 'TOKEN_INVALID' | 'TOKEN_OTHER_DEVICE'; message: string }
+  | { kind: 'invalid'; code: Extract<AgentReason, 'TOKEN_INVALID' | 'TOKEN_OTHER_DEVICE'>; message: string }
   | { kind: 'valid'; claims: EntitlementClaims };
 
 export interface ClockInput {
@@ -72,10 +73,12 @@ export interface DecideInput {
   user?: string;
 }
 
-export type DecisionReason =
-  | 'NOT_ENROLLED' | 'DEVICE_REVOKED' | 'NO_ENTITLEMENT' | 'TOKEN_INVALID' | 'TOKEN_OTHER_DEVICE'
-  | 'TOKEN_REPLAYED' | 'CLOCK_UNTRUSTED' | 'TOKEN_NOT_YET_VALID' | 'TOKEN_EXPIRED'
-  | EntitlementClaims['reason'];
+/**
+ * The agent's own codes and the service's (shared/reasons.ts). The service's
+ * part is open-ended: a code from a newer service is passed through as-is,
+ * and the mode follows the token's status (rule 5 / 9), never the code.
+ */
+export type DecisionReason = AgentReason | EntitlementClaims['reason'];
 
 export interface Warning {
   code: 'EXPIRES_SOON';

@@ -1,5 +1,6 @@
 // Building blocks used by several message schemas.
 import Type from 'typebox';
+import { REASON_CODE_PATTERN, SERVICE_REASON_CODES, type ServiceReason, type WireReason } from '../reasons.ts';
 
 /** ISO-8601 timestamp string (UTC). */
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
@@ -42,15 +43,16 @@ export type ErrorBody = Type.Static<typeof ErrorBody>;
 export const Mode = Type.Union([Type.Literal('full'), Type.Literal('read-only')]);
 export type Mode = Type.Static<typeof Mode>;
 
-/** Reason codes carried in entitlements and shown to admins. */
-export const EntitlementReason = Type.Union([
-  Type.Literal('ASSIGNED'),
-  Type.Literal('NOT_IN_LICENSED_GROUP'),
-  Type.Literal('SEATS_EXHAUSTED'),
-  Type.Literal('SUBSCRIPTION_EXPIRED'),
-  Type.Literal('SUBSCRIPTION_SUSPENDED'),
-  Type.Literal('DEVICE_DISABLED'),
-  /** Retired by an admin or as stale: holds no seat until restored. */
-  Type.Literal('DEVICE_RETIRED'),
-]);
+/** Reason codes the service gives (shared/reasons.ts): strict, for what the service itself writes and filters by. */
+export const EntitlementReason = Type.Unsafe<ServiceReason>(Type.Union(SERVICE_REASON_CODES.map((c) => Type.Literal(c))));
 export type EntitlementReason = Type.Static<typeof EntitlementReason>;
+
+/**
+ * A reason code as received (token claims, status reports): any well-formed
+ * code, typed as the known ones plus "unknown". An older receiver must not
+ * refuse a token or report because a newer sender uses a code it does not
+ * know (docs/design.md, "Contracts").
+ */
+export function ReasonCode<K extends string>(base = Type.String({ maxLength: 64, pattern: REASON_CODE_PATTERN })) {
+  return Type.Unsafe<WireReason<K>>(base);
+}

@@ -1,7 +1,8 @@
 // Messages between the device agent and the licensing service: enrollment,
 // the signed entitlement's claims, and the agent's status report.
 import Type from 'typebox';
-import { EntitlementReason, Id, Mode, PlainText, Timestamp } from './common.ts';
+import { Id, Mode, PlainText, ReasonCode, Timestamp } from './common.ts';
+import type { KnownReason, ServiceReason } from '../reasons.ts';
 
 /** What the agent tells the service about its hardware at enrollment. Free text is PlainText: no control characters. */
 export const DeviceFacts = Type.Object({
@@ -65,7 +66,8 @@ export const EntitlementClaims = Type.Object({
   exp: Type.Integer(),
   seq: Type.Integer({ minimum: 1 }),
   status: Type.Union([Type.Literal('licensed'), Type.Literal('unlicensed')]),
-  reason: EntitlementReason,
+  /** Open-ended: a code this agent does not know is kept, and the mode follows `status`. */
+  reason: ReasonCode<ServiceReason>(),
   product: Type.Union([Type.String(), Type.Null()]),
   productName: Type.Union([Type.String(), Type.Null()]),
   subscription: Type.Union([Id, Type.Null()]),
@@ -92,7 +94,8 @@ export type ReportedUser = Type.Static<typeof ReportedUser>;
 /** The agent's periodic status report; kept as the device's last-seen state. */
 export const StatusReport = Type.Object({
   mode: Mode,
-  reason: PlainText({ maxLength: 64 }),
+  /** Any code in shared/reasons.ts; free text on the wire so that a newer agent's code is kept, not refused. */
+  reason: ReasonCode<KnownReason>(PlainText({ maxLength: 64 })),
   users: Type.Array(ReportedUser, { maxItems: 256 }),
   agentVersion: PlainText({ minLength: 1, maxLength: 64 }),
   lastError: Type.Union([PlainText({ maxLength: 2048 }), Type.Null()]),
