@@ -2,23 +2,20 @@
 // (so a typo in --type is an error, not an empty answer) and the rule that
 // hides no-op syncs, which arrive every poll and would bury everything else.
 import { UsageError } from '../../shared/cli.ts';
+import { AGENT_EVENT_TYPES, isAgentEventType, type AgentEventType } from '../../shared/events.ts';
 
-/** Every event type the agent writes (keep in step with the addEvent calls). */
-export const EVENT_TYPES = [
-  'agent-start', 'agent-stop', 'clock-back', 'clock-jump', 'database-recovered', 'enroll', 'error',
-  'key-rejected', 'keys', 'merge-refused', 'merged', 'mode-change', 'reload', 'revoked',
-  'sign-in', 'sign-out', 'sync', 'token-rejected', 'warning',
-] as const;
+/** Every event type the agent writes (shared/events.ts; the store's addEvent takes only these). */
+export const EVENT_TYPES = AGENT_EVENT_TYPES;
 
 export interface LogFilter {
-  type?: string;
+  type?: AgentEventType;
   /** Also show syncs that changed nothing (a 304 every poll). */
   all: boolean;
 }
 
 /** Checks --type against the known types; a wrong one is a usage error naming them. */
 export function logFilter(type: string | undefined, all: boolean): LogFilter {
-  if (type !== undefined && !(EVENT_TYPES as readonly string[]).includes(type)) {
+  if (type !== undefined && !isAgentEventType(type)) {
     throw new UsageError(`unknown event type '${type}' (known: ${EVENT_TYPES.join(', ')})`);
   }
   return { type, all };

@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import type { Db } from './db.ts';
 import type { ObservedMark } from '../decision/observed-time.ts';
+import type { AgentEventType } from '../../shared/events.ts';
 
 export interface StoredEntitlement {
   deviceId: string;
@@ -136,7 +137,8 @@ export class Store {
 
   // --- events ------------------------------------------------------------
 
-  addEvent(at: number, type: string, reason: string | null, fields?: Record<string, unknown>): void {
+  /** Written types come from shared/events.ts; rows read back stay plain strings (a newer agent's log may hold others). */
+  addEvent(at: number, type: AgentEventType, reason: string | null, fields?: Record<string, unknown>): void {
     this.q('INSERT INTO events (at, type, reason, fields) VALUES (?, ?, ?, ?)')
       .run(at, type, reason, fields ? JSON.stringify(fields) : null);
   }

@@ -64,7 +64,7 @@ describe('openDbRecovering', () => {
     // The new database is empty, sound and writable.
     const s = new Store(db);
     expect(s.getEntitlement()).toBeNull();
-    s.addEvent(NOW, 'test', null);
+    s.addEvent(NOW, 'reload', null);
     expect(s.integrityCheck()).toEqual(['ok']);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     s.close();
@@ -75,7 +75,7 @@ describe('openDbRecovering', () => {
     const { dir, path } = makeDb();
     const s = new Store(openDb(path));
     s.db.pragma('wal_autocheckpoint = 0');
-    s.addEvent(NOW, 'in-wal', null);
+    s.addEvent(NOW, 'reload', null);
     // Copies taken while open: what a kill -9 leaves behind.
     copyFileSync(`${path}-wal`, join(dir, 'w'));
     copyFileSync(`${path}-shm`, join(dir, 's'));

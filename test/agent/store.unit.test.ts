@@ -49,7 +49,7 @@ describe('migrations', () => {
 
   it('is idempotent on reopen and keeps data', async () => {
     const { path, store } = await setup();
-    store.addEvent(NOW, 'test', 'KEEP', { a: 1 });
+    store.addEvent(NOW, 'reload', 'KEEP', { a: 1 });
     store.close();
     const again = new Store(openDb(path));
     expect(again.events({}).map((e) => e.reason)).toEqual(['KEEP']);
@@ -202,13 +202,13 @@ describe('observed-time mark through evaluate()', () => {
 describe('concurrent access', () => {
   it('a read-only connection reads while the writer holds the WAL', async () => {
     const { path, store } = await setup();
-    store.addEvent(NOW, 'one', null);
+    store.addEvent(NOW, 'agent-start', null);
     const ro = openDbReadOnly(path)!;
     const reader = new Store(ro);
     expect(reader.events({}).length).toBe(1);
-    store.addEvent(NOW, 'two', null);
-    expect(reader.events({}).map((e) => e.type)).toEqual(['one', 'two']);
-    expect(() => reader.addEvent(NOW, 'x', null)).toThrow(/readonly/i);
+    store.addEvent(NOW, 'agent-stop', null);
+    expect(reader.events({}).map((e) => e.type)).toEqual(['agent-start', 'agent-stop']);
+    expect(() => reader.addEvent(NOW, 'reload', null)).toThrow(/readonly/i);
     reader.close();
     store.close();
   });
@@ -262,10 +262,10 @@ describe('sync state and events', () => {
 
   it('prunes old events only', async () => {
     const { store } = await setup();
-    store.addEvent(1, 'old', null);
-    store.addEvent(10, 'new', null);
+    store.addEvent(1, 'agent-start', null);
+    store.addEvent(10, 'agent-stop', null);
     expect(store.pruneEvents(5)).toBe(1);
-    expect(store.events({}).map((e) => e.type)).toEqual(['new']);
+    expect(store.events({}).map((e) => e.type)).toEqual(['agent-stop']);
     store.close();
   });
 });
