@@ -10,6 +10,7 @@ import { readIdentity, readWatermark, type StoredIdentity } from '../store/files
 import { evaluate } from '../decision/evaluate.ts';
 import { sendControl } from '../runtime/control.ts';
 import { AGENT_VERSION } from '../version.ts';
+import { isKnownReason, UNKNOWN_REASON } from '../../shared/reasons.ts';
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
@@ -123,6 +124,8 @@ export function formatStatus(s: AgentStatus): string {
     if (s.revoked) add('Revoked', `${s.revoked.at}: ${s.revoked.message} (re-enroll with a new token)`);
   }
   add('Mode', `${s.mode} (${s.reason})${s.detail ? ` - ${s.detail}` : ''}`);
+  // A code from a newer service: shown as-is, explained generically (known codes print exactly as before).
+  if (!isKnownReason(s.reason)) add('Reason', `${UNKNOWN_REASON.label}: ${UNKNOWN_REASON.help}`);
   if (s.reason === 'CLOCK_UNTRUSTED') add('Clock', "read-only until the service vouches for the time: connect to the network (and put the date right if it is wrong); the next successful sync re-anchors the clock ('devlic-agent refresh')");
   if (!s.database.ok) add('Database', `DAMAGED: ${s.database.error}\n${s.database.hint}`);
   if (s.warning) add('Warning', s.warning.message);

@@ -13,6 +13,7 @@ import type { FastifyReply } from 'fastify';
 import type { AnyApp } from './app.ts';
 import { errorBody } from './app.ts';
 import { CONSOLE_HEADERS } from './security-headers.ts';
+import { CONSOLE_REASONS_PATH, consoleReasonsModule } from './console-reasons.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -69,6 +70,8 @@ export async function consoleRoutes(app: AnyApp, opts: { dir?: string } = {}): P
   const dir = opts.dir ?? join(import.meta.dirname, '..', 'console');
   const assets = !opts.dir && isSea() ? seaAssets() : listAssets(dir);
   if (!assets.has('index.html')) app.log.warn({ dir }, 'admin console assets not found; / will answer 404');
+  // Generated, not on disk: the reason labels from shared/reasons.ts.
+  assets.set(CONSOLE_REASONS_PATH, { type: TYPES['.js'], body: Buffer.from(consoleReasonsModule()) });
 
   const send = (reply: FastifyReply, path: string) => {
     reply.headers(SECURITY_HEADERS);

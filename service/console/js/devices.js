@@ -6,7 +6,7 @@
 // A global-admin retires a device (its seat goes to the next device in line),
 // restores it, deletes a retired one, and exports the list as CSV.
 import { get, getBlob, patch, post, del, enc } from './api.js';
-import { h, fill, rebuild, table, row, ago, date, licenceCell, modeCell, href, debounce, num, writeButton, liveRefresher, crumbs, REASONS, download } from './dom.js';
+import { h, fill, rebuild, table, row, ago, date, licenceCell, modeCell, href, debounce, num, writeButton, liveRefresher, crumbs, REASONS, reasonLabel, download } from './dom.js';
 import { confirmDialog, errorArea, openDialog } from './dialog.js';
 import { pager, menuButton } from './widgets.js';
 import { guarded } from './guard.js';
@@ -18,7 +18,7 @@ const FILTERS = [
   ['licensed', 'Licensed', { licensed: 'true' }],
   ['read-only', 'Read-only (last report)', { mode: 'read-only' }],
   ['stale', `Not seen for ${STALE_MINUTES} min`, { staleMinutes: STALE_MINUTES }],
-  ['exhausted', 'No seat left', { reason: 'SEATS_EXHAUSTED' }],
+  ['exhausted', REASONS.SEATS_EXHAUSTED, { reason: 'SEATS_EXHAUSTED' }],
   ['retired', 'Retired', { retired: 'true' }],
 ];
 const COLS = ['Device', 'Groups', 'Licence', 'Last reported mode', 'Signed-in users', 'Agent', 'Last seen', 'Cache expires'];
@@ -255,7 +255,7 @@ async function renderDevice(el, id, ctx) {
 function reportsTable(reports) {
   const cols = ['When', 'Mode', 'Reason', 'Signed-in users', 'Agent', 'Error'];
   return table('Recent reports', cols, reports.map((r) => row(cols, [
-    date(r.at, true), h('span', { class: `mode mode-${r.mode}` }, r.mode), REASONS[r.reason] ? `${REASONS[r.reason]} (${r.reason})` : r.reason,
+    date(r.at, true), h('span', { class: `mode mode-${r.mode}` }, r.mode), `${reasonLabel(r.reason)} (${r.reason})`,
     r.users.length ? r.users.map((u) => `${u.name} (${u.mode})`).join(', ') : h('span', { class: 'muted' }, 'nobody'),
     r.agentVersion, r.lastError ?? h('span', { class: 'muted' }, 'none'),
   ])), { class: 'data' }).wrap;

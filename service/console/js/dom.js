@@ -7,6 +7,8 @@
 // fails loudly instead of becoming an injection point. The page's CSP with
 // Trusted Types stands behind this.
 
+import { REASON_CATALOGUE, UNKNOWN_REASON } from './reasons.js';
+
 // Elements the console never builds: they run or load code, or change how URLs resolve.
 const REFUSED_TAGS = new Set(['script', 'iframe', 'frame', 'object', 'embed', 'base', 'link', 'meta', 'style', 'template']);
 const URL_ATTRS = new Set(['href', 'src', 'srcset', 'action', 'formaction', 'xlink:href', 'poster', 'data', 'ping', 'background', 'cite']);
@@ -120,15 +122,13 @@ export function date(iso, withTime = false) {
   return h('time', { datetime: iso, title: dtf.format(t) }, (withTime ? dtf : df).format(t));
 }
 
-export const REASONS = {
-  ASSIGNED: 'Licensed',
-  NOT_IN_LICENSED_GROUP: 'Not in a licensed group',
-  SEATS_EXHAUSTED: 'No seat left',
-  SUBSCRIPTION_EXPIRED: 'Subscription expired',
-  SUBSCRIPTION_SUSPENDED: 'Subscription suspended',
-  DEVICE_DISABLED: 'Device disabled',
-  DEVICE_RETIRED: 'Retired',
-};
+/** Reason labels by code: the service's catalogue (shared/reasons.ts), served generated as js/reasons.js. */
+export const REASONS = Object.freeze(Object.fromEntries(Object.entries(REASON_CATALOGUE).map(([code, r]) => [code, r.label])));
+
+/** The label of any reason code; one this console does not know (a newer agent or service) gets the generic one. */
+export function reasonLabel(code) {
+  return Object.hasOwn(REASONS, code) ? REASONS[code] : UNKNOWN_REASON.label;
+}
 
 /** The licence cell of a device: its seat, or the reason it has none. */
 export function licenceCell(d) {
@@ -137,7 +137,7 @@ export function licenceCell(d) {
       'Seat: ', d.subscription?.name ?? d.product, d.licenseGroup ? h('span', { class: 'muted' }, ` via ${d.licenseGroup.name}`) : null);
   }
   return h('span', { class: 'licence no' }, h('span', { class: 'dot', 'aria-hidden': 'true' }),
-    REASONS[d.reason] ?? d.reason, ' ', h('code', {}, d.reason));
+    reasonLabel(d.reason), ' ', h('code', {}, d.reason));
 }
 
 /** The last reported mode, and a note when it does not match the entitlement yet. */
