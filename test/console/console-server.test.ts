@@ -5,6 +5,7 @@
 // adds to GET /v1/admin/devices (group, mode, staleMinutes).
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleReasonsModule } from '../../service/http/console-reasons.ts';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
@@ -97,6 +98,14 @@ describe('console files', () => {
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(js.headers['content-security-policy']).toContain("default-src 'self'");
     expect((await rawGet('/console/console.css')).headers['content-type']).toBe('text/css; charset=utf-8');
+  });
+
+  it('serves the reason labels generated from shared/reasons.ts as js/reasons.js', async () => {
+    const r = await rawGet('/console/js/reasons.js');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(r.body).toBe(consoleReasonsModule());
+    expect(r.body).toContain('"SEATS_EXHAUSTED":{"mode":"read-only","label":"No seat left"');
   });
 
   it('serves nothing outside the console folder, however the path is spelled', async () => {
