@@ -13,6 +13,7 @@ import { reasonInfo, reasonLabel, UNKNOWN_REASON } from '../../shared/reasons.ts
 import { checkToken } from '../../agent/decision/evaluate.ts';
 import { decide, type DecideInput } from '../../agent/decision/decide.ts';
 import type { StoredIdentity } from '../../agent/store/files.ts';
+import { formatStatus, type AgentStatus } from '../../agent/report/status.ts';
 
 const ISSUER = 'https://licensing.example.test';
 const NOW_MS = Date.parse('2030-01-01T00:00:00Z');
@@ -79,5 +80,27 @@ describe('known codes keep their behaviour', () => {
       expect(reasonLabel(code)).toBe(reasonInfo(code)!.label);
       expect(reasonLabel(code)).not.toBe(UNKNOWN_REASON.label);
     }
+  });
+});
+
+describe('devlic-agent status', () => {
+  const status = (reason: string): AgentStatus => ({
+    deviceId: 'dev_1', enrolled: false, server: null, mode: 'full', reason, warning: null, detail: null, facts: null, enrolledAt: null,
+    revoked: null, pinnedKeys: [],
+    entitlement: { status: 'licensed', product: null, productName: null, subscription: null, group: null, seq: 7, issuedAt: null,
+      expiresAt: null, warnAt: null, refreshAfter: null, valid: true, error: null },
+    lastSync: { at: null, ok: null, error: null }, lastSuccessfulSync: null, nextSync: null,
+    clock: { now: '2030-01-01T00:00:00.000Z', effectiveNow: null, trustedHighWater: null, observedHighWater: null, observedReason: null, testHook: false },
+    users: [], enforcers: [], applied: null, database: { ok: true, error: null, hint: null }, daemon: { running: false, pid: null },
+    agentVersion: '0.1.0', dataDir: '/var/lib/devlic',
+  });
+
+  it('prints an unknown code as-is with the generic label; a known code prints as before, without it', () => {
+    const unknown = formatStatus(status(NEW_CODE));
+    expect(unknown).toContain(`full (${NEW_CODE})`);
+    expect(unknown).toContain(UNKNOWN_REASON.label);
+    const known = formatStatus(status('ASSIGNED'));
+    expect(known).toContain('full (ASSIGNED)');
+    expect(known).not.toContain(UNKNOWN_REASON.label);
   });
 });
