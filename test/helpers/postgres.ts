@@ -70,6 +70,21 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Creates an empty database (UTF8, C locale) on the cluster of `adminUrl`; returns its URL. `name`: letters, digits, _ only. */
+export async function createDatabaseAt(adminUrl: string, name: string): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+  } finally {
+    await c.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 const running = new Set<ChildProcess>();
 // A test worker that dies without stop() must not leave a postgres behind.
 process.once('exit', () => {
@@ -135,17 +150,7 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     port,
     dir,
     adminUrl,
-    async createDatabase() {
-      const name = `t${process.pid}_${++n}`;
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      try {
-        await c.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
-      } finally {
-        await c.end();
-      }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`;
-    },
+    createDatabase: () => createDatabaseAt(adminUrl, `t${process.pid}_${++n}`),
     async stop() {
       if (stopped) return;
       stopped = true;

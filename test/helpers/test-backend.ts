@@ -3,7 +3,7 @@
 // on PostgreSQL (project `integration-pg`, DEVLIC_TEST_BACKEND=postgres),
 // where pg-global-setup.ts has started one throwaway cluster for the run
 // and every new service data folder gets a fresh database of its own.
-import pg from 'pg';
+import { createDatabaseAt } from './postgres.ts';
 import { openPostgres } from '../../service/store/postgres/open.ts';
 import { openSqlite } from '../../service/store/sqlite/open.ts';
 import type { SqlDatabase } from '../../service/store/sql.ts';
@@ -24,18 +24,9 @@ export async function databaseFor(dataDir: string): Promise<string | null> {
   if (known) return known;
   const admin = process.env.DEVLIC_TEST_PG_ADMIN_URL;
   if (!admin) throw new Error('DEVLIC_TEST_BACKEND=postgres but no cluster was started (test/helpers/pg-global-setup.ts sets DEVLIC_TEST_PG_ADMIN_URL)');
-  const name = `svc_${process.pid}_${++counter}_${Date.now().toString(36)}`;
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
-  } finally {
-    await c.end();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  databases.set(dataDir, url.toString());
-  return url.toString();
+  const url = await createDatabaseAt(admin, `svc_${process.pid}_${++counter}_${Date.now().toString(36)}`);
+  databases.set(dataDir, url);
+  return url;
 }
 
 /** The service's own database, opened beside it (for a test that plants a state, e.g. old timestamps). */
