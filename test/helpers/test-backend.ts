@@ -3,7 +3,7 @@
 // on PostgreSQL (project `integration-pg`, DEVLIC_TEST_BACKEND=postgres),
 // where pg-global-setup.ts has started one throwaway cluster for the run
 // and every new service data folder gets a fresh database of its own.
-import { createDatabaseAt } from './postgres.ts';
+import { createDatabaseAt } from './pg-database.ts';
 import { openPostgres } from '../../service/store/postgres/open.ts';
 import { openSqlite } from '../../service/store/sqlite/open.ts';
 import type { SqlDatabase } from '../../service/store/sql.ts';
