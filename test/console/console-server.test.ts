@@ -120,7 +120,18 @@ describe('console files', () => {
 
 describe('security headers on the API', () => {
   /** A raw request with a body, for the refusals fetch cannot send (or would rewrite). */
-  function rawSend(method: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; headers: Record<string, any> }> {
+  // A server that refuses an oversized body may close the socket while the client is still
+  // writing it (EPIPE/ECONNRESET before the answer is read): that race is retried, nothing else.
+  async function rawSend(method: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; headers: Record<string, any> }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await rawSendOnce(method, path, headers, body);
+      } catch (e) {
+        if (attempt >= 5 || !['EPIPE', 'ECONNRESET'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      }
+    }
+  }
+  function rawSendOnce(method: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; headers: Record<string, any> }> {
     return new Promise((res, rej) => {
       const r = request({ host: '127.0.0.1', port: svc.port, method, path, headers }, (resp) => {
         resp.resume();
