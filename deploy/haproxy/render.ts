@@ -84,10 +84,10 @@ export function checkHaproxyOptions(o: HaproxyOptions): void {
     if (!NAME.test(s.name)) bad(`server name '${s.name}' must be 1-32 letters, digits, '.', '_' or '-'`);
     if (names.has(s.name)) bad(`server name '${s.name}' is used twice`);
     names.add(s.name);
-    const m = ADDRESS.exec(s.address);
+    const m = s.address.match(ADDRESS);
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) bad(`server '${s.name}': '${s.address}' is not HOST:PORT`);
   }
-  const b = BIND.exec(o.bind);
+  const b = o.bind.match(BIND);
   if (!b || Number(b[2]) < 1 || Number(b[2]) > 65535) bad(`bind '${o.bind}' is not [ADDRESS]:PORT`);
   for (const [k, v] of [['tlsCertFile', o.tlsCertFile], ['serverCaFile', o.serverCaFile], ['statsSocket', o.statsSocket]] as const) {
     if (v !== null && !PATH.test(v)) bad(`${k} '${v}' must be an absolute path without spaces`);

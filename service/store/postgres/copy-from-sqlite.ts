@@ -100,7 +100,7 @@ export async function copyFromSqlite(file: string, url: string, opts: CopyOption
       // Rows referring to rows later in the same table (devices.duplicate_of) are checked at commit.
       await tx.run('SET CONSTRAINTS ALL DEFERRED');
       // One read snapshot for the copy and the counts.
-      src.exec('BEGIN');
+      src.prepare('BEGIN').run();
       const tables: CopyReport['tables'] = [];
       try {
         for (const table of TABLES_IN_FK_ORDER) {
@@ -109,7 +109,7 @@ export async function copyFromSqlite(file: string, url: string, opts: CopyOption
           opts.log?.info({ table, rows }, 'copied');
         }
       } finally {
-        src.exec('COMMIT');
+        src.prepare('COMMIT').run();
       }
       if (opts.seatCheck) await opts.seatCheck(tx);
       return { tables, seatCheck: opts.seatCheck ? 'passed' : 'not-run', keyring } satisfies CopyReport;

@@ -52,7 +52,7 @@ type Queryable = Pick<pg.Pool, 'query'>;
  */
 function conn(q: () => Queryable, guard: () => void, serial = false): SqlConn {
   let tail: Promise<unknown> = Promise.resolve();
-  const exec = async (sql: string, params: readonly SqlValue[] = []) => {
+  const send = async (sql: string, params: readonly SqlValue[] = []) => {
     guard();
     const query = { text: toPostgres(sql, params), values: params as SqlValue[] };
     if (!serial) return q().query(query);
@@ -63,17 +63,17 @@ function conn(q: () => Queryable, guard: () => void, serial = false): SqlConn {
   return {
     dialect: 'postgres',
     async all<T>(sql: string, params?: readonly SqlValue[]) {
-      return (await exec(sql, params)).rows as T[];
+      return (await send(sql, params)).rows as T[];
     },
     async get<T>(sql: string, params?: readonly SqlValue[]) {
-      return (await exec(sql, params)).rows[0] as T | undefined;
+      return (await send(sql, params)).rows[0] as T | undefined;
     },
     async run(sql: string, params?: readonly SqlValue[]) {
-      return { changes: (await exec(sql, params)).rowCount ?? 0 };
+      return { changes: (await send(sql, params)).rowCount ?? 0 };
     },
     async runMany(sql: string, rows: readonly (readonly SqlValue[])[]) {
       let changes = 0;
-      for (const r of rows) changes += (await exec(sql, r)).rowCount ?? 0;
+      for (const r of rows) changes += (await send(sql, r)).rowCount ?? 0;
       return { changes };
     },
   };
