@@ -4,9 +4,7 @@
 // durable settings (fsync and synchronous commit on, as SQLite's WAL
 // commits are) and shared_buffers large enough for a 100,000-device fleet;
 // every data folder gets its own database in it.
-import { join } from 'node:path';
-import { openPostgres } from '../service/store/postgres/open.ts';
-import { openSqlite } from '../service/store/sqlite/open.ts';
+import { openSqlDatabase } from '../service/store/open.ts';
 import type { SqlDatabase } from '../service/store/sql.ts';
 import { startPostgres, type PgCluster } from '../test/helpers/postgres.ts';
 
@@ -33,9 +31,9 @@ export async function benchDatabase(backend: BenchBackend): Promise<string | nul
   return backend === 'postgres' ? (await benchCluster()).createDatabase() : null;
 }
 
-/** Opens the folder's database beside the service (seeding, before it starts). */
-export function openBenchDatabase(dataDir: string, url: string | null): Promise<SqlDatabase> | SqlDatabase {
-  return url ? openPostgres(url, { poolSize: 2 }) : openSqlite(join(dataDir, 'devlic.db'));
+/** Opens the folder's database beside the service (seeding, before it starts), as the service picks it. */
+export function openBenchDatabase(dataDir: string, url: string | null): Promise<SqlDatabase> {
+  return openSqlDatabase({ dataDir, database: url, databasePoolSize: 2 });
 }
 
 export async function stopBenchCluster(): Promise<void> {

@@ -4,10 +4,8 @@
 // where pg-global-setup.ts has started one throwaway cluster for the run
 // and every new service data folder gets a fresh database of its own.
 import { createDatabaseAt } from './pg-database.ts';
-import { openPostgres } from '../../service/store/postgres/open.ts';
-import { openSqlite } from '../../service/store/sqlite/open.ts';
+import { openSqlDatabase } from '../../service/store/open.ts';
 import type { SqlDatabase } from '../../service/store/sql.ts';
-import { join } from 'node:path';
 
 export type TestBackend = 'sqlite' | 'postgres';
 
@@ -30,6 +28,6 @@ export async function databaseFor(dataDir: string): Promise<string | null> {
 }
 
 /** The service's own database, opened beside it (for a test that plants a state, e.g. old timestamps). */
-export async function openServiceDatabase(svc: { dataDir: string; database: string | null }): Promise<SqlDatabase> {
-  return svc.database ? openPostgres(svc.database, { migrate: false, poolSize: 1 }) : openSqlite(join(svc.dataDir, 'devlic.db'));
+export function openServiceDatabase(svc: { dataDir: string; database: string | null }): Promise<SqlDatabase> {
+  return openSqlDatabase({ dataDir: svc.dataDir, database: svc.database, databasePoolSize: 1 });
 }
