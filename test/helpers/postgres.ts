@@ -8,10 +8,10 @@
 // DEVLIC_REQUIRE_REAL_APPS=1 (CI) a missing PostgreSQL is a failure instead.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabaseAt } from './pg-database.ts';
+import { freePort } from './processes.ts';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 
 export const PG_REQUIRED = process.env.DEVLIC_REQUIRE_REAL_APPS === '1';
@@ -57,17 +57,6 @@ export interface PgCluster {
   createDatabase(): Promise<string>;
   /** Fast shutdown, then removes the temp dir. Idempotent. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const running = new Set<ChildProcess>();
