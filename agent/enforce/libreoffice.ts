@@ -9,12 +9,17 @@
 // read-only (ViewerAppMode exists in 26.8; 25.2 and Debian 12's 7.4 lack it).
 // The real-app test (test/enforce/libreoffice-real.test.ts) checks this
 // schema reading against what a running LibreOffice reports over UNO.
+//
+// Every install found is switched (Debian's package and TDF's /opt ones can
+// sit side by side, and users start either). `sysroot` names a chroot or
+// container image the installs live in: their absolute symlinks (Debian's
+// registry links into /etc) are then resolved inside it, never on the host.
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { join, posix } from 'node:path';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
 import { errorText, readIfExists, readRegular, removeFile, removeStaleTemps, writeSafeFile } from '../host/fsutil.ts';
-import { assertSafeDir, UnsafePathError } from '../host/safe-path.ts';
+import { assertSafeDir, below, UnsafePathError, walkSafe } from '../host/safe-path.ts';
 import { AbsPath, defineEnforcer } from './descriptor.ts';
 import { buildLayer, checkLayer, schemaDeclares, versionFromMainXcd, VIEWER_MODE_ITEM, type LayerItem } from './lo-layer.ts';
 
@@ -25,50 +30,99 @@ const RESTART_NOTE = 'running LibreOffice instances keep their mode until restar
 
 export const LibreOfficeConfig = Type.Object({
   name: Type.Literal('libreoffice'),
-  /** Default: the first of defaultInstallRoots() that holds a registry. */
-  installRoot: Type.Optional(AbsPath),
+  /**
+   * One install or a list; every one must hold a registry. Default: every
+   * one of defaultInstallRoots() that holds a registry (none: an error).
+   */
+  installRoot: Type.Optional(Type.Union([AbsPath, Type.Array(AbsPath, { minItems: 1, maxItems: 16 })])),
+  /**
+   * A chroot or container image the installs live in (host path). The usual
+   * places are looked up inside it, installRoot must lie inside it, and
+   * symlinks are resolved as inside it.
+   */
+  sysroot: Type.Optional(AbsPath),
 }, { additionalProperties: false });
 export type LibreOfficeConfig = Type.Static<typeof LibreOfficeConfig>;
 
 export interface LibreOfficeInstall {
   root: string;
-  /** Where the .xcd layers live: <root>/share/registry, or <root>/registry in a macOS bundle. */
+  /**
+   * Where the .xcd layers live: <root>/share/registry, or <root>/registry in
+   * a macOS bundle; inside a sysroot, that folder with its symlinks resolved there.
+   */
   registryDir: string;
   version?: string;
+  /** The chroot or image the install lives in, when not the host's own. */
+  sysroot?: string;
 }
 
-/** Where LibreOffice is usually installed, most specific first. */
-export async function defaultInstallRoots(platform: NodeJS.Platform): Promise<string[]> {
+/** Where LibreOffice is usually installed, most specific first (inside `sysroot` when given). */
+export async function defaultInstallRoots(platform: NodeJS.Platform, sysroot?: string): Promise<string[]> {
   if (platform === 'darwin') return ['/Applications/LibreOffice.app/Contents/Resources'];
   if (platform === 'win32') return ['C:\\Program Files\\LibreOffice', 'C:\\Program Files (x86)\\LibreOffice'];
   // Debian/Ubuntu packages, then The Document Foundation's own packages
   // (/opt/libreoffice<version>), newest first.
+  const base = sysroot ?? '/';
   let opt: string[] = [];
   try {
-    opt = (await fsp.readdir('/opt')).filter((n) => /^libreoffice\d/.test(n))
-      .sort((a, b) => b.localeCompare(a, 'en', { numeric: true })).map((n) => join('/opt', n));
+    opt = (await fsp.readdir(join(base, 'opt'))).filter((n) => /^libreoffice\d/.test(n))
+      .sort((a, b) => b.localeCompare(a, 'en', { numeric: true })).map((n) => join(base, 'opt', n));
   } catch {
     // no /opt
   }
-  return ['/usr/lib/libreoffice', ...opt];
+  return [join(base, 'usr/lib/libreoffice'), ...opt];
+}
+
+/**
+ * Reads a file of an install, or undefined when it is not there. Inside a
+ * sysroot the path is resolved there (walkSafe's root), so an absolute
+ * symlink such as Debian's main.xcd -> /usr/lib/libreoffice/share/.registry
+ * reads the sysroot's file, not the host's.
+ */
+async function readInstallFile(path: string, sysroot: string | undefined): Promise<string | undefined> {
+  if (sysroot === undefined) return readIfExists(path);
+  let r;
+  try {
+    r = await walkSafe(path, { root: sysroot, missing: 'ok' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+  return r.missing.length ? undefined : readIfExists(r.real);
+}
+
+/** Every root that holds a LibreOffice registry (main.xcd), in order; one folder reached twice counts once. */
+export async function findInstalls(roots: readonly string[], sysroot?: string): Promise<LibreOfficeInstall[]> {
+  const found: LibreOfficeInstall[] = [];
+  const seen = new Set<string>();
+  for (const root of roots) {
+    for (const dir of [join(root, 'share', 'registry'), join(root, 'registry')]) {
+      const main = await readInstallFile(join(dir, 'main.xcd'), sysroot).catch((e: unknown) => {
+        if (e instanceof UnsafePathError) throw e;
+        return undefined;
+      });
+      if (main === undefined) continue;
+      const registryDir = sysroot === undefined ? dir : (await walkSafe(dir, { root: sysroot })).real;
+      const real = await fsp.realpath(registryDir);
+      if (seen.has(real)) break;
+      seen.add(real);
+      const version = versionFromMainXcd(main) ?? (await versionFromRc(root, sysroot));
+      found.push({ root, registryDir, version, ...(sysroot === undefined ? {} : { sysroot }) });
+      break;
+    }
+  }
+  return found;
 }
 
 /** The first root that holds a LibreOffice registry (main.xcd), or undefined. */
-export async function findInstall(roots: readonly string[]): Promise<LibreOfficeInstall | undefined> {
-  for (const root of roots) {
-    for (const registryDir of [join(root, 'share', 'registry'), join(root, 'registry')]) {
-      const main = await readIfExists(join(registryDir, 'main.xcd')).catch(() => undefined);
-      if (main === undefined) continue;
-      return { root, registryDir, version: versionFromMainXcd(main) ?? (await versionFromRc(root)) };
-    }
-  }
-  return undefined;
+export async function findInstall(roots: readonly string[], sysroot?: string): Promise<LibreOfficeInstall | undefined> {
+  return (await findInstalls(roots, sysroot))[0];
 }
 
 // Fallback when main.xcd carries no version: "ProductKey=LibreOffice 7.4".
-async function versionFromRc(root: string): Promise<string | undefined> {
+async function versionFromRc(root: string, sysroot: string | undefined): Promise<string | undefined> {
   for (const f of ['program/bootstraprc', 'program/bootstrap.ini', 'bootstraprc']) {
-    const text = await readIfExists(join(root, f)).catch(() => undefined);
+    const text = await readInstallFile(join(root, f), sysroot).catch(() => undefined);
     const m = text && /^ProductKey=\S+ ([0-9][0-9.]*)/m.exec(text);
     if (m) return m[1];
   }
@@ -81,7 +135,9 @@ export async function installSupports(install: LibreOfficeInstall, item: LayerIt
   // main.xcd holds the office schema; read it first and the rest only if needed.
   names.sort((a, b) => (a === 'main.xcd' ? -1 : b === 'main.xcd' ? 1 : a.localeCompare(b)));
   for (const n of names) {
-    const r = schemaDeclares([await fsp.readFile(join(install.registryDir, n), 'utf8')], item);
+    const text = await readInstallFile(join(install.registryDir, n), install.sysroot);
+    if (text === undefined) continue; // a dangling link
+    const r = schemaDeclares([text], item);
     if (r !== undefined) return r;
   }
   return undefined;
@@ -125,86 +181,132 @@ async function safeRegistry(registryDir: string, platform: NodeJS.Platform): Pro
   }
 }
 
+/** The installs to switch, and configured roots that hold none (an error each). */
+async function locateInstalls(config: LibreOfficeConfig, platform: NodeJS.Platform): Promise<{ installs: LibreOfficeInstall[]; missing: string[] }> {
+  const configured = config.installRoot === undefined ? undefined
+    : typeof config.installRoot === 'string' ? [config.installRoot] : config.installRoot;
+  if (config.sysroot !== undefined) for (const r of configured ?? []) below(config.sysroot, r); // throws NOT_IN_ROOT
+  const installs = await findInstalls(configured ?? await defaultInstallRoots(platform, config.sysroot), config.sysroot);
+  const missing = (configured ?? []).filter((r) => !installs.some((i) => i.root === r));
+  return { installs, missing };
+}
+
+/** One result from one per install: a single install reports as it always did; several list theirs in detail.installs. */
+function combine(name: string, parts: { where: string; r: ApplyResult }[]): ApplyResult {
+  if (parts.length === 1) return parts[0].r;
+  const failed = parts.filter((p) => !p.r.ok);
+  return {
+    enforcer: name,
+    ok: failed.length === 0,
+    changed: parts.some((p) => p.r.changed),
+    applied: parts.map((p) => `${p.where}: ${p.r.applied}`).join('; '),
+    detail: { installs: parts.map((p) => p.r.detail ?? { installRoot: p.where }) },
+    ...(failed.length ? { error: failed.map((p) => `${p.where}: ${p.r.error ?? 'failed'}`).join('; ') } : {}),
+  };
+}
+
+async function applyOne(name: string, install: LibreOfficeInstall, target: EnforcementTarget, platform: NodeJS.Platform): Promise<ApplyResult> {
+  try {
+    const layerPath = join(install.registryDir, LAYER_FILE);
+    await safeRegistry(install.registryDir, platform);
+    const base = { installRoot: install.root, layer: layerPath, version: install.version ?? 'unknown' };
+    if (target.mode === 'full') {
+      await removeStaleTemps(layerPath);
+      const changed = await removeFile(layerPath);
+      return {
+        enforcer: name, ok: true, changed,
+        applied: `full: viewer-mode layer absent; ${RESTART_NOTE}`,
+        detail: { ...base, layerPresent: false },
+      };
+    }
+    const { changed } = await writeLayer(install.registryDir, [VIEWER_MODE_ITEM]);
+    const supported = await installSupports(install, VIEWER_MODE_ITEM);
+    const detail = { ...base, layerPresent: true, supported: supported === true, verifiedBy: 'schema of the install (main.xcd)' };
+    if (supported === true) {
+      return {
+        enforcer: name, ok: true, changed,
+        applied: `read-only: viewer-mode layer written (ViewerAppMode=true, finalized); ${RESTART_NOTE}`,
+        detail,
+      };
+    }
+    const v = install.version ?? 'unknown version';
+    return {
+      enforcer: name, ok: false, changed,
+      applied: `read-only layer written; unsupported by this LibreOffice version (${v}): LibreOffice still edits`,
+      detail,
+      error: supported === false
+        ? `LibreOffice ${v} does not have /org.openoffice.Office.Common/Misc/ViewerAppMode (added in newer versions, e.g. 26.8); upgrade LibreOffice to enforce read-only`
+        : `could not find the Office.Common schema in ${install.registryDir} to confirm ViewerAppMode support`,
+    };
+  } catch (e) {
+    return {
+      enforcer: name, ok: false, changed: false,
+      applied: 'unknown: could not update the LibreOffice layer',
+      detail: { installRoot: install.root, ...(e instanceof UnsafePathError ? { code: e.code } : {}) },
+      error: errorText(e),
+    };
+  }
+}
+
+async function checkOne(name: string, install: LibreOfficeInstall, platform: NodeJS.Platform): Promise<CheckResult> {
+  const where = `LibreOffice ${install.version ?? '(version unknown)'} at ${install.root}`;
+  try {
+    await safeRegistry(install.registryDir, platform);
+  } catch (e) {
+    if (e instanceof UnsafePathError) return { enforcer: name, ok: false, message: `${where}: ${e.message}` };
+    throw e;
+  }
+  try {
+    await fsp.access(install.registryDir, fsc.W_OK);
+  } catch {
+    return { enforcer: name, ok: false, message: `${where}: ${install.registryDir} is not writable (the agent must run as root)` };
+  }
+  const supported = await installSupports(install, VIEWER_MODE_ITEM);
+  if (supported !== true) {
+    return { enforcer: name, ok: false, message: `${where}: ViewerAppMode is not supported by this version, so read-only cannot be enforced` };
+  }
+  return { enforcer: name, ok: true, message: `${where}: registry writable, ViewerAppMode supported` };
+}
+
 export function createLibreOfficeEnforcer(
   config: LibreOfficeConfig,
   ctx: { platform: NodeJS.Platform },
 ): Enforcer {
   const name = 'libreoffice';
-  const locate = async () =>
-    findInstall(config.installRoot ? [config.installRoot] : await defaultInstallRoots(ctx.platform));
-  const notFound = () => (config.installRoot
-    ? `no LibreOffice registry (share/registry/main.xcd) under ${config.installRoot}`
-    : 'LibreOffice not found in its usual places; set installRoot');
+  const absent = (root: string) => `no LibreOffice registry (share/registry/main.xcd) under ${root}`;
+  const notFound = config.installRoot === undefined
+    ? `LibreOffice not found in its usual places${config.sysroot ? ` inside ${config.sysroot}` : ''}; set installRoot`
+    : undefined;
 
   return {
     name,
     async apply(target: EnforcementTarget): Promise<ApplyResult> {
-      let install: LibreOfficeInstall | undefined;
+      let found;
       try {
-        install = await locate();
-        if (!install) return { enforcer: name, ok: false, changed: false, applied: 'nothing: LibreOffice not found', error: notFound() };
-        const layerPath = join(install.registryDir, LAYER_FILE);
-        await safeRegistry(install.registryDir, ctx.platform);
-        const base = { installRoot: install.root, layer: layerPath, version: install.version ?? 'unknown' };
-        if (target.mode === 'full') {
-          await removeStaleTemps(layerPath);
-          const changed = await removeFile(layerPath);
-          return {
-            enforcer: name, ok: true, changed,
-            applied: `full: viewer-mode layer absent; ${RESTART_NOTE}`,
-            detail: { ...base, layerPresent: false },
-          };
-        }
-        const { changed } = await writeLayer(install.registryDir, [VIEWER_MODE_ITEM]);
-        const supported = await installSupports(install, VIEWER_MODE_ITEM);
-        const detail = { ...base, layerPresent: true, supported: supported === true, verifiedBy: 'schema of the install (main.xcd)' };
-        if (supported === true) {
-          return {
-            enforcer: name, ok: true, changed,
-            applied: `read-only: viewer-mode layer written (ViewerAppMode=true, finalized); ${RESTART_NOTE}`,
-            detail,
-          };
-        }
-        const v = install.version ?? 'unknown version';
-        return {
-          enforcer: name, ok: false, changed,
-          applied: `read-only layer written; unsupported by this LibreOffice version (${v}): LibreOffice still edits`,
-          detail,
-          error: supported === false
-            ? `LibreOffice ${v} does not have /org.openoffice.Office.Common/Misc/ViewerAppMode (added in newer versions, e.g. 26.8); upgrade LibreOffice to enforce read-only`
-            : `could not find the Office.Common schema in ${install.registryDir} to confirm ViewerAppMode support`,
-        };
+        found = await locateInstalls(config, ctx.platform);
       } catch (e) {
-        return {
-          enforcer: name, ok: false, changed: false,
-          applied: 'unknown: could not update the LibreOffice layer',
-          detail: install ? { installRoot: install.root, ...(e instanceof UnsafePathError ? { code: e.code } : {}) } : undefined,
-          error: errorText(e),
-        };
+        return { enforcer: name, ok: false, changed: false, applied: 'nothing: LibreOffice not found', error: errorText(e) };
       }
+      const { installs, missing } = found;
+      if (!installs.length) {
+        return { enforcer: name, ok: false, changed: false, applied: 'nothing: LibreOffice not found', error: notFound ?? missing.map(absent).join('; ') };
+      }
+      const parts = [];
+      for (const i of installs) parts.push({ where: `LibreOffice ${i.version ?? '(version unknown)'} at ${i.root}`, r: await applyOne(name, i, target, ctx.platform) });
+      for (const root of missing) {
+        parts.push({ where: root, r: { enforcer: name, ok: false, changed: false, applied: 'nothing: no LibreOffice there', detail: { installRoot: root }, error: absent(root) } });
+      }
+      return combine(name, parts);
     },
 
     async check(): Promise<CheckResult> {
       try {
-        const install = await locate();
-        if (!install) return { enforcer: name, ok: false, message: notFound() };
-        const where = `LibreOffice ${install.version ?? '(version unknown)'} at ${install.root}`;
-        try {
-          await safeRegistry(install.registryDir, ctx.platform);
-        } catch (e) {
-          if (e instanceof UnsafePathError) return { enforcer: name, ok: false, message: `${where}: ${e.message}` };
-          throw e;
-        }
-        try {
-          await fsp.access(install.registryDir, fsc.W_OK);
-        } catch {
-          return { enforcer: name, ok: false, message: `${where}: ${install.registryDir} is not writable (the agent must run as root)` };
-        }
-        const supported = await installSupports(install, VIEWER_MODE_ITEM);
-        if (supported !== true) {
-          return { enforcer: name, ok: false, message: `${where}: ViewerAppMode is not supported by this version, so read-only cannot be enforced` };
-        }
-        return { enforcer: name, ok: true, message: `${where}: registry writable, ViewerAppMode supported` };
+        const { installs, missing } = await locateInstalls(config, ctx.platform);
+        if (!installs.length) return { enforcer: name, ok: false, message: notFound ?? missing.map(absent).join('; ') };
+        const results = [];
+        for (const i of installs) results.push(await checkOne(name, i, ctx.platform));
+        for (const root of missing) results.push({ enforcer: name, ok: false, message: absent(root) });
+        return { enforcer: name, ok: results.every((r) => r.ok), message: results.map((r) => r.message).join('; ') };
       } catch (e) {
         return { enforcer: name, ok: false, message: errorText(e) };
       }
@@ -217,8 +319,17 @@ export const libreOfficeEnforcer = defineEnforcer({
   schema: LibreOfficeConfig,
   create: (cfg, ctx) => createLibreOfficeEnforcer(cfg, ctx),
   // Both registry layouts of every candidate root: the install may appear after the agent is installed.
+  // Inside a sysroot, also the folders its symlinks lead to there (the host would follow them out of it).
   async writablePaths(cfg, platform) {
-    const roots = cfg.installRoot ? [cfg.installRoot] : await defaultInstallRoots(platform);
-    return roots.flatMap((r) => [posix.join(r, 'share', 'registry'), posix.join(r, 'registry')]);
+    const roots = cfg.installRoot === undefined ? await defaultInstallRoots(platform, cfg.sysroot)
+      : typeof cfg.installRoot === 'string' ? [cfg.installRoot] : cfg.installRoot;
+    const dirs = roots.flatMap((r) => [posix.join(r, 'share', 'registry'), posix.join(r, 'registry')]);
+    if (cfg.sysroot === undefined) return dirs;
+    const inside: string[] = [];
+    for (const d of dirs) {
+      const real = await walkSafe(d, { root: cfg.sysroot, missing: 'ok' }).then((w) => (w.missing.length ? undefined : w.real), () => undefined);
+      if (real !== undefined && real !== d) inside.push(real);
+    }
+    return [...dirs, ...inside];
   },
 });

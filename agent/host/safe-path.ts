@@ -25,8 +25,15 @@
 // resolved directory, so what was checked is what is written. POSIX only:
 // on Windows ACLs decide and the installer's folders are admin-only, so the
 // walk is skipped there.
+//
+// With `root`, the part of the path below that directory is resolved as if
+// it were / (a chroot or container image seen from the host): an absolute
+// symlink in there restarts at `root`, and `..` stops at it, the way the
+// kernel resolves paths for a process chrooted there. Debian's absolute
+// links inside such a tree then lead to the tree's own files, never to the
+// host's, and nothing in it can lead out of it.
 import { promises as fsp, type Stats } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, normalize } from 'node:path';
 
 export type EntryKind = 'dir' | 'file' | 'symlink';
 
@@ -80,6 +87,8 @@ export interface WalkOptions {
   /** Judge the last component too (else only the directories and links above it). */
   checkLeaf?: boolean;
   platform?: NodeJS.Platform;
+  /** Resolve below this directory as if it were / (see the header); `path` must lie under it. */
+  root?: string;
 }
 
 export interface WalkResult {
@@ -109,16 +118,25 @@ export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkRes
     const p = entryProblem(st, kind, me);
     if (p) throw new UnsafePathError(at, p);
   };
-  judge('/', await fsp.lstat('/'), 'dir');
-  let cur = '/';
+  let floor = '/';
   let remaining = split(path);
+  if (opts.root !== undefined) {
+    const inside = below(opts.root, path);
+    // The way to the root itself is an ordinary host path, judged the same.
+    floor = (await walkSafe(opts.root, { missing: 'error', platform: opts.platform })).real;
+    remaining = inside;
+  } else {
+    judge('/', await fsp.lstat('/'), 'dir');
+  }
+  let cur = floor;
   let links = 0;
   let leaf: Stats | undefined;
   while (remaining.length) {
     const name = remaining.shift()!;
     if (name === '..') {
-      // `cur` is always resolved, so its parent is what the kernel would use.
-      cur = parent(cur);
+      // `cur` is always resolved, so its parent is what the kernel would use;
+      // at the floor (/ or the root) `..` stays there.
+      cur = cur === floor ? floor : parent(cur);
       leaf = await fsp.lstat(cur);
       continue;
     }
@@ -141,7 +159,7 @@ export async function walkSafe(path: string, opts: WalkOptions): Promise<WalkRes
       judge(next, st, 'symlink');
       if (++links > MAX_LINKS) throw Object.assign(new Error(`too many symbolic links in ${path}`), { code: 'ELOOP' });
       const target = await fsp.readlink(next);
-      if (isAbsolute(target)) cur = '/';
+      if (isAbsolute(target)) cur = floor;
       remaining = [...split(target), ...remaining];
       continue;
     }
@@ -168,6 +186,17 @@ export async function assertSafeDir(dir: string, opts: { create?: number; missin
   });
   if (r.leaf && !r.leaf.isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
   return r;
+}
+
+/** The components of `path` below `root` (both absolute); throws when `path` is not under it. */
+export function below(root: string, path: string): string[] {
+  if (!isAbsolute(root) || !isAbsolute(path)) throw new Error(`root and path must be absolute: ${root}, ${path}`);
+  const r = split(normalize(root));
+  const p = split(normalize(path));
+  if (r.some((c) => c === '..') || p.some((c) => c === '..') || r.some((c, i) => p[i] !== c)) {
+    throw Object.assign(new Error(`${path} is not inside ${root}`), { code: 'NOT_IN_ROOT' });
+  }
+  return p.slice(r.length);
 }
 
 function split(p: string): string[] {
