@@ -93,15 +93,23 @@ async function readInstallFile(path: string, sysroot: string | undefined): Promi
 
 /** Every root that holds a LibreOffice registry (main.xcd), in order; one folder reached twice counts once. */
 export async function findInstalls(roots: readonly string[], sysroot?: string): Promise<LibreOfficeInstall[]> {
+  return (await scanInstalls(roots, sysroot)).installs;
+}
+
+/** findInstalls, plus the roots that hold no registry at all. */
+async function scanInstalls(roots: readonly string[], sysroot: string | undefined): Promise<{ installs: LibreOfficeInstall[]; absent: string[] }> {
   const found: LibreOfficeInstall[] = [];
+  const absent: string[] = [];
   const seen = new Set<string>();
   for (const root of roots) {
+    let hit = false;
     for (const dir of [join(root, 'share', 'registry'), join(root, 'registry')]) {
       const main = await readInstallFile(join(dir, 'main.xcd'), sysroot).catch((e: unknown) => {
         if (e instanceof UnsafePathError) throw e;
         return undefined;
       });
       if (main === undefined) continue;
+      hit = true;
       const registryDir = sysroot === undefined ? dir : (await walkSafe(dir, { root: sysroot })).real;
       const real = await fsp.realpath(registryDir);
       if (seen.has(real)) break;
@@ -110,8 +118,9 @@ export async function findInstalls(roots: readonly string[], sysroot?: string): 
       found.push({ root, registryDir, version, ...(sysroot === undefined ? {} : { sysroot }) });
       break;
     }
+    if (!hit) absent.push(root);
   }
-  return found;
+  return { installs: found, absent };
 }
 
 /** The first root that holds a LibreOffice registry (main.xcd), or undefined. */
@@ -186,9 +195,9 @@ async function locateInstalls(config: LibreOfficeConfig, platform: NodeJS.Platfo
   const configured = config.installRoot === undefined ? undefined
     : typeof config.installRoot === 'string' ? [config.installRoot] : config.installRoot;
   if (config.sysroot !== undefined) for (const r of configured ?? []) below(config.sysroot, r); // throws NOT_IN_ROOT
-  const installs = await findInstalls(configured ?? await defaultInstallRoots(platform, config.sysroot), config.sysroot);
-  const missing = (configured ?? []).filter((r) => !installs.some((i) => i.root === r));
-  return { installs, missing };
+  const { installs, absent } = await scanInstalls(configured ?? await defaultInstallRoots(platform, config.sysroot), config.sysroot);
+  // The usual places may be empty; a configured root must hold an install.
+  return { installs, missing: configured ? absent : [] };
 }
 
 /** One result from one per install: a single install reports as it always did; several list theirs in detail.installs. */

@@ -33,7 +33,7 @@
 // links inside such a tree then lead to the tree's own files, never to the
 // host's, and nothing in it can lead out of it.
 import { promises as fsp, type Stats } from 'node:fs';
-import { isAbsolute, normalize } from 'node:path';
+import { isAbsolute } from 'node:path';
 
 export type EntryKind = 'dir' | 'file' | 'symlink';
 
@@ -188,12 +188,16 @@ export async function assertSafeDir(dir: string, opts: { create?: number; missin
   return r;
 }
 
-/** The components of `path` below `root` (both absolute); throws when `path` is not under it. */
+/**
+ * The components of `path` below `root` (both absolute); throws when `path`
+ * does not start with `root`. A `..` after the root stays in the result: the
+ * walk resolves it inside the root (never lexically, which would skip a link).
+ */
 export function below(root: string, path: string): string[] {
   if (!isAbsolute(root) || !isAbsolute(path)) throw new Error(`root and path must be absolute: ${root}, ${path}`);
-  const r = split(normalize(root));
-  const p = split(normalize(path));
-  if (r.some((c) => c === '..') || p.some((c) => c === '..') || r.some((c, i) => p[i] !== c)) {
+  const r = split(root);
+  const p = split(path);
+  if (r.includes('..') || p.length < r.length || r.some((c, i) => p[i] !== c)) {
     throw Object.assign(new Error(`${path} is not inside ${root}`), { code: 'NOT_IN_ROOT' });
   }
   return p.slice(r.length);

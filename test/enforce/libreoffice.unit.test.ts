@@ -1,13 +1,16 @@
 // The LibreOffice enforcer against a fake install tree in a temp dir (the
 // real LibreOffice is exercised in libreoffice-real.test.ts): the layer's
 // exact form, 0644, atomic write, idempotence, removal, version and
-// "unsupported" reporting, the XML checks, Debian's symlinked registry, and
-// refusing a registry folder that a non-root user or group could redirect.
+// "unsupported" reporting, the XML checks, Debian's symlinked registry,
+// refusing a registry folder that a non-root user or group could redirect,
+// every install switched (not only the first), and installs inside another
+// root (sysroot) read through that root's own symlinks.
 import { chmodSync, chownSync, lchownSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LAYER_FILE, createLibreOfficeEnforcer, findInstall, writeLayer } from '../../agent/enforce/libreoffice.ts';
+import { LAYER_FILE, createLibreOfficeEnforcer, defaultInstallRoots, findInstall, findInstalls, libreOfficeEnforcer, writeLayer } from '../../agent/enforce/libreoffice.ts';
 import { VIEWER_MODE_ITEM, buildLayer, checkLayer, schemaDeclares } from '../../agent/enforce/lo-layer.ts';
+import { createEnforcers } from '../../agent/enforce/registry.ts';
 import { tempDir } from './helpers.ts';
 
 const RO = { mode: 'read-only' as const, reason: 'NOT_IN_LICENSED_GROUP', users: [] };
@@ -225,5 +228,119 @@ describe('LibreOffice layers', () => {
     expect(schemaDeclares([x], { path: '/org.openoffice.Office.Common/Other', prop: 'ShowTipOfTheDay', value: false })).toBe(false);
     expect(schemaDeclares([x], { path: '/org.openoffice.Office.Writer/Misc', prop: 'X', value: false })).toBeUndefined();
     expect(schemaDeclares([mainXcd('26.8.0.1', true)], VIEWER_MODE_ITEM)).toBe(true);
+  });
+});
+
+/** A Debian-style install inside `sysroot`: share/registry/main.xcd an absolute link into its /etc (trixie's layout). */
+function debianInRoot(sysroot: string, version: string, supported: boolean): string {
+  const etc = join(sysroot, 'etc/libreoffice/registry');
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(join(etc, 'main.xcd'), mainXcd(version, supported));
+  const reg = join(sysroot, 'usr/lib/libreoffice/share/registry');
+  mkdirSync(reg, { recursive: true });
+  symlinkSync('/etc/libreoffice/registry/main.xcd', join(reg, 'main.xcd'));
+  return join(sysroot, 'usr/lib/libreoffice');
+}
+
+function tdfInRoot(sysroot: string, name: string, version: string): string {
+  const reg = join(sysroot, 'opt', name, 'share/registry');
+  mkdirSync(reg, { recursive: true });
+  writeFileSync(join(reg, 'main.xcd'), mainXcd(version, true));
+  return join(sysroot, 'opt', name);
+}
+
+describe('libreoffice enforcer: every install, and installs inside another root', () => {
+  it('switches every install found, not only the first (Debian 7.4 must not hide TDF 26.8)', async () => {
+    const sysroot = tempDir();
+    // An old Debian one without ViewerAppMode, and two TDF ones (newest first).
+    const deb = debianInRoot(sysroot, '7.4.7.2', false);
+    const tdf26 = tdfInRoot(sysroot, 'libreoffice26.8', '26.8.0.1');
+    const tdf25 = tdfInRoot(sysroot, 'libreoffice25.2', '25.2.1.2');
+    mkdirSync(join(sysroot, 'opt', 'unrelated'));
+    expect(await defaultInstallRoots('linux', sysroot)).toEqual([deb, tdf26, tdf25]);
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', sysroot }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    const layers = [join(sysroot, 'usr/lib/libreoffice/share/registry'), join(tdf26, 'share/registry'), join(tdf25, 'share/registry')].map((d) => join(d, LAYER_FILE));
+    for (const l of layers) expect(statSync(l).mode & 0o777).toBe(0o644);
+    // 7.4 cannot be switched: the whole result says so, and names it.
+    expect(r).toMatchObject({ ok: false, changed: true });
+    expect(r.detail).toEqual({ installs: [
+      expect.objectContaining({ installRoot: deb, version: '7.4.7.2', supported: false }),
+      expect.objectContaining({ installRoot: tdf26, version: '26.8.0.1', supported: true, layer: layers[1] }),
+      expect.objectContaining({ installRoot: tdf25, version: '25.2.1.2', supported: true }),
+    ] });
+    expect(r.applied).toContain(`LibreOffice 26.8.0.1 at ${tdf26}: read-only: viewer-mode layer written`);
+    expect(r.error).toMatch(new RegExp(`^LibreOffice 7\\.4\\.7\\.2 at ${deb}: LibreOffice 7\\.4\\.7\\.2 does not have`));
+    expect(r.error).not.toContain(tdf26);
+    const c = await e.check();
+    expect(c.ok).toBe(false);
+    expect(c.message).toContain(`LibreOffice 26.8.0.1 at ${tdf26}: registry writable, ViewerAppMode supported`);
+
+    const f = await e.apply(FULL);
+    expect(f).toMatchObject({ ok: true, changed: true });
+    for (const l of layers) expect(() => statSync(l)).toThrow(/ENOENT/);
+    expect(await e.apply(FULL)).toMatchObject({ ok: true, changed: false });
+  });
+
+  it('installRoot takes a list: each is switched, one without a registry is an error that stops none of the others', async () => {
+    const a = fakeInstall('26.8.0.1', true);
+    const b = fakeInstall('26.8.1.1', true);
+    const none = join(tempDir(), 'none');
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: [a.root, none, b.root] }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r.ok).toBe(false);
+    expect(r.error).toBe(`${none}: no LibreOffice registry (share/registry/main.xcd) under ${none}`);
+    expect(readdirSync(a.registry)).toContain(LAYER_FILE);
+    expect(readdirSync(b.registry)).toContain(LAYER_FILE);
+    expect((r.detail as { installs: unknown[] }).installs).toHaveLength(3);
+    expect((await e.check()).ok).toBe(false);
+    // Both fine: ok, and the same folder named twice (or through a link) is one install.
+    const alias = join(tempDir(), 'alias');
+    symlinkSync(a.root, alias);
+    const both = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: [a.root, b.root, alias] }, { platform: 'linux' });
+    expect(await both.apply(RO)).toMatchObject({ ok: true, changed: false, detail: { installs: [expect.anything(), expect.anything()] } });
+    expect((await findInstalls([a.root, b.root, alias, a.root])).map((i) => i.root)).toEqual([a.root, b.root]);
+    // The config schema refuses an empty list and relative paths.
+    const ctx = { dataDir: tempDir(), platform: 'linux' as const };
+    for (const installRoot of [[], ['relative/lo'], [a.root, 'x'], 'relative']) {
+      expect(() => createEnforcers([{ name: 'libreoffice', installRoot }], ctx)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    }
+    expect(createEnforcers([{ name: 'libreoffice', installRoot: [a.root, b.root] }], ctx)).toHaveLength(1);
+  });
+
+  it('sysroot: absolute symlinks resolve inside it, so the version is the sysroot\'s own', async () => {
+    const sysroot = tempDir();
+    const deb = debianInRoot(sysroot, '26.8.3.1', true);
+    const [inside] = await findInstalls([deb], sysroot);
+    expect(inside).toEqual({ root: deb, registryDir: join(deb, 'share/registry'), version: '26.8.3.1', sysroot });
+    // Without sysroot the same link is read on the host: another file (or none), never the sysroot's.
+    expect((await findInstall([deb]))?.version).not.toBe('26.8.3.1');
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: deb, sysroot }, { platform: 'linux' });
+    expect(await e.apply(RO)).toMatchObject({ ok: true, changed: true, detail: { version: '26.8.3.1', supported: true, layer: join(deb, 'share/registry', LAYER_FILE) } });
+    expect(await e.check()).toMatchObject({ ok: true });
+  });
+
+  it('sysroot: a registry folder linked to / or up with .. stays inside; installRoot outside the sysroot is refused', async () => {
+    const sysroot = tempDir();
+    // Debian 12's layout: share/registry itself an absolute link into /etc.
+    const etc = join(sysroot, 'etc/libreoffice/registry');
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(join(etc, 'main.xcd'), mainXcd('26.8.0.1', true));
+    mkdirSync(join(sysroot, 'usr/lib/libreoffice/share'), { recursive: true });
+    symlinkSync('../../../../../../../../../../etc/libreoffice/registry', join(sysroot, 'usr/lib/libreoffice/share/registry'));
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', sysroot }, { platform: 'linux' });
+    expect(await e.apply(RO)).toMatchObject({ ok: true, detail: { layer: join(etc, LAYER_FILE) } });
+    expect(readdirSync(etc).sort()).toEqual([LAYER_FILE, 'main.xcd']);
+    expect(await libreOfficeEnforcer.writablePaths({ name: 'libreoffice', sysroot }, 'linux')).toContain(etc);
+
+    const outside = fakeInstall('26.8.0.1', true);
+    const bad = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: outside.root, sysroot }, { platform: 'linux' });
+    const r = await bad.apply(RO);
+    expect(r).toMatchObject({ ok: false, changed: false });
+    expect(r.error).toContain(`${outside.root} is not inside ${sysroot}`);
+    expect(readdirSync(outside.registry)).toEqual(['main.xcd']);
+    expect((await bad.check()).ok).toBe(false);
+    expect((await createLibreOfficeEnforcer({ name: 'libreoffice', sysroot: tempDir() }, { platform: 'linux' }).apply(RO)).error)
+      .toMatch(/LibreOffice not found in its usual places inside /);
   });
 });

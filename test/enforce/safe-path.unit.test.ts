@@ -4,7 +4,7 @@
 import { chmodSync, chownSync, lchownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertSafeDir, entryProblem, walkSafe, UnsafePathError, type EntryKind } from '../../agent/host/safe-path.ts';
+import { assertSafeDir, below, entryProblem, walkSafe, UnsafePathError, type EntryKind } from '../../agent/host/safe-path.ts';
 import { writeSafeFile } from '../../agent/host/fsutil.ts';
 import { tempDir } from './helpers.ts';
 
@@ -132,5 +132,55 @@ describe('walkSafe / assertSafeDir (real files)', () => {
     symlinkSync(victim, join(dir, 'rootlink'));
     await writeSafeFile(join(dir, 'rootlink', 'y.json'), '{}', 0o644);
     expect(readdirSync(victim)).toEqual(['y.json']);
+  });
+});
+
+describe('walkSafe inside another root (a chroot seen from the host)', () => {
+  it('below(): the components under the root, or NOT_IN_ROOT', () => {
+    expect(below('/srv/root', '/srv/root/usr/lib')).toEqual(['usr', 'lib']);
+    expect(below('/srv/root/', '/srv/root')).toEqual([]);
+    expect(below('/', '/etc/x')).toEqual(['etc', 'x']);
+    expect(below('/srv/root', '/srv/root/a/../b')).toEqual(['a', '..', 'b']); // the walk resolves .. inside
+    expect(below('/srv/root', '/srv/root/../other')).toEqual(['..', 'other']); // ...where it stops at the root
+    for (const p of ['/srv/rootx/a', '/srv', '/srv/other/../root', '/etc']) {
+      expect(() => below('/srv/root', p)).toThrow(expect.objectContaining({ code: 'NOT_IN_ROOT' }));
+    }
+    expect(() => below('srv/root', '/srv/root/a')).toThrow(/absolute/);
+  });
+
+  it('absolute links restart at the root and .. stops there: nothing leads out of it', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'etc/libreoffice/registry'), { recursive: true });
+    mkdirSync(join(root, 'usr/lib/libreoffice/share'), { recursive: true });
+    writeFileSync(join(root, 'etc/libreoffice/registry/main.xcd'), 'inside');
+    // As Debian ships it, but absolute: on the host this would be the host's /etc.
+    symlinkSync('/etc/libreoffice/registry', join(root, 'usr/lib/libreoffice/share/registry'));
+    symlinkSync('../../../../../../../../../etc', join(root, 'up'));
+    symlinkSync('/', join(root, 'slash'));
+    const r = await walkSafe(join(root, 'usr/lib/libreoffice/share/registry/main.xcd'), { root, missing: 'ok' });
+    expect(r).toMatchObject({ real: join(root, 'etc/libreoffice/registry/main.xcd'), missing: [] });
+    expect((await walkSafe(join(root, 'up/libreoffice'), { root })).real).toBe(join(root, 'etc/libreoffice'));
+    expect((await walkSafe(join(root, 'slash/slash/etc'), { root })).real).toBe(join(root, 'etc'));
+    expect((await walkSafe(`${root}/usr/../../../../etc`, { root })).real).toBe(join(root, 'etc'));
+    // Missing inside the root: reported as inside it.
+    expect(await walkSafe(join(root, 'slash/nope/x'), { root, missing: 'ok' })).toMatchObject({ real: join(root, 'nope'), missing: ['nope', 'x'] });
+    await expect(walkSafe('/etc/passwd', { root })).rejects.toMatchObject({ code: 'NOT_IN_ROOT' });
+  });
+
+  it('a symlink loop inside the root is ELOOP', async () => {
+    const root = tempDir();
+    symlinkSync('/b', join(root, 'a'));
+    symlinkSync('/a', join(root, 'b'));
+    await expect(walkSafe(join(root, 'a/x'), { root })).rejects.toMatchObject({ code: 'ELOOP' });
+  });
+
+  it.runIf(asRoot)('judges entries inside the root by the same rule', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'etc/reg'), { recursive: true });
+    symlinkSync('/etc/reg', join(root, 'link'));
+    lchownSync(join(root, 'link'), OTHER, OTHER);
+    await expect(walkSafe(join(root, 'link'), { root })).rejects.toThrow(UnsafePathError);
+    chmodSync(join(root, 'etc'), 0o777);
+    await expect(walkSafe(join(root, 'etc/reg'), { root })).rejects.toThrow(/world-writable/);
   });
 });
