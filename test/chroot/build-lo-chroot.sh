@@ -11,12 +11,18 @@
 # never mistaken for a finished one; a leftover DIR.partial, or a DIR without
 # a valid stamp, is deleted and rebuilt.
 #
-# Usage: test/chroot/build-lo-chroot.sh [DIR]
+# Usage: test/chroot/build-lo-chroot.sh [--status] [DIR]
 #   DIR defaults to $DEVLIC_LO_CHROOT, else /var/cache/devlic-ci/lo-chroot
 #   (outside the clone, so it survives between CI runs on one machine).
 #   DEVLIC_DEBIAN_MIRROR overrides the mirror (default http://deb.debian.org/debian).
 # Prints the chroot's path on its last line. Needs root and debootstrap.
+# --status changes nothing: prints "ready", "missing" or "incomplete" and
+# exits 0 only for "ready". Two builds of one DIR at once wait for each
+# other (flock on DIR.lock).
 set -euo pipefail
+
+STATUS_ONLY=0
+if [ "${1:-}" = "--status" ]; then STATUS_ONLY=1; shift; fi
 
 # Bump when the recipe below changes: a chroot with another recipe is rebuilt.
 RECIPE=1
@@ -36,20 +42,19 @@ fi
 PARTIAL="$DIR.partial"
 STAMP="$DIR/$STAMP_NAME"
 
-if [ "$(id -u)" != 0 ]; then
-  echo "build-lo-chroot: must run as root (debootstrap, chroot)" >&2; exit 2
-fi
-
 stamp_ok() {
   [ -f "$1/$STAMP_NAME" ] && grep -qx "recipe=$RECIPE" "$1/$STAMP_NAME" \
     && grep -q '^libreoffice-core=' "$1/$STAMP_NAME"
 }
 
-if stamp_ok "$DIR"; then
-  echo "build-lo-chroot: reusing $DIR" >&2
-  sed 's/^/  /' "$STAMP" >&2
-  echo "$DIR"
-  exit 0
+if [ "$STATUS_ONLY" = 1 ]; then
+  if stamp_ok "$DIR"; then echo ready; exit 0; fi
+  if [ -e "$DIR" ] || [ -e "$PARTIAL" ]; then echo incomplete; else echo missing; fi
+  exit 1
+fi
+
+if [ "$(id -u)" != 0 ]; then
+  echo "build-lo-chroot: must run as root (debootstrap, chroot)" >&2; exit 2
 fi
 
 # Deleting a tree that still has something mounted in it would delete the
@@ -61,6 +66,20 @@ refuse_if_mounted() {
     exit 3
   fi
 }
+mkdir -p "$(dirname "$DIR")"
+exec 9>"$DIR.lock"
+flock 9
+
+if stamp_ok "$DIR"; then
+  # A build interrupted while this one was in use (e.g. a recipe change
+  # that could not finish) leaves DIR.partial: not needed, not trusted.
+  if [ -e "$PARTIAL" ] && (refuse_if_mounted "$PARTIAL"); then rm -rf --one-file-system "$PARTIAL"; fi
+  echo "build-lo-chroot: reusing $DIR" >&2
+  sed 's/^/  /' "$STAMP" >&2
+  echo "$DIR"
+  exit 0
+fi
+
 for d in "$DIR" "$PARTIAL"; do
   if [ -e "$d" ]; then
     refuse_if_mounted "$d"
@@ -74,16 +93,11 @@ command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || {
 }
 PATH="$PATH:/usr/sbin:/sbin"
 
-mkdir -p "$(dirname "$DIR")"
 started=$(date +%s)
 echo "build-lo-chroot: debootstrap trixie into $PARTIAL from $MIRROR" >&2
-debootstrap --variant=minbase trixie "$PARTIAL" "$MIRROR" >&2
-
-cleanup_mounts() {
-  umount "$PARTIAL/proc" 2>/dev/null || true
-}
-trap cleanup_mounts EXIT
-mount -t proc proc "$PARTIAL/proc"
+# In a mount namespace of its own, like in_chroot below: the mounts
+# debootstrap makes in the target go with it, even if it is killed.
+unshare --mount --propagation private -- debootstrap --variant=minbase trixie "$PARTIAL" "$MIRROR" >&2
 
 # No daemons may start inside the chroot while packages are installed.
 printf '#!/bin/sh\nexit 101\n' > "$PARTIAL/usr/sbin/policy-rc.d"
@@ -91,14 +105,17 @@ chmod 0755 "$PARTIAL/usr/sbin/policy-rc.d"
 echo "deb $MIRROR trixie-backports main" > "$PARTIAL/etc/apt/sources.list.d/trixie-backports.list"
 cp /etc/resolv.conf "$PARTIAL/etc/resolv.conf" 2>/dev/null || true
 
-in_chroot() { chroot "$PARTIAL" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 "$@"; }
+# /proc for the package scripts, mounted in a private mount namespace: it
+# vanishes with the command even if this build is killed, so an interrupted
+# build never leaves a mount that would block deleting DIR.partial.
+in_chroot() {
+  unshare --mount --propagation private -- /bin/sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+    "$PARTIAL" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 "$@"
+}
 in_chroot apt-get update -q >&2
 in_chroot apt-get install -y -q --no-install-recommends -t trixie-backports "${PACKAGES[@]}" >&2
 in_chroot apt-get clean >&2
 rm -f "$PARTIAL/usr/sbin/policy-rc.d"
-
-umount "$PARTIAL/proc"
-trap - EXIT
 
 {
   echo "recipe=$RECIPE"
