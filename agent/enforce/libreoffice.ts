@@ -96,18 +96,33 @@ export async function findInstalls(roots: readonly string[], sysroot?: string): 
   return (await scanInstalls(roots, sysroot)).installs;
 }
 
-/** findInstalls, plus the roots that hold no registry at all. */
-async function scanInstalls(roots: readonly string[], sysroot: string | undefined): Promise<{ installs: LibreOfficeInstall[]; absent: string[] }> {
+interface Scan {
+  installs: LibreOfficeInstall[];
+  /** Roots that hold no registry at all. */
+  absent: string[];
+  /** Roots inside a sysroot whose way to main.xcd a non-root user could change: refused, the others still switched. */
+  unsafe: { root: string; error: UnsafePathError }[];
+}
+
+async function scanInstalls(roots: readonly string[], sysroot: string | undefined): Promise<Scan> {
   const found: LibreOfficeInstall[] = [];
   const absent: string[] = [];
+  const unsafe: Scan['unsafe'] = [];
   const seen = new Set<string>();
   for (const root of roots) {
     let hit = false;
     for (const dir of [join(root, 'share', 'registry'), join(root, 'registry')]) {
-      const main = await readInstallFile(join(dir, 'main.xcd'), sysroot).catch((e: unknown) => {
-        if (e instanceof UnsafePathError) throw e;
-        return undefined;
-      });
+      let main: string | undefined;
+      try {
+        main = await readInstallFile(join(dir, 'main.xcd'), sysroot);
+      } catch (e) {
+        if (e instanceof UnsafePathError) {
+          unsafe.push({ root, error: e.for(`to read ${join(dir, 'main.xcd')}`) });
+          hit = true;
+          break;
+        }
+        continue;
+      }
       if (main === undefined) continue;
       hit = true;
       const registryDir = sysroot === undefined ? dir : (await walkSafe(dir, { root: sysroot })).real;
@@ -120,7 +135,7 @@ async function scanInstalls(roots: readonly string[], sysroot: string | undefine
     }
     if (!hit) absent.push(root);
   }
-  return { installs: found, absent };
+  return { installs: found, absent, unsafe };
 }
 
 /** The first root that holds a LibreOffice registry (main.xcd), or undefined. */
@@ -190,14 +205,14 @@ async function safeRegistry(registryDir: string, platform: NodeJS.Platform): Pro
   }
 }
 
-/** The installs to switch, and configured roots that hold none (an error each). */
-async function locateInstalls(config: LibreOfficeConfig, platform: NodeJS.Platform): Promise<{ installs: LibreOfficeInstall[]; missing: string[] }> {
+/** The installs to switch, configured roots that hold none, and refused ones (an error each). */
+async function locateInstalls(config: LibreOfficeConfig, platform: NodeJS.Platform): Promise<{ installs: LibreOfficeInstall[]; missing: string[]; unsafe: Scan['unsafe'] }> {
   const configured = config.installRoot === undefined ? undefined
     : typeof config.installRoot === 'string' ? [config.installRoot] : config.installRoot;
   if (config.sysroot !== undefined) for (const r of configured ?? []) below(config.sysroot, r); // throws NOT_IN_ROOT
-  const { installs, absent } = await scanInstalls(configured ?? await defaultInstallRoots(platform, config.sysroot), config.sysroot);
+  const { installs, absent, unsafe } = await scanInstalls(configured ?? await defaultInstallRoots(platform, config.sysroot), config.sysroot);
   // The usual places may be empty; a configured root must hold an install.
-  return { installs, missing: configured ? absent : [] };
+  return { installs, missing: configured ? absent : [], unsafe };
 }
 
 /** One result from one per install: a single install reports as it always did; several list theirs in detail.installs. */
@@ -296,8 +311,8 @@ export function createLibreOfficeEnforcer(
       } catch (e) {
         return { enforcer: name, ok: false, changed: false, applied: 'nothing: LibreOffice not found', error: errorText(e) };
       }
-      const { installs, missing } = found;
-      if (!installs.length) {
+      const { installs, missing, unsafe } = found;
+      if (!installs.length && !unsafe.length) {
         return { enforcer: name, ok: false, changed: false, applied: 'nothing: LibreOffice not found', error: notFound ?? missing.map(absent).join('; ') };
       }
       const parts = [];
@@ -305,16 +320,20 @@ export function createLibreOfficeEnforcer(
       for (const root of missing) {
         parts.push({ where: root, r: { enforcer: name, ok: false, changed: false, applied: 'nothing: no LibreOffice there', detail: { installRoot: root }, error: absent(root) } });
       }
+      for (const u of unsafe) {
+        parts.push({ where: u.root, r: { enforcer: name, ok: false, changed: false, applied: 'nothing: refused', detail: { installRoot: u.root, code: u.error.code }, error: u.error.message } });
+      }
       return combine(name, parts);
     },
 
     async check(): Promise<CheckResult> {
       try {
-        const { installs, missing } = await locateInstalls(config, ctx.platform);
-        if (!installs.length) return { enforcer: name, ok: false, message: notFound ?? missing.map(absent).join('; ') };
+        const { installs, missing, unsafe } = await locateInstalls(config, ctx.platform);
+        if (!installs.length && !unsafe.length) return { enforcer: name, ok: false, message: notFound ?? missing.map(absent).join('; ') };
         const results = [];
         for (const i of installs) results.push(await checkOne(name, i, ctx.platform));
         for (const root of missing) results.push({ enforcer: name, ok: false, message: absent(root) });
+        for (const u of unsafe) results.push({ enforcer: name, ok: false, message: `${u.root}: ${u.error.message}` });
         return { enforcer: name, ok: results.every((r) => r.ok), message: results.map((r) => r.message).join('; ') };
       } catch (e) {
         return { enforcer: name, ok: false, message: errorText(e) };

@@ -320,6 +320,21 @@ describe('libreoffice enforcer: every install, and installs inside another root'
     expect(await e.check()).toMatchObject({ ok: true });
   });
 
+  it.runIf(process.getuid?.() === 0)('sysroot: an install reached through a link another user owns is refused, the others are still switched', async () => {
+    const sysroot = tempDir();
+    const deb = debianInRoot(sysroot, '26.8.3.1', true);
+    lchownSync(join(deb, 'share/registry/main.xcd'), 65534, 65534);
+    const tdf = tdfInRoot(sysroot, 'libreoffice26.8', '26.8.0.1');
+    const e = createLibreOfficeEnforcer({ name: 'libreoffice', sysroot }, { platform: 'linux' });
+    const r = await e.apply(RO);
+    expect(r).toMatchObject({ ok: false, changed: true });
+    expect(r.detail).toEqual({ installs: [expect.objectContaining({ installRoot: tdf, supported: true }), { installRoot: deb, code: 'UNSAFE_PATH' }] });
+    expect(r.error).toMatch(/main\.xcd is owned by uid 65534/);
+    expect(readdirSync(join(tdf, 'share/registry'))).toContain(LAYER_FILE);
+    expect(readdirSync(join(deb, 'share/registry'))).toEqual(['main.xcd']);
+    expect((await e.check()).message).toMatch(/owned by uid 65534/);
+  });
+
   it('sysroot: a registry folder linked to / or up with .. stays inside; installRoot outside the sysroot is refused', async () => {
     const sysroot = tempDir();
     // Debian 12's layout: share/registry itself an absolute link into /etc.
