@@ -14,7 +14,7 @@
 //     /etc/libreoffice/registry/main.xcd) are resolved inside it.
 // Without the chroot (or not root) this skips loudly; with
 // DEVLIC_REQUIRE_REAL_APPS=1 it fails instead.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAYER_FILE, createLibreOfficeEnforcer } from '../../agent/enforce/libreoffice.ts';
@@ -65,6 +65,22 @@ const USER_XCU = `<?xml version="1.0" encoding="UTF-8"?>
 
 let runs = 0;
 const timings: string[] = [];
+const testStart = Date.now();
+
+/**
+ * soffice's pipes are sockets in the chroot's /tmp (a fixed place, not
+ * TMPDIR) and outlive a killed office: remove ours, the named ones and the
+ * single-instance ones made while this test ran (the chroot is this test's alone).
+ */
+function removeOurPipes(): void {
+  const tmp = join(C, 'tmp');
+  for (const n of readdirSync(tmp)) {
+    const p = join(tmp, n);
+    const ours = n.startsWith(`OSL_PIPE_0_devlic-viewer-${process.pid}-`)
+      || (n.startsWith('OSL_PIPE_0_SingleOfficeIPC_') && lstatSync(p).mtimeMs >= testStart - 1000);
+    if (ours) rmSync(p, { force: true });
+  }
+}
 
 /** The agent's enforcers inside the chroot, for one mode. */
 async function agentApply(mode: 'full' | 'read-only'): Promise<{ results: ApplyResult[]; checks: CheckResult[] }> {
@@ -78,12 +94,13 @@ async function probe(): Promise<{ probe: Probe; outDir: string }> {
   const home = `${WORK_IN}/home-${n}`;
   const outIn = `${WORK_IN}/out-${n}`;
   mkdirSync(join(C, home, 'profile/user'), { recursive: true });
+  mkdirSync(join(C, home, 'tmp'));
   mkdirSync(join(C, outIn));
   writeFileSync(join(C, home, 'profile/user/registrymodifications.xcu'), USER_XCU);
   writeFileSync(join(C, DOC_IN), DOC);
   const pipe = `devlic-viewer-${process.pid}-${n}`;
   const started = Date.now();
-  const office = startIn(C, ['/usr/bin/env', `HOME=${home}`, `${INSTALL}/program/soffice`,
+  const office = startIn(C, ['/usr/bin/env', `HOME=${home}`, `TMPDIR=${home}/tmp`, `${INSTALL}/program/soffice`,
     '--headless', '--invisible', '--norestore', '--nologo', '--nodefault',
     `-env:UserInstallation=file://${home}/profile`, `--accept=pipe,name=${pipe};urp;`]);
   const exited = new Promise<void>((res) => office.on('close', () => res()));
@@ -121,6 +138,7 @@ describe('LibreOffice viewer mode, for real, in a trixie-backports chroot', () =
     if (skip) return;
     rmSync(LAYER, { force: true });
     rmSync(WORK, { recursive: true, force: true });
+    removeOurPipes();
     console.log(`viewer-mode chroot: soffice runs ${timings.join(', ')}`);
   });
 
