@@ -132,7 +132,9 @@ export function agentUnit(opts: AgentUnitOptions): string {
     'TimeoutStopSec=30',
     // SIGTERM to the agent first (it stops cleanly), then to helpers it started (soffice read-back).
     'KillMode=mixed',
-    // JSON lines on stdout go to the journal: `journalctl -u devlic-agent`.
+    // JSON lines on stdout go to the journal: `journalctl -u devlic-agent`. Each starts with
+    // its priority (`<3>` for errors, shared/journal.ts), which journald reads because
+    // SyslogLevelPrefix= stays at its default, yes: `journalctl -u devlic-agent -p err`.
     'StandardOutput=journal',
     'StandardError=journal',
     'SyslogIdentifier=devlic-agent',
