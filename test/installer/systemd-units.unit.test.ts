@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentLayout } from '../../installer/layout.ts';
 import { agentInstallLines, agentUnit, serverAddressLines, serverUnit } from '../../installer/platforms/systemd.ts';
+import { allowedCalls, expand, parseSyscallGroups } from '../helpers/syscall-filter.ts';
 
 describe('serverAddressLines', () => {
   it('allows only an address-literal server (IPv4, IPv6, localhost)', () => {
@@ -41,5 +42,39 @@ describe('the hardening both units share', () => {
       expect(unit).not.toContain('SyslogLevelPrefix=no');
     }
     expect(serverUnit().split('\n')).toContain('CapabilityBoundingSet=CAP_NET_BIND_SERVICE');
+  });
+});
+
+describe('the syscall-filter helper (how sandbox-run.test.ts applies a unit\'s filter)', () => {
+  const groups = parseSyscallGroups(`@default
+    # always
+    execve
+    exit
+@a
+    # group a
+    @default
+    read
+    setpriority
+@b
+    setpriority
+    @c
+@c
+    reboot
+    @b
+# Not showing unlisted system calls
+`);
+
+  it('parses groups and expands nested ones, cycles included', () => {
+    expect([...expand('@a', groups)].sort()).toEqual(['execve', 'exit', 'read', 'setpriority']);
+    expect([...expand('@b', groups)].sort()).toEqual(['reboot', 'setpriority']);
+    expect([...expand('write', groups)]).toEqual(['write']);
+    expect(() => expand('@nope', groups)).toThrow(/unknown system call group @nope/);
+  });
+
+  it('takes the first line as the allow list and removes what a ~ line names', () => {
+    const unit = 'SystemCallFilter=@a write\nSystemCallFilter=~@b\nOther=1';
+    expect([...allowedCalls(unit, groups)].sort()).toEqual(['execve', 'exit', 'read', 'write']);
+    expect(() => allowedCalls('SystemCallFilter=~@b', groups)).toThrow(/no SystemCallFilter= allow list/);
+    expect(() => allowedCalls('NoFilter=1', groups)).toThrow(/no SystemCallFilter= allow list/);
   });
 });
