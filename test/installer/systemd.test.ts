@@ -40,11 +40,14 @@ function security(root: string, unit: string): { exposure: number; output: strin
 
 const AGENT_UNIT = 'etc/systemd/system/devlic-agent.service';
 
-async function stagedInstall(root: string, server: string): Promise<void> {
+/** Installs into a staging root; returns what install said. */
+async function stagedInstall(root: string, server: string): Promise<string[]> {
+  const said: string[] = [];
   const code = await runInstallCommand(['install', '--app', 'libreoffice', '--root', root, '--from', fakeRelease(), '--server', server], {
-    platform: 'linux', runner: new RecordingRunner(), isSea: false, uid: 0, log: () => undefined,
+    platform: 'linux', runner: new RecordingRunner(), isSea: false, uid: 0, log: (l) => { said.push(l); },
   });
   expect(code).toBe(0);
+  return said;
 }
 
 describe('systemd units', () => {
@@ -100,7 +103,7 @@ describe('systemd units', () => {
   it.skipIf(skip)('systemd-analyze security: the installed agent unit scores <= 2.5, the server unit <= 1.5', async () => {
     // An address-literal server: the unit allows that address only.
     const byIp = stagingRoot();
-    await stagedInstall(byIp, 'https://192.0.2.10:8470');
+    expect(await stagedInstall(byIp, 'https://192.0.2.10:8470')).toContain('network: the service may reach only 192.0.2.10');
     expect(readFileSync(join(byIp, AGENT_UNIT), 'utf8')).toContain('IPAddressAllow=192.0.2.10');
     const ip = security(byIp, 'devlic-agent.service');
     expect(ip.exposure).toBeLessThanOrEqual(2.5);
@@ -109,7 +112,7 @@ describe('systemd units', () => {
 
     // A host name: no allow list (see serverAddressLines), still within the limit.
     const byName = stagingRoot();
-    await stagedInstall(byName, 'https://licensing.example.org:8470');
+    expect((await stagedInstall(byName, 'https://licensing.example.org:8470')).join('\n')).toMatch(/network: not narrowed to the server \(its URL names a host/);
     const name = security(byName, 'devlic-agent.service');
     expect(name.exposure).toBeLessThanOrEqual(2.5);
     expect(name.output).toMatch(/IPAddressDeny=\s+Service does not define an IP address allow list/);
