@@ -1,6 +1,7 @@
 // devlic-agent: entry point and command dispatch. Exit codes follow the shared
 // contract: 0 ok, 1 failure (with what to do), 2 wrong usage.
 import { runCli, UsageError } from '../shared/cli.ts';
+import { stderrText } from '../shared/journal.ts';
 import type { Command } from './cli/common.ts';
 import { enrollCommand } from './cli/enroll.ts';
 import { runCommand } from './cli/run.ts';
@@ -58,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof AgentError) {
-      process.stderr.write(`devlic-agent: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+      process.stderr.write(stderrText('devlic-agent', `devlic-agent: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`));
       return 1;
     }
     throw e;

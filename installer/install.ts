@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { ADDON, pathFor, type AgentLayout } from './layout.ts';
 import { hostPath, readIfExists, removeDirIfEmpty, removeFile, Transaction } from './fsops.ts';
 import { serviceManager, SYSTEMD_DROPIN_DIR, type ServiceManager } from './platforms/manager.ts';
+import { serverAddressLines } from './platforms/systemd.ts';
 import { redact, type Command, type CommandResult, type Runner } from '../shared/run.ts';
 import { ENROLL_TOKEN_ENV } from '../agent/cli/enroll-token.ts';
 
@@ -112,7 +113,8 @@ export async function install(o: InstallOptions): Promise<void> {
   const cfg = mergedConfig(readIfExists(p(L.configFile)), o);
   const apps = Array.isArray(cfg.apps) ? (cfg.apps as Array<Record<string, unknown>>) : [{ name: 'file' }];
   const readWritePaths = o.writePathsFor ? await o.writePathsFor(apps) : [];
-  const mgr = serviceManager({ layout: L, packaged, readWritePaths }, o.sleep);
+  const server = typeof cfg.server === 'string' ? cfg.server : undefined;
+  const mgr = serviceManager({ layout: L, packaged, readWritePaths, server }, o.sleep);
   const serviceMode = o.serviceCommands ?? (o.root ? 'skip' : 'run');
   const run = gatedRunner(o.runner, serviceMode, o.log);
   const lp = pathFor(L.platform);
@@ -162,6 +164,11 @@ export async function install(o: InstallOptions): Promise<void> {
       tx.mkdirs(p(pathFor(L.platform).dirname(f.path)), 0o755);
       tx.writeFile(p(f.path), f.content, f.mode);
       o.log(`service definition: ${f.path}`);
+    }
+    if (L.platform === 'linux') {
+      const allow = serverAddressLines(server).find((l) => l.startsWith('IPAddressAllow='));
+      o.log(allow ? `network: the service may reach only ${allow.slice('IPAddressAllow='.length)}`
+        : 'network: not narrowed to the server (its URL names a host, not an address; see INSTALL.md to pin addresses)');
     }
 
     if (o.server && o.token && o.enroll !== false) await enroll(o, run, p);

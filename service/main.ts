@@ -85,7 +85,9 @@ async function main(argv: string[]): Promise<number> {
   await preflight(cfg);
   const log = createLogger('devlic-server');
   const server = await startServer(cfg, log);
-  process.stdout.write(`devlic-server ${VERSION} listening on ${server.url} (data in ${cfg.dataDir})\n`);
+  // For a person at a terminal; elsewhere (journal, pipes) stdout holds JSON log lines only,
+  // and the 'devlic-server listening' line says the same.
+  if (process.stdout.isTTY) process.stdout.write(`devlic-server ${VERSION} listening on ${server.url} (data in ${cfg.dataDir})\n`);
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');

@@ -67,9 +67,9 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     // Shown once (the database keeps only its hash), and only to a person at
     // a terminal: under systemd or launchd stderr goes to the journal, which
     // more people can read than the 0600 file.
-    process.stderr.write(process.stderr.isTTY
-      ? `\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`
-      : `First start: bootstrap global-admin token written to ${file} (mode 0600); it is not printed because stderr is not a terminal\n`);
+    // Elsewhere a log line (warn: someone must fetch it), so the journal gets JSON only.
+    if (process.stderr.isTTY) process.stderr.write(`\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`);
+    else log.warn({ file }, `first start: bootstrap global-admin token written to ${file} (mode 0600); it is not printed because stderr is not a terminal`);
   }
   await ctx.refresh();
 

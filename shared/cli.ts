@@ -3,6 +3,7 @@
 // one-line reason, 1 = failure with a message that says what to do).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DevlicError } from './errors.ts';
+import { stderrText } from './journal.ts';
 
 export class UsageError extends Error {}
 
@@ -25,13 +26,13 @@ export async function runCli(program: string, main: () => Promise<number | void>
     process.exitCode = code ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`${program}: ${e.message}\nTry '${program} --help'.\n`);
+      process.stderr.write(stderrText(program, `${program}: ${e.message}\nTry '${program} --help'.\n`));
       process.exitCode = 2;
     } else if (e instanceof DevlicError) {
-      process.stderr.write(`${program}: ${e.message} [${e.code}]\n`);
+      process.stderr.write(stderrText(program, `${program}: ${e.message} [${e.code}]\n`));
       process.exitCode = 1;
     } else {
-      process.stderr.write(`${program}: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.stderr.write(stderrText(program, `${program}: ${(e as Error)?.stack ?? String(e)}\n`));
       process.exitCode = 1;
     }
   }

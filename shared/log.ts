@@ -1,12 +1,24 @@
 // Structured JSON logging (pino) to stdout, so that systemd's journal,
 // launchd's log files and the Windows service wrapper all receive one JSON
-// object per line.
+// object per line. On the journal each line also carries its syslog
+// priority (`<3>{...}`, see journal.ts), so `journalctl -p err` finds errors.
 import { pino, type Logger } from 'pino';
+import { fdIsJournal, journalLine } from './journal.ts';
 
 export type { Logger };
 
-export function createLogger(name: string, level = process.env.DEVLIC_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name, level, base: { name }, timestamp: pino.stdTimeFunctions.isoTime });
+export function createLogger(name: string, level = process.env.DEVLIC_LOG_LEVEL ?? 'info', toJournal = fdIsJournal(1)): Logger {
+  const log = pino({
+    name, level, base: { name }, timestamp: pino.stdTimeFunctions.isoTime,
+    ...(toJournal ? { hooks: { streamWrite: journalLine } } : {}),
+  });
+  if (toJournal) {
+    // Node prints its process warnings ("(node:123) Warning: ...") on stderr,
+    // which is the journal too: log them as JSON lines instead.
+    process.removeAllListeners('warning');
+    process.on('warning', (w) => log.warn({ warning: { name: w.name, message: w.message, code: (w as { code?: string }).code } }, `node: ${w.message}`));
+  }
+  return log;
 }
 
 /** A logger that discards everything: for library code used from CLIs and tests. */

@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import type { AgentLayout } from '../layout.ts';
 import type { Command, Runner } from '../../shared/run.ts';
-import { agentUnit, systemdForget, systemdRegister, systemdStop } from './systemd.ts';
+import { agentInstallLines, agentUnit, systemdForget, systemdRegister, systemdStop } from './systemd.ts';
 import { agentPlist, launchdRegister, launchdStop, NEWSYSLOG_FILE, newsyslogConf } from './launchd.ts';
 import {
   parseScQuery, restrictDataDir, scConfigure, scDefine, scDelete, scQuery, scStart, scStop, WINSW_EXE, winswXml,
@@ -24,6 +24,8 @@ export interface ManagerOptions {
   packaged: boolean;
   /** Extra writable folders for the systemd sandbox (LibreOffice registry...). */
   readWritePaths: string[];
+  /** The server URL from the config: an IP literal narrows the systemd unit's IP allow list to it. */
+  server?: string;
 }
 
 export interface ServiceManager {
@@ -59,11 +61,12 @@ function systemd(o: ManagerOptions): ServiceManager {
   const name = o.layout.serviceName;
   return {
     files() {
-      if (!o.packaged) return [{ path: o.layout.serviceFile, content: agentUnit({ layout: o.layout, readWritePaths: o.readWritePaths }), mode: 0o644 }];
-      if (!o.readWritePaths.length) return [];
-      // Same generator, so the drop-in cannot disagree with a full unit about the paths.
-      const line = agentUnit({ layout: o.layout, readWritePaths: o.readWritePaths }).split('\n').filter((l) => l.startsWith('ReadWritePaths=-'));
-      return [{ path: SYSTEMD_DROPIN, content: `# Written by devlic-agent install: folders the enabled apps write.\n[Service]\n${line.join('\n')}\n`, mode: 0o644 }];
+      const opts = { layout: o.layout, readWritePaths: o.readWritePaths, server: o.server };
+      if (!o.packaged) return [{ path: o.layout.serviceFile, content: agentUnit(opts), mode: 0o644 }];
+      // Same lines as a full unit would carry, so the drop-in cannot disagree with it.
+      // Written also when empty: it replaces a previous install's (an old server address).
+      const lines = agentInstallLines(opts);
+      return [{ path: SYSTEMD_DROPIN, content: `# Written by devlic-agent install: folders the enabled apps write, the server's address.\n[Service]\n${lines.join('\n')}\n`, mode: 0o644 }];
     },
     allFiles: () => [ETC_UNIT, SYSTEMD_DROPIN],
     extraProgramFiles: [],

@@ -1,6 +1,8 @@
 // systemd units for the agent and the licensing service, and the systemctl
 // command lines that register and remove them. Pure: text and argv arrays
-// only, so tests check them (and `systemd-analyze verify` checks the units).
+// only, so tests check them (`systemd-analyze verify` checks the units and
+// `systemd-analyze security` scores them: agent <= 2.5, server <= 1.5).
+import { isIP } from 'node:net';
 import type { AgentLayout } from '../layout.ts';
 import { SERVER_LAYOUT } from '../layout.ts';
 import type { Command } from '../../shared/run.ts';
@@ -14,6 +16,8 @@ export interface AgentUnitOptions {
    * installed yet) must not stop the service from starting.
    */
   readWritePaths?: string[];
+  /** The server URL the agent talks to: an IP literal narrows the unit's IP allow list to it (see serverAddressLines). */
+  server?: string;
 }
 
 // Paths go into unit files unquoted, so refuse what would change their meaning there.
@@ -27,6 +31,11 @@ function unitPath(p: string): string {
 // The sandbox both services share. V8 writes machine code at run time, so
 // MemoryDenyWriteExecute stays off; everything else a network daemon that
 // touches no hardware can live without is taken away.
+// System calls: the set systemd keeps for ordinary services, without the
+// privileged and resource-tuning ones. A refused call fails with EPERM
+// instead of killing the process: SQLite, running as root, fchown()s every
+// new journal/WAL file to the database's owner and ignores a failure, and
+// Node raises its file limit at start-up; neither may cost the service.
 const COMMON_SANDBOX = [
   'NoNewPrivileges=yes',
   'ProtectSystem=strict',
@@ -42,6 +51,13 @@ const COMMON_SANDBOX = [
   'RestrictNamespaces=yes',
   'LockPersonality=yes',
   'SystemCallArchitectures=native',
+  'SystemCallFilter=@system-service',
+  'SystemCallFilter=~@privileged @resources',
+  'SystemCallErrorNumber=EPERM',
+  // No other user's processes in /proc (hidepid=invisible); no /dev but the pseudo devices.
+  'ProtectProc=invisible',
+  'PrivateDevices=yes',
+  'PrivateMounts=yes',
   'UMask=0077',
 ];
 
@@ -56,9 +72,45 @@ function dataDirLines(dataDir: string): string[] {
   return [`ReadWritePaths=${d}`];
 }
 
+/**
+ * IPAddressDeny/Allow lines for the agent, from its server URL. systemd's
+ * allow list takes addresses, not names, so:
+ * - an IP literal (or `localhost`) server: everything else is denied. The
+ *   agent talks to nothing but its server, and needs no DNS for it.
+ * - a host name: no lines. Pinning the addresses the name resolves to at
+ *   install time would cut the agent off from its server, silently, the day
+ *   the name moves (a load balancer, a new host), and the name's resolver
+ *   (a DHCP-given DNS server on a laptop that roams) would need allowing too.
+ *   An administrator who knows the addresses are fixed adds them with
+ *   `systemctl edit devlic-agent` (installer/INSTALL.md says how).
+ * Bad or missing URL: no lines (the agent's own config check reports it).
+ */
+export function serverAddressLines(server: string | undefined): string[] {
+  if (!server) return [];
+  let host: string;
+  try {
+    host = new URL(server).hostname;
+  } catch {
+    return [];
+  }
+  const ip = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (ip.toLowerCase() === 'localhost') return ['IPAddressDeny=any', 'IPAddressAllow=localhost'];
+  if (isIP(ip)) return ['IPAddressDeny=any', `IPAddressAllow=${ip}`];
+  return [];
+}
+
+/**
+ * What an install adds to the agent's unit: the folders its apps write and
+ * the server's address. In the unit the installer writes, and as a drop-in
+ * when the package owns the unit (so both say the same).
+ */
+export function agentInstallLines(opts: Pick<AgentUnitOptions, 'readWritePaths' | 'server'>): string[] {
+  const rw = [...new Set(opts.readWritePaths ?? [])].map((p) => `-${unitPath(p)}`);
+  return [...(rw.length ? [`ReadWritePaths=${rw.join(' ')}`] : []), ...serverAddressLines(opts.server)];
+}
+
 export function agentUnit(opts: AgentUnitOptions): string {
   const { exe, configFile, dataDir } = opts.layout;
-  const rw = [...new Set(opts.readWritePaths ?? [])].map((p) => `-${unitPath(p)}`);
   return [
     '# devlic-agent: device-based licensing agent. Written by `devlic-agent install`',
     '# or the devlic-agent package; local changes go in `systemctl edit devlic-agent`.',
@@ -80,17 +132,25 @@ export function agentUnit(opts: AgentUnitOptions): string {
     'TimeoutStopSec=30',
     // SIGTERM to the agent first (it stops cleanly), then to helpers it started (soffice read-back).
     'KillMode=mixed',
-    // JSON lines on stdout go to the journal: `journalctl -u devlic-agent`.
+    // JSON lines on stdout go to the journal: `journalctl -u devlic-agent`. Each starts with
+    // its priority (`<3>` for errors, shared/journal.ts), which journald reads because
+    // SyslogLevelPrefix= stays at its default, yes: `journalctl -u devlic-agent -p err`.
     'StandardOutput=journal',
     'StandardError=journal',
     'SyslogIdentifier=devlic-agent',
     ...dataDirLines(dataDir),
-    ...(rw.length ? [`ReadWritePaths=${rw.join(' ')}`] : []),
+    ...agentInstallLines(opts),
     ...COMMON_SANDBOX,
     // Reads /var/run/utmp and the hardware identity; never needs to write a home folder.
     'ProtectHome=read-only',
-    // Root, but only with the file-permission rights enforcers need on system-wide app settings.
-    'CapabilityBoundingSet=CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_KILL',
+    // Root, but with no capability at all. Everything the agent writes (its
+    // data folder, LibreOffice's registry layer, the file enforcer's JSON) and
+    // every hook it runs must be owned by root along the whole path
+    // (agent/host/safe-path.ts), so root's ordinary owner rights suffice; it
+    // signals only its own children (same user). Hooks inherit this: a hook
+    // that must signal users' processes or change others' files needs
+    // `systemctl edit devlic-agent` (installer/INSTALL.md).
+    'CapabilityBoundingSet=',
     // Netlink: the network-interface facts of the device identity.
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
     '',
@@ -126,7 +186,8 @@ export function serverUnit(): string {
     'SyslogIdentifier=devlic-server',
     ...COMMON_SANDBOX,
     'ProtectHome=yes',
-    'PrivateDevices=yes',
+    // No SysV IPC objects outlive the service's user.
+    'RemoveIPC=yes',
     // Only so that "listen": "0.0.0.0:443" works without running as root.
     'AmbientCapabilities=CAP_NET_BIND_SERVICE',
     'CapabilityBoundingSet=CAP_NET_BIND_SERVICE',

@@ -86,7 +86,11 @@ export class TestAgent {
   output = '';
   private exited: Promise<void> | null = null;
 
-  constructor(name: string, opts: { machineId?: string; hardwareUuid?: string; config?: Record<string, unknown> } = {}) {
+  /** Program and arguments the daemon (`run`, not the CLI commands) is started through, e.g. a sandbox. */
+  private readonly wrapper: string[];
+
+  constructor(name: string, opts: { machineId?: string; hardwareUuid?: string; config?: Record<string, unknown>; wrapper?: string[] } = {}) {
+    this.wrapper = opts.wrapper ?? [];
     this.dir = tempDir(`agent-${name}`);
     this.dataDir = join(this.dir, 'data');
     this.configFile = join(this.dir, 'agent.json');
@@ -139,7 +143,8 @@ export class TestAgent {
 
   /** Starts `devlic-agent run` and waits until it answers on its control socket. */
   async start(): Promise<void> {
-    const p = spawn(NODE, [join(ROOT, 'agent/main.ts'), 'run', ...this.common()], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, ...args] = [...this.wrapper, NODE, join(ROOT, 'agent/main.ts'), 'run', ...this.common()];
+    const p = spawn(file, args, { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
     let mine = '';
     p.stdout!.on('data', (d) => { this.output += d; mine += d; });
