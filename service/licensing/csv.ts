@@ -24,6 +24,7 @@ export function enforcementOf(d: DeviceView): string {
   if (!d.lastMode) return 'never reported';
   const expected = d.licensed ? 'full' : 'read-only';
   if (d.lastMode !== expected) return `pending (reports ${d.lastMode})`;
+  if (d.enforcement?.ok === false) return `not enforced (${d.enforcement.failing.map((f) => `${f.enforcer}: ${f.reason}`).join('; ')})`;
   return 'in effect';
 }
 

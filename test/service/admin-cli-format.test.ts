@@ -275,7 +275,7 @@ describe('human output', () => {
     product: 'M365-DEV', subscription: { id: 'sub_1', name: 'EA' }, licenseGroup: { id: 'grp_1', name: 'Lab' },
     entitlementSeq: 4, disabled: false, lastMode: 'full', lastReason: 'ASSIGNED', lastSeenAt: '2026-05-01T11:59:48Z',
     users: [{ name: 'alice', mode: 'full' }, { name: 'bob', mode: 'full' }], agentVersion: '0.1.0',
-    cacheExpiresAt: null, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, retired: null, ...over,
+    cacheExpiresAt: null, enforcement: { ok: true, failing: [] }, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, retired: null, ...over,
   });
 
   it('lists devices with seat, reason, last mode, relative last seen and users', () => {
