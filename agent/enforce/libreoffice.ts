@@ -147,6 +147,15 @@ export function createLibreOfficeEnforcer(
     ? `no LibreOffice registry (share/registry/main.xcd) under ${config.installRoot}`
     : 'LibreOffice not found in its usual places; set installRoot');
 
+  // The schema is megabytes: read again only when main.xcd changes (an upgrade).
+  let support: { key: string; value: boolean | undefined } | null = null;
+  const supportCached = async (install: LibreOfficeInstall) => {
+    const st = await fsp.stat(join(install.registryDir, 'main.xcd'));
+    const key = `${install.registryDir}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+    if (support?.key !== key) support = { key, value: await installSupports(install, VIEWER_MODE_ITEM) };
+    return support.value;
+  };
+
   return {
     name,
     async apply(target: EnforcementTarget): Promise<ApplyResult> {
@@ -203,6 +212,11 @@ export function createLibreOfficeEnforcer(
         // Not installed: apply() reports that, once.
         if (!install) return { enforcer: name, drift: [] };
         const drift = layerDrift(target.mode, observeFile(await readRegular(join(install.registryDir, LAYER_FILE))));
+        // A LibreOffice replaced by a version without ViewerAppMode holds no
+        // read-only even with the layer in place: apply() then says so.
+        if (target.mode === 'read-only' && drift.length === 0 && (await supportCached(install)) !== true) {
+          drift.push(`LibreOffice ${install.version ?? '(version unknown)'} cannot honour the layer`);
+        }
         return { enforcer: name, drift: drift.map((d) => `${d} in ${install.registryDir}`) };
       } catch (e) {
         return { enforcer: name, drift: [`viewer-mode layer unreadable: ${errorText(e)}`] };
