@@ -351,6 +351,12 @@ describe('the real enforcers drift and are repaired', () => {
     expect((await ap.verify('schedule'))[0]).toMatchObject({ ok: true, drift: [`viewer-mode layer missing in ${registry}`] });
     expect(statSync(layer).mode & 0o777).toBe(0o644);
 
+    // Replaced by a LibreOffice without ViewerAppMode: the layer is fine, read-only is not.
+    writeFileSync(join(registry, 'main.xcd'), readFileSync(join(registry, 'main.xcd'), 'utf8').replace('ViewerAppMode', 'ShowTipOfTheDay').replace('26.8.0.1', '7.4.7.2'));
+    expect((await ap.verify('schedule'))[0]).toMatchObject({ ok: false, drift: [`LibreOffice 7.4.7.2 cannot honour the layer in ${registry}`] });
+    expect(store.getApplied()[0]).toMatchObject({ ok: false, error: expect.stringMatching(/7\.4\.7\.2 does not have/) });
+    install();
+
     await ap.apply(full, []);
     writeFileSync(layer, buildLayer([VIEWER_MODE_ITEM]), { mode: 0o644 });
     expect((await ap.verify('schedule'))[0].drift).toEqual([`viewer-mode layer present in ${registry}`]);
