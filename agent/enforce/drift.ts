@@ -27,6 +27,9 @@ export function observeFile(r: { text?: string; st: Pick<Stats, 'mode' | 'uid' |
 /**
  * Who may own a file the agent relies on: root or the agent's own user (a
  * test agent not running as root). undefined: no uids (Windows), any owner.
+ * In the comparisons below, myUid undefined also means "no POSIX permission
+ * bits": Windows reports 0666/0444 whatever the ACLs say, so only the
+ * content counts there (else every check would find drift).
  */
 export function ownerTrusted(uid: number, myUid: number | undefined): boolean {
   return myUid === undefined || uid === 0 || uid === myUid;
@@ -45,6 +48,7 @@ export function exactFileDrift(what: string, obs: ObservedFile | null, text: str
 }
 
 function metaDrift(what: string, obs: ObservedFile, perm: number, myUid: number | undefined): string[] {
+  if (myUid === undefined) return [];
   const out: string[] = [];
   if (obs.perm !== perm) out.push(`${what} permissions ${octal(obs.perm)} (wanted ${octal(perm)})`);
   if (!ownerTrusted(obs.uid, myUid)) out.push(`${what} owned by uid ${obs.uid}, not root`);

@@ -47,6 +47,9 @@ describe('exactFileDrift / absentFileDrift', () => {
     expect(ownerTrusted(1001, 1000)).toBe(false);
     expect(ownerTrusted(1001, undefined)).toBe(true);
     expect(exactFileDrift('f', file({ uid: 1000 }), 'x', 0o644, 1000)).toEqual([]);
+    // Windows: no uids and no real permission bits; the content still counts.
+    expect(exactFileDrift('f', file({ uid: 0, perm: 0o666 }), 'x', 0o644, undefined)).toEqual([]);
+    expect(exactFileDrift('f', file({ text: 'y', perm: 0o666 }), 'x', 0o644, undefined)).toEqual(['f content differs']);
   });
 
   it('wants nothing at all at an absent path, a symlink neither', () => {
@@ -362,6 +365,23 @@ describe('the real enforcers drift and are repaired', () => {
     expect((await ap.verify('schedule'))[0].drift).toEqual([`viewer-mode layer present in ${registry}`]);
     expect(() => statSync(layer)).toThrow();
     expect(store.events({}).filter((x) => x.type === 'drift-repaired').map((x) => x.fields!.mode)).toEqual(['read-only', 'read-only', 'read-only', 'full']);
+    store.close();
+  });
+
+  it('libreoffice installed while the device is read-only: the next pass enforces it', async () => {
+    const root = join(tempDir('drift-lo-new'), 'libreoffice');
+    const registry = join(root, 'share', 'registry');
+    const lo = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
+    const store = newStore();
+    const ap = new Applier([lo, stateful('file').e], store, systemClock, silentLogger());
+    await ap.apply(ro, []);
+    expect(store.getApplied().find((a) => a.enforcer === 'libreoffice')).toMatchObject({ ok: false, error: expect.stringMatching(/no LibreOffice registry/) });
+    expect(await ap.verify('schedule')).toEqual([]); // not installed: nothing to read back, apply's retry owns it
+    mkdirSync(registry, { recursive: true });
+    writeFileSync(join(registry, 'main.xcd'), '<?xml version="1.0"?><oor:data xmlns:oor="http://openoffice.org/2001/registry"><oor:component-schema oor:name="Common" oor:package="org.openoffice.Office"><component><group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"/></group></component></oor:component-schema></oor:data>');
+    await ap.apply(ro, []); // the minute's pass: same target, the failing enforcer is retried
+    expect(store.getApplied().find((a) => a.enforcer === 'libreoffice')).toMatchObject({ ok: true });
+    expect(statSync(join(registry, LAYER_FILE)).mode & 0o777).toBe(0o644);
     store.close();
   });
 });
