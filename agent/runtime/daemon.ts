@@ -367,7 +367,8 @@ export class Daemon {
     if (this.identity.revoked) return { ok: false, error: "the service no longer accepts this device; re-enroll with 'devlic-agent enroll --server URL --token T'" };
     if (!this.poller) {
       const ev = await this.reevaluate('refresh');
-      return { ok: false, error: 'no connection to the service is configured (see devlic-agent logs)', mode: ev.decision.mode, reason: ev.decision.reason };
+      const drift = await this.verifyDrift('refresh');
+      return { ok: false, error: 'no connection to the service is configured (see devlic-agent logs)', mode: ev.decision.mode, reason: ev.decision.reason, drift };
     }
     const o = await this.poller.wake({ unconditional: true, force: true });
     // `refresh` is also how IT asks "is this device really enforced now?".
