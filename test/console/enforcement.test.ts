@@ -9,6 +9,7 @@ import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
 import { launch, missing, required, screenshot, signIn, watchErrors } from './browser.ts';
+import { axeViolations } from './axe.ts';
 
 const run = describe.skipIf(missing);
 if (missing && required) {
@@ -57,6 +58,8 @@ run('fleet view: enforcement health', () => {
     expect(await badge.getAttribute('title')).toBe(`libreoffice: ${TOO_OLD}`);
     expect(await row('enforced-old').locator('[data-enforced="unknown"]').textContent()).toBe('enforcement unknown');
     expect(await row('enforced-ok').locator('[data-enforced]').count()).toBe(0);
+    // The badges meet WCAG AA like the rest of the console (contrast, names).
+    expect(await axeViolations(page)).toEqual([]);
     await screenshot(page, 'fleet-not-enforced-badge');
   });
 
