@@ -82,7 +82,7 @@ describe('CSV', () => {
     expect(enforcementOf(device({ licensed: true, lastMode: 'read-only' }))).toBe('pending (reports read-only)');
     const failing = { ok: false, failing: [{ enforcer: 'libreoffice', reason: 'LibreOffice 7.4 lacks ViewerAppMode' }] };
     expect(enforcementOf(device({ licensed: false, lastMode: 'read-only', enforcement: failing }))).toBe('not enforced (libreoffice: LibreOffice 7.4 lacks ViewerAppMode)');
-    expect(enforcementOf(device({ licensed: false, lastMode: 'read-only', enforcement: { ok: null, failing: [] } }))).toBe('in effect');
+    expect(enforcementOf(device({ licensed: false, lastMode: 'read-only', enforcement: { ok: null, failing: [] } }))).toBe('mode reported, enforcement unknown');
   });
 });
 
