@@ -14,6 +14,7 @@
 //   statusSchedule     "*/5 * * * *": status report to the service
 //   expirySchedule     "* * * * *": re-decide (warning at warnAt, read-only at exp)
 //   pruneSchedule      "17 3 * * *": event log pruning
+//   verifySchedule     "* * * * *": drift check: each enforcer's actual state against the applied mode, repaired where it differs
 //   logRetentionDays   30
 //   utmpPath           /var/run/utmp (Linux sign-in watching)
 //   sessionPollSeconds 15: fallback poll of sign-ins when file watching misses an event
@@ -42,6 +43,7 @@ export const AgentConfig = Type.Object({
   statusSchedule: Schedule,
   expirySchedule: Schedule,
   pruneSchedule: Schedule,
+  verifySchedule: Schedule,
   logRetentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
   utmpPath: Type.String({ minLength: 1 }),
   sessionPollSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
@@ -71,6 +73,7 @@ export function defaults(): AgentConfig {
     statusSchedule: '*/5 * * * *',
     expirySchedule: '* * * * *',
     pruneSchedule: '17 3 * * *',
+    verifySchedule: '* * * * *',
     logRetentionDays: 30,
     utmpPath: '/var/run/utmp',
     sessionPollSeconds: 15,
@@ -87,7 +90,7 @@ export function loadAgentConfig(opts: { configFile?: string; overrides?: Partial
   const file = opts.configFile ?? defaultConfigFile();
   if (existsSync(file)) assertTrustedFile(file, 'config file');
   const cfg = loadConfig(AgentConfig, defaults(), { file, fileRequired: opts.configFile !== undefined, overrides: opts.overrides });
-  for (const key of ['refreshSchedule', 'statusSchedule', 'expirySchedule', 'pruneSchedule'] as const) {
+  for (const key of ['refreshSchedule', 'statusSchedule', 'expirySchedule', 'pruneSchedule', 'verifySchedule'] as const) {
     if (!cron.validate(cfg[key])) throw new AgentError(`configuration: ${key} '${cfg[key]}' is not a valid cron expression`, `fix it in ${file}`);
   }
   return cfg;

@@ -3,14 +3,15 @@
 // choice of layout, apps and sandbox paths; the work is in install.ts.
 //
 // Entry: runInstallCommand(argv) with argv = ['install', ...] or
-// ['uninstall', ...]. It returns the exit code (0, 1) and throws UsageError
+// ['uninstall', ...]. It returns the exit code (0, 1, or 3: installed, but an
+// app given with --app cannot be switched on this machine) and throws UsageError
 // for wrong usage (exit 2 through shared/cli.ts runCli), like every agent
 // command. installer/agent-entry.ts routes the two commands here.
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isSea } from 'node:sea';
 import { parse, UsageError } from '../shared/cli.ts';
-import { APP_NAMES, descriptorFor, ENFORCERS, writablePaths } from '../agent/enforce/registry.ts';
+import { APP_NAMES, createEnforcers, descriptorFor, ENFORCERS, writablePaths } from '../agent/enforce/registry.ts';
 import { isValid } from '../shared/validate.ts';
 import { agentLayout, type AgentLayout, type Platform } from './layout.ts';
 import { install, isPackaged, uninstall } from './install.ts';
@@ -35,7 +36,9 @@ uninstall  Stops and removes the service and the program files. Config and data
 ${enrollTokenHelp(24)}
   --app NAME            an app to switch, repeatable: ${byName().join(', ')}
                         (default: the config's apps, else "file"; apps that need settings,
-                        such as hooks, go in the config file)
+                        such as hooks, go in the config file). Each is checked on this
+                        machine (not with --root); one that cannot be switched here (e.g.
+                        LibreOffice older than 26.8) is a loud warning and exit status 3
   --ca-file F           trust only this CA for the service's certificate
   --allow-insecure-http allow plain http:// to a non-loopback server
   --purge               uninstall: also remove config, data and logs
@@ -67,6 +70,24 @@ export interface InstallDeps {
   env?: Record<string, string | undefined>;
   /** Tests: run service-manager commands through the (recording) runner even with --root. */
   serviceCommands?: 'run' | 'skip';
+  /** Tests: check the --app apps on this machine even with --root (a staged image is for another machine). */
+  appChecks?: 'run' | 'skip';
+}
+
+/** `install` worked, but an app given with --app cannot be switched on this machine (documented in agent/README.md). */
+export const EXIT_APP_UNSUPPORTED = 3;
+
+/**
+ * Each --app app's own check (the one `doctor` runs): what cannot be switched
+ * on this machine, e.g. a LibreOffice without ViewerAppMode. Nothing is changed.
+ */
+export async function appProblems(apps: Array<Record<string, unknown>>, dataDir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of createEnforcers(apps, { dataDir })) {
+    const r = await e.check().catch((err: Error) => ({ ok: false, message: err.message }));
+    if (!r.ok) out.push(`${e.name}: ${r.message}`);
+  }
+  return out;
 }
 
 /** Folders the systemd sandbox must leave writable for the chosen apps (each enforcer's writablePaths). */
@@ -154,6 +175,10 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
       throw new UsageError('--from DIR is required when not running the built executable (npm run build writes dist/)');
     }
     const apps = appsFrom(values.app);
+    // Checked before anything changes, said after the install (the device is
+    // still licensed and the other apps switched), loudly, with its own exit code.
+    const checkHere = (deps.appChecks ?? (root ? 'skip' : 'run')) === 'run' && platform === process.platform;
+    const problems = apps && checkHere ? await appProblems(apps, layout.dataDir) : [];
     await install({
       layout, from: from ?? dirname(execPath), root, runner, log, serviceCommands: deps.serviceCommands,
       server: values.server, token, enroll: !root || !!values.enroll, caFile: values['ca-file'], allowInsecureHttp: values['allow-insecure-http'],
@@ -162,6 +187,12 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
     });
     log(root ? `devlic-agent is staged under ${root}${values.enroll ? ' and enrolled' : ''}; no service was registered or started.`
       : `devlic-agent is installed and running. Check it with: devlic-agent status`);
+    if (problems.length) {
+      process.stderr.write(`\n${'!'.repeat(72)}\nWARNING: installed, but ${problems.length === 1 ? 'an app' : 'apps'} given with --app cannot be switched on this device:\n`
+        + problems.map((p) => `  - ${p}\n`).join('')
+        + `The device reports this to the service (devices list: ENFORCED NO). Fix it, then check with: devlic-agent doctor\n${'!'.repeat(72)}\n`);
+      return EXIT_APP_UNSUPPORTED;
+    }
     return 0;
   } catch (e) {
     if (e instanceof UsageError) throw e;

@@ -3,7 +3,7 @@
 // these, the CLI refuses any other --type, and docs/reasons.md lists them
 // (checked by test/shared/reasons.unit.test.ts).
 export const AGENT_EVENT_TYPES = [
-  'agent-start', 'agent-stop', 'clock-back', 'clock-jump', 'database-recovered', 'enroll', 'error',
+  'agent-start', 'agent-stop', 'clock-back', 'clock-jump', 'database-recovered', 'drift-repaired', 'enroll', 'error',
   'key-rejected', 'keys', 'merge-refused', 'merged', 'mode-change', 'reload', 'revoked',
   'sign-in', 'sign-out', 'sync', 'token-rejected', 'warning',
 ] as const;

@@ -2,7 +2,9 @@
 // data dir and key permissions, database integrity, the cached token, the
 // clock (against trusted time and the service's), the service's reachability
 // and keys, test hooks in use, and each enforcer (including whether the hook
-// or target paths are safe from non-root users). Exits 1 if any check fails.
+// or target paths are safe from non-root users), whether each enforcer still
+// holds the applied mode (drift), and the last drift repaired. Exits 1 if any
+// check fails.
 import { silentLogger } from '../../shared/log.ts';
 import { API } from '../../shared/api.ts';
 import { extendPins } from '../../shared/keychain.ts';
@@ -22,6 +24,8 @@ import { createEnforcers } from '../enforce/registry.ts';
 import { enforcerContext } from '../enforce/apply.ts';
 import { sendControl } from '../runtime/control.ts';
 import { statSync } from 'node:fs';
+import { lastDrift } from '../report/status.ts';
+import type { Mode } from '../../shared/schemas/common.ts';
 import type { AgentError } from '../errors.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
@@ -106,6 +110,9 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
       else add('clock', 'fail', `${j.detail}; connect to the network (and fix the date/time if it is wrong), then run 'devlic-agent refresh'`);
     }
   }
+  // For the drift check below: the mode last applied, and the last repair.
+  const applied = store?.getDecision() ?? null;
+  const drifted = lastDrift(store);
   store?.close();
 
   // The service.
@@ -143,7 +150,22 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
     } catch (err) {
       add(`enforcer:${e.name}`, 'fail', (err as Error).message);
     }
+    // Read-only: the running agent repairs drift itself, so this only warns.
+    if (!applied) continue;
+    try {
+      const v = await e.verify({ mode: applied.mode as Mode, reason: applied.reason, users: applied.users });
+      if (v.drift.length) {
+        add(`drift:${e.name}`, 'warn', `${v.drift.join('; ')}: the running agent applies ${applied.mode} again within a minute (or now: devlic-agent refresh)`);
+      } else {
+        add(`drift:${e.name}`, 'ok', `holds the applied mode (${applied.mode})`);
+      }
+    } catch (err) {
+      add(`drift:${e.name}`, 'warn', `could not check: ${(err as Error).message}`);
+    }
   }
+  add('last-drift', 'ok', drifted
+    ? `${drifted.at}: ${drifted.enforcer}: ${drifted.drift.join('; ') || 'changed'}; applied again`
+    : 'no drift repaired in the kept event log');
 
   const ping = await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null);
   add('agent', ping ? 'ok' : 'warn', ping ? 'the agent is running' : "the agent is not running (start the devlic-agent service, or 'devlic-agent run')");

@@ -1,6 +1,8 @@
 // Applies a decision through every configured enforcer and records what each
 // one did (for `status`), the decision itself, a mode-change event when the
 // mode or reason changes, and the mode applied to each open sign-in session.
+// Also runs the drift check (verify): the applied mode is compared with what
+// each enforcer finds on the system, and applied again where it drifted.
 // Calls are serialised: two applies never run enforcers concurrently.
 import type { Logger } from '../../shared/log.ts';
 import type { Mode } from '../../shared/schemas/common.ts';
@@ -16,6 +18,18 @@ export function enforcerContext(dataDir: string, log: Logger): EnforcerContext {
   return { dataDir, platform: process.platform, log: (event, fields) => log.info({ ...fields }, event) };
 }
 
+/** Why the drift check ran: its schedule, or `devlic-agent refresh`. */
+export type DriftCause = 'schedule' | 'refresh';
+
+/** One enforcer found out of step with the applied mode, and what applying it again did. */
+export interface DriftRepair {
+  enforcer: string;
+  drift: string[];
+  ok: boolean;
+  changed: boolean;
+  error?: string;
+}
+
 export interface ApplyOutcome {
   /** The mode or reason differs from the previously applied decision. */
   changed: boolean;
@@ -29,6 +43,8 @@ export class Applier {
   private readonly clock: Clock;
   private readonly log: Logger;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Per enforcer, the last drift a repair did not clear (so it is logged once). */
+  private readonly unrepaired = new Map<string, string>();
 
   constructor(enforcers: Enforcer[], store: Store, clock: Clock, log: Logger) {
     this.enforcers = enforcers;
@@ -61,16 +77,25 @@ export class Applier {
     if (sameTarget && !warningChanged && !opts.force && !retry) return { changed: false, previous: { mode: prev.mode, reason: prev.reason }, results: [] };
     let results: ApplyResult[] = [];
     // Enforcers are idempotent, but some are slow (LibreOffice read-back):
-    // skip them when nothing they act on changed, unless forced.
+    // skip them when nothing they act on changed, unless forced; on a retry
+    // only the failing ones run again (the rest are in force, and the drift
+    // check keeps them so).
     if (!sameTarget || opts.force || retry) {
       const target = { mode: decision.mode as Mode, reason: decision.reason, users };
-      results = await Promise.all(this.enforcers.map((e) => this.one(e, target)));
+      const which = !sameTarget || opts.force ? this.enforcers : this.enforcers.filter((e) => before.get(e.name)?.ok !== true);
+      results = await Promise.all(which.map((e) => this.one(e, target)));
       this.logFailures(results, before);
       const at = this.clock.now();
-      this.store.setApplied(results.map((r) => ({
-        enforcer: r.enforcer, at, mode: decision.mode, reason: decision.reason, ok: r.ok, changed: r.changed,
-        applied: r.applied, detail: r.detail ?? null, error: r.error ?? null,
-      })));
+      const fresh = new Map(results.map((r) => [r.enforcer, r]));
+      this.store.setApplied(this.enforcers.flatMap((e) => {
+        const r = fresh.get(e.name);
+        if (r) {
+          return [{ enforcer: r.enforcer, at, mode: decision.mode, reason: decision.reason, ok: r.ok, changed: r.changed,
+            applied: r.applied, detail: r.detail ?? null, error: r.error ?? null }];
+        }
+        const kept = before.get(e.name);
+        return kept ? [kept] : [];
+      }));
     }
     const at = this.clock.now();
     this.store.tx(() => {
@@ -113,6 +138,67 @@ export class Applier {
       if (was && !was.ok && was.error === (r.error ?? null)) this.log.debug(fields, 'enforcer still cannot apply the mode');
       else this.log.error(fields, 'enforcer could not apply the mode');
     }
+  }
+
+  /**
+   * The drift check: asks every enforcer that applied the current target
+   * successfully whether the system still holds it, and applies it again
+   * where it does not. Serialised with apply(). Failing enforcers are left
+   * to apply()'s retry, which reports their failure once.
+   */
+  verify(cause: DriftCause): Promise<DriftRepair[]> {
+    const run = this.chain.then(() => this.verifyNow(cause));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async verifyNow(cause: DriftCause): Promise<DriftRepair[]> {
+    const prev = this.store.getDecision();
+    if (!prev) return [];
+    const target = { mode: prev.mode as Mode, reason: prev.reason, users: prev.users };
+    const before = new Map(this.store.getApplied().map((a) => [a.enforcer, a]));
+    const repairs: DriftRepair[] = [];
+    for (const e of this.enforcers) {
+      const was = before.get(e.name);
+      if (!was?.ok || was.mode !== prev.mode || was.reason !== prev.reason) continue;
+      let drift: string[];
+      try {
+        drift = (await e.verify(target)).drift;
+      } catch (err) {
+        drift = [`state unreadable: ${(err as Error).message}`];
+      }
+      if (drift.length === 0) {
+        this.unrepaired.delete(e.name);
+        continue;
+      }
+      const r = await this.one(e, target);
+      const at = this.clock.now();
+      const repair: DriftRepair = { enforcer: e.name, drift, ok: r.ok, changed: r.changed, ...(r.error ? { error: r.error } : {}) };
+      repairs.push(repair);
+      // Drift that apply() finds nothing to change for would come back every
+      // minute: said once, then at debug level while it stays the same.
+      const signature = JSON.stringify([drift, r.ok, r.changed, r.error ?? null]);
+      const repeated = this.unrepaired.get(e.name) === signature;
+      if (r.ok && r.changed) this.unrepaired.delete(e.name);
+      else this.unrepaired.set(e.name, signature);
+      this.store.tx(() => {
+        this.store.setApplied(this.store.getApplied().map((a) => (a.enforcer !== e.name ? a : {
+          enforcer: e.name, at, mode: prev.mode, reason: prev.reason, ok: r.ok, changed: r.changed,
+          applied: r.applied, detail: r.detail ?? null, error: r.error ?? null,
+        })));
+        if (r.ok && !repeated) {
+          this.store.addEvent(at, 'drift-repaired', prev.reason, { enforcer: e.name, drift, mode: prev.mode, changed: r.changed, applied: r.applied, cause });
+        } else if (!r.ok) {
+          this.store.addEvent(at, 'error', 'ENFORCER_FAILED', { enforcer: e.name, error: r.error ?? 'unknown error', drift, cause });
+        }
+      });
+      const fields = { event: 'drift-repaired', enforcer: e.name, drift, mode: prev.mode, cause };
+      if (!r.ok) this.log.error({ ...fields, event: 'drift-not-repaired', error: r.error }, 'enforcer state drifted and could not be applied again');
+      else if (repeated) this.log.debug(fields, 'drift-repaired (the same drift again)');
+      else if (!r.changed) this.log.warn(fields, 'drift-repaired: the drift check found a difference the enforcer did not change');
+      else this.log.warn(fields, 'drift-repaired');
+    }
+    return repairs;
   }
 
   private async one(e: Enforcer, target: { mode: Mode; reason: string; users: string[] }): Promise<ApplyResult> {

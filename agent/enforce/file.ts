@@ -8,7 +8,8 @@
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import Type from 'typebox';
-import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, VerifyResult } from './types.ts';
+import { modeFileDrift, observeFile } from './drift.ts';
 import { errorText, readRegular, writeSafeFile } from '../host/fsutil.ts';
 import { assertSafeDir, UnsafePathError } from '../host/safe-path.ts';
 import { AbsPath, defineEnforcer } from './descriptor.ts';
@@ -19,6 +20,9 @@ export const FileConfig = Type.Object({
   path: Type.Optional(AbsPath),
 }, { additionalProperties: false });
 export type FileConfig = Type.Static<typeof FileConfig>;
+
+/** Readable by everyone: login scripts and kiosk shells run as the user. */
+const FILE_MODE = 0o644;
 
 export interface AppModeFile {
   mode: EnforcementTarget['mode'];
@@ -47,16 +51,13 @@ export function createFileEnforcer(
         // follow a planted symlink. Missing directories are made one by one
         // and checked as they are (a name planted meanwhile is refused).
         const { real } = await assertSafeDir(dirname(path), { create: 0o755 });
-        const cur = await readRegular(join(real, basename(path)));
-        const current = parse(cur?.text);
-        const same = current !== undefined && current.mode === target.mode && current.reason === target.reason
-          && current.users.length === users.length && current.users.every((u, i) => u === users[i]);
+        const cur = observeFile(await readRegular(join(real, basename(path))));
         // A file someone else owns is not ours even with the right content: they could change it later.
-        if (same && cur && (cur.st.mode & 0o777) === 0o644 && trustedOwner(cur.st.uid)) {
+        if (modeFileDrift(cur, { mode: target.mode, reason: target.reason, users }, FILE_MODE, myUid()).length === 0) {
           return { enforcer: name, ok: true, changed: false, applied: `${target.mode} written to ${path}`, detail };
         }
         const doc: AppModeFile = { mode: target.mode, reason: target.reason, users, at: now().toISOString() };
-        await writeSafeFile(path, JSON.stringify(doc, null, 2) + '\n', 0o644, (w) => { JSON.parse(w); });
+        await writeSafeFile(path, JSON.stringify(doc, null, 2) + '\n', FILE_MODE, (w) => { JSON.parse(w); });
         return { enforcer: name, ok: true, changed: true, applied: `${target.mode} written to ${path}`, detail };
       } catch (e) {
         if (e instanceof UnsafePathError) {
@@ -64,6 +65,18 @@ export function createFileEnforcer(
           return { enforcer: name, ok: false, changed: false, applied: `nothing: refused to write ${path}`, detail, error: e.for(`to write ${path}`).message };
         }
         return { enforcer: name, ok: false, changed: false, applied: `unknown: could not write ${path}`, detail, error: errorText(e) };
+      }
+    },
+
+    async verify(target: EnforcementTarget): Promise<VerifyResult> {
+      const users = [...new Set(target.users)].sort();
+      try {
+        // The path is read without following a symlink at it; an unsafe
+        // folder on the way is apply()'s to refuse and report.
+        const cur = observeFile(await readRegular(path));
+        return { enforcer: name, drift: modeFileDrift(cur, { mode: target.mode, reason: target.reason, users }, FILE_MODE, myUid()) };
+      } catch (e) {
+        return { enforcer: name, drift: [`mode file unreadable: ${errorText(e)}`] };
       }
     },
 
@@ -96,24 +109,9 @@ export function createFileEnforcer(
   };
 }
 
-function trustedOwner(uid: number): boolean {
-  return process.platform === 'win32' || uid === 0 || uid === process.getuid?.();
-}
-
-// A file that is missing, unreadable as JSON or of another shape counts as
-// "different", so it is simply rewritten.
-function parse(text: string | undefined): AppModeFile | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const v = JSON.parse(text) as Partial<AppModeFile>;
-    if ((v.mode === 'full' || v.mode === 'read-only') && typeof v.reason === 'string'
-      && Array.isArray(v.users) && v.users.every((u) => typeof u === 'string') && typeof v.at === 'string') {
-      return v as AppModeFile;
-    }
-  } catch {
-    // rewritten below
-  }
-  return undefined;
+/** The agent's uid, whose files count as its own; undefined on Windows (no uids). */
+function myUid(): number | undefined {
+  return process.platform === 'win32' ? undefined : process.getuid?.();
 }
 
 export const fileEnforcer = defineEnforcer({

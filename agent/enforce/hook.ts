@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import Type from 'typebox';
-import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, VerifyResult } from './types.ts';
 import { errorText, readIfExists, writeSafeFile } from '../host/fsutil.ts';
 import { describeFailure, minimalEnv, runFile } from '../../shared/run.ts';
 import { UnsafePathError, walkSafe } from '../host/safe-path.ts';
@@ -61,11 +61,14 @@ export function createHookEnforcer(
   const id = createHash('sha256').update(JSON.stringify([config.path, args])).digest('hex').slice(0, 12);
   const statePath = join(ctx.dataDir, `hook-${id}.json`);
 
+  const keyOf = (target: EnforcementTarget) =>
+    JSON.stringify({ mode: target.mode, reason: target.reason, users: [...new Set(target.users)].sort() });
+
   return {
     name,
     async apply(target: EnforcementTarget): Promise<ApplyResult> {
       const users = [...new Set(target.users)].sort();
-      const key = JSON.stringify({ mode: target.mode, reason: target.reason, users });
+      const key = keyOf(target);
       const detail: Record<string, unknown> = { path: config.path };
       let ranBefore = false;
       try {
@@ -103,6 +106,17 @@ export function createHookEnforcer(
       return { enforcer: name, ok: true, changed: true, applied: `${target.mode}: hook ran`, detail };
     },
 
+    // What the hook switched cannot be read back (it is the site's); the
+    // record of its last successful run is: deleted or changed, the hook runs
+    // again (hooks must be idempotent, as apply() already assumes).
+    async verify(target: EnforcementTarget): Promise<VerifyResult> {
+      try {
+        return { enforcer: name, drift: hookDrift(await readIfExists(statePath), keyOf(target)) };
+      } catch (e) {
+        return { enforcer: name, drift: [`hook state unreadable: ${errorText(e)}`] };
+      }
+    },
+
     async check(): Promise<CheckResult> {
       try {
         await assertSafeExecutable(config.path, ctx.platform);
@@ -112,6 +126,12 @@ export function createHookEnforcer(
       }
     },
   };
+}
+
+/** The hook's state file against the key of the wanted target. */
+export function hookDrift(stateText: string | undefined, key: string): string[] {
+  if (stateText === undefined) return ['no record of the hook running for this mode'];
+  return stateText.trim() === key ? [] : ['the hook last ran for another mode'];
 }
 
 export const hookEnforcer = defineEnforcer({

@@ -17,7 +17,8 @@
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { join, posix } from 'node:path';
 import Type from 'typebox';
-import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, VerifyResult } from './types.ts';
+import { absentFileDrift, exactFileDrift, observeFile, type ObservedFile } from './drift.ts';
 import { errorText, readIfExists, readRegular, removeFile, removeStaleTemps, writeSafeFile } from '../host/fsutil.ts';
 import { assertSafeDir, below, UnsafePathError, walkSafe } from '../host/safe-path.ts';
 import { AbsPath, defineEnforcer } from './descriptor.ts';
@@ -179,16 +180,26 @@ export async function writeLayer(registryDir: string, items: readonly LayerItem[
   await removeStaleTemps(path);
   // Never through a symlink, and only a file root owns counts as ours; a
   // wrong mode is repaired by rewriting rather than a chmod that would follow a link.
-  const cur = await readRegular(path);
-  if (cur?.text === text && (cur.st.mode & 0o7777) === LAYER_MODE && (cur.st.uid === 0 || cur.st.uid === process.getuid?.())) {
-    return { path, changed: false };
-  }
+  if (exactFileDrift('layer', observeFile(await readRegular(path)), text, LAYER_MODE, agentUid()).length === 0) return { path, changed: false };
   await writeSafeFile(path, text, LAYER_MODE, (written) => {
     if (written !== text) throw new Error('layer read back differs from what was written');
     checkLayer(written);
   });
   return { path, changed: true };
 }
+
+/**
+ * What differs between the layer at this path and what `mode` wants: for
+ * read-only our exact text, 0644, owned by root; for full, nothing there.
+ * writeLayer() rewrites exactly when this finds something.
+ */
+export function layerDrift(mode: EnforcementTarget['mode'], obs: ObservedFile | null, myUid = agentUid()): string[] {
+  if (mode === 'full') return absentFileDrift('viewer-mode layer', obs);
+  return exactFileDrift('viewer-mode layer', obs, buildLayer([VIEWER_MODE_ITEM]), LAYER_MODE, myUid);
+}
+
+/** Root's or the agent's own files are ours; Windows has no uids. */
+const agentUid = () => (process.platform === 'win32' ? undefined : process.getuid?.());
 
 /**
  * The layer goes into a system directory that every LibreOffice user reads:
@@ -302,6 +313,15 @@ export function createLibreOfficeEnforcer(
     ? `LibreOffice not found in its usual places${config.sysroot ? ` inside ${config.sysroot}` : ''}; set installRoot`
     : undefined;
 
+  // The schema is megabytes: read again only when main.xcd changes (an upgrade).
+  let support: { key: string; value: boolean | undefined } | null = null;
+  const supportCached = async (install: LibreOfficeInstall) => {
+    const st = await fsp.stat(join(install.registryDir, 'main.xcd'));
+    const key = `${install.registryDir}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+    if (support?.key !== key) support = { key, value: await installSupports(install, VIEWER_MODE_ITEM) };
+    return support.value;
+  };
+
   return {
     name,
     async apply(target: EnforcementTarget): Promise<ApplyResult> {
@@ -324,6 +344,25 @@ export function createLibreOfficeEnforcer(
         parts.push({ where: u.root, r: { enforcer: name, ok: false, changed: false, applied: 'nothing: refused', detail: { installRoot: u.root, code: u.error.code }, error: u.error.message } });
       }
       return combine(name, parts);
+    },
+
+    async verify(target: EnforcementTarget): Promise<VerifyResult> {
+      try {
+        // An install that appeared since (or replaced the one applied) shows
+        // here as a missing layer, so it is enforced within a minute.
+        const install = await locate();
+        // Not installed: apply() reports that, once.
+        if (!install) return { enforcer: name, drift: [] };
+        const drift = layerDrift(target.mode, observeFile(await readRegular(join(install.registryDir, LAYER_FILE))));
+        // A LibreOffice replaced by a version without ViewerAppMode holds no
+        // read-only even with the layer in place: apply() then says so.
+        if (target.mode === 'read-only' && drift.length === 0 && (await supportCached(install)) !== true) {
+          drift.push(`LibreOffice ${install.version ?? '(version unknown)'} cannot honour the layer`);
+        }
+        return { enforcer: name, drift: drift.map((d) => `${d} in ${install.registryDir}`) };
+      } catch (e) {
+        return { enforcer: name, drift: [`viewer-mode layer unreadable: ${errorText(e)}`] };
+      }
     },
 
     async check(): Promise<CheckResult> {

@@ -20,7 +20,8 @@
 // reads would only mislead administrators.
 import { promises as fsp } from 'node:fs';
 import Type from 'typebox';
-import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, VerifyResult } from './types.ts';
+import { valuesDrift } from './drift.ts';
 import { describeFailure, runFile } from '../../shared/run.ts';
 import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
@@ -85,6 +86,19 @@ export function createOfficeMacosEnforcer(
         return { enforcer: name, ok: false, changed, applied: `unknown: ${target.mode} signal not written`, detail, error: errors.join('; ') };
       }
       return { enforcer: name, ok: true, changed, applied: `${target.mode} published in ${domain} (Mode); ${SIGNAL_NOTE}`, detail };
+    },
+
+    async verify(target: EnforcementTarget): Promise<VerifyResult> {
+      // Not macOS: apply() reports that, once.
+      if (ctx.platform !== 'darwin') return { enforcer: name, drift: [] };
+      try {
+        const want = [['Mode', target.mode], ['Reason', target.reason]] as const;
+        const current = new Map<string, string | undefined>();
+        for (const [key] of want) current.set(key, await read(key, []));
+        return { enforcer: name, drift: valuesDrift(domain, current, want) };
+      } catch (e) {
+        return { enforcer: name, drift: [`${domain} unreadable: ${(e as Error).message}`] };
+      }
     },
 
     async check(): Promise<CheckResult> {

@@ -34,7 +34,7 @@
 import { promises as fsp } from 'node:fs';
 import { win32 } from 'node:path';
 import Type from 'typebox';
-import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer } from './types.ts';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, VerifyResult } from './types.ts';
 import { describeFailure, runFile } from '../../shared/run.ts';
 import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 
@@ -55,8 +55,15 @@ export const OfficeWindowsConfig = Type.Object({
 export type OfficeWindowsConfig = Type.Static<typeof OfficeWindowsConfig>;
 
 type RegType = 'REG_DWORD' | 'REG_SZ';
-interface RegValue { name: string; type: string; data: string }
-interface Want { key: string; name: string; value: { type: RegType; data: string } | null }
+export interface RegValue { name: string; type: string; data: string }
+export interface Want { key: string; name: string; value: { type: RegType; data: string } | null }
+interface Plan {
+  wants: Want[];
+  current: Map<string, Map<string, RegValue>>;
+  prids: string[];
+  c2rInstalled: boolean | undefined;
+  errors: string[];
+}
 
 /** Parses `reg query KEY` output: the key's own values, by lower-cased name. */
 export function parseRegQuery(stdout: string): Map<string, RegValue> {
@@ -73,6 +80,11 @@ function sameValue(cur: RegValue | undefined, want: Want['value']): boolean {
   if (!cur || cur.type !== want.type) return false;
   if (want.type === 'REG_DWORD') return Number.parseInt(cur.data, cur.data.startsWith('0x') ? 16 : 10) === Number(want.data);
   return cur.data === want.data;
+}
+
+/** The wanted values that the registry read back does not hold (value names are case-insensitive). */
+export function registryDrift(current: ReadonlyMap<string, ReadonlyMap<string, RegValue>>, wants: readonly Want[]): Want[] {
+  return wants.filter((w) => !sameValue(current.get(w.key)?.get(w.name.toLowerCase()), w.value));
 }
 
 export function defaultRegExe(): string {
@@ -104,6 +116,37 @@ export function createOfficeWindowsEnforcer(
     throw new Error(describeFailure(`reg query ${key}`, r, timeoutMs));
   }
 
+  /** Reads the keys devlic writes and works out the values `mode` wants (no writes). */
+  async function plan(readOnly: boolean, commands: string[][]): Promise<Plan> {
+    const errors: string[] = [];
+    const policy = (await query(POLICY_KEY, commands)) ?? new Map<string, RegValue>();
+    const wants: Want[] = [
+      { key: POLICY_KEY, name: 'viewermode', value: readOnly ? { type: 'REG_DWORD', data: '1' } : null },
+    ];
+    if (method !== 'click-to-run') {
+      wants.push({ key: POLICY_KEY, name: 'dbsproplus', value: readOnly ? null : { type: 'REG_DWORD', data: '1' } });
+    }
+    const current = new Map<string, Map<string, RegValue>>([[POLICY_KEY, policy]]);
+    let prids: string[] = [];
+    let c2rInstalled: boolean | undefined;
+    if (method !== 'policy') {
+      const c2r = await query(C2R_KEY, commands);
+      c2rInstalled = c2r !== null;
+      if (c2r) {
+        current.set(C2R_KEY, c2r);
+        const installed = (c2r.get('productreleaseids')?.data ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        prids = config.productReleaseIds
+          ?? (installed.filter((p) => /^O365ProPlus/i.test(p)).length ? installed.filter((p) => /^O365ProPlus/i.test(p)) : [DEFAULT_PRID]);
+        for (const p of prids) {
+          wants.push({ key: C2R_KEY, name: `${p}.DeviceBasedLicensing`, value: readOnly ? null : { type: 'REG_SZ', data: '1' } });
+        }
+      } else if (method === 'click-to-run') {
+        errors.push(`Click-to-Run is not installed (${C2R_KEY} not found)`);
+      }
+    }
+    return { wants, current, prids, c2rInstalled, errors };
+  }
+
   return {
     name,
     async apply(target: EnforcementTarget): Promise<ApplyResult> {
@@ -111,38 +154,12 @@ export function createOfficeWindowsEnforcer(
         return { enforcer: name, ok: false, changed: false, applied: 'nothing: not Windows', error: `office-windows needs Windows (this is ${ctx.platform})` };
       }
       const commands: string[][] = [];
-      const errors: string[] = [];
       let changed = false;
       const readOnly = target.mode === 'read-only';
       try {
-        const policy = (await query(POLICY_KEY, commands)) ?? new Map<string, RegValue>();
-        const wants: Want[] = [
-          { key: POLICY_KEY, name: 'viewermode', value: readOnly ? { type: 'REG_DWORD', data: '1' } : null },
-        ];
-        if (method !== 'click-to-run') {
-          wants.push({ key: POLICY_KEY, name: 'dbsproplus', value: readOnly ? null : { type: 'REG_DWORD', data: '1' } });
-        }
-        const current = new Map<string, Map<string, RegValue>>([[POLICY_KEY, policy]]);
-        let prids: string[] = [];
-        let c2rInstalled: boolean | undefined;
-        if (method !== 'policy') {
-          const c2r = await query(C2R_KEY, commands);
-          c2rInstalled = c2r !== null;
-          if (c2r) {
-            current.set(C2R_KEY, c2r);
-            const installed = (c2r.get('productreleaseids')?.data ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-            prids = config.productReleaseIds
-              ?? (installed.filter((p) => /^O365ProPlus/i.test(p)).length ? installed.filter((p) => /^O365ProPlus/i.test(p)) : [DEFAULT_PRID]);
-            for (const p of prids) {
-              wants.push({ key: C2R_KEY, name: `${p}.DeviceBasedLicensing`, value: readOnly ? null : { type: 'REG_SZ', data: '1' } });
-            }
-          } else if (method === 'click-to-run') {
-            errors.push(`Click-to-Run is not installed (${C2R_KEY} not found)`);
-          }
-        }
-        for (const w of wants) {
+        const { wants, current, prids, c2rInstalled, errors } = await plan(readOnly, commands);
+        for (const w of registryDrift(current, wants)) {
           const cur = current.get(w.key)?.get(w.name.toLowerCase());
-          if (sameValue(cur, w.value)) continue;
           const args = w.value
             ? ['add', w.key, '/v', w.name, '/t', w.value.type, '/d', w.value.data, '/f']
             : ['delete', w.key, '/v', cur?.name ?? w.name, '/f'];
@@ -164,6 +181,17 @@ export function createOfficeWindowsEnforcer(
         return { enforcer: name, ok: true, changed, applied, detail };
       } catch (e) {
         return { enforcer: name, ok: false, changed, applied: `unknown: ${target.mode} not applied`, detail: { reg, commands }, error: (e as Error).message };
+      }
+    },
+
+    async verify(target: EnforcementTarget): Promise<VerifyResult> {
+      // Not Windows: apply() reports that, once.
+      if (ctx.platform !== 'win32') return { enforcer: name, drift: [] };
+      try {
+        const { wants, current } = await plan(target.mode === 'read-only', []);
+        return { enforcer: name, drift: registryDrift(current, wants).map((w) => `${w.key}\\${w.name} ${w.value ? 'not set as wanted' : 'present'}`) };
+      } catch (e) {
+        return { enforcer: name, drift: [`registry unreadable: ${(e as Error).message}`] };
       }
     },
 

@@ -30,9 +30,26 @@ export interface CheckResult {
   message: string;
 }
 
+/**
+ * What an enforcer found when it compared the system's actual state with the
+ * wanted mode (the drift check, run every minute and on `refresh`).
+ */
+export interface VerifyResult {
+  enforcer: string;
+  /** What differs from the wanted state, one short phrase each; empty: in sync. */
+  drift: string[];
+}
+
 export interface Enforcer {
   readonly name: string;
   apply(target: EnforcementTarget): Promise<ApplyResult>;
+  /**
+   * Reads the actual state and says what differs from `target` (the target
+   * last applied). Changes nothing; apply() repairs. Where the state cannot
+   * be read at all (wrong platform, app not installed) it reports no drift:
+   * that failure is apply()'s to report, once.
+   */
+  verify(target: EnforcementTarget): Promise<VerifyResult>;
   /** Used by `devlic-agent doctor`: can this enforcer work on this machine? */
   check(): Promise<CheckResult>;
 }

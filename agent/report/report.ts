@@ -1,6 +1,8 @@
 // Builds the status report the agent sends to the service (mode, users,
-// version, last error, cache expiry), from the database and a decision.
-import type { StatusReport, ReportedUser, EntitlementClaims } from '../../shared/schemas/device.ts';
+// version, last error, cache expiry, whether each enforcer holds the mode),
+// from the database and a decision.
+import type { StatusReport, ReportedUser, EntitlementClaims, EnforcerHealth } from '../../shared/schemas/device.ts';
+import type { AppliedRow } from '../store/store.ts';
 import type { Decision } from '../decision/decide.ts';
 import type { Store } from '../store/store.ts';
 import { AGENT_VERSION } from '../version.ts';
@@ -23,5 +25,16 @@ export function buildStatusReport(store: Store, decision: Decision, claims: Enti
     lastError: sync.lastOk === false && sync.lastError ? toPlainText(sync.lastError, 2048) || null : null,
     cacheExpiresAt: claims ? new Date(claims.exp * 1000).toISOString() : null,
     entitlementSeq: claims ? claims.seq : null,
+    enforcement: enforcementHealth(store.getApplied()),
   };
+}
+
+/** Each enforcer's last result, cleaned to the service's text rule; the reason is the first line of its error, shortened. */
+export function enforcementHealth(applied: readonly Pick<AppliedRow, 'enforcer' | 'ok' | 'error'>[]): EnforcerHealth[] {
+  return applied.slice(0, 32).map((a) => {
+    const enforcer = toPlainText(a.enforcer, 64) || 'unknown';
+    if (a.ok) return { enforcer, ok: true };
+    const reason = toPlainText((a.error ?? 'failed').split('\n')[0], 300);
+    return { enforcer, ok: false, reason: reason || 'failed' };
+  });
 }

@@ -40,6 +40,8 @@ export interface AgentStatus {
   users: { name: string; line: string; since: string; mode: string | null; reason: string | null }[];
   enforcers: { name: string; ok: boolean; applied: string; mode: string; reason: string; at: string; changed: boolean; error: string | null; detail: Record<string, unknown> | null }[];
   applied: { mode: string; reason: string; at: string } | null;
+  /** The drift check's last repair: an enforcer's state found changed behind the agent's back and applied again. */
+  lastDrift: { at: string; enforcer: string; drift: string[]; cause: string | null } | null;
   /** ok false: the cache is unreadable, so the mode is judged without it (no entitlement). */
   database: { ok: boolean; error: string | null; hint: string | null };
   daemon: { running: boolean; pid: number | null };
@@ -99,6 +101,7 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
         name: a.enforcer, ok: a.ok, applied: a.applied, mode: a.mode, reason: a.reason, at: iso(a.at)!, changed: a.changed, error: a.error, detail: a.detail,
       })),
       applied: decision ? { mode: decision.mode, reason: decision.reason, at: iso(decision.at)! } : null,
+      lastDrift: lastDrift(store),
       database: { ok: damaged === null, error: damaged?.message ?? null, hint: damaged?.hint ?? null },
       daemon: { running: ping !== null, pid: typeof ping?.pid === 'number' ? ping.pid : null },
       agentVersion: AGENT_VERSION,
@@ -107,6 +110,19 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
   } finally {
     store?.close();
   }
+}
+
+/** The newest drift-repaired event, in the shape status shows. */
+export function lastDrift(store: Store | null): AgentStatus['lastDrift'] {
+  const e = store?.lastEvent('drift-repaired');
+  if (!e) return null;
+  const f = e.fields ?? {};
+  return {
+    at: iso(e.at)!,
+    enforcer: typeof f.enforcer === 'string' ? f.enforcer : 'unknown',
+    drift: Array.isArray(f.drift) ? f.drift.filter((d): d is string => typeof d === 'string') : [],
+    cause: typeof f.cause === 'string' ? f.cause : null,
+  };
 }
 
 /** The human-readable form. */
@@ -141,6 +157,7 @@ export function formatStatus(s: AgentStatus): string {
   add('Next sync', s.nextSync ?? (s.daemon.running ? 'waiting' : 'agent not running'));
   add('Users', s.users.length ? s.users.map((u) => `${u.name} (${u.line}) ${u.mode ?? '?'} since ${u.since}`).join('\n') : 'nobody signed in');
   add('Enforcers', s.enforcers.length ? s.enforcers.map((x) => `${x.name}: ${x.ok ? x.applied : `FAILED: ${x.error}`}`).join('\n') : 'nothing applied yet');
+  add('Last drift', s.lastDrift ? `${s.lastDrift.at} ${s.lastDrift.enforcer}: ${s.lastDrift.drift.join('; ') || 'changed'}; applied again` : 'none found');
   add('Agent', `${s.daemon.running ? `running (pid ${s.daemon.pid})` : 'NOT running'}, version ${s.agentVersion}${s.clock.testHook ? ', test clock' : ''}`);
   if (s.applied && s.daemon.running && (s.applied.mode !== s.mode || s.applied.reason !== s.reason)) add('Applied', `${s.applied.mode} (${s.applied.reason}) at ${s.applied.at}; changing now`);
   const w = Math.max(...lines.map(([k]) => k.length)) + 2;

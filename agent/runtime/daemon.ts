@@ -13,7 +13,7 @@ import { fileId, openStoreRecovering } from '../store/recover.ts';
 import { damageCode } from '../store/db.ts';
 import { readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
 import { createEnforcers } from '../enforce/registry.ts';
-import { Applier, enforcerContext } from '../enforce/apply.ts';
+import { Applier, enforcerContext, type DriftCause, type DriftRepair } from '../enforce/apply.ts';
 import { evaluate, type Evaluation } from '../decision/evaluate.ts';
 import type { HttpClient } from '../sync/client.ts';
 import type { DeviceApi } from '../sync/device-api.ts';
@@ -24,7 +24,7 @@ import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type
 import { Scheduler } from './scheduler.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { startControlServer, type ControlRequest } from './control.ts';
-import { buildStatusReport } from '../report/report.ts';
+import { buildStatusReport, enforcementHealth } from '../report/report.ts';
 import { isSyncOutcome, syncCause, type Cause } from '../decision/cause.ts';
 
 export interface DaemonOptions {
@@ -94,6 +94,7 @@ export class Daemon {
       { name: 'status', schedule: this.cfg.statusSchedule, jitterMs: 30_000, run: () => this.sendStatus() },
       { name: 'expiry', schedule: this.cfg.expirySchedule, run: async () => { await this.reevaluate('expiry-check'); } },
       { name: 'prune', schedule: this.cfg.pruneSchedule, run: async () => this.prune() },
+      { name: 'verify', schedule: this.cfg.verifySchedule, run: async () => { await this.verifyDrift('schedule'); } },
     ], this.log);
     // Started in this order, stopped in reverse (runtime/lifecycle.ts).
     await this.parts.start([
@@ -236,6 +237,7 @@ export class Daemon {
     }
     // Tell the service at once when the mode or the people using the device change.
     if (out.changed || cause === 'sign-in' || cause === 'sign-out') void this.sendStatus();
+    else this.reportIfHealthChanged();
     return ev;
   }
 
@@ -257,6 +259,40 @@ export class Daemon {
       clearTimeout(timer);
       this.jumpSync = null;
     });
+  }
+
+  /**
+   * The drift check (enforce/apply.ts verify). Skipped until the first
+   * decision is applied and while the database is gone (the restart redoes
+   * everything).
+   */
+  private async verifyDrift(cause: DriftCause): Promise<DriftRepair[]> {
+    if (!this.last || this.databaseLost || this.stopping) return [];
+    let repairs: DriftRepair[];
+    try {
+      repairs = await this.applier.verify(cause);
+    } catch (e) {
+      const code = damageCode(e);
+      if (!code) throw e;
+      this.loseDatabase(code, `the agent database is damaged (${(e as Error).message})`);
+      return [];
+    }
+    this.reportIfHealthChanged();
+    return repairs;
+  }
+
+  /** Whether each enforcer is in force, as last seen here. */
+  private seenHealth = '';
+
+  /**
+   * A change in enforcement health reaches IT at once, not at the next
+   * status report (a report that fails is sent again after the next good sync).
+   */
+  private reportIfHealthChanged(): void {
+    const now = JSON.stringify(enforcementHealth(this.store.getApplied()));
+    if (now === this.seenHealth) return;
+    this.seenHealth = now;
+    void this.sendStatus();
   }
 
   private async onSync(o: SyncOutcome): Promise<void> {
@@ -331,15 +367,19 @@ export class Daemon {
     if (this.identity.revoked) return { ok: false, error: "the service no longer accepts this device; re-enroll with 'devlic-agent enroll --server URL --token T'" };
     if (!this.poller) {
       const ev = await this.reevaluate('refresh');
-      return { ok: false, error: 'no connection to the service is configured (see devlic-agent logs)', mode: ev.decision.mode, reason: ev.decision.reason };
+      const drift = await this.verifyDrift('refresh');
+      return { ok: false, error: 'no connection to the service is configured (see devlic-agent logs)', mode: ev.decision.mode, reason: ev.decision.reason, drift };
     }
     const o = await this.poller.wake({ unconditional: true, force: true });
+    // `refresh` is also how IT asks "is this device really enforced now?".
+    const drift = await this.verifyDrift('refresh');
     const d = this.last?.decision;
     return {
       ok: o?.ok ?? false,
       error: o && !o.ok ? o.error.message : o ? null : 'the agent is stopping',
       changed: o?.ok ? o.changed : false,
       mode: d?.mode, reason: d?.reason,
+      drift,
     };
   }
 }

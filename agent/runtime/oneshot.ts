@@ -13,7 +13,7 @@ import type { DeviceApi } from '../sync/device-api.ts';
 import { connect } from '../sync/connect.ts';
 import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
 import { evaluate } from '../decision/evaluate.ts';
-import { Applier, enforcerContext } from '../enforce/apply.ts';
+import { Applier, enforcerContext, type DriftRepair } from '../enforce/apply.ts';
 import { createEnforcers } from '../enforce/registry.ts';
 import { buildStatusReport } from '../report/report.ts';
 import type { Decision } from '../decision/decide.ts';
@@ -22,6 +22,8 @@ import { AgentError } from '../errors.ts';
 export interface OneShotResult {
   sync: SyncOutcome | null;
   decision: Decision;
+  /** What the drift check found and applied again. */
+  drift: DriftRepair[];
 }
 
 export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logger): Promise<OneShotResult> {
@@ -42,10 +44,11 @@ export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logg
     const users = [...new Set(store.openSessions().map((s) => s.user))].sort();
     const applier = new Applier(createEnforcers(cfg.apps, enforcerContext(paths.dataDir, log)), store, clock, log);
     const out = await applier.apply(ev.decision, users, { cause: 'refresh' });
-    if (api && sync?.ok && out.changed) {
+    const drift = await applier.verify('refresh');
+    if (api && sync?.ok && (out.changed || drift.length > 0)) {
       await api.reportStatus(buildStatusReport(store, ev.decision, ev.claims)).catch((e) => log.warn({ err: (e as Error).message }, 'status report not delivered'));
     }
-    return { sync, decision: ev.decision };
+    return { sync, decision: ev.decision, drift };
   } finally {
     await http?.close().catch(() => undefined);
     store.close();

@@ -151,6 +151,13 @@ export class Store {
     return rows.map((r) => ({ ...r, fields: json<Record<string, unknown>>(r.fields) }));
   }
 
+  /** The newest event of this type, or null. */
+  lastEvent(type: AgentEventType): EventRow | null {
+    const r = this.q('SELECT id, at, type, reason, fields FROM events WHERE type = ? ORDER BY id DESC LIMIT 1').get(type) as
+      { id: number; at: number; type: string; reason: string | null; fields: string | null } | undefined;
+    return r ? { ...r, fields: json<Record<string, unknown>>(r.fields) } : null;
+  }
+
   pruneEvents(beforeMs: number): number {
     return this.q('DELETE FROM events WHERE at < ?').run(beforeMs).changes;
   }

@@ -180,12 +180,13 @@ export const COMMANDS: CommandSpec[] = [
 
   cmd({
     name: 'devices list', summary: 'List devices with their licence state, last report and users', answer: 'items',
-    options: { licensed: bool_, unlicensed: bool_, search: str_, limit: str_, offset: str_, stale: str_, retired: bool_, 'in-service': bool_, csv: bool_ },
+    options: { licensed: bool_, unlicensed: bool_, search: str_, limit: str_, offset: str_, stale: str_, retired: bool_, 'in-service': bool_, 'not-enforced': bool_, csv: bool_ },
     optionHelp: [
       ['--licensed | --unlicensed', 'only devices that have a seat / that have none'],
       ['--search TEXT', 'only devices whose name or id contains TEXT'],
       ['--stale DURATION', 'only devices not seen for this long, e.g. 30d (candidates for retiring)'],
       ['--retired | --in-service', 'only retired devices / only devices in service'],
+      ['--not-enforced', 'only devices whose last report says an enforcer does not hold the mode (ENFORCED column NO)'],
       ['--csv', 'every matching device as CSV (hostname, group, seat, mode, enforcement, users, agent version, last seen)'],
       ['--limit N', 'at most N devices (1-1000)'],
       ['--offset N', 'skip the first N devices'],
@@ -199,7 +200,8 @@ export const COMMANDS: CommandSpec[] = [
       const search = str(a, 'search');
       if (search !== undefined && search.length > 128) throw new UsageError('--search is too long (at most 128 characters)');
       const stale = str(a, 'stale');
-      const filters = { licensed, retired, q: search, staleMinutes: stale === undefined ? undefined : parseStale(stale) };
+      const enforced = a.values['not-enforced'] ? 'false' : undefined;
+      const filters = { licensed, retired, enforced, q: search, staleMinutes: stale === undefined ? undefined : parseStale(stale) };
       if (a.values.csv) {
         if (str(a, 'limit') !== undefined || str(a, 'offset') !== undefined) throw new UsageError('--csv exports every matching device: no --limit or --offset');
         return { method: 'GET', path: `${A}/devices.csv${query(filters)}`, raw: true };

@@ -163,14 +163,23 @@ export function renderDevices(list: ListAnswer<DeviceView>, ctx: RenderContext):
     return list.total > 0 ? `No devices on this page (${list.total} in total; lower --offset).\n` : empty('devices');
   }
   const table = formatTable(
-    ['ID', 'NAME', 'GROUPS', 'SEAT', 'REASON', 'LAST MODE', 'LAST SEEN', 'USERS'],
+    ['ID', 'NAME', 'GROUPS', 'SEAT', 'REASON', 'LAST MODE', 'ENFORCED', 'LAST SEEN', 'USERS'],
     list.items.map((d) => [
       d.id, d.name, names(d.groups, 30), d.licensed ? 'yes' : 'no',
       d.retired ? `RETIRED ${formatTime(d.retired.at).slice(0, 10)} by ${d.retired.by.name}` : d.reason, d.lastMode ?? '-',
+      enforcedCell(d),
       formatRelative(d.lastSeenAt, ctx.now), d.users.length ? truncate(d.users.map((u) => u.name).join(', '), 40) : '-',
     ]),
   );
   return table + pageNote(list.items.length, list.total, 'devices', 'use --offset and --limit to see more');
+}
+
+/** yes / NO (the failing enforcers) / unknown: an agent that does not report it is not shown as enforced. */
+export function enforcedCell(d: Pick<DeviceView, 'enforcement'>): string {
+  const e = d.enforcement;
+  if (e.ok === null) return 'unknown';
+  if (e.ok) return 'yes';
+  return `NO (${truncate(e.failing.map((f) => f.enforcer).join(', '), 30)})`;
 }
 
 function deviceSummary(d: DeviceView, ctx: RenderContext): Array<[string, unknown]> {
@@ -183,6 +192,9 @@ function deviceSummary(d: DeviceView, ctx: RenderContext): Array<[string, unknow
     ['Groups', d.groups.length ? d.groups.map(labelled).join(', ') : 'none'],
     ['Last seen', d.lastSeenAt ? `${formatRelative(d.lastSeenAt, ctx.now)} (${formatTime(d.lastSeenAt)})` : 'never'],
     ['Last mode', d.lastMode ? `${d.lastMode}${d.lastReason ? ` (${d.lastReason})` : ''}` : '-'],
+    ['Enforced', d.enforcement.ok === false
+      ? `NO: ${d.enforcement.failing.map((f) => `${f.enforcer}: ${f.reason}`).join('; ')}`
+      : d.enforcement.ok ? 'yes: every enforcer holds the mode' : 'unknown (no report says; agents older than this report do not)'],
     ['Users', d.users.length ? d.users.map((u) => `${u.name} (${u.mode})`).join(', ') : 'none signed in'],
     ...(d.duplicateOf ? [['Possible duplicate of', `${labelled(d.duplicateOf)}: same hardware, enrolled without proving it is that device (devlic-admin devices merge ${d.id} ${d.duplicateOf.id} if it is)`] as [string, unknown]] : []),
   ];

@@ -24,6 +24,9 @@ export function enforcementOf(d: DeviceView): string {
   if (!d.lastMode) return 'never reported';
   const expected = d.licensed ? 'full' : 'read-only';
   if (d.lastMode !== expected) return `pending (reports ${d.lastMode})`;
+  if (d.enforcement?.ok === false) return `not enforced (${d.enforcement.failing.map((f) => `${f.enforcer}: ${f.reason}`).join('; ')})`;
+  // An agent that does not report its enforcers: the mode matches, whether the apps follow it is not known.
+  if (d.enforcement?.ok !== true) return 'mode reported, enforcement unknown';
   return 'in effect';
 }
 

@@ -88,13 +88,20 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
 }
 
 /**
- * Stores a status report; its mode also in a column of its own, which the
- * device list filters and /metrics count by (no JSON in SQL).
+ * Stores a status report; its mode and whether it is enforced also in
+ * columns of their own, which the device list filters and /metrics count by
+ * (no JSON in SQL).
  */
 export async function recordReport(ctx: LicensingContext, deviceId: string, report: StatusReport): Promise<void> {
   const at = ctx.nowIso();
   // Not serialised with admin changes: a report moves no seat (see TxOptions).
-  await ctx.store.transaction((tx) => tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, REPORTS_KEPT), { serialised: false });
+  await ctx.store.transaction((tx) => tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, enforcedState(report), REPORTS_KEPT), { serialised: false });
+}
+
+/** 'ok' when every enforcer the agent reports holds the mode; null for an agent that does not report it (unknown, not ok). */
+export function enforcedState(report: Pick<StatusReport, 'enforcement'>): 'ok' | 'failing' | null {
+  if (!report.enforcement?.length) return null;
+  return report.enforcement.every((e) => e.ok) ? 'ok' : 'failing';
 }
 
 export function setDeviceDisabled(ctx: LicensingContext, actor: Actor, ref: string, disabled: boolean, confirm = false): Promise<string> {

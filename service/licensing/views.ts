@@ -4,9 +4,9 @@
 import type { Aggregates } from '../store/store.ts';
 import { createHash } from 'node:crypto';
 import type {
-  Admin, Assignment, DeviceDetail, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
+  Admin, Assignment, DeviceDetail, DeviceEnforcement, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
 } from '../../shared/schemas/admin.ts';
-import type { DeviceFacts } from '../../shared/schemas/device.ts';
+import type { DeviceFacts, EnforcerHealth } from '../../shared/schemas/device.ts';
 import { subscriptionState } from './allocate.ts';
 import { resolveRef } from './resolve.ts';
 import type { DeviceFilter } from '../store/queries/views.ts';
@@ -81,10 +81,19 @@ function deviceRow(r: any, groups: Named[]): DeviceView {
     entitlementSeq: r.seq ?? 0, disabled: !!r.disabled,
     lastMode: report?.mode ?? null, lastReason: report?.reason ?? null, lastSeenAt: r.last_seen_at ?? null,
     users: report?.users ?? [], agentVersion: report?.agentVersion ?? null, cacheExpiresAt: report?.cacheExpiresAt ?? null,
+    enforcement: enforcementView(report),
     enrolledAt: r.enrolled_at,
     duplicateOf: r.duplicate_of ? { id: r.duplicate_of, name: r.dup_name ?? r.duplicate_of } : null,
     retired: r.retired_at ? { at: r.retired_at, by: { id: r.retired_by_id, name: r.retired_by_name }, reason: r.retired_reason === 'stale' ? 'stale' : 'admin' } : null,
   };
+}
+
+/** What the last report says about the enforcers; an older agent's report (no field) is unknown, not ok. */
+export function enforcementView(report: { enforcement?: unknown } | null): DeviceEnforcement {
+  const list = Array.isArray(report?.enforcement) ? report.enforcement as EnforcerHealth[] : [];
+  if (list.length === 0) return { ok: null, failing: [] };
+  const failing = list.filter((e) => !e.ok).map((e) => ({ enforcer: e.enforcer, reason: e.reason ?? 'failed' }));
+  return { ok: failing.length === 0, failing };
 }
 
 /** A short, stable stand-in for a hardware identifier: equal values stay recognisably equal. */
@@ -106,6 +115,7 @@ export async function listDevices(q: Aggregates, query: DeviceListQuery, now: nu
   const filter: DeviceFilter = {
     licensed: query.licensed === 'true' ? true : query.licensed === 'false' ? false : undefined,
     reason: query.reason, q: query.q, mode: query.mode,
+    enforced: query.enforced === 'true' ? 'ok' : query.enforced === 'false' ? 'failing' : query.enforced === 'unknown' ? null : undefined,
     groupId: query.group ? await resolveRef(q, 'group', query.group) : undefined,
     subscriptionId: query.subscription ? await resolveRef(q, 'subscription', query.subscription) : undefined,
     retired: query.retired === 'true' ? true : query.retired === 'false' ? false : undefined,

@@ -162,6 +162,17 @@ export const Retired = Type.Union([Type.Object({
 }), Type.Null()]);
 export type Retired = Type.Static<typeof Retired>;
 
+/**
+ * Whether the device's enforcers hold its mode, from its last status report:
+ * ok null means unknown (never reported, or an agent too old to say).
+ */
+export const DeviceEnforcement = Type.Object({
+  ok: Type.Union([Type.Boolean(), Type.Null()]),
+  /** The enforcers that do not, each with its short reason. */
+  failing: Type.Array(Type.Object({ enforcer: Type.String(), reason: Type.String() })),
+});
+export type DeviceEnforcement = Type.Static<typeof DeviceEnforcement>;
+
 /** The fleet view: one row per device. */
 export const DeviceView = Type.Object({
   id: Id,
@@ -180,6 +191,7 @@ export const DeviceView = Type.Object({
   users: Type.Array(ReportedUser),
   agentVersion: Type.Union([Type.String(), Type.Null()]),
   cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
+  enforcement: DeviceEnforcement,
   enrolledAt: Timestamp,
   /** An older device with the same hardware facts: this one enrolled without proving it is that device (merge it if it is). */
   duplicateOf: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
@@ -234,6 +246,8 @@ export const DeviceListQuery = Type.Object({
   subscription: Type.Optional(Ref),
   /** Mode the device last reported. */
   mode: Type.Optional(Mode),
+  /** Whether the last report said every enforcer holds the mode: 'false' is the "not enforced" filter; 'unknown': no such report. */
+  enforced: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('unknown')])),
   /** Not seen (reported or enrolled) for more than this many minutes. */
   staleMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 527_040 })),
   /** 'true': only retired devices; 'false': only devices in service; absent: both. */

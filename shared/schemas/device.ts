@@ -91,6 +91,19 @@ export const ReportedUser = Type.Object({
 }, { additionalProperties: false });
 export type ReportedUser = Type.Static<typeof ReportedUser>;
 
+/**
+ * Whether one enforcer holds the device's mode: false when its last apply
+ * (or drift repair) failed, e.g. LibreOffice too old for viewer mode.
+ */
+export const EnforcerHealth = Type.Object({
+  /** The enforcer's name (`apps` entry): libreoffice, file, hook... */
+  enforcer: PlainText({ minLength: 1, maxLength: 64 }),
+  ok: Type.Boolean(),
+  /** Why not, in short, when ok is false. */
+  reason: Type.Optional(PlainText({ maxLength: 300 })),
+}, { additionalProperties: false });
+export type EnforcerHealth = Type.Static<typeof EnforcerHealth>;
+
 /** The agent's periodic status report; kept as the device's last-seen state. */
 export const StatusReport = Type.Object({
   mode: Mode,
@@ -101,5 +114,7 @@ export const StatusReport = Type.Object({
   lastError: Type.Union([PlainText({ maxLength: 2048 }), Type.Null()]),
   cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
   entitlementSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  /** One entry per configured enforcer. Absent from agents older than this field: their health is unknown. */
+  enforcement: Type.Optional(Type.Array(EnforcerHealth, { maxItems: 32 })),
 }, { additionalProperties: false });
 export type StatusReport = Type.Static<typeof StatusReport>;

@@ -25,6 +25,7 @@ function fakeEnforcer(name: string, failFirst = 0): Enforcer & { calls: Enforcem
       return { enforcer: name, ok: true, changed: true, applied: `${t.mode} applied` };
     },
     async check() { return { enforcer: name, ok: true, message: 'fine' }; },
+    async verify() { return { enforcer: name, drift: [] }; },
   };
 }
 
@@ -82,6 +83,7 @@ describe('Applier', () => {
         return { enforcer: 'slow', ok: true, changed: true, applied: t.mode };
       },
       async check() { return { enforcer: 'slow', ok: true, message: '' }; },
+      async verify() { return { enforcer: 'slow', drift: [] }; },
     };
     const ap = new Applier([slow], store, systemClock, silentLogger());
     await Promise.all([ap.apply(full, ['a']), ap.apply(ro, ['b']), ap.apply(full, ['c'])]);

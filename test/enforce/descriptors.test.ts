@@ -22,6 +22,7 @@ const kiosk = defineEnforcer({
       name: 'kiosk',
       apply: async (t) => ({ enforcer: 'kiosk', ok: true, changed: false, applied: t.mode }),
       check: async () => ({ enforcer: 'kiosk', ok: true, message: 'ok' }),
+      verify: async () => ({ enforcer: 'kiosk', drift: [] }),
     };
   },
   writablePaths: (cfg, platform) => (platform === 'linux' ? [cfg.stateDir] : []),

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSyn
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli.ts';
-import { runInstallCommand, sandboxWritePaths } from '../../installer/install-cli.ts';
+import { EXIT_APP_UNSUPPORTED, runInstallCommand, sandboxWritePaths } from '../../installer/install-cli.ts';
+import { versionFromMainXcd } from '../../agent/enforce/lo-layer.ts';
 import { DPKG_LIST } from '../../installer/install.ts';
 import { processRunner, RecordingRunner, type Command } from '../../shared/run.ts';
 import { tempDir } from '../helpers/processes.ts';
@@ -265,5 +266,44 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     expect(await sandboxWritePaths([{ name: 'libreoffice', installRoot: '/opt/libreoffice26.8' }, { name: 'file', path: '/srv/mode/app.json' }], 'linux'))
       .toEqual(['/opt/libreoffice26.8/share/registry', '/opt/libreoffice26.8/registry', '/srv/mode']);
     expect(await sandboxWritePaths([{ name: 'file' }], 'linux')).toEqual([]);
+  });
+
+  it('warns loudly and exits 3 when an --app app cannot be switched on this machine (the host LibreOffice, for real)', async (t) => {
+    const main = '/usr/lib/libreoffice/share/registry/main.xcd';
+    if (!existsSync(main)) {
+      if (process.env.DEVLIC_REQUIRE_REAL_APPS === '1') throw new Error(`${main} not found (apt-get install --no-install-recommends libreoffice-core)`);
+      console.warn(`\n!!!!!!!! SKIPPING the install --app libreoffice check against the host LibreOffice: ${main} not found.\n`);
+      t.skip();
+      return;
+    }
+    const version = versionFromMainXcd(readFileSync(main, 'utf8')) ?? '0';
+    const old = Number(version.split('.')[0]) < 26 || (Number(version.split('.')[0]) === 26 && Number(version.split('.')[1]) < 8);
+    const orig = process.stderr.write.bind(process.stderr);
+    const errs: string[] = [];
+    process.stderr.write = ((s: string) => { errs.push(String(s)); return true; }) as typeof process.stderr.write;
+    let code: number;
+    let fileOnly: number;
+    const root = stagingRoot();
+    try {
+      ({ code } = await runCli(['install', '--server', SERVER, '--token', 't', '--app', 'file', '--app', 'libreoffice', '--root', root, '--enroll', '--from', fakeRelease()],
+        new RecordingRunner(respond()), { appChecks: 'run' }));
+      ({ code: fileOnly } = await runCli(['install', '--server', SERVER, '--token', 't', '--app', 'file', '--root', stagingRoot(), '--enroll', '--from', fakeRelease()],
+        new RecordingRunner(respond()), { appChecks: 'run' }));
+    } finally {
+      process.stderr.write = orig;
+    }
+    expect(fileOnly).toBe(0);
+    // Installed all the same: the config names both apps.
+    expect(JSON.parse(readFileSync(join(root, 'etc/devlic/agent.json'), 'utf8')).apps).toEqual([{ name: 'file' }, { name: 'libreoffice' }]);
+    if (old) {
+      expect(code).toBe(EXIT_APP_UNSUPPORTED);
+      expect(EXIT_APP_UNSUPPORTED).toBe(3);
+      expect(errs.join('')).toMatch(new RegExp(`WARNING: installed, but an app given with --app cannot be switched on this device:\\n  - libreoffice: LibreOffice ${version.replace(/\./g, '\\.')} at /usr/lib/libreoffice: ViewerAppMode is not supported`));
+      expect(errs.join('')).not.toMatch(/- file:/);
+    } else {
+      expect(code).toBe(0);
+    }
+    // Staging for another machine checks nothing by default.
+    expect((await runCli(['install', '--server', SERVER, '--token', 't', '--app', 'libreoffice', '--root', stagingRoot(), '--enroll', '--from', fakeRelease()], new RecordingRunner(respond()))).code).toBe(0);
   });
 });

@@ -275,22 +275,24 @@ describe('human output', () => {
     product: 'M365-DEV', subscription: { id: 'sub_1', name: 'EA' }, licenseGroup: { id: 'grp_1', name: 'Lab' },
     entitlementSeq: 4, disabled: false, lastMode: 'full', lastReason: 'ASSIGNED', lastSeenAt: '2026-05-01T11:59:48Z',
     users: [{ name: 'alice', mode: 'full' }, { name: 'bob', mode: 'full' }], agentVersion: '0.1.0',
-    cacheExpiresAt: null, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, retired: null, ...over,
+    cacheExpiresAt: null, enforcement: { ok: true, failing: [] }, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, retired: null, ...over,
   });
 
-  it('lists devices with seat, reason, last mode, relative last seen and users', () => {
+  it('lists devices with seat, reason, last mode, enforced, relative last seen and users', () => {
     const out = renderDevices({
       items: [
         device({}),
-        device({ id: 'dev_2', name: 'tablet-7', groups: [], licensed: false, reason: 'NOT_IN_LICENSED_GROUP', lastMode: null, lastSeenAt: null, users: [] }),
+        device({ id: 'dev_2', name: 'tablet-7', groups: [], licensed: false, reason: 'NOT_IN_LICENSED_GROUP', lastMode: null, lastSeenAt: null, users: [], enforcement: { ok: null, failing: [] } }),
+        device({ id: 'dev_3', name: 'lab-3', enforcement: { ok: false, failing: [{ enforcer: 'libreoffice', reason: 'too old' }, { enforcer: 'hook', reason: 'exit 1' }] } }),
       ],
-      total: 2,
+      total: 3,
     }, ctx);
     const lines = out.trimEnd().split('\n');
-    expect(lines[0].split(/\s{2,}/)).toEqual(['ID', 'NAME', 'GROUPS', 'SEAT', 'REASON', 'LAST MODE', 'LAST SEEN', 'USERS']);
-    expect(lines[1].split(/\s{2,}/)).toEqual(['dev_1', 'laptop-01', 'Lab', 'yes', 'ASSIGNED', 'full', '12s ago', 'alice, bob']);
-    expect(lines[2].split(/\s{2,}/)).toEqual(['dev_2', 'tablet-7', '-', 'no', 'NOT_IN_LICENSED_GROUP', '-', 'never', '-']);
-    expect(lines).toHaveLength(3);
+    expect(lines[0].split(/\s{2,}/)).toEqual(['ID', 'NAME', 'GROUPS', 'SEAT', 'REASON', 'LAST MODE', 'ENFORCED', 'LAST SEEN', 'USERS']);
+    expect(lines[1].split(/\s{2,}/)).toEqual(['dev_1', 'laptop-01', 'Lab', 'yes', 'ASSIGNED', 'full', 'yes', '12s ago', 'alice, bob']);
+    expect(lines[2].split(/\s{2,}/)).toEqual(['dev_2', 'tablet-7', '-', 'no', 'NOT_IN_LICENSED_GROUP', '-', 'unknown', 'never', '-']);
+    expect(lines[3].split(/\s{2,}/)).toEqual(['dev_3', 'lab-3', 'Lab', 'yes', 'ASSIGNED', 'full', 'NO (libreoffice, hook)', '12s ago', 'alice, bob']);
+    expect(lines).toHaveLength(4);
     // Every column starts at the same offset on every line.
     expect(lines[1].indexOf('yes')).toBe(lines[0].indexOf('SEAT'));
     expect(lines[2].indexOf('never')).toBe(lines[0].indexOf('LAST SEEN'));

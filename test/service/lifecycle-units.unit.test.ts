@@ -65,7 +65,7 @@ describe('CSV', () => {
     id: 'dev_1', name: 'laptop-01', groups: [{ id: 'g1', name: 'Lab' }, { id: 'g2', name: 'Carts' }], licensed: true, reason: 'ASSIGNED',
     product: 'P', subscription: { id: 's', name: 'EA' }, licenseGroup: { id: 'g1', name: 'Lab' }, entitlementSeq: 1, disabled: false,
     lastMode: 'full', lastReason: 'ASSIGNED', lastSeenAt: '2026-01-01T00:00:00.000Z', users: [{ name: 'alice', mode: 'full' }, { name: 'bob', mode: 'full' }],
-    agentVersion: '0.1.0', cacheExpiresAt: null, enrolledAt: '2025-12-01T00:00:00.000Z', duplicateOf: null, retired: null, ...over,
+    agentVersion: '0.1.0', cacheExpiresAt: null, enforcement: { ok: true, failing: [] }, enrolledAt: '2025-12-01T00:00:00.000Z', duplicateOf: null, retired: null, ...over,
   });
 
   it('has the columns admins asked for, one row per device', () => {
@@ -80,6 +80,9 @@ describe('CSV', () => {
     expect(enforcementOf(device({ lastMode: null }))).toBe('never reported');
     expect(enforcementOf(device({ licensed: false, lastMode: 'read-only' }))).toBe('in effect');
     expect(enforcementOf(device({ licensed: true, lastMode: 'read-only' }))).toBe('pending (reports read-only)');
+    const failing = { ok: false, failing: [{ enforcer: 'libreoffice', reason: 'LibreOffice 7.4 lacks ViewerAppMode' }] };
+    expect(enforcementOf(device({ licensed: false, lastMode: 'read-only', enforcement: failing }))).toBe('not enforced (libreoffice: LibreOffice 7.4 lacks ViewerAppMode)');
+    expect(enforcementOf(device({ licensed: false, lastMode: 'read-only', enforcement: { ok: null, failing: [] } }))).toBe('mode reported, enforcement unknown');
   });
 });
 

@@ -1,12 +1,13 @@
 // Devices: the fleet view Microsoft's admins ask for. Every device with its
-// groups, seat or reason, last reported mode, signed-in users, agent version,
+// groups, seat or reason, last reported mode (with a "not enforced" badge when
+// an enforcer on the device cannot hold it), signed-in users, agent version,
 // last seen and cache expiry; filters and search run on the server and the
 // list is paged, so it stays fast with thousands of devices. Rows refresh in
 // place when the devices on screen report or change (server-sent events).
 // A global-admin retires a device (its seat goes to the next device in line),
 // restores it, deletes a retired one, and exports the list as CSV.
 import { get, getBlob, patch, post, del, enc } from './api.js';
-import { h, fill, rebuild, table, row, ago, date, licenceCell, modeCell, href, debounce, num, writeButton, liveRefresher, crumbs, REASONS, reasonLabel, download } from './dom.js';
+import { h, fill, rebuild, table, row, ago, date, licenceCell, modeCell, enforcementBadge, enforcementText, href, debounce, num, writeButton, liveRefresher, crumbs, REASONS, reasonLabel, download } from './dom.js';
 import { confirmDialog, errorArea, openDialog } from './dialog.js';
 import { pager, menuButton } from './widgets.js';
 import { guarded } from './guard.js';
@@ -17,6 +18,7 @@ const FILTERS = [
   ['all', 'All', {}],
   ['licensed', 'Licensed', { licensed: 'true' }],
   ['read-only', 'Read-only (last report)', { mode: 'read-only' }],
+  ['not-enforced', 'Not enforced', { enforced: 'false' }],
   ['stale', `Not seen for ${STALE_MINUTES} min`, { staleMinutes: STALE_MINUTES }],
   ['exhausted', REASONS.SEATS_EXHAUSTED, { reason: 'SEATS_EXHAUSTED' }],
   ['retired', 'Retired', { retired: 'true' }],
@@ -83,7 +85,7 @@ function deviceRow(d, cols, act) {
       d.duplicateOf ? h('span', { class: 'muted' }, ` (possible duplicate of ${d.duplicateOf.name})`) : null],
     d.groups.length ? d.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'none'),
     licenceCell(d),
-    h('span', { 'data-col': 'mode' }, modeCell(d)),
+    h('span', { 'data-col': 'mode' }, modeCell(d), enforcementBadge(d)),
     d.users.length ? d.users.map((u) => `${u.name} (${u.mode})`).join(', ') : h('span', { class: 'muted' }, 'nobody'),
     d.agentVersion ? h('span', { class: 'nowrap' }, d.agentVersion) : h('span', { class: 'muted' }, '—'),
     h('span', { class: stale ? 'stale nowrap' : 'nowrap' }, ago(d.lastSeenAt)),
@@ -211,7 +213,7 @@ async function renderDevice(el, id, ctx) {
         ['Entitlement number', String(d.entitlementSeq)], d.disabled ? ['Disabled', 'yes: this device gets no licence'] : null,
       ])),
       h('section', { class: 'card', 'aria-labelledby': 'h-rep' }, h('h2', { id: 'h-rep' }, 'Last report'), dl([
-        ['Mode', h('span', { 'data-col': 'mode' }, modeCell(d))], ['Reason given', d.lastReason], ['Last seen', ago(d.lastSeenAt)],
+        ['Mode', h('span', { 'data-col': 'mode' }, modeCell(d), enforcementBadge(d))], ['Enforced', h('span', { id: 'enforced' }, enforcementText(d))], ['Reason given', d.lastReason], ['Last seen', ago(d.lastSeenAt)],
         ['Agent version', d.agentVersion], ['Offline cache expires', date(d.cacheExpiresAt, true)], ['Last error', d.lastError],
         ['Signed-in users', d.users.length ? h('ul', { class: 'plain' }, d.users.map((u) => h('li', {}, u.name, ` — ${u.mode}`))) : null],
       ])),

@@ -150,6 +150,31 @@ export function modeCell(d) {
 }
 
 /**
+ * Whether the device's enforcers hold its mode (its last report): a "not
+ * enforced" badge naming the failing ones, "enforcement unknown" for an agent
+ * too old to say; nothing when all is well or it never reported.
+ */
+export function enforcementBadge(d) {
+  const e = d.enforcement;
+  if (!e || !d.lastMode) return null;
+  if (e.ok === false) {
+    const why = e.failing.map((f) => `${f.enforcer}: ${f.reason}`).join('; ');
+    return [' ', h('span', { class: 'badge not-enforced', 'data-enforced': 'false', title: why }, 'not enforced'),
+      h('span', { class: 'visually-hidden' }, ` (${why})`)];
+  }
+  if (e.ok === null) return [' ', h('span', { class: 'badge enforcement-unknown', 'data-enforced': 'unknown' }, 'enforcement unknown')];
+  return null;
+}
+
+/** The device page's line about enforcement, in words. */
+export function enforcementText(d) {
+  const e = d.enforcement;
+  if (!e || e.ok === null) return 'unknown (the agent does not report it)';
+  if (e.ok) return 'yes: every enforcer holds the mode';
+  return `no: ${e.failing.map((f) => `${f.enforcer}: ${f.reason}`).join('; ')}`;
+}
+
+/**
  * Saves a Blob the console made or fetched (the CSV export) as a file. The
  * one link the console builds outside h(): its target is a blob: URL of this
  * page's own origin holding our own data, it is never put into the document,

@@ -169,6 +169,9 @@ export const PG_MIGRATIONS: string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  /* 3: SQLite's migration 6 (whether the last report said every enforcer holds the mode) */ `
+  ALTER TABLE devices ADD COLUMN last_enforced TEXT;
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

@@ -6,6 +6,7 @@ import { nameQueries } from './names.ts';
 export interface DeviceRow {
   id: string; name: string; machine_id_hash: string; hardware_uuid: string; facts: string; public_key: string;
   last_seen_at: string | null; last_report: string | null; duplicate_of: string | null; enrolled_at: string;
+  last_mode: string | null; last_enforced: string | null;
 }
 
 export interface NewDevice {
@@ -45,9 +46,12 @@ export function deviceQueries(c: SqlConn) {
       await c.run('UPDATE devices SET name = ?, machine_id_hash = ?, hardware_uuid = ?, facts = ?, public_key = ? WHERE id = ?',
         [d.name, d.machineIdHash, d.hardwareUuid, d.facts, d.publicKey, id]);
     },
-    /** Stores a status report as the device's latest and in its history, keeping the last `kept`. */
-    async recordReport(id: string, at: string, report: string, mode: string, kept: number): Promise<void> {
-      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ?, last_mode = ? WHERE id = ?', [at, report, mode, id]);
+    /**
+     * Stores a status report as the device's latest and in its history, keeping the last `kept`.
+     * `enforced`: 'ok', 'failing', or null when the report does not say.
+     */
+    async recordReport(id: string, at: string, report: string, mode: string, enforced: 'ok' | 'failing' | null, kept: number): Promise<void> {
+      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ? WHERE id = ?', [at, report, mode, enforced, id]);
       await c.run('INSERT INTO device_reports (device_id, at, report) VALUES (?, ?, ?)', [id, at, report]);
       await c.run(`DELETE FROM device_reports WHERE device_id = ? AND id <= (
         SELECT id FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, [id, id, kept]);
@@ -96,9 +100,10 @@ export function deviceQueries(c: SqlConn) {
     async merge(from: DeviceRow, into: DeviceRow, at: string): Promise<void> {
       const fromNewer = (from.last_seen_at ?? '') > (into.last_seen_at ?? '');
       await c.run(`UPDATE devices SET name = ?, machine_id_hash = ?, hardware_uuid = ?, facts = ?, public_key = ?,
-          last_seen_at = ?, last_report = ?, duplicate_of = CASE WHEN duplicate_of = ? THEN NULL ELSE duplicate_of END WHERE id = ?`,
+          last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ?, duplicate_of = CASE WHEN duplicate_of = ? THEN NULL ELSE duplicate_of END WHERE id = ?`,
       [from.name, from.machine_id_hash, from.hardware_uuid, from.facts, from.public_key,
-        fromNewer ? from.last_seen_at : into.last_seen_at, fromNewer ? from.last_report : into.last_report, from.id, into.id]);
+        ...(fromNewer ? [from.last_seen_at, from.last_report, from.last_mode, from.last_enforced] : [into.last_seen_at, into.last_report, into.last_mode, into.last_enforced]),
+        from.id, into.id]);
       await c.run('UPDATE device_reports SET device_id = ? WHERE device_id = ?', [into.id, from.id]);
       await c.run('DELETE FROM group_members WHERE device_id = ?', [from.id]);
       await c.run('DELETE FROM device_entitlements WHERE device_id = ?', [from.id]);

@@ -9,6 +9,8 @@ type Named = { id: string; name: string };
 export interface DeviceFilter {
   licensed?: boolean; reason?: string; q?: string; groupId?: string; subscriptionId?: string;
   mode?: string; retired?: boolean; seenBefore?: string;
+  /** 'ok', 'failing', or null: devices whose last report did not say. */
+  enforced?: 'ok' | 'failing' | null;
 }
 
 const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id AS lic_group_id,
@@ -29,6 +31,8 @@ function deviceWhere(f: DeviceFilter): { w: string; args: SqlValue[] } {
   if (f.groupId) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(f.groupId); }
   if (f.subscriptionId) { where.push('e.subscription_id = ?'); args.push(f.subscriptionId); }
   if (f.mode) { where.push('d.last_mode = ?'); args.push(f.mode); }
+  if (f.enforced === null) where.push('d.last_enforced IS NULL');
+  else if (f.enforced) { where.push('d.last_enforced = ?'); args.push(f.enforced); }
   if (f.retired === true) where.push('d.retired_at IS NOT NULL');
   if (f.retired === false) where.push('d.retired_at IS NULL');
   // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.

@@ -151,4 +151,7 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE devices ADD COLUMN last_mode TEXT;
   UPDATE devices SET last_mode = json_extract(last_report, '$.mode') WHERE last_report IS NOT NULL AND json_valid(last_report);
   `,
+  /* 6: whether the last report said every enforcer holds the mode ('ok' / 'failing'; NULL: unknown, e.g. an agent that does not report it), for the "not enforced" filter. Reports before this have no such field: nothing to fill in. */ `
+  ALTER TABLE devices ADD COLUMN last_enforced TEXT;
+  `,
 ];
