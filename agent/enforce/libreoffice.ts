@@ -314,12 +314,17 @@ export function createLibreOfficeEnforcer(
     : undefined;
 
   // The schema is megabytes: read again only when main.xcd changes (an upgrade).
-  let support: { key: string; value: boolean | undefined } | null = null;
+  // One entry per install (every install found is enforced).
+  const support = new Map<string, { key: string; value: boolean | undefined }>();
   const supportCached = async (install: LibreOfficeInstall) => {
     const st = await fsp.stat(join(install.registryDir, 'main.xcd'));
-    const key = `${install.registryDir}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
-    if (support?.key !== key) support = { key, value: await installSupports(install, VIEWER_MODE_ITEM) };
-    return support.value;
+    const key = `${st.ino}\0${st.size}\0${st.mtimeMs}`;
+    let entry = support.get(install.registryDir);
+    if (entry?.key !== key) {
+      entry = { key, value: await installSupports(install, VIEWER_MODE_ITEM) };
+      support.set(install.registryDir, entry);
+    }
+    return entry.value;
   };
 
   return {
@@ -348,18 +353,22 @@ export function createLibreOfficeEnforcer(
 
     async verify(target: EnforcementTarget): Promise<VerifyResult> {
       try {
-        // An install that appeared since (or replaced the one applied) shows
-        // here as a missing layer, so it is enforced within a minute.
-        const install = await locate();
-        // Not installed: apply() reports that, once.
-        if (!install) return { enforcer: name, drift: [] };
-        const drift = layerDrift(target.mode, observeFile(await readRegular(join(install.registryDir, LAYER_FILE))));
-        // A LibreOffice replaced by a version without ViewerAppMode holds no
-        // read-only even with the layer in place: apply() then says so.
-        if (target.mode === 'read-only' && drift.length === 0 && (await supportCached(install)) !== true) {
-          drift.push(`LibreOffice ${install.version ?? '(version unknown)'} cannot honour the layer`);
+        // Every install found, as apply() switches them: one that appeared
+        // since (or replaced the one applied) shows here as a missing layer,
+        // so it is enforced within a minute. Roots without an install or
+        // refused as unsafe are apply()'s to report, once.
+        const { installs } = await locateInstalls(config, ctx.platform);
+        const drift: string[] = [];
+        for (const install of installs) {
+          const found = layerDrift(target.mode, observeFile(await readRegular(join(install.registryDir, LAYER_FILE))));
+          // A LibreOffice replaced by a version without ViewerAppMode holds no
+          // read-only even with the layer in place: apply() then says so.
+          if (target.mode === 'read-only' && found.length === 0 && (await supportCached(install)) !== true) {
+            found.push(`LibreOffice ${install.version ?? '(version unknown)'} cannot honour the layer`);
+          }
+          drift.push(...found.map((d) => `${d} in ${install.registryDir}`));
         }
-        return { enforcer: name, drift: drift.map((d) => `${d} in ${install.registryDir}`) };
+        return { enforcer: name, drift };
       } catch (e) {
         return { enforcer: name, drift: [`viewer-mode layer unreadable: ${errorText(e)}`] };
       }

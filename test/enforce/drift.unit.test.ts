@@ -368,6 +368,40 @@ describe('the real enforcers drift and are repaired', () => {
     store.close();
   });
 
+  it('libreoffice with two installs: drift in either one is seen and repaired, the other left as it is', async () => {
+    const base = tempDir('drift-lo-two');
+    const schema = '<?xml version="1.0"?><oor:data xmlns:oor="http://openoffice.org/2001/registry"><oor:component-schema oor:name="Common" oor:package="org.openoffice.Office"><component><group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"/></group></component></oor:component-schema></oor:data>';
+    const roots = ['debian', 'tdf'].map((n) => join(base, n));
+    const registries = roots.map((r) => join(r, 'share', 'registry'));
+    for (const reg of registries) {
+      mkdirSync(reg, { recursive: true });
+      writeFileSync(join(reg, 'main.xcd'), schema);
+    }
+    const lo = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: roots }, { platform: 'linux' });
+    const store = newStore();
+    const ap = new Applier([lo], store, systemClock, silentLogger());
+    await ap.apply(ro, []);
+    expect(store.getApplied()[0].ok).toBe(true);
+    expect(await ap.verify('schedule')).toEqual([]);
+
+    // The second install's layer deleted: only it drifted, and it is written again.
+    const first = statSync(join(registries[0], LAYER_FILE)).mtimeMs;
+    rmSync(join(registries[1], LAYER_FILE));
+    expect((await ap.verify('schedule'))[0]).toMatchObject({ ok: true, drift: [`viewer-mode layer missing in ${registries[1]}`] });
+    expect(statSync(join(registries[1], LAYER_FILE)).mode & 0o777).toBe(0o644);
+    expect(statSync(join(registries[0], LAYER_FILE)).mtimeMs).toBe(first);
+
+    // Both drifted at once: both named in one repair.
+    rmSync(join(registries[0], LAYER_FILE));
+    chmodSync(join(registries[1], LAYER_FILE), 0o600);
+    expect((await ap.verify('schedule'))[0].drift).toEqual([
+      `viewer-mode layer missing in ${registries[0]}`,
+      `viewer-mode layer permissions 0600 (wanted 0644) in ${registries[1]}`,
+    ]);
+    for (const reg of registries) expect(statSync(join(reg, LAYER_FILE)).mode & 0o777).toBe(0o644);
+    store.close();
+  });
+
   it('libreoffice installed while the device is read-only: the next pass enforces it', async () => {
     const root = join(tempDir('drift-lo-new'), 'libreoffice');
     const registry = join(root, 'share', 'registry');
