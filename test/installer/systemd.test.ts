@@ -54,7 +54,7 @@ describe('systemd units', () => {
       platform: 'linux', runner: new RecordingRunner(), isSea: false, uid: 0, log: () => undefined,
     });
     expect(code).toBe(0);
-    mkdirSync(join(root, 'opt/devlic-server'), { recursive: true });
+    mkdirSync(join(root, SERVER_LAYOUT.programDir), { recursive: true });
     writeFileSync(join(root, SERVER_LAYOUT.exe), '#!/bin/sh\n', { mode: 0o755 });
     writeFileSync(join(root, 'etc/systemd/system/devlic-server.service'), serverUnit());
     const r = verify(root, ['devlic-agent.service', 'devlic-server.service']);
