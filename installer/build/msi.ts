@@ -8,9 +8,10 @@
 // %ProgramData%\devlic for SYSTEM and Administrators only (the same ACL as
 // windows.ts restrictDataDir, as SDDL in MsiLockPermissionsEx), and the
 // devlic-agent service (auto start, LocalSystem, restarted on failure like
-// scConfigure). It does not start the service: the device is not enrolled
-// yet. `devlic-agent.exe install --server URL --token-file F`, run from the
-// program folder afterwards, writes the config, enrolls and starts it.
+// scConfigure). A first install does not start the service: the device is
+// not enrolled yet. `devlic-agent.exe install --server URL --token-file F`,
+// run from the program folder afterwards, writes the config, enrolls and
+// starts it. An upgrade (a newer .msi over an older one) starts it again.
 // Uninstall stops and deletes the service and removes the program folder;
 // the data folder (the device's keys) stays, as with `uninstall` without --purge.
 //
@@ -39,6 +40,7 @@ export const COMPONENTS = {
   ServiceHost: '{3E0C7C51-1A52-4C8E-9E3B-6A1B0F2D4C03}',
   ServiceXml: '{3E0C7C51-1A52-4C8E-9E3B-6A1B0F2D4C04}',
   DataDir: '{3E0C7C51-1A52-4C8E-9E3B-6A1B0F2D4C05}',
+  UpgradeStart: '{3E0C7C51-1A52-4C8E-9E3B-6A1B0F2D4C06}',
 } as const;
 
 export const SERVICE_XML = 'devlic-agent-service.xml';
@@ -98,6 +100,10 @@ ${file('AgentExe', 'devlic-agent.exe')}
 ${file('Addon', ADDON)}
 ${file('ServiceHost', WINSW_EXE, service)}
 ${file('ServiceXml', SERVICE_XML)}
+          <Component Id="UpgradeStart" Guid="${COMPONENTS.UpgradeStart}" Win64="yes">
+            <CreateFolder/>
+            <ServiceControl Id="AgentUpgradeStart" Name="${attr(L.serviceName)}" Start="install" Wait="no"/>
+          </Component>
         </Directory>
       </Directory>
       <Directory Id="CommonAppDataFolder">
@@ -149,8 +155,16 @@ export function extraTables(): Record<string, string> {
   };
 }
 
-/** The two service-config tables are read by the MsiConfigureServices action, which wixl does not sequence. */
+/**
+ * SQL run with msibuild after the tables are in. The two service-config
+ * tables are read by the MsiConfigureServices action, which wixl does not
+ * sequence. And wixl writes no component conditions: UpgradeStart, which
+ * starts the service again, is installed only when the .msi replaces an
+ * earlier version (the old one's uninstall stopped and deleted the service;
+ * a first install leaves it stopped until `install` enrolls the device).
+ */
 export const SEQUENCE_QUERY = "INSERT INTO `InstallExecuteSequence` (`Action`, `Condition`, `Sequence`) VALUES ('MsiConfigureServices', 'VersionNT >= 600', 5850)";
+export const CONDITION_QUERY = "UPDATE `Component` SET `Condition` = 'WIX_UPGRADE_DETECTED' WHERE `Component` = 'UpgradeStart'";
 
 export interface MsiSpec {
   version: string;
@@ -182,7 +196,7 @@ export async function buildMsi(spec: MsiSpec): Promise<string> {
     await writeFile(f, text);
     args.push('-i', f);
   }
-  await run('msibuild', [...args, '-q', SEQUENCE_QUERY]);
+  await run('msibuild', [...args, '-q', SEQUENCE_QUERY, '-q', CONDITION_QUERY]);
   await rm(dir, { recursive: true, force: true });
   return spec.out;
 }

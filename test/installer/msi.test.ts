@@ -58,6 +58,8 @@ describe.skipIf(skip)('the .msi, built with wixl and read back with msitools', (
     expect(comps.map((c) => [c.Component, c.ComponentId, c.Directory_]).sort()).toEqual(
       Object.entries(COMPONENTS).map(([id, guid]) => [id, guid, id === 'DataDir' ? 'DATADIR' : 'INSTALLDIR']).sort(),
     );
+    // Only on an upgrade (FindRelatedProducts found an older version): see the next tests.
+    expect(comps.filter((c) => c.Condition).map((c) => [c.Component, c.Condition])).toEqual([['UpgradeStart', 'WIX_UPGRADE_DETECTED']]);
     // 256 = msidbComponentAttributes64bit: installed into the 64-bit Program Files.
     for (const c of comps) expect(c.Attributes, c.Component).toBe('256');
     const files = table(msi, 'File').map((f) => [f.FileName, f.Component_, Number(f.FileSize)]).sort();
@@ -68,7 +70,7 @@ describe.skipIf(skip)('the .msi, built with wixl and read back with msitools', (
       ['devlic-agent-service.xml', 'ServiceXml', Buffer.byteLength(xml)],
       ['devlic-agent.exe', 'AgentExe', payload['devlic-agent.exe']!.length],
     ]);
-    expect(table(msi, 'CreateFolder')).toEqual([{ Directory_: 'DATADIR', Component_: 'DataDir' }]);
+    expect(table(msi, 'CreateFolder')).toContainEqual({ Directory_: 'DATADIR', Component_: 'DataDir' });
   });
 
   it('carries the files byte for byte, the WinSW XML pointing at the installed agent', () => {
@@ -96,7 +98,15 @@ describe.skipIf(skip)('the .msi, built with wixl and read back with msitools', (
       Component_: 'ServiceHost', Description: 'devlic device agent: device-based licensing for shared devices',
     }]);
     // 162 = msidbServiceControlEventStop (2) | UninstallStop (32) | UninstallDelete (128): no start before enrollment.
-    expect(table(msi, 'ServiceControl')).toEqual([{ ServiceControl: 'AgentService', Name: 'devlic-agent', Event: '162', Arguments: '', Wait: '1', Component_: 'ServiceHost' }]);
+    // 1 = msidbServiceControlEventStart, in the component installed only on an upgrade.
+    expect(table(msi, 'ServiceControl')).toEqual([
+      { ServiceControl: 'AgentService', Name: 'devlic-agent', Event: '162', Arguments: '', Wait: '1', Component_: 'ServiceHost' },
+      { ServiceControl: 'AgentUpgradeStart', Name: 'devlic-agent', Event: '1', Arguments: '', Wait: '0', Component_: 'UpgradeStart' },
+    ]);
+    const seq = Object.fromEntries(table(msi, 'InstallExecuteSequence').map((r) => [r.Action, Number(r.Sequence)]));
+    // The upgrade property is set before components are costed, and the start comes after the new service exists.
+    expect(seq.FindRelatedProducts!).toBeLessThan(seq.CostFinalize!);
+    expect(seq.InstallServices!).toBeLessThan(seq.StartServices!);
   });
 
   it('locks the data folder and configures restarts, with the actions that apply them in the sequence', () => {

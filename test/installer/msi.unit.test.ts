@@ -2,7 +2,7 @@
 // the tables added with msibuild. msi.test.ts builds it with the real wixl
 // and reads the tables back.
 import { describe, expect, it } from 'vitest';
-import { agentWxs, COMPONENTS, DATA_DIR_SDDL, extraTables, msiToolsMissing, msiVersion, SEQUENCE_QUERY, UPGRADE_CODE } from '../../installer/build/msi.ts';
+import { agentWxs, COMPONENTS, CONDITION_QUERY, DATA_DIR_SDDL, extraTables, msiToolsMissing, msiVersion, SEQUENCE_QUERY, UPGRADE_CODE } from '../../installer/build/msi.ts';
 import { UsageError } from '../../shared/cli.ts';
 
 const wxs = agentWxs({ version: '1.2.3', sourceDir: '../../win32-x64', serviceXml: 'devlic-agent-service.xml' });
@@ -28,6 +28,9 @@ describe('msi source', () => {
     expect(control).toContain('Stop="both"');
     expect(control).toContain('Remove="uninstall"');
     expect(control).not.toContain('Start=');
+    // Started again only by the component msibuild makes conditional on an upgrade.
+    expect(wxs).toMatch(/<Component Id="UpgradeStart"[^>]*>\s*<CreateFolder\/>\s*<ServiceControl Id="AgentUpgradeStart" Name="devlic-agent" Start="install" Wait="no"\/>/);
+    expect(CONDITION_QUERY).toBe("UPDATE `Component` SET `Condition` = 'WIX_UPGRADE_DETECTED' WHERE `Component` = 'UpgradeStart'");
     // The service entries sit in the component of the service host, so they come and go with it.
     expect(wxs).toMatch(/<Component Id="ServiceHost"[^>]*>\s*<File Id="ServiceHost"[^>]*\/>\s*<ServiceInstall [^>]*\/>\s*<ServiceControl/);
   });
