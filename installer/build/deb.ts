@@ -139,7 +139,7 @@ export interface DebSpec {
 function control(spec: DebSpec, installedKb: number): string {
   const desc = spec.name === 'devlic-agent'
     ? 'devlic device agent (device-based licensing)\n Keeps the office apps of a shared laptop or tablet in full or read-only\n mode, as the devlic licensing service entitles the device. Configure and\n enroll with: devlic-agent install --server URL --token T'
-    : 'devlic licensing service (device-based licensing)\n Administrators assign subscriptions to groups of devices; devlic agents\n fetch their signed entitlement from it. Settings: /etc/devlic-server/server.json';
+    : 'devlic licensing service (device-based licensing)\n Administrators assign subscriptions to groups of devices; devlic agents\n fetch their signed entitlement from it.\n Settings: /etc/devlic-server/server.json';
   return [
     `Package: ${spec.name}`,
     `Version: ${spec.version}`,
@@ -228,7 +228,8 @@ export async function buildDeb(spec: DebSpec): Promise<string> {
   await put(join(doc, 'changelog.gz'), 0o644, gzipSync(changelog(spec.name, spec.version, spec.maintainer, spec.date), { level: 9 }));
   await put(`/usr/share/lintian/overrides/${spec.name}`, 0o644, lintianOverrides(spec.name, join(programDir, spec.name).slice(1)));
   await mkdir(join(root, dirname(binLink)), { recursive: true, mode: 0o755 });
-  await symlink(join(programDir, spec.name), join(root, binLink));
+  // Relative, as Debian policy 10.5 wants for a link within the same top-level folder (/usr).
+  await symlink(relative(dirname(binLink), join(programDir, spec.name)), join(root, binLink));
   if (agent) {
     await put(L.serviceFile, 0o644, agentUnit({ layout: L }));
   } else {

@@ -5,7 +5,7 @@
 // without root, dpkg or the built packages; fails then under
 // DEVLIC_REQUIRE_REAL_APPS=1.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentPostinst, agentPostrm, agentPrerm, serverPostinst, serverPostrm, serverPrerm } from '../../installer/build/deb.ts';
@@ -50,6 +50,7 @@ describe.skipIf(skip)('devlic-server .deb', () => {
     const i = dpkg('-i', SERVER_DEB);
     expect(i.status, i.stdout + i.stderr).toBe(0);
     expect(execFileSync('/usr/bin/devlic-server', ['--version'], { env: {}, encoding: 'utf8' })).toBe(`devlic-server ${VERSION}\n`);
+    expect(readlinkSync('/usr/bin/devlic-server')).toBe('../lib/devlic-server/devlic-server');
     expect(statSync('/usr/lib/devlic-server/devlic-server').mode & 0o7777).toBe(0o755);
     expect(statSync('/usr/lib/devlic-server').uid).toBe(0);
     expect(readFileSync('/usr/lib/systemd/system/devlic-server.service', 'utf8')).toContain('User=devlic-server');
