@@ -1,9 +1,9 @@
 // Debian packages of the two executables, built with dpkg-deb from a staged
 // tree (no debhelper: the build runs on any Debian with dpkg). The maintainer
-// scripts talk to systemd only when it is the running init
-// (`[ -d /run/systemd/system ]`, the test debhelper's own snippets use) and
-// otherwise do nothing harmful: in a container or chroot the files are
-// installed and nothing is started.
+// scripts start and stop services only when systemd is the running init
+// (`[ -d /run/systemd/system ]`, the test debhelper's own snippets use): in a
+// container or chroot the files are installed, the unit is enabled for the
+// next boot, and nothing is started.
 //
 // devlic-agent: /usr/lib/devlic + /usr/bin link + the unit, enabled but skipped
 // until `devlic-agent install` writes /etc/devlic/agent.json and enrolls.
@@ -30,17 +30,57 @@ const run = promisify(execFile);
 const HEADER = '#!/bin/sh\n# Written by installer/build/deb.ts.\nset -e\n';
 const SYSTEMD = '[ -d /run/systemd/system ]';
 
+// The unit handling follows the snippets debhelper's dh_installsystemd writes:
+// deb-systemd-helper records enablement even where systemd is not running (an
+// image being built, a chroot), so the service is enabled when that system
+// boots, and it keeps an administrator's `systemctl disable` across upgrades;
+// deb-systemd-invoke starts and stops only with systemd running and respects
+// policy-rc.d. Both come with init-system-helpers (essential since Debian 12).
+
+/** postinst: enable (or keep the administrator's choice), reload, then `start` if given. */
+function postinstUnit(unit: string, start: string): string {
+  return `  deb-systemd-helper unmask ${unit} >/dev/null || true
+  if deb-systemd-helper --quiet was-enabled ${unit}; then
+    deb-systemd-helper enable ${unit} >/dev/null || true
+  else
+    deb-systemd-helper update-state ${unit} >/dev/null || true
+  fi
+  if ${SYSTEMD}; then
+    systemctl --system daemon-reload >/dev/null || true
+${start}  fi`;
+}
+
+function prermUnit(unit: string): string {
+  return `if [ "$1" = remove ] && ${SYSTEMD}; then
+  deb-systemd-invoke stop ${unit} >/dev/null || true
+fi`;
+}
+
+/** postrm: on remove the leftover enablement is masked; purge forgets it. */
+function postrmUnit(unit: string): string {
+  return `if [ "$1" = remove ] || [ "$1" = purge ]; then
+  if ${SYSTEMD}; then systemctl --system daemon-reload >/dev/null || true; fi
+fi
+if [ "$1" = remove ] && [ -x /usr/bin/deb-systemd-helper ]; then
+  deb-systemd-helper mask ${unit} >/dev/null || true
+fi
+if [ "$1" = purge ] && [ -x /usr/bin/deb-systemd-helper ]; then
+  deb-systemd-helper purge ${unit} >/dev/null || true
+  deb-systemd-helper unmask ${unit} >/dev/null || true
+fi`;
+}
+
 export function agentPostinst(): string {
   const L = agentLayout('linux', { packaged: true });
+  const unit = `${L.serviceName}.service`;
   return `${HEADER}
-if [ "$1" = configure ] && ${SYSTEMD}; then
-  systemctl daemon-reload || true
+if [ "$1" = configure ]; then
   # Enabled now, started once configured: the unit is skipped until ${L.configFile} exists.
-  systemctl enable ${L.serviceName}.service || true
-  # An upgrade of a configured device: run the new program.
-  if [ -e ${L.configFile} ]; then
-    systemctl restart ${L.serviceName}.service || true
-  fi
+${postinstUnit(unit, `    # An upgrade of a configured device: run the new program.
+    if [ -e ${L.configFile} ]; then
+      deb-systemd-invoke restart ${unit} >/dev/null || true
+    fi
+`)}
 fi
 exit 0
 `;
@@ -49,9 +89,7 @@ exit 0
 export function agentPrerm(): string {
   return `${HEADER}
 # On upgrade the agent keeps running; postinst restarts it on the new program.
-if [ "$1" = remove ] && ${SYSTEMD}; then
-  systemctl disable --now devlic-agent.service || true
-fi
+${prermUnit('devlic-agent.service')}
 exit 0
 `;
 }
@@ -59,9 +97,7 @@ exit 0
 export function agentPostrm(): string {
   const L = agentLayout('linux', { packaged: true });
   return `${HEADER}
-if [ "$1" = remove ] || [ "$1" = purge ]; then
-  if ${SYSTEMD}; then systemctl daemon-reload || true; fi
-fi
+${postrmUnit(`${L.serviceName}.service`)}
 if [ "$1" = purge ]; then
   # What 'devlic-agent install' wrote: config, the sandbox drop-in, and the data (device keys, cache).
   rm -f ${L.configFile}
@@ -76,16 +112,14 @@ exit 0
 
 export function serverPostinst(): string {
   const s = SERVER_LAYOUT;
+  const unit = `${s.serviceName}.service`;
   return `${HEADER}
 if [ "$1" = configure ]; then
   if ! getent passwd ${s.user} >/dev/null; then
     useradd --system --user-group --home-dir ${s.dataDir} --no-create-home --shell /usr/sbin/nologin --comment "devlic licensing service" ${s.user}
   fi
-  if ${SYSTEMD}; then
-    systemctl daemon-reload || true
-    systemctl enable ${s.serviceName}.service || true
-    systemctl restart ${s.serviceName}.service || true
-  fi
+${postinstUnit(unit, `    deb-systemd-invoke restart ${unit} >/dev/null || true
+`)}
 fi
 exit 0
 `;
@@ -93,18 +127,14 @@ exit 0
 
 export function serverPrerm(): string {
   return `${HEADER}
-if [ "$1" = remove ] && ${SYSTEMD}; then
-  systemctl disable --now devlic-server.service || true
-fi
+${prermUnit('devlic-server.service')}
 exit 0
 `;
 }
 
 export function serverPostrm(): string {
   return `${HEADER}
-if [ "$1" = remove ] || [ "$1" = purge ]; then
-  if ${SYSTEMD}; then systemctl daemon-reload || true; fi
-fi
+${postrmUnit(`${SERVER_LAYOUT.serviceName}.service`)}
 if [ "$1" = purge ]; then
   # The database, signing key and admin token. The system user stays (Debian practice: its uid may own files elsewhere).
   rm -rf ${SERVER_LAYOUT.dataDir}
@@ -147,7 +177,8 @@ function control(spec: DebSpec, installedKb: number): string {
     `Maintainer: ${spec.maintainer}`,
     `Installed-Size: ${installedKb}`,
     // The executable is Node itself: glibc 2.28 and libstdc++ (GLIBCXX_3.4.21) are all it needs.
-    `Depends: libc6 (>= 2.28), libstdc++6 (>= 5.2), libgcc-s1 | libgcc1${spec.name === 'devlic-server' ? ', passwd' : ''}`,
+    // init-system-helpers: deb-systemd-helper/-invoke in the maintainer scripts (the version dh_installsystemd asks for).
+    `Depends: libc6 (>= 2.28), libstdc++6 (>= 5.2), libgcc-s1 | libgcc1, init-system-helpers (>= 1.54~)${spec.name === 'devlic-server' ? ', passwd' : ''}`,
     'Section: admin',
     'Priority: optional',
     `Description: ${desc}`,

@@ -5,7 +5,7 @@
 // without root, dpkg or the built packages; fails then under
 // DEVLIC_REQUIRE_REAL_APPS=1.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentPostinst, agentPostrm, agentPrerm, serverPostinst, serverPostrm, serverPrerm } from '../../installer/build/deb.ts';
@@ -23,6 +23,17 @@ const agentMissing = existsSync(AGENT_DEB) ? undefined : `${AGENT_DEB} not built
 if (!agentSource) console.warn('\n!!!!!!!! SKIPPING the devlic-agent .deb test: agent/main.ts is not on this branch yet.\n');
 const skipAgent = skip || !agentSource || skipLoudly('installing the devlic-agent .deb', agentMissing);
 
+const WANTS = '/etc/systemd/system/multi-user.target.wants/devlic-agent.service';
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function dpkg(...args: string[]) {
   return spawnSync('dpkg', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
@@ -36,8 +47,12 @@ describe('maintainer scripts', () => {
   it('are valid POSIX sh and touch systemd only when it runs', () => {
     for (const script of [agentPostinst(), agentPrerm(), agentPostrm(), serverPostinst(), serverPrerm(), serverPostrm()]) {
       expect(spawnSync('sh', ['-n'], { input: script }).status).toBe(0);
-      for (const line of script.split('\n').filter((l) => /systemctl (enable|restart|disable|daemon-reload)/.test(l))) {
-        expect(line, 'systemctl lines never fail the package operation').toMatch(/\|\| true/);
+      for (const line of script.split('\n').filter((l) => /^\s*(systemctl|deb-systemd-helper|deb-systemd-invoke) /.test(l))) {
+        expect(line, 'systemd lines never fail the package operation').toMatch(/\|\| true$/);
+      }
+      // Services start and stop only under a running systemd (lintian: no systemctl but daemon-reload).
+      for (const line of script.split('\n').filter((l) => /deb-systemd-invoke|systemctl/.test(l))) {
+        expect(line).toMatch(/deb-systemd-invoke (start|restart|stop) |systemctl --system daemon-reload/);
       }
       expect(script).toContain('[ -d /run/systemd/system ]');
     }
@@ -80,6 +95,9 @@ describe.skipIf(skipAgent)('devlic-agent .deb', () => {
     const status = spawnSync('/usr/bin/devlic-agent', ['status', '--json'], { env: {}, encoding: 'utf8' });
     expect(status.status, status.stdout + status.stderr).toBe(1); // not enrolled yet: exit 1, the JSON still printed
     expect(JSON.parse(status.stdout)).toMatchObject({ enrolled: false });
+    // Enabled for the next boot although systemd is not running here (deb-systemd-helper), started by nothing.
+    // (deb-systemd-helper may link through /lib on a merged-/usr system: the same file.)
+    expect(realpathSync(WANTS)).toBe(realpathSync('/usr/lib/systemd/system/devlic-agent.service'));
     const unit = readFileSync('/usr/lib/systemd/system/devlic-agent.service', 'utf8');
     expect(unit).toContain('ExecStart=/usr/lib/devlic/devlic-agent run --config /etc/devlic/agent.json');
 
@@ -93,6 +111,8 @@ describe.skipIf(skipAgent)('devlic-agent .deb', () => {
     expect(existsSync('/usr/lib/devlic/devlic-agent')).toBe(false);
     expect(dpkg('--purge', 'devlic-agent').status).toBe(0);
     expect(existsSync('/var/lib/devlic')).toBe(false);
+    expect(lexists(WANTS), 'the enablement is forgotten on purge').toBe(false);
+    expect(lexists('/etc/systemd/system/devlic-agent.service'), 'and the removal mask with it').toBe(false);
   });
 });
 
