@@ -56,15 +56,15 @@ function prermUnit(unit: string): string {
 fi`;
 }
 
-/** postrm: on remove the leftover enablement is masked; purge forgets it. */
+/** postrm: on remove the leftover enablement is masked; purge forgets it (if the helper is still there: a purge may come after its package went). */
 function postrmUnit(unit: string): string {
   return `if [ "$1" = remove ] || [ "$1" = purge ]; then
   if ${SYSTEMD}; then systemctl --system daemon-reload >/dev/null || true; fi
 fi
-if [ "$1" = remove ] && [ -x /usr/bin/deb-systemd-helper ]; then
+if [ "$1" = remove ] && command -v deb-systemd-helper >/dev/null; then
   deb-systemd-helper mask ${unit} >/dev/null || true
 fi
-if [ "$1" = purge ] && [ -x /usr/bin/deb-systemd-helper ]; then
+if [ "$1" = purge ] && command -v deb-systemd-helper >/dev/null; then
   deb-systemd-helper purge ${unit} >/dev/null || true
   deb-systemd-helper unmask ${unit} >/dev/null || true
 fi`;
