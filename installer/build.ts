@@ -10,7 +10,9 @@
 // then better_sqlite3.node beside the executables, a smoke test (`--version`
 // with an empty environment), and for Linux the release archives
 // dist/<program>-<version>-linux-x64.tar.gz, the Debian packages
-// dist/<program>_<version>_amd64.deb and dist/SHA256SUMS.
+// dist/<program>_<version>_amd64.deb and dist/SHA256SUMS. For win32-x64 also
+// dist/win32-x64/devlic-agent-<version>-win32-x64.msi (build/msi.ts; needs
+// wixl and msitools, skipped loudly without them).
 //
 // Other platforms: the same steps with that platform's official Node 24.21
 // binary (--node-binary); see build/targets.ts for what each needs. The
@@ -29,6 +31,8 @@ import { injectBlob, makeBlob, seaConfig } from './build/sea.ts';
 import { hostTarget, isTargetId, TARGETS, type Target } from './build/targets.ts';
 import { makeArchive, writeChecksums } from './build/archive.ts';
 import { buildDeb } from './build/deb.ts';
+import { buildMsi, msiToolsMissing } from './build/msi.ts';
+import { buildDate, maintainerFrom } from './build/deb-docs.ts';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,10 +115,14 @@ async function main(argv: string[]): Promise<number> {
     return true;
   });
 
+  // Checked before the long steps: a bad value fails the build at once.
+  const maintainer = target.debArch && !values['no-packages'] ? maintainerFrom(process.env) : '';
+  const bundled = new Map<string, string[]>();
   await Promise.all(programs.map(async (p) => {
     const t0 = Date.now();
     const js = join(work, `${p.name}.cjs`);
     const b = await bundle({ repo: REPO, entry: p.entry, outfile: js });
+    bundled.set(p.name, b.packages);
     // Code cache cannot serve import(): a leftover one would fail only at run time.
     if (b.dynamicImports) throw new Error(`${p.name}: the bundle still contains ${b.dynamicImports} dynamic import(); make it static or bundleable`);
     const blob = join(work, `${p.name}.blob`);
@@ -149,8 +157,19 @@ async function main(argv: string[]): Promise<number> {
       })),
       ...(target.debArch ? programs.map((p) => buildDeb({
         name: p.name, version, arch: target.debArch!, dist, workDir: work, out: join(dist, `${p.name}_${version}_${target.debArch}.deb`),
+        maintainer, repo: REPO, packages: bundled.get(p.name) ?? [], date: buildDate(process.env),
       })) : []),
     ]);
+    if (target.platform === 'win32' && programs.some((p) => p.name === 'devlic-agent')) {
+      // The msi installs the program folder as `install` lays it out, WinSW under its service name.
+      const missing = msiToolsMissing(existsSync);
+      if (missing) {
+        console.warn(`\n!!!!!!!! SKIPPING the Windows .msi: ${missing}.\n`);
+      } else {
+        await copyFile(winsw!, join(dist, WINSW_EXE));
+        outputs.push(await buildMsi({ version, dist, workDir: work, out: join(dist, `devlic-agent-${version}-${targetId}.msi`) }));
+      }
+    }
     await writeChecksums(outputs, join(dist, 'SHA256SUMS'));
     for (const f of outputs) console.log(`${f.slice(REPO.length + 1)}: ${mb((await stat(f)).size)}`);
     console.log('dist/SHA256SUMS: check with (cd dist && sha256sum -c SHA256SUMS)');

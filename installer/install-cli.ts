@@ -13,7 +13,7 @@ import { isSea } from 'node:sea';
 import { parse, UsageError } from '../shared/cli.ts';
 import { APP_NAMES, createEnforcers, descriptorFor, ENFORCERS, writablePaths } from '../agent/enforce/registry.ts';
 import { isValid } from '../shared/validate.ts';
-import { agentLayout, type AgentLayout, type Platform } from './layout.ts';
+import { agentLayout, packagedProgram, type AgentLayout, type Platform } from './layout.ts';
 import { install, isPackaged, uninstall } from './install.ts';
 import { processRunner, redact, type Runner } from '../shared/run.ts';
 import { enrollTokenHelp, ENROLL_TOKEN_OPTIONS, enrollTokenFrom } from '../agent/cli/enroll-token.ts';
@@ -23,7 +23,8 @@ export const INSTALL_USAGE = `Usage: devlic-agent install --server URL (--token 
 
 install    Run as root (Administrator on Windows) from the unpacked release
            archive. Copies devlic-agent and better_sqlite3.node to the program
-           folder (Linux /opt/devlic, macOS /usr/local/devlic, Windows
+           folder (Linux /opt/devlic, or the .deb's /usr/lib/devlic when the
+           package is installed; macOS /usr/local/devlic; Windows
            %ProgramFiles%\\devlic), writes the config (Linux /etc/devlic/agent.json),
            creates the data folder (0700), enrolls this device and registers and
            starts the devlic-agent service. Safe to re-run: upgrades the program,
@@ -130,9 +131,10 @@ export async function runInstallCommand(argv: string[], deps: InstallDeps = {}):
   const root = values.root ? resolve(values.root) : null;
   const uid = deps.uid ?? process.getuid?.();
   const runner = deps.runner ?? processRunner();
-  const layout: AgentLayout = agentLayout(platform, {
+  const unpackaged: AgentLayout = agentLayout(platform, {
     env: deps.env ?? process.env, dataDir: values['data-dir'], configFile: values.config,
   });
+  const layout = isPackaged(unpackaged, root) ? packagedProgram(unpackaged) : unpackaged;
 
   const token = command === 'install' ? enrollTokenFrom(values, deps.env ?? process.env) : undefined;
   if (command === 'install') {

@@ -13,7 +13,7 @@
 // link; --purge also removes config, data (keys, cache) and logs. Missing
 // pieces are fine, so it can be re-run after a partial removal.
 //
-// When the .deb is installed (dpkg owns /opt/devlic and the unit), install
+// When the .deb is installed (dpkg owns /usr/lib/devlic and the unit), install
 // and uninstall leave the package's files to dpkg and only configure, enroll
 // and (un)register.
 import { existsSync, lstatSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
@@ -60,7 +60,7 @@ export interface UninstallOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** dpkg's record of the package: when present, /opt/devlic and the unit belong to dpkg. */
+/** dpkg's record of the package: when present, /usr/lib/devlic and the unit belong to dpkg. */
 export const DPKG_LIST = '/var/lib/dpkg/info/devlic-agent.list';
 
 export function isPackaged(layout: AgentLayout, root: string | null): boolean {

@@ -5,13 +5,15 @@
 // Program folder: one self-contained, root-owned folder per program
 // (executable + better_sqlite3.node, which must stay side by side and be
 // replaced together), plus a symlink on the PATH:
-// - Linux: /opt/devlic. FHS reserves /opt/<package> for add-on software that
-//   brings its own runtime, which is what a single executable is (Chrome,
-//   Edge and Microsoft Defender for Endpoint do the same). /usr/local/lib is
-//   for libraries and shared by everything built locally; an executable with
-//   its private addon is not a library. The command is linked into
-//   /usr/local/bin (install command: local-admin software) or /usr/bin (the
-//   .deb: a package may own it; /usr/local is off-limits to packages).
+// - Linux, the .deb: /usr/lib/devlic, link /usr/bin/devlic-agent. A Debian
+//   package may not ship files in /opt (lintian dir-or-file-in-opt: /opt is
+//   the local administrator's); a program's private folder under /usr/lib
+//   with a link on the PATH is how Debian ships chromium and firefox-esr.
+// - Linux, `devlic-agent install` from the release archive: /opt/devlic, link
+//   /usr/local/bin/devlic-agent. That is local add-on software with its own
+//   runtime, which FHS puts in /opt/<package>; /usr/lib belongs to dpkg.
+//   With the .deb installed, `install` uses the package's program instead
+//   (packagedProgram below, used by install-cli.ts).
 // - macOS: /usr/local/devlic (like /usr/local/jamf, /usr/local/munki), link in /usr/local/bin.
 // - Windows: %ProgramFiles%\devlic, writable by Administrators only.
 // Config and data follow docs/design.md and the agent's own defaults.
@@ -42,7 +44,7 @@ export interface AgentLayout {
 }
 
 export interface LayoutOptions {
-  /** The .deb layout: unit in /usr/lib/systemd/system, link in /usr/bin. */
+  /** The .deb layout: program in /usr/lib/devlic, unit in /usr/lib/systemd/system, link in /usr/bin. */
   packaged?: boolean;
   /** Windows: %ProgramFiles% and %ProgramData% (defaults: C:\Program Files, C:\ProgramData). */
   env?: Record<string, string | undefined>;
@@ -74,7 +76,7 @@ export function agentLayout(platform: Platform, opts: LayoutOptions = {}): Agent
       logDir: '/Library/Logs/devlic',
     };
   }
-  const programDir = '/opt/devlic';
+  const programDir = opts.packaged ? '/usr/lib/devlic' : '/opt/devlic';
   const configFile = opts.configFile ?? '/etc/devlic/agent.json';
   return {
     platform, programDir, exe: posix.join(programDir, 'devlic-agent'), addon: posix.join(programDir, ADDON),
@@ -89,9 +91,9 @@ export function agentLayout(platform: Platform, opts: LayoutOptions = {}): Agent
 
 /** The licensing service on Linux (packaged with a .deb; DESIGN: data in /var/lib/devlic-server). */
 export const SERVER_LAYOUT = {
-  programDir: '/opt/devlic-server',
-  exe: '/opt/devlic-server/devlic-server',
-  addon: `/opt/devlic-server/${ADDON}`,
+  programDir: '/usr/lib/devlic-server',
+  exe: '/usr/lib/devlic-server/devlic-server',
+  addon: `/usr/lib/devlic-server/${ADDON}`,
   binLink: '/usr/bin/devlic-server',
   configFile: '/etc/devlic-server/server.json',
   dataDir: '/var/lib/devlic-server',
@@ -99,6 +101,16 @@ export const SERVER_LAYOUT = {
   serviceName: 'devlic-server',
   serviceFile: '/usr/lib/systemd/system/devlic-server.service',
 } as const;
+
+/**
+ * The layout `install` works with when the .deb is installed: the package's
+ * program (its executable enrolls), everything else as without the package
+ * (the unit stays dpkg's; install writes only a drop-in).
+ */
+export function packagedProgram(layout: AgentLayout): AgentLayout {
+  const pkg = agentLayout(layout.platform, { packaged: true });
+  return { ...layout, programDir: pkg.programDir, exe: pkg.exe, addon: pkg.addon };
+}
 
 /** Path helpers for the layout's platform (tests run Windows layouts on Linux). */
 export function pathFor(platform: Platform): typeof posix {

@@ -38,6 +38,8 @@ export interface BundleResult {
   bytes: number;
   /** Dynamic import() calls left in the output: they break SEA's code cache, so the build refuses them. */
   dynamicImports: number;
+  /** npm package folders bundled in (relative to the repo), e.g. node_modules/fastify. */
+  packages: string[];
 }
 
 /** What release bundles define (see the header); exported for the test that checks the hooks are gone. */
@@ -108,5 +110,15 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
   // Dynamic imports esbuild could not bundle stay import() calls at run time.
   const dynamicImports = Object.values(result.metafile.inputs)
     .flatMap((i) => i.imports).filter((i) => i.kind === 'dynamic-import' && i.external).length;
-  return { outfile: opts.outfile, bytes: output?.bytes ?? 0, dynamicImports };
+  return { outfile: opts.outfile, bytes: output?.bytes ?? 0, dynamicImports, packages: bundledPackages(Object.keys(result.metafile.inputs)) };
+}
+
+/** The npm package folders (relative to the repo) that esbuild's inputs came from: the .deb's copyright lists them. */
+export function bundledPackages(inputs: string[]): string[] {
+  const dirs = new Set<string>();
+  for (const i of inputs) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(i.replace(/\\/g, '/'));
+    if (m) dirs.add(m[1]!);
+  }
+  return [...dirs].sort();
 }

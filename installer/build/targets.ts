@@ -9,7 +9,8 @@
 //   win32-x64     node.exe from node-v24.21.0-win-x64.zip, then
 //                   node installer/build.ts --target win32-x64 --node-binary ./node.exe --winsw ./WinSW-x64.exe
 //                 (runs on Linux too: postject edits PE files; WinSW is the service host that
-//                 goes into the agent's archive as devlic-agent-service.exe)
+//                 goes into the agent's archive as devlic-agent-service.exe; with wixl and
+//                 msitools installed it also makes the agent's .msi, build/msi.ts)
 //                 Signing is optional and done after the build:
 //                   signtool sign /fd SHA256 /tr <timestamp URL> /td SHA256 dist\devlic-agent.exe
 //                 The Windows service also needs WinSW (see installer/platforms/windows.ts).

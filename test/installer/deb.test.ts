@@ -5,7 +5,7 @@
 // without root, dpkg or the built packages; fails then under
 // DEVLIC_REQUIRE_REAL_APPS=1.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentPostinst, agentPostrm, agentPrerm, serverPostinst, serverPostrm, serverPrerm } from '../../installer/build/deb.ts';
@@ -23,6 +23,17 @@ const agentMissing = existsSync(AGENT_DEB) ? undefined : `${AGENT_DEB} not built
 if (!agentSource) console.warn('\n!!!!!!!! SKIPPING the devlic-agent .deb test: agent/main.ts is not on this branch yet.\n');
 const skipAgent = skip || !agentSource || skipLoudly('installing the devlic-agent .deb', agentMissing);
 
+const WANTS = '/etc/systemd/system/multi-user.target.wants/devlic-agent.service';
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function dpkg(...args: string[]) {
   return spawnSync('dpkg', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
@@ -36,8 +47,12 @@ describe('maintainer scripts', () => {
   it('are valid POSIX sh and touch systemd only when it runs', () => {
     for (const script of [agentPostinst(), agentPrerm(), agentPostrm(), serverPostinst(), serverPrerm(), serverPostrm()]) {
       expect(spawnSync('sh', ['-n'], { input: script }).status).toBe(0);
-      for (const line of script.split('\n').filter((l) => /systemctl (enable|restart|disable|daemon-reload)/.test(l))) {
-        expect(line, 'systemctl lines never fail the package operation').toMatch(/\|\| true/);
+      for (const line of script.split('\n').filter((l) => /^\s*(systemctl|deb-systemd-helper|deb-systemd-invoke) /.test(l))) {
+        expect(line, 'systemd lines never fail the package operation').toMatch(/\|\| true$/);
+      }
+      // Services start and stop only under a running systemd (lintian: no systemctl but daemon-reload).
+      for (const line of script.split('\n').filter((l) => /deb-systemd-invoke|systemctl/.test(l))) {
+        expect(line).toMatch(/deb-systemd-invoke (start|restart|stop) |systemctl --system daemon-reload/);
       }
       expect(script).toContain('[ -d /run/systemd/system ]');
     }
@@ -50,8 +65,9 @@ describe.skipIf(skip)('devlic-server .deb', () => {
     const i = dpkg('-i', SERVER_DEB);
     expect(i.status, i.stdout + i.stderr).toBe(0);
     expect(execFileSync('/usr/bin/devlic-server', ['--version'], { env: {}, encoding: 'utf8' })).toBe(`devlic-server ${VERSION}\n`);
-    expect(statSync('/opt/devlic-server/devlic-server').mode & 0o7777).toBe(0o755);
-    expect(statSync('/opt/devlic-server').uid).toBe(0);
+    expect(readlinkSync('/usr/bin/devlic-server')).toBe('../lib/devlic-server/devlic-server');
+    expect(statSync('/usr/lib/devlic-server/devlic-server').mode & 0o7777).toBe(0o755);
+    expect(statSync('/usr/lib/devlic-server').uid).toBe(0);
     expect(readFileSync('/usr/lib/systemd/system/devlic-server.service', 'utf8')).toContain('User=devlic-server');
     expect(JSON.parse(readFileSync('/etc/devlic-server/server.json', 'utf8'))).toEqual({ dataDir: '/var/lib/devlic-server', listen: '127.0.0.1:8470' });
     expect(execFileSync('getent', ['passwd', 'devlic-server'], { encoding: 'utf8' })).toMatch(/^devlic-server:x:\d+:\d+:.*:\/var\/lib\/devlic-server:\/usr\/sbin\/nologin/);
@@ -60,7 +76,7 @@ describe.skipIf(skip)('devlic-server .deb', () => {
 
     const r = dpkg('-r', 'devlic-server');
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(existsSync('/opt/devlic-server/devlic-server')).toBe(false);
+    expect(existsSync('/usr/lib/devlic-server/devlic-server')).toBe(false);
     expect(existsSync('/usr/bin/devlic-server')).toBe(false);
     expect(existsSync('/etc/devlic-server/server.json'), 'conffiles stay until purge').toBe(true);
     const p = dpkg('--purge', 'devlic-server');
@@ -79,8 +95,11 @@ describe.skipIf(skipAgent)('devlic-agent .deb', () => {
     const status = spawnSync('/usr/bin/devlic-agent', ['status', '--json'], { env: {}, encoding: 'utf8' });
     expect(status.status, status.stdout + status.stderr).toBe(1); // not enrolled yet: exit 1, the JSON still printed
     expect(JSON.parse(status.stdout)).toMatchObject({ enrolled: false });
+    // Enabled for the next boot although systemd is not running here (deb-systemd-helper), started by nothing.
+    // (deb-systemd-helper may link through /lib on a merged-/usr system: the same file.)
+    expect(realpathSync(WANTS)).toBe(realpathSync('/usr/lib/systemd/system/devlic-agent.service'));
     const unit = readFileSync('/usr/lib/systemd/system/devlic-agent.service', 'utf8');
-    expect(unit).toContain('ExecStart=/opt/devlic/devlic-agent run --config /etc/devlic/agent.json');
+    expect(unit).toContain('ExecStart=/usr/lib/devlic/devlic-agent run --config /etc/devlic/agent.json');
 
     // No systemd here: install says so and changes nothing.
     const inst = spawnSync('/usr/bin/devlic-agent', ['install', '--server', 'http://127.0.0.1:1', '--token', 'x'], { env: {}, encoding: 'utf8' });
@@ -89,9 +108,11 @@ describe.skipIf(skipAgent)('devlic-agent .deb', () => {
     expect(existsSync('/etc/devlic/agent.json')).toBe(false);
 
     expect(dpkg('-r', 'devlic-agent').status).toBe(0);
-    expect(existsSync('/opt/devlic/devlic-agent')).toBe(false);
+    expect(existsSync('/usr/lib/devlic/devlic-agent')).toBe(false);
     expect(dpkg('--purge', 'devlic-agent').status).toBe(0);
     expect(existsSync('/var/lib/devlic')).toBe(false);
+    expect(lexists(WANTS), 'the enablement is forgotten on purge').toBe(false);
+    expect(lexists('/etc/systemd/system/devlic-agent.service'), 'and the removal mask with it').toBe(false);
   });
 });
 

@@ -224,7 +224,7 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
   it('leaves the package files to dpkg and adds only a sandbox drop-in when the .deb is installed', async () => {
     const root = stagingRoot();
     mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
-    writeFileSync(join(root, DPKG_LIST), '/opt/devlic/devlic-agent\n');
+    writeFileSync(join(root, DPKG_LIST), '/usr/lib/devlic/devlic-agent\n');
     const runner = new RecordingRunner(respond());
     const { code } = await runCli(['install', '--server', SERVER, '--token', 't', '--app', 'libreoffice', '--root', root, '--enroll'], runner);
     expect(code).toBe(0);
@@ -233,6 +233,8 @@ describe('install on Linux (staging root, recorded systemctl)', () => {
     const dropIn = readFileSync(join(root, 'etc/systemd/system/devlic-agent.service.d/devlic-install.conf'), 'utf8');
     expect(dropIn).toMatch(/^\[Service\]\nReadWritePaths=-\/usr\/lib\/libreoffice\/share\/registry/m);
     expect(runner.argv().at(-1)).toEqual(['systemctl', 'restart', 'devlic-agent.service']);
+    // The package's executable (in /usr/lib/devlic, not the release archive's /opt/devlic) enrolls.
+    expect(runner.argv().find((a) => a.includes('enroll'))?.[0]).toBe(join(root, 'usr/lib/devlic/devlic-agent'));
 
     const r = new RecordingRunner();
     expect((await runCli(['uninstall', '--purge', '--root', root], r)).code).toBe(0);

@@ -6,7 +6,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentLayout } from '../../installer/layout.ts';
-import { agentPlist, newsyslogConf } from '../../installer/platforms/launchd.ts';
+import { agentLogFile, agentPidFile, agentPlist, DARWIN_SIGUSR2, newsyslogConf } from '../../installer/platforms/launchd.ts';
+import { REOPEN_SIGNAL } from '../../agent/runtime/log-file.ts';
 import { runInstallCommand } from '../../installer/install-cli.ts';
 import { RecordingRunner } from '../../shared/run.ts';
 import { fakeRelease, skipLoudly, stagingRoot } from './helpers.ts';
@@ -24,7 +25,8 @@ describe('launchd', () => {
     const plist = parsePlist(agentPlist(agentLayout('darwin')));
     expect(plist).toEqual({
       Label: 'com.devlic.agent',
-      ProgramArguments: ['/usr/local/devlic/devlic-agent', 'run', '--config', '/Library/Application Support/devlic/agent.json'],
+      ProgramArguments: ['/usr/local/devlic/devlic-agent', 'run', '--config', '/Library/Application Support/devlic/agent.json',
+        '--log-file', '/Library/Logs/devlic/agent.log', '--pid-file', '/Library/Logs/devlic/agent.pid'],
       RunAtLoad: true,
       KeepAlive: true,
       ThrottleInterval: 5,
@@ -32,9 +34,26 @@ describe('launchd', () => {
       ProcessType: 'Standard',
       WorkingDirectory: '/Library/Application Support/devlic',
       Umask: 0o077,
-      StandardOutPath: '/Library/Logs/devlic/agent.log',
-      StandardErrorPath: '/Library/Logs/devlic/agent.log',
+      StandardOutPath: '/Library/Logs/devlic/agent-stderr.log',
+      StandardErrorPath: '/Library/Logs/devlic/agent-stderr.log',
     });
+  });
+
+  it('newsyslog rotates the log and signals the agent to reopen it, by pid file and SIGUSR2', () => {
+    const conf = newsyslogConf(agentLayout('darwin'));
+    const rules = conf.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
+    // newsyslog.conf(5): logfilename [owner:group] mode count size when flags [/pid_file] [sig_num]; fields split on white space.
+    expect(rules).toEqual([
+      ['/Library/Logs/devlic/agent.log', 'root:wheel', '640', '7', '10240', '*', 'J', '/Library/Logs/devlic/agent.pid', '31'],
+      ['/Library/Logs/devlic/agent-stderr.log', 'root:wheel', '640', '3', '1024', '*', 'JN'],
+    ]);
+    for (const r of rules) for (const f of r) expect(f, 'no white space inside a field').not.toMatch(/\s/);
+    // The signal is the one the agent reopens on, by its macOS number; the pid file and log are the ones the plist passes.
+    expect(REOPEN_SIGNAL).toBe('SIGUSR2');
+    expect(DARWIN_SIGUSR2).toBe(31);
+    const args = agentPlist(agentLayout('darwin'));
+    expect(args).toContain(`<string>${agentLogFile(agentLayout('darwin'))}</string>`);
+    expect(args).toContain(`<string>${agentPidFile(agentLayout('darwin'))}</string>`);
   });
 
   it.skipIf(skip)('escapes what XML would misread', () => {

@@ -60,8 +60,8 @@ describe('bundle adjustments for CommonJS', () => {
     const out = replaceImportMeta('const d = join(import.meta.dirname, "..", "console");', 'service/http/console-routes.ts');
     expect(out).not.toContain('import.meta');
     const fn = new Function('require', 'process', 'join', `${out}; return d;`);
-    expect(fn(require, { execPath: '/opt/devlic-server/devlic-server' }, (...p: string[]) => require('node:path').join(...p)))
-      .toBe('/opt/devlic-server/service/console');
+    expect(fn(require, { execPath: '/usr/lib/devlic-server/devlic-server' }, (...p: string[]) => require('node:path').join(...p)))
+      .toBe('/usr/lib/devlic-server/service/console');
   });
 
   it('SEA settings: code cache only for the host platform, NODE_OPTIONS ignored', () => {

@@ -81,7 +81,7 @@ describe('systemd units', () => {
   it.skipIf(skip)('systemd-analyze verify accepts the installed agent unit and the server unit', async () => {
     const root = stagingRoot();
     await stagedInstall(root, 'https://192.0.2.10:8470');
-    mkdirSync(join(root, 'opt/devlic-server'), { recursive: true });
+    mkdirSync(join(root, SERVER_LAYOUT.programDir), { recursive: true });
     writeFileSync(join(root, SERVER_LAYOUT.exe), '#!/bin/sh\n', { mode: 0o755 });
     writeFileSync(join(root, 'etc/systemd/system/devlic-server.service'), serverUnit());
     const r = verify(root, ['devlic-agent.service', 'devlic-server.service']);
