@@ -22,7 +22,7 @@ const LEVEL = /^\{"level":(\d+)[,}]/;
 
 /** One pino line with its priority prefix; a line without a leading level is "info". */
 export function journalLine(line: string): string {
-  const m = LEVEL.exec(line);
+  const m = line.match(LEVEL);
   return `<${syslogPriority(m ? Number(m[1]) : 30)}>${line}`;
 }
 
@@ -31,7 +31,7 @@ export interface StreamId { dev: number | bigint; ino: number | bigint }
 /** Whether a descriptor with these device/inode numbers is the stream JOURNAL_STREAM names. */
 export function isJournalStream(journalStream: string | undefined, st: StreamId | undefined): boolean {
   if (!journalStream || !st) return false;
-  const m = /^(\d+):(\d+)$/.exec(journalStream.trim());
+  const m = journalStream.trim().match(/^(\d+):(\d+)$/);
   return !!m && m[1] === String(st.dev) && m[2] === String(st.ino);
 }
 

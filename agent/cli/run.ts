@@ -1,7 +1,7 @@
 // `devlic-agent run`: the daemon.
 import { createLogger } from '../../shared/log.ts';
 import { COMMON_HELP, configFrom, parseCommand, type Command } from './common.ts';
-import { runDaemon } from '../runtime/daemon.ts';
+import { runDaemon } from '../runtime/signals.ts';
 import { clockFromEnv } from '../decision/clock.ts';
 import { openLogFile } from '../runtime/log-file.ts';
 import { UsageError } from '../../shared/cli.ts';

@@ -117,7 +117,7 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
 export function bundledPackages(inputs: string[]): string[] {
   const dirs = new Set<string>();
   for (const i of inputs) {
-    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(i.replace(/\\/g, '/'));
+    const m = i.replace(/\\/g, '/').match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//);
     if (m) dirs.add(m[1]!);
   }
   return [...dirs].sort();

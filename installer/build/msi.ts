@@ -54,7 +54,7 @@ export const DATA_DIR_SDDL = 'D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)';
 
 /** MSI ProductVersion: major.minor.build, numbers only (major, minor < 256; build < 65536). */
 export function msiVersion(version: string): string {
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  const m = version.match(/^(\d+)\.(\d+)\.(\d+)$/);
   if (!m || Number(m[1]) > 255 || Number(m[2]) > 255 || Number(m[3]) > 65535) {
     throw new UsageError(`version '${version}' cannot be an MSI ProductVersion (major.minor.build, at most 255.255.65535)`);
   }

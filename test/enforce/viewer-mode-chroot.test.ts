@@ -128,7 +128,7 @@ describe('LibreOffice viewer mode, for real, in a trixie-backports chroot', () =
   beforeAll(() => {
     if (skip) return;
     // "4:26.8.3.1-3~bpo13+1" -> "26.8.3.1", what main.xcd says.
-    expectVersion = /^(?:\d+:)?([\d.]+)/.exec(stampVersions(C)['libreoffice-core'] ?? '')?.[1] ?? '';
+    expectVersion = (stampVersions(C)['libreoffice-core'] ?? '').match(/^(?:\d+:)?([\d.]+)/)?.[1] ?? '';
     rmSync(LAYER, { force: true }); // a leftover of an interrupted run
     rmSync(WORK, { recursive: true, force: true });
     mkdirSync(WORK, { mode: 0o755 });
