@@ -8,7 +8,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { Mode } from '../../shared/schemas/common.ts';
 import type { Enforcer, ApplyResult } from './types.ts';
 import type { Decision } from '../decision/decide.ts';
-import type { Store } from '../store/store.ts';
+import type { AppliedRow, Store } from '../store/store.ts';
 import type { Clock } from '../decision/clock.ts';
 import type { Cause } from '../decision/cause.ts';
 import type { EnforcerContext } from './registry.ts';
@@ -16,6 +16,12 @@ import type { EnforcerContext } from './registry.ts';
 /** What createEnforcers needs from the agent: where its data lives and a log. */
 export function enforcerContext(dataDir: string, log: Logger): EnforcerContext {
   return { dataDir, platform: process.platform, log: (event, fields) => log.info({ ...fields }, event) };
+}
+
+/** What `status` keeps of one enforcer's apply: its result under the decision it applied. */
+function appliedRow(r: ApplyResult, at: number, d: { mode: string; reason: string }): AppliedRow {
+  return { enforcer: r.enforcer, at, mode: d.mode, reason: d.reason, ok: r.ok, changed: r.changed,
+    applied: r.applied, detail: r.detail ?? null, error: r.error ?? null };
 }
 
 /** Why the drift check ran: its schedule, or `devlic-agent refresh`. */
@@ -89,10 +95,7 @@ export class Applier {
       const fresh = new Map(results.map((r) => [r.enforcer, r]));
       this.store.setApplied(this.enforcers.flatMap((e) => {
         const r = fresh.get(e.name);
-        if (r) {
-          return [{ enforcer: r.enforcer, at, mode: decision.mode, reason: decision.reason, ok: r.ok, changed: r.changed,
-            applied: r.applied, detail: r.detail ?? null, error: r.error ?? null }];
-        }
+        if (r) return [appliedRow(r, at, decision)];
         const kept = before.get(e.name);
         return kept ? [kept] : [];
       }));
@@ -182,10 +185,7 @@ export class Applier {
       if (r.ok && r.changed) this.unrepaired.delete(e.name);
       else this.unrepaired.set(e.name, signature);
       this.store.tx(() => {
-        this.store.setApplied(this.store.getApplied().map((a) => (a.enforcer !== e.name ? a : {
-          enforcer: e.name, at, mode: prev.mode, reason: prev.reason, ok: r.ok, changed: r.changed,
-          applied: r.applied, detail: r.detail ?? null, error: r.error ?? null,
-        })));
+        this.store.setApplied(this.store.getApplied().map((a) => (a.enforcer !== e.name ? a : appliedRow(r, at, prev))));
         if (r.ok && !repeated) {
           this.store.addEvent(at, 'drift-repaired', prev.reason, { enforcer: e.name, drift, mode: prev.mode, changed: r.changed, applied: r.applied, cause });
         } else if (!r.ok) {
