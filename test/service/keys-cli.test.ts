@@ -80,7 +80,9 @@ describe('devlic-server keys: command line', () => {
     expect(statSync(join(d, 'signing-key.json')).mode & 0o777).toBe(0o600);
 
     const before = fileText(d);
-    const [active, unknown] = await Promise.all([keys(['retire', kid, '--data-dir', d]), keys(['retire', 'nope', '--data-dir', d])]);
+    // One after the other: two key commands at once would meet the keyring's lock (CONFLICT, the lock's own refusal).
+    const active = await keys(['retire', kid, '--data-dir', d]);
+    const unknown = await keys(['retire', 'nope', '--data-dir', d]);
     expect(active.code).toBe(1);
     expect(active.stderr).toMatch(/is the active signing key; rotate first.*\[CONFLICT\]/);
     expect(unknown.code).toBe(1);
