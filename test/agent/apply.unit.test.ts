@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../../shared/log.ts';
 import type { Enforcer, EnforcementTarget } from '../../agent/enforce/types.ts';
 import type { Decision } from '../../agent/decision/decide.ts';
 import { tempDir } from '../helpers/processes.ts';
+import { writeFakeLibreOffice } from '../helpers/fake-libreoffice.ts';
 
 function fakeEnforcer(name: string, failFirst = 0): Enforcer & { calls: EnforcementTarget[] } {
   const calls: EnforcementTarget[] = [];
@@ -106,17 +107,7 @@ describe('Applier logging of an enforcer that keeps failing', () => {
     // written, but the version cannot honour it, so every pass fails alike.
     const root = join(tempDir('apply-lo'), 'libreoffice');
     const registry = join(root, 'share', 'registry');
-    mkdirSync(registry, { recursive: true });
-    writeFileSync(join(registry, 'main.xcd'), `<?xml version="1.0"?>
-<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:oor="http://openoffice.org/2001/registry">
-<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US"><component>
-  <group oor:name="Misc"><prop oor:name="ShowTipOfTheDay" oor:type="xs:boolean"><value>true</value></prop></group>
-</component></oor:component-schema>
-<oor:component-data oor:name="Setup" oor:package="org.openoffice"><node oor:name="Product">
-  <prop oor:name="ooSetupVersion"><value>7.4</value></prop><prop oor:name="ooSetupVersionAboutBox"><value>7.4.7.2</value></prop>
-</node></oor:component-data>
-</oor:data>
-`);
+    writeFakeLibreOffice(root, { version: '7.4.7.2', viewerMode: false });
     const lo = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
     const store = new Store(openDb(join(tempDir('apply'), 'agent.db')));
     const { log, lines } = capturingLogger();

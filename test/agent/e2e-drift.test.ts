@@ -13,22 +13,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { join } from 'node:path';
 import { startLab, TestAgent, type Lab } from './helpers/agent.ts';
 import { tempDir, waitFor } from '../helpers/processes.ts';
+import { mainXcd } from '../helpers/fake-libreoffice.ts';
 
 const LAYER = 'devlic-viewer-mode.xcd';
-
-function mainXcd(version: string, viewerMode: boolean): string {
-  return `<?xml version="1.0"?>
-<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:oor="http://openoffice.org/2001/registry">
-<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US"><component>
-  <group oor:name="Misc">${viewerMode ? '<prop oor:name="ViewerAppMode" oor:type="xs:boolean"><value>false</value></prop>' : ''}
-    <prop oor:name="ShowTipOfTheDay" oor:type="xs:boolean"><value>true</value></prop></group>
-</component></oor:component-schema>
-<oor:component-data oor:name="Setup" oor:package="org.openoffice"><node oor:name="Product">
-  <prop oor:name="ooSetupVersionAboutBox"><value>${version}</value></prop>
-</node></oor:component-data>
-</oor:data>
-`;
-}
 
 let lab: Lab;
 let agent: TestAgent;

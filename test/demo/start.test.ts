@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NODE, ROOT, freePort, tempDir, waitFor } from '../helpers/processes.ts';
+import { writeFakeLibreOffice } from '../helpers/fake-libreoffice.ts';
 
 const procs: Array<ReturnType<typeof spawn>> = [];
 // Ctrl-C, not SIGKILL: a killed npm start would leave its service and agent running.
@@ -164,17 +165,7 @@ describe('npm start: running', () => {
     // A LibreOffice install tree in a folder only root can change (the agent refuses others).
     const root = join(tempDir('start-lo-install'), 'libreoffice');
     const registry = join(root, 'share', 'registry');
-    mkdirSync(registry, { recursive: true, mode: 0o755 });
-    writeFileSync(join(registry, 'main.xcd'), `<?xml version="1.0"?>
-<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:oor="http://openoffice.org/2001/registry">
-<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US"><component>
-  <group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"><value>false</value></prop></group>
-</component></oor:component-schema>
-<oor:component-data oor:name="Setup" oor:package="org.openoffice"><node oor:name="Product">
-  <prop oor:name="ooSetupVersion"><value>26.8</value></prop><prop oor:name="ooSetupVersionAboutBox"><value>26.8.0.1</value></prop>
-</node></oor:component-data>
-</oor:data>
-`);
+    writeFakeLibreOffice(root);
     const layer = join(registry, 'devlic-viewer-mode.xcd');
     const d = startDemo(['--listen', `127.0.0.1:${port}`, '--data-dir', data, '--app', 'libreoffice', '--libreoffice-root', root]);
     await d.running();

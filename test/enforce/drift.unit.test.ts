@@ -25,6 +25,7 @@ import { StatusReport } from '../../shared/schemas/device.ts';
 import type { Enforcer, EnforcementTarget } from '../../agent/enforce/types.ts';
 import type { Decision } from '../../agent/decision/decide.ts';
 import { tempDir } from '../helpers/processes.ts';
+import { writeFakeLibreOffice } from '../helpers/fake-libreoffice.ts';
 
 const file = (over: Partial<ObservedFile> = {}): ObservedFile => ({ isFile: true, text: 'x', perm: 0o644, uid: 0, ...over });
 
@@ -318,19 +319,7 @@ describe('the real enforcers drift and are repaired', () => {
   it('libreoffice: layer deleted or made 0600 while read-only, a layer planted while full, a new install', async () => {
     const root = join(tempDir('drift-lo'), 'libreoffice');
     const registry = join(root, 'share', 'registry');
-    const install = () => {
-      mkdirSync(registry, { recursive: true });
-      writeFileSync(join(registry, 'main.xcd'), `<?xml version="1.0"?>
-<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:oor="http://openoffice.org/2001/registry">
-<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US"><component>
-  <group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"><value>false</value></prop></group>
-</component></oor:component-schema>
-<oor:component-data oor:name="Setup" oor:package="org.openoffice"><node oor:name="Product">
-  <prop oor:name="ooSetupVersionAboutBox"><value>26.8.0.1</value></prop>
-</node></oor:component-data>
-</oor:data>
-`);
-    };
+    const install = () => writeFakeLibreOffice(root);
     install();
     const layer = join(registry, LAYER_FILE);
     const lo = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: root }, { platform: 'linux' });
@@ -355,7 +344,7 @@ describe('the real enforcers drift and are repaired', () => {
     expect(statSync(layer).mode & 0o777).toBe(0o644);
 
     // Replaced by a LibreOffice without ViewerAppMode: the layer is fine, read-only is not.
-    writeFileSync(join(registry, 'main.xcd'), readFileSync(join(registry, 'main.xcd'), 'utf8').replace('ViewerAppMode', 'ShowTipOfTheDay').replace('26.8.0.1', '7.4.7.2'));
+    writeFakeLibreOffice(root, { version: '7.4.7.2', viewerMode: false });
     expect((await ap.verify('schedule'))[0]).toMatchObject({ ok: false, drift: [`LibreOffice 7.4.7.2 cannot honour the layer in ${registry}`] });
     expect(store.getApplied()[0]).toMatchObject({ ok: false, error: expect.stringMatching(/7\.4\.7\.2 does not have/) });
     install();
@@ -370,13 +359,9 @@ describe('the real enforcers drift and are repaired', () => {
 
   it('libreoffice with two installs: drift in either one is seen and repaired, the other left as it is', async () => {
     const base = tempDir('drift-lo-two');
-    const schema = '<?xml version="1.0"?><oor:data xmlns:oor="http://openoffice.org/2001/registry"><oor:component-schema oor:name="Common" oor:package="org.openoffice.Office"><component><group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"/></group></component></oor:component-schema></oor:data>';
     const roots = ['debian', 'tdf'].map((n) => join(base, n));
     const registries = roots.map((r) => join(r, 'share', 'registry'));
-    for (const reg of registries) {
-      mkdirSync(reg, { recursive: true });
-      writeFileSync(join(reg, 'main.xcd'), schema);
-    }
+    for (const r of roots) writeFakeLibreOffice(r);
     const lo = createLibreOfficeEnforcer({ name: 'libreoffice', installRoot: roots }, { platform: 'linux' });
     const store = newStore();
     const ap = new Applier([lo], store, systemClock, silentLogger());
@@ -412,7 +397,7 @@ describe('the real enforcers drift and are repaired', () => {
     expect(store.getApplied().find((a) => a.enforcer === 'libreoffice')).toMatchObject({ ok: false, error: expect.stringMatching(/no LibreOffice registry/) });
     expect(await ap.verify('schedule')).toEqual([]); // not installed: nothing to read back, apply's retry owns it
     mkdirSync(registry, { recursive: true });
-    writeFileSync(join(registry, 'main.xcd'), '<?xml version="1.0"?><oor:data xmlns:oor="http://openoffice.org/2001/registry"><oor:component-schema oor:name="Common" oor:package="org.openoffice.Office"><component><group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"/></group></component></oor:component-schema></oor:data>');
+    writeFakeLibreOffice(root);
     await ap.apply(ro, []); // the minute's pass: same target, the failing enforcer is retried
     expect(store.getApplied().find((a) => a.enforcer === 'libreoffice')).toMatchObject({ ok: true });
     expect(statSync(join(registry, LAYER_FILE)).mode & 0o777).toBe(0o644);

@@ -12,33 +12,10 @@ import { LAYER_FILE, createLibreOfficeEnforcer, defaultInstallRoots, findInstall
 import { VIEWER_MODE_ITEM, buildLayer, checkLayer, schemaDeclares } from '../../agent/enforce/lo-layer.ts';
 import { createEnforcers } from '../../agent/enforce/registry.ts';
 import { tempDir } from './helpers.ts';
+import { mainXcd } from '../helpers/fake-libreoffice.ts';
 
 const RO = { mode: 'read-only' as const, reason: 'NOT_IN_LICENSED_GROUP', users: [] };
 const FULL = { mode: 'full' as const, reason: 'ASSIGNED', users: [] };
-
-/** A main.xcd shaped like the real one, reduced to what the enforcer reads. */
-function mainXcd(version: string, withViewerAppMode: boolean): string {
-  return `<?xml version="1.0"?>
-<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:oor="http://openoffice.org/2001/registry">
-<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US">
-  <templates><group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"/></group></templates>
-  <component>
-    <group oor:name="Save"><prop oor:name="ShowTipOfTheDay" oor:type="xs:int"/></group>
-    <group oor:name="Misc">
-      <prop oor:name="ShowTipOfTheDay" oor:type="xs:boolean" oor:nillable="false"><value>true</value></prop>
-      ${withViewerAppMode ? '<prop oor:name="ViewerAppMode" oor:type="xs:boolean" oor:nillable="false"><value>false</value></prop>' : ''}
-    </group>
-  </component>
-</oor:component-schema>
-<oor:component-data oor:name="Setup" oor:package="org.openoffice">
-  <node oor:name="Product">
-    <prop oor:name="ooSetupVersion"><value>${version.split('.').slice(0, 2).join('.')}</value></prop>
-    <prop oor:name="ooSetupVersionAboutBox"><value>${version}</value></prop>
-  </node>
-</oor:component-data>
-</oor:data>
-`;
-}
 
 function fakeInstall(version: string, supported: boolean, layout: 'share' | 'mac' = 'share'): { root: string; registry: string } {
   const root = join(tempDir(), 'libreoffice');

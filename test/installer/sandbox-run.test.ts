@@ -21,6 +21,7 @@ import { freePort, NODE, ROOT, tempDir, waitFor } from '../helpers/processes.ts'
 import { allowedCalls, parseSyscallGroups } from '../helpers/syscall-filter.ts';
 import { startLab, TestAgent, type Lab } from '../agent/helpers/agent.ts';
 import { skipLoudly } from './helpers.ts';
+import { writeFakeLibreOffice } from '../helpers/fake-libreoffice.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SETPRIV = '/usr/bin/setpriv';
@@ -55,17 +56,7 @@ function procStatus(pid: number): Record<string, string> {
 /** A LibreOffice install as far as the enforcer reads it: a 26.8 main.xcd that declares ViewerAppMode. */
 function fakeLibreOffice(): string {
   const root = join(tempDir('sandbox-lo'), 'libreoffice');
-  mkdirSync(join(root, 'share', 'registry'), { recursive: true, mode: 0o755 });
-  writeFileSync(join(root, 'share', 'registry', 'main.xcd'), `<?xml version="1.0"?>
-<oor:data xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:oor="http://openoffice.org/2001/registry">
-<oor:component-schema oor:name="Common" oor:package="org.openoffice.Office" xml:lang="en-US"><component>
-  <group oor:name="Misc"><prop oor:name="ViewerAppMode" oor:type="xs:boolean"><value>false</value></prop></group>
-</component></oor:component-schema>
-<oor:component-data oor:name="Setup" oor:package="org.openoffice"><node oor:name="Product">
-  <prop oor:name="ooSetupVersion"><value>26.8</value></prop><prop oor:name="ooSetupVersionAboutBox"><value>26.8.0.1</value></prop>
-</node></oor:component-data>
-</oor:data>
-`);
+  writeFakeLibreOffice(root);
   return root;
 }
 
