@@ -169,6 +169,9 @@ export const PG_MIGRATIONS: string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  /* 3: SQLite's migration 6 (device lists walk the enrolment order instead of sorting the whole fleet) */ `
+  CREATE INDEX devices_enrolled ON devices (enrolled_at, id);
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

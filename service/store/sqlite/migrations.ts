@@ -151,4 +151,7 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE devices ADD COLUMN last_mode TEXT;
   UPDATE devices SET last_mode = json_extract(last_report, '$.mode') WHERE last_report IS NOT NULL AND json_valid(last_report);
   `,
+  /* 6: device lists are ordered by enrolment: a page walks this index instead of sorting the whole fleet */ `
+  CREATE INDEX devices_enrolled ON devices(enrolled_at, id);
+  `,
 ];
