@@ -34,7 +34,8 @@ export interface DeviceEntitlement {
 export interface SubscriptionUsage { seatsUsed: number; seatsExhausted: number; devicesReached: number }
 
 export interface AllocResult {
-  devices: Map<string, DeviceEntitlement>;
+  /** Every device's answer, in the order of input.devices (a repeated id once, where it first appeared). */
+  devices: ReadonlyMap<string, DeviceEntitlement>;
   subscriptions: Map<string, SubscriptionUsage>;
   /** devices reached per assigned group (through nesting too). */
   groupsReached: Map<string, number>;
@@ -193,7 +194,7 @@ export function allocateSeats(input: AllocInput): AllocResult {
 
   // The answers as objects; equal answers share one (nobody mutates them), so 100,000 devices are a few objects.
   const shared = new Map<string, DeviceEntitlement>();
-  const result = new Map<string, DeviceEntitlement>();
+  const answers: DeviceEntitlement[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const r = reason[i] ?? initialReason[i];
     const key = `${status[i]}|${r}|${product[i]}|${subOf[i]}|${groupAt[i]}`;
@@ -207,7 +208,34 @@ export function allocateSeats(input: AllocInput): AllocResult {
       };
       shared.set(key, e);
     }
-    result.set(ids[i], e);
+    answers[i] = e;
   }
+  // A read-only map over the id index built above: a second Map of 100,000 entries cost a fifth of the allocation.
+  const result = new IndexedAnswers(index, ids, answers);
   return { devices: result, subscriptions: usage, groupsReached };
+}
+
+/** ReadonlyMap<device id, answer> over the allocation's own id index and answer array. */
+class IndexedAnswers implements ReadonlyMap<string, DeviceEntitlement> {
+  private readonly index: ReadonlyMap<string, number>;
+  private readonly ids: readonly string[];
+  private readonly answers: readonly DeviceEntitlement[];
+  constructor(index: ReadonlyMap<string, number>, ids: readonly string[], answers: readonly DeviceEntitlement[]) {
+    this.index = index;
+    this.ids = ids;
+    this.answers = answers;
+  }
+  get size(): number { return this.ids.length; }
+  get(id: string): DeviceEntitlement | undefined {
+    const i = this.index.get(id);
+    return i === undefined ? undefined : this.answers[i];
+  }
+  has(id: string): boolean { return this.index.has(id); }
+  *entries(): MapIterator<[string, DeviceEntitlement]> { for (let i = 0; i < this.ids.length; i++) yield [this.ids[i], this.answers[i]]; }
+  keys(): MapIterator<string> { return this.ids.values(); }
+  values(): MapIterator<DeviceEntitlement> { return this.answers.values(); }
+  [Symbol.iterator](): MapIterator<[string, DeviceEntitlement]> { return this.entries(); }
+  forEach(fn: (value: DeviceEntitlement, key: string, map: ReadonlyMap<string, DeviceEntitlement>) => void, thisArg?: unknown): void {
+    for (let i = 0; i < this.ids.length; i++) fn.call(thisArg, this.answers[i], this.ids[i], this);
+  }
 }
