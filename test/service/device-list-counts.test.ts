@@ -45,8 +45,12 @@ beforeAll(async () => {
   // Planted states the API cannot make directly: reported modes, last-seen times, enrolment order, and one device without an entitlement row.
   for (let i = 0; i < DEVICES; i++) {
     const mode = i % 3 === 0 ? 'read-only' : i % 3 === 1 ? 'full' : null;
-    await db.run('UPDATE devices SET enrolled_at = ?, last_mode = ?, last_report = ?, last_seen_at = ? WHERE id = ?', [
-      new Date(NOW - ((i * 7) % DEVICES) * 60_000).toISOString(), mode, mode ? JSON.stringify({ mode }) : null,
+    // Enforcement health as the report writes it: every enforcer holds, one does not, or not said (an older agent).
+    const enforcement = !mode || i % 4 === 3 ? undefined
+      : [{ enforcer: 'file', ok: true }, ...(i % 4 === 1 ? [{ enforcer: 'libreoffice', ok: false, reason: 'too old' }] : [])];
+    const enforced = enforcement ? (enforcement.every((e) => e.ok) ? 'ok' : 'failing') : null;
+    await db.run('UPDATE devices SET enrolled_at = ?, last_mode = ?, last_report = ?, last_enforced = ?, last_seen_at = ? WHERE id = ?', [
+      new Date(NOW - ((i * 7) % DEVICES) * 60_000).toISOString(), mode, mode ? JSON.stringify({ mode, enforcement }) : null, enforced,
       i % 5 === 0 ? null : new Date(NOW - (i % 4) * 3_600_000).toISOString(), `dev_fleet_${i}`]);
   }
   await db.run("DELETE FROM device_entitlements WHERE device_id = 'dev_fleet_9'");
@@ -65,6 +69,7 @@ function matches(d: DeviceView, f: DeviceListQuery): boolean {
   if (f.subscription && d.subscription?.name !== f.subscription) return false;
   if (f.group && !d.groups.some((g) => g.name === f.group)) return false;
   if (f.mode && d.lastMode !== f.mode) return false;
+  if (f.enforced && ({ true: true, false: false, unknown: null } as const)[f.enforced] !== d.enforcement.ok) return false;
   if (f.retired === 'true' && !d.retired) return false;
   if (f.retired === 'false' && d.retired) return false;
   if (f.q && !d.name.toLowerCase().includes(f.q.toLowerCase()) && d.id !== f.q) return false;
@@ -77,6 +82,7 @@ describe('device list totals and pages', () => {
     expect(all).toHaveLength(DEVICES);
     const reasons = new Set(all.map((d) => d.reason));
     for (const r of ['ASSIGNED', 'SEATS_EXHAUSTED', 'NOT_IN_LICENSED_GROUP', 'DEVICE_RETIRED']) expect(reasons).toContain(r);
+    expect(new Set(all.map((d) => d.enforcement.ok))).toEqual(new Set([true, false, null]));
     expect(all.find((d) => d.id === 'dev_fleet_9')!.entitlementSeq).toBe(0); // no entitlement row: listed as unlicensed
     // enrolment order, not id order
     expect(all.map((d) => d.enrolledAt)).toEqual(all.map((d) => d.enrolledAt).sort());
@@ -91,7 +97,7 @@ describe('device list totals and pages', () => {
           for (const group of [undefined, 'Fleet group 2'])
             for (const retired of [undefined, 'true', 'false'] as const)
               for (const mode of [undefined, 'read-only'] as const)
-                for (const extra of [{}, { q: 'host-1' }, { staleMinutes: 90 }]) {
+                for (const extra of [{}, { q: 'host-1' }, { staleMinutes: 90 }, { enforced: 'false' }, { enforced: 'unknown' }, { enforced: 'true' }] as DeviceListQuery[]) {
                   const f: DeviceListQuery = { licensed, reason, subscription, group, retired, mode, ...extra };
                   for (const k of Object.keys(f) as (keyof DeviceListQuery)[]) if (f[k] === undefined) delete f[k];
                   const r = await listDevices(store, { ...f, limit: 1000 }, NOW);
@@ -100,7 +106,7 @@ describe('device list totals and pages', () => {
                   expect(r.total, JSON.stringify(f)).toBe(want.length);
                   checked++;
                 }
-    expect(checked).toBe(3 * 3 * 2 * 2 * 3 * 2 * 3);
+    expect(checked).toBe(3 * 3 * 2 * 2 * 3 * 2 * 6);
   });
 
   it('pages of 7 tile the full list in order, each with the same total', async () => {
