@@ -11,15 +11,20 @@
 // what a device actually runs; without it, agent/main.ts runs directly.
 // --node-flags passes V8/Node flags to the agent process only (to compare
 // memory-saving settings a service unit could use).
+// --executable FILE runs that single executable (e.g. dist/devlic-agent from
+// `npm run build`, with its SQLite addon beside it) as the agent: what a device
+// really runs, with the V8 code cache. Enrollment still goes through the
+// source entry (a release build has no DEVLIC_FAKE_IDENTITY_FILE hook); both
+// use the same data folder. --node-flags do not apply to it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' } } });
 const idleS = Number(args.idle ?? 20);
 const warmupS = Number(args.warmup ?? 5);
 const CLK_TCK = 100; // USER_HZ on Linux
@@ -70,7 +75,9 @@ async function main() {
   delete env.DEVLIC_FAKE_IDENTITY_FILE;
   let out = '';
   const flags = args['node-flags'] ? args['node-flags'].split(/\s+/).filter(Boolean) : [];
-  const agent: ChildProcess = spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const agent: ChildProcess = args.executable
+    ? spawn(resolve(args.executable), ['run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout!.on('data', (d) => { out += d; });
   agent.stderr!.on('data', (d) => { out += d; });
   const bare: ChildProcess = spawn(NODE, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore' });
@@ -94,7 +101,7 @@ async function main() {
 
   const row = (name: string, rss: number, idle: number, total: number) =>
     `${name.padEnd(14)} ${(rss / 1024).toFixed(1).padStart(8)} MB ${idle.toFixed(0).padStart(8)} ms ${total.toFixed(0).padStart(10)} ms`;
-  console.log(`agent run as ${args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}`);
+  console.log(`agent run as ${args.executable ? `the single executable ${args.executable}` : args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}`);
   console.log(`idle period ${idleS} s after ${warmupS} s warm-up; CPU = user+system time from /proc/PID/stat`);
   console.log(`${''.padEnd(14)} ${'RSS'.padStart(11)} ${'idle CPU'.padStart(11)} ${'total CPU'.padStart(13)}`);
   console.log(row('devlic-agent', aRss, a1 - a0, a1));

@@ -34,7 +34,8 @@ export interface DeviceEntitlement {
 export interface SubscriptionUsage { seatsUsed: number; seatsExhausted: number; devicesReached: number }
 
 export interface AllocResult {
-  devices: Map<string, DeviceEntitlement>;
+  /** Every device's answer, in the order of input.devices (a repeated id once, where it first appeared). */
+  devices: ReadonlyMap<string, DeviceEntitlement>;
   subscriptions: Map<string, SubscriptionUsage>;
   /** devices reached per assigned group (through nesting too). */
   groupsReached: Map<string, number>;
@@ -51,20 +52,64 @@ export function subscriptionState(s: AllocSubscription, now: number): 'active' |
   return 'active';
 }
 
+// Device ids are interned to integers once, and the per-device state lives in
+// typed arrays indexed by them: at 100,000 devices the Map/Set-keyed version
+// spent most of its time hashing id strings (see bench/README.md). The rules
+// and the result are those of the earlier version, which the tests keep as a
+// reference (test/service/allocate-reference.ts) and compare on random fleets.
+
+const LICENSED = 1;
+const NO_INDEX = -1;
+
 export function allocateSeats(input: AllocInput): AllocResult {
-  const membersByGroup = new Map<string, AllocMembership[]>();
-  for (const m of input.memberships) {
-    let list = membersByGroup.get(m.groupId);
-    if (!list) membersByGroup.set(m.groupId, (list = []));
-    list.push(m);
+  // Devices: index by id (a repeated id keeps its first index; its last entry's flags win, as a Map would).
+  const index = new Map<string, number>();
+  const ids: string[] = [];
+  const initialReason: EntitlementReason[] = [];
+  for (const d of input.devices) {
+    let i = index.get(d.id);
+    if (i === undefined) { i = ids.length; index.set(d.id, i); ids.push(d.id); }
+    initialReason[i] = d.retired ? 'DEVICE_RETIRED' : d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP';
   }
+  const n = ids.length;
   // Out of the seat race: disabled or retired (retired is the reason shown when both apply).
-  const disabled = new Set(input.devices.filter((d) => d.disabled || d.retired).map((d) => d.id));
-  const known = new Set(input.devices.map((d) => d.id));
-  const result = new Map<string, DeviceEntitlement>();
-  const unlicensed = (reason: EntitlementReason): DeviceEntitlement =>
-    ({ status: 'unlicensed', reason, product: null, subscription: null, group: null });
-  for (const d of input.devices) result.set(d.id, unlicensed(d.retired ? 'DEVICE_RETIRED' : d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP'));
+  const out = new Uint8Array(n);
+  for (const d of input.devices) if (d.disabled || d.retired) out[index.get(d.id)!] = 1;
+
+  // Each device's current answer, as codes: status, reason, and indexes of its product, subscription and group (NO_INDEX: null).
+  const subs = [...input.subscriptions].sort((a, b) => a.ord - b.ord);
+  const products: string[] = [];
+  const productIndex = new Map<string, number>();
+  const subProduct = subs.map((s) => {
+    let p = productIndex.get(s.productSku);
+    if (p === undefined) { p = products.length; productIndex.set(s.productSku, p); products.push(s.productSku); }
+    return p;
+  });
+  const groupNames: string[] = [];
+  const groupIndex = new Map<string, number>();
+  const groupOf = (g: string) => {
+    let k = groupIndex.get(g);
+    if (k === undefined) { k = groupNames.length; groupIndex.set(g, k); groupNames.push(g); }
+    return k;
+  };
+  const status = new Uint8Array(n);
+  const reason: (EntitlementReason | null)[] = new Array(n).fill(null); // null: still initialReason
+  const product = new Int32Array(n).fill(NO_INDEX);
+  const subOf = new Int32Array(n).fill(NO_INDEX);
+  const groupAt = new Int32Array(n).fill(NO_INDEX);
+  const P = products.length;
+  const seated = new Uint8Array(n * P); // device × product: holds a seat of it
+
+  // Memberships per group, devices as indexes (members of no known device are dropped here, once).
+  const membersByGroup = new Map<string, { dev: number[]; ord: number[] }>();
+  for (const m of input.memberships) {
+    const i = index.get(m.deviceId);
+    if (i === undefined) continue;
+    let list = membersByGroup.get(m.groupId);
+    if (!list) membersByGroup.set(m.groupId, (list = { dev: [], ord: [] }));
+    list.dev.push(i);
+    list.ord.push(m.ord);
+  }
 
   const assignmentsBySub = new Map<string, string[]>();
   for (const a of input.assignments) {
@@ -74,65 +119,123 @@ export function allocateSeats(input: AllocInput): AllocResult {
   }
 
   const children = childrenIndex(input.edges);
-  const seatedProducts = new Map<string, Set<string>>();
   const usage = new Map<string, SubscriptionUsage>();
   const groupsReached = new Map<string, number>();
-  const subs = [...input.subscriptions].sort((a, b) => a.ord - b.ord);
-
   // Per subscription, the enabled devices it reached but had no seat for.
-  const leftWithoutSeat = new Map<string, string[]>();
+  const leftWithoutSeat: number[][] = [];
 
-  for (const sub of subs) {
+  // Per-subscription scratch, reused: a device is a candidate of subscription k when candStamp[i] === k + 1.
+  const candStamp = new Int32Array(n);
+  const candOrd = new Float64Array(n);
+  const candGroup = new Int32Array(n);
+  const seenStamp = new Int32Array(n);
+  let seenRound = 0;
+
+  subs.forEach((sub, k) => {
     const use: SubscriptionUsage = { seatsUsed: 0, seatsExhausted: 0, devicesReached: 0 };
     usage.set(sub.id, use);
-    const noSeat: string[] = [];
-    leftWithoutSeat.set(sub.id, noSeat);
-    // device -> earliest membership ord and the licensed group that reached it
-    const candidates = new Map<string, { ord: number; group: string }>();
+    const noSeat: number[] = [];
+    leftWithoutSeat.push(noSeat);
+    const stamp = k + 1;
+    const p = subProduct[k];
+    // Candidates in first-reached order: the order the stable sort below breaks ties in.
+    const candidates: number[] = [];
     for (const groupId of (assignmentsBySub.get(sub.id) ?? []).sort()) {
+      const gi = groupOf(groupId);
       let reached = 0;
-      const seen = new Set<string>();
+      seenRound++;
       for (const g of descendantsAndSelf(groupId, input.edges, children)) {
-        for (const m of membersByGroup.get(g) ?? []) {
-          if (!known.has(m.deviceId)) continue;
-          if (!seen.has(m.deviceId)) { seen.add(m.deviceId); reached++; }
-          const c = candidates.get(m.deviceId);
-          if (!c || m.ord < c.ord) candidates.set(m.deviceId, { ord: m.ord, group: groupId });
+        const list = membersByGroup.get(g);
+        if (!list) continue;
+        const { dev, ord } = list;
+        for (let j = 0; j < dev.length; j++) {
+          const i = dev[j];
+          if (seenStamp[i] !== seenRound) { seenStamp[i] = seenRound; reached++; }
+          if (candStamp[i] !== stamp) {
+            candStamp[i] = stamp; candOrd[i] = ord[j]; candGroup[i] = gi; candidates.push(i);
+          } else if (ord[j] < candOrd[i]) {
+            candOrd[i] = ord[j]; candGroup[i] = gi;
+          }
         }
       }
       groupsReached.set(groupId, reached);
     }
-    use.devicesReached = candidates.size;
-    const ordered = [...candidates.entries()].sort((a, b) => a[1].ord - b[1].ord);
+    use.devicesReached = candidates.length;
+    candidates.sort((a, b) => candOrd[a] - candOrd[b]);
     const state = subscriptionState(sub, input.now);
-    for (const [deviceId, { group }] of ordered) {
-      if (disabled.has(deviceId)) continue;
-      const current = result.get(deviceId)!;
-      if (current.status === 'licensed' && current.product === sub.productSku) continue;
-      if (seatedProducts.get(deviceId)?.has(sub.productSku)) continue;
-      let reason: EntitlementReason;
+    const lost: EntitlementReason | null = state === 'active' ? 'SEATS_EXHAUSTED' : state === 'expired' ? 'SUBSCRIPTION_EXPIRED' : state === 'suspended' ? 'SUBSCRIPTION_SUSPENDED' : null;
+    for (const i of candidates) {
+      if (out[i]) continue;
+      if (status[i] === LICENSED && product[i] === p) continue;
+      if (seated[i * P + p]) continue;
       if (state === 'active' && use.seatsUsed < sub.seats) {
         use.seatsUsed++;
-        let set = seatedProducts.get(deviceId);
-        if (!set) seatedProducts.set(deviceId, (set = new Set()));
-        set.add(sub.productSku);
-        if (current.status !== 'licensed') {
-          result.set(deviceId, { status: 'licensed', reason: 'ASSIGNED', product: sub.productSku, subscription: sub.id, group });
+        seated[i * P + p] = 1;
+        if (status[i] !== LICENSED) {
+          status[i] = LICENSED; reason[i] = 'ASSIGNED'; product[i] = p; subOf[i] = k; groupAt[i] = candGroup[i];
         }
         continue;
       }
-      if (state === 'active') { noSeat.push(deviceId); reason = 'SEATS_EXHAUSTED'; }
-      else reason = state === 'expired' ? 'SUBSCRIPTION_EXPIRED' : 'SUBSCRIPTION_SUSPENDED';
-      if (current.status === 'licensed') continue;
-      if ((UNLICENSED_RANK[reason] ?? 0) > (UNLICENSED_RANK[current.reason] ?? 0)) {
-        result.set(deviceId, { status: 'unlicensed', reason, product: sub.productSku, subscription: sub.id, group });
+      if (state === 'active') noSeat.push(i);
+      if (status[i] === LICENSED) continue;
+      if ((UNLICENSED_RANK[lost!] ?? 0) > (UNLICENSED_RANK[reason[i] ?? initialReason[i]] ?? 0)) {
+        reason[i] = lost; product[i] = p; subOf[i] = k; groupAt[i] = candGroup[i];
       }
     }
-  }
+  });
   // Exhausted: reached by this subscription, no seat from it, and no seat of its product from any other
   // (a device seated later by another subscription of the same product no longer counts).
-  for (const sub of subs) {
-    usage.get(sub.id)!.seatsExhausted = leftWithoutSeat.get(sub.id)!.filter((d) => !seatedProducts.get(d)?.has(sub.productSku)).length;
+  subs.forEach((sub, k) => {
+    const p = subProduct[k];
+    let exhausted = 0;
+    for (const i of leftWithoutSeat[k]) if (!seated[i * P + p]) exhausted++;
+    usage.get(sub.id)!.seatsExhausted = exhausted;
+  });
+
+  // The answers as objects; equal answers share one (nobody mutates them), so 100,000 devices are a few objects.
+  const shared = new Map<string, DeviceEntitlement>();
+  const answers: DeviceEntitlement[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = reason[i] ?? initialReason[i];
+    const key = `${status[i]}|${r}|${product[i]}|${subOf[i]}|${groupAt[i]}`;
+    let e = shared.get(key);
+    if (!e) {
+      e = {
+        status: status[i] === LICENSED ? 'licensed' : 'unlicensed', reason: r,
+        product: product[i] === NO_INDEX ? null : products[product[i]],
+        subscription: subOf[i] === NO_INDEX ? null : subs[subOf[i]].id,
+        group: groupAt[i] === NO_INDEX ? null : groupNames[groupAt[i]],
+      };
+      shared.set(key, e);
+    }
+    answers[i] = e;
   }
+  // A read-only map over the id index built above: a second Map of 100,000 entries cost a fifth of the allocation.
+  const result = new IndexedAnswers(index, ids, answers);
   return { devices: result, subscriptions: usage, groupsReached };
+}
+
+/** ReadonlyMap<device id, answer> over the allocation's own id index and answer array. */
+class IndexedAnswers implements ReadonlyMap<string, DeviceEntitlement> {
+  private readonly index: ReadonlyMap<string, number>;
+  private readonly ids: readonly string[];
+  private readonly answers: readonly DeviceEntitlement[];
+  constructor(index: ReadonlyMap<string, number>, ids: readonly string[], answers: readonly DeviceEntitlement[]) {
+    this.index = index;
+    this.ids = ids;
+    this.answers = answers;
+  }
+  get size(): number { return this.ids.length; }
+  get(id: string): DeviceEntitlement | undefined {
+    const i = this.index.get(id);
+    return i === undefined ? undefined : this.answers[i];
+  }
+  has(id: string): boolean { return this.index.has(id); }
+  *entries(): MapIterator<[string, DeviceEntitlement]> { for (let i = 0; i < this.ids.length; i++) yield [this.ids[i], this.answers[i]]; }
+  keys(): MapIterator<string> { return this.ids.values(); }
+  values(): MapIterator<DeviceEntitlement> { return this.answers.values(); }
+  [Symbol.iterator](): MapIterator<[string, DeviceEntitlement]> { return this.entries(); }
+  forEach(fn: (value: DeviceEntitlement, key: string, map: ReadonlyMap<string, DeviceEntitlement>) => void, thisArg?: unknown): void {
+    for (let i = 0; i < this.ids.length; i++) fn.call(thisArg, this.answers[i], this.ids[i], this);
+  }
 }

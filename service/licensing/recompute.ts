@@ -2,22 +2,31 @@
 // only the differences, bumping each changed device's `seq` so agents can
 // tell a newer answer from an older one. Runs inside the caller's transaction.
 import type { Aggregates } from '../store/store.ts';
-import type { EntitlementState, EntitlementWrite } from '../store/queries/entitlements.ts';
+import type { EntitlementWrite } from '../store/queries/entitlements.ts';
+import type { DeviceWithEntitlement } from '../store/queries/devices.ts';
 import { allocateSeats, type AllocInput } from './allocate.ts';
 
-export async function loadAllocInput(q: Aggregates, now: number): Promise<AllocInput> {
+/** The allocation's input, and every device's current answer in the same order (one query for both). */
+async function loadState(q: Aggregates, now: number): Promise<{ input: AllocInput; current: DeviceWithEntitlement[] }> {
   const [subscriptions, assignments, edges, memberships, devices] = await Promise.all([
-    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.allMemberships(), q.devices.allForAllocation(),
+    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.allMemberships(), q.devices.allWithEntitlement(),
   ]);
   return {
-    now,
-    subscriptions: subscriptions
-      .map((r) => ({ id: r.id, productSku: r.product_sku, seats: r.seats, termEnd: r.term_end ? Date.parse(r.term_end) : null, suspended: !!r.suspended, ord: r.ord })),
-    assignments: assignments.map((r) => ({ subscriptionId: r.subscription_id, groupId: r.group_id })),
-    edges,
-    memberships: memberships.map((r) => ({ groupId: r.group_id, deviceId: r.device_id, ord: r.ord })),
-    devices: devices.map((r) => ({ id: r.id, disabled: !!r.disabled, retired: r.retired_at !== null })),
+    input: {
+      now,
+      subscriptions: subscriptions
+        .map((r) => ({ id: r.id, productSku: r.product_sku, seats: r.seats, termEnd: r.term_end ? Date.parse(r.term_end) : null, suspended: !!r.suspended, ord: r.ord })),
+      assignments: assignments.map((r) => ({ subscriptionId: r.subscription_id, groupId: r.group_id })),
+      edges,
+      memberships: memberships.map((r) => ({ groupId: r.group_id, deviceId: r.device_id, ord: r.ord })),
+      devices: devices.map((r) => ({ id: r.id, disabled: !!r.disabled, retired: r.retired_at !== null })),
+    },
+    current: devices,
   };
+}
+
+export async function loadAllocInput(q: Aggregates, now: number): Promise<AllocInput> {
+  return (await loadState(q, now)).input;
 }
 
 /** What a recompute did: every device whose row changed, and of those the ones that lost or got a seat. */
@@ -28,25 +37,25 @@ export async function recomputeEntitlements(q: Aggregates, now: number): Promise
 }
 
 export async function recompute(q: Aggregates, now: number): Promise<Recomputed> {
-  const alloc = allocateSeats(await loadAllocInput(q, now));
-  const existing = new Map<string, EntitlementState>();
-  for (const r of await q.entitlements.all()) existing.set(r.device_id, r);
+  const { input, current } = await loadState(q, now);
+  const alloc = allocateSeats(input);
   await q.entitlements.replaceUsage(alloc.subscriptions, alloc.groupsReached);
   const inserts: EntitlementWrite[] = [];
   const updates: EntitlementWrite[] = [];
   const changed: string[] = [];
   const lostSeat: string[] = [];
   const gotSeat: string[] = [];
-  for (const [deviceId, e] of alloc.devices) {
-    const old = existing.get(deviceId);
-    const row = { deviceId, status: e.status, reason: e.reason, product: e.product, subscription: e.subscription, group: e.group };
-    if (!old) {
-      inserts.push(row);
+  // The allocation's keys are these rows' own id strings: each lookup reuses the hash computed when it was made.
+  for (const old of current) {
+    const deviceId = old.id;
+    const e = alloc.devices.get(deviceId)!;
+    if (old.status === null) {
+      inserts.push({ deviceId, status: e.status, reason: e.reason, product: e.product, subscription: e.subscription, group: e.group });
       changed.push(deviceId);
       if (e.status === 'licensed') gotSeat.push(deviceId);
     } else if (old.status !== e.status || old.reason !== e.reason || old.product_sku !== e.product
       || old.subscription_id !== e.subscription || old.group_id !== e.group) {
-      updates.push(row);
+      updates.push({ deviceId, status: e.status, reason: e.reason, product: e.product, subscription: e.subscription, group: e.group });
       changed.push(deviceId);
       if (old.status === 'licensed' && e.status !== 'licensed') lostSeat.push(deviceId);
       if (old.status !== 'licensed' && e.status === 'licensed') gotSeat.push(deviceId);

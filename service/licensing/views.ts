@@ -55,18 +55,13 @@ export async function listAssignments(q: Aggregates, id?: string): Promise<Assig
   }));
 }
 
-/** Groups of each listed device: per device for a page, one pass over all memberships for an export. */
+/** Groups of each listed device: one query for a page's ids, one pass over all memberships for an export. */
 async function groupsLookup(q: Aggregates, ids: string[]): Promise<(deviceId: string) => Named[]> {
   const all = new Map<string, Named[]>();
-  if (ids.length <= 1000) {
-    const lists = await Promise.all(ids.map((id) => q.views.groupsOfDevice(id)));
-    ids.forEach((id, i) => all.set(id, lists[i]));
-  } else {
-    for (const m of await q.views.allMemberships()) {
-      let list = all.get(m.device_id);
-      if (!list) all.set(m.device_id, (list = []));
-      list.push({ id: m.id, name: m.name });
-    }
+  for (const m of ids.length <= 1000 ? await q.views.groupsOfDevices(ids) : await q.views.allMemberships()) {
+    let list = all.get(m.device_id);
+    if (!list) all.set(m.device_id, (list = []));
+    list.push({ id: m.id, name: m.name });
   }
   return (id) => all.get(id) ?? [];
 }

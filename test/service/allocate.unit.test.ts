@@ -44,7 +44,7 @@ function licensedIds(r: AllocResult): string[] {
 
 /** Maps as sorted plain arrays, so two results compare with toEqual whatever the insertion order. */
 function canonical(r: AllocResult) {
-  const sorted = <V>(m: Map<string, V>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = <V>(m: ReadonlyMap<string, V>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return { devices: sorted(r.devices), subscriptions: sorted(r.subscriptions), groupsReached: sorted(r.groupsReached) };
 }
 

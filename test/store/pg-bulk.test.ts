@@ -1,7 +1,7 @@
 // The set-based PostgreSQL paths of the entitlement queries (applyChanges,
 // replaceUsage, storeTokens, countUnlicensed (checked against the rows: SQLite's path uses json_each), and the batched reads issuableMany, signedSeqMany) against the per-row path on the same input, on
 // a real throwaway cluster. The per-row path is the portable one SQLite
-// takes; it runs here on PostgreSQL too (the same connection presented with
+// takes (for changed rows, the plain per-row UPDATE); it runs here on PostgreSQL too (the same connection presented with
 // dialect 'sqlite'), so two databases fed the same input must end up with
 // identical rows, including the conditional token store's races: a row
 // recomputed or re-signed between the read and the store is left alone.
@@ -63,7 +63,12 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
       });
       await db.transaction(async (tx) => {
         const q = entitlementQueries(conn === db ? tx : perRow(tx));
-        await q.applyChanges({ inserts: [], updates, at: AT2 });
+        // The reference for changed rows is the plain per-row UPDATE (SQLite's own path now names ids per answer through json_each).
+        if (conn === db) await q.applyChanges({ inserts: [], updates, at: AT2 });
+        else {
+          await tx.runMany(`UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
+            changed_at = ?, token = NULL, token_iat = NULL WHERE device_id = ?`, updates.map((e) => [e.status, e.reason, e.product, e.subscription, e.group, AT2, e.deviceId]));
+        }
         await q.replaceUsage(usage, reach);
       });
     }
@@ -99,7 +104,8 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
       // Batch 1 signs every device from its first state (seq 1, no token yet).
       const first = Array.from({ length: n }, (_, i): StoredToken => ({ deviceId: `dev_${i}`, token: `tok1.${i}`, iat: 1000, seq: 1, prevSeq: 1, prevIat: null }));
       // Meanwhile a recompute changes every 4th device (seq 2, token cleared): those must be left alone.
-      await db.transaction((tx) => q(tx).applyChanges({ inserts: [], updates: first.map((_, i) => i).filter((i) => i % 4 === 0).map((i) => write(i, i % 2 !== 0)), at: AT2 }));
+      // (the recompute's write itself is compared in the test above; both databases take the same one here)
+      await db.transaction((tx) => entitlementQueries(tx).applyChanges({ inserts: [], updates: first.map((_, i) => i).filter((i) => i % 4 === 0).map((i) => write(i, i % 2 !== 0)), at: AT2 }));
       const r1 = await store([...first, { deviceId: 'dev_missing', token: 'x', iat: 1000, seq: 1, prevSeq: 1, prevIat: null }]);
       // A second batch raced the first over the same state (seq 1, no token): nothing of it may land,
       // or one seq would carry two different tokens.

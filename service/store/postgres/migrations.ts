@@ -172,6 +172,9 @@ export const PG_MIGRATIONS: string[] = [
   /* 3: SQLite's migration 6 (whether the last report said every enforcer holds the mode) */ `
   ALTER TABLE devices ADD COLUMN last_enforced TEXT;
   `,
+  /* 4: SQLite's migration 7 (device lists walk the enrolment order instead of sorting the whole fleet) */ `
+  CREATE INDEX devices_enrolled ON devices (enrolled_at, id);
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

@@ -13,6 +13,12 @@ export interface NewDevice {
   id: string; name: string; machineIdHash: string; hardwareUuid: string; facts: string; publicKey: string; enrolledAt: string; duplicateOf: string | null;
 }
 
+/** A device as a recompute needs it: whether it may hold a seat, and its current answer. */
+export interface DeviceWithEntitlement {
+  id: string; disabled: number; retired_at: string | null;
+  status: string | null; reason: string | null; product_sku: string | null; subscription_id: string | null; group_id: string | null;
+}
+
 export function deviceQueries(c: SqlConn) {
   return {
     ...nameQueries(c, 'devices'),
@@ -62,6 +68,15 @@ export function deviceQueries(c: SqlConn) {
     /** Every device, for the seat allocation. */
     allForAllocation(): Promise<{ id: string; disabled: number; retired_at: string | null }[]> {
       return c.all('SELECT id, disabled, retired_at FROM devices');
+    },
+    /**
+     * Every device with its current answer (status null: no entitlement row
+     * yet), in one pass: a recompute compares the allocation with it row by
+     * row instead of loading the entitlements apart and matching them by id.
+     */
+    allWithEntitlement(): Promise<DeviceWithEntitlement[]> {
+      return c.all(`SELECT d.id, d.disabled, d.retired_at, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id
+        FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id`);
     },
 
     // Lifecycle.

@@ -40,6 +40,19 @@ function writeColumns(rows: readonly EntitlementWrite[]): SqlValue[] {
     arr(rows.map((e) => e.subscription)), arr(rows.map((e) => e.group))];
 }
 
+/** Rows grouped by their new answer (every column but the device), in first-seen order. */
+function byAnswer(rows: readonly EntitlementWrite[]): { answer: EntitlementWrite; ids: string[] }[] {
+  const groups = new Map<string, { answer: EntitlementWrite; ids: string[] }>();
+  for (const r of rows) {
+    // JSON keeps null apart from the string "null".
+    const key = JSON.stringify([r.status, r.reason, r.product, r.subscription, r.group]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { answer: r, ids: [] }));
+    g.ids.push(r.deviceId);
+  }
+  return [...groups.values()];
+}
+
 /** A signed token to store over the row state it was signed from. */
 export interface StoredToken { deviceId: string; token: string; iat: number; seq: number; prevSeq: number; prevIat: number | null }
 
@@ -60,8 +73,12 @@ export function entitlementQueries(c: SqlConn) {
     },
     /**
      * Writes a recompute's differences: new rows start at seq 1, changed rows
-     * get seq + 1 and lose their stored token. SQLite: per row (in-process,
-     * no round trips); PostgreSQL: one set-based statement per BULK rows.
+     * get seq + 1 and lose their stored token. Changed rows are written per
+     * answer: one statement for all the devices given the same new answer
+     * (an assign-all is one answer for the whole fleet), naming only their ids
+     * (SQLite: a JSON array read by json_each; PostgreSQL: a text array, per
+     * BULK ids), instead of one statement or one tuple of values per row.
+     * New rows: SQLite per row (in-process), PostgreSQL per BULK rows.
      */
     async applyChanges(changes: { inserts: readonly EntitlementWrite[]; updates: readonly EntitlementWrite[]; at: string }): Promise<void> {
       const { at } = changes;
@@ -71,18 +88,20 @@ export function entitlementQueries(c: SqlConn) {
             SELECT v.d, 1, v.s, v.r, v.p, v.sub, v.g, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v(d, s, r, p, sub, g)`,
           [at, ...writeColumns(part)]);
         }
-        for (const part of chunks(changes.updates, BULK)) {
-          await c.run(`UPDATE device_entitlements e SET seq = e.seq + 1, status = v.s, reason = v.r, product_sku = v.p, subscription_id = v.sub, group_id = v.g,
-            changed_at = ?, token = NULL, token_iat = NULL
-            FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v(d, s, r, p, sub, g) WHERE e.device_id = v.d`,
-          [at, ...writeColumns(part)]);
-        }
-        return;
+      } else {
+        await c.runMany(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
+          VALUES (?, 1, ?, ?, ?, ?, ?, ?)`, changes.inserts.map((e) => [e.deviceId, e.status, e.reason, e.product, e.subscription, e.group, at]));
       }
-      await c.runMany(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
-        VALUES (?, 1, ?, ?, ?, ?, ?, ?)`, changes.inserts.map((e) => [e.deviceId, e.status, e.reason, e.product, e.subscription, e.group, at]));
-      await c.runMany(`UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
-        changed_at = ?, token = NULL, token_iat = NULL WHERE device_id = ?`, changes.updates.map((e) => [e.status, e.reason, e.product, e.subscription, e.group, at, e.deviceId]));
+      const set = `UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
+        changed_at = ?, token = NULL, token_iat = NULL`;
+      for (const { answer: a, ids } of byAnswer(changes.updates)) {
+        const values: SqlValue[] = [a.status, a.reason, a.product, a.subscription, a.group, at];
+        if (c.dialect === 'postgres') {
+          for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values, arr(part)]);
+        } else {
+          await c.run(`${set} WHERE device_id IN (SELECT value FROM json_each(?))`, [...values, JSON.stringify(ids)]);
+        }
+      }
     },
     /** Replaces the seat-usage and group-reach read models. */
     async replaceUsage(subscriptions: Iterable<[string, { seatsUsed: number; seatsExhausted: number; devicesReached: number }]>,

@@ -21,23 +21,59 @@ const DEVICE_SELECT = `SELECT d.*, e.seq, e.status, e.reason, e.product_sku, e.s
 
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
-function deviceWhere(f: DeviceFilter): { w: string; args: SqlValue[] } {
-  const where: string[] = [];
-  const args: SqlValue[] = [];
-  if (f.licensed === true) where.push("e.status = 'licensed'");
-  if (f.licensed === false) where.push("(e.status IS NULL OR e.status <> 'licensed')");
-  if (f.reason) { where.push('e.reason = ?'); args.push(f.reason); }
-  if (f.q) { where.push("(lower(d.name) LIKE lower(?) ESCAPE '\\' OR d.id = ?)"); args.push(`%${likeEscape(f.q)}%`, f.q); }
-  if (f.groupId) { where.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); args.push(f.groupId); }
-  if (f.subscriptionId) { where.push('e.subscription_id = ?'); args.push(f.subscriptionId); }
-  if (f.mode) { where.push('d.last_mode = ?'); args.push(f.mode); }
-  if (f.enforced === null) where.push('d.last_enforced IS NULL');
-  else if (f.enforced) { where.push('d.last_enforced = ?'); args.push(f.enforced); }
-  if (f.retired === true) where.push('d.retired_at IS NOT NULL');
-  if (f.retired === false) where.push('d.retired_at IS NULL');
+/**
+ * A device filter as SQL: conditions on the device row (d) and on its
+ * entitlement row (e) apart, so the count can skip the join when e is not
+ * asked about (see deviceCount).
+ */
+function deviceWhere(f: DeviceFilter): { dev: string[]; devArgs: SqlValue[]; ent: string[]; entArgs: SqlValue[] } {
+  const dev: string[] = [];
+  const devArgs: SqlValue[] = [];
+  const ent: string[] = [];
+  const entArgs: SqlValue[] = [];
+  if (f.licensed === true) ent.push("e.status = 'licensed'");
+  if (f.reason) { ent.push('e.reason = ?'); entArgs.push(f.reason); }
+  if (f.subscriptionId) { ent.push('e.subscription_id = ?'); entArgs.push(f.subscriptionId); }
+  if (f.q) { dev.push("(lower(d.name) LIKE lower(?) ESCAPE '\\' OR d.id = ?)"); devArgs.push(`%${likeEscape(f.q)}%`, f.q); }
+  if (f.groupId) { dev.push('d.id IN (SELECT device_id FROM group_members WHERE group_id = ?)'); devArgs.push(f.groupId); }
+  if (f.mode) { dev.push('d.last_mode = ?'); devArgs.push(f.mode); }
+  if (f.enforced === null) dev.push('d.last_enforced IS NULL');
+  else if (f.enforced) { dev.push('d.last_enforced = ?'); devArgs.push(f.enforced); }
+  if (f.retired === true) dev.push('d.retired_at IS NOT NULL');
+  if (f.retired === false) dev.push('d.retired_at IS NULL');
   // Enrolling counts as being seen: a device enrolled a minute ago and not yet reporting is not stale.
-  if (f.seenBefore) { where.push('COALESCE(d.last_seen_at, d.enrolled_at) < ?'); args.push(f.seenBefore); }
-  return { w: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+  if (f.seenBefore) { dev.push('COALESCE(d.last_seen_at, d.enrolled_at) < ?'); devArgs.push(f.seenBefore); }
+  return { dev, devArgs, ent, entArgs };
+}
+
+const whereOf = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
+
+/** The list's WHERE over DEVICE_SELECT's join (a device without an entitlement row counts as unlicensed). */
+function listWhere(f: DeviceFilter): { w: string; args: SqlValue[] } {
+  const { dev, devArgs, ent, entArgs } = deviceWhere(f);
+  const unlicensed = f.licensed === false ? ["(e.status IS NULL OR e.status <> 'licensed')"] : [];
+  return { w: whereOf([...unlicensed, ...ent, ...dev]), args: [...entArgs, ...devArgs] };
+}
+
+/**
+ * The exact count of a device filter without joining every device to its
+ * entitlement: every entitlement row belongs to a device (a foreign key), so
+ * conditions on e count entitlement rows (joined to devices only when the
+ * device is asked about too), and "unlicensed" is all devices minus the
+ * licensed ones. At 100,000 devices the join took 35 ms (SQLite) / 200 ms
+ * (PostgreSQL); the indexed counts take a few ms.
+ */
+function countSql(f: DeviceFilter): { sql: string; args: SqlValue[] } {
+  const { dev, devArgs, ent, entArgs } = deviceWhere(f);
+  const entCount = (conds: string[]) => (dev.length
+    ? `SELECT COUNT(*) FROM device_entitlements e JOIN devices d ON d.id = e.device_id ${whereOf([...conds, ...dev])}`
+    : `SELECT COUNT(*) FROM device_entitlements e ${whereOf(conds)}`);
+  if (f.licensed === false && ent.length === 0) {
+    return { sql: `SELECT (SELECT COUNT(*) FROM devices d ${whereOf(dev)}) - (${entCount(["e.status = 'licensed'"])}) AS n`, args: [...devArgs, ...devArgs] };
+  }
+  if (f.licensed === false) return { sql: `SELECT (${entCount(["e.status <> 'licensed'", ...ent])}) AS n`, args: [...entArgs, ...devArgs] };
+  if (ent.length > 0) return { sql: `SELECT (${entCount(ent)}) AS n`, args: [...entArgs, ...devArgs] };
+  return { sql: `SELECT COUNT(*) AS n FROM devices d ${whereOf(dev)}`, args: devArgs };
 }
 
 export function viewQueries(c: SqlConn) {
@@ -79,18 +115,26 @@ export function viewQueries(c: SqlConn) {
         ${id ? 'WHERE a.id = ?' : ''} ORDER BY a.created_at, a.id`, id ? [id] : []);
     },
     async deviceCount(f: DeviceFilter): Promise<number> {
-      const { w, args } = deviceWhere(f);
-      return (await c.get<{ n: number }>(`SELECT COUNT(*) AS n FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}`, args))!.n;
+      const { sql, args } = countSql(f);
+      return (await c.get<{ n: number }>(sql, args))!.n;
     },
     devices(f: DeviceFilter, limit: number, offset: number): Promise<any[]> {
-      const { w, args } = deviceWhere(f);
-      return c.all(`${DEVICE_SELECT} ${w} ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?`, [...args, limit, offset]);
+      const { w, args } = listWhere(f);
+      // The page's ids first (walking devices_enrolled, skipping offset rows without reading whole device rows), then their rows.
+      return c.all(`${DEVICE_SELECT} WHERE d.id IN (SELECT d.id FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}
+        ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?) ORDER BY d.enrolled_at, d.id`, [...args, limit, offset]);
     },
     device(id: string): Promise<any | undefined> {
       return c.get(`${DEVICE_SELECT} WHERE d.id = ?`, [id]);
     },
     groupsOfDevice(deviceId: string): Promise<Named[]> {
       return c.all('SELECT g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? ORDER BY g.name', [deviceId]);
+    },
+    /** The groups of a page of devices (at most 1,000 ids) in one query, not one per device: a round trip each on PostgreSQL. */
+    groupsOfDevices(deviceIds: readonly string[]): Promise<{ device_id: string; id: string; name: string }[]> {
+      if (deviceIds.length === 0) return Promise.resolve([]);
+      return c.all(`SELECT m.device_id, g.id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+        WHERE m.device_id IN (${deviceIds.map(() => '?').join(', ')}) ORDER BY g.name`, deviceIds);
     },
     /** Every membership with its group's name: one pass for an export instead of a query per device. */
     allMemberships(): Promise<{ device_id: string; id: string; name: string }[]> {

@@ -154,4 +154,7 @@ export const MIGRATIONS: string[] = [
   /* 6: whether the last report said every enforcer holds the mode ('ok' / 'failing'; NULL: unknown, e.g. an agent that does not report it), for the "not enforced" filter. Reports before this have no such field: nothing to fill in. */ `
   ALTER TABLE devices ADD COLUMN last_enforced TEXT;
   `,
+  /* 7: device lists are ordered by enrolment: a page walks this index instead of sorting the whole fleet */ `
+  CREATE INDEX devices_enrolled ON devices(enrolled_at, id);
+  `,
 ];

@@ -1,0 +1,86 @@
+// The interned seat allocation (service/licensing/allocate.ts) against the
+// Map/Set-keyed version it replaced (allocate-reference.ts): on seeded random
+// fleets with nesting (cycles too), several products, expired and suspended
+// subscriptions, disabled and retired devices, memberships of unknown
+// devices, repeated device ids and tied ords, both must give the same answer
+// for every device (in the same order), the same usage per subscription and
+// the same reach per assigned group.
+import { describe, expect, it } from 'vitest';
+import { allocateSeats, type AllocInput, type AllocResult } from '../../service/licensing/allocate.ts';
+import { allocateSeatsReference } from './allocate-reference.ts';
+import { mulberry32 as prng } from '../helpers/prng.ts';
+
+const NOW = Date.UTC(2025, 0, 15);
+const DAY = 86_400_000;
+const PRODUCTS = ['M365_APPS_ENTERPRISE_DEVICE', 'M365_APPS_EDUCATION_DEVICE', 'VISIO_DEVICE'];
+
+function randomInput(rnd: () => number, size: number): AllocInput {
+  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+  const nGroups = int(1, 12);
+  const groups = Array.from({ length: nGroups }, (_, i) => `g${i}`);
+  const edges: { parent: string; child: string }[] = [];
+  for (let c = 1; c < nGroups; c++) for (let p = 0; p < c; p++) if (rnd() < 0.2) edges.push({ parent: groups[p], child: groups[c] });
+  if (nGroups > 2 && rnd() < 0.15) edges.push({ parent: groups[nGroups - 1], child: groups[0] });
+  if (rnd() < 0.05) edges.push({ parent: groups[0], child: groups[0] });
+  const products = PRODUCTS.slice(0, int(1, 3));
+  const nSubs = int(0, 5);
+  const subscriptions = Array.from({ length: nSubs }, (_, i) => {
+    const roll = rnd();
+    return {
+      id: `s${i}`, productSku: products[int(0, products.length - 1)], seats: int(0, Math.max(1, Math.floor(size / 2))),
+      ord: rnd() < 0.1 ? 5 : int(1, 50), // tied ords now and then: the sort must break ties as before
+      termEnd: roll < 0.1 ? NOW - int(0, 5) * DAY : roll < 0.3 ? NOW + int(1, 100) * DAY : null,
+      suspended: rnd() < 0.1,
+    };
+  });
+  const assignments = nSubs === 0 ? [] : groups.filter(() => rnd() < 0.5).map((g) => ({ subscriptionId: `s${int(0, nSubs - 1)}`, groupId: g }));
+  if (nSubs > 0 && rnd() < 0.1) assignments.push({ subscriptionId: `s${int(0, nSubs - 1)}`, groupId: groups[0] }); // a group twice
+  const nDevices = int(0, size);
+  const devices = Array.from({ length: nDevices }, (_, i) => ({ id: `d${i}`, disabled: rnd() < 0.1, retired: rnd() < 0.05 }));
+  if (nDevices > 1 && rnd() < 0.1) devices.push({ ...devices[int(0, nDevices - 1)], disabled: rnd() < 0.5 }); // a repeated id
+  const memberships: AllocInput['memberships'] = [];
+  let ord = 0;
+  for (const d of devices) {
+    for (let j = int(0, 3); j > 0; j--) memberships.push({ groupId: groups[int(0, nGroups - 1)], deviceId: d.id, ord: rnd() < 0.05 ? ord : ++ord });
+  }
+  if (rnd() < 0.2) memberships.push({ groupId: groups[0], deviceId: 'not-enrolled', ord: ++ord });
+  // Memberships in a random order, as a database may return them.
+  for (let i = memberships.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [memberships[i], memberships[j]] = [memberships[j], memberships[i]];
+  }
+  return { now: NOW, subscriptions, assignments, edges, memberships, devices };
+}
+
+const plain = (r: AllocResult) => ({
+  devices: [...r.devices].map(([id, e]) => [id, { ...e }]),
+  subscriptions: [...r.subscriptions],
+  groupsReached: [...r.groupsReached],
+});
+
+describe('allocateSeats agrees with the Map/Set-keyed reference', () => {
+  it('on 3000 seeded random fleets of up to 40 devices', () => {
+    let licensed = 0, exhausted = 0;
+    for (let seed = 1; seed <= 3000; seed++) {
+      const inp = randomInput(prng(seed), 40);
+      const copy = structuredClone(inp);
+      const got = allocateSeats(inp);
+      expect(inp, `seed ${seed}: input untouched`).toEqual(copy);
+      expect(plain(got), `seed ${seed}`).toEqual(plain(allocateSeatsReference(inp)));
+      for (const e of got.devices.values()) {
+        if (e.status === 'licensed') licensed++;
+        if (e.reason === 'SEATS_EXHAUSTED') exhausted++;
+      }
+    }
+    // The generator must reach the interesting cases.
+    expect(licensed).toBeGreaterThan(5000);
+    expect(exhausted).toBeGreaterThan(1000);
+  });
+
+  it('on 20 fleets of up to 3,000 devices', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const inp = randomInput(prng(1000 + seed), 3000);
+      expect(plain(allocateSeats(inp)), `seed ${seed}`).toEqual(plain(allocateSeatsReference(inp)));
+    }
+  });
+});
