@@ -38,6 +38,25 @@ async function dbSize(dir: string, url: string | null): Promise<number> {
   return ['devlic.db', 'devlic.db-wal'].map((f) => join(dir, f)).filter(existsSync).reduce((n, f) => n + statSync(f).size, 0);
 }
 
+/**
+ * How many of the run's device_entitlements updates were HOT (no new index
+ * entries). Read after the service stopped: a backend's statistics reach the
+ * shared counters when it exits, so poll until they show up.
+ */
+async function hotUpdates(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const deadline = Date.now() + 10_000; ;) {
+      const r = (await c.query("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'device_entitlements'")).rows[0];
+      if ((r && Number(r.n_tup_upd) > 0) || Date.now() > deadline) return r ? `updates ${r.n_tup_upd}, HOT ${r.n_tup_hot_upd}` : 'no statistics';
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  } finally {
+    await c.end();
+  }
+}
+
 const rows: Record<string, string | number>[] = [];
 for (const backend of benchBackends()) for (const n of FLEETS) {
   const dataDir = join(tempDir('fleet'), 'data');
@@ -70,6 +89,7 @@ for (const backend of benchBackends()) for (const n of FLEETS) {
   } finally {
     await svc.stop();
   }
+  if (database) console.log(`postgres, ${n} devices: device_entitlements ${await hotUpdates(database)}`);
 }
 await stopBenchCluster();
 console.table(rows);

@@ -24,16 +24,30 @@ export function assign(ctx: LicensingContext, actor: Actor, subscriptionRef: str
 }
 
 export async function unassign(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string, confirm = false): Promise<{ id: string; sub: string; group: string; devicesAffected: number }> {
-  let holders: string[] = [];
+  let devicesAffected = 0;
   const out = await ctx.mutate(actor, async (tx) => {
     const sub = await resolveRef(tx, 'subscription', subscriptionRef);
     const group = await resolveRef(tx, 'group', groupRef);
     const id = await tx.subscriptions.assignmentId(sub, group);
     if (!id) throw new DevlicError('NOT_FOUND', `subscription '${subscriptionRef}' is not assigned to group '${groupRef}'`);
-    holders = await tx.entitlements.licensedVia(sub, group);
     await tx.subscriptions.unassign(id);
-    return { result: { id, sub, group }, action: 'license.unassign', target: group, details: { subscription: sub, group, assignment: id, devices: holders.length } };
+    const details: Record<string, unknown> = { subscription: sub, group, assignment: id, devices: 0 };
+    return {
+      result: { id, sub, group }, action: 'license.unassign', target: group, details,
+      // The holders are the rows the recompute loaded anyway; the affected ones are those of them that lost their seat
+      // (a device still licensed through another group lost nothing): no reads before or after of their own.
+      afterRecompute: (r) => {
+        const lost = new Set(r.lostSeat);
+        let holders = 0;
+        for (const row of r.before) {
+          if (row.status === 'licensed' && row.subscription_id === sub && row.group_id === group) {
+            holders++;
+            if (lost.has(row.id)) devicesAffected++;
+          }
+        }
+        details.devices = holders;
+      },
+    };
   }, { confirm });
-  // Counted after the recompute: a device still licensed through another group did not lose anything.
-  return { ...out, devicesAffected: await ctx.store.entitlements.countUnlicensed(holders) };
+  return { ...out, devicesAffected };
 }

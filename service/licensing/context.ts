@@ -12,7 +12,7 @@ import type { Changed } from '../store/sql.ts';
 import type { Role } from '../../shared/schemas/admin.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { Impact } from '../../shared/schemas/admin.ts';
-import { recompute, recomputeEntitlements } from './recompute.ts';
+import { recompute, recomputeEntitlements, type Recomputed } from './recompute.ts';
 
 export interface Actor { id: string; name: string; role: Role }
 
@@ -25,6 +25,8 @@ export interface Change<T> {
   recompute?: boolean;
   /** Devices to report as changed even if their entitlement row did not move (a device merged away: its waits must end). */
   alsoChanged?: string[];
+  /** Runs after the recompute, before the audit event is written (it may still fill in `details`). */
+  afterRecompute?: (r: Recomputed) => void;
 }
 
 export class LicensingContext {
@@ -72,6 +74,7 @@ export class LicensingContext {
         const r = await recompute(tx, this.now());
         changed = r.changed;
         if (r.lostSeat.length > 0) impact = await this.impact(tx, r.lostSeat, r.gotSeat.length);
+        c.afterRecompute?.(r);
       }
       if (impact && opts.confirm !== true) {
         // Thrown inside the transaction: the change and its recompute are rolled back.

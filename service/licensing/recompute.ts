@@ -29,8 +29,12 @@ export async function loadAllocInput(q: Aggregates, now: number): Promise<AllocI
   return (await loadState(q, now)).input;
 }
 
-/** What a recompute did: every device whose row changed, and of those the ones that lost or got a seat. */
-export interface Recomputed { changed: string[]; lostSeat: string[]; gotSeat: string[] }
+/**
+ * What a recompute did: every device whose row changed, and of those the ones
+ * that lost or got a seat; `before` is every device's row as it was (already
+ * loaded: a caller asking what it held needs no query of its own).
+ */
+export interface Recomputed { changed: string[]; lostSeat: string[]; gotSeat: string[]; before: readonly DeviceWithEntitlement[] }
 
 export async function recomputeEntitlements(q: Aggregates, now: number): Promise<string[]> {
   return (await recompute(q, now)).changed;
@@ -62,5 +66,5 @@ export async function recompute(q: Aggregates, now: number): Promise<Recomputed>
     }
   }
   await q.entitlements.applyChanges({ inserts, updates, at: new Date(now).toISOString() });
-  return { changed, lostSeat, gotSeat };
+  return { changed, lostSeat, gotSeat, before: current };
 }

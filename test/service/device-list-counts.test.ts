@@ -14,8 +14,8 @@ import { openSqlDatabase } from '../../service/store/open.ts';
 import { seedCatalogue } from '../../service/licensing/catalogue.ts';
 import { LicensingContext, SYSTEM_ACTOR } from '../../service/licensing/context.ts';
 import { createSubscription } from '../../service/licensing/subscriptions.ts';
-import { assign } from '../../service/licensing/assignments.ts';
-import { retireDevice } from '../../service/licensing/lifecycle.ts';
+import { assign, unassign } from '../../service/licensing/assignments.ts';
+import { deleteDevice, retireDevice } from '../../service/licensing/lifecycle.ts';
 import { listDevices } from '../../service/licensing/views.ts';
 import type { DeviceListQuery, DeviceView } from '../../shared/schemas/admin.ts';
 import { seedFleet } from '../../bench/seed-fleet.ts';
@@ -26,6 +26,7 @@ const DEVICES = 60;
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 let db: SqlDatabase;
 let store: Store;
+let ctx: LicensingContext;
 let all: DeviceView[];
 
 beforeAll(async () => {
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await seedCatalogue(store, new Date(NOW).toISOString());
   // 60 devices round-robin in 4 groups under "All devices"; enrolment times differ so the order is not just by id.
   await seedFleet(db, { devices: DEVICES, groups: 4 });
-  const ctx = new LicensingContext(store, () => NOW);
+  ctx = new LicensingContext(store, () => NOW);
   // 25 seats for the 30 devices of groups 0 and 2: some seated, some SEATS_EXHAUSTED, the rest not in a licensed group.
   const ea = await createSubscription(ctx, SYSTEM_ACTOR, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: 25, name: 'EA' });
   await assign(ctx, SYSTEM_ACTOR, ea, 'Fleet group 0');
@@ -120,5 +121,26 @@ describe('device list totals and pages', () => {
       }
       expect(seen).toEqual(full);
     }
+  });
+
+  // Last: it changes the fleet. The triggers' counts (what the totals above read) against a plain GROUP BY after
+  // every kind of write to device_entitlements: recompute inserts and updates, a device's delete, a row deleted by hand.
+  it('entitlement_counts stays the grouped count of the rows through recomputes, deletes and a hand-made delete', async () => {
+    const counts = async () => (await db.all<{ status: string; reason: string; n: number }>(
+      'SELECT status, reason, n FROM entitlement_counts WHERE n <> 0 ORDER BY status, reason')).map((r) => ({ ...r, n: Number(r.n) }));
+    const grouped = async () => (await db.all<{ status: string; reason: string; n: number }>(
+      'SELECT status, reason, COUNT(*) AS n FROM device_entitlements GROUP BY status, reason ORDER BY status, reason')).map((r) => ({ ...r, n: Number(r.n) }));
+    const before = await grouped();
+    expect(before.some((r) => r.status === 'licensed')).toBe(true);
+    expect(await counts()).toEqual(before);
+    await unassign(ctx, SYSTEM_ACTOR, 'EA', 'Fleet group 0', true);
+    await deleteDevice(ctx, SYSTEM_ACTOR, 'dev_fleet_7');
+    await db.run("DELETE FROM device_entitlements WHERE device_id = 'dev_fleet_13'");
+    const after = await grouped();
+    expect(after).not.toEqual(before);
+    expect(await counts()).toEqual(after);
+    await assign(ctx, SYSTEM_ACTOR, 'EA', 'Fleet group 0', true); // inserts the missing rows again
+    expect(await counts()).toEqual(await grouped());
+    expect((await grouped()).reduce((n, r) => n + r.n, 0)).toBe(DEVICES - 1);
   });
 });

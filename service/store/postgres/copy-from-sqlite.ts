@@ -22,6 +22,9 @@ export const TABLES_IN_FK_ORDER = [
   'group_reach', 'device_merges',
 ] as const;
 
+/** Tables kept by triggers on both backends (entitlement_counts follows device_entitlements): filled on the target by copying their source tables. */
+const DERIVED = ['entitlement_counts'];
+
 /** Tables whose integer key is an identity column on PostgreSQL (AUTOINCREMENT on SQLite). */
 const IDENTITY: Record<string, string> = { group_members: 'ord', audit: 'id', device_reports: 'id' };
 
@@ -69,7 +72,7 @@ function openSource(file: string): Database.Database {
       : `the SQLite database ${file} has schema version ${version}, newer than this devlic-server (${SQLITE_MIGRATIONS.length}); use the devlic-server that wrote it`);
   }
   const tables = (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name);
-  const unknown = tables.filter((t) => !(TABLES_IN_FK_ORDER as readonly string[]).includes(t));
+  const unknown = tables.filter((t) => !(TABLES_IN_FK_ORDER as readonly string[]).includes(t) && !DERIVED.includes(t));
   if (unknown.length) {
     src.close();
     throw new DevlicError('CONFIG_INVALID', `the SQLite database ${file} has tables this copy does not know: ${unknown.join(', ')}`);

@@ -128,11 +128,6 @@ export function entitlementQueries(c: SqlConn) {
       await c.run('DELETE FROM group_reach');
       await c.runMany('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)', reach.map(([id, n]) => [id, n]));
     },
-    /** Devices licensed by this subscription through this group. */
-    async licensedVia(subscriptionId: string, groupId: string): Promise<string[]> {
-      return (await c.all<{ device_id: string }>("SELECT device_id FROM device_entitlements WHERE status = 'licensed' AND subscription_id = ? AND group_id = ?",
-        [subscriptionId, groupId])).map((r) => r.device_id);
-    },
     /** How many of these devices hold no seat (gone devices count as holding none): one query per BULK ids on either backend. */
     async countUnlicensed(deviceIds: readonly string[]): Promise<number> {
       let n = 0;

@@ -61,10 +61,25 @@ function listWhere(f: DeviceFilter): { w: string; args: SqlValue[] } {
  * conditions on e count entitlement rows (joined to devices only when the
  * device is asked about too), and "unlicensed" is all devices minus the
  * licensed ones. At 100,000 devices the join took 35 ms (SQLite) / 200 ms
- * (PostgreSQL); the indexed counts take a few ms.
+ * (PostgreSQL). Conditions on status and reason alone read entitlement_counts
+ * (kept by triggers; there is no index on status: see migration 8).
  */
 function countSql(f: DeviceFilter): { sql: string; args: SqlValue[] } {
   const { dev, devArgs, ent, entArgs } = deviceWhere(f);
+  // Only status and reason asked about: the per-(status, reason) counts the triggers keep (a few rows, no scan).
+  if (dev.length === 0 && !f.subscriptionId && (f.licensed !== undefined || f.reason)) {
+    const conds: string[] = [];
+    const args: SqlValue[] = [];
+    if (f.licensed === true) conds.push("status = 'licensed'");
+    if (f.licensed === false && f.reason) conds.push("status <> 'licensed'");
+    if (f.reason) { conds.push('reason = ?'); args.push(f.reason); }
+    const counted = `SELECT COALESCE(SUM(n), 0) FROM entitlement_counts ${whereOf(conds)}`;
+    // Unlicensed without a reason: devices without an entitlement row count too, so all devices minus the licensed ones.
+    if (f.licensed === false && !f.reason) {
+      return { sql: "SELECT (SELECT COUNT(*) FROM devices) - (SELECT COALESCE(SUM(n), 0) FROM entitlement_counts WHERE status = 'licensed') AS n", args: [] };
+    }
+    return { sql: `SELECT (${counted}) AS n`, args };
+  }
   const entCount = (conds: string[]) => (dev.length
     ? `SELECT COUNT(*) FROM device_entitlements e JOIN devices d ON d.id = e.device_id ${whereOf([...conds, ...dev])}`
     : `SELECT COUNT(*) FROM device_entitlements e ${whereOf(conds)}`);

@@ -157,4 +157,27 @@ export const MIGRATIONS: string[] = [
   /* 7: device lists are ordered by enrolment: a page walks this index instead of sorting the whole fleet */ `
   CREATE INDEX devices_enrolled ON devices(enrolled_at, id);
   `,
+  /* 8: licence counts per (status, reason) kept by triggers, instead of an index on the columns every recompute changes (on PostgreSQL that index made no entitlement update HOT) */ `
+  DROP INDEX device_entitlements_status;
+  CREATE TABLE entitlement_counts (
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (status, reason)
+  );
+  INSERT INTO entitlement_counts (status, reason, n) SELECT status, reason, COUNT(*) FROM device_entitlements GROUP BY status, reason;
+  CREATE TRIGGER entitlement_counts_insert AFTER INSERT ON device_entitlements BEGIN
+    INSERT INTO entitlement_counts (status, reason, n) VALUES (new.status, new.reason, 1)
+      ON CONFLICT (status, reason) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER entitlement_counts_delete AFTER DELETE ON device_entitlements BEGIN
+    UPDATE entitlement_counts SET n = n - 1 WHERE status = old.status AND reason = old.reason;
+  END;
+  CREATE TRIGGER entitlement_counts_update AFTER UPDATE OF status, reason ON device_entitlements
+    WHEN old.status <> new.status OR old.reason <> new.reason BEGIN
+    UPDATE entitlement_counts SET n = n - 1 WHERE status = old.status AND reason = old.reason;
+    INSERT INTO entitlement_counts (status, reason, n) VALUES (new.status, new.reason, 1)
+      ON CONFLICT (status, reason) DO UPDATE SET n = n + 1;
+  END;
+  `,
 ];
