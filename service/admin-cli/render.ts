@@ -107,8 +107,17 @@ export function renderGroup(g: Group): string {
     ['Subscription', g.subscription ? labelled(g.subscription) : 'none'],
     ['Parents', g.parents.length ? g.parents.map(labelled).join(', ') : 'none'],
     ['Nested groups', g.children.length ? g.children.map(labelled).join(', ') : 'none'],
+    ['Rule', g.rule === null ? 'none (members added by hand)' : g.rule],
     ['Created', formatTime(g.createdAt)],
-  ]);
+  ]) + renderMembers(g);
+}
+
+/** `groups show`: the direct members and why each is one (rule or manual). */
+function renderMembers(g: Group): string {
+  if (!g.members) return '';
+  if (g.members.length === 0) return '\nMembers: none\n';
+  const more = g.deviceCount > g.members.length ? `\n(first ${g.members.length} of ${g.deviceCount})\n` : '';
+  return `\nMembers:\n${formatTable(['ID', 'NAME', 'WHY'], g.members.map((m) => [m.id, m.name, m.why]))}${more}`;
 }
 
 /** For commands that change a group: a one-line message, then the group. */

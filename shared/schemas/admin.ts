@@ -90,12 +90,24 @@ export const Group = Type.Object({
   children: Type.Array(Type.Object({ id: Id, name: Type.String() })),
   subscription: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
   createdAt: Timestamp,
+  /** The group's rule (docs/design.md, "Rule-based groups"); null: members are added by hand. */
+  rule: Type.Union([Type.String(), Type.Null()]),
+  /** Only on `GET /groups/:ref`: the first direct members, earliest first, and why each is one. */
+  members: Type.Optional(Type.Array(Type.Object({ id: Id, name: Type.String(), why: Type.Union([Type.Literal('rule'), Type.Literal('manual')]) }))),
 });
 export type Group = Type.Static<typeof Group>;
+
+/** A group rule's text; the length limit the parser enforces (2,000) is checked there, with a clear RULE_INVALID. */
+export const RuleText = Type.String({ maxLength: 10_000 });
+
+/** `POST /groups/:ref/rule`: set or replace the rule (guarded, see Confirm). */
+export const GroupRuleBody = Type.Object({ rule: RuleText, confirm: Confirm }, { additionalProperties: false });
+export type GroupRuleBody = Type.Static<typeof GroupRuleBody>;
 
 export const CreateGroupBody = Type.Object({
   name: Name,
   parent: Type.Optional(Ref),
+  rule: Type.Optional(RuleText),
 }, { additionalProperties: false });
 export type CreateGroupBody = Type.Static<typeof CreateGroupBody>;
 

@@ -175,6 +175,17 @@ export const PG_MIGRATIONS: string[] = [
   /* 4: SQLite's migration 7 (device lists walk the enrolment order instead of sorting the whole fleet) */ `
   CREATE INDEX devices_enrolled ON devices (enrolled_at, id);
   `,
+  /* 5: SQLite's migration 8 (rule-based groups: the group's rule, admin-set device tags, the reported agent version in a column) */ `
+  ALTER TABLE groups ADD COLUMN rule TEXT;
+  ALTER TABLE devices ADD COLUMN agent_version TEXT;
+  UPDATE devices SET agent_version = last_report::jsonb->>'agentVersion' WHERE last_report IS NOT NULL;
+  CREATE TABLE device_tags (
+    device_id TEXT NOT NULL REFERENCES devices(id) DEFERRABLE INITIALLY IMMEDIATE,
+    tag TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, tag)
+  );
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

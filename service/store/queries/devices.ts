@@ -56,11 +56,15 @@ export function deviceQueries(c: SqlConn) {
      * Stores a status report as the device's latest and in its history, keeping the last `kept`.
      * `enforced`: 'ok', 'failing', or null when the report does not say.
      */
-    async recordReport(id: string, at: string, report: string, mode: string, enforced: 'ok' | 'failing' | null, kept: number): Promise<void> {
-      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ? WHERE id = ?', [at, report, mode, enforced, id]);
+    /** Stores a report; says whether the reported agent version differs from the one stored before (a fact rules can name). */
+    async recordReport(id: string, at: string, report: string, mode: string, enforced: 'ok' | 'failing' | null, kept: number, agentVersion: string): Promise<boolean> {
+      const before = await c.get<{ v: string | null }>('SELECT agent_version AS v FROM devices WHERE id = ?', [id]);
+      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ?, agent_version = ? WHERE id = ?',
+        [at, report, mode, enforced, agentVersion, id]);
       await c.run('INSERT INTO device_reports (device_id, at, report) VALUES (?, ?, ?)', [id, at, report]);
       await c.run(`DELETE FROM device_reports WHERE device_id = ? AND id <= (
         SELECT id FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, [id, id, kept]);
+      return before !== undefined && before.v !== agentVersion;
     },
     async setDisabled(id: string, disabled: boolean): Promise<void> {
       await c.run('UPDATE devices SET disabled = ? WHERE id = ?', [disabled ? 1 : 0, id]);
