@@ -7,7 +7,7 @@ import { UsageError } from '../../shared/cli.ts';
 import { checkRef, count, parseCount, parseExpires, parseStale, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
 import type {
   AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
-  GroupChildBody, GroupDevicesBody, GroupRuleBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
+  DeviceTagsBody, GroupChildBody, GroupDevicesBody, GroupRuleBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
 import { checkRule } from './rule-arg.ts';
@@ -237,6 +237,25 @@ export const COMMANDS: CommandSpec[] = [
     name: 'devices disable', args: 'DEVICE', summary: 'Disable a device: it loses its licence and seat', answer: 'object',
     build: (a) => toggle(a, true),
     render: r.deviceChanged(true),
+  }),
+  guarded({
+    name: 'devices tag', args: 'DEVICE TAG...', summary: 'Add admin-set tags to a device (rules can name them: tags == "lab")', answer: 'object',
+    build(a) {
+      const [d, ...tags] = take(a, ['DEVICE'], 'TAG');
+      const body: DeviceTagsBody = { tags };
+      return { method: 'POST', path: `${A}/devices/${seg(d)}/tags`, body };
+    },
+    render: r.renderDevice,
+  }),
+  guarded({
+    name: 'devices untag', args: 'DEVICE TAG...', summary: 'Remove tags from a device', answer: 'object',
+    details: ['A rule group that matched the device by a removed tag lets it go (and its seat, if it had one only there).'],
+    build(a) {
+      const [d, ...tags] = take(a, ['DEVICE'], 'TAG');
+      const body: DeviceTagsBody = { tags };
+      return { method: 'POST', path: `${A}/devices/${seg(d)}/tags/remove`, body };
+    },
+    render: r.renderDevice,
   }),
   cmd({
     name: 'devices enable', args: 'DEVICE', summary: 'Enable a disabled device again', answer: 'object',

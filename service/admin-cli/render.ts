@@ -217,6 +217,7 @@ export function renderDevice(d: DeviceDetail, ctx: RenderContext): string {
     ['Entitlement seq', d.entitlementSeq],
     ['Offline until', d.cacheExpiresAt ? `${formatTime(d.cacheExpiresAt)} (${formatRelative(d.cacheExpiresAt, ctx.now)})` : '-'],
     ['Enrolled', formatTime(d.enrolledAt)],
+    ['Tags', d.tags?.length ? d.tags.join(', ') : '-'],
     ['Hostname', f?.hostname ?? '-'],
     ['Hardware', f ? [f.manufacturer, f.model].filter(Boolean).join(' ') || '-' : '-'],
     ['Serial', f?.serial || '-'],

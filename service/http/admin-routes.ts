@@ -11,12 +11,13 @@ import { validate } from '../../shared/validate.ts';
 import {
   Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
   CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group,
-  GroupChildBody, GroupDevicesBody, GroupRuleBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
+  GroupChildBody, GroupDevicesBody, GroupRuleBody, DeviceTagsBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
   Subscription, UnassignResult, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { authenticateAdmin, createAdmin, createEnrollToken, revokeAdmin, revokeEnrollToken } from '../licensing/access.ts';
 import { assign, unassign } from '../licensing/assignments.ts';
+import { tagDevice } from '../licensing/tags.ts';
 import { addDevices, createGroup, deleteGroup, nestGroup, removeDevices, renameGroup, setGroupRule, unnestGroup } from '../licensing/groups.ts';
 import { deleteDevice, restoreDevice, retireDevice } from '../licensing/lifecycle.ts';
 import { devicesCsv } from '../licensing/csv.ts';
@@ -132,6 +133,12 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     const id = await setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled, req.body.confirm === true);
     return views.getDevice(db, id, { rawFacts: rawFacts(req) });
   });
+  for (const [path, remove] of [['/devices/:ref/tags', false], ['/devices/:ref/tags/remove', true]] as const) {
+    app.post(path, { schema: s({ params: RefParams, body: DeviceTagsBody, response: { 200: DeviceDetail } }) }, async (req) => {
+      const id = await tagDevice(ctx, actorOf(req), req.params.ref, req.body.tags, remove, req.body.confirm === true);
+      return views.getDevice(db, id, { rawFacts: rawFacts(req) });
+    });
+  }
   app.get('/devices.csv', {
     schema: s({ description: 'Every device matching the filters as CSV (RFC 4180, header row; cells that a spreadsheet would run as a formula are prefixed with \').', querystring: DeviceCsvQuery }),
   }, async (req, reply) => {

@@ -133,7 +133,8 @@ export async function getDevice(q: Aggregates, id: string, opts: { rawFacts: boo
   const report = r.last_report ? JSON.parse(r.last_report) : null;
   const reports = (await q.views.reports(id, 20))
     .map((x) => { const rep = JSON.parse(x.report); return { at: x.at, mode: rep.mode, reason: rep.reason, users: rep.users, agentVersion: rep.agentVersion, lastError: rep.lastError }; });
-  return { ...deviceRow(r, await q.views.groupsOfDevice(id)), facts: factsView(JSON.parse(r.facts), opts.rawFacts), lastError: report?.lastError ?? null, reports };
+  const tags = (await q.rules.tags(id)).map((t) => t.tag);
+  return { ...deviceRow(r, await q.views.groupsOfDevice(id)), facts: factsView(JSON.parse(r.facts), opts.rawFacts), tags, lastError: report?.lastError ?? null, reports };
 }
 
 const revokedBy = (r: any) => (r.revoked_at ? { id: r.revoked_by_id, name: r.revoked_by_name } : null);

@@ -241,6 +241,8 @@ export const DeviceReportRow = Type.Object({
 
 export const DeviceDetail = Type.Intersect([DeviceView, Type.Object({
   facts: DeviceFactsView,
+  /** Admin-set tags (lower-case), a fact group rules can name. */
+  tags: Type.Array(Type.String()),
   lastError: Type.Union([Type.String(), Type.Null()]),
   reports: Type.Array(DeviceReportRow),
 })]);
@@ -279,6 +281,13 @@ export const UpdateDeviceBody = Type.Object({
   confirm: Confirm,
 }, { additionalProperties: false });
 export type UpdateDeviceBody = Type.Static<typeof UpdateDeviceBody>;
+
+/** `POST /devices/:ref/tags` and `/tags/remove`: admin-set tags (guarded, see Confirm: a rule group may drop the device). */
+export const DeviceTagsBody = Type.Object({
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+  confirm: Confirm,
+}, { additionalProperties: false });
+export type DeviceTagsBody = Type.Static<typeof DeviceTagsBody>;
 
 /** `POST /devices/:ref/merge`: the device `from` (enrolled anew, e.g. after a reinstall) becomes device `:ref`. */
 export const MergeDevicesBody = Type.Object({

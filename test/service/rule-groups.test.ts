@@ -122,6 +122,30 @@ describe('rule-based groups', () => {
     expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'rule' }]);
   });
 
+  it('devices tag/untag: a tag rule takes the device in and lets it go with its seat; bad tags are refused', async () => {
+    const g = await cli(['groups', 'create', 'Kiosks', '--rule', 'tags == "kiosk"', '--json']);
+    expect(g.code, g.err).toBe(0);
+    expect(JSON.parse(g.out).deviceCount).toBe(0);
+    const sub = await admin.ok('POST', '/subscriptions', { product: SKU, seats: 5, name: 'Kiosk seats' });
+    await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: 'Kiosks' });
+    expect(await status('office-01')).toBe('unlicensed');
+    const t = await cli(['devices', 'tag', 'office-01', 'KIOSK', 'floor-2', '--json']);
+    expect(t.code, t.err).toBe(0);
+    expect(JSON.parse(t.out).tags).toEqual(['floor-2', 'kiosk']);
+    expect(await members('Kiosks')).toEqual([{ name: 'office-01', why: 'rule' }]);
+    expect(await status('office-01')).toBe('licensed');
+    const bad = await admin.post('/devices/office-01/tags', { tags: ['no spaces'] });
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    // Untagging takes the seat: guarded, then done with --yes.
+    expect((await cli(['devices', 'untag', 'office-01', 'kiosk'])).code).toBe(2);
+    expect(await status('office-01')).toBe('licensed');
+    const u = await cli(['devices', 'untag', 'office-01', 'kiosk', '--yes', '--json']);
+    expect(u.code, u.err).toBe(0);
+    expect(JSON.parse(u.out).tags).toEqual(['floor-2']);
+    expect(await members('Kiosks')).toEqual([]);
+    expect(await status('office-01')).toBe('unlicensed');
+  });
+
   it('a group without a rule lists its members as manual', async () => {
     await admin.ok('POST', '/groups', { name: 'Hand' });
     await admin.ok('POST', '/groups/Hand/devices', { devices: ['office-01'] });
