@@ -7,7 +7,7 @@ import { UsageError } from '../../shared/cli.ts';
 import { checkRef, count, parseCount, parseExpires, parseStale, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
 import type {
   AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
-  DeviceTagsBody, GroupChildBody, GroupDevicesBody, GroupRuleBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
+  DeviceTagsBody, GroupChildBody, GroupDevicesBody, GroupRuleBody, RulePreviewBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
 import { checkRule } from './rule-arg.ts';
@@ -144,6 +144,19 @@ export const COMMANDS: CommandSpec[] = [
     render: r.groupChanged((g, b) => `Took group ${r.childName(b)} out of ${g}.`),
   }),
 
+  cmd({
+    name: 'groups preview', summary: 'Say how many devices a rule matches now (changes nothing)', answer: 'object',
+    options: { rule: str_ },
+    optionHelp: [['--rule EXPR', 'the rule to try (required)']],
+    build(a) {
+      take(a, []);
+      const rule = str(a, 'rule');
+      if (rule === undefined) throw new UsageError('groups preview needs --rule EXPR');
+      const body: RulePreviewBody = { rule: checkRule(rule) };
+      return { method: 'POST', path: `${A}/groups/preview`, body };
+    },
+    render: r.renderRulePreview,
+  }),
   guarded({
     name: 'groups update', args: 'GROUP', summary: 'Set or replace a group\'s rule (its members become the devices it matches)', answer: 'object',
     options: { rule: str_ },

@@ -3,7 +3,7 @@
 // `--json` bypasses this module and prints the API's objects as they are.
 import type {
   Admin, Assignment, AuditEvent, Deleted, DeviceDetail, DeviceView, EnrollToken, Group, Impact, MergeResult, Product,
-  Subscription, UnassignResult,
+  RulePreview, Subscription, UnassignResult,
 } from '../../shared/schemas/admin.ts';
 import { formatKeyValue, formatRelative, formatTable, formatTime, names, plural, sanitize, truncate } from './table.ts';
 
@@ -110,6 +110,14 @@ export function renderGroup(g: Group): string {
     ['Rule', g.rule === null ? 'none (members added by hand)' : g.rule],
     ['Created', formatTime(g.createdAt)],
   ]) + renderMembers(g);
+}
+
+/** `groups preview`: "This rule matches 37 of 120 devices in service", then some of them. */
+export function renderRulePreview(p: RulePreview): string {
+  const head = `This rule matches ${p.matches} of ${plural(p.of, 'device')} in service.\n`;
+  if (p.sample.length === 0) return head;
+  const more = p.matches > p.sample.length ? `(first ${p.sample.length} by name)\n` : '';
+  return `${head}\n${formatTable(['ID', 'NAME'], p.sample.map((d) => [d.id, d.name]))}${more}`;
 }
 
 /** `groups show`: the direct members and why each is one (rule or manual). */

@@ -11,13 +11,14 @@ import { validate } from '../../shared/validate.ts';
 import {
   Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
   CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group,
-  GroupChildBody, GroupDevicesBody, GroupRuleBody, DeviceTagsBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
+  GroupChildBody, GroupDevicesBody, GroupRuleBody, DeviceTagsBody, RulePreview, RulePreviewBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
   Subscription, UnassignResult, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { authenticateAdmin, createAdmin, createEnrollToken, revokeAdmin, revokeEnrollToken } from '../licensing/access.ts';
 import { assign, unassign } from '../licensing/assignments.ts';
 import { tagDevice } from '../licensing/tags.ts';
+import { previewRule } from '../licensing/rule-membership.ts';
 import { addDevices, createGroup, deleteGroup, nestGroup, removeDevices, renameGroup, setGroupRule, unnestGroup } from '../licensing/groups.ts';
 import { deleteDevice, restoreDevice, retireDevice } from '../licensing/lifecycle.ts';
 import { devicesCsv } from '../licensing/csv.ts';
@@ -88,6 +89,8 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     reply.code(201);
     return (await views.listGroups(db, { id }))[0];
   });
+  app.post('/groups/preview', { schema: s({ description: 'How many devices in service a rule matches now; changes nothing (RULE_INVALID for a bad rule).', body: RulePreviewBody, response: { 200: RulePreview } }) },
+    async (req) => previewRule(db, req.body.rule));
   app.patch('/groups/:ref', { schema: s({ description: 'Renames a group.', params: RefParams, body: UpdateGroupBody, response: { 200: Group } }) },
     async (req) => (await views.listGroups(db, { id: await renameGroup(ctx, actorOf(req), req.params.ref, req.body.name) }))[0]);
   app.delete('/groups/:ref', {

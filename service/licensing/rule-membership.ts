@@ -55,3 +55,13 @@ export async function syncRuleMembership(q: Aggregates, at: string, only: { grou
   }
   return { added, removed };
 }
+
+/** "This rule matches N devices": evaluated over the current fleet, nothing written. A bad rule: RULE_INVALID. */
+export async function previewRule(q: Aggregates, rule: string): Promise<{ matches: number; of: number; sample: { id: string; name: string }[] }> {
+  const node = parseRule(rule);
+  const devices = await loadFacts(q);
+  const hits = devices.filter((d) => evaluateRule(node, d.facts))
+    .map((d) => ({ id: d.id, name: d.facts.hostname ?? d.id }))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  return { matches: hits.length, of: devices.length, sample: hits.slice(0, 20) };
+}

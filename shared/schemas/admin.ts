@@ -100,6 +100,16 @@ export type Group = Type.Static<typeof Group>;
 /** A group rule's text; the length limit the parser enforces (2,000) is checked there, with a clear RULE_INVALID. */
 export const RuleText = Type.String({ maxLength: 10_000 });
 
+/** `POST /groups/preview`: how many devices in service a rule would match now (changes nothing). */
+export const RulePreviewBody = Type.Object({ rule: RuleText }, { additionalProperties: false });
+export type RulePreviewBody = Type.Static<typeof RulePreviewBody>;
+export const RulePreview = Type.Object({
+  matches: Type.Integer({ description: 'devices in service (not retired) the rule matches' }),
+  of: Type.Integer({ description: 'devices in service' }),
+  sample: Type.Array(Type.Object({ id: Id, name: Type.String() }), { description: 'up to 20 of them, by name' }),
+});
+export type RulePreview = Type.Static<typeof RulePreview>;
+
 /** `POST /groups/:ref/rule`: set or replace the rule (guarded, see Confirm). */
 export const GroupRuleBody = Type.Object({ rule: RuleText, confirm: Confirm }, { additionalProperties: false });
 export type GroupRuleBody = Type.Static<typeof GroupRuleBody>;

@@ -68,6 +68,20 @@ describe('rule-based groups', () => {
     expect(await admin.ok('GET', '/groups')).toEqual(before);
   });
 
+  it('previews a rule: how many devices in service it matches, nothing created', async () => {
+    const before = await admin.ok('GET', '/groups');
+    const p = await admin.ok('POST', '/groups/preview', { rule: 'os == "windows"' });
+    expect(p).toMatchObject({ matches: 2, of: 3 });
+    expect(p.sample.map((d: any) => d.name)).toEqual(['lab-01', 'lab-02']);
+    const t = await cli(['groups', 'preview', '--rule', 'not os == "windows"']);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toContain('This rule matches 1 of 3 devices in service.');
+    expect(t.out).toMatch(/office-01/);
+    const bad = await admin.post('/groups/preview', { rule: 'os like' });
+    expect([bad.status, bad.body.error.message]).toEqual([400, "rule: expected a value after 'like' at 8"]);
+    expect(await admin.ok('GET', '/groups')).toEqual(before);
+  });
+
   it('creates a rule group whose members are the matching devices, licenses them, and refuses hand edits (exit 2)', async () => {
     const r = await cli(['groups', 'create', 'Lab', '--rule', 'hostname like "LAB-*" and os in ["Windows", "Linux"]', '--json']);
     expect(r.code, r.err).toBe(0);
