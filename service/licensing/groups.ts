@@ -1,7 +1,8 @@
 // Device groups: creation, membership and nesting. Nesting that would form a
 // cycle is refused; membership order is kept (ord) for seat allocation.
 // Renaming keeps the id; deleting is refused while a licence depends on the
-// group (GROUP_HAS_LICENSES), as in Microsoft's admin centre.
+// group (GROUP_HAS_LICENSES), as in Microsoft's admin centre. A group with
+// a rule (rule-membership.ts) gets its members from the rule only.
 import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { descendantsAndSelf, wouldCreateCycle } from './graph.ts';
