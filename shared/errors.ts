@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'GROUP_ALREADY_LICENSED'
   | 'GROUP_CYCLE'
+  | 'RULE_INVALID'
+  | 'GROUP_IS_RULE_BASED'
   | 'NAME_TAKEN'
   | 'CONFIRMATION_REQUIRED'
   | 'GROUP_HAS_LICENSES'
@@ -38,6 +40,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   GROUP_ALREADY_LICENSED: 409,
   GROUP_CYCLE: 409,
+  RULE_INVALID: 400,
+  // Members of a rule group come from its rule; hand edits are refused.
+  GROUP_IS_RULE_BASED: 409,
   NAME_TAKEN: 409,
   // 428 Precondition Required: repeat with `confirm: true` (details.impact says what happens).
   CONFIRMATION_REQUIRED: 428,

@@ -7,9 +7,10 @@ import { UsageError } from '../../shared/cli.ts';
 import { checkRef, count, parseCount, parseExpires, parseStale, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
 import type {
   AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
-  GroupChildBody, GroupDevicesBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
+  DeviceTagsBody, GroupChildBody, GroupDevicesBody, GroupRuleBody, RulePreviewBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
+import { checkRule } from './rule-arg.ts';
 import { bool_, cmd, guarded, list, str_, type ApiRequest, type CommandArgs, type CommandSpec } from './command-spec.ts';
 
 export type { ApiRequest, CommandArgs, CommandSpec, Method } from './command-spec.ts';
@@ -91,13 +92,15 @@ export const COMMANDS: CommandSpec[] = [
   }),
   cmd({
     name: 'groups create', args: 'NAME', summary: 'Create a device group', answer: 'object',
-    options: { parent: str_ },
-    optionHelp: [['--parent GROUP', 'nest the new group inside this group']],
+    options: { parent: str_, rule: str_ },
+    optionHelp: [['--parent GROUP', 'nest the new group inside this group'], ['--rule EXPR', 'members are the devices the rule matches, e.g. \'os == "Windows" and tags == "lab"\'']],
     build(a) {
       const [name] = take(a, ['NAME']);
       const body: CreateGroupBody = { name };
       const parent = str(a, 'parent');
       if (parent !== undefined) body.parent = checkRef(parent, '--parent');
+      const rule = str(a, 'rule');
+      if (rule !== undefined) body.rule = checkRule(rule);
       return { method: 'POST', path: `${A}/groups`, body };
     },
     render: r.groupChanged((g) => `Created group ${g}.`),
@@ -141,6 +144,33 @@ export const COMMANDS: CommandSpec[] = [
     render: r.groupChanged((g, b) => `Took group ${r.childName(b)} out of ${g}.`),
   }),
 
+  cmd({
+    name: 'groups preview', summary: 'Say how many devices a rule matches now (changes nothing)', answer: 'object',
+    options: { rule: str_ },
+    optionHelp: [['--rule EXPR', 'the rule to try (required)']],
+    build(a) {
+      take(a, []);
+      const rule = str(a, 'rule');
+      if (rule === undefined) throw new UsageError('groups preview needs --rule EXPR');
+      const body: RulePreviewBody = { rule: checkRule(rule) };
+      return { method: 'POST', path: `${A}/groups/preview`, body };
+    },
+    render: r.renderRulePreview,
+  }),
+  guarded({
+    name: 'groups update', args: 'GROUP', summary: 'Set or replace a group\'s rule (its members become the devices it matches)', answer: 'object',
+    options: { rule: str_ },
+    optionHelp: [['--rule EXPR', 'the new rule (required)']],
+    details: ['Members added by hand before go; devices that no longer match lose a licence they had only through this group.'],
+    build(a) {
+      const [g] = take(a, ['GROUP']);
+      const rule = str(a, 'rule');
+      if (rule === undefined) throw new UsageError('groups update needs --rule EXPR');
+      const body: GroupRuleBody = { rule: checkRule(rule) };
+      return { method: 'POST', path: `${A}/groups/${seg(g)}/rule`, body };
+    },
+    render: r.groupChanged((g) => `Set the rule of group ${g}.`),
+  }),
   cmd({
     name: 'groups rename', args: 'GROUP NEW-NAME', summary: 'Rename a group (its id, members and licence stay)', answer: 'object',
     build(a) {
@@ -220,6 +250,25 @@ export const COMMANDS: CommandSpec[] = [
     name: 'devices disable', args: 'DEVICE', summary: 'Disable a device: it loses its licence and seat', answer: 'object',
     build: (a) => toggle(a, true),
     render: r.deviceChanged(true),
+  }),
+  guarded({
+    name: 'devices tag', args: 'DEVICE TAG...', summary: 'Add admin-set tags to a device (rules can name them: tags == "lab")', answer: 'object',
+    build(a) {
+      const [d, ...tags] = take(a, ['DEVICE'], 'TAG');
+      const body: DeviceTagsBody = { tags };
+      return { method: 'POST', path: `${A}/devices/${seg(d)}/tags`, body };
+    },
+    render: r.renderDevice,
+  }),
+  guarded({
+    name: 'devices untag', args: 'DEVICE TAG...', summary: 'Remove tags from a device', answer: 'object',
+    details: ['A rule group that matched the device by a removed tag lets it go (and its seat, if it had one only there).'],
+    build(a) {
+      const [d, ...tags] = take(a, ['DEVICE'], 'TAG');
+      const body: DeviceTagsBody = { tags };
+      return { method: 'POST', path: `${A}/devices/${seg(d)}/tags/remove`, body };
+    },
+    render: r.renderDevice,
   }),
   cmd({
     name: 'devices enable', args: 'DEVICE', summary: 'Enable a disabled device again', answer: 'object',

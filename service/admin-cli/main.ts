@@ -18,10 +18,13 @@ const TOKEN_HELP =
   `${TOKEN_PLACES.join('\n')}\n` +
   "Further tokens: 'devlic-admin admins create --role global-admin|reader'.";
 
-function fail(message: string): number {
+function fail(message: string, exit = 1): number {
   process.stderr.write(`${PROGRAM}: ${message}\n`);
-  return 1;
+  return exit;
 }
+
+/** Refusals of what the admin typed (a bad rule, a hand edit of a rule group): exit 2, like other wrong usage. */
+const USAGE_CODES = new Set(['RULE_INVALID', 'GROUP_IS_RULE_BASED']);
 
 /** y/N on the terminal; anything but y or yes is no. */
 async function ask(question: string): Promise<boolean> {
@@ -68,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
     if ('exit' in r) return r.exit;
     data = r.data;
   } catch (e) {
-    if (e instanceof ApiError) return fail(`${e.message} [${e.code}]${e.hint ? `\n${e.hint}` : ''}`);
+    if (e instanceof ApiError) return fail(`${e.message} [${e.code}]${e.hint ? `\n${e.hint}` : ''}`, USAGE_CODES.has(e.code) ? 2 : 1);
     if (e instanceof CliFailure) return fail(e.message);
     throw e;
   }

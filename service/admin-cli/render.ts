@@ -3,7 +3,7 @@
 // `--json` bypasses this module and prints the API's objects as they are.
 import type {
   Admin, Assignment, AuditEvent, Deleted, DeviceDetail, DeviceView, EnrollToken, Group, Impact, MergeResult, Product,
-  Subscription, UnassignResult,
+  RulePreview, Subscription, UnassignResult,
 } from '../../shared/schemas/admin.ts';
 import { formatKeyValue, formatRelative, formatTable, formatTime, names, plural, sanitize, truncate } from './table.ts';
 
@@ -107,8 +107,25 @@ export function renderGroup(g: Group): string {
     ['Subscription', g.subscription ? labelled(g.subscription) : 'none'],
     ['Parents', g.parents.length ? g.parents.map(labelled).join(', ') : 'none'],
     ['Nested groups', g.children.length ? g.children.map(labelled).join(', ') : 'none'],
+    ['Rule', g.rule === null ? 'none (members added by hand)' : g.rule],
     ['Created', formatTime(g.createdAt)],
-  ]);
+  ]) + renderMembers(g);
+}
+
+/** `groups preview`: "This rule matches 37 of 120 devices in service", then some of them. */
+export function renderRulePreview(p: RulePreview): string {
+  const head = `This rule matches ${p.matches} of ${plural(p.of, 'device')} in service.\n`;
+  if (p.sample.length === 0) return head;
+  const more = p.matches > p.sample.length ? `(first ${p.sample.length} by name)\n` : '';
+  return `${head}\n${formatTable(['ID', 'NAME'], p.sample.map((d) => [d.id, d.name]))}${more}`;
+}
+
+/** `groups show`: the direct members and why each is one (rule or manual). */
+function renderMembers(g: Group): string {
+  if (!g.members) return '';
+  if (g.members.length === 0) return '\nMembers: none\n';
+  const more = g.deviceCount > g.members.length ? `\n(first ${g.members.length} of ${g.deviceCount})\n` : '';
+  return `\nMembers:\n${formatTable(['ID', 'NAME', 'WHY'], g.members.map((m) => [m.id, m.name, m.why]))}${more}`;
 }
 
 /** For commands that change a group: a one-line message, then the group. */
@@ -208,6 +225,7 @@ export function renderDevice(d: DeviceDetail, ctx: RenderContext): string {
     ['Entitlement seq', d.entitlementSeq],
     ['Offline until', d.cacheExpiresAt ? `${formatTime(d.cacheExpiresAt)} (${formatRelative(d.cacheExpiresAt, ctx.now)})` : '-'],
     ['Enrolled', formatTime(d.enrolledAt)],
+    ['Tags', d.tags?.length ? d.tags.join(', ') : '-'],
     ['Hostname', f?.hostname ?? '-'],
     ['Hardware', f ? [f.manufacturer, f.model].filter(Boolean).join(' ') || '-' : '-'],
     ['Serial', f?.serial || '-'],

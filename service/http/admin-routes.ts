@@ -11,13 +11,15 @@ import { validate } from '../../shared/validate.ts';
 import {
   Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
   CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group,
-  GroupChildBody, GroupDevicesBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
+  GroupChildBody, GroupDevicesBody, GroupRuleBody, DeviceTagsBody, RulePreview, RulePreviewBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
   Subscription, UnassignResult, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { authenticateAdmin, createAdmin, createEnrollToken, revokeAdmin, revokeEnrollToken } from '../licensing/access.ts';
 import { assign, unassign } from '../licensing/assignments.ts';
-import { addDevices, createGroup, deleteGroup, nestGroup, removeDevices, renameGroup, unnestGroup } from '../licensing/groups.ts';
+import { tagDevice } from '../licensing/tags.ts';
+import { previewRule } from '../licensing/rule-membership.ts';
+import { addDevices, createGroup, deleteGroup, nestGroup, removeDevices, renameGroup, setGroupRule, unnestGroup } from '../licensing/groups.ts';
 import { deleteDevice, restoreDevice, retireDevice } from '../licensing/lifecycle.ts';
 import { devicesCsv } from '../licensing/csv.ts';
 import type { AdminEvents } from './admin-events.ts';
@@ -81,12 +83,14 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   app.get('/groups', { schema: s({ querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 128 })) }), response: { 200: ListOf(Group) } }) },
     async (req) => list(views.listGroups(db, { q: req.query.q })));
   app.get('/groups/:ref', { schema: s({ params: RefParams, response: { 200: Group } }) },
-    async (req) => (await views.listGroups(db, { id: await resolveRef(db, 'group', req.params.ref) }))[0]);
+    async (req) => (await views.listGroups(db, { id: await resolveRef(db, 'group', req.params.ref), withMembers: true }))[0]);
   app.post('/groups', { schema: s({ body: CreateGroupBody, response: { 201: Group } }) }, async (req, reply) => {
-    const id = await createGroup(ctx, actorOf(req), req.body.name, req.body.parent);
+    const id = await createGroup(ctx, actorOf(req), req.body.name, req.body.parent, req.body.rule);
     reply.code(201);
     return (await views.listGroups(db, { id }))[0];
   });
+  app.post('/groups/preview', { schema: s({ description: 'How many devices in service a rule matches now; changes nothing (RULE_INVALID for a bad rule).', body: RulePreviewBody, response: { 200: RulePreview } }) },
+    async (req) => previewRule(db, req.body.rule));
   app.patch('/groups/:ref', { schema: s({ description: 'Renames a group.', params: RefParams, body: UpdateGroupBody, response: { 200: Group } }) },
     async (req) => (await views.listGroups(db, { id: await renameGroup(ctx, actorOf(req), req.params.ref, req.body.name) }))[0]);
   app.delete('/groups/:ref', {
@@ -99,12 +103,14 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     const body = req.body === undefined || req.body === null ? {} : validate(DeleteGroupBody, req.body, 'request body');
     return { ...await deleteGroup(ctx, actorOf(req), req.params.ref, body.confirm === true), deleted: true as const };
   });
-  const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => Promise<string>, body: typeof GroupDevicesBody | typeof GroupChildBody) =>
+  const groupAction = (path: string, fn: (actor: Actor, ref: string, body: any) => Promise<string>, body: typeof GroupDevicesBody | typeof GroupChildBody | typeof GroupRuleBody) =>
     app.post(path, { schema: s({ params: RefParams, body, response: { 200: Group } }) },
       async (req) => (await views.listGroups(db, { id: await fn(actorOf(req), (req.params as any).ref, req.body) }))[0]);
   groupAction('/groups/:ref/devices', (a, ref, b) => addDevices(ctx, a, ref, b.devices, b.confirm === true), GroupDevicesBody);
   groupAction('/groups/:ref/devices/remove', (a, ref, b) => removeDevices(ctx, a, ref, b.devices, b.confirm === true), GroupDevicesBody);
   groupAction('/groups/:ref/children', (a, ref, b) => nestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
+  // Sets or replaces the rule: members become the matching devices (RULE_INVALID: nothing changed; guarded by confirm).
+  groupAction('/groups/:ref/rule', (a, ref, b) => setGroupRule(ctx, a, ref, b.rule, b.confirm === true), GroupRuleBody);
   groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
 
   app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db)));
@@ -130,6 +136,12 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     const id = await setDeviceDisabled(ctx, actorOf(req), req.params.ref, req.body.disabled, req.body.confirm === true);
     return views.getDevice(db, id, { rawFacts: rawFacts(req) });
   });
+  for (const [path, remove] of [['/devices/:ref/tags', false], ['/devices/:ref/tags/remove', true]] as const) {
+    app.post(path, { schema: s({ params: RefParams, body: DeviceTagsBody, response: { 200: DeviceDetail } }) }, async (req) => {
+      const id = await tagDevice(ctx, actorOf(req), req.params.ref, req.body.tags, remove, req.body.confirm === true);
+      return views.getDevice(db, id, { rawFacts: rawFacts(req) });
+    });
+  }
   app.get('/devices.csv', {
     schema: s({ description: 'Every device matching the filters as CSV (RFC 4180, header row; cells that a spreadsheet would run as a formula are prefixed with \').', querystring: DeviceCsvQuery }),
   }, async (req, reply) => {

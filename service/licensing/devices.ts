@@ -8,6 +8,7 @@ import { verifyEnrollProof } from '../../shared/device-proofs.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { consumeEnrollToken } from './access.ts';
 import { resolveRef } from './resolve.ts';
+import { syncRuleMembership } from './rule-membership.ts';
 
 const REPORTS_KEPT = 20;
 
@@ -79,6 +80,8 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
       await tx.devices.insert({ id: deviceId, ...fields, enrolledAt: ctx.nowIso(), duplicateOf });
     }
     if (t.groupId) await tx.groups.addMember(t.groupId, deviceId, ctx.nowIso());
+    // New or changed facts: rule groups take the device in or let it go, before this transaction's recompute.
+    await syncRuleMembership(tx, ctx.nowIso(), { deviceId });
     const action = proven ? 'device.reenroll' : duplicateOf ? 'device.enroll-duplicate' : 'device.enroll';
     await tx.audit.insert({ at: ctx.nowIso(), actorId: t.id, actorName: 'enrollment token', action, target: deviceId,
       details: { hostname: facts.hostname, group: t.groupId, ...(duplicateOf ? { duplicateOf } : {}) } });
@@ -94,8 +97,13 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
  */
 export async function recordReport(ctx: LicensingContext, deviceId: string, report: StatusReport): Promise<void> {
   const at = ctx.nowIso();
-  // Not serialised with admin changes: a report moves no seat (see TxOptions).
-  await ctx.store.transaction((tx) => tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, enforcedState(report), REPORTS_KEPT), { serialised: false });
+  // Not serialised with admin changes: a report moves no seat (see TxOptions)...
+  const versionChanged = await ctx.store.transaction((tx) =>
+    tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, enforcedState(report), REPORTS_KEPT, report.agentVersion), { serialised: false });
+  // ...unless it changed a fact a rule can name: then rule memberships and seats follow, in one serialised transaction.
+  if (versionChanged && (await ctx.store.rules.groups()).length > 0) {
+    await ctx.refresh((tx) => syncRuleMembership(tx, ctx.nowIso(), { deviceId }).then(() => undefined));
+  }
 }
 
 /** 'ok' when every enforcer the agent reports holds the mode; null for an agent that does not report it (unknown, not ok). */

@@ -1,22 +1,55 @@
 // Device groups: creation, membership and nesting. Nesting that would form a
 // cycle is refused; membership order is kept (ord) for seat allocation.
 // Renaming keeps the id; deleting is refused while a licence depends on the
-// group (GROUP_HAS_LICENSES), as in Microsoft's admin centre.
+// group (GROUP_HAS_LICENSES), as in Microsoft's admin centre. A group with
+// a rule (rule-membership.ts) gets its members from the rule only.
 import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { descendantsAndSelf, wouldCreateCycle } from './graph.ts';
 import { resolveRef } from './resolve.ts';
 import type { Aggregates } from '../store/store.ts';
+import { parseRule } from '../../shared/rules/index.ts';
+import { syncRuleMembership } from './rule-membership.ts';
 
-export function createGroup(ctx: LicensingContext, actor: Actor, name: string, parentRef?: string): Promise<string> {
+/** Creates a group; with a rule, its members are the devices the rule matches (a bad rule: RULE_INVALID, nothing created). */
+export function createGroup(ctx: LicensingContext, actor: Actor, name: string, parentRef?: string, rule?: string): Promise<string> {
+  if (rule !== undefined) parseRule(rule);
   return ctx.mutate(actor, async (tx) => {
     if (await tx.groups.nameTaken(name)) throw new DevlicError('NAME_TAKEN', `a group named '${name}' already exists`);
     const parent = parentRef ? await resolveRef(tx, 'group', parentRef) : null;
     const id = newId('grp');
     await tx.groups.insert(id, name, ctx.nowIso());
     if (parent) await tx.groups.nest(parent, id, ctx.nowIso());
-    return { result: id, action: 'group.create', target: id, details: { name, parent }, recompute: false };
+    if (rule !== undefined) {
+      await tx.rules.setRule(id, rule);
+      await syncRuleMembership(tx, ctx.nowIso(), { groupId: id });
+    }
+    // A new group has no licence of its own, but a rule group nested in a licensed one can move seats.
+    return { result: id, action: 'group.create', target: id, details: { name, parent, ...(rule !== undefined ? { rule } : {}) }, recompute: rule !== undefined && !!parent };
   });
+}
+
+/**
+ * Sets (or replaces) a group's rule: its members become exactly the devices
+ * the rule matches (members added by hand before go). Guarded like any
+ * change that can take seats. A bad rule: RULE_INVALID, nothing changed.
+ */
+export function setGroupRule(ctx: LicensingContext, actor: Actor, ref: string, rule: string, confirm = false): Promise<string> {
+  parseRule(rule);
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'group', ref);
+    const before = await tx.rules.ruleOf(id);
+    await tx.rules.setRule(id, rule);
+    const moved = await syncRuleMembership(tx, ctx.nowIso(), { groupId: id });
+    return { result: id, action: 'group.set-rule', target: id, details: { before: { rule: before }, after: { rule }, ...moved } };
+  }, { confirm });
+}
+
+/** Members of a rule group come from its rule only. */
+async function refuseRuleGroup(tx: Aggregates, group: string, groupRef: string, verb: string): Promise<void> {
+  if (await tx.rules.ruleOf(group) !== null) {
+    throw new DevlicError('GROUP_IS_RULE_BASED', `group '${groupRef}' is rule-based: its members follow its rule and cannot be ${verb} by hand (change the rule, or tag devices)`);
+  }
 }
 
 async function resolveAll(tx: Aggregates, refs: string[]): Promise<string[]> {
@@ -28,6 +61,7 @@ async function resolveAll(tx: Aggregates, refs: string[]): Promise<string[]> {
 export function addDevices(ctx: LicensingContext, actor: Actor, groupRef: string, deviceRefs: string[], confirm = false): Promise<string> {
   return ctx.mutate(actor, async (tx) => {
     const group = await resolveRef(tx, 'group', groupRef);
+    await refuseRuleGroup(tx, group, groupRef, 'added');
     const ids = await resolveAll(tx, deviceRefs);
     const added: string[] = [];
     for (const d of ids) if (await tx.groups.addMember(group, d, ctx.nowIso())) added.push(d);
@@ -38,6 +72,7 @@ export function addDevices(ctx: LicensingContext, actor: Actor, groupRef: string
 export function removeDevices(ctx: LicensingContext, actor: Actor, groupRef: string, deviceRefs: string[], confirm = false): Promise<string> {
   return ctx.mutate(actor, async (tx) => {
     const group = await resolveRef(tx, 'group', groupRef);
+    await refuseRuleGroup(tx, group, groupRef, 'removed');
     const ids = await resolveAll(tx, deviceRefs);
     const removed: string[] = [];
     for (const d of ids) if (await tx.groups.removeMember(group, d)) removed.push(d);

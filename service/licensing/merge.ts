@@ -6,6 +6,7 @@
 import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext } from './context.ts';
 import { resolveRef } from './resolve.ts';
+import { syncRuleMembership } from './rule-membership.ts';
 
 /**
  * Merges device `fromRef` (the new record, holding the working key) into
@@ -27,6 +28,8 @@ export function mergeDevices(ctx: LicensingContext, actor: Actor, fromRef: strin
     }
     // The new record's reports become the old id's latest history; its groups and seat are dropped (the old id keeps its own).
     await tx.devices.merge(f, o, ctx.nowIso());
+    // `into` now has the new record's facts: rule groups follow before the recompute.
+    await syncRuleMembership(tx, ctx.nowIso(), { deviceId: into });
     // Both ids' cached request tokens go on every replica: the old key of `into` must stop working, the retired id must be told where it went.
     tx.changed([from, into], 'device-key');
     return {

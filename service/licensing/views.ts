@@ -39,12 +39,18 @@ export async function listSubscriptions(q: Aggregates, now: number, id?: string)
   })));
 }
 
-export async function listGroups(q: Aggregates, opts: { id?: string; q?: string } = {}): Promise<Group[]> {
+/** Direct members listed by `GET /groups/:ref` (deviceCount has the full count). */
+const MEMBERS_SHOWN = 1000;
+
+export async function listGroups(q: Aggregates, opts: { id?: string; q?: string; withMembers?: boolean } = {}): Promise<Group[]> {
   const rows = await q.views.groups(opts);
   return Promise.all(rows.map(async (g) => ({
     id: g.id, name: g.name, deviceCount: g.device_count,
     parents: await q.views.parentsOf(g.id), children: await q.views.childrenOf(g.id),
     subscription: g.sub_id ? { id: g.sub_id, name: g.sub_name } : null, createdAt: g.created_at,
+    rule: g.rule ?? null,
+    // A rule group's members all come from its rule (hand edits are refused); any other group's by hand.
+    ...(opts.withMembers ? { members: (await q.rules.membersOf(g.id, MEMBERS_SHOWN)).map((m) => ({ ...m, why: g.rule ? 'rule' as const : 'manual' as const })) } : {}),
   })));
 }
 
@@ -127,7 +133,8 @@ export async function getDevice(q: Aggregates, id: string, opts: { rawFacts: boo
   const report = r.last_report ? JSON.parse(r.last_report) : null;
   const reports = (await q.views.reports(id, 20))
     .map((x) => { const rep = JSON.parse(x.report); return { at: x.at, mode: rep.mode, reason: rep.reason, users: rep.users, agentVersion: rep.agentVersion, lastError: rep.lastError }; });
-  return { ...deviceRow(r, await q.views.groupsOfDevice(id)), facts: factsView(JSON.parse(r.facts), opts.rawFacts), lastError: report?.lastError ?? null, reports };
+  const tags = (await q.rules.tags(id)).map((t) => t.tag);
+  return { ...deviceRow(r, await q.views.groupsOfDevice(id)), facts: factsView(JSON.parse(r.facts), opts.rawFacts), tags, lastError: report?.lastError ?? null, reports };
 }
 
 const revokedBy = (r: any) => (r.revoked_at ? { id: r.revoked_by_id, name: r.revoked_by_name } : null);

@@ -22,6 +22,7 @@ import { catalogueQueries } from './queries/catalogue.ts';
 import { deviceQueries } from './queries/devices.ts';
 import { entitlementQueries } from './queries/entitlements.ts';
 import { groupQueries } from './queries/groups.ts';
+import { ruleQueries } from './queries/rules.ts';
 import { subscriptionQueries } from './queries/subscriptions.ts';
 import { viewQueries } from './queries/views.ts';
 
@@ -31,6 +32,7 @@ export function bindAggregates(c: SqlConn) {
     catalogue: catalogueQueries(c),
     subscriptions: subscriptionQueries(c),
     groups: groupQueries(c),
+    rules: ruleQueries(c),
     devices: deviceQueries(c),
     entitlements: entitlementQueries(c),
     audit: auditQueries(c),

@@ -90,12 +90,34 @@ export const Group = Type.Object({
   children: Type.Array(Type.Object({ id: Id, name: Type.String() })),
   subscription: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
   createdAt: Timestamp,
+  /** The group's rule (docs/design.md, "Rule-based groups"); null: members are added by hand. */
+  rule: Type.Union([Type.String(), Type.Null()]),
+  /** Only on `GET /groups/:ref`: the first direct members, earliest first, and why each is one. */
+  members: Type.Optional(Type.Array(Type.Object({ id: Id, name: Type.String(), why: Type.Union([Type.Literal('rule'), Type.Literal('manual')]) }))),
 });
 export type Group = Type.Static<typeof Group>;
+
+/** A group rule's text; the length limit the parser enforces (2,000) is checked there, with a clear RULE_INVALID. */
+export const RuleText = Type.String({ maxLength: 10_000 });
+
+/** `POST /groups/preview`: how many devices in service a rule would match now (changes nothing). */
+export const RulePreviewBody = Type.Object({ rule: RuleText }, { additionalProperties: false });
+export type RulePreviewBody = Type.Static<typeof RulePreviewBody>;
+export const RulePreview = Type.Object({
+  matches: Type.Integer({ description: 'devices in service (not retired) the rule matches' }),
+  of: Type.Integer({ description: 'devices in service' }),
+  sample: Type.Array(Type.Object({ id: Id, name: Type.String() }), { description: 'up to 20 of them, by name' }),
+});
+export type RulePreview = Type.Static<typeof RulePreview>;
+
+/** `POST /groups/:ref/rule`: set or replace the rule (guarded, see Confirm). */
+export const GroupRuleBody = Type.Object({ rule: RuleText, confirm: Confirm }, { additionalProperties: false });
+export type GroupRuleBody = Type.Static<typeof GroupRuleBody>;
 
 export const CreateGroupBody = Type.Object({
   name: Name,
   parent: Type.Optional(Ref),
+  rule: Type.Optional(RuleText),
 }, { additionalProperties: false });
 export type CreateGroupBody = Type.Static<typeof CreateGroupBody>;
 
@@ -229,6 +251,8 @@ export const DeviceReportRow = Type.Object({
 
 export const DeviceDetail = Type.Intersect([DeviceView, Type.Object({
   facts: DeviceFactsView,
+  /** Admin-set tags (lower-case), a fact group rules can name. */
+  tags: Type.Array(Type.String()),
   lastError: Type.Union([Type.String(), Type.Null()]),
   reports: Type.Array(DeviceReportRow),
 })]);
@@ -267,6 +291,13 @@ export const UpdateDeviceBody = Type.Object({
   confirm: Confirm,
 }, { additionalProperties: false });
 export type UpdateDeviceBody = Type.Static<typeof UpdateDeviceBody>;
+
+/** `POST /devices/:ref/tags` and `/tags/remove`: admin-set tags (guarded, see Confirm: a rule group may drop the device). */
+export const DeviceTagsBody = Type.Object({
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+  confirm: Confirm,
+}, { additionalProperties: false });
+export type DeviceTagsBody = Type.Static<typeof DeviceTagsBody>;
 
 /** `POST /devices/:ref/merge`: the device `from` (enrolled anew, e.g. after a reinstall) becomes device `:ref`. */
 export const MergeDevicesBody = Type.Object({

@@ -259,7 +259,7 @@ describePostgres('store/postgres', (cluster) => {
     expect(await a.get(`SELECT COUNT(*) AS n FROM ${VERSION_TABLE}`)).toEqual({ n: 1 });
     const tables = await b.all<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
     expect(tables.map((t) => t.table_name)).toEqual([
-      'admins', 'assignments', 'audit', 'device_entitlements', 'device_merges', 'device_reports', 'devices', VERSION_TABLE, 'entitlement_counts',
+      'admins', 'assignments', 'audit', 'device_entitlements', 'device_merges', 'device_reports', 'device_tags', 'devices', VERSION_TABLE, 'entitlement_counts',
       'enroll_tokens', 'group_children', 'group_members', 'group_reach', 'groups', 'products', 'signing_keyring', 'subscription_usage', 'subscriptions',
     ].sort());
     await a.close();

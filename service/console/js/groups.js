@@ -39,16 +39,34 @@ async function renderGroups(el, query, ctx) {
     const name = h('input', { id: 'new-group-name', type: 'text', required: true, maxlength: '128', autocomplete: 'off' });
     let parent = null;
     const parentBox = combobox({ label: 'Nested inside (optional)', placeholder: 'Type a group name', noun: 'groups', search: searchGroups(), onPick: (it) => { parent = it; } });
+    // Optional rule: members follow it (docs/design.md, "Rule-based groups"); previewed live by the service's own parser.
+    const rule = h('input', { id: 'new-group-rule', type: 'text', maxlength: '2000', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'new-group-rule-preview' });
+    const preview = h('p', { id: 'new-group-rule-preview', class: 'muted', 'aria-live': 'polite' });
+    let pt = 0;
+    let asked = 0;
+    rule.addEventListener('input', () => {
+      clearTimeout(pt);
+      pt = setTimeout(async () => {
+        const text = rule.value.trim();
+        const mine = ++asked;
+        if (!text) { preview.textContent = ''; return; }
+        try {
+          const p = await post('/groups/preview', { rule: text });
+          if (mine === asked) preview.textContent = `This rule matches ${plural(p.matches, 'device', 'devices')} (of ${p.of} in service).`;
+        } catch (e2) { if (mine === asked) preview.textContent = e2.message; }
+      }, 300);
+    });
     const form = h('form', { class: 'inline-form', 'aria-labelledby': 'h-new-group' },
       h('h2', { id: 'h-new-group' }, 'New group'),
       h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, 'Name'), name), parentBox.el,
+      h('div', { class: 'field' }, h('label', { for: 'new-group-rule' }, 'Rule (optional), e.g. hostname like "lab-*"'), rule, preview),
       h('button', { type: 'submit', class: 'primary' }, 'Create group'), err);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       err.textContent = '';
       if (!name.value.trim()) { err.textContent = 'Give the group a name.'; name.focus(); return; }
       try {
-        const g = await post('/groups', { name: name.value.trim(), ...(parent ? { parent: parent.id } : {}) });
+        const g = await post('/groups', { name: name.value.trim(), ...(parent ? { parent: parent.id } : {}), ...(rule.value.trim() ? { rule: rule.value.trim() } : {}) });
         ctx.announce(`Group ${g.name} created.`);
         ctx.navigate(`#/groups/${enc(g.id)}`);
       } catch (e2) { err.textContent = e2.message; name.focus(); }
@@ -81,6 +99,7 @@ async function renderGroup(el, id, ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'h-sub' }, h('h2', { id: 'h-sub' }, 'Licence'),
       sub ? h('p', {}, h('a', { href: `#/licences/${enc(sub.product)}/${enc(sub.id)}` }, sub.name), ` (${sub.productName})`)
         : h('p', { class: 'muted' }, g.parents.length ? 'No subscription of its own; see the groups it is nested in.' : 'No subscription.'),
+      h('p', {}, 'Rule: ', g.rule ? h('code', {}, g.rule) : h('span', { class: 'muted' }, 'none (members added by hand)')),
       h('p', {}, 'Nested in: ', g.parents.length ? g.parents.map((p, i) => [i ? ', ' : '', h('a', { href: `#/groups/${enc(p.id)}` }, p.name)]) : h('span', { class: 'muted' }, 'no group'))),
     h('section', { class: 'card', 'aria-labelledby': 'h-children' }, h('h2', { id: 'h-children' }, 'Groups nested inside'),
       g.children.length ? h('ul', { class: 'plain' }, g.children.map((c) => h('li', {},
@@ -199,7 +218,8 @@ async function renderGroup(el, id, ctx) {
       writeButton(ctx, 'Delete group', deleteFlow, { id: 'delete-group', class: 'danger' }))),
     err, info,
     h('h2', {}, 'Devices'),
-    forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
+    // A rule group's members follow its rule: the service refuses hand edits, so none are offered.
+    g.rule ? h('p', { class: 'muted' }, 'Members follow the rule; change it with devlic-admin groups update.') : forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
       title: 'Add this device?', confirmLabel: 'Add',
       intro: h('p', {}, h('strong', {}, it.label), ' comes before devices that hold a seat now, and takes one of their seats.'),
       send: (confirm) => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id], ...(confirm ? { confirm } : {}) }),

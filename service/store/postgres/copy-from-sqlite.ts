@@ -19,7 +19,7 @@ import { openPostgres } from './open.ts';
 export const TABLES_IN_FK_ORDER = [
   'products', 'subscriptions', 'groups', 'group_children', 'devices', 'group_members', 'assignments',
   'device_entitlements', 'enroll_tokens', 'admins', 'audit', 'device_reports', 'subscription_usage',
-  'group_reach', 'device_merges',
+  'group_reach', 'device_merges', 'device_tags',
 ] as const;
 
 /** Tables kept by triggers on both backends (entitlement_counts follows device_entitlements): filled on the target by copying their source tables. */

@@ -211,6 +211,17 @@ export const PG_MIGRATIONS: string[] = [
   CREATE TRIGGER entitlement_counts_update AFTER UPDATE ON device_entitlements REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION entitlement_counts_apply();
   `,
+  /* 6: SQLite's migration 9 (rule-based groups: the group's rule, admin-set device tags, the reported agent version in a column) */ `
+  ALTER TABLE groups ADD COLUMN rule TEXT;
+  ALTER TABLE devices ADD COLUMN agent_version TEXT;
+  UPDATE devices SET agent_version = last_report::jsonb->>'agentVersion' WHERE last_report IS NOT NULL;
+  CREATE TABLE device_tags (
+    device_id TEXT NOT NULL REFERENCES devices(id) DEFERRABLE INITIALLY IMMEDIATE,
+    tag TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, tag)
+  );
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

@@ -180,4 +180,16 @@ export const MIGRATIONS: string[] = [
       ON CONFLICT (status, reason) DO UPDATE SET n = n + 1;
   END;
   `,
+  /* 9: rule-based groups (issue 14): a group's rule (NULL: members by hand), admin-set device tags, and the reported agent version in a column (a fact rules can name) */ `
+  ALTER TABLE groups ADD COLUMN rule TEXT;
+  ALTER TABLE devices ADD COLUMN agent_version TEXT;
+  UPDATE devices SET agent_version = json_extract(last_report, '$.agentVersion') WHERE last_report IS NOT NULL AND json_valid(last_report);
+  -- Tags are stored lower-case: rules compare them ignoring case.
+  CREATE TABLE device_tags (
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    tag TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, tag)
+  );
+  `,
 ];

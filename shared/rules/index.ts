@@ -1,0 +1,5 @@
+// The group-rule language: parse once, evaluate per device. Pure, no I/O.
+export { parseRule } from './parser.ts';
+export { evaluateRule } from './evaluate.ts';
+export { globMatch } from './glob.ts';
+export { MAX_RULE_DEPTH, MAX_RULE_LENGTH, RULE_FACTS, type DeviceFacts, type RuleFact, type RuleNode } from './ast.ts';
