@@ -153,7 +153,8 @@ export class TestAgent {
     await waitFor('agent daemon start', () => {
       if (p.exitCode !== null) throw new Error(`agent exited ${p.exitCode}: ${mine}`);
       return mine.includes('"msg":"agent started"');
-    }, 20_000, 20);
+    // Generous: a dead agent fails at once above; a live one on a loaded CI machine (seven starting together) can take long.
+    }, 120_000, 20);
   }
 
   async stop(): Promise<number | null> {
