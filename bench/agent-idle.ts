@@ -16,15 +16,24 @@
 // really runs, with the V8 code cache. Enrollment still goes through the
 // source entry (a release build has no DEVLIC_FAKE_IDENTITY_FILE hook); both
 // use the same data folder. --node-flags do not apply to it.
+// --breakdown prints where each process's resident memory lies (by mapping,
+// from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
+// --heap (implies --bundled) also preloads a probe into the agent that, after
+// the measurement, prints V8's heap statistics (spaces, code, ArrayBuffers,
+// external memory) and writes a heap snapshot, summarised by
+// bench/heap-summary.ts: bytes by V8 type and code per bundled module.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { printBreakdown } from './memory-map.ts';
+import { printSummary } from './heap-summary.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' } } });
+if (args.heap) args.bundled = true;
 const idleS = Number(args.idle ?? 20);
 const warmupS = Number(args.warmup ?? 5);
 const CLK_TCK = 100; // USER_HZ on Linux
@@ -75,6 +84,19 @@ async function main() {
   delete env.DEVLIC_FAKE_IDENTITY_FILE;
   let out = '';
   const flags = args['node-flags'] ? args['node-flags'].split(/\s+/).filter(Boolean) : [];
+  const heapOut = join(dir, 'heap');
+  if (args.heap) {
+    // Preloaded by the bench only: on SIGUSR2 the agent process reports on itself.
+    const probe = join(dir, 'heap-probe.cjs');
+    writeFileSync(probe, `const v8 = require('v8'), fs = require('fs');
+process.on('SIGUSR2', () => {
+  const out = ${JSON.stringify(heapOut)};
+  fs.writeFileSync(out + '.json', JSON.stringify({ memoryUsage: process.memoryUsage(), heap: v8.getHeapStatistics(), spaces: v8.getHeapSpaceStatistics(), code: v8.getHeapCodeStatistics() }));
+  v8.writeHeapSnapshot(out + '.heapsnapshot');
+  fs.writeFileSync(out + '.done', '');
+});\n`);
+    flags.push('--require', probe);
+  }
   const agent: ChildProcess = args.executable
     ? spawn(resolve(args.executable), ['run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,6 +131,20 @@ async function main() {
   console.log(`ratio agent/bare: RSS ${(aRss / bRss).toFixed(2)}x, idle CPU ${b1 - b0 > 0 ? ((a1 - a0) / (b1 - b0)).toFixed(2) + 'x' : `${(a1 - a0).toFixed(0)} ms vs 0 ms`}`);
   console.log(`agent idle CPU: ${((a1 - a0) / idleS).toFixed(2)} ms per second (${(((a1 - a0) / (idleS * 1000)) * 100).toFixed(3)} % of one core)`);
 
+  if (args.breakdown) printBreakdown({ label: 'agent', pid: agent.pid! }, { label: 'bare', pid: bare.pid! });
+  if (args.heap) {
+    agent.kill('SIGUSR2');
+    await waitFor('heap snapshot', () => existsSync(heapOut + '.done'), 120_000, 200);
+    const st = JSON.parse(readFileSync(heapOut + '.json', 'utf8')) as { memoryUsage: NodeJS.MemoryUsage; heap: Record<string, number>; spaces: Array<{ space_name: string; space_used_size: number; physical_space_size: number }>; code: Record<string, number> };
+    const mb = (b: number) => (b / 1048576).toFixed(2).padStart(7);
+    const mu = st.memoryUsage;
+    console.log(`\nV8 in the agent (process.memoryUsage, before the snapshot): rss ${mb(mu.rss)} MB, heapTotal ${mb(mu.heapTotal)}, heapUsed ${mb(mu.heapUsed)}, external ${mb(mu.external)}, arrayBuffers ${mb(mu.arrayBuffers)}`);
+    console.log(`heap spaces (used / resident), MB:`);
+    for (const sp of st.spaces) if (sp.physical_space_size > 0) console.log(`  ${sp.space_name.padEnd(24)} ${mb(sp.space_used_size)} ${mb(sp.physical_space_size)}`);
+    console.log(`code statistics: bytecode and metadata ${mb(st.code.bytecode_and_metadata_size)} MB, code and metadata ${mb(st.code.code_and_metadata_size)} MB, external scripts source ${mb(st.code.external_script_source_size)} MB`);
+    console.log(`malloced by V8 ${mb(st.heap.malloced_memory)} MB (peak ${mb(st.heap.peak_malloced_memory)}), native contexts ${st.heap.number_of_native_contexts}, detached ${st.heap.number_of_detached_contexts}`);
+    printSummary(heapOut + '.heapsnapshot', entry);
+  }
   agent.kill('SIGTERM');
   bare.kill('SIGTERM');
   await new Promise((r) => agent.once('exit', r));
