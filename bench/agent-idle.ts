@@ -134,6 +134,7 @@ process.on('SIGUSR2', () => {
   }, 10_000);
 
   await sleep(warmupS);
+  const logFrom = out.length;
   const a0 = cpuMs(agent.pid!);
   const b0 = cpuMs(bare.pid!);
   await sleep(idleS);
@@ -142,6 +143,14 @@ process.on('SIGUSR2', () => {
   const aRss = rssKb(agent.pid!);
   const bRss = rssKb(bare.pid!);
 
+  // A figure of an agent that cannot talk to the service means nothing (e.g.
+  // --jitless or --lite-mode: no WebAssembly, so undici cannot parse HTTP):
+  // any warning or error the agent logged while measured fails the run.
+  const problems = out.slice(logFrom).split('\n').filter((l) => /"level":(4|5|6)\d/.test(l));
+  if (problems.length) {
+    console.error(`the agent logged ${problems.length} warning(s)/error(s) while measured; not a valid idle figure:\n${problems.slice(0, 3).join('\n')}`);
+    process.exitCode = 1;
+  }
   const row = (name: string, rss: number, idle: number, total: number) =>
     `${name.padEnd(14)} ${(rss / 1024).toFixed(1).padStart(8)} MB ${idle.toFixed(0).padStart(8)} ms ${total.toFixed(0).padStart(10)} ms`;
   console.log(`agent run as ${args.executable ? `the single executable ${args.executable}` : args['release-bundle'] ? `the release bundle${args.heap ? ' (unminified)' : ''} on a copy of the pinned Node` : args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}`);
