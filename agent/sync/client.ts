@@ -3,9 +3,18 @@
 // unless explicitly allowed, no redirects, connect/header/body timeouts and a
 // cap on the response size. Answers are returned as status + parsed JSON;
 // failures become ServiceError with what a caller needs to back off.
+//
+// undici is imported by module, not through its index: the index loads all of
+// undici (fetch, WebSocket, EventSource, caches, mocks...) and with it about
+// 13 MB of resident memory the daemon never uses (bench/undici-cost.ts). The
+// agent talks to one origin, so it needs one Pool and the request API; the
+// Pool is what the undici Agent used before made for that origin (same
+// connection limit), so the traffic is the same.
 import { readFileSync } from 'node:fs';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import requestOn from 'undici/lib/api/api-request.js';
 import { parseRetryAfter } from '../../shared/backoff.ts';
 import { AgentError } from '../errors.ts';
 import { assertTrustedFile } from '../host/fsutil.ts';
@@ -118,7 +127,7 @@ export interface Answer {
 
 export class HttpClient {
   readonly base: URL;
-  private readonly dispatcher: Agent;
+  private readonly dispatcher: Dispatcher;
   private readonly opts: ClientOptions;
   /** Set by the first answer: from then on a reset is not taken for a TLS server on an http:// URL. */
   private answered = false;
@@ -131,7 +140,7 @@ export class HttpClient {
       assertTrustedFile(opts.caFile, 'CA file');
       ca = readFileSync(opts.caFile, 'utf8');
     }
-    this.dispatcher = new Agent({
+    this.dispatcher = new Pool(this.base.origin, {
       connect: { timeout: opts.timeoutMs, ...(ca ? { ca } : {}) },
       maxResponseSize: opts.maxResponseBytes,
       keepAliveTimeout: 30_000,
@@ -140,7 +149,10 @@ export class HttpClient {
   }
 
   url(path: string): URL {
-    return new URL(path.replace(/^\//, ''), this.base);
+    const u = new URL(path.replace(/^\//, ''), this.base);
+    // The pool only ever connects to the configured origin; a path naming another would be sent there regardless.
+    if (u.origin !== this.base.origin) throw new AgentError(`refusing a request outside ${this.base.origin}: ${path}`);
+    return u;
   }
 
   /**
@@ -155,6 +167,7 @@ export class HttpClient {
       body = JSON.stringify(opts.json);
       headers['content-type'] = 'application/json';
     }
+    const u = this.url(path);
     let res: Dispatcher.ResponseData;
     // The wait for the answer's headers is bounded by one native timer rather
     // than undici's headersTimeout: undici's timers tick twice a second while
@@ -162,8 +175,9 @@ export class HttpClient {
     const deadline = AbortSignal.timeout(this.opts.timeoutMs + (opts.holdMs ?? 0));
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     try {
-      res = await request(this.url(path), {
-        method, headers, body, dispatcher: this.dispatcher, signal,
+      res = await requestOn.call(this.dispatcher, {
+        origin: u.origin, path: u.pathname + u.search,
+        method, headers, body, signal,
         headersTimeout: 0,
         bodyTimeout: this.opts.timeoutMs,
       });
