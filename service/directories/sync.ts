@@ -68,8 +68,8 @@ export async function applyMembers(tx: TxStore, byGroup: Map<string, Computer[]>
     out.ambiguousList.push(...m.ambiguous);
     const h = have.get(groupId)!;
     // Sorted: devices join in a stable order, which decides who gets a seat first when seats are short.
-    for (const d of [...m.devices].sort()) if (!h.has(d) && await tx.groups.addMember(groupId, d, at)) out.added++;
-    for (const d of h) if (!m.devices.has(d) && await tx.groups.removeMember(groupId, d)) out.removed++;
+    out.added += await tx.directories.addMembers(groupId, [...m.devices].filter((d) => !h.has(d)).sort(), at);
+    out.removed += await tx.directories.removeMembers(groupId, [...h].filter((d) => !m.devices.has(d)));
   }
   out.computers = dns.size;
   return out;
