@@ -370,6 +370,7 @@ describe('human output', () => {
   it('hints what to do for the service error codes', () => {
     expect(hintFor('FORBIDDEN', 403)).toMatch(/global-admin/);
     expect(hintFor('AMBIGUOUS_NAME', 409)).toMatch(/id/);
+    expect(hintFor('DIRECTORY_FAILED', 502)).toMatch(/No membership was changed/);
     expect(hintFor('GROUP_ALREADY_LICENSED', 409)).toMatch(/unassign/);
     expect(hintFor('INTERNAL', 500)).toMatch(/log/);
     expect(hintFor('VALIDATION_FAILED', 400)).toBeUndefined();
