@@ -95,7 +95,7 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
     const at = ctx.nowIso();
     await ctx.store.transaction(async (tx) => {
       await tx.directories.recordSync(row.id, { at, ok: false, error: e.message, counts: null });
-      if (actor || row.last_sync_ok !== 0) {
+      if (actor || Number(row.last_sync_ok) !== 0) {
         await tx.audit.insert({ at, actorId: (actor ?? SYSTEM).id, actorName: (actor ?? SYSTEM).name, action: 'directory.sync-failed', target: row.id, details: { name: row.name, error: e.message } });
       }
     });
