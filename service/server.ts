@@ -1,6 +1,6 @@
 // Starts the licensing service, in a fixed order: data folder, database
 // (migrations), catalogue, signing key, bootstrap admin, licensing core,
-// HTTP routes, listening socket, timers. stop() undoes it in reverse.
+// HTTP routes, listening socket, timers (directory syncs among them). stop() undoes it in reverse.
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { API } from '../shared/api.ts';
 import { DevlicError } from '../shared/errors.ts';
@@ -27,6 +27,8 @@ import { AdminEvents, adminEventRoutes } from './http/admin-events.ts';
 import { consoleRoutes } from './http/console-routes.ts';
 import { effectiveLimits, openFileLimit, serverTimeouts } from './http/connection-limits.ts';
 import { createHealthCheck } from './http/health.ts';
+import { DirectorySyncer } from './directories/scheduler.ts';
+import { passwordBox } from './directories/secret.ts';
 
 export interface RunningServer {
   url: string;
@@ -134,7 +136,9 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
       }
     }
   });
-  await app.register(adminRoutes, { prefix: API.admin, ctx, events });
+  // Directory groups: bind passwords sealed with this data folder's site key.
+  const directories = new DirectorySyncer(ctx, passwordBox(cfg.dataDir), log);
+  await app.register(adminRoutes, { prefix: API.admin, ctx, events, directories });
   await app.register(adminEventRoutes, { prefix: API.admin, ctx, events });
   await app.register(consoleRoutes);
   app.addHook('preClose', async () => waiters.releaseAll());
@@ -198,6 +202,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     staleTimer = setInterval(check, STALE_CHECK_MS);
     staleTimer.unref();
   }
+  directories.start();
   log.info({
     url, dataDir: cfg.dataDir, database, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls,
     signingKey: keys.signing.kid, publishedKeys: keys.jwks.keys.map((k) => k.kid), retireStaleAfter: cfg.retireStaleAfter,
@@ -208,6 +213,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     async stop() {
       clearInterval(termTimer);
       if (staleTimer) clearInterval(staleTimer);
+      await directories.stop();
       await app.close();
       await signer.stop();
       await db.close();

@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'GROUP_CYCLE'
   | 'RULE_INVALID'
   | 'GROUP_IS_RULE_BASED'
+  | 'GROUP_IS_DIRECTORY_BASED'
+  | 'DIRECTORY_FAILED'
+  | 'DIRECTORY_IN_USE'
   | 'NAME_TAKEN'
   | 'CONFIRMATION_REQUIRED'
   | 'GROUP_HAS_LICENSES'
@@ -43,6 +46,11 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   RULE_INVALID: 400,
   // Members of a rule group come from its rule; hand edits are refused.
   GROUP_IS_RULE_BASED: 409,
+  // Members of a directory group come from the directory; hand edits are refused.
+  GROUP_IS_DIRECTORY_BASED: 409,
+  // The directory could not be reached, refused the bind or a read (nothing was changed).
+  DIRECTORY_FAILED: 502,
+  DIRECTORY_IN_USE: 409,
   NAME_TAKEN: 409,
   // 428 Precondition Required: repeat with `confirm: true` (details.impact says what happens).
   CONFIRMATION_REQUIRED: 428,

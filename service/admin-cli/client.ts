@@ -64,6 +64,10 @@ export function hintFor(code: string, status: number): string | undefined {
       return "Create another global-admin first: 'devlic-admin admins create --role global-admin'.";
     case 'DEVICE_NOT_RETIRED':
       return "Retire the device first: 'devlic-admin devices retire DEVICE'.";
+    case 'DIRECTORY_FAILED':
+      return "No membership was changed. 'devlic-admin directories test NAME' checks the URL, bind DN and password; 'directories list' shows the last error.";
+    case 'DIRECTORY_IN_USE':
+      return "Delete the groups that follow it first ('devlic-admin directories list' names them).";
     default:
       return status >= 500 ? 'The service failed; its log says why.' : undefined;
   }

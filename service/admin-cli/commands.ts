@@ -11,6 +11,7 @@ import type {
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
 import { checkRule } from './rule-arg.ts';
+import { DIRECTORY_COMMANDS } from './directory-commands.ts';
 import { bool_, cmd, guarded, list, str_, type ApiRequest, type CommandArgs, type CommandSpec } from './command-spec.ts';
 
 export type { ApiRequest, CommandArgs, CommandSpec, Method } from './command-spec.ts';
@@ -92,8 +93,9 @@ export const COMMANDS: CommandSpec[] = [
   }),
   cmd({
     name: 'groups create', args: 'NAME', summary: 'Create a device group', answer: 'object',
-    options: { parent: str_, rule: str_ },
-    optionHelp: [['--parent GROUP', 'nest the new group inside this group'], ['--rule EXPR', 'members are the devices the rule matches, e.g. \'os == "Windows" and tags == "lab"\'']],
+    options: { parent: str_, rule: str_, directory: str_, dn: str_ },
+    optionHelp: [['--parent GROUP', 'nest the new group inside this group'], ['--rule EXPR', 'members are the devices the rule matches, e.g. \'os == "Windows" and tags == "lab"\''],
+      ['--directory DIR --dn DN', 'members are the computer objects of this directory group (nested groups followed), matched by hostname']],
     build(a) {
       const [name] = take(a, ['NAME']);
       const body: CreateGroupBody = { name };
@@ -101,6 +103,15 @@ export const COMMANDS: CommandSpec[] = [
       if (parent !== undefined) body.parent = checkRef(parent, '--parent');
       const rule = str(a, 'rule');
       if (rule !== undefined) body.rule = checkRule(rule);
+      const directory = str(a, 'directory');
+      const dn = str(a, 'dn');
+      if ((directory === undefined) !== (dn === undefined)) throw new UsageError('a directory group needs both --directory DIR and --dn DN');
+      if (directory !== undefined && rule !== undefined) throw new UsageError('a group takes its members from --rule or from --directory, not both');
+      if (directory !== undefined && dn !== undefined) {
+        if (dn.trim() === '') throw new UsageError('--dn must not be empty');
+        body.directory = checkRef(directory, '--directory');
+        body.dn = dn;
+      }
       return { method: 'POST', path: `${A}/groups`, body };
     },
     render: r.groupChanged((g) => `Created group ${g}.`),
@@ -394,6 +405,7 @@ export const COMMANDS: CommandSpec[] = [
     build: (a) => (take(a, []), { method: 'GET', path: `${A}/whoami` }),
     render: r.renderWhoami,
   }),
+  ...DIRECTORY_COMMANDS,
 ];
 
 function assignBody(a: CommandArgs): AssignBody {

@@ -107,7 +107,8 @@ export function renderGroup(g: Group): string {
     ['Subscription', g.subscription ? labelled(g.subscription) : 'none'],
     ['Parents', g.parents.length ? g.parents.map(labelled).join(', ') : 'none'],
     ['Nested groups', g.children.length ? g.children.map(labelled).join(', ') : 'none'],
-    ['Rule', g.rule === null ? 'none (members added by hand)' : g.rule],
+    ['Rule', g.rule === null ? (g.directory ? 'none' : 'none (members added by hand)') : g.rule],
+    ...(g.directory ? [['Directory', `${g.directory.dn} in ${g.directory.name} (members follow it)`] as [string, unknown]] : []),
     ['Created', formatTime(g.createdAt)],
   ]) + renderMembers(g);
 }
@@ -120,7 +121,7 @@ export function renderRulePreview(p: RulePreview): string {
   return `${head}\n${formatTable(['ID', 'NAME'], p.sample.map((d) => [d.id, d.name]))}${more}`;
 }
 
-/** `groups show`: the direct members and why each is one (rule or manual). */
+/** `groups show`: the direct members and why each is one (rule, directory or manual). */
 function renderMembers(g: Group): string {
   if (!g.members) return '';
   if (g.members.length === 0) return '\nMembers: none\n';

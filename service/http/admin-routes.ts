@@ -23,6 +23,8 @@ import { addDevices, createGroup, deleteGroup, nestGroup, removeDevices, renameG
 import { deleteDevice, restoreDevice, retireDevice } from '../licensing/lifecycle.ts';
 import { devicesCsv } from '../licensing/csv.ts';
 import type { AdminEvents } from './admin-events.ts';
+import type { DirectorySyncer } from '../directories/scheduler.ts';
+import { directoryRoutes } from './directory-routes.ts';
 import { createSubscription, updateSubscription } from '../licensing/subscriptions.ts';
 import { setDeviceDisabled } from '../licensing/devices.ts';
 import { mergeDevices } from '../licensing/merge.ts';
@@ -42,7 +44,7 @@ function actorOf(req: FastifyRequest): Actor {
   return req.actor!;
 }
 
-export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; events?: AdminEvents }): Promise<void> {
+export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; events?: AdminEvents; directories?: DirectorySyncer }): Promise<void> {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const { ctx } = deps;
   const db = ctx.store;
@@ -85,7 +87,11 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   app.get('/groups/:ref', { schema: s({ params: RefParams, response: { 200: Group } }) },
     async (req) => (await views.listGroups(db, { id: await resolveRef(db, 'group', req.params.ref), withMembers: true }))[0]);
   app.post('/groups', { schema: s({ body: CreateGroupBody, response: { 201: Group } }) }, async (req, reply) => {
-    const id = await createGroup(ctx, actorOf(req), req.body.name, req.body.parent, req.body.rule);
+    const b = req.body;
+    if ((b.directory === undefined) !== (b.dn === undefined)) throw new DevlicError('BAD_REQUEST', 'a directory group needs both directory and dn');
+    const id = await createGroup(ctx, actorOf(req), b.name, b.parent, b.rule, b.directory !== undefined ? { ref: b.directory, dn: b.dn! } : undefined);
+    // A directory group is filled by a first sync now; if the directory is down it stays empty and the error shows in `directories list`.
+    if (b.directory !== undefined && deps.directories) await deps.directories.sync(b.directory, actorOf(req)).catch(() => {});
     reply.code(201);
     return (await views.listGroups(db, { id }))[0];
   });
@@ -204,6 +210,8 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     const id = await revokeAdmin(ctx, actorOf(req), req.params.ref);
     return (await views.listAdmins(db, id))[0];
   });
+
+  if (deps.directories) directoryRoutes(app, ctx, deps.directories, s, actorOf);
 
   app.get('/audit', { schema: s({ querystring: AuditQuery, response: { 200: ListOf(AuditEvent) } }) },
     async (req) => views.listAudit(db, req.query));

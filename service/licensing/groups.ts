@@ -2,7 +2,8 @@
 // cycle is refused; membership order is kept (ord) for seat allocation.
 // Renaming keeps the id; deleting is refused while a licence depends on the
 // group (GROUP_HAS_LICENSES), as in Microsoft's admin centre. A group with
-// a rule (rule-membership.ts) gets its members from the rule only.
+// a rule (rule-membership.ts) gets its members from the rule only, a
+// directory group (service/directories/) from its directory only.
 import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { descendantsAndSelf, wouldCreateCycle } from './graph.ts';
@@ -10,13 +11,21 @@ import { resolveRef } from './resolve.ts';
 import type { Aggregates } from '../store/store.ts';
 import { parseRule } from '../../shared/rules/index.ts';
 import { syncRuleMembership } from './rule-membership.ts';
+import { directoryByRef } from '../directories/directories.ts';
 
-/** Creates a group; with a rule, its members are the devices the rule matches (a bad rule: RULE_INVALID, nothing created). */
-export function createGroup(ctx: LicensingContext, actor: Actor, name: string, parentRef?: string, rule?: string): Promise<string> {
+/**
+ * Creates a group; with a rule, its members are the devices the rule matches
+ * (a bad rule: RULE_INVALID, nothing created); with a directory and a DN, a
+ * directory group, empty until its first sync (the caller starts one).
+ */
+export function createGroup(ctx: LicensingContext, actor: Actor, name: string, parentRef?: string, rule?: string,
+  directory?: { ref: string; dn: string }): Promise<string> {
   if (rule !== undefined) parseRule(rule);
+  if (rule !== undefined && directory) throw new DevlicError('BAD_REQUEST', 'a group takes its members from a rule or from a directory, not both');
   return ctx.mutate(actor, async (tx) => {
     if (await tx.groups.nameTaken(name)) throw new DevlicError('NAME_TAKEN', `a group named '${name}' already exists`);
     const parent = parentRef ? await resolveRef(tx, 'group', parentRef) : null;
+    const dir = directory ? await directoryByRef(tx, directory.ref) : null;
     const id = newId('grp');
     await tx.groups.insert(id, name, ctx.nowIso());
     if (parent) await tx.groups.nest(parent, id, ctx.nowIso());
@@ -24,8 +33,10 @@ export function createGroup(ctx: LicensingContext, actor: Actor, name: string, p
       await tx.rules.setRule(id, rule);
       await syncRuleMembership(tx, ctx.nowIso(), { groupId: id });
     }
+    if (dir) await tx.directories.setGroupDirectory(id, dir.id, directory!.dn);
+    const extra = { ...(rule !== undefined ? { rule } : {}), ...(dir ? { directory: dir.name, dn: directory!.dn } : {}) };
     // A new group has no licence of its own, but a rule group nested in a licensed one can move seats.
-    return { result: id, action: 'group.create', target: id, details: { name, parent, ...(rule !== undefined ? { rule } : {}) }, recompute: rule !== undefined && !!parent };
+    return { result: id, action: 'group.create', target: id, details: { name, parent, ...extra }, recompute: rule !== undefined && !!parent };
   });
 }
 
@@ -38,6 +49,7 @@ export function setGroupRule(ctx: LicensingContext, actor: Actor, ref: string, r
   parseRule(rule);
   return ctx.mutate(actor, async (tx) => {
     const id = await resolveRef(tx, 'group', ref);
+    await refuseDirectoryGroup(tx, id, ref, 'set by a rule');
     const before = await tx.rules.ruleOf(id);
     await tx.rules.setRule(id, rule);
     const moved = await syncRuleMembership(tx, ctx.nowIso(), { groupId: id });
@@ -45,8 +57,17 @@ export function setGroupRule(ctx: LicensingContext, actor: Actor, ref: string, r
   }, { confirm });
 }
 
-/** Members of a rule group come from its rule only. */
+/** Members of a directory group come from its directory only. */
+async function refuseDirectoryGroup(tx: Aggregates, group: string, groupRef: string, verb: string): Promise<void> {
+  const dir = await tx.directories.groupDirectory(group);
+  if (dir) {
+    throw new DevlicError('GROUP_IS_DIRECTORY_BASED', `group '${groupRef}' follows the directory group '${dir.dn}' of directory '${dir.name}': its members cannot be ${verb} by hand (change the group in the directory; 'devlic-admin directories sync ${dir.name}' applies it now)`);
+  }
+}
+
+/** Members of a rule group come from its rule only (and a directory group's from its directory). */
 async function refuseRuleGroup(tx: Aggregates, group: string, groupRef: string, verb: string): Promise<void> {
+  await refuseDirectoryGroup(tx, group, groupRef, verb);
   if (await tx.rules.ruleOf(group) !== null) {
     throw new DevlicError('GROUP_IS_RULE_BASED', `group '${groupRef}' is rule-based: its members follow its rule and cannot be ${verb} by hand (change the rule, or tag devices)`);
   }

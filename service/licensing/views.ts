@@ -42,6 +42,8 @@ export async function listSubscriptions(q: Aggregates, now: number, id?: string)
 /** Direct members listed by `GET /groups/:ref` (deviceCount has the full count). */
 const MEMBERS_SHOWN = 1000;
 
+const whyOf = (g: { rule: string | null; directory_id: string | null }) => (g.rule ? 'rule' as const : g.directory_id ? 'directory' as const : 'manual' as const);
+
 export async function listGroups(q: Aggregates, opts: { id?: string; q?: string; withMembers?: boolean } = {}): Promise<Group[]> {
   const rows = await q.views.groups(opts);
   return Promise.all(rows.map(async (g) => ({
@@ -49,8 +51,9 @@ export async function listGroups(q: Aggregates, opts: { id?: string; q?: string;
     parents: await q.views.parentsOf(g.id), children: await q.views.childrenOf(g.id),
     subscription: g.sub_id ? { id: g.sub_id, name: g.sub_name } : null, createdAt: g.created_at,
     rule: g.rule ?? null,
-    // A rule group's members all come from its rule (hand edits are refused); any other group's by hand.
-    ...(opts.withMembers ? { members: (await q.rules.membersOf(g.id, MEMBERS_SHOWN)).map((m) => ({ ...m, why: g.rule ? 'rule' as const : 'manual' as const })) } : {}),
+    directory: g.directory_id ? { id: g.directory_id, name: g.directory_name, dn: g.directory_dn } : null,
+    // A rule group's members all come from its rule, a directory group's from its directory (hand edits are refused); any other group's by hand.
+    ...(opts.withMembers ? { members: (await q.rules.membersOf(g.id, MEMBERS_SHOWN)).map((m) => ({ ...m, why: whyOf(g) })) } : {}),
   })));
 }
 

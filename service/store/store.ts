@@ -23,6 +23,7 @@ import { deviceQueries } from './queries/devices.ts';
 import { entitlementQueries } from './queries/entitlements.ts';
 import { groupQueries } from './queries/groups.ts';
 import { ruleQueries } from './queries/rules.ts';
+import { directoryQueries } from './queries/directories.ts';
 import { subscriptionQueries } from './queries/subscriptions.ts';
 import { viewQueries } from './queries/views.ts';
 
@@ -33,6 +34,7 @@ export function bindAggregates(c: SqlConn) {
     subscriptions: subscriptionQueries(c),
     groups: groupQueries(c),
     rules: ruleQueries(c),
+    directories: directoryQueries(c),
     devices: deviceQueries(c),
     entitlements: entitlementQueries(c),
     audit: auditQueries(c),

@@ -92,8 +92,10 @@ export const Group = Type.Object({
   createdAt: Timestamp,
   /** The group's rule (docs/design.md, "Rule-based groups"); null: members are added by hand. */
   rule: Type.Union([Type.String(), Type.Null()]),
+  /** The directory group it follows (docs/design.md, "Directory groups"); null: not a directory group. */
+  directory: Type.Optional(Type.Union([Type.Object({ id: Id, name: Type.String(), dn: Type.String() }), Type.Null()])),
   /** Only on `GET /groups/:ref`: the first direct members, earliest first, and why each is one. */
-  members: Type.Optional(Type.Array(Type.Object({ id: Id, name: Type.String(), why: Type.Union([Type.Literal('rule'), Type.Literal('manual')]) }))),
+  members: Type.Optional(Type.Array(Type.Object({ id: Id, name: Type.String(), why: Type.Union([Type.Literal('rule'), Type.Literal('directory'), Type.Literal('manual')]) }))),
 });
 export type Group = Type.Static<typeof Group>;
 
@@ -118,6 +120,9 @@ export const CreateGroupBody = Type.Object({
   name: Name,
   parent: Type.Optional(Ref),
   rule: Type.Optional(RuleText),
+  /** With `dn`: a directory group (members from the directory; not with `rule`). */
+  directory: Type.Optional(Ref),
+  dn: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
 }, { additionalProperties: false });
 export type CreateGroupBody = Type.Static<typeof CreateGroupBody>;
 

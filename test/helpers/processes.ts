@@ -60,7 +60,8 @@ export interface ServiceProcess {
  * database: a PostgreSQL URL (replicas sharing one database; benchmarks pick their backend per run),
  * null for SQLite; without it, DEVLIC_TEST_BACKEND decides (test-backend.ts).
  */
-export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null } = {}): Promise<ServiceProcess> {
+/** logLevel: the service's DEVLIC_LOG_LEVEL (default warn; 'info' for a test that reads what the service logs). */
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null; logLevel?: string } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
@@ -73,7 +74,7 @@ export async function startService(opts: { dataDir?: string; port?: number; conf
   }
   // openFiles: soft and hard RLIMIT_NOFILE of the service (Node raises the soft limit to the hard one, so both are set).
   const [cmd, argv] = opts.openFiles ? ['prlimit', [`--nofile=${opts.openFiles}:${opts.openFiles}`, NODE, ...args]] : [NODE, args];
-  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: opts.logLevel ?? 'warn' } });
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });

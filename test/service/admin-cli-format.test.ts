@@ -4,6 +4,8 @@
 // exit-code contract (2 usage, 1 failure, 0 help) without a licensing service.
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli.ts';
@@ -104,6 +106,9 @@ describe('times', () => {
 });
 
 describe('argv → request mapping', () => {
+  // devlic-admin reads the bind password from this file on the admin's side.
+  const pwFile = resolve(mkdtempSync(resolve(tmpdir(), 'devlic-cli-pw-')), 'pw');
+  writeFileSync(pwFile, 'bind-secret\n', { mode: 0o600 });
   const cases: Array<[string, string, string, unknown?]> = [
     ['products list', 'GET', '/v1/admin/products'],
     ['subscriptions list', 'GET', '/v1/admin/subscriptions'],
@@ -153,6 +158,13 @@ describe('argv → request mapping', () => {
     ['audit list', 'GET', '/v1/admin/audit'],
     ['audit list --limit 10', 'GET', '/v1/admin/audit?limit=10'],
     ['whoami', 'GET', '/v1/admin/whoami'],
+    ['directories list', 'GET', '/v1/admin/directories'],
+    [`directories add corp --url ldaps://dc1:636 --bind-dn cn=r,dc=x --password-file ${pwFile} --base-dn dc=x --sync-every 1h`, 'POST', '/v1/admin/directories',
+      { name: 'corp', url: 'ldaps://dc1:636', bindDn: 'cn=r,dc=x', password: 'bind-secret', baseDn: 'dc=x', syncSeconds: 3600 }],
+    ['directories test corp', 'POST', '/v1/admin/directories/corp/test', {}],
+    ['directories sync corp', 'POST', '/v1/admin/directories/corp/sync', {}],
+    ['directories remove corp', 'DELETE', '/v1/admin/directories/corp'],
+    ['groups create Shared --directory corp --dn cn=shared,dc=x', 'POST', '/v1/admin/groups', { name: 'Shared', directory: 'corp', dn: 'cn=shared,dc=x' }],
   ];
 
   it.each(cases)('%s → %s %s', (line, method, path, body) => {
@@ -358,6 +370,7 @@ describe('human output', () => {
   it('hints what to do for the service error codes', () => {
     expect(hintFor('FORBIDDEN', 403)).toMatch(/global-admin/);
     expect(hintFor('AMBIGUOUS_NAME', 409)).toMatch(/id/);
+    expect(hintFor('DIRECTORY_FAILED', 502)).toMatch(/No membership was changed/);
     expect(hintFor('GROUP_ALREADY_LICENSED', 409)).toMatch(/unassign/);
     expect(hintFor('INTERNAL', 500)).toMatch(/log/);
     expect(hintFor('VALIDATION_FAILED', 400)).toBeUndefined();

@@ -17,7 +17,7 @@ import { openPostgres } from './open.ts';
 
 /** Every devlic table, parents before children. */
 export const TABLES_IN_FK_ORDER = [
-  'products', 'subscriptions', 'groups', 'group_children', 'devices', 'group_members', 'assignments',
+  'products', 'subscriptions', 'directories', 'groups', 'group_children', 'devices', 'group_members', 'assignments',
   'device_entitlements', 'enroll_tokens', 'admins', 'audit', 'device_reports', 'subscription_usage',
   'group_reach', 'device_merges', 'device_tags',
 ] as const;

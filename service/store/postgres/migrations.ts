@@ -222,6 +222,26 @@ export const PG_MIGRATIONS: string[] = [
     PRIMARY KEY (device_id, tag)
   );
   `,
+  /* SQLite's directory-groups migration (issue 14: LDAP / Active Directory connections, groups.directory_id / directory_dn) */ `
+  CREATE TABLE directories (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    bind_dn TEXT NOT NULL,
+    bind_password TEXT NOT NULL,
+    base_dn TEXT NOT NULL,
+    sync_seconds INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    next_sync_at TEXT NOT NULL,
+    last_sync_at TEXT,
+    last_sync_ok INTEGER,
+    last_sync_error TEXT,
+    last_sync_counts TEXT
+  );
+  CREATE UNIQUE INDEX directories_name ON directories (lower(name));
+  ALTER TABLE groups ADD COLUMN directory_id TEXT REFERENCES directories(id) DEFERRABLE INITIALLY IMMEDIATE;
+  ALTER TABLE groups ADD COLUMN directory_dn TEXT;
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

@@ -110,10 +110,11 @@ export function viewQueries(c: SqlConn) {
       const args: SqlValue[] = [];
       if (opts.id) { where.push('g.id = ?'); args.push(opts.id); }
       if (opts.q) { where.push("lower(g.name) LIKE lower(?) ESCAPE '\\'"); args.push(`%${likeEscape(opts.q)}%`); }
-      return c.all(`SELECT g.id, g.name, g.created_at, g.rule,
+      return c.all(`SELECT g.id, g.name, g.created_at, g.rule, g.directory_id, g.directory_dn, dir.name AS directory_name,
           (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS device_count,
           s.id AS sub_id, s.name AS sub_name
         FROM groups g LEFT JOIN assignments a ON a.group_id = g.id LEFT JOIN subscriptions s ON s.id = a.subscription_id
+        LEFT JOIN directories dir ON dir.id = g.directory_id
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY g.name`, args);
     },
     parentsOf(groupId: string): Promise<Named[]> {

@@ -192,4 +192,24 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (device_id, tag)
   );
   `,
+  /* directory groups (issue 14): LDAP / Active Directory connections and groups whose members are a directory group's computer objects */ `
+  -- bind_password is sealed with the site key (service/directories/secret.ts), never stored in clear.
+  CREATE TABLE directories (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    url TEXT NOT NULL,
+    bind_dn TEXT NOT NULL,
+    bind_password TEXT NOT NULL,
+    base_dn TEXT NOT NULL,
+    sync_seconds INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    next_sync_at TEXT NOT NULL,
+    last_sync_at TEXT,
+    last_sync_ok INTEGER,
+    last_sync_error TEXT,
+    last_sync_counts TEXT
+  );
+  ALTER TABLE groups ADD COLUMN directory_id TEXT REFERENCES directories(id);
+  ALTER TABLE groups ADD COLUMN directory_dn TEXT;
+  `,
 ];

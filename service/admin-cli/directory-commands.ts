@@ -1,0 +1,120 @@
+// devlic-admin's `directories` commands (LDAP / Active Directory connections
+// for directory groups) and how their answers are shown. The bind password
+// is read here, from --password-file on the admin's side, and sent once in
+// the request body: it never appears on a command line, in the output, or
+// in the service's answers.
+import { readFileSync } from 'node:fs';
+import { API } from '../../shared/api.ts';
+import { parseDuration, UsageError } from '../../shared/cli.ts';
+import type { CreateDirectoryBody, Directory, DirectoryTest } from '../../shared/schemas/directories.ts';
+import { SYNC_SECONDS_MAX, SYNC_SECONDS_MIN } from '../../shared/schemas/directories.ts';
+import type { Deleted } from '../../shared/schemas/admin.ts';
+import { required, seg, str, take } from './arguments.ts';
+import { cmd, list, str_, type CommandSpec } from './command-spec.ts';
+import type { ListAnswer } from './render.ts';
+import { formatKeyValue, formatTable, formatTime, sanitize } from './table.ts';
+
+const A = API.admin;
+
+/** The password file's content without its final line break; exit 2 when it cannot be read or is empty. */
+export function readPasswordFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --password-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError(`--password-file ${file} is empty`);
+  if (/[\r\n]/.test(password)) throw new UsageError(`--password-file ${file} has more than one line; it must hold the password only`);
+  return password;
+}
+
+export function parseLdapUrl(url: string): string {
+  if (!/^ldaps?:\/\/[^\s/]+\/?$/.test(url)) throw new UsageError(`--url '${url}' is not ldap://host[:port] or ldaps://host[:port]`);
+  return url;
+}
+
+export function parseSyncEvery(text: string): number {
+  const s = parseDuration(text);
+  if (s < SYNC_SECONDS_MIN || s > SYNC_SECONDS_MAX) throw new UsageError(`--sync-every must be between ${SYNC_SECONDS_MIN}s and 24h`);
+  return s;
+}
+
+const every = (s: number) => (s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`);
+
+function lastSyncCell(d: Directory): string {
+  if (!d.lastSync) return 'never';
+  return `${formatTime(d.lastSync.at)} ${d.lastSync.ok ? 'ok' : 'FAILED'}`;
+}
+
+function countsCell(d: Directory): string {
+  const c = d.lastSync?.counts;
+  return c ? `${c.computers} computers, ${c.matched} matched, ${c.unmatched} unmatched, ${c.ambiguous} ambiguous` : '-';
+}
+
+export function renderDirectories(l: ListAnswer<Directory>): string {
+  if (l.items.length === 0) return 'No directories.\n';
+  const table = formatTable(['ID', 'NAME', 'URL', 'EVERY', 'GROUPS', 'LAST SYNC', 'COUNTS (last good sync)'],
+    l.items.map((d) => [d.id, d.name, d.url, every(d.syncSeconds), d.groups.length, lastSyncCell(d), countsCell(d)]));
+  const errors = l.items.filter((d) => d.lastSync && !d.lastSync.ok).map((d) => `${sanitize(d.name)}: ${sanitize(d.lastSync!.error ?? '')}`);
+  return errors.length ? `${table}\nLast sync failed (no membership was changed):\n${errors.map((e) => `  ${e}\n`).join('')}` : table;
+}
+
+export function renderDirectory(d: Directory): string {
+  return formatKeyValue([
+    ['ID', d.id], ['Name', d.name], ['URL', d.url], ['Bind DN', d.bindDn], ['Base DN', d.baseDn], ['Sync every', every(d.syncSeconds)],
+    ['Groups', d.groups.length ? d.groups.map((g) => `${g.name} (${g.dn})`).join(', ') : 'none'],
+    ['Last sync', lastSyncCell(d)], ['Error', d.lastSync?.error ?? '-'], ['Counts', countsCell(d)], ['Next sync', formatTime(d.nextSyncAt)],
+  ]);
+}
+
+export const DIRECTORY_COMMANDS: CommandSpec[] = [
+  list('directories list', '/directories', 'List LDAP / Active Directory connections with their last sync, error and counts', renderDirectories),
+  cmd({
+    name: 'directories add', args: 'NAME', summary: 'Add an LDAP / Active Directory connection for directory groups', answer: 'object',
+    options: { url: str_, 'bind-dn': str_, 'password-file': str_, 'base-dn': str_, 'sync-every': str_ },
+    optionHelp: [
+      ['--url ldap(s)://HOST[:PORT]', 'the directory server', true],
+      ['--bind-dn DN', 'whom to bind as (a read-only service account)', true],
+      ['--password-file F', 'file holding the bind password (read here, sent once, stored sealed)', true],
+      ['--base-dn DN', 'where computer objects are searched', true],
+      ['--sync-every 15m', 'how often its groups are synced (10s to 24h; default 15m)'],
+    ],
+    build(a) {
+      const [name] = take(a, ['NAME']);
+      const body: CreateDirectoryBody = {
+        name, url: parseLdapUrl(required(a, 'url', 'ldap(s)://HOST[:PORT]')), bindDn: required(a, 'bind-dn', 'DN'),
+        password: '', baseDn: required(a, 'base-dn', 'DN'),
+      };
+      const s = str(a, 'sync-every');
+      if (s !== undefined) body.syncSeconds = parseSyncEvery(s);
+      // Read last: a usage mistake elsewhere is reported without touching the file.
+      body.password = readPasswordFile(required(a, 'password-file', 'FILE'));
+      return { method: 'POST', path: `${A}/directories`, body };
+    },
+    render: (d: Directory) => `Added directory '${sanitize(d.name)}'; its groups sync every ${every(d.syncSeconds)}.\n\n${renderDirectory(d)}`,
+  }),
+  cmd({
+    name: 'directories test', args: 'NAME', summary: 'Bind and count the computer objects under the base DN (changes nothing)', answer: 'object',
+    build: (a) => ({ method: 'POST', path: `${A}/directories/${seg(take(a, ['NAME'])[0])}/test`, body: {} }),
+    render: (t: DirectoryTest) => `The directory answered: ${t.computers} computer objects under the base DN (${t.queries} LDAP requests).\n`,
+  }),
+  cmd({
+    name: 'directories sync', args: 'NAME', summary: 'Sync the directory\'s groups now (a directory that is down changes nothing)', answer: 'object',
+    build: (a) => ({ method: 'POST', path: `${A}/directories/${seg(take(a, ['NAME'])[0])}/sync`, body: {} }),
+    render: (r: { directory: Directory; devicesChanged: number; ambiguous: { dn: string; hostname: string; devices: string[] }[] }) => {
+      const c = r.directory.lastSync?.counts;
+      const head = c ? `Synced: ${c.added} added, ${c.removed} removed; ${r.devicesChanged} devices' entitlements changed.\n` : 'Synced.\n';
+      const amb = r.ambiguous.length
+        ? `\nAmbiguous (hostname reported by several devices; none of them taken):\n${formatTable(['COMPUTER', 'HOSTNAME', 'DEVICES'], r.ambiguous.map((x) => [x.dn, x.hostname, x.devices.join(' ')]))}`
+        : '';
+      return `${head}${amb}\n${renderDirectory(r.directory)}`;
+    },
+  }),
+  cmd({
+    name: 'directories remove', args: 'NAME', summary: 'Remove a directory connection (refused while a group follows it)', answer: 'object',
+    build: (a) => ({ method: 'DELETE', path: `${A}/directories/${seg(take(a, ['NAME'])[0])}` }),
+    render: (d: Deleted) => `Removed directory '${sanitize(d.name)}' (${d.id}).\n`,
+  }),
+];

@@ -1,0 +1,135 @@
+// One directory sync: read every directory group of the directory from LDAP
+// (outside any transaction: the network is slow and may fail), then, in ONE
+// transaction, set the members of those groups, recompute entitlements and
+// record the result, so seats move atomically with the membership and
+// waiting agents hear of it after commit, as for any other change. A
+// directory that is down, refuses the bind or lacks a group changes no
+// membership: only its last-sync error is recorded.
+import { DevlicError, isDevlicError } from '../../shared/errors.ts';
+import type { Actor, LicensingContext } from '../licensing/context.ts';
+import { recomputeEntitlements } from '../licensing/recompute.ts';
+import { loadFacts } from '../licensing/rule-membership.ts';
+import type { TxStore } from '../store/store.ts';
+import type { DirectoryRow } from '../store/queries/directories.ts';
+import { withDirectory, type DirectoryLogin } from './ldap.ts';
+import { indexDevices, matchComputers, type Ambiguous, type Computer } from './match.ts';
+import type { PasswordBox } from './secret.ts';
+import { walkGroup } from './walk.ts';
+
+export interface SyncCounts {
+  /** Directory groups of this directory synced. */
+  groups: number;
+  /** Groups read in the directory (roots and nested). */
+  directoryGroups: number;
+  /** Distinct computer objects found, over all groups. */
+  computers: number;
+  /** Memberships that matched a device, over all groups. */
+  matched: number;
+  unmatched: number;
+  ambiguous: number;
+  added: number;
+  removed: number;
+  /** LDAP requests of this sync. */
+  queries: number;
+}
+
+export interface SyncResult { ok: boolean; at: string; error: string | null; counts: SyncCounts | null; ambiguous: Ambiguous[]; devicesChanged: number }
+
+/** What LDAP says: each directory group's computer objects. */
+export async function readGroups(login: DirectoryLogin, groups: { id: string; dn: string }[]): Promise<{ byGroup: Map<string, Computer[]>; directoryGroups: number; queries: number }> {
+  return withDirectory(login, async (s) => {
+    const byGroup = new Map<string, Computer[]>();
+    let directoryGroups = 0;
+    // One paged search for every computer under the base DN saves a read per member; skipped when no group needs it.
+    const known = groups.length > 0 ? await s.computers() : new Map();
+    for (const g of groups) {
+      const w = await walkGroup(g.dn, known, (dn) => s.read(dn));
+      byGroup.set(g.id, w.computers);
+      directoryGroups += w.groups;
+    }
+    return { byGroup, directoryGroups, queries: s.queries };
+  });
+}
+
+/** Inside the caller's transaction: members of each group become the devices its computers match. */
+export async function applyMembers(tx: TxStore, byGroup: Map<string, Computer[]>, at: string): Promise<Omit<SyncCounts, 'groups' | 'directoryGroups' | 'queries'> & { ambiguousList: Ambiguous[] }> {
+  const byHost = indexDevices((await loadFacts(tx)).map((d) => ({ id: d.id, hostname: d.facts.hostname ?? null })));
+  const ids = [...byGroup.keys()];
+  const have = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
+  for (const m of await tx.directories.members(ids)) have.get(m.group_id)!.add(m.device_id);
+  const out = { computers: 0, matched: 0, unmatched: 0, ambiguous: 0, added: 0, removed: 0, ambiguousList: [] as Ambiguous[] };
+  const dns = new Set<string>();
+  for (const [groupId, computers] of byGroup) {
+    for (const c of computers) dns.add(c.dn.toLowerCase());
+    const m = matchComputers(computers, byHost);
+    out.matched += m.devices.size;
+    out.unmatched += m.unmatched.length;
+    out.ambiguous += m.ambiguous.length;
+    out.ambiguousList.push(...m.ambiguous);
+    const h = have.get(groupId)!;
+    // Sorted: devices join in a stable order, which decides who gets a seat first when seats are short.
+    out.added += await tx.directories.addMembers(groupId, [...m.devices].filter((d) => !h.has(d)).sort(), at);
+    out.removed += await tx.directories.removeMembers(groupId, [...h].filter((d) => !m.devices.has(d)));
+  }
+  out.computers = dns.size;
+  return out;
+}
+
+export function loginOf(row: DirectoryRow, box: PasswordBox): DirectoryLogin {
+  return { url: row.url, bindDn: row.bind_dn, password: box.open(row.id, row.bind_password), baseDn: row.base_dn };
+}
+
+/**
+ * Syncs one directory. `actor`: who asked (on demand; audited even when
+ * nothing moved), or null for the periodic sync (audited only when a
+ * membership moved or the sync failed after succeeding before).
+ */
+export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row: DirectoryRow, actor: Actor | null): Promise<SyncResult> {
+  const started = ctx.now();
+  const groups = await ctx.store.directories.groupsOf(row.id);
+  let read: Awaited<ReturnType<typeof readGroups>>;
+  try {
+    read = await readGroups(loginOf(row, box), groups);
+  } catch (e) {
+    if (!isDevlicError(e)) throw e;
+    const at = ctx.nowIso();
+    await ctx.store.transaction(async (tx) => {
+      await tx.directories.recordSync(row.id, { at, ok: false, error: e.message, counts: null });
+      if (actor || Number(row.last_sync_ok) !== 0) {
+        await tx.audit.insert({ at, actorId: (actor ?? SYSTEM).id, actorName: (actor ?? SYSTEM).name, action: 'directory.sync-failed', target: row.id, details: { name: row.name, error: e.message } });
+      }
+    });
+    return { ok: false, at, error: e.message, counts: null, ambiguous: [], devicesChanged: 0 };
+  }
+  return ctx.store.transaction(async (tx) => {
+    const at = ctx.nowIso();
+    // Groups deleted (or moved to another directory) while LDAP was read are left alone.
+    const still = new Set((await tx.directories.groupsOf(row.id)).map((g) => g.id));
+    for (const id of [...read.byGroup.keys()]) if (!still.has(id)) read.byGroup.delete(id);
+    const { ambiguousList, ...m } = await applyMembers(tx, read.byGroup, at);
+    const counts: SyncCounts = { groups: read.byGroup.size, directoryGroups: read.directoryGroups, queries: read.queries, ...m };
+    const changed = m.added + m.removed > 0 ? await recomputeEntitlements(tx, ctx.now()) : [];
+    tx.changed(changed);
+    await tx.directories.recordSync(row.id, { at, ok: true, error: null, counts: JSON.stringify(counts) });
+    if (actor || m.added + m.removed > 0) {
+      const who = actor ?? SYSTEM;
+      await tx.audit.insert({
+        at, actorId: who.id, actorName: who.name, action: 'directory.sync', target: row.id,
+        details: { name: row.name, ...counts, devicesChanged: changed.length, ms: ctx.now() - started, ...(ambiguousList.length ? { ambiguous: ambiguousList.slice(0, 20) } : {}) },
+      });
+    }
+    return { ok: true, at, error: null, counts, ambiguous: ambiguousList, devicesChanged: changed.length };
+  });
+}
+
+const SYSTEM = { id: 'system', name: 'devlic-server (directory sync)' };
+
+/** Bind and read the base DN only: checks a directory's settings without touching any group. */
+export async function testDirectory(row: DirectoryRow, box: PasswordBox): Promise<{ ok: true; computers: number; queries: number }> {
+  return withDirectory(loginOf(row, box), async (s) => {
+    const base = await s.read(row.base_dn);
+    if (base === null) throw new DevlicError('DIRECTORY_FAILED', `the directory has no base DN '${row.base_dn}'`);
+    const computers = await s.computers();
+    return { ok: true as const, computers: computers.size, queries: s.queries };
+  });
+}

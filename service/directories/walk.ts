@@ -1,0 +1,44 @@
+// Pure (I/O injected): a directory group's computer objects, nested groups
+// followed. Each DN is read at most once, so a cycle (A in B, B in A) ends,
+// and a group reached twice is counted once. `known` holds the computers
+// already fetched in bulk (a paged search), which need no read of their own.
+import { DevlicError } from '../../shared/errors.ts';
+import { normDn, type Computer } from './match.ts';
+
+export type DirEntry =
+  | { kind: 'group'; members: string[] }
+  | { kind: 'computer'; computer: Computer }
+  | { kind: 'other' };
+
+export interface Walked {
+  computers: Computer[];
+  /** Groups read: the root and every nested group. */
+  groups: number;
+  /** Member values that name no entry (deleted objects still listed). */
+  dangling: number;
+}
+
+export async function walkGroup(rootDn: string, known: ReadonlyMap<string, Computer>, read: (dn: string) => Promise<DirEntry | null>): Promise<Walked> {
+  const root = await read(rootDn);
+  if (root === null) throw new DevlicError('DIRECTORY_FAILED', `the directory has no entry '${rootDn}'`);
+  if (root.kind !== 'group') throw new DevlicError('DIRECTORY_FAILED', `'${rootDn}' is not a group (objectClass group, groupOfNames or groupOfUniqueNames)`);
+  const seen = new Set<string>([normDn(rootDn)]);
+  const found = new Map<string, Computer>();
+  const out: Walked = { computers: [], groups: 1, dangling: 0 };
+  const queue: string[][] = [root.members];
+  while (queue.length > 0) {
+    for (const dn of queue.shift()!) {
+      const key = normDn(dn);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const k = known.get(key);
+      if (k) { found.set(key, k); continue; }
+      const e = await read(dn);
+      if (e === null) out.dangling++;
+      else if (e.kind === 'computer') found.set(key, e.computer);
+      else if (e.kind === 'group') { out.groups++; queue.push(e.members); }
+    }
+  }
+  out.computers = [...found.values()];
+  return out;
+}

@@ -1,0 +1,57 @@
+// Directory connections (LDAP / Active Directory) in the admin API. The bind
+// password goes in (POST /directories) and never comes out: no answer,
+// audit event or log line carries it.
+import Type from 'typebox';
+import { Id, Name, Timestamp } from './common.ts';
+
+/** Seconds between periodic syncs: 10 s (tests, small labs) to a day; 15 minutes by default. */
+export const SYNC_SECONDS_MIN = 10;
+export const SYNC_SECONDS_MAX = 86_400;
+export const SYNC_SECONDS_DEFAULT = 900;
+
+const Dn = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[^\\u0000-\\u001f]+$' });
+
+export const CreateDirectoryBody = Type.Object({
+  name: Name,
+  url: Type.String({ minLength: 8, maxLength: 512, pattern: '^ldaps?://[^\\s/]+/?$', description: 'ldap://host[:port] or ldaps://host[:port]' }),
+  bindDn: Dn,
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  baseDn: Dn,
+  syncSeconds: Type.Optional(Type.Integer({ minimum: SYNC_SECONDS_MIN, maximum: SYNC_SECONDS_MAX })),
+}, { additionalProperties: false });
+export type CreateDirectoryBody = Type.Static<typeof CreateDirectoryBody>;
+
+export const SyncCounts = Type.Object({
+  groups: Type.Integer(), directoryGroups: Type.Integer(), computers: Type.Integer(), matched: Type.Integer(),
+  unmatched: Type.Integer(), ambiguous: Type.Integer(), added: Type.Integer(), removed: Type.Integer(), queries: Type.Integer(),
+});
+
+export const Directory = Type.Object({
+  id: Id,
+  name: Type.String(),
+  url: Type.String(),
+  bindDn: Type.String(),
+  baseDn: Type.String(),
+  syncSeconds: Type.Integer(),
+  createdAt: Timestamp,
+  nextSyncAt: Timestamp,
+  groups: Type.Array(Type.Object({ id: Id, name: Type.String(), dn: Type.String() })),
+  lastSync: Type.Union([Type.Object({
+    at: Timestamp,
+    ok: Type.Boolean(),
+    error: Type.Union([Type.String(), Type.Null()]),
+    /** Of the last sync that succeeded (a failed one changes no membership). */
+    counts: Type.Union([SyncCounts, Type.Null()]),
+  }), Type.Null()]),
+});
+export type Directory = Type.Static<typeof Directory>;
+
+/** `POST /directories/:ref/sync`: the sync's outcome (a failed one: DIRECTORY_FAILED, nothing changed). */
+export const SyncAnswer = Type.Object({
+  directory: Directory,
+  devicesChanged: Type.Integer(),
+  ambiguous: Type.Array(Type.Object({ dn: Type.String(), hostname: Type.String(), devices: Type.Array(Type.String()) })),
+});
+
+export const DirectoryTest = Type.Object({ ok: Type.Literal(true), computers: Type.Integer({ description: 'computer objects under the base DN' }), queries: Type.Integer() });
+export type DirectoryTest = Type.Static<typeof DirectoryTest>;
