@@ -7,13 +7,13 @@ import { evaluateRule, parseRule, type DeviceFacts, type RuleNode } from '../../
 import type { Aggregates } from '../store/store.ts';
 import type { FactsRow } from '../store/queries/rules.ts';
 
-/** What a rule reads from a device row: its enrollment facts, its reported agent version and its tags. */
+/** What a rule reads from a device row: its enrollment facts, its reported agent and OS versions and its tags. */
 export function factsOf(row: FactsRow, tags: readonly string[]): DeviceFacts {
   let f: Record<string, unknown> = {};
   try { f = JSON.parse(row.facts) as Record<string, unknown>; } catch { /* unreadable facts match nothing */ }
   const s = (k: string) => (typeof f[k] === 'string' ? f[k] as string : null);
   return {
-    hostname: s('hostname'), os: s('os'), osVersion: s('osVersion'), manufacturer: s('manufacturer'), model: s('model'),
+    hostname: s('hostname'), os: s('os'), osVersion: row.os_version, manufacturer: s('manufacturer'), model: s('model'),
     serial: s('serial'), agentVersion: row.agent_version, tags,
   };
 }

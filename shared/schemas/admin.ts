@@ -253,6 +253,8 @@ export const DeviceDetail = Type.Intersect([DeviceView, Type.Object({
   facts: DeviceFactsView,
   /** Admin-set tags (lower-case), a fact group rules can name. */
   tags: Type.Array(Type.String()),
+  /** The OS version the agent last reported (null: an agent that does not report it, or no report yet). */
+  osVersion: Type.Union([Type.String(), Type.Null()]),
   lastError: Type.Union([Type.String(), Type.Null()]),
   reports: Type.Array(DeviceReportRow),
 })]);

@@ -311,11 +311,12 @@ describe('human output', () => {
 
   it('shows a possible duplicate with the merge command, hashed identifiers as such, and a merge', () => {
     const facts = { machineIdHash: 'sha256:0123456789ab', hardwareUuid: 'sha256:ba9876543210', serial: 'sha256:aaaabbbbcccc', hostname: 'lap', manufacturer: 'M', model: 'X', os: 'Linux', redacted: true };
-    const out = renderDevice({ ...device({ id: 'dev_new', duplicateOf: { id: 'dev_old', name: 'laptop-01' } }), facts, tags: [], lastError: null, reports: [] }, ctx);
+    const out = renderDevice({ ...device({ id: 'dev_new', duplicateOf: { id: 'dev_old', name: 'laptop-01' } }), facts, tags: [], osVersion: '10.0.22631', lastError: null, reports: [] }, ctx);
+    expect(out).toMatch(/OS version: +10\.0\.22631/);
     expect(out).toMatch(/Possible duplicate of: +laptop-01 \(dev_old\).*devlic-admin devices merge dev_new dev_old/);
     expect(out).toMatch(/Serial: +sha256:aaaabbbbcccc/);
     expect(out).toMatch(/Identifiers: +shown as short hashes/);
-    expect(renderDevice({ ...device({}), facts: { ...facts, redacted: false }, tags: [], lastError: null, reports: [] }, ctx)).not.toMatch(/Identifiers|duplicate/);
+    expect(renderDevice({ ...device({}), facts: { ...facts, redacted: false }, tags: [], osVersion: null, lastError: null, reports: [] }, ctx)).not.toMatch(/Identifiers|duplicate/);
     const merged = renderMerged({ id: 'dev_old', retired: 'dev_new', device: device({ id: 'dev_old', name: 'laptop-01' }) }, ctx);
     expect(merged).toMatch(/^Merged device dev_new into 'laptop-01' \(dev_old\): it keeps its groups and seat/);
   });

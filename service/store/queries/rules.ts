@@ -2,7 +2,7 @@
 // facts, agent version, admin-set tags) and the rule groups' memberships.
 import type { SqlConn } from '../sql.ts';
 
-export interface FactsRow { id: string; facts: string; agent_version: string | null }
+export interface FactsRow { id: string; facts: string; agent_version: string | null; os_version: string | null }
 
 export function ruleQueries(c: SqlConn) {
   return {
@@ -19,8 +19,8 @@ export function ruleQueries(c: SqlConn) {
     /** Devices in service (not retired) with their facts: all, or one. */
     facts(deviceId?: string): Promise<FactsRow[]> {
       return deviceId === undefined
-        ? c.all('SELECT id, facts, agent_version FROM devices WHERE retired_at IS NULL')
-        : c.all('SELECT id, facts, agent_version FROM devices WHERE retired_at IS NULL AND id = ?', [deviceId]);
+        ? c.all('SELECT id, facts, agent_version, os_version FROM devices WHERE retired_at IS NULL')
+        : c.all('SELECT id, facts, agent_version, os_version FROM devices WHERE retired_at IS NULL AND id = ?', [deviceId]);
     },
     tags(deviceId?: string): Promise<{ device_id: string; tag: string }[]> {
       return deviceId === undefined

@@ -192,4 +192,8 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (device_id, tag)
   );
   `,
+  /* rule groups (issue 14): the OS version agents report in a column of its own, a fact rules can name (older agents never send it: NULL, unknown) */ `
+  ALTER TABLE devices ADD COLUMN os_version TEXT;
+  UPDATE devices SET os_version = json_extract(last_report, '$.osVersion') WHERE last_report IS NOT NULL AND json_valid(last_report);
+  `,
 ];
