@@ -153,13 +153,13 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   });
   app.post('/devices/:ref/retire', {
     schema: s({
-      description: 'Retires a device: it loses its seat at once (the next device in allocation order gets it) and its agent gets an unlicensed entitlement with reason DEVICE_RETIRED. Guarded by `confirm`.',
+      description: 'Retires a device: it loses its seat at once (the next device in allocation order gets it), leaves its rule groups, and its agent gets an unlicensed entitlement with reason DEVICE_RETIRED. Guarded by `confirm`.',
       params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
     }),
   }, async (req) => views.getDevice(db, await retireDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
   app.post('/devices/:ref/restore', {
     schema: s({
-      description: 'Undoes a retire. Guarded by `confirm`: the device takes its old place in the seat order, which can take the seat of the device that got it meanwhile.',
+      description: 'Undoes a retire. Guarded by `confirm`: the device takes its old place in the seat order of the groups it was added to by hand (rule groups it matches take it in as their newest member), which can take the seat of the device that got it meanwhile.',
       params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
     }),
   }, async (req) => views.getDevice(db, await restoreDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
