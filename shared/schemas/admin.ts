@@ -110,8 +110,11 @@ export const RulePreview = Type.Object({
 });
 export type RulePreview = Type.Static<typeof RulePreview>;
 
-/** `POST /groups/:ref/rule`: set or replace the rule (guarded, see Confirm). */
-export const GroupRuleBody = Type.Object({ rule: RuleText, confirm: Confirm }, { additionalProperties: false });
+/**
+ * `POST /groups/:ref/rule`: set or replace the rule (guarded, see Confirm), or
+ * `rule: null` to go back to hand-made membership: the current members stay, as manual members.
+ */
+export const GroupRuleBody = Type.Object({ rule: Type.Union([RuleText, Type.Null()]), confirm: Confirm }, { additionalProperties: false });
 export type GroupRuleBody = Type.Static<typeof GroupRuleBody>;
 
 export const CreateGroupBody = Type.Object({

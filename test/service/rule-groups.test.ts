@@ -194,6 +194,27 @@ describe('rule-based groups', () => {
     expect(await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0', osBuild: '19045' })).toBe(400);
   });
 
+  it('groups update --no-rule: back to manual, the members stay (said so), audited; hand edits work again; bad usage exits 2', async () => {
+    expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'rule' }]);
+    const both = await cli(['groups', 'update', 'Lab', '--no-rule', '--rule', 'os == "x"']);
+    expect([both.code, both.err]).toEqual([2, expect.stringContaining('either --rule EXPR or --no-rule')]);
+    const neither = await cli(['groups', 'update', 'Lab']);
+    expect(neither.code).toBe(2);
+    const r = await cli(['groups', 'update', 'Lab', '--no-rule']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("Removed the rule of group 'Lab': its current members stay, now as manual members");
+    expect(r.out).toMatch(/Rule:\s+none \(members added by hand\)/);
+    expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'manual' }]);
+    expect(await status('lab-01')).toBe('licensed');
+    const ev = (await admin.ok('GET', '/audit?action=group.clear-rule&limit=1')).items[0];
+    expect(ev).toMatchObject({ targetName: 'Lab', details: { before: { rule: 'hostname == "lab-01"' }, after: { rule: null }, keptAsManual: 1 } });
+    // A manual group again: hand edits are accepted.
+    expect((await cli(['groups', 'add-devices', 'Lab', 'lab-02'])).code).toBe(0);
+    expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'manual' }, { name: 'lab-02', why: 'manual' }]);
+    const again = await admin.post('/groups/Lab/rule', { rule: null });
+    expect([again.status, again.body.error.code]).toEqual([409, 'CONFLICT']);
+  });
+
   it('a group without a rule lists its members as manual', async () => {
     await admin.ok('POST', '/groups', { name: 'Hand' });
     await admin.ok('POST', '/groups/Hand/devices', { devices: ['office-01'] });
