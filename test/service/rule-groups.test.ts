@@ -16,10 +16,10 @@ let svc: ServiceProcess;
 let admin: AdminClient;
 const dev: Record<string, SimDevice> = {};
 
-function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(NODE, [join(ROOT, 'service/admin-cli/main.ts'), ...args], {
-      env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken },
+      env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken, ...env },
     });
     let out = '', err = '';
     p.stdout.on('data', (d) => { out += d; });
@@ -213,6 +213,32 @@ describe('rule-based groups', () => {
     expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'manual' }, { name: 'lab-02', why: 'manual' }]);
     const again = await admin.post('/groups/Lab/rule', { rule: null });
     expect([again.status, again.body.error.code]).toEqual([409, 'CONFLICT']);
+  });
+
+  it('a reader may preview a rule (it reads only) but not create a rule group or change a rule', async () => {
+    const reader = await admin.ok('POST', '/admins', { role: 'reader', name: 'rule reader' });
+    const as = adminClient(svc.url, reader.token);
+    const before = await admin.ok('GET', '/groups');
+    const p = await as.post('/groups/preview', { rule: 'hostname like "lab-*"' });
+    expect(p.status).toBe(200);
+    expect(p.body.matches).toBeGreaterThan(0);
+    const bad = await as.post('/groups/preview', { rule: 'hostname like' });
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'RULE_INVALID']);
+    const create = await as.post('/groups', { name: 'ReaderRule', rule: 'os == "x"' });
+    expect([create.status, create.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    const update = await as.post('/groups/Win11/rule', { rule: 'os == "x"', confirm: true });
+    expect([update.status, update.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    const clear = await as.post('/groups/Win11/rule', { rule: null });
+    expect([clear.status, clear.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    expect(await admin.ok('GET', '/groups')).toEqual(before);
+    // devlic-admin with the reader's token: preview works, update is refused.
+    const env = { DEVLIC_ADMIN_TOKEN: reader.token };
+    const t = await cli(['groups', 'preview', '--rule', 'hostname like "lab-*"'], env);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/This rule matches \d+ of \d+ devices in service\./);
+    const u = await cli(['groups', 'update', 'Win11', '--rule', 'os == "x"', '--yes'], env);
+    expect(u.code).not.toBe(0);
+    expect(u.err).toContain('FORBIDDEN');
   });
 
   it('a group without a rule lists its members as manual', async () => {
