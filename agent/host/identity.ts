@@ -31,6 +31,8 @@ export interface RawIdentity {
   hardwareUuid: string;
   os: string;
   hostname: string;
+  /** Not sent at enrollment: the status reports carry it (os-version.ts). */
+  osVersion?: string;
 }
 
 export type IdentitySource = () => Promise<RawIdentity>;
@@ -117,6 +119,7 @@ export const platformIdentity: IdentitySource = async () => {
     hardwareUuid: system.uuid,
     os: [os.distro, os.release].filter(Boolean).join(' ') || os.platform,
     hostname: os.hostname || osHostname(),
+    osVersion: os.release,
   };
 };
 

@@ -1,6 +1,6 @@
 // Builds the status report the agent sends to the service (mode, users,
-// version, last error, cache expiry, whether each enforcer holds the mode),
-// from the database and a decision.
+// version, OS version, last error, cache expiry, whether each enforcer holds
+// the mode), from the database and a decision.
 import type { StatusReport, ReportedUser, EntitlementClaims, EnforcerHealth } from '../../shared/schemas/device.ts';
 import type { AppliedRow } from '../store/store.ts';
 import type { Decision } from '../decision/decide.ts';
@@ -8,7 +8,8 @@ import type { Store } from '../store/store.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { toPlainText } from '../../shared/text.ts';
 
-export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null): StatusReport {
+/** `osVersion` undefined (not known yet, or unreadable): left out, and the service keeps the one it has. */
+export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null, osVersion?: string): StatusReport {
   const byUser = new Map<string, ReportedUser>();
   for (const s of store.openSessions()) {
     // Cleaned to the service's text rule: a user name or error text with control characters would get the whole report refused.
@@ -22,6 +23,7 @@ export function buildStatusReport(store: Store, decision: Decision, claims: Enti
     reason: toPlainText(decision.reason, 64),
     users: [...byUser.values()],
     agentVersion: AGENT_VERSION,
+    ...(osVersion ? { osVersion: toPlainText(osVersion, 128) } : {}),
     lastError: sync.lastOk === false && sync.lastError ? toPlainText(sync.lastError, 2048) || null : null,
     cacheExpiresAt: claims ? new Date(claims.exp * 1000).toISOString() : null,
     entitlementSeq: claims ? claims.seq : null,

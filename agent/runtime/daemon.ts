@@ -25,6 +25,7 @@ import { Scheduler } from './scheduler.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { startControlServer, type ControlRequest } from './control.ts';
 import { buildStatusReport, enforcementHealth } from '../report/report.ts';
+import { osVersionSourceFromEnv, rememberedOsVersion } from '../host/os-version.ts';
 import { isSyncOutcome, syncCause, type Cause } from '../decision/cause.ts';
 
 export interface DaemonOptions {
@@ -62,6 +63,8 @@ export class Daemon {
   private databaseLost = false;
   private notEnrolledWarnedAt = -Infinity;
   private readonly parts: Lifecycle;
+  /** Asked on the first status report, then remembered (os-version.ts). */
+  private readonly osVersion: () => Promise<string | undefined>;
   private stopping = false;
   private exitWith: (code: number) => void = () => {};
   /** Resolves with an exit code when the daemon has to stop by itself. */
@@ -74,6 +77,7 @@ export class Daemon {
     this.paths = agentPaths(opts.cfg.dataDir);
     this.sessionSource = opts.sessionSource;
     this.parts = new Lifecycle(opts.log);
+    this.osVersion = rememberedOsVersion(osVersionSourceFromEnv(), (e) => this.log.warn({ err: (e as Error).message }, 'OS version unreadable; reported without it'));
   }
 
   async start(): Promise<void> {
@@ -308,8 +312,11 @@ export class Daemon {
 
   private async sendStatus(): Promise<void> {
     if (!this.api || !this.identity || this.identity.revoked || !this.last) return;
+    const osVersion = await this.osVersion();
+    // Asked on the first report only; a reload meanwhile may have changed what is checked above.
+    if (!this.api || !this.identity || this.identity.revoked || !this.last) return;
     try {
-      await this.api.reportStatus(buildStatusReport(this.store, this.last.decision, this.last.claims));
+      await this.api.reportStatus(buildStatusReport(this.store, this.last.decision, this.last.claims, osVersion));
       this.statusDirty = false;
     } catch (e) {
       this.statusDirty = true;

@@ -169,18 +169,24 @@ export const COMMANDS: CommandSpec[] = [
     render: r.renderRulePreview,
   }),
   guarded({
-    name: 'groups update', args: 'GROUP', summary: 'Set or replace a group\'s rule (its members become the devices it matches)', answer: 'object',
-    options: { rule: str_ },
-    optionHelp: [['--rule EXPR', 'the new rule (required)']],
-    details: ['Members added by hand before go; devices that no longer match lose a licence they had only through this group.'],
+    name: 'groups update', args: 'GROUP', summary: 'Set, replace or remove a group\'s rule', answer: 'object',
+    options: { rule: str_, 'no-rule': bool_ },
+    optionHelp: [
+      ['--rule EXPR', 'the new rule: the members become the devices it matches'],
+      ['--no-rule', 'back to members added by hand: the current members stay, as manual members'],
+    ],
+    details: ['With --rule, members added by hand before go; devices that no longer match lose a licence they had only through this group.'],
     build(a) {
       const [g] = take(a, ['GROUP']);
       const rule = str(a, 'rule');
-      if (rule === undefined) throw new UsageError('groups update needs --rule EXPR');
-      const body: GroupRuleBody = { rule: checkRule(rule) };
+      const none = a.values['no-rule'] === true;
+      if ((rule === undefined) === !none) throw new UsageError('groups update needs either --rule EXPR or --no-rule');
+      const body: GroupRuleBody = { rule: none ? null : checkRule(rule!) };
       return { method: 'POST', path: `${A}/groups/${seg(g)}/rule`, body };
     },
-    render: r.groupChanged((g) => `Set the rule of group ${g}.`),
+    render: r.groupChanged((g, b) => (b.rule === null
+      ? `Removed the rule of group ${g}: its current members stay, now as manual members (add or remove devices by hand).`
+      : `Set the rule of group ${g}.`)),
   }),
   cmd({
     name: 'groups rename', args: 'GROUP NEW-NAME', summary: 'Rename a group (its id, members and licence stay)', answer: 'object',

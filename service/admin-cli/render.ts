@@ -234,6 +234,7 @@ export function renderDevice(d: DeviceDetail, ctx: RenderContext): string {
     ['Machine id hash', f?.machineIdHash || '-'],
     ...(f?.redacted ? [['Identifiers', 'shown as short hashes (raw values need a global-admin token)'] as [string, unknown]] : []),
     ['OS', f?.os || '-'],
+    ['OS version', d.osVersion ?? '-'],
     ['Last error', d.lastError ?? 'none'],
   ]);
   const reports = d.reports ?? [];

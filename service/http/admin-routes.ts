@@ -56,7 +56,9 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     }
     const actor = await authenticateAdmin(ctx, h.slice(7).trim());
     if (!actor) throw new DevlicError('UNAUTHENTICATED', 'admin token is not valid for this service');
-    if (req.method !== 'GET' && req.method !== 'HEAD' && actor.role !== 'global-admin') {
+    // A POST that only reads (config.readOnly, e.g. a rule preview) is open to every admin who may read devices.
+    const readOnly = req.method === 'GET' || req.method === 'HEAD' || (req.routeOptions.config as { readOnly?: boolean } | undefined)?.readOnly === true;
+    if (!readOnly && actor.role !== 'global-admin') {
       throw new DevlicError('FORBIDDEN', `role '${actor.role}' may only read; this change needs a global-admin`);
     }
     req.actor = actor;
@@ -95,7 +97,10 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
     reply.code(201);
     return (await views.listGroups(db, { id }))[0];
   });
-  app.post('/groups/preview', { schema: s({ description: 'How many devices in service a rule matches now; changes nothing (RULE_INVALID for a bad rule).', body: RulePreviewBody, response: { 200: RulePreview } }) },
+  app.post('/groups/preview', {
+    config: { readOnly: true },
+    schema: s({ description: 'How many devices in service a rule matches now; changes nothing (RULE_INVALID for a bad rule). Open to readers: it reads only.', body: RulePreviewBody, response: { 200: RulePreview } }),
+  },
     async (req) => previewRule(db, req.body.rule));
   app.patch('/groups/:ref', { schema: s({ description: 'Renames a group.', params: RefParams, body: UpdateGroupBody, response: { 200: Group } }) },
     async (req) => (await views.listGroups(db, { id: await renameGroup(ctx, actorOf(req), req.params.ref, req.body.name) }))[0]);
@@ -159,13 +164,13 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   });
   app.post('/devices/:ref/retire', {
     schema: s({
-      description: 'Retires a device: it loses its seat at once (the next device in allocation order gets it) and its agent gets an unlicensed entitlement with reason DEVICE_RETIRED. Guarded by `confirm`.',
+      description: 'Retires a device: it loses its seat at once (the next device in allocation order gets it), leaves its rule groups, and its agent gets an unlicensed entitlement with reason DEVICE_RETIRED. Guarded by `confirm`.',
       params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
     }),
   }, async (req) => views.getDevice(db, await retireDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));
   app.post('/devices/:ref/restore', {
     schema: s({
-      description: 'Undoes a retire. Guarded by `confirm`: the device takes its old place in the seat order, which can take the seat of the device that got it meanwhile.',
+      description: 'Undoes a retire. Guarded by `confirm`: the device takes its old place in the seat order of the groups it was added to by hand (rule groups it matches take it in as their newest member), which can take the seat of the device that got it meanwhile.',
       params: RefParams, body: RetireDeviceBody, response: { 200: DeviceDetail },
     }),
   }, async (req) => views.getDevice(db, await restoreDevice(ctx, actorOf(req), req.params.ref, req.body.confirm === true), { rawFacts: rawFacts(req) }));

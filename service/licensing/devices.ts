@@ -98,10 +98,11 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
 export async function recordReport(ctx: LicensingContext, deviceId: string, report: StatusReport): Promise<void> {
   const at = ctx.nowIso();
   // Not serialised with admin changes: a report moves no seat (see TxOptions)...
-  const versionChanged = await ctx.store.transaction((tx) =>
-    tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, enforcedState(report), REPORTS_KEPT, report.agentVersion), { serialised: false });
+  const factChanged = await ctx.store.transaction((tx) =>
+    tx.devices.recordReport(deviceId, at, JSON.stringify(report), report.mode, enforcedState(report), REPORTS_KEPT,
+      { agentVersion: report.agentVersion, osVersion: report.osVersion }), { serialised: false });
   // ...unless it changed a fact a rule can name: then rule memberships and seats follow, in one serialised transaction.
-  if (versionChanged && (await ctx.store.rules.groups()).length > 0) {
+  if (factChanged && (await ctx.store.rules.groups()).length > 0) {
     await ctx.refresh((tx) => syncRuleMembership(tx, ctx.nowIso(), { deviceId }).then(() => undefined));
   }
 }

@@ -44,13 +44,21 @@ export function createGroup(ctx: LicensingContext, actor: Actor, name: string, p
  * Sets (or replaces) a group's rule: its members become exactly the devices
  * the rule matches (members added by hand before go). Guarded like any
  * change that can take seats. A bad rule: RULE_INVALID, nothing changed.
+ * `null` takes the rule away: the members stay, now as hand-made members
+ * (no seat moves); a group without a rule: CONFLICT.
  */
-export function setGroupRule(ctx: LicensingContext, actor: Actor, ref: string, rule: string, confirm = false): Promise<string> {
-  parseRule(rule);
+export function setGroupRule(ctx: LicensingContext, actor: Actor, ref: string, rule: string | null, confirm = false): Promise<string> {
+  if (rule !== null) parseRule(rule);
   return ctx.mutate(actor, async (tx) => {
     const id = await resolveRef(tx, 'group', ref);
     await refuseDirectoryGroup(tx, id, ref, 'set by a rule');
     const before = await tx.rules.ruleOf(id);
+    if (rule === null) {
+      if (before === null) throw new DevlicError('CONFLICT', `group '${ref}' has no rule: its members are already added by hand`);
+      await tx.rules.setRule(id, null);
+      const kept = (await tx.rules.members([id])).length;
+      return { result: id, action: 'group.clear-rule', target: id, details: { before: { rule: before }, after: { rule: null }, keptAsManual: kept }, recompute: false };
+    }
     await tx.rules.setRule(id, rule);
     const moved = await syncRuleMembership(tx, ctx.nowIso(), { groupId: id });
     return { result: id, action: 'group.set-rule', target: id, details: { before: { rule: before }, after: { rule }, ...moved } };

@@ -3,9 +3,14 @@
 // A retired device stays listed with who/when and holds no seat: its agent
 // gets a signed unlicensed entitlement with reason DEVICE_RETIRED and goes
 // read-only, and a restore licenses it again through the same long-poll.
+// Rule groups hold devices in service only: a retired device leaves them in
+// the same transaction, and a restored one is matched again (joining each
+// rule group it matches as its newest member; hand-made memberships are kept
+// through a retirement, in their old place).
 import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext, SYSTEM_ACTOR } from './context.ts';
 import { resolveRef } from './resolve.ts';
+import { syncRuleMembership } from './rule-membership.ts';
 
 export function retireDevice(ctx: LicensingContext, actor: Actor, ref: string, confirm: boolean): Promise<string> {
   return ctx.mutate(actor, async (tx) => {
@@ -13,7 +18,8 @@ export function retireDevice(ctx: LicensingContext, actor: Actor, ref: string, c
     const at = (await tx.devices.retirement(id))!.retired_at;
     if (at) throw new DevlicError('CONFLICT', `device '${ref}' was already retired at ${at}`);
     await tx.devices.retire(id, ctx.nowIso(), actor, 'admin');
-    return { result: id, action: 'device.retire', target: id, details: { reason: 'admin' } };
+    const rules = await syncRuleMembership(tx, ctx.nowIso(), { deviceId: id });
+    return { result: id, action: 'device.retire', target: id, details: { reason: 'admin', ruleGroupsLeft: rules.removed } };
   }, { confirm });
 }
 
@@ -24,7 +30,11 @@ export function restoreDevice(ctx: LicensingContext, actor: Actor, ref: string, 
     const before = (await tx.devices.retirement(id))!;
     if (!before.retired_at) throw new DevlicError('DEVICE_NOT_RETIRED', `device '${ref}' is not retired`);
     await tx.devices.restore(id);
-    return { result: id, action: 'device.restore', target: id, details: { retiredAt: before.retired_at, retiredBy: before.retired_by_name, reason: before.retired_reason } };
+    const rules = await syncRuleMembership(tx, ctx.nowIso(), { deviceId: id });
+    return {
+      result: id, action: 'device.restore', target: id,
+      details: { retiredAt: before.retired_at, retiredBy: before.retired_by_name, reason: before.retired_reason, ruleGroupsJoined: rules.added },
+    };
   }, { confirm });
 }
 
@@ -65,8 +75,9 @@ export async function retireStaleDevices(ctx: LicensingContext, afterMs: number)
     for (const id of ids) {
       const s = (await tx.devices.lastSeen(id))!;
       await tx.devices.retire(id, at, SYSTEM_ACTOR, 'stale');
+      const rules = await syncRuleMembership(tx, at, { deviceId: id });
       await tx.audit.insert({ at, actorId: SYSTEM_ACTOR.id, actorName: SYSTEM_ACTOR.name, action: 'device.retire', target: id,
-        details: { reason: 'stale', lastSeenAt: s.seen, staleAfterSeconds: Math.round(afterMs / 1000) } });
+        details: { reason: 'stale', lastSeenAt: s.seen, staleAfterSeconds: Math.round(afterMs / 1000), ruleGroupsLeft: rules.removed } });
     }
     // mutate writes one more event: the run as a whole.
     return { result: ids, action: 'device.retire-stale', target: 'devices', details: { count: ids.length, before } };

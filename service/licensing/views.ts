@@ -137,7 +137,7 @@ export async function getDevice(q: Aggregates, id: string, opts: { rawFacts: boo
   const reports = (await q.views.reports(id, 20))
     .map((x) => { const rep = JSON.parse(x.report); return { at: x.at, mode: rep.mode, reason: rep.reason, users: rep.users, agentVersion: rep.agentVersion, lastError: rep.lastError }; });
   const tags = (await q.rules.tags(id)).map((t) => t.tag);
-  return { ...deviceRow(r, await q.views.groupsOfDevice(id)), facts: factsView(JSON.parse(r.facts), opts.rawFacts), tags, lastError: report?.lastError ?? null, reports };
+  return { ...deviceRow(r, await q.views.groupsOfDevice(id)), facts: factsView(JSON.parse(r.facts), opts.rawFacts), tags, osVersion: r.os_version ?? null, lastError: report?.lastError ?? null, reports };
 }
 
 const revokedBy = (r: any) => (r.revoked_at ? { id: r.revoked_by_id, name: r.revoked_by_name } : null);

@@ -112,8 +112,11 @@ export const RulePreview = Type.Object({
 });
 export type RulePreview = Type.Static<typeof RulePreview>;
 
-/** `POST /groups/:ref/rule`: set or replace the rule (guarded, see Confirm). */
-export const GroupRuleBody = Type.Object({ rule: RuleText, confirm: Confirm }, { additionalProperties: false });
+/**
+ * `POST /groups/:ref/rule`: set or replace the rule (guarded, see Confirm), or
+ * `rule: null` to go back to hand-made membership: the current members stay, as manual members.
+ */
+export const GroupRuleBody = Type.Object({ rule: Type.Union([RuleText, Type.Null()]), confirm: Confirm }, { additionalProperties: false });
 export type GroupRuleBody = Type.Static<typeof GroupRuleBody>;
 
 export const CreateGroupBody = Type.Object({
@@ -258,6 +261,8 @@ export const DeviceDetail = Type.Intersect([DeviceView, Type.Object({
   facts: DeviceFactsView,
   /** Admin-set tags (lower-case), a fact group rules can name. */
   tags: Type.Array(Type.String()),
+  /** The OS version the agent last reported (null: an agent that does not report it, or no report yet). */
+  osVersion: Type.Union([Type.String(), Type.Null()]),
   lastError: Type.Union([Type.String(), Type.Null()]),
   reports: Type.Array(DeviceReportRow),
 })]);

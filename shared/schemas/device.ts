@@ -111,6 +111,8 @@ export const StatusReport = Type.Object({
   reason: ReasonCode<KnownReason>(PlainText({ maxLength: 64 })),
   users: Type.Array(ReportedUser, { maxItems: 256 }),
   agentVersion: PlainText({ minLength: 1, maxLength: 64 }),
+  /** The OS version (systeminformation's osInfo().release), a fact group rules can name. Absent from older agents: the stored one stays. */
+  osVersion: Type.Optional(PlainText({ minLength: 1, maxLength: 128 })),
   lastError: Type.Union([PlainText({ maxLength: 2048 }), Type.Null()]),
   cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
   entitlementSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),

@@ -10,7 +10,7 @@
 // Screenshots go to test-artifacts/screenshots/ (not committed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 import { TestAgent } from '../agent/helpers/agent.ts';
@@ -274,6 +274,41 @@ run('admin console in Chromium', () => {
     await page.getByText('hostname like "lab-lap*"').waitFor();
     await page.locator(`tr[data-device-id="${laptopId}"]`).waitFor();
     expect((await admin.ok('GET', '/groups/Lab%20laptops%20by%20rule')).members.map((m: any) => m.why)).toEqual(['rule']);
+  });
+
+  it('tags a device on its page, edits a rule on the group page with the live preview, and takes the rule away (members stay, as manual)', async () => {
+    await page.goto(`${svc.url}/#/devices/${laptopId}`);
+    await page.getByRole('heading', { level: 1, name: 'lab-laptop-01' }).waitFor();
+    await page.getByText('No tags.').waitFor();
+    await page.getByLabel(/^Add tags/).fill('Kiosk floor-2');
+    await page.getByRole('button', { name: 'Add tags' }).click();
+    await page.getByRole('button', { name: 'Remove tag floor-2' }).waitFor();
+    expect((await admin.ok('GET', `/devices/${laptopId}`)).tags).toEqual(['floor-2', 'kiosk']);
+    await page.getByRole('button', { name: 'Remove tag floor-2' }).click();
+    await page.getByRole('button', { name: 'Remove tag floor-2' }).waitFor({ state: 'detached' });
+    expect((await admin.ok('GET', `/devices/${laptopId}`)).tags).toEqual(['kiosk']);
+
+    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('link', { name: 'Lab laptops by rule' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Lab laptops by rule' }).waitFor();
+    const rule = page.getByRole('textbox', { name: /^Rule: members are/ });
+    expect(await rule.inputValue()).toBe('hostname like "lab-lap*"');
+    await rule.fill('tags == "nothing"');
+    await page.getByText(/^This rule matches 0 devices \(of \d+ in service\)\.$/).waitFor();
+    await rule.fill('tags == "kiosk"');
+    await page.getByText(/^This rule matches 1 device \(of \d+ in service\)\.$/).waitFor();
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await waitFor('the new rule stored', async () => (await admin.ok('GET', '/groups/Lab%20laptops%20by%20rule')).rule === 'tags == "kiosk"');
+    await page.locator(`tr[data-device-id="${laptopId}"]`).waitFor();
+    // Hand edits are not offered while the group has a rule.
+    expect(await page.getByRole('combobox', { name: 'Add a device' }).count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Remove rule' }).click();
+    await page.getByText('The rule was removed; the 1 member stays, now as members added by hand.').waitFor();
+    await page.getByRole('combobox', { name: 'Add a device' }).waitFor();
+    const g = await admin.ok('GET', '/groups/Lab%20laptops%20by%20rule');
+    expect([g.rule, g.members.map((m: any) => m.why)]).toEqual([null, ['manual']]);
+    expect(await page.getByRole('button', { name: 'Remove rule' }).isVisible()).toBe(false);
   });
 
   it('lays out the fleet view for a tablet in portrait', async () => {

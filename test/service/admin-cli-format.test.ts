@@ -124,6 +124,7 @@ describe('argv → request mapping', () => {
     ['groups create Carts --parent Lab', 'POST', '/v1/admin/groups', { name: 'Carts', parent: 'Lab' }],
     ['groups create Win --rule os=="Windows"', 'POST', '/v1/admin/groups', { name: 'Win', rule: 'os=="Windows"' }],
     ['groups update Win --rule tags=="lab"', 'POST', '/v1/admin/groups/Win/rule', { rule: 'tags=="lab"' }],
+    ['groups update Win --no-rule', 'POST', '/v1/admin/groups/Win/rule', { rule: null }],
     ['groups preview --rule hostname=="a"', 'POST', '/v1/admin/groups/preview', { rule: 'hostname=="a"' }],
     ['devices tag pc1 lab Floor-2', 'POST', '/v1/admin/devices/pc1/tags', { tags: ['lab', 'Floor-2'] }],
     ['devices untag pc1 lab', 'POST', '/v1/admin/devices/pc1/tags/remove', { tags: ['lab'] }],
@@ -247,7 +248,8 @@ describe('usage errors (exit 2)', () => {
     ['groups create Lab --seats 3', /unknown option '--seats' for 'groups create'/],
     ['groups create Lab --parent', /--parent/],
     ['groups create Lab --rule os==', /rule: expected a value after '==' at 5 \[RULE_INVALID\]/],
-    ['groups update Lab', /groups update needs --rule EXPR/],
+    ['groups update Lab', /groups update needs either --rule EXPR or --no-rule/],
+    ['groups update Lab --rule os=="a" --no-rule', /groups update needs either --rule EXPR or --no-rule/],
     ['groups update Lab --rule os', /rule: expected ==, !=, like or in after 'os', found the end of the rule at 3/],
     ['devices tag pc1', /missing TAG/],
     ['groups preview', /groups preview needs --rule EXPR/],
@@ -323,11 +325,12 @@ describe('human output', () => {
 
   it('shows a possible duplicate with the merge command, hashed identifiers as such, and a merge', () => {
     const facts = { machineIdHash: 'sha256:0123456789ab', hardwareUuid: 'sha256:ba9876543210', serial: 'sha256:aaaabbbbcccc', hostname: 'lap', manufacturer: 'M', model: 'X', os: 'Linux', redacted: true };
-    const out = renderDevice({ ...device({ id: 'dev_new', duplicateOf: { id: 'dev_old', name: 'laptop-01' } }), facts, tags: [], lastError: null, reports: [] }, ctx);
+    const out = renderDevice({ ...device({ id: 'dev_new', duplicateOf: { id: 'dev_old', name: 'laptop-01' } }), facts, tags: [], osVersion: '10.0.22631', lastError: null, reports: [] }, ctx);
+    expect(out).toMatch(/OS version: +10\.0\.22631/);
     expect(out).toMatch(/Possible duplicate of: +laptop-01 \(dev_old\).*devlic-admin devices merge dev_new dev_old/);
     expect(out).toMatch(/Serial: +sha256:aaaabbbbcccc/);
     expect(out).toMatch(/Identifiers: +shown as short hashes/);
-    expect(renderDevice({ ...device({}), facts: { ...facts, redacted: false }, tags: [], lastError: null, reports: [] }, ctx)).not.toMatch(/Identifiers|duplicate/);
+    expect(renderDevice({ ...device({}), facts: { ...facts, redacted: false }, tags: [], osVersion: null, lastError: null, reports: [] }, ctx)).not.toMatch(/Identifiers|duplicate/);
     const merged = renderMerged({ id: 'dev_old', retired: 'dev_new', device: device({ id: 'dev_old', name: 'laptop-01' }) }, ctx);
     expect(merged).toMatch(/^Merged device dev_new into 'laptop-01' \(dev_old\): it keeps its groups and seat/);
   });

@@ -336,6 +336,7 @@ describe('stale devices', () => {
     const fresh = new SimDevice(stale.url, fakeFacts('fresh-laptop'));
     expect((await old.enroll(t.token)).status).toBe(201);
     expect((await fresh.enroll(t.token)).status).toBe(201);
+    await a.ok('POST', '/groups', { name: 'Laptops', rule: 'hostname like "*-laptop"' });
     // Three days of silence, written into the service's own database as the passing time would leave it.
     const db = await openServiceDatabase(stale);
     const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000).toISOString();
@@ -350,6 +351,8 @@ describe('stale devices', () => {
     expect(d).toMatchObject({ reason: 'DEVICE_RETIRED', retired: { by: { id: 'system', name: 'devlic-server' }, reason: 'stale' } });
     expect((await a.ok('GET', `/devices/${fresh.deviceId}`)).retired).toBeNull();
     const ev = (await a.ok('GET', '/audit?action=device.retire')).items[0];
-    expect(ev).toMatchObject({ actor: { id: 'system' }, target: old.deviceId, targetName: 'old-laptop', details: { reason: 'stale', lastSeenAt: threeDaysAgo } });
+    expect(ev).toMatchObject({ actor: { id: 'system' }, target: old.deviceId, targetName: 'old-laptop', details: { reason: 'stale', lastSeenAt: threeDaysAgo, ruleGroupsLeft: 1 } });
+    // Retired by the timer like by an admin: out of its rule group.
+    expect((await a.ok('GET', '/groups/Laptops')).members.map((m: any) => m.name)).toEqual(['fresh-laptop']);
   });
 });

@@ -16,10 +16,10 @@ let svc: ServiceProcess;
 let admin: AdminClient;
 const dev: Record<string, SimDevice> = {};
 
-function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(NODE, [join(ROOT, 'service/admin-cli/main.ts'), ...args], {
-      env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken },
+      env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken, ...env },
     });
     let out = '', err = '';
     p.stdout.on('data', (d) => { out += d; });
@@ -158,6 +158,87 @@ describe('rule-based groups', () => {
     expect(JSON.parse(u.out).tags).toEqual(['floor-2']);
     expect(await members('Kiosks')).toEqual([]);
     expect(await status('office-01')).toBe('unlicensed');
+  });
+
+  it('osVersion: a reported OS version places the device and moves its seat; a report without the field (older agent) keeps it', async () => {
+    const g = await cli(['groups', 'create', 'Win11', '--rule', 'osVersion like "10.0.22*"', '--json']);
+    expect(g.code, g.err).toBe(0);
+    expect(JSON.parse(g.out).deviceCount).toBe(0);
+    const sub = await admin.ok('POST', '/subscriptions', { product: SKU, seats: 5, name: 'Win11 seats' });
+    await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: 'Win11' });
+    await enroll('win-01', 'Windows');
+    expect(await status('win-01')).toBe('unlicensed');
+    const etag = (await dev['win-01']!.entitlement()).etag!;
+    expect(await dev['win-01']!.report({ ...REPORT, agentVersion: '1.0.0', osVersion: '10.0.22631' })).toBe(204);
+    const woken = await dev['win-01']!.entitlement({ etag, wait: 10 });
+    expect(claimsOf(woken.body.token)).toMatchObject({ status: 'licensed', reason: 'ASSIGNED' });
+    expect(await members('Win11')).toEqual([{ name: 'win-01', why: 'rule' }]);
+    expect((await admin.ok('GET', '/devices/win-01')).osVersion).toBe('10.0.22631');
+    const p = await admin.ok('POST', '/groups/preview', { rule: 'osVersion == "10.0.22631"' });
+    expect(p.sample.map((d: any) => d.name)).toEqual(['win-01']);
+
+    // An agent without the field (older) says nothing about the OS version: the stored one stays, so does the seat.
+    expect(await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0' })).toBe(204);
+    expect((await admin.ok('GET', '/devices/win-01')).osVersion).toBe('10.0.22631');
+    expect(await members('Win11')).toEqual([{ name: 'win-01', why: 'rule' }]);
+
+    // Another version stops matching: the device leaves with its seat (no confirm: a report is not an admin change).
+    expect(await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0', osVersion: '10.0.19045' })).toBe(204);
+    await waitFor('win-01 loses its seat', async () => (await status('win-01')) === 'unlicensed');
+    expect(await members('Win11')).toEqual([]);
+    const show = await cli(['devices', 'show', 'win-01']);
+    expect(show.out).toMatch(/OS version: +10\.0\.19045/);
+    const tooLong = await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0', osVersion: 'x'.repeat(129) });
+    expect(tooLong).toBe(400);
+    // Why the agent README says to upgrade the service first: a field the service does not know gets the report refused.
+    expect(await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0', osBuild: '19045' })).toBe(400);
+  });
+
+  it('groups update --no-rule: back to manual, the members stay (said so), audited; hand edits work again; bad usage exits 2', async () => {
+    expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'rule' }]);
+    const both = await cli(['groups', 'update', 'Lab', '--no-rule', '--rule', 'os == "x"']);
+    expect([both.code, both.err]).toEqual([2, expect.stringContaining('either --rule EXPR or --no-rule')]);
+    const neither = await cli(['groups', 'update', 'Lab']);
+    expect(neither.code).toBe(2);
+    const r = await cli(['groups', 'update', 'Lab', '--no-rule']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("Removed the rule of group 'Lab': its current members stay, now as manual members");
+    expect(r.out).toMatch(/Rule:\s+none \(members added by hand\)/);
+    expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'manual' }]);
+    expect(await status('lab-01')).toBe('licensed');
+    const ev = (await admin.ok('GET', '/audit?action=group.clear-rule&limit=1')).items[0];
+    expect(ev).toMatchObject({ targetName: 'Lab', details: { before: { rule: 'hostname == "lab-01"' }, after: { rule: null }, keptAsManual: 1 } });
+    // A manual group again: hand edits are accepted.
+    expect((await cli(['groups', 'add-devices', 'Lab', 'lab-02'])).code).toBe(0);
+    expect(await members('Lab')).toEqual([{ name: 'lab-01', why: 'manual' }, { name: 'lab-02', why: 'manual' }]);
+    const again = await admin.post('/groups/Lab/rule', { rule: null });
+    expect([again.status, again.body.error.code]).toEqual([409, 'CONFLICT']);
+  });
+
+  it('a reader may preview a rule (it reads only) but not create a rule group or change a rule', async () => {
+    const reader = await admin.ok('POST', '/admins', { role: 'reader', name: 'rule reader' });
+    const as = adminClient(svc.url, reader.token);
+    const before = await admin.ok('GET', '/groups');
+    const p = await as.post('/groups/preview', { rule: 'hostname like "lab-*"' });
+    expect(p.status).toBe(200);
+    expect(p.body.matches).toBeGreaterThan(0);
+    const bad = await as.post('/groups/preview', { rule: 'hostname like' });
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'RULE_INVALID']);
+    const create = await as.post('/groups', { name: 'ReaderRule', rule: 'os == "x"' });
+    expect([create.status, create.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    const update = await as.post('/groups/Win11/rule', { rule: 'os == "x"', confirm: true });
+    expect([update.status, update.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    const clear = await as.post('/groups/Win11/rule', { rule: null });
+    expect([clear.status, clear.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    expect(await admin.ok('GET', '/groups')).toEqual(before);
+    // devlic-admin with the reader's token: preview works, update is refused.
+    const env = { DEVLIC_ADMIN_TOKEN: reader.token };
+    const t = await cli(['groups', 'preview', '--rule', 'hostname like "lab-*"'], env);
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toMatch(/This rule matches \d+ of \d+ devices in service\./);
+    const u = await cli(['groups', 'update', 'Win11', '--rule', 'os == "x"', '--yes'], env);
+    expect(u.code).not.toBe(0);
+    expect(u.err).toContain('FORBIDDEN');
   });
 
   it('a group without a rule lists its members as manual', async () => {

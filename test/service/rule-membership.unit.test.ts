@@ -7,15 +7,15 @@ import { normalizeTags } from '../../service/licensing/tags.ts';
 import { parseRule } from '../../shared/rules/index.ts';
 
 describe('factsOf', () => {
-  it('reads the enrollment facts, the agent version column and the tags; non-strings are left out', () => {
-    const row = { id: 'dev_1', facts: JSON.stringify({ hostname: 'lab-1', os: 'Windows', model: 7, machineIdHash: 'x', serial: 'S1', manufacturer: 'M' }), agent_version: '1.2.0' };
+  it('reads the enrollment facts, the agent and OS version columns and the tags; non-strings are left out', () => {
+    const row = { id: 'dev_1', facts: JSON.stringify({ hostname: 'lab-1', os: 'Windows', model: 7, machineIdHash: 'x', serial: 'S1', manufacturer: 'M' }), agent_version: '1.2.0', os_version: '10.0.22631' };
     expect(factsOf(row, ['lab'])).toEqual({
-      hostname: 'lab-1', os: 'Windows', osVersion: null, manufacturer: 'M', model: null, serial: 'S1', agentVersion: '1.2.0', tags: ['lab'],
+      hostname: 'lab-1', os: 'Windows', osVersion: '10.0.22631', manufacturer: 'M', model: null, serial: 'S1', agentVersion: '1.2.0', tags: ['lab'],
     });
   });
 
   it('unreadable facts match nothing rather than failing the transaction', () => {
-    const f = factsOf({ id: 'd', facts: '{not json', agent_version: null }, []);
+    const f = factsOf({ id: 'd', facts: '{not json', agent_version: null, os_version: null }, []);
     expect(f.hostname).toBeNull();
     expect(ruleMatches([{ id: 'g', node: parseRule('hostname like "*"') }], [{ id: 'd', facts: f }]).get('g')).toEqual(new Set());
   });

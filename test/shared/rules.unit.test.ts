@@ -2,6 +2,7 @@
 // columns, precedence, limits) and evaluator (case, missing facts, tags as a set, globs).
 import { describe, expect, it } from 'vitest';
 import { DevlicError } from '../../shared/errors.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 import { evaluateRule, globMatch, MAX_RULE_DEPTH, parseRule, type DeviceFacts } from '../../shared/rules/index.ts';
 
 /** Compact rendering of an AST so precedence is easy to read in tables. */
@@ -165,8 +166,22 @@ describe('globMatch', () => {
     ['a*b', 'aXYbc', false], ['*b*', 'abc', true], ['a?c', 'abc', true], ['a?c', 'ac', false], ['**a', 'a', true],
     ['a*a*a*b', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', false], ['?', '😀', true], ['ABC', 'abc', true], ['a.c', 'abc', false],
     ['[ab]', 'a', false], ['[ab]', '[ab]', true],
+    // One `?` is one character outside the BMP too, whether the pattern, the text or both have such characters.
+    ['?x', '😀x', true], ['??', '😀', false], ['😀*', '😀abc', true], ['A😀', 'a😀', true], ['*?', '😀', true], ['x?', 'x😀y', false],
   ] as const)('%j ~ %j', (pattern, text, expected) => {
     expect(globMatch(pattern, text)).toBe(expected);
+  });
+
+  it('agrees with a regular-expression reference on random patterns and texts (BMP and astral)', () => {
+    const rand = mulberry32(14);
+    const alphabet = ['a', 'b', 'A', '.', '-', '😀', '*', '?'];
+    const pick = (n: number, from: string[]) => Array.from({ length: Math.floor(rand() * n) }, () => from[Math.floor(rand() * from.length)]).join('');
+    const reference = (pattern: string, text: string) => new RegExp(`^${[...pattern.toLowerCase()].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : (c === '.' ? '\\.' : c))).join('')}$`, 'su').test(text.toLowerCase());
+    for (let i = 0; i < 3000; i++) {
+      const pattern = pick(7, alphabet);
+      const text = pick(9, alphabet.slice(0, 6));
+      expect(globMatch(pattern, text), `${pattern} ~ ${text}`).toBe(reference(pattern, text));
+    }
   });
 
   it('a pathological pattern on a long text stays fast', () => {

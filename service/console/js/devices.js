@@ -5,12 +5,13 @@
 // list is paged, so it stays fast with thousands of devices. Rows refresh in
 // place when the devices on screen report or change (server-sent events).
 // A global-admin retires a device (its seat goes to the next device in line),
-// restores it, deletes a retired one, and exports the list as CSV.
+// restores it, deletes a retired one, tags it, and exports the list as CSV.
 import { get, getBlob, patch, post, del, enc } from './api.js';
 import { h, fill, rebuild, table, row, ago, date, licenceCell, modeCell, enforcementBadge, enforcementText, href, debounce, num, writeButton, liveRefresher, crumbs, REASONS, reasonLabel, download } from './dom.js';
 import { confirmDialog, errorArea, openDialog } from './dialog.js';
 import { pager, menuButton } from './widgets.js';
 import { guarded } from './guard.js';
+import { tagsCard } from './device-tags.js';
 
 const PAGE = 50;
 const STALE_MINUTES = 15;
@@ -220,7 +221,8 @@ async function renderDevice(el, id, ctx) {
       h('section', { class: 'card', 'aria-labelledby': 'h-hw' }, h('h2', { id: 'h-hw' }, 'Device'), dl([
         ['Device id', h('code', {}, d.id)], ['Host name', d.facts.hostname], ['Model', `${d.facts.manufacturer} ${d.facts.model}`],
         // Readers get short hashes of the hardware identifiers, never the values (they would help impersonate the device).
-        [d.facts.redacted ? 'Serial number (hashed)' : 'Serial number', d.facts.serial], ['Operating system', d.facts.os], ['Enrolled', date(d.enrolledAt, true)],
+        [d.facts.redacted ? 'Serial number (hashed)' : 'Serial number', d.facts.serial], ['Operating system', d.facts.os], ['OS version', d.osVersion],
+        ['Enrolled', date(d.enrolledAt, true)],
         d.duplicateOf ? ['Possible duplicate of', [h('a', { href: `#/devices/${enc(d.duplicateOf.id)}` }, d.duplicateOf.name),
           ` — same hardware, enrolled without proving it is that device. If it is (a reinstalled machine), a global-admin runs devlic-admin devices merge ${d.id} ${d.duplicateOf.id}`]] : null,
         ['Groups', d.groups.length ? d.groups.map((g, i) => [i ? ', ' : '', h('a', { href: `#/groups/${enc(g.id)}` }, g.name)]) : null],
@@ -243,12 +245,15 @@ async function renderDevice(el, id, ctx) {
     draw();
   }
 
+  // Outside `content`: a live redraw must not wipe a tag being typed.
+  const tags = tagsCard(ctx, () => d, async () => { d = await get(`/devices/${enc(id)}`); draw(); tags.draw(); });
   draw();
-  fill(el, crumbs(['Devices', '#/devices'], [d.name]), h('h1', { tabindex: '-1' }, d.name), err, content);
+  fill(el, crumbs(['Devices', '#/devices'], [d.name]), h('h1', { tabindex: '-1' }, d.name), err, content, tags.el);
   const live = liveRefresher(async () => {
     const before = d.lastMode;
     d = await get(`/devices/${enc(id)}`);
     draw();
+    tags.draw();
     if (d.lastMode !== before) ctx.announce(`${d.name} reports ${d.lastMode}.`);
   }, (ev) => ev.all || ev.reported.includes(d.id) || ev.changed.includes(d.id));
   return live;

@@ -3,12 +3,15 @@
 // state. Members are paged on the server (GET /devices?group=) so a group of
 // thousands of devices stays quick. A global-admin renames and deletes groups
 // (the service refuses to delete one that holds licences); removals that
-// would make devices read-only are confirmed with the service's count.
+// would make devices read-only are confirmed with the service's count. A
+// global-admin sets, changes or removes a group's rule on its page, with the
+// same live preview as the New group form.
 import { get, post, patch, del, enc } from './api.js';
 import { h, fill, rebuild, table, row, ago, licenceCell, modeCell, plural, writeButton, forWriters, liveRefresher, crumbs } from './dom.js';
 import { confirmDialog, errorArea, formDialog } from './dialog.js';
 import { combobox, pager } from './widgets.js';
 import { guarded } from './guard.js';
+import { ruleField } from './rules.js';
 
 const PAGE = 50;
 
@@ -40,33 +43,18 @@ async function renderGroups(el, query, ctx) {
     let parent = null;
     const parentBox = combobox({ label: 'Nested inside (optional)', placeholder: 'Type a group name', noun: 'groups', search: searchGroups(), onPick: (it) => { parent = it; } });
     // Optional rule: members follow it (docs/design.md, "Rule-based groups"); previewed live by the service's own parser.
-    const rule = h('input', { id: 'new-group-rule', type: 'text', maxlength: '2000', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'new-group-rule-preview' });
-    const preview = h('p', { id: 'new-group-rule-preview', class: 'muted', 'aria-live': 'polite' });
-    let pt = 0;
-    let asked = 0;
-    rule.addEventListener('input', () => {
-      clearTimeout(pt);
-      pt = setTimeout(async () => {
-        const text = rule.value.trim();
-        const mine = ++asked;
-        if (!text) { preview.textContent = ''; return; }
-        try {
-          const p = await post('/groups/preview', { rule: text });
-          if (mine === asked) preview.textContent = `This rule matches ${plural(p.matches, 'device', 'devices')} (of ${p.of} in service).`;
-        } catch (e2) { if (mine === asked) preview.textContent = e2.message; }
-      }, 300);
-    });
+    const rule = ruleField({ id: 'new-group-rule', label: 'Rule (optional), e.g. hostname like "lab-*"' });
     const form = h('form', { class: 'inline-form', 'aria-labelledby': 'h-new-group' },
       h('h2', { id: 'h-new-group' }, 'New group'),
       h('div', { class: 'field' }, h('label', { for: 'new-group-name' }, 'Name'), name), parentBox.el,
-      h('div', { class: 'field' }, h('label', { for: 'new-group-rule' }, 'Rule (optional), e.g. hostname like "lab-*"'), rule, preview),
+      rule.el,
       h('button', { type: 'submit', class: 'primary' }, 'Create group'), err);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       err.textContent = '';
       if (!name.value.trim()) { err.textContent = 'Give the group a name.'; name.focus(); return; }
       try {
-        const g = await post('/groups', { name: name.value.trim(), ...(parent ? { parent: parent.id } : {}), ...(rule.value.trim() ? { rule: rule.value.trim() } : {}) });
+        const g = await post('/groups', { name: name.value.trim(), ...(parent ? { parent: parent.id } : {}), ...(rule.value() ? { rule: rule.value() } : {}) });
         ctx.announce(`Group ${g.name} created.`);
         ctx.navigate(`#/groups/${enc(g.id)}`);
       } catch (e2) { err.textContent = e2.message; name.focus(); }
@@ -91,7 +79,8 @@ async function renderGroup(el, id, ctx) {
   const info = h('div');
   const members = h('div');
   const err = errorArea();
-  const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', ...(ctx.canWrite ? ['Actions'] : [])];
+  // Hand removal only where the service allows it: not in a rule group.
+  const handEdits = () => ctx.canWrite && !g.rule;
 
   const fail = (e) => { err.textContent = e.message; };
 
@@ -130,11 +119,12 @@ async function renderGroup(el, id, ctx) {
 
   async function loadMembers() {
     const r = await get('/devices', { group: g.id, limit: PAGE, offset });
+    const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', ...(handEdits() ? ['Actions'] : [])];
     shownIds = new Set(r.items.map((d) => d.id));
     rebuild(members,
       r.items.length ? table(`Devices in ${g.name}`, cols, r.items.map((d) => row(cols, [
         h('a', { href: `#/devices/${enc(d.id)}` }, d.name), licenceCell(d), h('span', { 'data-col': 'mode' }, modeCell(d)), ago(d.lastSeenAt),
-        ...(ctx.canWrite ? [writeButton(ctx, 'Remove', () => removeDevice(d), { class: 'small', id: `remove-${d.id}`, 'aria-label': `Remove ${d.name} from ${g.name}` })] : []),
+        ...(handEdits() ? [writeButton(ctx, 'Remove', () => removeDevice(d), { class: 'small', id: `remove-${d.id}`, 'aria-label': `Remove ${d.name} from ${g.name}` })] : []),
       ], { 'data-device-id': d.id })), { class: 'data' }).wrap : h('p', { class: 'muted' }, 'No devices in this group directly.'),
       pager({ offset, limit: PAGE, total: r.total, noun: 'devices', go: (o) => { offset = o; loadMembers(); } }));
   }
@@ -202,28 +192,61 @@ async function renderGroup(el, id, ctx) {
     g = await get(`/groups/${enc(id)}`);
     sub = g.subscription ? await get(`/subscriptions/${enc(g.subscription.id)}`) : null;
     drawInfo();
+    ruleEditor?.sync();
+    drawAdd();
     const h1 = el.querySelector('h1');
     if (h1 && h1.textContent !== g.name) { h1.textContent = g.name; el.querySelector('.crumbs [aria-current]').textContent = g.name; document.title = `${g.name} · devlic admin`; }
     await loadMembers();
   }
 
+  /** Set or replace the rule (guarded: seats can move), or remove it: the members stay, as manual members. */
+  const ruleEditor = forWriters(ctx, () => {
+    const field = ruleField({ id: 'group-rule', label: 'Rule: members are the devices it matches', value: g.rule ?? '' });
+    const save = h('button', { type: 'button', id: 'save-rule', class: 'primary', onclick: () => {
+      if (!field.value()) { err.textContent = 'Type a rule, or use Remove rule to add members by hand.'; field.input.focus(); return; }
+      return guardedAct({
+        title: 'Change the rule?', confirmLabel: 'Change rule',
+        intro: h('p', {}, 'The members of ', h('strong', {}, g.name), ' become the devices the rule matches', g.rule ? '' : ' (devices added by hand leave)', '.'),
+        send: (confirm) => post(`/groups/${enc(g.id)}/rule`, { rule: field.value(), ...(confirm ? { confirm } : {}) }),
+      }, `Rule of ${g.name} saved.`);
+    } }, 'Save rule');
+    const remove = h('button', { type: 'button', id: 'remove-rule', onclick: async () => {
+      err.textContent = '';
+      try {
+        await post(`/groups/${enc(g.id)}/rule`, { rule: null });
+        const kept = g.deviceCount;
+        await reload();
+        ctx.announce(`Rule removed: the ${plural(kept, 'member stays', 'members stay')} in ${g.name}, now added by hand.`);
+        note.textContent = `The rule was removed; the ${plural(kept, 'member stays', 'members stay')}, now as members added by hand.`;
+      } catch (e) { fail(e); }
+    } }, 'Remove rule');
+    const note = h('p', { id: 'rule-note', role: 'status' });
+    const sync = () => { field.set(g.rule ?? ''); remove.hidden = !g.rule; note.textContent = ''; };
+    sync();
+    return { el: h('section', { class: 'card', 'aria-labelledby': 'h-rule' }, h('h2', { id: 'h-rule' }, 'Rule'), field.el, h('div', { class: 'toolbar' }, save, remove), note), sync };
+  });
+
   const searchDevices = async (q) => (await get('/devices', { q, limit: 20 })).items.map((d) => ({
     id: d.id, label: d.name, detail: d.groups.length ? `in ${d.groups.map((x) => x.name).join(', ')}` : 'in no group',
   }));
+  // A rule group's members follow its rule: the service refuses hand edits, so none are offered.
+  const addSlot = h('div');
+  const drawAdd = () => rebuild(addSlot, g.rule ? h('p', { class: 'muted' }, 'Members follow the rule.') : forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
+    title: 'Add this device?', confirmLabel: 'Add',
+    intro: h('p', {}, h('strong', {}, it.label), ' comes before devices that hold a seat now, and takes one of their seats.'),
+    send: (confirm) => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id], ...(confirm ? { confirm } : {}) }),
+  }, `${it.label} added to ${g.name}.`))));
   drawInfo();
+  drawAdd();
   await loadMembers();
   fill(el, crumbs(['Groups', '#/groups'], [g.name]), h('h1', { tabindex: '-1' }, g.name),
     forWriters(ctx, () => h('div', { class: 'toolbar' },
       writeButton(ctx, 'Rename', renameFlow, { id: 'rename-group' }),
       writeButton(ctx, 'Delete group', deleteFlow, { id: 'delete-group', class: 'danger' }))),
     err, info,
+    ruleEditor?.el ?? null,
     h('h2', {}, 'Devices'),
-    // A rule group's members follow its rule: the service refuses hand edits, so none are offered.
-    g.rule ? h('p', { class: 'muted' }, 'Members follow the rule; change it with devlic-admin groups update.') : forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
-      title: 'Add this device?', confirmLabel: 'Add',
-      intro: h('p', {}, h('strong', {}, it.label), ' comes before devices that hold a seat now, and takes one of their seats.'),
-      send: (confirm) => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id], ...(confirm ? { confirm } : {}) }),
-    }, `${it.label} added to ${g.name}.`))),
+    addSlot,
     members);
   return liveRefresher(loadMembers, (ev) => ev.all || [...ev.reported, ...ev.changed].some((x) => shownIds.has(x)));
 }

@@ -242,6 +242,10 @@ export const PG_MIGRATIONS: string[] = [
   ALTER TABLE groups ADD COLUMN directory_id TEXT REFERENCES directories(id) DEFERRABLE INITIALLY IMMEDIATE;
   ALTER TABLE groups ADD COLUMN directory_dn TEXT;
   `,
+  /* SQLite's os_version migration (rule groups: the OS version agents report, in a column, a fact rules can name) */ `
+  ALTER TABLE devices ADD COLUMN os_version TEXT;
+  UPDATE devices SET os_version = last_report::jsonb->>'osVersion' WHERE last_report IS NOT NULL;
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

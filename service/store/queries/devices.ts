@@ -6,7 +6,7 @@ import { nameQueries } from './names.ts';
 export interface DeviceRow {
   id: string; name: string; machine_id_hash: string; hardware_uuid: string; facts: string; public_key: string;
   last_seen_at: string | null; last_report: string | null; duplicate_of: string | null; enrolled_at: string;
-  last_mode: string | null; last_enforced: string | null; agent_version: string | null;
+  last_mode: string | null; last_enforced: string | null; agent_version: string | null; os_version: string | null;
 }
 
 export interface NewDevice {
@@ -54,17 +54,19 @@ export function deviceQueries(c: SqlConn) {
     },
     /**
      * Stores a status report as the device's latest and in its history, keeping the last `kept`.
-     * `enforced`: 'ok', 'failing', or null when the report does not say.
+     * `enforced`: 'ok', 'failing', or null when the report does not say. `osVersion` undefined (an
+     * agent older than that field) keeps the stored one. Says whether a fact rules can name (the
+     * agent version, the OS version) differs from the one stored before.
      */
-    /** Stores a report; says whether the reported agent version differs from the one stored before (a fact rules can name). */
-    async recordReport(id: string, at: string, report: string, mode: string, enforced: 'ok' | 'failing' | null, kept: number, agentVersion: string): Promise<boolean> {
-      const before = await c.get<{ v: string | null }>('SELECT agent_version AS v FROM devices WHERE id = ?', [id]);
-      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ?, agent_version = ? WHERE id = ?',
-        [at, report, mode, enforced, agentVersion, id]);
+    async recordReport(id: string, at: string, report: string, mode: string, enforced: 'ok' | 'failing' | null, kept: number,
+      facts: { agentVersion: string; osVersion?: string }): Promise<boolean> {
+      const before = await c.get<{ v: string | null; o: string | null }>('SELECT agent_version AS v, os_version AS o FROM devices WHERE id = ?', [id]);
+      await c.run('UPDATE devices SET last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ?, agent_version = ?, os_version = COALESCE(?, os_version) WHERE id = ?',
+        [at, report, mode, enforced, facts.agentVersion, facts.osVersion ?? null, id]);
       await c.run('INSERT INTO device_reports (device_id, at, report) VALUES (?, ?, ?)', [id, at, report]);
       await c.run(`DELETE FROM device_reports WHERE device_id = ? AND id <= (
         SELECT id FROM device_reports WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, [id, id, kept]);
-      return before !== undefined && before.v !== agentVersion;
+      return before !== undefined && (before.v !== facts.agentVersion || (facts.osVersion !== undefined && before.o !== facts.osVersion));
     },
     async setDisabled(id: string, disabled: boolean): Promise<void> {
       await c.run('UPDATE devices SET disabled = ? WHERE id = ?', [disabled ? 1 : 0, id]);
@@ -120,10 +122,10 @@ export function deviceQueries(c: SqlConn) {
     async merge(from: DeviceRow, into: DeviceRow, at: string): Promise<void> {
       const fromNewer = (from.last_seen_at ?? '') > (into.last_seen_at ?? '');
       await c.run(`UPDATE devices SET name = ?, machine_id_hash = ?, hardware_uuid = ?, facts = ?, public_key = ?,
-          last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ?, agent_version = ?, duplicate_of = CASE WHEN duplicate_of = ? THEN NULL ELSE duplicate_of END WHERE id = ?`,
+          last_seen_at = ?, last_report = ?, last_mode = ?, last_enforced = ?, agent_version = ?, os_version = ?, duplicate_of = CASE WHEN duplicate_of = ? THEN NULL ELSE duplicate_of END WHERE id = ?`,
       [from.name, from.machine_id_hash, from.hardware_uuid, from.facts, from.public_key,
-        ...(fromNewer ? [from.last_seen_at, from.last_report, from.last_mode, from.last_enforced, from.agent_version]
-          : [into.last_seen_at, into.last_report, into.last_mode, into.last_enforced, into.agent_version]),
+        ...(fromNewer ? [from.last_seen_at, from.last_report, from.last_mode, from.last_enforced, from.agent_version, from.os_version]
+          : [into.last_seen_at, into.last_report, into.last_mode, into.last_enforced, into.agent_version, into.os_version]),
         from.id, into.id]);
       await c.run('UPDATE device_reports SET device_id = ? WHERE device_id = ?', [into.id, from.id]);
       await c.run('DELETE FROM group_members WHERE device_id = ?', [from.id]);

@@ -1,8 +1,8 @@
 // Rule-based groups (issue 14): the rules, the facts rules read (reported
 // facts, agent version, admin-set tags) and the rule groups' memberships.
-import type { SqlConn } from '../sql.ts';
+import type { SqlConn, SqlValue } from '../sql.ts';
 
-export interface FactsRow { id: string; facts: string; agent_version: string | null }
+export interface FactsRow { id: string; facts: string; agent_version: string | null; os_version: string | null }
 
 export function ruleQueries(c: SqlConn) {
   return {
@@ -19,8 +19,22 @@ export function ruleQueries(c: SqlConn) {
     /** Devices in service (not retired) with their facts: all, or one. */
     facts(deviceId?: string): Promise<FactsRow[]> {
       return deviceId === undefined
-        ? c.all('SELECT id, facts, agent_version FROM devices WHERE retired_at IS NULL')
-        : c.all('SELECT id, facts, agent_version FROM devices WHERE retired_at IS NULL AND id = ?', [deviceId]);
+        ? c.all('SELECT id, facts, agent_version, os_version FROM devices WHERE retired_at IS NULL')
+        : c.all('SELECT id, facts, agent_version, os_version FROM devices WHERE retired_at IS NULL AND id = ?', [deviceId]);
+    },
+    /**
+     * SQLite only (null on PostgreSQL): devices in service with the named
+     * enrollment facts taken out of the JSON by SQLite itself, so 100,000
+     * facts documents are not sent to and parsed in JavaScript (the rule
+     * recompute's largest cost, bench/rule-recompute.ts). `names` come from
+     * a fixed list (rule facts), never from input. A malformed facts
+     * document makes the query throw: the caller then reads them as text.
+     */
+    async extractedFacts(names: readonly ('hostname' | 'os' | 'manufacturer' | 'model' | 'serial')[], deviceId?: string): Promise<(Omit<FactsRow, 'facts'> & Record<string, unknown>)[] | null> {
+      if (c.dialect !== 'sqlite') return null;
+      const cols = names.map((n) => `json_extract(facts, '$.${n}') AS f_${n}`).join(', ');
+      const sql = `SELECT id, agent_version, os_version${cols ? `, ${cols}` : ''} FROM devices WHERE retired_at IS NULL`;
+      return deviceId === undefined ? c.all(sql) : c.all(`${sql} AND id = ?`, [deviceId]);
     },
     tags(deviceId?: string): Promise<{ device_id: string; tag: string }[]> {
       return deviceId === undefined
@@ -41,6 +55,28 @@ export function ruleQueries(c: SqlConn) {
       return deviceId === undefined
         ? c.all(`SELECT group_id, device_id FROM group_members WHERE group_id IN (${marks})`, groupIds)
         : c.all(`SELECT group_id, device_id FROM group_members WHERE group_id IN (${marks}) AND device_id = ?`, [...groupIds, deviceId]);
+    },
+    /**
+     * Adds devices to a group (in the order given: the seat order), as one
+     * set-based statement on PostgreSQL and one prepared statement run per
+     * row on SQLite; already-members are skipped. Returns how many were added.
+     */
+    async addMembers(groupId: string, deviceIds: readonly string[], at: string): Promise<number> {
+      if (deviceIds.length === 0) return 0;
+      if (c.dialect === 'postgres') {
+        return (await c.run('INSERT INTO group_members (group_id, device_id, added_at) SELECT ?, d, ? FROM unnest(?::text[]) WITH ORDINALITY AS u(d, n) ORDER BY n ON CONFLICT (group_id, device_id) DO NOTHING',
+          [groupId, at, deviceIds as unknown as SqlValue])).changes;
+      }
+      return (await c.runMany('INSERT INTO group_members (group_id, device_id, added_at) VALUES (?, ?, ?) ON CONFLICT (group_id, device_id) DO NOTHING',
+        deviceIds.map((d) => [groupId, d, at]))).changes;
+    },
+    /** Takes devices out of a group, like addMembers; returns how many were members. */
+    async removeMembers(groupId: string, deviceIds: readonly string[]): Promise<number> {
+      if (deviceIds.length === 0) return 0;
+      if (c.dialect === 'postgres') {
+        return (await c.run('DELETE FROM group_members WHERE group_id = ? AND device_id = ANY(?::text[])', [groupId, deviceIds as unknown as SqlValue])).changes;
+      }
+      return (await c.runMany('DELETE FROM group_members WHERE group_id = ? AND device_id = ?', deviceIds.map((d) => [groupId, d]))).changes;
     },
     /** A group's direct members, earliest first (for `groups show`). */
     membersOf(groupId: string, limit: number): Promise<{ id: string; name: string }[]> {

@@ -212,4 +212,8 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE groups ADD COLUMN directory_id TEXT REFERENCES directories(id);
   ALTER TABLE groups ADD COLUMN directory_dn TEXT;
   `,
+  /* rule groups (issue 14): the OS version agents report in a column of its own, a fact rules can name (older agents never send it: NULL, unknown) */ `
+  ALTER TABLE devices ADD COLUMN os_version TEXT;
+  UPDATE devices SET os_version = json_extract(last_report, '$.osVersion') WHERE last_report IS NOT NULL AND json_valid(last_report);
+  `,
 ];

@@ -1,0 +1,47 @@
+// The OS version the agent puts in its status reports, a fact group rules can
+// name (`osVersion like "10.0.22*"`). It is what systeminformation's osInfo()
+// calls the release (Windows 10.0.22631, macOS 14.5, Debian "12 (bookworm)"),
+// the same call the enrollment fact `os` comes from. Read once per agent
+// process, on its first report (osInfo runs programs, PowerShell on Windows):
+// an OS upgrade restarts the machine and so the agent, which then reports the
+// new version. The test hook is DEVLIC_FAKE_IDENTITY_FILE's `osVersion`
+// (identity.ts), compiled out of release executables with it.
+import { identitySourceFromEnv, normaliseText, platformIdentity } from './identity.ts';
+
+/** '' when the platform does not say. */
+export type OsVersionSource = () => Promise<string>;
+
+export function osVersionFromInfo(info: { release?: string | null }): string {
+  const v = normaliseText(info.release);
+  return v.toLowerCase() === 'unknown' ? '' : v;
+}
+
+export const platformOsVersion: OsVersionSource = async () => {
+  const { default: si } = await import('systeminformation');
+  return osVersionFromInfo(await si.osInfo());
+};
+
+export function osVersionSourceFromEnv(env: NodeJS.ProcessEnv = process.env): OsVersionSource {
+  const identity = identitySourceFromEnv(env);
+  if (identity === platformIdentity) return platformOsVersion;
+  return async () => normaliseText((await identity()).osVersion);
+}
+
+/**
+ * The source asked once and remembered; a failure is not remembered (the
+ * next report asks again) and reads as undefined: the report then leaves
+ * the field out and the service keeps what it had.
+ */
+export function rememberedOsVersion(source: OsVersionSource, onError: (e: unknown) => void): () => Promise<string | undefined> {
+  let known: Promise<string> | null = null;
+  return async () => {
+    known ??= source();
+    try {
+      return (await known) || undefined;
+    } catch (e) {
+      known = null;
+      onError(e);
+      return undefined;
+    }
+  };
+}
