@@ -222,6 +222,9 @@ export const PG_MIGRATIONS: string[] = [
     PRIMARY KEY (device_id, tag)
   );
   `,
+  /* an integer key per device for the seat allocation (SQLite uses its rowid, no migration there): a recompute loads devices and memberships by it and hashes no id string; existing devices are numbered by this ALTER */ `
+  ALTER TABLE devices ADD COLUMN key BIGINT GENERATED ALWAYS AS IDENTITY;
+`,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */
