@@ -38,6 +38,12 @@ export function deviceQueries(c: SqlConn) {
     get(id: string): Promise<DeviceRow | undefined> {
       return c.get('SELECT * FROM devices WHERE id = ?', [id]);
     },
+    /** Names of a few devices (one placeholder per id: meant for a sample, not a fleet); absent ids are left out. */
+    async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
+      if (ids.length === 0) return new Map();
+      const rows = await c.all<{ id: string; name: string }>(`SELECT id, name FROM devices WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+      return new Map(rows.map((r) => [r.id, r.name]));
+    },
     async publicKey(id: string): Promise<string | null> {
       return (await c.get<{ public_key: string }>('SELECT public_key FROM devices WHERE id = ?', [id]))?.public_key ?? null;
     },
