@@ -87,6 +87,7 @@ async function renderGroup(el, id, ctx) {
   let g = await get(`/groups/${enc(id)}`);
   let sub = g.subscription ? await get(`/subscriptions/${enc(g.subscription.id)}`) : null;
   let offset = 0;
+  const cursors = new Map(); // offset of a page reached by Next -> the cursor it starts after
   let shownIds = new Set();
   const info = h('div');
   const members = h('div');
@@ -129,7 +130,9 @@ async function renderGroup(el, id, ctx) {
   }
 
   async function loadMembers() {
-    const r = await get('/devices', { group: g.id, limit: PAGE, offset });
+    // Next asks for the page after the last device shown (the service's cursor): the same cost at any depth.
+    const r = await get('/devices', { group: g.id, limit: PAGE, ...(offset > 0 && cursors.has(offset) ? { after: cursors.get(offset) } : { offset }) });
+    if (r.next) cursors.set(offset + PAGE, r.next);
     shownIds = new Set(r.items.map((d) => d.id));
     rebuild(members,
       r.items.length ? table(`Devices in ${g.name}`, cols, r.items.map((d) => row(cols, [
