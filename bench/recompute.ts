@@ -4,16 +4,18 @@
 // CPU time (less moved by other load on the machine than the wall clock;
 // PostgreSQL's own CPU is not in it). DEVLIC_BENCH_COMPARE=DIR alternates
 // with the same calls into another checkout of devlic (e.g. an older commit
-// unpacked with `git archive`) on the same database: a same-run pair.
+// unpacked with `git archive`) on an identically seeded database of its own
+// (made by its own migrations): a same-run pair.
 // Run: node_modules/.bin/node bench/recompute.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=3, DEVLIC_BENCH_DATABASE=sqlite|postgres|both)
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createStore } from '../service/store/store.ts';
 import { seedCatalogue } from '../service/licensing/catalogue.ts';
 import { tempDir } from '../test/helpers/processes.ts';
 import { seedFleet } from './seed-fleet.ts';
-import { benchBackends, benchDatabase, openBenchDatabase, stopBenchCluster } from './backend.ts';
+import { benchBackends, benchDatabase, stopBenchCluster } from './backend.ts';
 
 const N = Number(process.env.DEVLIC_BENCH_DEVICES ?? 100_000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 3);
@@ -39,26 +41,33 @@ async function timed(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: n
 const rows: Record<string, string | number>[] = [];
 const cores = await Promise.all(trees.map(async ([name, root]) => [name, await core(root)] as const));
 for (const backend of benchBackends()) {
-  const dataDir = join(tempDir('recompute'), 'data');
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const database = await benchDatabase(backend);
-  const seedDb = await openBenchDatabase(dataDir, database);
-  await seedCatalogue(createStore(seedDb), new Date().toISOString());
-  await seedFleet(seedDb, { devices: N, groups: 1000 });
-  await seedDb.close();
-  let sub: string | null = null;
+  // A database per checkout, each made by that checkout's own migrations (an older one refuses a newer schema), seeded alike.
+  const sites = new Map<string, { dataDir: string; database: string | null; sub: string | null }>();
+  for (const [name, c] of cores) {
+    const dataDir = join(tempDir('recompute'), 'data');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const database = await benchDatabase(backend);
+    const db = await c.open({ dataDir, database, databasePoolSize: 4 });
+    await seedCatalogue(createStore(db), new Date().toISOString());
+    await seedFleet(db, { devices: N, groups: 1000 });
+    await db.close();
+    sites.set(name, { dataDir, database, sub: null });
+  }
   for (let round = 1; round <= ROUNDS; round++) {
     // Each round swaps which code goes first, so neither always meets a cache or a load the other left.
     for (const [name, c] of round % 2 ? cores : [...cores].reverse()) {
-      const db = await c.open({ dataDir, database, databasePoolSize: 4 });
+      const site = sites.get(name)!;
+      const db = await c.open({ dataDir: site.dataDir, database: site.database, databasePoolSize: 4 });
       try {
         const ctx = new c.Context(c.createStore(db));
-        sub ??= await c.createSubscription(ctx, c.actor, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
-        const load = (await import('node:os')).loadavg()[0].toFixed(1);
-        const a = await timed(() => c.assign(ctx, c.actor, sub!, 'All devices'));
-        const u = await timed(() => c.unassign(ctx, c.actor, sub!, 'All devices', true));
-        rows.push({ backend, round, code: name, load, 'assign wall (ms)': Math.round(a.wall), 'assign cpu (ms)': Math.round(a.cpu),
-          'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu) });
+        site.sub ??= await c.createSubscription(ctx, c.actor, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
+        const load = loadavg()[0].toFixed(1);
+        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'));
+        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true));
+        const row = { backend, round, code: name, load, 'assign wall (ms)': Math.round(a.wall), 'assign cpu (ms)': Math.round(a.cpu),
+          'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu) };
+        console.log(JSON.stringify(row));
+        rows.push(row);
       } finally {
         await db.close();
       }
