@@ -85,8 +85,12 @@ export interface KeyedAllocResult {
 /** Integer key → dense index: a flat table while the keys are not too sparse, else a Map of small integers (no string hashing either way). */
 function keyIndex(devices: readonly KeyedDevice[]): { get(key: number): number; set(key: number, i: number): void } {
   let max = -1;
-  for (const d of devices) if (d.key > max) max = d.key;
-  if (max < 4 * devices.length + 1024) {
+  let flat = true; // only non-negative integers index a table
+  for (const d of devices) {
+    if (d.key > max) max = d.key;
+    if (!(Number.isInteger(d.key) && d.key >= 0)) flat = false;
+  }
+  if (flat && max < 4 * devices.length + 1024) {
     const table = new Int32Array(max + 1).fill(NO_INDEX);
     return {
       get: (k) => (k >= 0 && k < table.length ? table[k] : NO_INDEX),

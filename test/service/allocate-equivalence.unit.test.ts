@@ -91,7 +91,8 @@ function keyed(inp: AllocInput, rnd: () => number, sparse: boolean): KeyedAllocI
   let next = Math.floor(rnd() * 10);
   const keyOf = (id: string) => {
     let k = keys.get(id);
-    if (k === undefined) { next += sparse ? 1 + Math.floor(rnd() * 100_000) : 1 + Math.floor(rnd() * 3); keys.set(id, (k = next)); }
+    // Sparse keys start below zero now and then: a key the flat table cannot hold must take the Map path, not be lost.
+    if (k === undefined) { next += sparse ? 1 + Math.floor(rnd() * 100_000) : 1 + Math.floor(rnd() * 3); keys.set(id, (k = sparse && next % 3 === 0 ? -next : next)); }
     return k;
   };
   const devices = inp.devices.map((d) => ({ key: keyOf(d.id), disabled: d.disabled ? 1 : 0, retired: d.retired ? 1 : 0 }));
