@@ -64,7 +64,7 @@ export function subscriptionState(s: AllocSubscription, now: number): 'active' |
 const LICENSED = 1;
 const NO_INDEX = -1;
 
-/** A device by an integer key (a SQLite rowid, a PostgreSQL identity): non-negative, safe integer. */
+/** A device by an integer key (a SQLite rowid, a PostgreSQL identity); keys from 0 up to a few times the fleet index a flat table, others a Map. */
 export interface KeyedDevice { key: number; disabled: boolean | number; retired?: boolean | number }
 export interface KeyedMembership { groupId: string; deviceKey: number; ord: number }
 export interface KeyedAllocInput {
