@@ -1,7 +1,8 @@
 // Fleet size: a real devlic-server on a database seeded with N devices in
 // 1,000 groups (nested in one "All devices" group). Prints, per fleet size,
 // the time to assign a subscription to the whole fleet and to unassign it,
-// to list a page of unlicensed devices, and the database size. The smallest
+// to list a page of unlicensed devices, a page in the middle by offset and by
+// cursor (after=), and the database size. The smallest
 // fleet in the same run is the baseline the large one is compared with, and
 // SQLite the baseline PostgreSQL is compared with (DEVLIC_BENCH_DATABASE=
 // sqlite|postgres|both, default both: bench/backend.ts).
@@ -77,13 +78,17 @@ for (const backend of benchBackends()) for (const n of FLEETS) {
     const [asg, assignMs] = await timed(() => admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: 'All devices' }));
     if (asg.devicesReached !== n) throw new Error(`assignment reached ${asg.devicesReached}, expected ${n}`);
     const [, listLicensedMs] = await timed(() => admin.ok('GET', `/devices?licensed=true&limit=100&offset=${Math.floor(n / 2)}`));
+    // The same page by its cursor (the keyset way): the cursor is the `next` of the page before it, fetched untimed.
+    const before = await admin.ok('GET', `/devices?licensed=true&limit=100&offset=${Math.max(0, Math.floor(n / 2) - 100)}`);
+    const [cursorPage, listCursorMs] = await timed(() => admin.ok('GET', `/devices?licensed=true&limit=100&after=${before.next}`));
+    if (cursorPage.items.length !== Math.min(100, Math.max(0, n - Math.floor(n / 2)))) throw new Error(`expected a full cursor page, got ${cursorPage.items.length}`);
     const [, subsMs] = await timed(() => admin.ok('GET', '/subscriptions'));
     const [un, unassignMs] = await timed(() => admin.ok('POST', '/licenses/unassign', { subscription: sub.id, group: 'All devices', confirm: true }));
     if (un.devicesAffected !== n) throw new Error(`unassign affected ${un.devicesAffected}, expected ${n}`);
     rows.push({
       backend, devices: n, groups: Math.min(GROUPS, n), 'seed (ms)': Math.round(seedMs), 'assign all (ms)': Math.round(assignMs),
       'unassign all (ms)': Math.round(unassignMs), 'unlicensed page (ms)': Math.round(listMs),
-      'licensed page @middle (ms)': Math.round(listLicensedMs), 'list subscriptions (ms)': Math.round(subsMs),
+      'licensed page @middle (ms)': Math.round(listLicensedMs), 'same page by cursor (ms)': Math.round(listCursorMs), 'list subscriptions (ms)': Math.round(subsMs),
       'db size (MiB)': +((await dbSize(dataDir, database)) / 1048576).toFixed(1),
     });
   } finally {

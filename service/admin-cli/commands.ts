@@ -227,7 +227,7 @@ export const COMMANDS: CommandSpec[] = [
 
   cmd({
     name: 'devices list', summary: 'List devices with their licence state, last report and users', answer: 'items',
-    options: { licensed: bool_, unlicensed: bool_, search: str_, limit: str_, offset: str_, stale: str_, retired: bool_, 'in-service': bool_, 'not-enforced': bool_, csv: bool_ },
+    options: { licensed: bool_, unlicensed: bool_, search: str_, limit: str_, offset: str_, after: str_, stale: str_, retired: bool_, 'in-service': bool_, 'not-enforced': bool_, csv: bool_ },
     optionHelp: [
       ['--licensed | --unlicensed', 'only devices that have a seat / that have none'],
       ['--search TEXT', 'only devices whose name or id contains TEXT'],
@@ -236,7 +236,8 @@ export const COMMANDS: CommandSpec[] = [
       ['--not-enforced', 'only devices whose last report says an enforcer does not hold the mode (ENFORCED column NO)'],
       ['--csv', 'every matching device as CSV (hostname, group, seat, mode, enforcement, users, agent version, last seen)'],
       ['--limit N', 'at most N devices (1-1000)'],
-      ['--offset N', 'skip the first N devices'],
+      ['--after CURSOR', 'the page after this one: the cursor printed under the previous page (same cost at any depth)'],
+      ['--offset N', 'skip the first N devices (deep offsets are slower than --after)'],
     ],
     build(a) {
       take(a, []);
@@ -250,10 +251,14 @@ export const COMMANDS: CommandSpec[] = [
       const enforced = a.values['not-enforced'] ? 'false' : undefined;
       const filters = { licensed, retired, enforced, q: search, staleMinutes: stale === undefined ? undefined : parseStale(stale) };
       if (a.values.csv) {
-        if (str(a, 'limit') !== undefined || str(a, 'offset') !== undefined) throw new UsageError('--csv exports every matching device: no --limit or --offset');
+        if (str(a, 'limit') !== undefined || str(a, 'offset') !== undefined || str(a, 'after') !== undefined) {
+          throw new UsageError('--csv exports every matching device: no --limit, --offset or --after');
+        }
         return { method: 'GET', path: `${A}/devices.csv${query(filters)}`, raw: true };
       }
-      const params = { ...filters, limit: count(a, 'limit', 1, 1000), offset: count(a, 'offset', 0, 1_000_000_000) };
+      const after = str(a, 'after');
+      if (after !== undefined && str(a, 'offset') !== undefined) throw new UsageError('give --after or --offset, not both');
+      const params = { ...filters, limit: count(a, 'limit', 1, 1000), offset: count(a, 'offset', 0, 1_000_000_000), after };
       return { method: 'GET', path: `${A}/devices${query(params)}` };
     },
     render: r.renderDevices,

@@ -176,7 +176,7 @@ export function renderUnassigned(r: UnassignResult): string {
 
 // ---- devices --------------------------------------------------------------
 
-export function renderDevices(list: ListAnswer<DeviceView>, ctx: RenderContext): string {
+export function renderDevices(list: ListAnswer<DeviceView> & { next?: string | null }, ctx: RenderContext): string {
   if (list.items.length === 0) {
     return list.total > 0 ? `No devices on this page (${list.total} in total; lower --offset).\n` : empty('devices');
   }
@@ -189,7 +189,9 @@ export function renderDevices(list: ListAnswer<DeviceView>, ctx: RenderContext):
       formatRelative(d.lastSeenAt, ctx.now), d.users.length ? truncate(d.users.map((u) => u.name).join(', '), 40) : '-',
     ]),
   );
-  return table + pageNote(list.items.length, list.total, 'devices', 'use --offset and --limit to see more');
+  // The cursor of the next page when there may be one: --after costs the same at any depth, --offset walks what it skips.
+  const more = list.next ? `next page: --after ${list.next}` : 'use --offset and --limit to see more';
+  return table + pageNote(list.items.length, list.total, 'devices', more);
 }
 
 /** yes / NO (the failing enforcers) / unknown: an agent that does not report it is not shown as enforced. */

@@ -10,7 +10,7 @@ import { DevlicError } from '../../shared/errors.ts';
 import { validate } from '../../shared/validate.ts';
 import {
   Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
-  CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceListQuery, DeviceView, EnrollToken, Group,
+  CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceList, DeviceListQuery, DeviceView, EnrollToken, Group,
   GroupChildBody, GroupDevicesBody, GroupRuleBody, DeviceTagsBody, RulePreview, RulePreviewBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
   Subscription, UnassignResult, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
@@ -139,7 +139,7 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
 
   // Raw hardware identifiers are for global-admins only; readers get short hashes.
   const rawFacts = (req: FastifyRequest) => actorOf(req).role === 'global-admin';
-  app.get('/devices', { schema: s({ querystring: DeviceListQuery, response: { 200: ListOf(DeviceView) } }) },
+  app.get('/devices', { schema: s({ querystring: DeviceListQuery, response: { 200: DeviceList } }) },
     async (req) => views.listDevices(db, req.query, now()));
   app.get('/devices/:ref', { schema: s({ params: RefParams, response: { 200: DeviceDetail } }) },
     async (req) => views.getDevice(db, await resolveRef(db, 'device', req.params.ref), { rawFacts: rawFacts(req) }));

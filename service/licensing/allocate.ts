@@ -52,29 +52,91 @@ export function subscriptionState(s: AllocSubscription, now: number): 'active' |
   return 'active';
 }
 
-// Device ids are interned to integers once, and the per-device state lives in
-// typed arrays indexed by them: at 100,000 devices the Map/Set-keyed version
-// spent most of its time hashing id strings (see bench/README.md). The rules
-// and the result are those of the earlier version, which the tests keep as a
-// reference (test/service/allocate-reference.ts) and compare on random fleets.
+// Devices are integers in here, and the per-device state lives in typed
+// arrays indexed by them: at 100,000 devices the Map/Set-keyed version spent
+// most of its time hashing id strings (see bench/README.md). A recompute
+// passes the database's own integer keys (allocateSeatsByKey), so no device
+// id string is hashed at all; allocateSeats interns string ids first. The
+// rules and the result are those of the earlier version, which the tests keep
+// as a reference (test/service/allocate-reference.ts) and compare on random
+// fleets, through both entries.
 
 const LICENSED = 1;
 const NO_INDEX = -1;
 
+/** A device by an integer key (a SQLite rowid, a PostgreSQL identity); keys from 0 up to a few times the fleet index a flat table, others a Map. */
+export interface KeyedDevice { key: number; disabled: boolean | number; retired?: boolean | number }
+export interface KeyedMembership { groupId: string; deviceKey: number; ord: number }
+export interface KeyedAllocInput {
+  now: number;
+  subscriptions: AllocSubscription[];
+  assignments: AllocAssignment[];
+  edges: { parent: string; child: string }[];
+  memberships: readonly KeyedMembership[];
+  devices: readonly KeyedDevice[];
+}
+export interface KeyedAllocResult {
+  /** The answer for input.devices[r] at r (a repeated key: the same answer at each of its rows). */
+  byRow: readonly DeviceEntitlement[];
+  subscriptions: Map<string, SubscriptionUsage>;
+  groupsReached: Map<string, number>;
+}
+
+/** Integer key → dense index: a flat table while the keys are not too sparse, else a Map of small integers (no string hashing either way). */
+function keyIndex(devices: readonly KeyedDevice[]): { get(key: number): number; set(key: number, i: number): void } {
+  let max = -1;
+  let flat = true; // only non-negative integers index a table
+  for (const d of devices) {
+    if (d.key > max) max = d.key;
+    if (!(Number.isInteger(d.key) && d.key >= 0)) flat = false;
+  }
+  if (flat && max < 4 * devices.length + 1024) {
+    const table = new Int32Array(max + 1).fill(NO_INDEX);
+    return {
+      get: (k) => (k >= 0 && k < table.length ? table[k] : NO_INDEX),
+      set: (k, i) => { table[k] = i; },
+    };
+  }
+  const map = new Map<number, number>();
+  return { get: (k) => map.get(k) ?? NO_INDEX, set: (k, i) => { map.set(k, i); } };
+}
+
 export function allocateSeats(input: AllocInput): AllocResult {
-  // Devices: index by id (a repeated id keeps its first index; its last entry's flags win, as a Map would).
+  // String ids interned to keys 0..n-1 in order of first appearance: the keyed allocation's dense indexes are these keys.
   const index = new Map<string, number>();
   const ids: string[] = [];
-  const initialReason: EntitlementReason[] = [];
-  for (const d of input.devices) {
-    let i = index.get(d.id);
-    if (i === undefined) { i = ids.length; index.set(d.id, i); ids.push(d.id); }
-    initialReason[i] = d.retired ? 'DEVICE_RETIRED' : d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP';
+  const devices: KeyedDevice[] = input.devices.map((d) => {
+    let k = index.get(d.id);
+    if (k === undefined) { k = ids.length; index.set(d.id, k); ids.push(d.id); }
+    return { key: k, disabled: d.disabled, retired: d.retired };
+  });
+  const memberships: KeyedMembership[] = [];
+  for (const m of input.memberships) {
+    const k = index.get(m.deviceId);
+    if (k !== undefined) memberships.push({ groupId: m.groupId, deviceKey: k, ord: m.ord });
   }
-  const n = ids.length;
+  const r = allocateSeatsByKey({ ...input, devices, memberships });
+  const answers = new Array<DeviceEntitlement>(ids.length);
+  devices.forEach((d, row) => { answers[d.key] = r.byRow[row]; });
+  // A read-only map over the id index built above: a second Map of 100,000 entries cost a fifth of the allocation.
+  return { devices: new IndexedAnswers(index, ids, answers), subscriptions: r.subscriptions, groupsReached: r.groupsReached };
+}
+
+export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
+  // Devices: a dense index per key (a repeated key keeps its first index; its last entry's flags win, as a Map would).
+  const index = keyIndex(input.devices);
+  const rowIndex = new Int32Array(input.devices.length);
+  const initialReason: EntitlementReason[] = [];
+  let n = 0;
+  input.devices.forEach((d, row) => {
+    let i = index.get(d.key);
+    if (i === NO_INDEX) { i = n++; index.set(d.key, i); }
+    rowIndex[row] = i;
+    initialReason[i] = d.retired ? 'DEVICE_RETIRED' : d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP';
+  });
   // Out of the seat race: disabled or retired (retired is the reason shown when both apply).
   const out = new Uint8Array(n);
-  for (const d of input.devices) if (d.disabled || d.retired) out[index.get(d.id)!] = 1;
+  input.devices.forEach((d, row) => { if (d.disabled || d.retired) out[rowIndex[row]] = 1; });
 
   // Each device's current answer, as codes: status, reason, and indexes of its product, subscription and group (NO_INDEX: null).
   const subs = [...input.subscriptions].sort((a, b) => a.ord - b.ord);
@@ -103,8 +165,8 @@ export function allocateSeats(input: AllocInput): AllocResult {
   // Memberships per group, devices as indexes (members of no known device are dropped here, once).
   const membersByGroup = new Map<string, { dev: number[]; ord: number[] }>();
   for (const m of input.memberships) {
-    const i = index.get(m.deviceId);
-    if (i === undefined) continue;
+    const i = index.get(m.deviceKey);
+    if (i === NO_INDEX) continue;
     let list = membersByGroup.get(m.groupId);
     if (!list) membersByGroup.set(m.groupId, (list = { dev: [], ord: [] }));
     list.dev.push(i);
@@ -210,9 +272,9 @@ export function allocateSeats(input: AllocInput): AllocResult {
     }
     answers[i] = e;
   }
-  // A read-only map over the id index built above: a second Map of 100,000 entries cost a fifth of the allocation.
-  const result = new IndexedAnswers(index, ids, answers);
-  return { devices: result, subscriptions: usage, groupsReached };
+  const byRow = new Array<DeviceEntitlement>(input.devices.length);
+  for (let row = 0; row < byRow.length; row++) byRow[row] = answers[rowIndex[row]];
+  return { byRow, subscriptions: usage, groupsReached };
 }
 
 /** ReadonlyMap<device id, answer> over the allocation's own id index and answer array. */

@@ -101,7 +101,9 @@ export class LicensingContext {
   }
 
   private async impact(tx: TxStore, lost: string[], gained: number): Promise<Impact> {
-    const sample = await Promise.all(lost.slice(0, 20).map(async (id) => ({ id, name: (await tx.devices.nameOf(id)) ?? id })));
+    const ids = lost.slice(0, 20);
+    const names = await tx.devices.namesOf(ids); // one query for the sample, not one per device
+    const sample = ids.map((id) => ({ id, name: names.get(id) ?? id }));
     return { devices: lost.length, devicesGainingSeat: gained, sample };
   }
 }

@@ -4,12 +4,16 @@
 import type { Aggregates } from '../store/store.ts';
 import type { EntitlementWrite } from '../store/queries/entitlements.ts';
 import type { DeviceWithEntitlement } from '../store/queries/devices.ts';
-import { allocateSeats, type AllocInput } from './allocate.ts';
+import { allocateSeatsByKey, type KeyedAllocInput } from './allocate.ts';
 
-/** The allocation's input, and every device's current answer in the same order (one query for both). */
-async function loadState(q: Aggregates, now: number): Promise<{ input: AllocInput; current: DeviceWithEntitlement[] }> {
+/**
+ * The allocation's input, devices by their integer keys: the device rows
+ * (each with its current answer, one query) and the membership rows go in
+ * as the database returns them, with no id string hashed or copied.
+ */
+async function loadState(q: Aggregates, now: number): Promise<{ input: KeyedAllocInput; current: DeviceWithEntitlement[] }> {
   const [subscriptions, assignments, edges, memberships, devices] = await Promise.all([
-    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.allMemberships(), q.devices.allWithEntitlement(),
+    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.allMembershipKeys(), q.devices.allWithEntitlement(),
   ]);
   return {
     input: {
@@ -18,15 +22,11 @@ async function loadState(q: Aggregates, now: number): Promise<{ input: AllocInpu
         .map((r) => ({ id: r.id, productSku: r.product_sku, seats: r.seats, termEnd: r.term_end ? Date.parse(r.term_end) : null, suspended: !!r.suspended, ord: r.ord })),
       assignments: assignments.map((r) => ({ subscriptionId: r.subscription_id, groupId: r.group_id })),
       edges,
-      memberships: memberships.map((r) => ({ groupId: r.group_id, deviceId: r.device_id, ord: r.ord })),
-      devices: devices.map((r) => ({ id: r.id, disabled: !!r.disabled, retired: r.retired_at !== null })),
+      memberships,
+      devices,
     },
     current: devices,
   };
-}
-
-export async function loadAllocInput(q: Aggregates, now: number): Promise<AllocInput> {
-  return (await loadState(q, now)).input;
 }
 
 /**
@@ -42,17 +42,18 @@ export async function recomputeEntitlements(q: Aggregates, now: number): Promise
 
 export async function recompute(q: Aggregates, now: number): Promise<Recomputed> {
   const { input, current } = await loadState(q, now);
-  const alloc = allocateSeats(input);
+  const alloc = allocateSeatsByKey(input);
   await q.entitlements.replaceUsage(alloc.subscriptions, alloc.groupsReached);
   const inserts: EntitlementWrite[] = [];
   const updates: EntitlementWrite[] = [];
   const changed: string[] = [];
   const lostSeat: string[] = [];
   const gotSeat: string[] = [];
-  // The allocation's keys are these rows' own id strings: each lookup reuses the hash computed when it was made.
-  for (const old of current) {
+  // The answers come row by row in the order of `current`: no id is hashed or looked up.
+  for (let row = 0; row < current.length; row++) {
+    const old = current[row];
+    const e = alloc.byRow[row];
     const deviceId = old.id;
-    const e = alloc.devices.get(deviceId)!;
     if (old.status === null) {
       inserts.push({ deviceId, status: e.status, reason: e.reason, product: e.product, subscription: e.subscription, group: e.group });
       changed.push(deviceId);

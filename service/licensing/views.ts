@@ -4,12 +4,14 @@
 import type { Aggregates } from '../store/store.ts';
 import { createHash } from 'node:crypto';
 import type {
-  Admin, Assignment, DeviceDetail, DeviceEnforcement, DeviceFactsView, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
+  Admin, Assignment, DeviceDetail, DeviceEnforcement, DeviceFactsView, DeviceList, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
 } from '../../shared/schemas/admin.ts';
 import type { DeviceFacts, EnforcerHealth } from '../../shared/schemas/device.ts';
 import { subscriptionState } from './allocate.ts';
 import { resolveRef } from './resolve.ts';
 import type { DeviceFilter } from '../store/queries/views.ts';
+import { DevlicError } from '../../shared/errors.ts';
+import { decodeDeviceCursor, encodeDeviceCursor } from './device-cursor.ts';
 
 type Named = { id: string; name: string };
 const iso = (v: string | null) => v;
@@ -115,7 +117,9 @@ export function factsView(facts: DeviceFacts, raw: boolean): DeviceFactsView {
 }
 
 // `now` defaults to the wall clock because the route passes only the query; stale is relative to it.
-export async function listDevices(q: Aggregates, query: DeviceListQuery, now: number = Date.now()): Promise<{ items: DeviceView[]; total: number }> {
+export async function listDevices(q: Aggregates, query: DeviceListQuery, now: number = Date.now()): Promise<DeviceList> {
+  if (query.after !== undefined && query.offset !== undefined) throw new DevlicError('BAD_REQUEST', 'give after (a cursor) or offset, not both');
+  const after = query.after === undefined ? undefined : decodeDeviceCursor(query.after);
   const filter: DeviceFilter = {
     licensed: query.licensed === 'true' ? true : query.licensed === 'false' ? false : undefined,
     reason: query.reason, q: query.q, mode: query.mode,
@@ -126,9 +130,12 @@ export async function listDevices(q: Aggregates, query: DeviceListQuery, now: nu
     seenBefore: query.staleMinutes ? new Date(now - query.staleMinutes * 60_000).toISOString() : undefined,
   };
   const total = await q.views.deviceCount(filter);
-  const rows = await q.views.devices(filter, query.limit ?? 100, query.offset ?? 0);
+  const limit = query.limit ?? 100;
+  const rows = await q.views.devices(filter, limit, after ? { after } : { offset: query.offset ?? 0 });
   const groupsOf = await groupsLookup(q, rows.map((r) => r.id));
-  return { items: rows.map((r) => deviceRow(r, groupsOf(r.id))), total };
+  // A full page may have a successor: its last row is where the next one starts (an empty next page ends the walk).
+  const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+  return { items: rows.map((r) => deviceRow(r, groupsOf(r.id))), total, next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id }) : null };
 }
 
 export async function getDevice(q: Aggregates, id: string, opts: { rawFacts: boolean }): Promise<DeviceDetail> {

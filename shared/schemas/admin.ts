@@ -273,7 +273,14 @@ export const DeviceListQuery = Type.Object({
   reason: Type.Optional(EntitlementReason),
   q: Type.Optional(Type.String({ maxLength: 128 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  /** Skip this many matching devices (kept for compatibility: a deep offset still walks the rows it skips; prefer `after`). */
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * The page after this cursor: the `next` of the previous page (opaque; the
+   * order is enrolment, then id). Costs the same at any depth and never skips
+   * or repeats a device when others enroll or leave meanwhile. Not with `offset`.
+   */
+  after: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   /** Direct members of this group (id or unique name). */
   group: Type.Optional(Ref),
   /** Devices whose entitlement names this subscription (id or unique name): seated by it, or turned away by it (SEATS_EXHAUSTED). */
@@ -290,7 +297,7 @@ export const DeviceListQuery = Type.Object({
 export type DeviceListQuery = Type.Static<typeof DeviceListQuery>;
 
 /** `DeviceListQuery` without paging: `GET /devices.csv` exports every matching device. */
-export const DeviceCsvQuery = Type.Omit(DeviceListQuery, ['limit', 'offset']);
+export const DeviceCsvQuery = Type.Omit(DeviceListQuery, ['limit', 'offset', 'after']);
 export type DeviceCsvQuery = Type.Static<typeof DeviceCsvQuery>;
 
 /** Columns of `GET /devices.csv` (text/csv, RFC 4180, a header row, formula-like cells prefixed with '). */
@@ -406,6 +413,14 @@ export const AuditQuery = Type.Object({
   until: Type.Optional(Timestamp),
 }, { additionalProperties: false });
 export type AuditQuery = Type.Static<typeof AuditQuery>;
+
+/** `GET /devices`: a page, the filter's total, and the cursor of the next page (`after`), null on the last page. */
+export const DeviceList = Type.Object({
+  items: Type.Array(DeviceView),
+  total: Type.Integer(),
+  next: Type.Union([Type.String(), Type.Null()]),
+});
+export type DeviceList = Type.Static<typeof DeviceList>;
 
 /** Wrapper for list answers; `total` lets clients page. */
 export function ListOf<T extends Type.TSchema>(item: T) {

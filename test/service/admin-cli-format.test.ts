@@ -138,6 +138,7 @@ describe('argv → request mapping', () => {
     ['devices list', 'GET', '/v1/admin/devices'],
     ['devices list --licensed', 'GET', '/v1/admin/devices?licensed=true'],
     ['devices list --unlicensed --search lap --limit 50 --offset 100', 'GET', '/v1/admin/devices?licensed=false&q=lap&limit=50&offset=100'],
+    ['devices list --licensed --limit 50 --after WyJhIiwiYiJd', 'GET', '/v1/admin/devices?licensed=true&limit=50&after=WyJhIiwiYiJd'],
     ['devices show dev_1', 'GET', '/v1/admin/devices/dev_1'],
     ['devices disable dev_1', 'PATCH', '/v1/admin/devices/dev_1', { disabled: true }],
     ['devices enable dev_1', 'PATCH', '/v1/admin/devices/dev_1', { disabled: false }],
@@ -262,6 +263,8 @@ describe('usage errors (exit 2)', () => {
     ['devices list --limit 0', /--limit must be a whole number from 1 to 1000/],
     ['devices list --limit ten', /--limit/],
     ['devices list --offset -3', /--offset|argument/],
+    ['devices list --after WyJhIiwiYiJd --offset 3', /--after or --offset, not both/],
+    ['devices list --csv --after WyJhIiwiYiJd', /no --limit, --offset or --after/],
     ['devices show', /missing DEVICE/],
     ['devices show a b', /unexpected argument 'b'/],
     ['devices merge dev_new', /missing OLD/],
@@ -337,7 +340,9 @@ describe('human output', () => {
 
   it('says when a device page is not the whole fleet', () => {
     const out = renderDevices({ items: [device({})], total: 40 }, ctx);
-    expect(out).toContain('Showing 1 of 40 devices');
+    expect(out).toContain('Showing 1 of 40 devices; use --offset');
+    // With the next page's cursor, the note gives it as --after.
+    expect(renderDevices({ items: [device({})], total: 40, next: 'WyJhIiwiYiJd' }, ctx)).toContain('Showing 1 of 40 devices; next page: --after WyJhIiwiYiJd.');
     expect(renderDevices({ items: [], total: 0 }, ctx)).toBe('No devices.\n');
   });
 

@@ -6,7 +6,7 @@
 // for every device (in the same order), the same usage per subscription and
 // the same reach per assigned group.
 import { describe, expect, it } from 'vitest';
-import { allocateSeats, type AllocInput, type AllocResult } from '../../service/licensing/allocate.ts';
+import { allocateSeats, allocateSeatsByKey, type AllocInput, type AllocResult, type KeyedAllocInput } from '../../service/licensing/allocate.ts';
 import { allocateSeatsReference } from './allocate-reference.ts';
 import { mulberry32 as prng } from '../helpers/prng.ts';
 
@@ -81,6 +81,52 @@ describe('allocateSeats agrees with the Map/Set-keyed reference', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const inp = randomInput(prng(1000 + seed), 3000);
       expect(plain(allocateSeats(inp)), `seed ${seed}`).toEqual(plain(allocateSeatsReference(inp)));
+    }
+  });
+});
+
+/** The input with each distinct device id given an integer key: dense (a fresh table's rowids) or sparse (after deletes, or past the flat table's range). */
+function keyed(inp: AllocInput, rnd: () => number, sparse: boolean): KeyedAllocInput {
+  const keys = new Map<string, number>();
+  let next = Math.floor(rnd() * 10);
+  const keyOf = (id: string) => {
+    let k = keys.get(id);
+    // Sparse keys start below zero now and then: a key the flat table cannot hold must take the Map path, not be lost.
+    if (k === undefined) { next += sparse ? 1 + Math.floor(rnd() * 100_000) : 1 + Math.floor(rnd() * 3); keys.set(id, (k = sparse && next % 3 === 0 ? -next : next)); }
+    return k;
+  };
+  const devices = inp.devices.map((d) => ({ key: keyOf(d.id), disabled: d.disabled ? 1 : 0, retired: d.retired ? 1 : 0 }));
+  // A membership of a device not in the list gets a key no device has, as a row gone from devices would.
+  const memberships = inp.memberships.map((m) => ({ groupId: m.groupId, deviceKey: keys.get(m.deviceId) ?? next + 7, ord: m.ord }));
+  return { ...inp, devices, memberships };
+}
+
+describe('allocateSeatsByKey (integer device keys) agrees with the reference', () => {
+  it('on 2000 seeded random fleets of up to 40 devices, keys dense or sparse', () => {
+    let sparseMaps = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const rnd = prng(50_000 + seed);
+      const inp = randomInput(rnd, 40);
+      const sparse = seed % 2 === 0;
+      const k = keyed(inp, rnd, sparse);
+      const got = allocateSeatsByKey(k);
+      const want = allocateSeatsReference(inp);
+      expect(got.byRow.length, `seed ${seed}`).toBe(inp.devices.length);
+      inp.devices.forEach((d, row) => expect({ ...got.byRow[row] }, `seed ${seed}, row ${row}`).toEqual({ ...want.devices.get(d.id) }));
+      expect([...got.subscriptions], `seed ${seed}`).toEqual([...want.subscriptions]);
+      expect([...got.groupsReached], `seed ${seed}`).toEqual([...want.groupsReached]);
+      if (sparse && k.devices.length > 1) sparseMaps++;
+    }
+    expect(sparseMaps).toBeGreaterThan(500);
+  });
+
+  it('on 10 fleets of up to 3,000 devices', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const rnd = prng(60_000 + seed);
+      const inp = randomInput(rnd, 3000);
+      const got = allocateSeatsByKey(keyed(inp, rnd, seed % 2 === 0));
+      const want = allocateSeatsReference(inp);
+      inp.devices.forEach((d, row) => expect(got.byRow[row], `seed ${seed}, row ${row}`).toEqual(want.devices.get(d.id)));
     }
   });
 });

@@ -201,6 +201,26 @@ describe('retire, restore, delete', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('pages the device list by cursor over HTTP: next leads to the following page, the last page has none, bad cursors are 400', async () => {
+    const all = (await admin.ok('GET', '/devices?q=cart&limit=1000')).items.map((x: any) => x.id);
+    expect(all.length).toBe(3);
+    const walked: string[] = [];
+    let next: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const r: { items: { id: string }[]; total: number; next: string | null } = await admin.ok('GET', `/devices?q=cart&limit=2${next ? `&after=${next}` : ''}`);
+      expect(r.total).toBe(3);
+      walked.push(...r.items.map((x) => x.id));
+      next = r.next;
+      if (!next) break;
+    }
+    expect(walked).toEqual(all);
+    for (const q of ['after=%21%21', 'after=WyJhIl0', `after=${encodeURIComponent(Buffer.from('["a","b"]').toString('base64url'))}&offset=2`]) {
+      const r = await admin.call('GET', `/devices?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.error.code, q).toBe('BAD_REQUEST');
+    }
+  });
+
   it('retiring a device without a seat needs no confirmation', async () => {
     const d = await admin.ok('POST', `/devices/${devs[2].deviceId}/retire`, {});
     expect(d.reason).toBe('DEVICE_RETIRED');

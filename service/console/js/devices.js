@@ -114,10 +114,17 @@ async function renderFleet(el, query, ctx) {
     (e) => showError("Couldn't change the device", e)) : null;
   const drawRow = (d) => deviceRow(d, cols, act);
 
+  // Where each page reached by Next starts (offset -> the service's cursor): Next asks for the page after the
+  // previous one's last device, which costs the same at any depth; a page opened by its URL offset asks by offset.
+  const cursors = new Map();
   /** One page of the list; scoped to a subscription, only the devices that subscription could not seat. */
   async function fetchPage(f) {
-    return get('/devices', { ...f, ...scope(), q: state.q, limit: PAGE, offset: state.offset });
+    const from = state.offset > 0 && cursors.has(state.offset) ? { after: cursors.get(state.offset) } : { offset: state.offset };
+    const r = await get('/devices', { ...f, ...scope(), q: state.q, limit: PAGE, ...from });
+    if (r.next) cursors.set(state.offset + PAGE, r.next);
+    return r;
   }
+  const restart = () => { state.offset = 0; cursors.clear(); };
 
   const scope = () => (state.subscription ? { subscription: state.subscription } : {});
 
@@ -132,9 +139,9 @@ async function renderFleet(el, query, ctx) {
   }
 
   const search = h('input', { type: 'search', id: 'fleet-search', value: state.q, autocomplete: 'off', placeholder: 'Name or device id' });
-  search.addEventListener('input', debounce(() => { state.q = search.value.trim(); state.offset = 0; load(); }, 300));
+  search.addEventListener('input', debounce(() => { state.q = search.value.trim(); restart(); load(); }, 300));
   const filters = h('fieldset', { class: 'chips' }, h('legend', {}, 'Show'), FILTERS.map(([key, label]) => h('label', { class: 'chip' },
-    h('input', { type: 'radio', name: 'fleet-filter', value: key, checked: key === state.filter, onchange: () => { state.filter = key; state.offset = 0; load(); } }), label)));
+    h('input', { type: 'radio', name: 'fleet-filter', value: key, checked: key === state.filter, onchange: () => { state.filter = key; restart(); load(); } }), label)));
 
   async function load({ live = false, redraw = false } = {}) {
     const f = FILTERS.find((x) => x[0] === state.filter)[2];

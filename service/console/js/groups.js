@@ -75,6 +75,7 @@ async function renderGroup(el, id, ctx) {
   let g = await get(`/groups/${enc(id)}`);
   let sub = g.subscription ? await get(`/subscriptions/${enc(g.subscription.id)}`) : null;
   let offset = 0;
+  const cursors = new Map(); // offset of a page reached by Next -> the cursor it starts after
   let shownIds = new Set();
   const info = h('div');
   const members = h('div');
@@ -118,7 +119,9 @@ async function renderGroup(el, id, ctx) {
   }
 
   async function loadMembers() {
-    const r = await get('/devices', { group: g.id, limit: PAGE, offset });
+    // Next asks for the page after the last device shown (the service's cursor): the same cost at any depth.
+    const r = await get('/devices', { group: g.id, limit: PAGE, ...(offset > 0 && cursors.has(offset) ? { after: cursors.get(offset) } : { offset }) });
+    if (r.next) cursors.set(offset + PAGE, r.next);
     const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', ...(handEdits() ? ['Actions'] : [])];
     shownIds = new Set(r.items.map((d) => d.id));
     rebuild(members,

@@ -246,6 +246,9 @@ export const PG_MIGRATIONS: string[] = [
   ALTER TABLE devices ADD COLUMN os_version TEXT;
   UPDATE devices SET os_version = last_report::jsonb->>'osVersion' WHERE last_report IS NOT NULL;
   `,
+  /* an integer key per device for the seat allocation (SQLite uses its rowid, no migration there): a recompute loads devices and memberships by it and hashes no id string; existing devices are numbered by this ALTER */ `
+  ALTER TABLE devices ADD COLUMN key BIGINT GENERATED ALWAYS AS IDENTITY;
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

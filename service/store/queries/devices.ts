@@ -13,10 +13,23 @@ export interface NewDevice {
   id: string; name: string; machineIdHash: string; hardwareUuid: string; facts: string; publicKey: string; enrolledAt: string; duplicateOf: string | null;
 }
 
-/** A device as a recompute needs it: whether it may hold a seat, and its current answer. */
+/**
+ * A device as a recompute needs it: its integer key (what the allocation
+ * works on), whether it may hold a seat, and its current answer.
+ */
 export interface DeviceWithEntitlement {
-  id: string; disabled: number; retired_at: string | null;
+  key: number; id: string; disabled: number; retired_at: string | null; retired: number;
   status: string | null; reason: string | null; product_sku: string | null; subscription_id: string | null; group_id: string | null;
+}
+
+/**
+ * A device's integer key as SQL on `devices d`: SQLite's rowid, PostgreSQL's
+ * identity column `key`. Used only within one transaction (a recompute loads
+ * the devices and the memberships by it), so that SQLite's VACUUM may
+ * renumber rowids does not matter.
+ */
+export function deviceKey(c: SqlConn): string {
+  return c.dialect === 'postgres' ? 'd.key' : 'd.rowid';
 }
 
 export function deviceQueries(c: SqlConn) {
@@ -24,6 +37,12 @@ export function deviceQueries(c: SqlConn) {
     ...nameQueries(c, 'devices'),
     get(id: string): Promise<DeviceRow | undefined> {
       return c.get('SELECT * FROM devices WHERE id = ?', [id]);
+    },
+    /** Names of a few devices (one placeholder per id: meant for a sample, not a fleet); absent ids are left out. */
+    async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
+      if (ids.length === 0) return new Map();
+      const rows = await c.all<{ id: string; name: string }>(`SELECT id, name FROM devices WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+      return new Map(rows.map((r) => [r.id, r.name]));
     },
     async publicKey(id: string): Promise<string | null> {
       return (await c.get<{ public_key: string }>('SELECT public_key FROM devices WHERE id = ?', [id]))?.public_key ?? null;
@@ -71,17 +90,14 @@ export function deviceQueries(c: SqlConn) {
     async setDisabled(id: string, disabled: boolean): Promise<void> {
       await c.run('UPDATE devices SET disabled = ? WHERE id = ?', [disabled ? 1 : 0, id]);
     },
-    /** Every device, for the seat allocation. */
-    allForAllocation(): Promise<{ id: string; disabled: number; retired_at: string | null }[]> {
-      return c.all('SELECT id, disabled, retired_at FROM devices');
-    },
     /**
      * Every device with its current answer (status null: no entitlement row
      * yet), in one pass: a recompute compares the allocation with it row by
      * row instead of loading the entitlements apart and matching them by id.
      */
     allWithEntitlement(): Promise<DeviceWithEntitlement[]> {
-      return c.all(`SELECT d.id, d.disabled, d.retired_at, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id
+      return c.all(`SELECT ${deviceKey(c)} AS key, d.id, d.disabled, d.retired_at, (d.retired_at IS NOT NULL) AS retired,
+        e.status, e.reason, e.product_sku, e.subscription_id, e.group_id
         FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id`);
     },
 

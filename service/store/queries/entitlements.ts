@@ -128,23 +128,6 @@ export function entitlementQueries(c: SqlConn) {
       await c.run('DELETE FROM group_reach');
       await c.runMany('INSERT INTO group_reach (group_id, devices_reached) VALUES (?, ?)', reach.map(([id, n]) => [id, n]));
     },
-    /** How many of these devices hold no seat (gone devices count as holding none): one query per BULK ids on either backend. */
-    async countUnlicensed(deviceIds: readonly string[]): Promise<number> {
-      let n = 0;
-      if (c.dialect === 'postgres') {
-        for (const part of chunks(deviceIds, BULK)) {
-          n += (await c.get<{ n: number }>(`SELECT count(*) AS n FROM unnest(?::text[]) AS d(id)
-            WHERE NOT EXISTS (SELECT 1 FROM device_entitlements e WHERE e.device_id = d.id AND e.status = 'licensed')`, [arr(part)]))!.n;
-        }
-        return n;
-      }
-      // SQLite: the ids as one JSON array per BULK (json_each), not one query per device.
-      for (const part of chunks(deviceIds, BULK)) {
-        n += (await c.get<{ n: number }>(`SELECT count(*) AS n FROM json_each(?) AS d
-          WHERE NOT EXISTS (SELECT 1 FROM device_entitlements e WHERE e.device_id = d.value AND e.status = 'licensed')`, [JSON.stringify(part)]))!.n;
-      }
-      return n;
-    },
     async isLicensed(deviceId: string): Promise<boolean> {
       return !!(await c.get("SELECT 1 AS x FROM device_entitlements WHERE device_id = ? AND status = 'licensed'", [deviceId]));
     },

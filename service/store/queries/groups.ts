@@ -2,6 +2,7 @@
 // whose ord is the global "earliest member first" order for seats).
 import type { SqlConn } from '../sql.ts';
 import { nameQueries } from './names.ts';
+import { deviceKey } from './devices.ts';
 
 export interface Edge { parent: string; child: string }
 
@@ -44,9 +45,9 @@ export function groupQueries(c: SqlConn) {
     async memberCount(groupId: string): Promise<number> {
       return (await c.get<{ n: number }>('SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?', [groupId]))!.n;
     },
-    /** Every membership, for the seat allocation. */
-    allMemberships(): Promise<{ group_id: string; device_id: string; ord: number }[]> {
-      return c.all('SELECT group_id, device_id, ord FROM group_members');
+    /** Every membership with the device's integer key (deviceKey), for the seat allocation: rows it takes as they come. */
+    allMembershipKeys(): Promise<{ groupId: string; deviceKey: number; ord: number }[]> {
+      return c.all(`SELECT m.group_id AS "groupId", ${deviceKey(c)} AS "deviceKey", m.ord FROM group_members m JOIN devices d ON d.id = m.device_id`);
     },
     /** Deletes a group with its memberships, nestings, reach and enrollment-token links (the devices stay). */
     async delete(id: string): Promise<void> {

@@ -134,11 +134,19 @@ export function viewQueries(c: SqlConn) {
       const { sql, args } = countSql(f);
       return (await c.get<{ n: number }>(sql, args))!.n;
     },
-    devices(f: DeviceFilter, limit: number, offset: number): Promise<any[]> {
+    /**
+     * A page in enrolment order: after a keyset cursor (the previous page's
+     * last (enrolled_at, id): the index walk starts there, so any page costs
+     * what the first does) or, for compatibility, after skipping `offset` rows.
+     */
+    devices(f: DeviceFilter, limit: number, from: { offset: number } | { after: { enrolledAt: string; id: string } }): Promise<any[]> {
       const { w, args } = listWhere(f);
-      // The page's ids first (walking devices_enrolled, skipping offset rows without reading whole device rows), then their rows.
-      return c.all(`${DEVICE_SELECT} WHERE d.id IN (SELECT d.id FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${w}
-        ORDER BY d.enrolled_at, d.id LIMIT ? OFFSET ?) ORDER BY d.enrolled_at, d.id`, [...args, limit, offset]);
+      const keyset = 'after' in from;
+      const where = keyset ? `${w ? `${w} AND` : 'WHERE'} (d.enrolled_at, d.id) > (?, ?)` : w;
+      const pageArgs = keyset ? [...args, from.after.enrolledAt, from.after.id, limit] : [...args, limit, from.offset];
+      // The page's ids first (walking devices_enrolled, without reading whole device rows), then their rows.
+      return c.all(`${DEVICE_SELECT} WHERE d.id IN (SELECT d.id FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id ${where}
+        ORDER BY d.enrolled_at, d.id LIMIT ?${keyset ? '' : ' OFFSET ?'}) ORDER BY d.enrolled_at, d.id`, pageArgs);
     },
     device(id: string): Promise<any | undefined> {
       return c.get(`${DEVICE_SELECT} WHERE d.id = ?`, [id]);

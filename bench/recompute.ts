@@ -1,0 +1,78 @@
+// The recompute alone, in-process: assign a subscription to a whole seeded
+// fleet and unassign it again through the licensing core (the transaction,
+// the recompute, the writes), timed by the wall clock and by this process's
+// CPU time (less moved by other load on the machine than the wall clock;
+// PostgreSQL's own CPU is not in it). DEVLIC_BENCH_COMPARE=DIR alternates
+// with the same calls into another checkout of devlic (e.g. an older commit
+// unpacked with `git archive`) on an identically seeded database of its own
+// (made by its own migrations): a same-run pair.
+// Run: node_modules/.bin/node bench/recompute.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=3, DEVLIC_BENCH_DATABASE=sqlite|postgres|both)
+import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createStore } from '../service/store/store.ts';
+import { seedCatalogue } from '../service/licensing/catalogue.ts';
+import { tempDir } from '../test/helpers/processes.ts';
+import { seedFleet } from './seed-fleet.ts';
+import { benchBackends, benchDatabase, stopBenchCluster } from './backend.ts';
+
+const N = Number(process.env.DEVLIC_BENCH_DEVICES ?? 100_000);
+const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 3);
+const trees: [string, string][] = [['this', resolve(import.meta.dirname, '..')]];
+if (process.env.DEVLIC_BENCH_COMPARE) trees.push(['compare', resolve(process.env.DEVLIC_BENCH_COMPARE)]);
+
+/** The licensing core of one checkout, loaded from its own files. */
+async function core(root: string) {
+  const mod = (p: string) => import(pathToFileURL(join(root, p)).href);
+  const [open, store, ctx, subs, asg] = await Promise.all([mod('service/store/open.ts'), mod('service/store/store.ts'), mod('service/licensing/context.ts'),
+    mod('service/licensing/subscriptions.ts'), mod('service/licensing/assignments.ts')]);
+  return { open: open.openSqlDatabase, createStore: store.createStore, Context: ctx.LicensingContext, actor: ctx.SYSTEM_ACTOR, createSubscription: subs.createSubscription, assign: asg.assign, unassign: asg.unassign };
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  await fn();
+  const d = process.cpuUsage(c);
+  return { wall: performance.now() - t, cpu: (d.user + d.system) / 1000 };
+}
+
+const rows: Record<string, string | number>[] = [];
+const cores = await Promise.all(trees.map(async ([name, root]) => [name, await core(root)] as const));
+for (const backend of benchBackends()) {
+  // A database per checkout, each made by that checkout's own migrations (an older one refuses a newer schema), seeded alike.
+  const sites = new Map<string, { dataDir: string; database: string | null; sub: string | null }>();
+  for (const [name, c] of cores) {
+    const dataDir = join(tempDir('recompute'), 'data');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const database = await benchDatabase(backend);
+    const db = await c.open({ dataDir, database, databasePoolSize: 4 });
+    await seedCatalogue(createStore(db), new Date().toISOString());
+    await seedFleet(db, { devices: N, groups: 1000 });
+    await db.close();
+    sites.set(name, { dataDir, database, sub: null });
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Each round swaps which code goes first, so neither always meets a cache or a load the other left.
+    for (const [name, c] of round % 2 ? cores : [...cores].reverse()) {
+      const site = sites.get(name)!;
+      const db = await c.open({ dataDir: site.dataDir, database: site.database, databasePoolSize: 4 });
+      try {
+        const ctx = new c.Context(c.createStore(db));
+        site.sub ??= await c.createSubscription(ctx, c.actor, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
+        const load = loadavg()[0].toFixed(1);
+        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'));
+        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true));
+        const row = { backend, round, code: name, load, 'assign wall (ms)': Math.round(a.wall), 'assign cpu (ms)': Math.round(a.cpu),
+          'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu) };
+        console.log(JSON.stringify(row));
+        rows.push(row);
+      } finally {
+        await db.close();
+      }
+    }
+  }
+}
+await stopBenchCluster();
+console.table(rows);

@@ -1,0 +1,119 @@
+// Keyset pages of the device list (after=cursor): walking every page by the
+// previous page's `next` yields every device exactly once while devices
+// enroll and leave during the walk, on the backend under test; the same walk
+// by offset skips a device when one already seen leaves, which is why the
+// cursor is the preferred way. Bad cursors are refused and change nothing.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createStore, type Store } from '../../service/store/store.ts';
+import type { SqlDatabase } from '../../service/store/sql.ts';
+import { openSqlDatabase } from '../../service/store/open.ts';
+import { deviceQueries } from '../../service/store/queries/devices.ts';
+import { seedCatalogue } from '../../service/licensing/catalogue.ts';
+import { listDevices } from '../../service/licensing/views.ts';
+import { encodeDeviceCursor } from '../../service/licensing/device-cursor.ts';
+import type { DeviceListQuery } from '../../shared/schemas/admin.ts';
+import { seedFleet } from '../../bench/seed-fleet.ts';
+import { tempDir } from '../helpers/processes.ts';
+import { databaseFor } from '../helpers/test-backend.ts';
+
+const SEEDED = 250;
+let db: SqlDatabase;
+let store: Store;
+let enrolled = 0;
+
+beforeAll(async () => {
+  const dataDir = join(tempDir('device-cursor'), 'data');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  db = await openSqlDatabase({ dataDir, database: await databaseFor(dataDir), databasePoolSize: 4 });
+  store = createStore(db);
+  await seedCatalogue(store, new Date().toISOString());
+  // Every seeded device has the same enrolled_at: pages must break the tie by id.
+  await seedFleet(db, { devices: SEEDED, groups: 3 });
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+/** A device enrolling now (a later enrolled_at than any seeded one). */
+async function enroll(): Promise<string> {
+  const id = `dev_new_${enrolled++}`;
+  await deviceQueries(db).insert({
+    id, name: id, machineIdHash: id, hardwareUuid: '', facts: '{}', publicKey: '{}', enrolledAt: new Date(Date.now() + 1000 + enrolled).toISOString(), duplicateOf: null,
+  });
+  return id;
+}
+
+it('walking by cursor yields every device once while others enroll and one already seen leaves', async () => {
+  const startIds = new Set((await listDevices(store, { limit: 1000 })).items.map((d) => d.id));
+  expect(startIds.size).toBe(SEEDED);
+  const seen: string[] = [];
+  const newIds: string[] = [];
+  let next: string | null | undefined;
+  let pages = 0;
+  do {
+    const query: DeviceListQuery = { limit: 40, ...(next ? { after: next } : {}) };
+    // The page is read while devices enroll (and, once, a device already listed is deleted).
+    const [page, more] = await Promise.all([
+      listDevices(store, query),
+      pages < 5 ? Promise.all([enroll(), enroll(), enroll()]) : Promise.resolve([]),
+      pages === 2 ? deviceQueries(db).delete(seen[0]) : Promise.resolve(),
+    ]);
+    newIds.push(...more);
+    seen.push(...page.items.map((d) => d.id));
+    next = page.next;
+    pages++;
+    expect(pages).toBeLessThan(100);
+  } while (next);
+  expect(new Set(seen).size).toBe(seen.length); // nobody twice
+  for (const id of startIds) expect(seen, id).toContain(id); // every device there at the start, the deleted one included (seen before it left)
+  for (const id of newIds) expect(seen, id).toContain(id); // enrolments append to the order: the walk reaches them
+  expect(seen.length).toBe(SEEDED + newIds.length);
+});
+
+it('the same walk by offset skips a device when one already listed leaves (the cursor does not)', async () => {
+  const all = (await listDevices(store, { limit: 1000 })).items.map((d) => d.id);
+  const walk = async (byCursor: boolean) => {
+    const seen: string[] = [];
+    let next: string | null = null;
+    for (let page = 0; page < 100; page++) {
+      const r = await listDevices(store, byCursor ? { limit: 50, ...(next ? { after: next } : {}) } : { limit: 50, offset: page * 50 });
+      seen.push(...r.items.map((d) => d.id));
+      if (page === 0) await deviceQueries(db).delete(seen[byCursor ? 1 : 0]);
+      next = r.next;
+      if (r.items.length < 50 || (byCursor && !next)) break;
+    }
+    return seen;
+  };
+  const byOffset = await walk(false);
+  expect(byOffset.length).toBe(all.length - 1);
+  expect(all.filter((id) => !byOffset.includes(id))).toEqual([all[50]]); // the first of page 2 slid onto page 1 unseen
+  const byCursor = await walk(true);
+  expect(byCursor).toEqual(all.filter((id) => id !== all[0]));
+});
+
+it('a filtered walk by cursor gives the filter\'s devices in the order of one long page', async () => {
+  await db.run('UPDATE devices SET retired_at = ? WHERE id IN (?, ?, ?)', [new Date().toISOString(), 'dev_fleet_3', 'dev_fleet_30', 'dev_fleet_99']);
+  const whole = (await listDevices(store, { retired: 'false', limit: 1000 })).items.map((d) => d.id);
+  const paged: string[] = [];
+  let next: string | null = null;
+  do {
+    const r = await listDevices(store, { retired: 'false', limit: 7, ...(next ? { after: next } : {}) });
+    paged.push(...r.items.map((d) => d.id));
+    next = r.next;
+  } while (next);
+  expect(paged).toEqual(whole);
+  expect(whole).not.toContain('dev_fleet_30');
+});
+
+it('a cursor it did not make, or a cursor with an offset, is refused with BAD_REQUEST', async () => {
+  for (const after of ['not a cursor!', 'bm90IGpzb24', encodeDeviceCursor({ enrolledAt: 'x', id: 'y' }).slice(0, -2) + '!!', Buffer.from('["a"]').toString('base64url'),
+    Buffer.from(JSON.stringify(['a', 'x'.repeat(300)])).toString('base64url')]) {
+    await expect(listDevices(store, { after }), after).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  }
+  const ok = encodeDeviceCursor({ enrolledAt: '2000-01-01T00:00:00.000Z', id: 'a' });
+  expect((await listDevices(store, { after: ok, limit: 5 })).items).toHaveLength(5);
+  await expect(listDevices(store, { after: ok, offset: 0 })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+});
