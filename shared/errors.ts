@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'TOKEN_INVALID'
   | 'KEY_CHAIN_INVALID'
   | 'CONFIG_INVALID'
+  | 'SIGN_IN_NAME_INVALID'
   | 'USAGE'
   | 'INTERNAL';
 
@@ -57,6 +58,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   TOKEN_INVALID: 401,
   KEY_CHAIN_INVALID: 502,
   CONFIG_INVALID: 500,
+  SIGN_IN_NAME_INVALID: 400,
   USAGE: 400,
   INTERNAL: 500,
 };
