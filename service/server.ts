@@ -23,6 +23,8 @@ import { DeviceAuthenticator } from './http/device-auth.ts';
 import { signMergeNotice } from '../shared/device-proofs.ts';
 import { createMetrics } from './http/metrics.ts';
 import { Waiters } from './http/waiters.ts';
+import { userDeviceRoutes, WAITS_PER_PERSON } from './http/user-device-routes.ts';
+import { UserEntitlementIssuer } from './licensing/user-entitlements.ts';
 import { AdminEvents, adminEventRoutes } from './http/admin-events.ts';
 import { consoleRoutes } from './http/console-routes.ts';
 import { effectiveLimits, openFileLimit, serverTimeouts } from './http/connection-limits.ts';
@@ -82,7 +84,9 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
   const waiters = new Waiters({ maxTotal: limits.maxLongPolls });
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
-  const metrics = createMetrics(db, waiters);
+  // Per-user licences (issue 16): long-polls keyed by person.
+  const userWaiters = new Waiters({ maxTotal: limits.maxLongPolls, maxPerDevice: WAITS_PER_PERSON });
+  const metrics = createMetrics(db, waiters, userWaiters);
   const signer = await SigningPool.start({ key: keys.signing, log, threads: signingThreadCount });
   const issuer = new EntitlementIssuer(db, keys.signing, {
     issuer: keys.issuer,
@@ -134,6 +138,16 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
       }
     }
   });
+  // Per-user licences (issue 16): the same keys and token policy as devices.
+  const userIssuer = new UserEntitlementIssuer(db, keys.signing, issuer.policyOf());
+  ctx.onUserEntitlementsChanged((users) => {
+    if (users === 'all') userWaiters.notifyAll();
+    else userWaiters.notify(users);
+  });
+  await app.register(userDeviceRoutes, {
+    ctx, issuer: userIssuer, auth, waiters: userWaiters, maxWaitSeconds: cfg.maxWaitSeconds, bodyLimit: cfg.deviceBodyLimit, idleTimeoutMs: timeouts.idleTimeoutMs,
+  });
+  app.addHook('preClose', async () => userWaiters.releaseAll());
   await app.register(adminRoutes, { prefix: API.admin, ctx, events });
   await app.register(adminEventRoutes, { prefix: API.admin, ctx, events });
   await app.register(consoleRoutes);

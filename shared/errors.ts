@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'KEY_CHAIN_INVALID'
   | 'CONFIG_INVALID'
   | 'SIGN_IN_NAME_INVALID'
+  | 'WRONG_PRODUCT_KIND'
   | 'USAGE'
   | 'INTERNAL';
 
@@ -59,6 +60,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   KEY_CHAIN_INVALID: 502,
   CONFIG_INVALID: 500,
   SIGN_IN_NAME_INVALID: 400,
+  // A user product's subscription assigned to a device group, or the other way round.
+  WRONG_PRODUCT_KIND: 409,
   USAGE: 400,
   INTERNAL: 500,
 };
