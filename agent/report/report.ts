@@ -7,14 +7,19 @@ import type { Decision } from '../decision/decide.ts';
 import type { Store } from '../store/store.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { toPlainText } from '../../shared/text.ts';
+import { checkSignInName } from '../../shared/sign-in.ts';
+import type { UserDecision } from '../decision/decide-user.ts';
 
-export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null): StatusReport {
+export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null, people: readonly UserDecision[] = []): StatusReport {
   const byUser = new Map<string, ReportedUser>();
+  // Each person's own mode (issue 16); `decision` is then the per-machine mode.
+  const modeOf = new Map(people.map((p) => [p.user, p.mode]));
   for (const s of store.openSessions()) {
     // Cleaned to the service's text rule: a user name or error text with control characters would get the whole report refused.
     const name = toPlainText(s.user, 256);
     if (!name || byUser.has(name) || byUser.size >= 256) continue;
-    byUser.set(name, { name, mode: decision.mode, since: new Date(s.startedAt).toISOString() });
+    const n = checkSignInName(s.user);
+    byUser.set(name, { name, mode: (n.ok ? modeOf.get(n.name) : undefined) ?? decision.mode, since: new Date(s.startedAt).toISOString() });
   }
   const sync = store.getSyncState();
   return {
