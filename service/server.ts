@@ -73,7 +73,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     if (process.stderr.isTTY) process.stderr.write(`\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`);
     else log.warn({ file }, `first start: bootstrap global-admin token written to ${file} (mode 0600); it is not printed because stderr is not a terminal`);
   }
-  await ctx.refresh();
+  await ctx.refresh(undefined, { users: true });
 
   const limits = effectiveLimits(cfg, openFileLimit());
   if (limits.loweredFrom) {
@@ -180,7 +180,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     if (crossed > 0) {
       const changed = await ctx.refresh(async (tx) => {
         await tx.audit.insert({ at, actorId: SYSTEM_ACTOR.id, actorName: SYSTEM_ACTOR.name, action: 'subscription.term-ended', target: 'subscriptions', details: { count: crossed } });
-      });
+      }, { users: true });
       log.info({ subscriptions: crossed, devicesChanged: changed.length }, 'subscription term ended');
     }
   };

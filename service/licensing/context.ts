@@ -101,14 +101,20 @@ export class LicensingContext {
     });
   }
 
-  /** Recompute without an admin change (time passing, device enrolling or reporting). */
-  refresh(fn?: (tx: TxStore) => Promise<void>): Promise<string[]> {
+  /**
+   * Recompute without an admin change (time passing, device enrolling or
+   * reporting). `users`: people's licences too (start-up and a term ending
+   * move them; a device enrolling or reporting cannot).
+   */
+  refresh(fn?: (tx: TxStore) => Promise<void>, opts: { users?: boolean } = {}): Promise<string[]> {
     return this.store.transaction(async (tx) => {
       await fn?.(tx);
       const changed = await recomputeEntitlements(tx, this.now());
       tx.changed(changed);
-      const u = await recomputeUsers(tx, this.now());
-      if (u.changed.length) tx.changed(u.changed, 'user-entitlement');
+      if (opts.users) {
+        const u = await recomputeUsers(tx, this.now());
+        if (u.changed.length) tx.changed(u.changed, 'user-entitlement');
+      }
       return changed;
     });
   }
