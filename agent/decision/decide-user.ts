@@ -91,9 +91,13 @@ export function decideUser(input: UserDecideInput): UserDecision {
  * in beside a licensed one, which is exactly what licensing forbids; the
  * price is that a licensed person sharing the machine with an unlicensed one
  * gets read-only there (per-user layers still give them full). With nobody
- * signed in the device's own mode applies.
+ * signed in the device's own mode applies. `unnamed`: people signed in whose
+ * account name is no sign-in name (shared/sign-in.ts), who count as having
+ * the device's mode.
  */
-export function machineMode(device: Decision, users: readonly UserDecision[]): { mode: Mode; reason: DecisionReason } {
+export function machineMode(device: Decision, users: readonly UserDecision[], unnamed = 0): { mode: Mode; reason: DecisionReason } {
+  // People signed in whose account name is no sign-in name can hold no user licence: the device decides for them.
+  if (unnamed > 0 && device.mode !== 'full') return { mode: device.mode, reason: device.reason };
   if (users.length === 0) return { mode: device.mode, reason: device.reason };
   const ro = users.find((u) => u.mode !== 'full');
   if (ro) return { mode: 'read-only', reason: ro.reason };

@@ -13,13 +13,17 @@ import type { UserDecision } from '../decision/decide-user.ts';
 export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null, people: readonly UserDecision[] = []): StatusReport {
   const byUser = new Map<string, ReportedUser>();
   // Each person's own mode (issue 16); `decision` is then the per-machine mode.
-  const modeOf = new Map(people.map((p) => [p.user, p.mode]));
+  const byName = new Map(people.map((p) => [p.user, p]));
   for (const s of store.openSessions()) {
     // Cleaned to the service's text rule: a user name or error text with control characters would get the whole report refused.
     const name = toPlainText(s.user, 256);
     if (!name || byUser.has(name) || byUser.size >= 256) continue;
     const n = checkSignInName(s.user);
-    byUser.set(name, { name, mode: (n.ok ? modeOf.get(n.name) : undefined) ?? decision.mode, since: new Date(s.startedAt).toISOString() });
+    const p = n.ok ? byName.get(n.name) : undefined;
+    // Someone with no sign-in name (no user licence possible) has the machine's mode, which is then the device's.
+    byUser.set(name, {
+      name, mode: p?.mode ?? decision.mode, licence: p ? p.licence : decision.mode === 'full' ? 'device' : null, since: new Date(s.startedAt).toISOString(),
+    });
   }
   const sync = store.getSyncState();
   return {

@@ -82,15 +82,16 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
     const ping = (await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null)) as { pid?: number } | null;
     const d = ev.decision;
     const sessions = store?.openSessions() ?? [];
+    const signIns = signInNames(sessions.map((x) => x.user));
     const people = store ? await evaluateUsers({
       identity, store, device: d, watermark: readWatermark(paths.watermark), userWatermarks: readUserWatermarks(paths.userWatermarks),
-      users: signInNames(sessions.map((x) => x.user)).names, nowMs: now, online: () => sync?.lastOk !== false,
+      users: signIns.names, nowMs: now, online: () => sync?.lastOk !== false,
     }) : [];
     const personOf = (raw: string) => {
       const n = checkSignInName(raw);
       return n.ok ? people.find((p) => p.user === n.name) : undefined;
     };
-    const machine = machineMode(d, people);
+    const machine = machineMode(d, people, signIns.refused.length);
     return {
       deviceId: identity?.deviceId ?? null,
       enrolled: identity !== null,

@@ -247,13 +247,13 @@ export class Daemon {
     });
     // Per-user licences (issue 16): each signed-in person decided on top of
     // the device; the per-machine layers get full only when everyone is full.
-    const { names } = signInNames(this.watcher.users);
+    const { names, refused } = signInNames(this.watcher.users);
     const users = await evaluateUsers({
       identity: this.identity, store: this.store, device: ev.decision, watermark: readWatermark(this.paths.watermark),
       userWatermarks: readUserWatermarks(this.paths.userWatermarks), users: names, nowMs: this.clock.now(),
       online: (u) => this.userSync?.isOnline(u) ?? false,
     });
-    const machine = machineMode(ev.decision, users);
+    const machine = machineMode(ev.decision, users, refused.length);
     const applied = machine.mode === ev.decision.mode && machine.reason === ev.decision.reason ? ev.decision : { ...ev.decision, ...machine };
     const userModes = users.map((u) => ({ user: u.user, mode: u.mode, licence: u.licence, reason: u.reason }));
     const out = await this.applier.apply(applied, this.watcher.users, { force, cause, userModes });

@@ -121,4 +121,9 @@ describe('machineMode: one mode for a per-machine layer', () => {
     expect(machineMode(device(false), [ud('a', false), ud('b', true)]).mode).toBe('read-only');
     expect(machineMode(device(true), [ud('a', true, 'device')]).mode).toBe('full');
   });
+  it('counts people without a sign-in name as having the device mode', () => {
+    expect(machineMode(device(false), [ud('a', true)], 1)).toEqual({ mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP' });
+    expect(machineMode(device(false), [], 1).mode).toBe('read-only');
+    expect(machineMode(device(true), [ud('a', true, 'device')], 1).mode).toBe('full');
+  });
 });

@@ -80,6 +80,13 @@ describe('per-user licences with a real agent', () => {
     expect(modeOf('bob')).toMatchObject({ reason: 'NOT_IN_LICENSED_GROUP' });
     const st = await agent.status();
     expect(st.users.find((u: any) => u.name === 'bob')).toMatchObject({ mode: 'read-only', licence: null });
+    // The fleet view shows, per device, each person and the licence they used.
+    await waitFor('fleet view shows both people and their licences', async () => {
+      const d = await lab.admin.ok('GET', `/devices/${st.deviceId}`);
+      const by = new Map(d.users.map((u: any) => [u.name, u]));
+      return (by.get('alice') as any)?.licence === 'user' && (by.get('alice') as any)?.mode === 'full'
+        && (by.get('bob') as any)?.mode === 'read-only' && (by.get('bob') as any)?.licence === null;
+    }, 30_000, 100);
     const text = (await agent.cli(['status'])).stdout;
     expect(text).toMatch(/alice \(tty1\) full by user licence/);
     expect(text).toMatch(/bob \(tty2\) read-only \(NOT_IN_LICENSED_GROUP\)/);
