@@ -84,7 +84,8 @@ export function modeFileDrift(obs: ObservedFile | null, want: ModeFileWant, perm
     if (cur.mode !== want.mode) out.push(`mode file says ${cur.mode} (wanted ${want.mode})`);
     if (cur.reason !== want.reason) out.push(`mode file reason ${cur.reason} (wanted ${want.reason})`);
     if (cur.users.length !== want.users.length || cur.users.some((u, i) => u !== want.users[i])) out.push('mode file users differ');
-    if (JSON.stringify(cur.userModes ?? null) !== JSON.stringify(want.userModes ?? null)) out.push('mode file per-user modes differ');
+    // Compared only when wanted: a decision for the device alone (one-shot `refresh` without the daemon) knows no people.
+    if (want.userModes !== undefined && JSON.stringify(cur.userModes ?? null) !== JSON.stringify(want.userModes)) out.push('mode file per-user modes differ');
   }
   out.push(...metaDrift('mode file', obs, perm, myUid));
   return out;

@@ -256,7 +256,8 @@ export class Daemon {
     const machine = machineMode(ev.decision, users, refused.length);
     const applied = machine.mode === ev.decision.mode && machine.reason === ev.decision.reason ? ev.decision : { ...ev.decision, ...machine };
     const userModes = users.map((u) => ({ user: u.user, mode: u.mode, licence: u.licence, reason: u.reason }));
-    const out = await this.applier.apply(applied, this.watcher.users, { force, cause, userModes });
+    // Nobody signed in: no per-user entries at all (the files read as before per-user licences).
+    const out = await this.applier.apply(applied, this.watcher.users, { force, cause, ...(userModes.length ? { userModes } : {}) });
     this.last = { ...ev, decision: applied };
     this.lastUsers = users;
     const usersKey = JSON.stringify(userModes);
