@@ -103,6 +103,8 @@ export interface AgentPaths {
   identity: string;
   deviceKey: string;
   watermark: string;
+  /** Per-person user-entitlement watermarks (issue 16). */
+  userWatermarks: string;
   socket: string;
 }
 
@@ -113,6 +115,7 @@ export function agentPaths(dataDir: string): AgentPaths {
     identity: join(dataDir, 'identity.json'),
     deviceKey: join(dataDir, 'device-key.pem'),
     watermark: join(dataDir, 'watermark.json'),
+    userWatermarks: join(dataDir, 'user-watermarks.json'),
     // Windows has no Unix sockets in a directory; a named pipe per data dir.
     socket: process.platform === 'win32'
       ? `\\\\.\\pipe\\devlic-agent-${Buffer.from(dataDir).toString('hex').slice(0, 40)}`

@@ -23,6 +23,8 @@ import { DeviceAuthenticator } from './http/device-auth.ts';
 import { signMergeNotice } from '../shared/device-proofs.ts';
 import { createMetrics } from './http/metrics.ts';
 import { Waiters } from './http/waiters.ts';
+import { userDeviceRoutes, WAITS_PER_PERSON } from './http/user-device-routes.ts';
+import { UserEntitlementIssuer } from './licensing/user-entitlements.ts';
 import { AdminEvents, adminEventRoutes } from './http/admin-events.ts';
 import { consoleRoutes } from './http/console-routes.ts';
 import { effectiveLimits, openFileLimit, serverTimeouts } from './http/connection-limits.ts';
@@ -73,7 +75,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     if (process.stderr.isTTY) process.stderr.write(`\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`);
     else log.warn({ file }, `first start: bootstrap global-admin token written to ${file} (mode 0600); it is not printed because stderr is not a terminal`);
   }
-  await ctx.refresh();
+  await ctx.refresh(undefined, { users: true });
 
   const limits = effectiveLimits(cfg, openFileLimit());
   if (limits.loweredFrom) {
@@ -84,7 +86,9 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
   const waiters = new Waiters({ maxTotal: limits.maxLongPolls });
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
-  const metrics = createMetrics(db, waiters);
+  // Per-user licences (issue 16): long-polls keyed by person.
+  const userWaiters = new Waiters({ maxTotal: limits.maxLongPolls, maxPerDevice: WAITS_PER_PERSON });
+  const metrics = createMetrics(db, waiters, userWaiters);
   const signer = await SigningPool.start({ key: keys.signing, log, threads: signingThreadCount });
   const issuer = new EntitlementIssuer(db, keys.signing, {
     issuer: keys.issuer,
@@ -136,6 +140,16 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
       }
     }
   });
+  // Per-user licences (issue 16): the same keys and token policy as devices.
+  const userIssuer = new UserEntitlementIssuer(db, keys.signing, issuer.policyOf());
+  ctx.onUserEntitlementsChanged((users) => {
+    if (users === 'all') userWaiters.notifyAll();
+    else userWaiters.notify(users);
+  });
+  await app.register(userDeviceRoutes, {
+    ctx, issuer: userIssuer, auth, waiters: userWaiters, maxWaitSeconds: cfg.maxWaitSeconds, bodyLimit: cfg.deviceBodyLimit, idleTimeoutMs: timeouts.idleTimeoutMs,
+  });
+  app.addHook('preClose', async () => userWaiters.releaseAll());
   // Directory groups: bind passwords sealed with this data folder's site key.
   const directories = new DirectorySyncer(ctx, passwordBox(cfg.dataDir), log);
   await app.register(adminRoutes, { prefix: API.admin, ctx, events, directories });
@@ -170,7 +184,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     if (crossed > 0) {
       const changed = await ctx.refresh(async (tx) => {
         await tx.audit.insert({ at, actorId: SYSTEM_ACTOR.id, actorName: SYSTEM_ACTOR.name, action: 'subscription.term-ended', target: 'subscriptions', details: { count: crossed } });
-      });
+      }, { users: true });
       log.info({ subscriptions: crossed, devicesChanged: changed.length }, 'subscription term ended');
     }
   };

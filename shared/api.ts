@@ -10,6 +10,8 @@ export const API = {
   enroll: '/v1/enroll',
   entitlement: '/v1/device/entitlement',
   status: '/v1/device/status',
+  /** A signed-in person's user licence, asked by the device they are on (issue 16). */
+  userEntitlement: '/v1/device/user-entitlement',
   admin: '/v1/admin',
 } as const;
 

@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'TOKEN_INVALID'
   | 'KEY_CHAIN_INVALID'
   | 'CONFIG_INVALID'
+  | 'SIGN_IN_NAME_INVALID'
+  | 'WRONG_PRODUCT_KIND'
   | 'USAGE'
   | 'INTERNAL';
 
@@ -65,6 +67,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   TOKEN_INVALID: 401,
   KEY_CHAIN_INVALID: 502,
   CONFIG_INVALID: 500,
+  SIGN_IN_NAME_INVALID: 400,
+  // A user product's subscription assigned to a device group, or the other way round.
+  WRONG_PRODUCT_KIND: 409,
   USAGE: 400,
   INTERNAL: 500,
 };

@@ -10,7 +10,8 @@ export type Cause =
   | 'sync-failed'  // a sync failed (offline rules apply)
   | 'revoked'      // the service no longer accepts this device
   | 'sign-in'
-  | 'sign-out';
+  | 'sign-out'
+  | 'user-licence'; // a signed-in person's user licence arrived or changed (issue 16)
 
 /** The cause of the decision that follows a sync's outcome. */
 export function syncCause(o: { ok: true } | { ok: false; revoked: boolean }): Cause {

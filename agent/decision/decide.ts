@@ -69,7 +69,7 @@ export interface DecideInput {
   clock: ClockInput;
   /** The local clock's reading, ms. */
   nowMs: number;
-  /** The person signing in, if the decision is for a sign-in. Device licensing: it does not change the mode. */
+  /** The person signing in, if the decision is for a sign-in. It does not change the device decision; user licences are decide-user.ts. */
   user?: string;
 }
 

@@ -6,7 +6,8 @@
 // Calls are serialised: two applies never run enforcers concurrently.
 import type { Logger } from '../../shared/log.ts';
 import type { Mode } from '../../shared/schemas/common.ts';
-import type { Enforcer, ApplyResult } from './types.ts';
+import type { Enforcer, ApplyResult, UserMode } from './types.ts';
+import { sortedUserModes } from './drift.ts';
 import type { Decision } from '../decision/decide.ts';
 import type { AppliedRow, Store } from '../store/store.ts';
 import type { Clock } from '../decision/clock.ts';
@@ -64,16 +65,21 @@ export class Applier {
     return this.chain.then(() => undefined);
   }
 
-  apply(decision: Decision, users: string[], opts: { force?: boolean; cause?: Cause } = {}): Promise<ApplyOutcome> {
+  /** The per-person modes last applied (issue 16), as JSON: not in the stored decision, so a restart (force) re-applies them. */
+  private lastUserModes = 'null';
+
+  apply(decision: Decision, users: string[], opts: { force?: boolean; cause?: Cause; userModes?: UserMode[] } = {}): Promise<ApplyOutcome> {
     const run = this.chain.then(() => this.applyNow(decision, users, opts));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async applyNow(decision: Decision, users: string[], opts: { force?: boolean; cause?: Cause }): Promise<ApplyOutcome> {
+  private async applyNow(decision: Decision, users: string[], opts: { force?: boolean; cause?: Cause; userModes?: UserMode[] }): Promise<ApplyOutcome> {
     const prev = this.store.getDecision();
+    const userModes = opts.userModes ? sortedUserModes({ mode: decision.mode, reason: decision.reason, users, userModes: opts.userModes }) : undefined;
+    const userModesKey = JSON.stringify(userModes ?? null);
     const sameTarget = prev !== null && prev.mode === decision.mode && prev.reason === decision.reason
-      && JSON.stringify(prev.users) === JSON.stringify(users);
+      && JSON.stringify(prev.users) === JSON.stringify(users) && userModesKey === this.lastUserModes;
     const changed = prev === null || prev.mode !== decision.mode || prev.reason !== decision.reason;
     const warningChanged = JSON.stringify(prev?.warning?.code ?? null) !== JSON.stringify(decision.warning?.code ?? null);
     // Nothing to do and nothing to record (the expiry check runs every minute),
@@ -87,7 +93,7 @@ export class Applier {
     // only the failing ones run again (the rest are in force, and the drift
     // check keeps them so).
     if (!sameTarget || opts.force || retry) {
-      const target = { mode: decision.mode as Mode, reason: decision.reason, users };
+      const target = { mode: decision.mode as Mode, reason: decision.reason, users, ...(userModes ? { userModes } : {}) };
       const which = !sameTarget || opts.force ? this.enforcers : this.enforcers.filter((e) => before.get(e.name)?.ok !== true);
       results = await Promise.all(which.map((e) => this.one(e, target)));
       this.logFailures(results, before);
@@ -100,6 +106,7 @@ export class Applier {
         return kept ? [kept] : [];
       }));
     }
+    this.lastUserModes = userModesKey;
     const at = this.clock.now();
     this.store.tx(() => {
       this.store.setDecision({ at, mode: decision.mode, reason: decision.reason, warning: decision.warning ? { ...decision.warning } : null, users });
@@ -158,7 +165,8 @@ export class Applier {
   private async verifyNow(cause: DriftCause): Promise<DriftRepair[]> {
     const prev = this.store.getDecision();
     if (!prev) return [];
-    const target = { mode: prev.mode as Mode, reason: prev.reason, users: prev.users };
+    const userModes = JSON.parse(this.lastUserModes) as UserMode[] | null;
+    const target = { mode: prev.mode as Mode, reason: prev.reason, users: prev.users, ...(userModes ? { userModes } : {}) };
     const before = new Map(this.store.getApplied().map((a) => [a.enforcer, a]));
     const repairs: DriftRepair[] = [];
     for (const e of this.enforcers) {

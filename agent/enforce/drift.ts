@@ -6,7 +6,7 @@
 // so "verify says drift" and "apply says unchanged" can never disagree (which
 // would repair the same thing every minute).
 import type { Stats } from 'node:fs';
-import type { EnforcementTarget } from './types.ts';
+import type { EnforcementTarget, UserMode } from './types.ts';
 
 /** A file as read without following a symlink at its path (fsutil.ts readRegular). */
 export interface ObservedFile {
@@ -66,6 +66,8 @@ export interface ModeFileWant {
   reason: string;
   /** Sorted, without duplicates. */
   users: string[];
+  /** Per-person modes (issue 16), sorted by user; absent when deciding for the device alone. */
+  userModes?: UserMode[];
 }
 
 /**
@@ -82,12 +84,14 @@ export function modeFileDrift(obs: ObservedFile | null, want: ModeFileWant, perm
     if (cur.mode !== want.mode) out.push(`mode file says ${cur.mode} (wanted ${want.mode})`);
     if (cur.reason !== want.reason) out.push(`mode file reason ${cur.reason} (wanted ${want.reason})`);
     if (cur.users.length !== want.users.length || cur.users.some((u, i) => u !== want.users[i])) out.push('mode file users differ');
+    // Compared only when wanted: a decision for the device alone (one-shot `refresh` without the daemon) knows no people.
+    if (want.userModes !== undefined && JSON.stringify(cur.userModes ?? null) !== JSON.stringify(want.userModes)) out.push('mode file per-user modes differ');
   }
   out.push(...metaDrift('mode file', obs, perm, myUid));
   return out;
 }
 
-export interface ModeFileDoc { mode: 'full' | 'read-only'; reason: string; users: string[]; at: string }
+export interface ModeFileDoc { mode: 'full' | 'read-only'; reason: string; users: string[]; userModes?: UserMode[]; at: string }
 
 /** A mode file's fields; undefined when it is not JSON of that shape. */
 export function parseModeFile(text: string | undefined): ModeFileDoc | undefined {
@@ -113,4 +117,11 @@ export function valuesDrift(what: string, current: ReadonlyMap<string, string | 
     else if (cur !== v) out.push(`${what} ${k} is ${JSON.stringify(cur)} (wanted ${JSON.stringify(v)})`);
   }
   return out;
+}
+
+/** The per-person entries in a stable order (so order alone is never a change), with only the fields written. */
+export function sortedUserModes(target: EnforcementTarget): UserMode[] | undefined {
+  if (!target.userModes) return undefined;
+  return [...target.userModes].sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0))
+    .map((u) => ({ user: u.user, mode: u.mode, licence: u.licence, reason: u.reason }));
 }

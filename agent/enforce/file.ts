@@ -1,6 +1,9 @@
-// The `file` enforcer: writes the mode as JSON ({mode, reason, users, at})
-// for anything on the device that wants to follow it (login scripts, kiosk
-// shells, tests). Default path <dataDir>/app-mode.json, mode 0644.
+// The `file` enforcer: writes the mode as JSON ({mode, reason, users,
+// userModes, at}) for anything on the device that wants to follow it (login
+// scripts, kiosk shells, tests). Default path <dataDir>/app-mode.json, mode
+// 0644. With per-user licences (issue 16) `userModes` holds one entry per
+// signed-in person ({user, mode, licence, reason}) and `mode` is the
+// per-machine mode: a login script follows its own person's entry.
 // Readers trust this file, so the path must be one only root can change:
 // no directory or symlink on the way that a non-root user or group could
 // change (see host/safe-path.ts); an existing file that is not root's own, or a
@@ -8,8 +11,8 @@
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import Type from 'typebox';
-import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, VerifyResult } from './types.ts';
-import { modeFileDrift, observeFile } from './drift.ts';
+import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, UserMode, VerifyResult } from './types.ts';
+import { modeFileDrift, observeFile, sortedUserModes } from './drift.ts';
 import { errorText, readRegular, writeSafeFile } from '../host/fsutil.ts';
 import { assertSafeDir, UnsafePathError } from '../host/safe-path.ts';
 import { AbsPath, defineEnforcer } from './descriptor.ts';
@@ -28,6 +31,8 @@ export interface AppModeFile {
   mode: EnforcementTarget['mode'];
   reason: string;
   users: string[];
+  /** Each signed-in person's own mode, sorted by user (absent: decided for the device alone). */
+  userModes?: UserMode[];
   /** When this content was first written (kept while the content is unchanged). */
   at: string;
 }
@@ -53,10 +58,11 @@ export function createFileEnforcer(
         const { real } = await assertSafeDir(dirname(path), { create: 0o755 });
         const cur = observeFile(await readRegular(join(real, basename(path))));
         // A file someone else owns is not ours even with the right content: they could change it later.
-        if (modeFileDrift(cur, { mode: target.mode, reason: target.reason, users }, FILE_MODE, myUid()).length === 0) {
+        const userModes = sortedUserModes(target);
+        if (modeFileDrift(cur, { mode: target.mode, reason: target.reason, users, ...(userModes ? { userModes } : {}) }, FILE_MODE, myUid()).length === 0) {
           return { enforcer: name, ok: true, changed: false, applied: `${target.mode} written to ${path}`, detail };
         }
-        const doc: AppModeFile = { mode: target.mode, reason: target.reason, users, at: now().toISOString() };
+        const doc: AppModeFile = { mode: target.mode, reason: target.reason, users, ...(userModes ? { userModes } : {}), at: now().toISOString() };
         await writeSafeFile(path, JSON.stringify(doc, null, 2) + '\n', FILE_MODE, (w) => { JSON.parse(w); });
         return { enforcer: name, ok: true, changed: true, applied: `${target.mode} written to ${path}`, detail };
       } catch (e) {
@@ -74,7 +80,8 @@ export function createFileEnforcer(
         // The path is read without following a symlink at it; an unsafe
         // folder on the way is apply()'s to refuse and report.
         const cur = observeFile(await readRegular(path));
-        return { enforcer: name, drift: modeFileDrift(cur, { mode: target.mode, reason: target.reason, users }, FILE_MODE, myUid()) };
+        const userModes = sortedUserModes(target);
+        return { enforcer: name, drift: modeFileDrift(cur, { mode: target.mode, reason: target.reason, users, ...(userModes ? { userModes } : {}) }, FILE_MODE, myUid()) };
       } catch (e) {
         return { enforcer: name, drift: [`mode file unreadable: ${errorText(e)}`] };
       }
@@ -121,3 +128,4 @@ export const fileEnforcer = defineEnforcer({
   // The default file is in the data folder, which is writable anyway.
   writablePaths: (cfg) => (cfg.path ? [posix.dirname(cfg.path)] : []),
 });
+

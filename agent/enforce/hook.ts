@@ -12,6 +12,7 @@ import { errorText, readIfExists, writeSafeFile } from '../host/fsutil.ts';
 import { describeFailure, minimalEnv, runFile } from '../../shared/run.ts';
 import { UnsafePathError, walkSafe } from '../host/safe-path.ts';
 import { absPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
+import { sortedUserModes } from './drift.ts';
 
 export const HookConfig = Type.Object({
   name: Type.Literal('hook'),
@@ -61,8 +62,10 @@ export function createHookEnforcer(
   const id = createHash('sha256').update(JSON.stringify([config.path, args])).digest('hex').slice(0, 12);
   const statePath = join(ctx.dataDir, `hook-${id}.json`);
 
-  const keyOf = (target: EnforcementTarget) =>
-    JSON.stringify({ mode: target.mode, reason: target.reason, users: [...new Set(target.users)].sort() });
+  const keyOf = (target: EnforcementTarget) => {
+    const userModes = sortedUserModes(target);
+    return JSON.stringify({ mode: target.mode, reason: target.reason, users: [...new Set(target.users)].sort(), ...(userModes ? { userModes } : {}) });
+  };
 
   return {
     name,
@@ -90,6 +93,9 @@ export function createHookEnforcer(
         DEVLIC_REASON: target.reason,
         // Comma-separated; user names with commas are not expected on the platforms we support.
         DEVLIC_USERS: users.join(','),
+        // Per-user licences (issue 16): "alice@contoso=full:user,bob=read-only:" (user=mode:licence; normalised
+        // sign-in names hold no ',', '=' or ':'); DEVLIC_MODE is then the per-machine mode.
+        ...(target.userModes ? { DEVLIC_USER_MODES: (sortedUserModes(target) ?? []).map((u) => `${u.user}=${u.mode}:${u.licence ?? ''}`).join(',') } : {}),
       });
       const r = await runFile(config.path, args, { timeoutMs, env, maxOutput: 4096 });
       Object.assign(detail, { exitCode: r.code, ms: r.ms, stdout: r.stdout.trim().slice(-1000), stderr: r.stderr.trim().slice(-1000) });

@@ -9,6 +9,21 @@ export interface EnforcementTarget {
   reason: string;
   /** Users signed in right now (may be empty); enforcers with per-user layers use it. */
   users: string[];
+  /**
+   * Each signed-in person's own mode (issue 16), sorted by user; `mode` above
+   * is then the per-machine mode: full only when every one of them is full.
+   * Absent when the agent decided for the device alone.
+   */
+  userModes?: UserMode[];
+}
+
+/** One signed-in person's mode and the licence that gave it (null: read-only). */
+export interface UserMode {
+  /** Normalised sign-in name (shared/sign-in.ts): never holds ',' or '='. */
+  user: string;
+  mode: Mode;
+  licence: 'device' | 'user' | null;
+  reason: string;
 }
 
 export interface ApplyResult {

@@ -7,15 +7,24 @@ import type { Decision } from '../decision/decide.ts';
 import type { Store } from '../store/store.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { toPlainText } from '../../shared/text.ts';
+import { checkSignInName } from '../../shared/sign-in.ts';
+import type { UserDecision } from '../decision/decide-user.ts';
 
 /** `osVersion` undefined (not known yet, or unreadable): left out, and the service keeps the one it has. */
-export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null, osVersion?: string): StatusReport {
+export function buildStatusReport(store: Store, decision: Decision, claims: EntitlementClaims | null, people: readonly UserDecision[] = [], osVersion?: string): StatusReport {
   const byUser = new Map<string, ReportedUser>();
+  // Each person's own mode (issue 16); `decision` is then the per-machine mode.
+  const byName = new Map(people.map((p) => [p.user, p]));
   for (const s of store.openSessions()) {
     // Cleaned to the service's text rule: a user name or error text with control characters would get the whole report refused.
     const name = toPlainText(s.user, 256);
     if (!name || byUser.has(name) || byUser.size >= 256) continue;
-    byUser.set(name, { name, mode: decision.mode, since: new Date(s.startedAt).toISOString() });
+    const n = checkSignInName(s.user);
+    const p = n.ok ? byName.get(n.name) : undefined;
+    // Someone with no sign-in name (no user licence possible) has the machine's mode, which is then the device's.
+    byUser.set(name, {
+      name, mode: p?.mode ?? decision.mode, licence: p ? p.licence : decision.mode === 'full' ? 'device' : null, since: new Date(s.startedAt).toISOString(),
+    });
   }
   const sync = store.getSyncState();
   return {

@@ -6,7 +6,10 @@ import { agentPaths, type AgentConfig } from '../config.ts';
 import type { Clock } from '../decision/clock.ts';
 import { DatabaseDamagedError, openDbReadOnly, type Db } from '../store/db.ts';
 import { Store } from '../store/store.ts';
-import { readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { readIdentity, readUserWatermarks, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { evaluateUsers, signInNames } from '../decision/evaluate-users.ts';
+import { machineMode } from '../decision/decide-user.ts';
+import { checkSignInName } from '../../shared/sign-in.ts';
 import { evaluate } from '../decision/evaluate.ts';
 import { sendControl } from '../runtime/control.ts';
 import { AGENT_VERSION } from '../version.ts';
@@ -37,7 +40,14 @@ export interface AgentStatus {
   nextSync: string | null;
   /** observedHighWater: the latest local time the agent recorded since the last sync (a clock behind it is untrusted). */
   clock: { now: string; effectiveNow: string | null; trustedHighWater: string | null; observedHighWater: string | null; observedReason: string | null; testHook: boolean };
-  users: { name: string; line: string; since: string; mode: string | null; reason: string | null }[];
+  /**
+   * Who is signed in. mode/reason: that person's own decision (issue 16);
+   * licence: which licence gave full ('device' or 'user'; null when read-only);
+   * firstSignIn: set when no user licence is known for them yet.
+   */
+  users: { name: string; line: string; since: string; mode: string | null; reason: string | null; licence: 'device' | 'user' | null; firstSignIn: string | null }[];
+  /** The per-machine mode (LibreOffice's system layer, the device-wide files): full only when every signed-in person is full. */
+  machine: { mode: 'full' | 'read-only'; reason: string };
   enforcers: { name: string; ok: boolean; applied: string; mode: string; reason: string; at: string; changed: boolean; error: string | null; detail: Record<string, unknown> | null }[];
   applied: { mode: string; reason: string; at: string } | null;
   /** The drift check's last repair: an enforcer's state found changed behind the agent's back and applied again. */
@@ -71,6 +81,17 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
     const decision = store?.getDecision() ?? null;
     const ping = (await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null)) as { pid?: number } | null;
     const d = ev.decision;
+    const sessions = store?.openSessions() ?? [];
+    const signIns = signInNames(sessions.map((x) => x.user));
+    const people = store ? await evaluateUsers({
+      identity, store, device: d, watermark: readWatermark(paths.watermark), userWatermarks: readUserWatermarks(paths.userWatermarks),
+      users: signIns.names, nowMs: now, online: () => sync?.lastOk !== false,
+    }) : [];
+    const personOf = (raw: string) => {
+      const n = checkSignInName(raw);
+      return n.ok ? people.find((p) => p.user === n.name) : undefined;
+    };
+    const machine = machineMode(d, people, signIns.refused.length);
     return {
       deviceId: identity?.deviceId ?? null,
       enrolled: identity !== null,
@@ -96,7 +117,12 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
       nextSync: ping && !identity?.revoked ? iso(sync?.nextSyncAt) : null,
       clock: { now: iso(now)!, effectiveNow: iso(d.effectiveNowMs), trustedHighWater: iso(trusted?.highWaterMs),
         observedHighWater: iso(observed?.localMs), observedReason: observed?.reason ?? null, testHook: clock.fake },
-      users: (store?.openSessions() ?? []).map((s) => ({ name: s.user, line: s.line, since: iso(s.startedAt)!, mode: s.mode, reason: s.reason })),
+      users: sessions.map((x) => {
+        const p = personOf(x.user);
+        return { name: x.user, line: x.line, since: iso(x.startedAt)!, mode: p?.mode ?? d.mode, reason: p?.reason ?? d.reason,
+          licence: p ? p.licence : d.mode === 'full' ? 'device' : null, firstSignIn: p?.firstSignIn ?? null };
+      }),
+      machine: { mode: machine.mode, reason: machine.reason },
       enforcers: (store?.getApplied() ?? []).map((a) => ({
         name: a.enforcer, ok: a.ok, applied: a.applied, mode: a.mode, reason: a.reason, at: iso(a.at)!, changed: a.changed, error: a.error, detail: a.detail,
       })),
@@ -155,11 +181,19 @@ export function formatStatus(s: AgentStatus): string {
   add('Last sync', s.lastSync.at ? `${s.lastSync.at} ${s.lastSync.ok ? 'ok' : `failed: ${s.lastSync.error}`}` : 'never');
   if (s.lastSync.ok === false) add('Last good sync', s.lastSuccessfulSync ?? 'never');
   add('Next sync', s.nextSync ?? (s.daemon.running ? 'waiting' : 'agent not running'));
-  add('Users', s.users.length ? s.users.map((u) => `${u.name} (${u.line}) ${u.mode ?? '?'} since ${u.since}`).join('\n') : 'nobody signed in');
+  add('Users', s.users.length ? s.users.map((u) => `${u.name} (${u.line}) ${u.mode ?? '?'}${userLicence(u)} since ${u.since}`).join('\n') : 'nobody signed in');
+  if (s.users.length && (s.machine.mode !== s.mode)) add('Machine-wide', `${s.machine.mode} (${s.machine.reason}): full only when everyone signed in is full`);
   add('Enforcers', s.enforcers.length ? s.enforcers.map((x) => `${x.name}: ${x.ok ? x.applied : `FAILED: ${x.error}`}`).join('\n') : 'nothing applied yet');
   add('Last drift', s.lastDrift ? `${s.lastDrift.at} ${s.lastDrift.enforcer}: ${s.lastDrift.drift.join('; ') || 'changed'}; applied again` : 'none found');
   add('Agent', `${s.daemon.running ? `running (pid ${s.daemon.pid})` : 'NOT running'}, version ${s.agentVersion}${s.clock.testHook ? ', test clock' : ''}`);
-  if (s.applied && s.daemon.running && (s.applied.mode !== s.mode || s.applied.reason !== s.reason)) add('Applied', `${s.applied.mode} (${s.applied.reason}) at ${s.applied.at}; changing now`);
+  if (s.applied && s.daemon.running && (s.applied.mode !== s.machine.mode || s.applied.reason !== s.machine.reason)) add('Applied', `${s.applied.mode} (${s.applied.reason}) at ${s.applied.at}; changing now`);
   const w = Math.max(...lines.map(([k]) => k.length)) + 2;
   return lines.map(([k, v]) => v.split('\n').map((l, i) => `${(i === 0 ? k : '').padEnd(w)}${l}`).join('\n')).join('\n') + '\n';
+}
+
+/** " by user licence", " by device licence", " (NOT_IN_LICENSED_GROUP; first sign-in while offline: the device decides)"... */
+function userLicence(u: AgentStatus['users'][number]): string {
+  if (u.mode === 'full') return u.licence === 'user' ? ' by user licence' : ' by device licence';
+  const first = u.firstSignIn === 'offline' ? '; first sign-in while offline: the device decides' : u.firstSignIn === 'pending' ? '; user licence not fetched yet: the device decides' : '';
+  return ` (${u.reason}${first})`;
 }

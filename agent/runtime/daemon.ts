@@ -27,6 +27,10 @@ import { startControlServer, type ControlRequest } from './control.ts';
 import { buildStatusReport, enforcementHealth } from '../report/report.ts';
 import { osVersionSourceFromEnv, rememberedOsVersion } from '../host/os-version.ts';
 import { isSyncOutcome, syncCause, type Cause } from '../decision/cause.ts';
+import { UserSync } from '../sync/user-sync.ts';
+import { evaluateUsers, signInNames } from '../decision/evaluate-users.ts';
+import { machineMode, type UserDecision } from '../decision/decide-user.ts';
+import { readUserWatermarks } from '../store/files.ts';
 
 export interface DaemonOptions {
   cfg: AgentConfig;
@@ -53,7 +57,12 @@ export class Daemon {
   private http: HttpClient | null = null;
   private api: DeviceApi | null = null;
   private poller: Poller | null = null;
+  /** One user-licence long-poll per signed-in person (issue 16); null when not connected. */
+  private userSync: UserSync | null = null;
   private last: Evaluation | null = null;
+  /** Each signed-in person's last decision, and its key, to report a change at once. */
+  private lastUsers: UserDecision[] = [];
+  private lastUsersKey = '[]';
   private statusDirty = true;
   private readonly jumps = new JumpDetector();
   /** The sync asked for after a clock jump; decisions wait for it (bounded). */
@@ -138,6 +147,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.userSync?.stop();
     await this.parts.stop();
     await this.applier?.idle();
     await this.http?.close().catch(() => undefined);
@@ -160,6 +170,8 @@ export class Daemon {
       this.store.addEvent(this.clock.now(), 'error', 'IDENTITY_UNREADABLE', { error: (e as Error).message });
     }
     await this.poller?.stop();
+    this.userSync?.stop();
+    this.userSync = null;
     await this.http?.close().catch(() => undefined);
     this.poller = null;
     this.http = null;
@@ -174,6 +186,11 @@ export class Daemon {
       return;
     }
     const ctx = { paths: this.paths, identity, store: this.store, api: this.api, clock: this.clock, log: this.log };
+    this.userSync = new UserSync({
+      api: this.api, identity, store: this.store, paths: this.paths, clock: this.clock, log: this.log, waitSeconds: this.cfg.waitSeconds,
+      onChange: () => { if (!this.stopping) void this.reevaluate('user-licence'); },
+    });
+    this.userSync.setUsers(signInNames(this.watcher.users).names);
     this.poller = new Poller({
       waitSeconds: this.cfg.waitSeconds, log: this.log,
       sync: (o) => syncOnce(ctx, o),
@@ -232,15 +249,34 @@ export class Daemon {
     const ev = await evaluate({
       identity: this.identity, store: this.store, watermark: readWatermark(this.paths.watermark), nowMs: () => this.clock.now(), record: true,
     });
-    const out = await this.applier.apply(ev.decision, this.watcher.users, { force, cause });
-    this.last = ev;
+    // Per-user licences (issue 16): each signed-in person decided on top of
+    // the device; the per-machine layers get full only when everyone is full.
+    const { names, refused } = signInNames(this.watcher.users);
+    const users = await evaluateUsers({
+      identity: this.identity, store: this.store, device: ev.decision, watermark: readWatermark(this.paths.watermark),
+      userWatermarks: readUserWatermarks(this.paths.userWatermarks), users: names, nowMs: this.clock.now(),
+      online: (u) => this.userSync?.isOnline(u) ?? false,
+    });
+    const machine = machineMode(ev.decision, users, refused.length);
+    const applied = machine.mode === ev.decision.mode && machine.reason === ev.decision.reason ? ev.decision : { ...ev.decision, ...machine };
+    const userModes = users.map((u) => ({ user: u.user, mode: u.mode, licence: u.licence, reason: u.reason }));
+    // Nobody signed in: no per-user entries at all (the files read as before per-user licences).
+    const out = await this.applier.apply(applied, this.watcher.users, { force, cause, ...(userModes.length ? { userModes } : {}) });
+    this.last = { ...ev, decision: applied };
+    this.lastUsers = users;
+    const usersKey = JSON.stringify(userModes);
+    const usersChanged = usersKey !== this.lastUsersKey;
+    if (usersChanged) {
+      this.lastUsersKey = usersKey;
+      for (const u of users) this.log.info({ user: u.user, mode: u.mode, licence: u.licence, reason: u.reason, firstSignIn: u.firstSignIn }, 'user mode');
+    }
     // Logged when it starts, and again at each start while it lasts (a restart does not hide it).
     if (ev.decision.reason === 'CLOCK_UNTRUSTED' && (out.changed || cause === 'start')) {
       this.store.addEvent(this.clock.now(), 'clock-back', 'CLOCK_UNTRUSTED', { detail: ev.decision.detail ?? null, cause });
       this.log.warn({ detail: ev.decision.detail }, 'clock turned back: read-only until the next successful sync');
     }
     // Tell the service at once when the mode or the people using the device change.
-    if (out.changed || cause === 'sign-in' || cause === 'sign-out') void this.sendStatus();
+    if (out.changed || usersChanged || cause === 'sign-in' || cause === 'sign-out') void this.sendStatus();
     else this.reportIfHealthChanged();
     return ev;
   }
@@ -305,6 +341,7 @@ export class Daemon {
   }
 
   private async onSessions(c: SessionChange): Promise<void> {
+    this.userSync?.setUsers(signInNames(c.users).names);
     await this.reevaluate(c.started.length ? 'sign-in' : 'sign-out');
     // A sign-in is a good moment to check with the service.
     if (c.started.length) void this.poller?.wake({ force: true });
@@ -316,7 +353,7 @@ export class Daemon {
     // Asked on the first report only; a reload meanwhile may have changed what is checked above.
     if (!this.api || !this.identity || this.identity.revoked || !this.last) return;
     try {
-      await this.api.reportStatus(buildStatusReport(this.store, this.last.decision, this.last.claims, osVersion));
+      await this.api.reportStatus(buildStatusReport(this.store, this.last.decision, this.last.claims, this.lastUsers, osVersion));
       this.statusDirty = false;
     } catch (e) {
       this.statusDirty = true;

@@ -95,6 +95,26 @@ export function writeWatermark(path: string, w: Watermark): void {
   writeFileAtomic(path, JSON.stringify(w) + '\n', 0o600);
 }
 
+/**
+ * Highest user-entitlement seq accepted per person (issue 16), beside the
+ * device's watermark and for the same reason: an older genuine user token
+ * copied into agent.db is recognised as a replay.
+ */
+export const UserWatermarks = Type.Object({
+  deviceId: Type.String(),
+  users: Type.Record(Type.String(), Type.Object({ seq: Type.Integer({ minimum: 0 }), iatMs: Type.Integer({ minimum: 0 }) })),
+});
+export type UserWatermarks = Type.Static<typeof UserWatermarks>;
+
+export function readUserWatermarks(path: string): UserWatermarks | null {
+  const v = readJson(path);
+  return v !== undefined && isValid(UserWatermarks, v) ? v : null;
+}
+
+export function writeUserWatermarks(path: string, w: UserWatermarks): void {
+  writeFileAtomic(path, JSON.stringify(w) + '\n', 0o600);
+}
+
 export function readDeviceKey(path: string): KeyObject {
   try {
     return createPrivateKey(readFileSync(path));

@@ -78,6 +78,17 @@ export const MIGRATIONS: readonly string[] = [
     reason   TEXT
   );
   `,
+  // 3: user entitlements (issue 16): the latest verified token per signed-in
+  // person (normalised sign-in name), kept like the device's for offline use.
+  `
+  CREATE TABLE user_entitlements (
+    user        TEXT    PRIMARY KEY,
+    device_id   TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    token       TEXT    NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

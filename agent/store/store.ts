@@ -6,6 +6,9 @@ import type { Db } from './db.ts';
 import type { ObservedMark } from '../decision/observed-time.ts';
 import type { AgentEventType } from '../../shared/events.ts';
 
+/** One signed-in person's latest verified user token. */
+export interface StoredUserEntitlement { user: string; deviceId: string; seq: number; token: string; receivedAt: number }
+
 export interface StoredEntitlement {
   deviceId: string;
   seq: number;
@@ -97,6 +100,22 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+
+  // --- user entitlements (issue 16) ----------------------------------------
+
+  getUserEntitlement(user: string): StoredUserEntitlement | null {
+    const r = this.q('SELECT user, device_id, seq, token, received_at FROM user_entitlements WHERE user = ?').get(user) as
+      { user: string; device_id: string; seq: number; token: string; received_at: number } | undefined;
+    return r ? { user: r.user, deviceId: r.device_id, seq: r.seq, token: r.token, receivedAt: r.received_at } : null;
+  }
+
+  /** Stores a verified user token unless one with a higher seq for the same device is stored (compared in SQL, as putEntitlement). */
+  putUserEntitlement(e: StoredUserEntitlement): boolean {
+    return this.q(`
+      INSERT INTO user_entitlements (user, device_id, seq, token, received_at) VALUES (@user, @deviceId, @seq, @token, @receivedAt)
+      ON CONFLICT (user) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq, token = excluded.token, received_at = excluded.received_at
+      WHERE excluded.seq >= user_entitlements.seq OR excluded.device_id <> user_entitlements.device_id`).run(e).changes === 1;
   }
 
   // --- entitlement -------------------------------------------------------

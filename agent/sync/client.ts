@@ -144,7 +144,8 @@ export class HttpClient {
       connect: { timeout: opts.timeoutMs, ...(ca ? { ca } : {}) },
       maxResponseSize: opts.maxResponseBytes,
       keepAliveTimeout: 30_000,
-      connections: 4,
+      // The device long-poll, one user-licence long-poll per signed-in person (issue 16), reports and refreshes.
+      connections: 8,
     });
   }
 

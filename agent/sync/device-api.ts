@@ -10,6 +10,7 @@ import { API, DEVICE_AUTH_AUDIENCE, DEVICE_AUTH_SCHEME } from '../../shared/api.
 import { signDeviceRequestToken } from '../../shared/token.ts';
 import { EnrollResponse, EntitlementResponse, type EnrollRequest, type StatusReport } from '../../shared/schemas/device.ts';
 import { isValid } from '../../shared/validate.ts';
+import { UserEntitlementResponse } from '../../shared/schemas/user.ts';
 import { ServiceError, type Answer, type HttpClient } from './client.ts';
 import type { Clock } from '../decision/clock.ts';
 
@@ -93,6 +94,22 @@ export class DeviceApi {
     }
     const etag = typeof a.headers.etag === 'string' ? a.headers.etag : null;
     return { status: 200, token: a.body.token, seq: a.body.seq, etag, serverDateMs: a.serverDateMs };
+  }
+
+  /**
+   * POST the user-entitlement request for a signed-in person (issue 16). With
+   * `seq` (the one held) and `waitSeconds` the service holds the request until
+   * the person's licence changes or the wait ends, then answers a fresh token.
+   */
+  async userEntitlement(user: string, opts: { seq?: number; waitSeconds?: number; signal?: AbortSignal } = {}): Promise<UserEntitlementResponse> {
+    const wait = opts.seq !== undefined && opts.waitSeconds ? opts.waitSeconds : 0;
+    const json = { user, ...(opts.seq !== undefined ? { seq: opts.seq } : {}), ...(wait ? { wait } : {}) };
+    const a = await this.authed('POST', API.userEntitlement, { json, holdMs: wait * 1000, signal: opts.signal });
+    if (a.status !== 200) throw this.http.errorOf(a, this.clock.now());
+    if (!isValid(UserEntitlementResponse, a.body)) {
+      throw new ServiceError('protocol', 200, 'BAD_RESPONSE', 'user entitlement answer does not match the protocol');
+    }
+    return a.body;
   }
 
   async reportStatus(report: StatusReport, signal?: AbortSignal): Promise<void> {

@@ -10,6 +10,8 @@ import type {
   DeviceTagsBody, GroupChildBody, GroupDevicesBody, GroupRuleBody, RulePreviewBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
+import * as ru from './render-users.ts';
+import type { AssignUserGroupBody, CreateUserGroupBody, UserGroupUsersBody } from '../../shared/schemas/user-admin.ts';
 import { checkRule } from './rule-arg.ts';
 import { DIRECTORY_COMMANDS } from './directory-commands.ts';
 import { bool_, cmd, guarded, list, str_, type ApiRequest, type CommandArgs, type CommandSpec } from './command-spec.ts';
@@ -208,21 +210,61 @@ export const COMMANDS: CommandSpec[] = [
   }),
 
   list('licenses list', '/licenses', 'List which subscription is assigned to which group', r.renderAssignments),
+  list('licenses list-users', '/user-licenses', 'List which user product subscription is assigned to which user group', ru.renderUserAssignments),
   guarded({
-    name: 'licenses assign', summary: 'Assign a subscription to a group: licenses every device in it', answer: 'object',
-    details: ['A group can have one subscription; unassign the old one first. Needs a global-admin token.'],
-    options: { subscription: str_, group: str_ },
-    optionHelp: [['--subscription S', 'subscription id or name (required)', true], ['--group G', 'group id or name (required)', true]],
-    build: (a) => ({ method: 'POST', path: `${A}/licenses/assign`, body: assignBody(a) }),
-    render: r.renderAssigned,
+    name: 'licenses assign', summary: 'Assign a subscription to a group (every device in it) or a user group (every person in it)', answer: 'object',
+    details: ['A group can have one subscription; unassign the old one first. Needs a global-admin token.',
+      'A device product goes to a device group (--group), a user product to a user group (--user-group).'],
+    options: { subscription: str_, group: str_, 'user-group': str_ },
+    optionHelp: [['--subscription S', 'subscription id or name (required)', true], ['--group G', 'device group id or name (this or --user-group)'],
+      ['--user-group G', 'user group id or name (this or --group)']],
+    build: (a) => assignRequest(a, 'assign'),
+    render: ((d: never, ctx: r.RenderContext) => ('userGroup' in (d as object) ? ru.renderUserAssigned(d) : r.renderAssigned(d)) as string) as never,
   }),
   guarded({
-    name: 'licenses unassign', summary: "Remove a subscription from a group: its devices go read-only", answer: 'object',
+    name: 'licenses unassign', summary: "Remove a subscription from a group (its devices go read-only) or a user group (its people lose their own licence)", answer: 'object',
     details: ['Nothing is deleted: apps and documents stay, readable and printable. Needs a global-admin token.'],
-    options: { subscription: str_, group: str_ },
-    optionHelp: [['--subscription S', 'subscription id or name (required)', true], ['--group G', 'group id or name (required)', true]],
-    build: (a) => ({ method: 'POST', path: `${A}/licenses/unassign`, body: assignBody(a) }),
-    render: r.renderUnassigned,
+    options: { subscription: str_, group: str_, 'user-group': str_ },
+    optionHelp: [['--subscription S', 'subscription id or name (required)', true], ['--group G', 'device group id or name (this or --user-group)'],
+      ['--user-group G', 'user group id or name (this or --group)']],
+    build: (a) => assignRequest(a, 'unassign'),
+    render: ((d: never) => (typeof (d as { userGroup?: unknown }).userGroup === 'string' ? ru.renderUserUnassigned(d) : r.renderUnassigned(d)) as string) as never,
+  }),
+
+  list('user-groups list', '/user-groups', 'List user groups (people licensed by sign-in name)', ru.renderUserGroups),
+  cmd({
+    name: 'user-groups show', args: 'GROUP', summary: 'Show one user group and its members', answer: 'object',
+    build: (a) => ({ method: 'GET', path: `${A}/user-groups/${seg(take(a, ['GROUP'])[0])}` }),
+    render: ru.renderUserGroup,
+  }),
+  cmd({
+    name: 'user-groups create', args: 'NAME', summary: 'Create a user group', answer: 'object',
+    build(a) {
+      const [name] = take(a, ['NAME']);
+      const body: CreateUserGroupBody = { name };
+      return { method: 'POST', path: `${A}/user-groups`, body };
+    },
+    render: ru.userGroupChanged((g) => `Created user group ${g}.`),
+  }),
+  cmd({
+    name: 'user-groups add-users', args: 'GROUP USER...', summary: 'Add people (sign-in names: user, user@domain or DOMAIN\\user) to a user group', answer: 'object',
+    details: ['Names are normalised (lower case; DOMAIN\\user is stored as user@domain): see docs/design.md, "Sign-in names".'],
+    build(a) {
+      const [g, ...users] = take(a, ['GROUP'], 'USER');
+      const body: UserGroupUsersBody = { users };
+      return { method: 'POST', path: `${A}/user-groups/${seg(g)}/users`, body };
+    },
+    render: ru.userGroupChanged((g, b) => `Added ${ru.peopleCount(b)} to user group ${g}.`),
+  }),
+  cmd({
+    name: 'user-groups remove-users', args: 'GROUP USER...', summary: 'Remove people from a user group', answer: 'object',
+    details: ['People licensed only through this group lose their own licence (a device licence still covers them).'],
+    build(a) {
+      const [g, ...users] = take(a, ['GROUP'], 'USER');
+      const body: UserGroupUsersBody = { users };
+      return { method: 'POST', path: `${A}/user-groups/${seg(g)}/users/remove`, body };
+    },
+    render: ru.userGroupChanged((g, b) => `Removed ${ru.peopleCount(b)} from user group ${g}.`),
   }),
 
   cmd({
@@ -418,6 +460,18 @@ export const COMMANDS: CommandSpec[] = [
   }),
   ...DIRECTORY_COMMANDS,
 ];
+
+/** `licenses assign|unassign`: a device group (--group) or a user group (--user-group), exactly one. */
+function assignRequest(a: CommandArgs, verb: 'assign' | 'unassign'): ApiRequest {
+  const userGroup = str(a, 'user-group');
+  if (userGroup === undefined) return { method: 'POST', path: `${A}/licenses/${verb}`, body: assignBody(a) };
+  if (str(a, 'group') !== undefined) throw new UsageError(`licenses ${verb} takes --group or --user-group, not both`);
+  take(a, []);
+  const body: AssignUserGroupBody = {
+    subscription: checkRef(required(a, 'subscription', 'S'), '--subscription'), userGroup: checkRef(userGroup, '--user-group'),
+  };
+  return { method: 'POST', path: `${A}/user-licenses/${verb}`, body };
+}
 
 function assignBody(a: CommandArgs): AssignBody {
   take(a, []);

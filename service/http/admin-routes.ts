@@ -30,6 +30,7 @@ import { setDeviceDisabled } from '../licensing/devices.ts';
 import { mergeDevices } from '../licensing/merge.ts';
 import { resolveRef } from '../licensing/resolve.ts';
 import * as views from '../licensing/views.ts';
+import { userAdminRoutes } from './user-admin-routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest { actor?: Actor }
@@ -123,6 +124,8 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   // Sets or replaces the rule: members become the matching devices (RULE_INVALID: nothing changed; guarded by confirm).
   groupAction('/groups/:ref/rule', (a, ref, b) => setGroupRule(ctx, a, ref, b.rule, b.confirm === true), GroupRuleBody);
   groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
+
+  userAdminRoutes(app, ctx, actorOf);
 
   app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db)));
   app.post('/licenses/assign', { schema: s({ body: AssignBody, response: { 201: Assignment } }) }, async (req, reply) => {

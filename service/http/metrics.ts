@@ -10,7 +10,7 @@ export interface Metrics {
   latency: Histogram<'method' | 'route'>;
 }
 
-export function createMetrics(store: Store, waiters: Waiters): Metrics {
+export function createMetrics(store: Store, waiters: Waiters, userWaiters?: Waiters): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'devlic_server_' });
   const requests = new Counter({
@@ -24,6 +24,12 @@ export function createMetrics(store: Store, waiters: Waiters): Metrics {
     name: 'devlic_longpolls_waiting', help: 'Agent long-polls currently held open', registers: [registry],
     collect() { this.set(waiters.count); },
   });
+  if (userWaiters) {
+    new Gauge({
+      name: 'devlic_user_longpolls_waiting', help: 'Agent long-polls for a signed-in person\'s user licence currently held open', registers: [registry],
+      collect() { this.set(userWaiters.count); },
+    });
+  }
   new Counter({
     name: 'devlic_longpolls_not_held_total', labelNames: ['reason'] as const, registers: [registry],
     help: 'Long-polls answered at once: "full" (maxLongPolls reached) or "replaced" (a newer wait of the same device took its place)',

@@ -9,6 +9,9 @@ export function assign(ctx: LicensingContext, actor: Actor, subscriptionRef: str
   return ctx.mutate(actor, async (tx) => {
     const sub = await resolveRef(tx, 'subscription', subscriptionRef);
     const group = await resolveRef(tx, 'group', groupRef);
+    if (await tx.catalogue.kindOfSubscription(sub) === 'user') {
+      throw new DevlicError('WRONG_PRODUCT_KIND', `subscription '${subscriptionRef}' is of a user product: assign it to a user group (--user-group), not a device group`, { subscription: sub });
+    }
     const existing = await tx.subscriptions.assignmentOfGroup(group);
     if (existing) {
       const same = existing.id === sub;

@@ -13,6 +13,7 @@ import type { Role } from '../../shared/schemas/admin.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { Impact } from '../../shared/schemas/admin.ts';
 import { recompute, recomputeEntitlements, type Recomputed } from './recompute.ts';
+import { recomputeUsers } from './recompute-users.ts';
 
 export interface Actor { id: string; name: string; role: Role }
 
@@ -21,8 +22,8 @@ export const SYSTEM_ACTOR: Actor = { id: 'system', name: 'devlic-server', role: 
 
 export interface Change<T> {
   result: T; action: string; target: string; details?: Record<string, unknown>;
-  /** false for changes that cannot move a seat (a new token, an empty group): skips the recompute. */
-  recompute?: boolean;
+  /** false for changes that cannot move a seat (a new token, an empty group): skips the recompute; 'users' for changes that can move only people's seats (user groups). */
+  recompute?: boolean | 'users';
   /** Devices to report as changed even if their entitlement row did not move (a device merged away: its waits must end). */
   alsoChanged?: string[];
   /** Runs after the recompute, before the audit event is written (it may still fill in `details`). */
@@ -57,7 +58,12 @@ export class LicensingContext {
    * replica caches about them in memory must go.
    */
   onAccessChanged(fn: (ids: Changed, kind: 'device-key' | 'admin-access') => void): void {
-    this.store.onChanged((ids, kind) => { if (kind !== 'entitlement') fn(ids, kind); });
+    this.store.onChanged((ids, kind) => { if (kind === 'device-key' || kind === 'admin-access') fn(ids, kind); });
+  }
+
+  /** Called after commit, on every replica, with the people whose user-licence answer changed, or 'all'. */
+  onUserEntitlementsChanged(fn: (users: Changed) => void): void {
+    this.store.onChanged((ids, kind) => { if (kind === 'user-entitlement') fn(ids); });
   }
 
   /**
@@ -70,11 +76,16 @@ export class LicensingContext {
       const c = await fn(tx);
       let changed: string[] = [];
       let impact: Impact | null = null;
-      if (c.recompute !== false) {
+      if (c.recompute !== false && c.recompute !== 'users') {
         const r = await recompute(tx, this.now());
         changed = r.changed;
         if (r.lostSeat.length > 0) impact = await this.impact(tx, r.lostSeat, r.gotSeat.length);
         c.afterRecompute?.(r);
+      }
+      if (c.recompute !== false) {
+        const u = await recomputeUsers(tx, this.now());
+        if (u.changed.length) tx.changed(u.changed, 'user-entitlement');
+        if (u.lostSeat.length || u.gotSeat.length) c.details = { ...c.details, usersLosingSeat: u.lostSeat.length, usersGettingSeat: u.gotSeat.length };
       }
       if (impact && opts.confirm !== true) {
         // Thrown inside the transaction: the change and its recompute are rolled back.
@@ -90,12 +101,20 @@ export class LicensingContext {
     });
   }
 
-  /** Recompute without an admin change (time passing, device enrolling or reporting). */
-  refresh(fn?: (tx: TxStore) => Promise<void>): Promise<string[]> {
+  /**
+   * Recompute without an admin change (time passing, device enrolling or
+   * reporting). `users`: people's licences too (start-up and a term ending
+   * move them; a device enrolling or reporting cannot).
+   */
+  refresh(fn?: (tx: TxStore) => Promise<void>, opts: { users?: boolean } = {}): Promise<string[]> {
     return this.store.transaction(async (tx) => {
       await fn?.(tx);
       const changed = await recomputeEntitlements(tx, this.now());
       tx.changed(changed);
+      if (opts.users) {
+        const u = await recomputeUsers(tx, this.now());
+        if (u.changed.length) tx.changed(u.changed, 'user-entitlement');
+      }
       return changed;
     });
   }

@@ -107,6 +107,11 @@ export class EntitlementIssuer {
     this.policy = policy;
   }
 
+  /** The token policy, for the user-entitlement issuer (same lifetimes). */
+  policyOf(): TokenPolicy {
+    return this.policy;
+  }
+
   /** Must be called (synchronously, after commit) with every device whose entitlement row changed, or 'all'. */
   invalidate(deviceIds: Iterable<string> | 'all'): void {
     if (deviceIds === 'all') this.signedSeq.clear();

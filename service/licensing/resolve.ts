@@ -5,9 +5,9 @@ import type { Aggregates } from '../store/store.ts';
 import type { NameQueries } from '../store/queries/names.ts';
 import { didYouMean, maxEdits, nearNames } from './near-names.ts';
 
-type Kind = 'group' | 'subscription' | 'device';
+type Kind = 'group' | 'subscription' | 'device' | 'user group';
 
-const AGGREGATE: Record<Kind, 'groups' | 'subscriptions' | 'devices'> = { group: 'groups', subscription: 'subscriptions', device: 'devices' };
+const AGGREGATE: Record<Kind, 'groups' | 'subscriptions' | 'devices' | 'userGroups'> = { group: 'groups', subscription: 'subscriptions', device: 'devices', 'user group': 'userGroups' };
 
 export async function resolveRef(q: Aggregates, kind: Kind, ref: string): Promise<string> {
   const names: NameQueries = q[AGGREGATE[kind]];

@@ -27,7 +27,7 @@ export async function listProducts(q: Aggregates, now: number): Promise<Product[
       total += s.seats;
       used += s.seats_used;
     }
-    return { id: p.sku, sku: p.sku, name: p.name, channel: p.channel, seatsTotal: total, seatsAssigned: used, seatsAvailable: Math.max(0, total - used) };
+    return { id: p.sku, sku: p.sku, name: p.name, channel: p.channel, kind: p.kind, seatsTotal: total, seatsAssigned: used, seatsAvailable: Math.max(0, total - used) };
   });
 }
 

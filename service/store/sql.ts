@@ -47,10 +47,12 @@ export type Changed = readonly string[] | 'all';
  * - entitlement: devices' answers (wakes their long-polls, drops issued-token caches);
  * - device-key: devices whose key changed or that are gone (re-enrolled,
  *   merged, deleted): their verified request tokens are no longer trusted;
- * - admin-access: admins whose token was revoked: their event streams close.
+ * - admin-access: admins whose token was revoked: their event streams close;
+ * - user-entitlement: people (normalised sign-in names) whose user-licence
+ *   answer changed: wakes the long-polls asking about them.
  */
-export type ChangeKind = 'entitlement' | 'device-key' | 'admin-access';
-export const CHANGE_KINDS: readonly ChangeKind[] = ['entitlement', 'device-key', 'admin-access'];
+export type ChangeKind = 'entitlement' | 'device-key' | 'admin-access' | 'user-entitlement';
+export const CHANGE_KINDS: readonly ChangeKind[] = ['entitlement', 'device-key', 'admin-access', 'user-entitlement'];
 
 /** The connection handed to a transaction's body. */
 export interface SqlTx extends SqlConn {

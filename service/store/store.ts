@@ -14,7 +14,8 @@
 // Aggregates: catalogue (products), subscriptions (and assignments), groups
 // (nesting, membership), devices (enrollment, reports, lifecycle, merges),
 // entitlements (recompute writes, usage read models, issued tokens), audit,
-// views (admin read models, metrics), access (admins, enrollment tokens).
+// views (admin read models, metrics), access (admins, enrollment tokens),
+// userGroups (per-user licences: user groups, members, assignments, answers).
 import type { ChangeKind, Changed, Dialect, SqlConn, SqlDatabase, TxOptions } from './sql.ts';
 import { accessQueries } from './queries/access.ts';
 import { auditQueries } from './queries/audit.ts';
@@ -26,6 +27,7 @@ import { ruleQueries } from './queries/rules.ts';
 import { directoryQueries } from './queries/directories.ts';
 import { subscriptionQueries } from './queries/subscriptions.ts';
 import { viewQueries } from './queries/views.ts';
+import { userGroupQueries } from './queries/users.ts';
 
 export function bindAggregates(c: SqlConn) {
   return {
@@ -40,6 +42,7 @@ export function bindAggregates(c: SqlConn) {
     audit: auditQueries(c),
     views: viewQueries(c),
     access: accessQueries(c),
+    userGroups: userGroupQueries(c),
   };
 }
 

@@ -15,6 +15,8 @@ export const Product = Type.Object({
   sku: Type.String(),
   name: Type.String(),
   channel: Type.String(),
+  /** What its subscriptions license: device groups, or user groups (seats count people). Absent from older services. */
+  kind: Type.Optional(Type.Union([Type.Literal('device'), Type.Literal('user')])),
   seatsTotal: Type.Integer(),
   seatsAssigned: Type.Integer(),
   seatsAvailable: Type.Integer(),

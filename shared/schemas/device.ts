@@ -86,8 +86,11 @@ export type EntitlementResponse = Type.Static<typeof EntitlementResponse>;
 
 export const ReportedUser = Type.Object({
   name: PlainText({ minLength: 1, maxLength: 256 }),
+  /** That person's own mode (issue 16); the report's `mode` is the per-machine one. */
   mode: Mode,
   since: Type.Optional(Timestamp),
+  /** Which licence gave full mode: the device's or the person's own (null: read-only). Absent from agents older than this field. */
+  licence: Type.Optional(Type.Union([Type.Literal('device'), Type.Literal('user'), Type.Null()])),
 }, { additionalProperties: false });
 export type ReportedUser = Type.Static<typeof ReportedUser>;
 

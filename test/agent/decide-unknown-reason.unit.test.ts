@@ -91,7 +91,7 @@ describe('devlic-agent status', () => {
       expiresAt: null, warnAt: null, refreshAfter: null, valid: true, error: null },
     lastSync: { at: null, ok: null, error: null }, lastSuccessfulSync: null, nextSync: null,
     clock: { now: '2030-01-01T00:00:00.000Z', effectiveNow: null, trustedHighWater: null, observedHighWater: null, observedReason: null, testHook: false },
-    users: [], enforcers: [], applied: null, lastDrift: null, database: { ok: true, error: null, hint: null }, daemon: { running: false, pid: null },
+    users: [], machine: { mode: 'full', reason }, enforcers: [], applied: null, lastDrift: null, database: { ok: true, error: null, hint: null }, daemon: { running: false, pid: null },
     agentVersion: '0.1.0', dataDir: '/var/lib/devlic',
   });
 

@@ -64,7 +64,7 @@ describe('buildStatusReport and osVersion', () => {
   it('carries the OS version when known and leaves the field out when not; both valid for the service', () => {
     const store = new Store(openDb(join(tempDir('osver-report'), 'agent.db')));
     const decision = { mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP' } as const;
-    const withIt = buildStatusReport(store, decision, null, '10.0.22631');
+    const withIt = buildStatusReport(store, decision, null, [], '10.0.22631');
     expect(withIt.osVersion).toBe('10.0.22631');
     const without = buildStatusReport(store, decision, null);
     expect('osVersion' in without).toBe(false);

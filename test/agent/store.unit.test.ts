@@ -61,7 +61,7 @@ describe('migrations', () => {
     const db = new Database(path);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     db.pragma('user_version = 0');
-    for (const t of ['observed_time', 'applied', 'decision', 'trusted_time', 'sync_state', 'sessions', 'events', 'entitlement']) db.prepare(`DROP TABLE ${t}`).run();
+    for (const t of ['user_entitlements', 'observed_time', 'applied', 'decision', 'trusted_time', 'sync_state', 'sessions', 'events', 'entitlement']) db.prepare(`DROP TABLE ${t}`).run();
     db.close();
     const store = new Store(openDb(path));
     expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
@@ -74,6 +74,7 @@ describe('migrations', () => {
     const db = new Database(path);
     migrate(db);
     db.prepare('DROP TABLE observed_time').run();
+    db.prepare('DROP TABLE user_entitlements').run();
     db.pragma('user_version = 1');
     db.prepare("INSERT INTO trusted_time (id, high_water_ms, sync_server_ms, sync_local_ms) VALUES (1, 5, 5, 5)").run();
     db.close();
@@ -90,6 +91,20 @@ describe('migrations', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     expect(() => openDb(path)).toThrow(/newer than this agent/);
+  });
+});
+
+describe('user entitlement cache (issue 16)', () => {
+  it('keeps one token per person, never replaced by a lower seq of the same device', async () => {
+    const { store } = await setup();
+    expect(store.putUserEntitlement({ user: 'alice', deviceId: 'dev_a', seq: 5, token: 't5', receivedAt: NOW })).toBe(true);
+    expect(store.putUserEntitlement({ user: 'alice', deviceId: 'dev_a', seq: 4, token: 't4', receivedAt: NOW })).toBe(false);
+    // The same seq re-signed later (a fresh exp) replaces it.
+    expect(store.putUserEntitlement({ user: 'alice', deviceId: 'dev_a', seq: 5, token: 't5b', receivedAt: NOW + 1 })).toBe(true);
+    expect(store.putUserEntitlement({ user: 'bob', deviceId: 'dev_a', seq: 1, token: 'b1', receivedAt: NOW })).toBe(true);
+    expect(store.getUserEntitlement('alice')).toMatchObject({ seq: 5, token: 't5b' });
+    expect(store.getUserEntitlement('bob')).toMatchObject({ seq: 1, token: 'b1' });
+    expect(store.getUserEntitlement('carol')).toBeNull();
   });
 });
 

@@ -164,7 +164,7 @@ run('admin console in Chromium', () => {
     mark('agent start -> fleet row shows full (live)', s);
     expect(laptop.appMode()?.mode).toBe('full');
     expect(await page.evaluate(() => (globalThis as any).__noReload)).toBe(true); // updated in place, not reloaded
-    expect(await row.textContent()).toContain('anna (full)');
+    expect(await row.textContent()).toContain('anna (full, device licence)');
     await page.locator('#announcer').getByText('lab-laptop-01 reports full').waitFor();
 
     // Device-reported strings are text, never markup.

@@ -46,6 +46,34 @@ describe('file enforcer', () => {
     expect(JSON.parse(readFileSync(join(dataDir, 'app-mode.json'), 'utf8'))).toMatchObject({ mode: 'full', at: '2030-01-01T00:01:00.000Z' });
   });
 
+  it('writes each signed-in person\'s entry (issue 16), sorted, and sees a changed entry as drift', async () => {
+    const dataDir = tempDir();
+    const c = clock();
+    const e = createFileEnforcer({ name: 'file' }, { dataDir, now: c.now });
+    const alice = { user: 'alice@contoso', mode: 'full' as const, licence: 'user' as const, reason: 'ASSIGNED' };
+    const bob = { user: 'bob', mode: 'read-only' as const, licence: null, reason: 'NOT_IN_LICENSED_GROUP' };
+    const target = { ...RO, userModes: [bob, alice] };
+    expect((await e.apply(target)).changed).toBe(true);
+    const path = join(dataDir, 'app-mode.json');
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({
+      mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP', users: ['ann', 'zoe'], userModes: [alice, bob], at: '2030-01-01T00:00:00.000Z',
+    });
+    expect((await e.apply({ ...RO, userModes: [alice, bob] })).changed).toBe(false);
+    expect((await e.verify(target)).drift).toEqual([]);
+    // Someone edits their own entry to full: drift, and apply puts it back.
+    const doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc.userModes[1].mode = 'full';
+    writeFileSync(path, JSON.stringify(doc));
+    expect((await e.verify(target)).drift).toContain('mode file per-user modes differ');
+    expect((await e.apply(target)).changed).toBe(true);
+    expect(JSON.parse(readFileSync(path, 'utf8')).userModes[1]).toEqual(bob);
+    // A decision for the device alone (no people known) does not count the entries as drift...
+    expect((await e.verify(RO)).drift).toEqual([]);
+    // ...and one that changes the file writes it without them.
+    await e.apply({ ...RO, users: ['ann'] });
+    expect(JSON.parse(readFileSync(path, 'utf8')).userModes).toBeUndefined();
+  });
+
   it('rewrites a corrupt file or one with the wrong mode bits', async () => {
     const dataDir = tempDir();
     const path = join(dataDir, 'app-mode.json');

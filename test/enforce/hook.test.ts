@@ -49,6 +49,21 @@ describe('hook enforcer', () => {
     }
   });
 
+  it('passes each signed-in person\'s mode and licence (issue 16), and reruns when only they change', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'out.txt');
+    const hook = script(dir, 'hook.sh', `{ echo "$DEVLIC_MODE|\${DEVLIC_USER_MODES-unset}"; } >> '${out}'`);
+    const e = createHookEnforcer({ name: 'hook', path: hook }, { dataDir: dir, platform: 'linux' });
+    const alice = { user: 'alice@contoso', mode: 'full' as const, licence: 'user' as const, reason: 'ASSIGNED' };
+    const bob = { user: 'bob', mode: 'read-only' as const, licence: null, reason: 'NOT_IN_LICENSED_GROUP' };
+    expect((await e.apply({ ...RO, userModes: [bob, alice] })).changed).toBe(true);
+    // The same people in another order is the same target.
+    expect((await e.apply({ ...RO, userModes: [alice, bob] })).changed).toBe(false);
+    expect((await e.apply({ ...RO, userModes: [alice, { ...bob, mode: 'full', licence: 'device', reason: 'ASSIGNED' }] })).changed).toBe(true);
+    expect((await e.apply(RO)).changed).toBe(true);
+    expect(readFileSync(out, 'utf8')).toBe('read-only|alice@contoso=full:user,bob=read-only:\nread-only|alice@contoso=full:user,bob=full:device\nread-only|unset\n');
+  });
+
   it('does not rerun for an unchanged target, also after a restart', async () => {
     const dir = tempDir();
     const count = join(dir, 'count');

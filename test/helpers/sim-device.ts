@@ -57,6 +57,16 @@ export class SimDevice {
     return { status: r.status, etag: r.headers.get('etag'), body: text ? JSON.parse(text) : null };
   }
 
+  /** Asks for a signed-in person's user entitlement (issue 16); `seq` + `wait` long-poll. */
+  async userEntitlement(user: string, opts: { seq?: number; wait?: number } = {}): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${this.url}/v1/device/user-entitlement`, {
+      method: 'POST', headers: { authorization: await this.authHeader(), 'content-type': 'application/json' },
+      body: JSON.stringify({ user, ...opts }),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : null };
+  }
+
   async report(report: Record<string, unknown>): Promise<number> {
     const r = await fetch(`${this.url}/v1/device/status`, {
       method: 'POST', headers: { authorization: await this.authHeader(), 'content-type': 'application/json' }, body: JSON.stringify(report),

@@ -87,7 +87,7 @@ function deviceRow(d, cols, act) {
     d.groups.length ? d.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'none'),
     licenceCell(d),
     h('span', { 'data-col': 'mode' }, modeCell(d), enforcementBadge(d)),
-    d.users.length ? d.users.map((u) => `${u.name} (${u.mode})`).join(', ') : h('span', { class: 'muted' }, 'nobody'),
+    d.users.length ? d.users.map((u) => `${u.name} (${userMode(u)})`).join(', ') : h('span', { class: 'muted' }, 'nobody'),
     d.agentVersion ? h('span', { class: 'nowrap' }, d.agentVersion) : h('span', { class: 'muted' }, '—'),
     h('span', { class: stale ? 'stale nowrap' : 'nowrap' }, ago(d.lastSeenAt)),
     h('span', { class: 'nowrap' }, date(d.cacheExpiresAt)),
@@ -223,7 +223,7 @@ async function renderDevice(el, id, ctx) {
       h('section', { class: 'card', 'aria-labelledby': 'h-rep' }, h('h2', { id: 'h-rep' }, 'Last report'), dl([
         ['Mode', h('span', { 'data-col': 'mode' }, modeCell(d), enforcementBadge(d))], ['Enforced', h('span', { id: 'enforced' }, enforcementText(d))], ['Reason given', d.lastReason], ['Last seen', ago(d.lastSeenAt)],
         ['Agent version', d.agentVersion], ['Offline cache expires', date(d.cacheExpiresAt, true)], ['Last error', d.lastError],
-        ['Signed-in users', d.users.length ? h('ul', { class: 'plain' }, d.users.map((u) => h('li', {}, u.name, ` — ${u.mode}`))) : null],
+        ['Signed-in users', d.users.length ? h('ul', { class: 'plain' }, d.users.map((u) => h('li', {}, u.name, ` — ${userMode(u)}`))) : null],
       ])),
       h('section', { class: 'card', 'aria-labelledby': 'h-hw' }, h('h2', { id: 'h-hw' }, 'Device'), dl([
         ['Device id', h('code', {}, d.id)], ['Host name', d.facts.hostname], ['Model', `${d.facts.manufacturer} ${d.facts.model}`],
@@ -273,4 +273,9 @@ function reportsTable(reports) {
     r.users.length ? r.users.map((u) => `${u.name} (${u.mode})`).join(', ') : h('span', { class: 'muted' }, 'nobody'),
     r.agentVersion, r.lastError ?? h('span', { class: 'muted' }, 'none'),
   ])), { class: 'data' }).wrap;
+}
+
+/** "full, user licence": a person's mode and, from agents that report it (issue 16), which licence gave it. */
+function userMode(u) {
+  return u.licence ? `${u.mode}, ${u.licence} licence` : u.mode;
 }

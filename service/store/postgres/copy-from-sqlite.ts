@@ -19,14 +19,14 @@ import { openPostgres } from './open.ts';
 export const TABLES_IN_FK_ORDER = [
   'products', 'subscriptions', 'directories', 'groups', 'group_children', 'devices', 'group_members', 'assignments',
   'device_entitlements', 'enroll_tokens', 'admins', 'audit', 'device_reports', 'subscription_usage',
-  'group_reach', 'device_merges', 'device_tags',
+  'group_reach', 'device_merges', 'device_tags', 'user_groups', 'user_group_members', 'user_assignments', 'user_entitlements',
 ] as const;
 
 /** Tables kept by triggers on both backends (entitlement_counts follows device_entitlements): filled on the target by copying their source tables. */
 const DERIVED = ['entitlement_counts'];
 
 /** Tables whose integer key is an identity column on PostgreSQL (AUTOINCREMENT on SQLite). */
-const IDENTITY: Record<string, string> = { group_members: 'ord', audit: 'id', device_reports: 'id' };
+const IDENTITY: Record<string, string> = { group_members: 'ord', audit: 'id', device_reports: 'id', user_group_members: 'ord' };
 
 /** PostgreSQL allows 65535 parameters per statement. */
 const MAX_PARAMS = 60_000;

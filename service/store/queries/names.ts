@@ -3,7 +3,7 @@
 // into an id. Names compare case-insensitively as lower(x) = lower(?).
 import type { SqlConn } from '../sql.ts';
 
-export type NamedTable = 'groups' | 'subscriptions' | 'devices';
+export type NamedTable = 'groups' | 'subscriptions' | 'devices' | 'user_groups';
 
 export interface NameQueries {
   /** The id itself when a row has it. */

@@ -216,4 +216,38 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE devices ADD COLUMN os_version TEXT;
   UPDATE devices SET os_version = json_extract(last_report, '$.osVersion') WHERE last_report IS NOT NULL AND json_valid(last_report);
   `,
+  /* user licences (issue 16): products of kind 'user', user groups with members by normalised sign-in name (shared/sign-in.ts), their assignments, and each person's current answer (seq grows on every change) */ `
+  ALTER TABLE products ADD COLUMN kind TEXT NOT NULL DEFAULT 'device' CHECK (kind IN ('device', 'user'));
+  CREATE TABLE user_groups (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at TEXT NOT NULL
+  );
+  -- ord: earliest member first for seats, as for devices.
+  CREATE TABLE user_group_members (
+    ord INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id TEXT NOT NULL REFERENCES user_groups(id),
+    user_name TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    UNIQUE (group_id, user_name)
+  );
+  CREATE INDEX user_group_members_user ON user_group_members(user_name);
+  CREATE TABLE user_assignments (
+    id TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL REFERENCES subscriptions(id),
+    group_id TEXT NOT NULL UNIQUE REFERENCES user_groups(id),
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX user_assignments_subscription ON user_assignments(subscription_id);
+  CREATE TABLE user_entitlements (
+    user_name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    product_sku TEXT,
+    subscription_id TEXT,
+    group_id TEXT,
+    changed_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -1,0 +1,55 @@
+// The admin API for per-user licences (issue 16): user groups, their members,
+// assigning user products' subscriptions, and each person's answer. Mounted
+// by adminRoutes inside its scope, so the same token check applies: readers
+// read, every change needs a global-admin and is audited by the licensing core.
+import Type from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AnyApp } from './app.ts';
+import { ListOf, Ref } from '../../shared/schemas/admin.ts';
+import { AssignUserGroupBody, CreateUserGroupBody, UserAssignment, UserGroup, UserGroupUsersBody, UserLicence } from '../../shared/schemas/user-admin.ts';
+import { normaliseSignInName } from '../../shared/sign-in.ts';
+import type { Actor, LicensingContext } from '../licensing/context.ts';
+import { addUsers, assignUserGroup, createUserGroup, removeUsers, unassignUserGroup } from '../licensing/user-groups.ts';
+import { resolveRef } from '../licensing/resolve.ts';
+import { listUserAssignments, listUserGroups, userLicence } from '../licensing/user-views.ts';
+
+export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (req: FastifyRequest) => Actor): void {
+  const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
+  const db = ctx.store;
+  const s = <T extends object>(extra: T) => ({ tags: ['admin'], security: [{ admin: [] }], ...extra });
+  const Params = Type.Object({ ref: Ref });
+
+  app.get('/user-groups', { schema: s({ response: { 200: ListOf(UserGroup) } }) }, async () => {
+    const items = await listUserGroups(db);
+    return { items, total: items.length };
+  });
+  app.get('/user-groups/:ref', { schema: s({ params: Params, response: { 200: UserGroup } }) },
+    async (req) => (await listUserGroups(db, await resolveRef(db, 'user group', req.params.ref)))[0]);
+  app.post('/user-groups', { schema: s({ body: CreateUserGroupBody, response: { 201: UserGroup } }) }, async (req, reply) => {
+    const id = await createUserGroup(ctx, actorOf(req), req.body.name);
+    reply.code(201);
+    return (await listUserGroups(db, id))[0];
+  });
+  app.post('/user-groups/:ref/users', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },
+    async (req) => (await listUserGroups(db, (await addUsers(ctx, actorOf(req), req.params.ref, req.body.users)).id))[0]);
+  app.post('/user-groups/:ref/users/remove', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },
+    async (req) => (await listUserGroups(db, (await removeUsers(ctx, actorOf(req), req.params.ref, req.body.users)).id))[0]);
+
+  app.get('/user-licenses', { schema: s({ response: { 200: ListOf(UserAssignment) } }) }, async () => {
+    const items = await listUserAssignments(db);
+    return { items, total: items.length };
+  });
+  app.post('/user-licenses/assign', { schema: s({ body: AssignUserGroupBody, response: { 201: UserAssignment } }) }, async (req, reply) => {
+    const id = await assignUserGroup(ctx, actorOf(req), req.body.subscription, req.body.userGroup);
+    reply.code(201);
+    return (await listUserAssignments(db)).find((a) => a.id === id)!;
+  });
+  app.post('/user-licenses/unassign', { schema: s({ body: AssignUserGroupBody, response: { 200: Type.Object({ id: Type.String(), subscription: Type.String(), userGroup: Type.String() }) } }) },
+    async (req) => {
+      const r = await unassignUserGroup(ctx, actorOf(req), req.body.subscription, req.body.userGroup);
+      return { id: r.id, subscription: r.sub, userGroup: r.group };
+    });
+  app.get('/users/:name/license', { schema: s({ params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 300 }) }), response: { 200: UserLicence } }) },
+    async (req) => userLicence(db, normaliseSignInName(req.params.name)));
+}

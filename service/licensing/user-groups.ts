@@ -1,0 +1,80 @@
+// User groups (issue 16): people listed by normalised sign-in name
+// (shared/sign-in.ts), licensed by assigning a subscription of a user
+// product, with the device rules: one subscription per group, global-admin
+// only (the admin API's hook), audited in the change's transaction, seats
+// count people. Only user licences move here, so the device recompute is
+// skipped ('users').
+import { DevlicError } from '../../shared/errors.ts';
+import { normaliseSignInName } from '../../shared/sign-in.ts';
+import { type Actor, type LicensingContext, newId } from './context.ts';
+import { resolveRef } from './resolve.ts';
+
+export function createUserGroup(ctx: LicensingContext, actor: Actor, name: string): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    if (await tx.userGroups.nameTaken(name)) throw new DevlicError('NAME_TAKEN', `a user group named '${name}' already exists`);
+    const id = newId('ugr');
+    await tx.userGroups.insert(id, name, ctx.nowIso());
+    return { result: id, action: 'user-group.create', target: id, details: { name }, recompute: false };
+  });
+}
+
+/** Every name normalised before anything is written: one bad name changes nothing. */
+function normaliseAll(users: readonly string[]): string[] {
+  return [...new Set(users.map(normaliseSignInName))];
+}
+
+export function addUsers(ctx: LicensingContext, actor: Actor, groupRef: string, users: readonly string[]): Promise<{ id: string; added: string[] }> {
+  const names = normaliseAll(users);
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'user group', groupRef);
+    const added: string[] = [];
+    for (const u of names) if (await tx.userGroups.addMember(id, u, ctx.nowIso())) added.push(u);
+    return { result: { id, added }, action: 'user-group.add-users', target: id, details: { users: added }, recompute: added.length ? 'users' : false };
+  });
+}
+
+export function removeUsers(ctx: LicensingContext, actor: Actor, groupRef: string, users: readonly string[]): Promise<{ id: string; removed: string[] }> {
+  const names = normaliseAll(users);
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'user group', groupRef);
+    const removed: string[] = [];
+    for (const u of names) if (await tx.userGroups.removeMember(id, u)) removed.push(u);
+    return { result: { id, removed }, action: 'user-group.remove-users', target: id, details: { users: removed }, recompute: removed.length ? 'users' : false };
+  });
+}
+
+async function userSubscription(tx: Parameters<Parameters<LicensingContext['mutate']>[1]>[0], ref: string): Promise<string> {
+  const sub = await resolveRef(tx, 'subscription', ref);
+  if (await tx.catalogue.kindOfSubscription(sub) !== 'user') {
+    throw new DevlicError('WRONG_PRODUCT_KIND', `subscription '${ref}' is of a device product: assign it to a device group (--group), not a user group`, { subscription: sub });
+  }
+  return sub;
+}
+
+export function assignUserGroup(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const sub = await userSubscription(tx, subscriptionRef);
+    const group = await resolveRef(tx, 'user group', groupRef);
+    const existing = await tx.userGroups.assignmentOfGroup(group);
+    if (existing) {
+      throw new DevlicError('GROUP_ALREADY_LICENSED', existing.id === sub
+        ? `user group '${groupRef}' already has subscription '${existing.name}'`
+        : `user group '${groupRef}' already has subscription '${existing.name}'; a group can have only one subscription. Unassign it first or use another group`,
+      { group, subscription: existing.id });
+    }
+    const id = newId('uas');
+    await tx.userGroups.assign(id, sub, group, ctx.nowIso());
+    return { result: id, action: 'license.assign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users' };
+  });
+}
+
+export function unassignUserGroup(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string): Promise<{ id: string; sub: string; group: string }> {
+  return ctx.mutate(actor, async (tx) => {
+    const sub = await resolveRef(tx, 'subscription', subscriptionRef);
+    const group = await resolveRef(tx, 'user group', groupRef);
+    const id = await tx.userGroups.assignmentId(sub, group);
+    if (!id) throw new DevlicError('NOT_FOUND', `subscription '${subscriptionRef}' is not assigned to user group '${groupRef}'`);
+    await tx.userGroups.unassign(id);
+    return { result: { id, sub, group }, action: 'license.unassign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users' };
+  });
+}

@@ -1,0 +1,28 @@
+// Read models for per-user licences: user groups with members and licence,
+// assignments of user products, and one person's current answer.
+import type { Aggregates } from '../store/store.ts';
+import type { UserAssignment, UserGroup, UserLicence } from '../../shared/schemas/user-admin.ts';
+
+const MEMBERS_SHOWN = 1000;
+
+export async function listUserGroups(q: Aggregates, id?: string): Promise<UserGroup[]> {
+  const rows = await q.userGroups.list(id);
+  return Promise.all(rows.map(async (g) => ({
+    id: g.id, name: g.name, createdAt: g.created_at, memberCount: g.members,
+    members: await q.userGroups.members(g.id, MEMBERS_SHOWN),
+    subscription: g.sub_id ? { id: g.sub_id, name: g.sub_name! } : null,
+  })));
+}
+
+export async function listUserAssignments(q: Aggregates): Promise<UserAssignment[]> {
+  return (await q.userGroups.listAssignments()).map((a) => ({
+    id: a.id, subscription: { id: a.sub_id, name: a.sub_name }, userGroup: { id: a.group_id, name: a.group_name }, product: a.product_sku, createdAt: a.created_at,
+  }));
+}
+
+/** A person the service has no row for was never licensed: seq 1, NOT_IN_LICENSED_GROUP (see queries/users.ts). */
+export async function userLicence(q: Aggregates, user: string): Promise<UserLicence> {
+  const r = await q.userGroups.entitlement(user);
+  if (!r) return { user, seq: 1, status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP', product: null, subscription: null, userGroup: null };
+  return { user, seq: r.seq, status: r.status, reason: r.reason, product: r.product_sku, subscription: r.subscription_id, userGroup: r.group_id };
+}

@@ -1,0 +1,36 @@
+// Messages for per-user licences (issue 16): a device asks for the entitlement
+// of a person signed in on it, and the service answers with a token signed by
+// the same keys as the device's, but of its own JWS type
+// (USER_ENTITLEMENT_TYP), so neither kind of token can stand in for the other.
+import Type from 'typebox';
+import { PlainText } from './common.ts';
+import { EntitlementClaims } from './device.ts';
+import { SIGN_IN_NAME_MAX } from '../sign-in.ts';
+
+/** A sign-in name on the wire; the receiver normalises it (shared/sign-in.ts). */
+export const SignInName = PlainText({ minLength: 1, maxLength: SIGN_IN_NAME_MAX });
+
+/** Claims of a user entitlement: a device entitlement's, plus the person. `sub` is still the device. */
+export const UserEntitlementClaims = Type.Object({
+  ...EntitlementClaims.properties,
+  /** The normalised sign-in name the entitlement is for. */
+  user: SignInName,
+}, { additionalProperties: false });
+export type UserEntitlementClaims = Type.Static<typeof UserEntitlementClaims>;
+
+/** POST /v1/device/user-entitlement: the device asks about one signed-in person. */
+export const UserEntitlementRequest = Type.Object({
+  user: SignInName,
+  /** Long-poll: answer when the user's seq differs from this one (or at the wait's end). */
+  seq: Type.Optional(Type.Integer({ minimum: 0 })),
+  wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
+}, { additionalProperties: false });
+export type UserEntitlementRequest = Type.Static<typeof UserEntitlementRequest>;
+
+export const UserEntitlementResponse = Type.Object({
+  /** The normalised name the token is for. */
+  user: SignInName,
+  token: Type.String({ maxLength: 8192 }),
+  seq: Type.Integer({ minimum: 1 }),
+}, { additionalProperties: false });
+export type UserEntitlementResponse = Type.Static<typeof UserEntitlementResponse>;

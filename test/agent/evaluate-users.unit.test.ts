@@ -1,0 +1,87 @@
+// evaluateUsers (agent/decision/evaluate-users.ts) on a real agent database
+// with real signed tokens: each cached user token is re-verified on every
+// decision, so a token edited into agent.db, one for another person or
+// device, one signed by an unknown key, a device token in its place, or an
+// older one below the person's watermark never makes anyone full.
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { openDb } from '../../agent/store/db.ts';
+import { Store } from '../../agent/store/store.ts';
+import { evaluateUsers, signInNames } from '../../agent/decision/evaluate-users.ts';
+import { decide, type Decision } from '../../agent/decision/decide.ts';
+import { generateSigningKey, publicJwk, signEntitlement } from '../../shared/token.ts';
+import { signUserEntitlement } from '../../shared/user-token.ts';
+import { ENTITLEMENT_AUDIENCE } from '../../shared/api.ts';
+import type { UserEntitlementClaims } from '../../shared/schemas/user.ts';
+import type { StoredIdentity, UserWatermarks } from '../../agent/store/files.ts';
+import { tempDir } from '../helpers/processes.ts';
+
+const ISSUER = 'https://licensing.example.test';
+const NOW_MS = Date.parse('2030-01-01T00:00:00Z');
+const NOW = NOW_MS / 1000;
+const key = generateSigningKey();
+const stranger = generateSigningKey();
+
+function claims(over: Partial<UserEntitlementClaims> = {}): UserEntitlementClaims {
+  return {
+    iss: ISSUER, sub: 'dev_1', aud: ENTITLEMENT_AUDIENCE, iat: NOW, nbf: NOW - 300, exp: NOW + 90 * 86400, seq: 7,
+    status: 'licensed', reason: 'ASSIGNED', product: 'M365_APPS_ENTERPRISE_USER', productName: 'M365 Apps (user)',
+    subscription: 'sub_1', group: 'ugr_1', warnAt: NOW + 80 * 86400, refreshAfter: NOW + 86400, user: 'alice', ...over,
+  };
+}
+
+async function setup() {
+  const store = new Store(openDb(join(tempDir('evu'), 'agent.db')));
+  const identity = { deviceId: 'dev_1', issuer: ISSUER, keys: { keys: [await publicJwk(key.publicKey, key.kid)] } } as unknown as StoredIdentity;
+  // An unlicensed device: only a user licence can make anyone full.
+  const device: Decision = decide({
+    enrolled: true, revoked: false, minSeq: 0, nowMs: NOW_MS, clock: { highWaterMs: null, sync: { serverMs: NOW_MS, localMs: NOW_MS }, observed: null },
+    entitlement: { kind: 'valid', claims: { ...claims({ status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP' }) } },
+  });
+  store.recordTrustedTime(NOW_MS, NOW_MS);
+  const run = (userWatermarks: UserWatermarks | null = null, users = ['alice']) => evaluateUsers({
+    identity, store, device, watermark: null, userWatermarks, users, nowMs: NOW_MS + 1000, online: () => true,
+  });
+  const put = (token: string, seq = 7, user = 'alice') => store.putUserEntitlement({ user, deviceId: 'dev_1', seq, token, receivedAt: NOW_MS });
+  return { store, device, run, put };
+}
+
+describe('evaluateUsers', () => {
+  it('makes a person full by a valid user token, and only them', async () => {
+    const { run, put } = await setup();
+    put(await signUserEntitlement(key, claims()));
+    const [alice, bob] = await run(null, ['alice', 'bob']);
+    expect(alice).toMatchObject({ user: 'alice', mode: 'full', licence: 'user', reason: 'ASSIGNED' });
+    expect(bob).toMatchObject({ user: 'bob', mode: 'read-only', licence: null, firstSignIn: 'pending' });
+  });
+
+  const refused: [string, () => Promise<string>, string][] = [
+    ['signed by an unknown key', () => signUserEntitlement(stranger, claims()), 'TOKEN_INVALID'],
+    ['for another person', () => signUserEntitlement(key, claims({ user: 'bob' })), 'TOKEN_INVALID'],
+    ['for another device', () => signUserEntitlement(key, claims({ sub: 'dev_2' })), 'TOKEN_OTHER_DEVICE'],
+    ['a device token in its place', () => signEntitlement(key, claims()), 'TOKEN_INVALID'],
+    ['edited after signing', async () => {
+      const [h, , sig] = (await signUserEntitlement(key, claims({ status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP' }))).split('.');
+      return `${h}.${Buffer.from(JSON.stringify(claims())).toString('base64url')}.${sig}`;
+    }, 'TOKEN_INVALID'],
+  ];
+  it.each(refused)('refuses a cached token %s: read-only with %s', async (_name, token, reason) => {
+    const { run, put } = await setup();
+    put(await token());
+    const [alice] = await run();
+    expect(alice).toMatchObject({ mode: 'read-only', licence: null, reason });
+  });
+
+  it('refuses a genuine older token below the person\'s watermark (replay), per person and per device', async () => {
+    const { run, put } = await setup();
+    put(await signUserEntitlement(key, claims({ seq: 5 })), 5);
+    expect((await run({ deviceId: 'dev_1', users: { alice: { seq: 7, iatMs: NOW_MS } } }))[0]).toMatchObject({ mode: 'read-only', reason: 'TOKEN_REPLAYED' });
+    // Another person's watermark, or another device's file, does not count against alice.
+    expect((await run({ deviceId: 'dev_1', users: { bob: { seq: 9, iatMs: NOW_MS } } }))[0]).toMatchObject({ mode: 'full' });
+    expect((await run({ deviceId: 'dev_2', users: { alice: { seq: 9, iatMs: NOW_MS } } }))[0]).toMatchObject({ mode: 'full' });
+  });
+
+  it('normalises the signed-in account names and leaves out names that are no sign-in name', () => {
+    expect(signInNames(['Alice', 'CONTOSO\\bob', 'alice', 'a,b'])).toEqual({ names: ['alice', 'bob@contoso'], refused: ['a,b'] });
+  });
+});
