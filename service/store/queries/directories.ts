@@ -1,7 +1,8 @@
 // Directory groups (issue 14): the LDAP / Active Directory connections
 // (bind password sealed, see service/directories/secret.ts), their sync
 // state, and the groups whose members come from a directory group.
-import type { SqlConn, SqlValue } from '../sql.ts';
+import type { SqlConn } from '../sql.ts';
+import { bulkMembershipQueries } from './group-members-bulk.ts';
 
 export interface DirectoryRow {
   id: string; name: string; url: string; bind_dn: string; bind_password: string; base_dn: string;
@@ -15,6 +16,7 @@ export interface NewDirectory {
 
 export function directoryQueries(c: SqlConn) {
   return {
+    ...bulkMembershipQueries(c),
     all(): Promise<DirectoryRow[]> {
       return c.all('SELECT * FROM directories ORDER BY name');
     },
@@ -54,28 +56,6 @@ export function directoryQueries(c: SqlConn) {
     /** The directory a group follows, or undefined for a manual or rule group. */
     groupDirectory(groupId: string): Promise<{ id: string; name: string; dn: string } | undefined> {
       return c.get(`SELECT d.id, d.name, g.directory_dn AS dn FROM groups g JOIN directories d ON d.id = g.directory_id WHERE g.id = ?`, [groupId]);
-    },
-    /**
-     * Adds devices to a group in the order given (their seat order), skipping
-     * members already there; the count added. PostgreSQL: one statement (a
-     * row at a time would be a round trip each: 10,000 in a big first sync).
-     */
-    async addMembers(groupId: string, deviceIds: readonly string[], at: string): Promise<number> {
-      if (deviceIds.length === 0) return 0;
-      if (c.dialect === 'postgres') {
-        return (await c.run(`INSERT INTO group_members (group_id, device_id, added_at)
-          SELECT ?, d, ? FROM unnest(?::text[]) WITH ORDINALITY AS u(d, n) ORDER BY n
-          ON CONFLICT (group_id, device_id) DO NOTHING`, [groupId, at, deviceIds as unknown as SqlValue])).changes;
-      }
-      return (await c.runMany('INSERT INTO group_members (group_id, device_id, added_at) VALUES (?, ?, ?) ON CONFLICT (group_id, device_id) DO NOTHING',
-        deviceIds.map((d) => [groupId, d, at]))).changes;
-    },
-    async removeMembers(groupId: string, deviceIds: readonly string[]): Promise<number> {
-      if (deviceIds.length === 0) return 0;
-      if (c.dialect === 'postgres') {
-        return (await c.run('DELETE FROM group_members WHERE group_id = ? AND device_id = ANY(?::text[])', [groupId, deviceIds as unknown as SqlValue])).changes;
-      }
-      return (await c.runMany('DELETE FROM group_members WHERE group_id = ? AND device_id = ?', deviceIds.map((d) => [groupId, d]))).changes;
     },
     /** Current members of the given groups. */
     members(groupIds: string[]): Promise<{ group_id: string; device_id: string }[]> {

@@ -1,11 +1,13 @@
 // Rule-based groups (issue 14): the rules, the facts rules read (reported
 // facts, agent version, admin-set tags) and the rule groups' memberships.
-import type { SqlConn, SqlValue } from '../sql.ts';
+import type { SqlConn } from '../sql.ts';
+import { bulkMembershipQueries } from './group-members-bulk.ts';
 
 export interface FactsRow { id: string; facts: string; agent_version: string | null; os_version: string | null }
 
 export function ruleQueries(c: SqlConn) {
   return {
+    ...bulkMembershipQueries(c),
     /** Every group that has a rule. */
     groups(): Promise<{ id: string; rule: string }[]> {
       return c.all('SELECT id, rule FROM groups WHERE rule IS NOT NULL ORDER BY id');
@@ -55,28 +57,6 @@ export function ruleQueries(c: SqlConn) {
       return deviceId === undefined
         ? c.all(`SELECT group_id, device_id FROM group_members WHERE group_id IN (${marks})`, groupIds)
         : c.all(`SELECT group_id, device_id FROM group_members WHERE group_id IN (${marks}) AND device_id = ?`, [...groupIds, deviceId]);
-    },
-    /**
-     * Adds devices to a group (in the order given: the seat order), as one
-     * set-based statement on PostgreSQL and one prepared statement run per
-     * row on SQLite; already-members are skipped. Returns how many were added.
-     */
-    async addMembers(groupId: string, deviceIds: readonly string[], at: string): Promise<number> {
-      if (deviceIds.length === 0) return 0;
-      if (c.dialect === 'postgres') {
-        return (await c.run('INSERT INTO group_members (group_id, device_id, added_at) SELECT ?, d, ? FROM unnest(?::text[]) WITH ORDINALITY AS u(d, n) ORDER BY n ON CONFLICT (group_id, device_id) DO NOTHING',
-          [groupId, at, deviceIds as unknown as SqlValue])).changes;
-      }
-      return (await c.runMany('INSERT INTO group_members (group_id, device_id, added_at) VALUES (?, ?, ?) ON CONFLICT (group_id, device_id) DO NOTHING',
-        deviceIds.map((d) => [groupId, d, at]))).changes;
-    },
-    /** Takes devices out of a group, like addMembers; returns how many were members. */
-    async removeMembers(groupId: string, deviceIds: readonly string[]): Promise<number> {
-      if (deviceIds.length === 0) return 0;
-      if (c.dialect === 'postgres') {
-        return (await c.run('DELETE FROM group_members WHERE group_id = ? AND device_id = ANY(?::text[])', [groupId, deviceIds as unknown as SqlValue])).changes;
-      }
-      return (await c.runMany('DELETE FROM group_members WHERE group_id = ? AND device_id = ?', deviceIds.map((d) => [groupId, d]))).changes;
     },
     /** A group's direct members, earliest first (for `groups show`). */
     membersOf(groupId: string, limit: number): Promise<{ id: string; name: string }[]> {
