@@ -5,7 +5,8 @@
 // (the service refuses to delete one that holds licences); removals that
 // would make devices read-only are confirmed with the service's count. A
 // global-admin sets, changes or removes a group's rule on its page, with the
-// same live preview as the New group form.
+// same live preview as the New group form. A directory group's members follow
+// its directory group, so it offers no hand edits and no rule editor.
 import { get, post, patch, del, enc } from './api.js';
 import { h, fill, rebuild, table, row, ago, licenceCell, modeCell, plural, writeButton, forWriters, liveRefresher, crumbs } from './dom.js';
 import { confirmDialog, errorArea, formDialog } from './dialog.js';
@@ -80,8 +81,8 @@ async function renderGroup(el, id, ctx) {
   const info = h('div');
   const members = h('div');
   const err = errorArea();
-  // Hand removal only where the service allows it: not in a rule group.
-  const handEdits = () => ctx.canWrite && !g.rule;
+  // Hand edits only where the service allows them: not in a rule or directory group (GROUP_IS_RULE_BASED / GROUP_IS_DIRECTORY_BASED).
+  const handEdits = () => ctx.canWrite && !g.rule && !g.directory;
 
   const fail = (e) => { err.textContent = e.message; };
 
@@ -89,7 +90,8 @@ async function renderGroup(el, id, ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'h-sub' }, h('h2', { id: 'h-sub' }, 'Licence'),
       sub ? h('p', {}, h('a', { href: `#/licences/${enc(sub.product)}/${enc(sub.id)}` }, sub.name), ` (${sub.productName})`)
         : h('p', { class: 'muted' }, g.parents.length ? 'No subscription of its own; see the groups it is nested in.' : 'No subscription.'),
-      h('p', {}, 'Rule: ', g.rule ? h('code', {}, g.rule) : h('span', { class: 'muted' }, 'none (members added by hand)')),
+      g.directory ? h('p', { id: 'group-directory' }, 'Directory: ', g.directory.name, ' (', h('code', {}, g.directory.dn), ')')
+        : h('p', {}, 'Rule: ', g.rule ? h('code', {}, g.rule) : h('span', { class: 'muted' }, 'none (members added by hand)')),
       h('p', {}, 'Nested in: ', g.parents.length ? g.parents.map((p, i) => [i ? ', ' : '', h('a', { href: `#/groups/${enc(p.id)}` }, p.name)]) : h('span', { class: 'muted' }, 'no group'))),
     h('section', { class: 'card', 'aria-labelledby': 'h-children' }, h('h2', { id: 'h-children' }, 'Groups nested inside'),
       g.children.length ? h('ul', { class: 'plain' }, g.children.map((c) => h('li', {},
@@ -203,7 +205,7 @@ async function renderGroup(el, id, ctx) {
   }
 
   /** Set or replace the rule (guarded: seats can move), or remove it: the members stay, as manual members. */
-  const ruleEditor = forWriters(ctx, () => {
+  const ruleEditor = g.directory ? null : forWriters(ctx, () => {
     const field = ruleField({ id: 'group-rule', label: 'Rule: members are the devices it matches', value: g.rule ?? '' });
     const save = h('button', { type: 'button', id: 'save-rule', class: 'primary', onclick: () => {
       if (!field.value()) { err.textContent = 'Type a rule, or use Remove rule to add members by hand.'; field.input.focus(); return; }
@@ -232,9 +234,11 @@ async function renderGroup(el, id, ctx) {
   const searchDevices = async (q) => (await get('/devices', { q, limit: 20 })).items.map((d) => ({
     id: d.id, label: d.name, detail: d.groups.length ? `in ${d.groups.map((x) => x.name).join(', ')}` : 'in no group',
   }));
-  // A rule group's members follow its rule: the service refuses hand edits, so none are offered.
+  // A rule or directory group's members follow the rule or the directory: the service refuses hand edits, so none are offered.
   const addSlot = h('div');
-  const drawAdd = () => rebuild(addSlot, g.rule ? h('p', { class: 'muted' }, 'Members follow the rule.') : forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
+  const drawAdd = () => rebuild(addSlot, g.directory
+    ? h('p', { class: 'muted', id: 'members-follow' }, 'Members follow the directory group ', h('code', {}, g.directory.dn), ' in ', g.directory.name, '.')
+    : g.rule ? h('p', { class: 'muted', id: 'members-follow' }, 'Members follow the rule.') : forWriters(ctx, () => picker('add-device-search', 'Add a device', 'Add', searchDevices, (it) => guardedAct({
     title: 'Add this device?', confirmLabel: 'Add',
     intro: h('p', {}, h('strong', {}, it.label), ' comes before devices that hold a seat now, and takes one of their seats.'),
     send: (confirm) => post(`/groups/${enc(g.id)}/devices`, { devices: [it.id], ...(confirm ? { confirm } : {}) }),
