@@ -11,7 +11,8 @@ import type {
 } from '../../shared/schemas/admin.ts';
 import * as r from './render.ts';
 import * as ru from './render-users.ts';
-import type { AssignUserGroupBody, CreateUserGroupBody, UserGroupUsersBody } from '../../shared/schemas/user-admin.ts';
+import type { AssignUserGroupBody } from '../../shared/schemas/user-admin.ts';
+import { USER_GROUP_COMMANDS } from './user-group-commands.ts';
 import { checkRule } from './rule-arg.ts';
 import { DIRECTORY_COMMANDS } from './directory-commands.ts';
 import { bool_, cmd, guarded, list, str_, type ApiRequest, type CommandArgs, type CommandSpec } from './command-spec.ts';
@@ -231,41 +232,7 @@ export const COMMANDS: CommandSpec[] = [
     render: ((d: never) => (typeof (d as { userGroup?: unknown }).userGroup === 'string' ? ru.renderUserUnassigned(d) : r.renderUnassigned(d)) as string) as never,
   }),
 
-  list('user-groups list', '/user-groups', 'List user groups (people licensed by sign-in name)', ru.renderUserGroups),
-  cmd({
-    name: 'user-groups show', args: 'GROUP', summary: 'Show one user group and its members', answer: 'object',
-    build: (a) => ({ method: 'GET', path: `${A}/user-groups/${seg(take(a, ['GROUP'])[0])}` }),
-    render: ru.renderUserGroup,
-  }),
-  cmd({
-    name: 'user-groups create', args: 'NAME', summary: 'Create a user group', answer: 'object',
-    build(a) {
-      const [name] = take(a, ['NAME']);
-      const body: CreateUserGroupBody = { name };
-      return { method: 'POST', path: `${A}/user-groups`, body };
-    },
-    render: ru.userGroupChanged((g) => `Created user group ${g}.`),
-  }),
-  cmd({
-    name: 'user-groups add-users', args: 'GROUP USER...', summary: 'Add people (sign-in names: user, user@domain or DOMAIN\\user) to a user group', answer: 'object',
-    details: ['Names are normalised (lower case; DOMAIN\\user is stored as user@domain): see docs/design.md, "Sign-in names".'],
-    build(a) {
-      const [g, ...users] = take(a, ['GROUP'], 'USER');
-      const body: UserGroupUsersBody = { users };
-      return { method: 'POST', path: `${A}/user-groups/${seg(g)}/users`, body };
-    },
-    render: ru.userGroupChanged((g, b) => `Added ${ru.peopleCount(b)} to user group ${g}.`),
-  }),
-  cmd({
-    name: 'user-groups remove-users', args: 'GROUP USER...', summary: 'Remove people from a user group', answer: 'object',
-    details: ['People licensed only through this group lose their own licence (a device licence still covers them).'],
-    build(a) {
-      const [g, ...users] = take(a, ['GROUP'], 'USER');
-      const body: UserGroupUsersBody = { users };
-      return { method: 'POST', path: `${A}/user-groups/${seg(g)}/users/remove`, body };
-    },
-    render: ru.userGroupChanged((g, b) => `Removed ${ru.peopleCount(b)} from user group ${g}.`),
-  }),
+  ...USER_GROUP_COMMANDS,
 
   cmd({
     name: 'devices list', summary: 'List devices with their licence state, last report and users', answer: 'items',

@@ -1,0 +1,49 @@
+// devlic-admin's `user-groups` commands (issue 16: people licensed by their
+// sign-in name) and how each becomes one admin API request. Sign-in names are
+// sent as typed: the service normalises them (shared/sign-in.ts), so the CLI
+// and the API cannot disagree about a name.
+import { API } from '../../shared/api.ts';
+import type { CreateUserGroupBody, UserGroupUsersBody } from '../../shared/schemas/user-admin.ts';
+import { seg, take } from './arguments.ts';
+import { cmd, list, type CommandSpec } from './command-spec.ts';
+import * as ru from './render-users.ts';
+
+const A = API.admin;
+
+export const USER_GROUP_COMMANDS: CommandSpec[] = [
+  list('user-groups list', '/user-groups', 'List user groups (people licensed by sign-in name)', ru.renderUserGroups),
+  cmd({
+    name: 'user-groups show', args: 'GROUP', summary: 'Show one user group and its members', answer: 'object',
+    build: (a) => ({ method: 'GET', path: `${A}/user-groups/${seg(take(a, ['GROUP'])[0])}` }),
+    render: ru.renderUserGroup,
+  }),
+  cmd({
+    name: 'user-groups create', args: 'NAME', summary: 'Create a user group', answer: 'object',
+    build(a) {
+      const [name] = take(a, ['NAME']);
+      const body: CreateUserGroupBody = { name };
+      return { method: 'POST', path: `${A}/user-groups`, body };
+    },
+    render: ru.userGroupChanged((g) => `Created user group ${g}.`),
+  }),
+  cmd({
+    name: 'user-groups add-users', args: 'GROUP USER...', summary: 'Add people (sign-in names: user, user@domain or DOMAIN\\user) to a user group', answer: 'object',
+    details: ['Names are normalised (lower case; DOMAIN\\user is stored as user@domain): see docs/design.md, "Sign-in names".'],
+    build(a) {
+      const [g, ...users] = take(a, ['GROUP'], 'USER');
+      const body: UserGroupUsersBody = { users };
+      return { method: 'POST', path: `${A}/user-groups/${seg(g)}/users`, body };
+    },
+    render: ru.userGroupChanged((g, b) => `Added ${ru.peopleCount(b)} to user group ${g}.`),
+  }),
+  cmd({
+    name: 'user-groups remove-users', args: 'GROUP USER...', summary: 'Remove people from a user group', answer: 'object',
+    details: ['People licensed only through this group lose their own licence (a device licence still covers them).'],
+    build(a) {
+      const [g, ...users] = take(a, ['GROUP'], 'USER');
+      const body: UserGroupUsersBody = { users };
+      return { method: 'POST', path: `${A}/user-groups/${seg(g)}/users/remove`, body };
+    },
+    render: ru.userGroupChanged((g, b) => `Removed ${ru.peopleCount(b)} from user group ${g}.`),
+  }),
+];
