@@ -30,22 +30,36 @@ export interface Tracks {
 /** One service and n licensed devices; each device's history passes through its proxy (recorded). */
 export async function startTracks(name: string, n: number): Promise<Tracks> {
   const svc = await startService();
-  const all = await Promise.all(Array.from({ length: n }, async (_, i) => {
+  // Everything started is stopped again if one track fails to come up: the
+  // suite's afterAll never sees a half-built set, and leaked daemons would
+  // load the machine for every later test.
+  const agents: TestAgent[] = [];
+  const proxies: FaultProxy[] = [];
+  const settled = await Promise.allSettled(Array.from({ length: n }, async (_, i) => {
     const lab = await labOn(svc);
     const proxy = await startFaultProxy(svc.url);
+    proxies.push(proxy);
     // Enrolment is not under test here: it gets the default timeout, so that a
     // loaded machine cannot fail it on the 1 s budget; the daemon gets the short one.
     const agent = new TestAgent(`${name}-${i}`);
+    agents.push(agent);
     const r = await agent.enroll(proxy.url, await lab.enrollToken());
     expect(r.code, r.stderr).toBe(0);
     agent.configure(AGENT_CONFIG);
     await agent.start();
     // Unlicensed first, so that an older genuine token that would make it read-only is on record.
-    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 20_000);
+    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 60_000);
     await lab.assign();
-    await agent.waitMode('full', 'ASSIGNED', 20_000);
+    await agent.waitMode('full', 'ASSIGNED', 60_000);
     return { lab, proxy, agent };
   }));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled([...agents.map((a) => a.stop()), ...proxies.map((p) => p.close())]);
+    await svc.stop();
+    throw failed.reason;
+  }
+  const all = settled.map((r) => (r as PromiseFulfilledResult<Track>).value);
   const free = [...all];
   const waiting: ((t: Track) => void)[] = [];
   return {
