@@ -259,7 +259,7 @@ describePostgres('store/postgres', (cluster) => {
     expect(await a.get(`SELECT COUNT(*) AS n FROM ${VERSION_TABLE}`)).toEqual({ n: 1 });
     const tables = await b.all<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
     expect(tables.map((t) => t.table_name)).toEqual([
-      'admins', 'assignments', 'audit', 'device_entitlements', 'device_merges', 'device_reports', 'device_tags', 'devices', VERSION_TABLE, 'entitlement_counts',
+      'admins', 'assignments', 'audit', 'device_entitlements', 'device_merges', 'device_reports', 'device_tags', 'devices', VERSION_TABLE, 'directories', 'entitlement_counts',
       'enroll_tokens', 'group_children', 'group_members', 'group_reach', 'groups', 'products', 'signing_keyring', 'subscription_usage', 'subscriptions',
       'user_assignments', 'user_entitlements', 'user_group_members', 'user_groups',
     ].sort());
@@ -326,7 +326,7 @@ describePostgres('store/postgres', (cluster) => {
       // every SQLite index by name (NOCASE uniqueness became the *_name indexes on lower(name))
       const idx = (lite.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((i) => i.name);
       const pgIdx = (await d.all<{ n: string }>("SELECT indexname AS n FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key' ORDER BY indexname")).map((r) => r.n);
-      expect(pgIdx).toEqual([...idx, 'groups_name', 'subscriptions_name', 'user_groups_name'].sort());
+      expect(pgIdx).toEqual([...idx, 'directories_name', 'groups_name', 'subscriptions_name', 'user_groups_name'].sort());
       // and the unique constraints SQLite declares inline
       const uniques = await d.all<{ n: string }>("SELECT indexname AS n FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname");
       expect(uniques.map((u) => u.n).filter((n) => n.endsWith('_key') && !n.endsWith('_pkey'))).toEqual(['admins_token_hash_key', 'assignments_group_id_key', 'enroll_tokens_token_hash_key', 'group_members_group_id_device_id_key',
