@@ -6,6 +6,7 @@ import type { AnyApp } from './app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API } from '../../shared/api.ts';
 import { ErrorBody } from '../../shared/schemas/common.ts';
+import { knownFields } from '../../shared/known-fields.ts';
 import { EnrollRequest, EnrollResponse, EntitlementResponse, Jwks, StatusReport } from '../../shared/schemas/device.ts';
 import { KeySet } from '../../shared/schemas/keys.ts';
 import { DevlicError } from '../../shared/errors.ts';
@@ -49,7 +50,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     config: { rateLimit: { max: deps.enrollPerMinute, timeWindow: 60_000 } },
     schema: { tags: ['device'], body: EnrollRequest, response: { 201: EnrollResponse, 401: ErrorBody } },
   }, async (req, reply) => {
-    const { deviceId, reenrolled, duplicateOf } = await enrollDevice(deps.ctx, req.body);
+    const { deviceId, reenrolled, duplicateOf } = await enrollDevice(deps.ctx, knownFields(EnrollRequest, req.body));
     req.log.info({ deviceId, reenrolled, duplicateOf, hostname: req.body.facts.hostname }, 'device enrolled');
     reply.code(201);
     return { deviceId, issuer: deps.keys.issuer, audience: 'devlic-agent', keys: jwks, reenrolled, duplicateOf };
@@ -111,7 +112,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     schema: { tags: ['device'], security: [{ device: [] }], body: StatusReport },
   }, async (req, reply) => {
     const deviceId = await deps.auth.authenticate(req.headers.authorization, nowSeconds());
-    await recordReport(deps.ctx, deviceId, req.body);
+    await recordReport(deps.ctx, deviceId, knownFields(StatusReport, req.body));
     deps.onReport?.(deviceId);
     reply.code(204);
     return reply.send();

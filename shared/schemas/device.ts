@@ -1,8 +1,19 @@
 // Messages between the device agent and the licensing service: enrollment,
 // the signed entitlement's claims, and the agent's status report.
+//
+// Upgrade order: what the agent sends (facts, enrollment, status report)
+// tolerates fields this version does not know, because agents are updated
+// device by device and a newer agent meets an older service; the service
+// validates every field it knows and keeps only those (knownFields in
+// shared/known-fields.ts), so an unknown field is dropped, never stored. What
+// the service sends was already tolerant the other way. The key (a JWK) stays
+// strict: nothing unknown is accepted beside key material.
 import Type from 'typebox';
 import { Id, Mode, PlainText, ReasonCode, Timestamp } from './common.ts';
 import type { KnownReason, ServiceReason } from '../reasons.ts';
+
+/** A cap on what a newer agent may add to one object: unknown fields are tolerated, not unbounded. */
+export const FROM_AGENT_MAX_FIELDS = 32;
 
 /** What the agent tells the service about its hardware at enrollment. Free text is PlainText: no control characters. */
 export const DeviceFacts = Type.Object({
@@ -13,7 +24,7 @@ export const DeviceFacts = Type.Object({
   model: PlainText({ maxLength: 128 }),
   serial: PlainText({ maxLength: 128 }),
   os: PlainText({ maxLength: 128 }),
-}, { additionalProperties: false });
+}, { maxProperties: FROM_AGENT_MAX_FIELDS });
 export type DeviceFacts = Type.Static<typeof DeviceFacts>;
 
 /** An Ed25519 public key as a JWK (RFC 8037). */
@@ -41,7 +52,7 @@ export const EnrollRequest = Type.Object({
    * enroll a new device flagged as a possible duplicate.
    */
   proof: Type.Optional(Type.String({ minLength: 16, maxLength: 2048, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' })),
-}, { additionalProperties: false });
+}, { maxProperties: FROM_AGENT_MAX_FIELDS });
 export type EnrollRequest = Type.Static<typeof EnrollRequest>;
 
 export const EnrollResponse = Type.Object({
@@ -91,7 +102,7 @@ export const ReportedUser = Type.Object({
   since: Type.Optional(Timestamp),
   /** Which licence gave full mode: the device's or the person's own (null: read-only). Absent from agents older than this field. */
   licence: Type.Optional(Type.Union([Type.Literal('device'), Type.Literal('user'), Type.Null()])),
-}, { additionalProperties: false });
+}, { maxProperties: FROM_AGENT_MAX_FIELDS });
 export type ReportedUser = Type.Static<typeof ReportedUser>;
 
 /**
@@ -104,7 +115,7 @@ export const EnforcerHealth = Type.Object({
   ok: Type.Boolean(),
   /** Why not, in short, when ok is false. */
   reason: Type.Optional(PlainText({ maxLength: 300 })),
-}, { additionalProperties: false });
+}, { maxProperties: FROM_AGENT_MAX_FIELDS });
 export type EnforcerHealth = Type.Static<typeof EnforcerHealth>;
 
 /** The agent's periodic status report; kept as the device's last-seen state. */
@@ -121,5 +132,5 @@ export const StatusReport = Type.Object({
   entitlementSeq: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   /** One entry per configured enforcer. Absent from agents older than this field: their health is unknown. */
   enforcement: Type.Optional(Type.Array(EnforcerHealth, { maxItems: 32 })),
-}, { additionalProperties: false });
+}, { maxProperties: FROM_AGENT_MAX_FIELDS });
 export type StatusReport = Type.Static<typeof StatusReport>;

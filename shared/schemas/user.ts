@@ -4,7 +4,7 @@
 // (USER_ENTITLEMENT_TYP), so neither kind of token can stand in for the other.
 import Type from 'typebox';
 import { PlainText } from './common.ts';
-import { EntitlementClaims } from './device.ts';
+import { EntitlementClaims, FROM_AGENT_MAX_FIELDS } from './device.ts';
 import { SIGN_IN_NAME_MAX } from '../sign-in.ts';
 
 /** A sign-in name on the wire; the receiver normalises it (shared/sign-in.ts). */
@@ -24,7 +24,8 @@ export const UserEntitlementRequest = Type.Object({
   /** Long-poll: answer when the user's seq differs from this one (or at the wait's end). */
   seq: Type.Optional(Type.Integer({ minimum: 0 })),
   wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 300 })),
-}, { additionalProperties: false });
+  // Tolerant like every message from the agent (see shared/schemas/device.ts); only these three are read.
+}, { maxProperties: FROM_AGENT_MAX_FIELDS });
 export type UserEntitlementRequest = Type.Static<typeof UserEntitlementRequest>;
 
 export const UserEntitlementResponse = Type.Object({

@@ -8,6 +8,7 @@ import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
 import { publicJwk } from '../../shared/token.ts';
+import { openSqlDatabase } from '../../service/store/open.ts';
 
 const DEVICE_LIMIT = 4096;
 const ADMIN_LIMIT = 65536;
@@ -144,6 +145,55 @@ describe('control characters in device-supplied strings', () => {
     const r = await postRaw('/v1/enroll', JSON.stringify({ token, facts: d.facts, publicKey: { ...(await publicJwk(d.publicKey)), kid: 'k\u001b' } }));
     expect(r.status).toBe(400);
     expect(r.body.error.message).toContain('/publicKey/kid');
+  });
+});
+
+describe("a newer agent's fields this service does not know", () => {
+  // Agents are upgraded device by device: a report or enrollment from a newer
+  // agent is accepted, what this service knows is validated, the rest dropped.
+  // Read from the database itself: the admin API's answers would hide a stored extra field.
+  async function stored(deviceId: string): Promise<{ facts: string; last_report: string | null }> {
+    const db = await openSqlDatabase({ dataDir: svc.dataDir, database: svc.database, databasePoolSize: 1 });
+    try {
+      return (await db.get<{ facts: string; last_report: string | null }>('SELECT facts, last_report FROM devices WHERE id = ?', [deviceId]))!;
+    } finally { await db.close(); }
+  }
+
+  it('an enrollment with unknown fields (top level and in facts) enrolls; the unknown ones are not stored', async () => {
+    const d = new SimDevice(svc.url, fakeFacts('newer-agent'));
+    const r = await postRaw('/v1/enroll', JSON.stringify({ token, facts: { ...d.facts, firmware: 'UEFI 2.9' }, publicKey: await publicJwk(d.publicKey), attestation: 'tpm-quote' }));
+    expect(r.status).toBe(201);
+    const shown = await admin.ok('GET', `/devices/${r.body.deviceId}`);
+    expect(shown.facts.hostname).toBe('newer-agent');
+    const row = await stored(r.body.deviceId);
+    expect(JSON.parse(row.facts).hostname).toBe('newer-agent');
+    expect(row.facts).not.toContain('firmware');
+  });
+
+  it('a status report with unknown fields at every level is stored without them', async () => {
+    const report = {
+      ...goodReport, batteryPercent: 71,
+      users: [{ name: 'carol', mode: 'full', licence: 'device', sessionKind: 'remote' }],
+      enforcement: [{ enforcer: 'file', ok: true, repairedAt: '2026-12-03T05:00:00Z' }],
+    };
+    expect(await device.report(report)).toBe(204);
+    const shown = await admin.ok('GET', `/devices/${device.deviceId}`);
+    expect(shown.reports[0].users).toEqual([{ name: 'carol', mode: 'full', licence: 'device' }]);
+    const row = await stored(device.deviceId);
+    expect(JSON.parse(row.last_report!).users).toEqual([{ name: 'carol', mode: 'full', licence: 'device' }]);
+    expect(row.last_report).not.toMatch(/batteryPercent|sessionKind|repairedAt/);
+  });
+
+  it('known fields are still checked, and a flood of unknown ones is refused: nothing stored', async () => {
+    const before = await lastReport();
+    const badKnown = await postRaw('/v1/device/status', JSON.stringify({ ...goodReport, mode: 'sideways', extra: 1 }), await device.authHeader());
+    expect(badKnown.status).toBe(400);
+    expect(badKnown.body.error.message).toContain('/mode');
+    const flood = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, i]));
+    const tooMany = await postRaw('/v1/device/status', JSON.stringify({ ...goodReport, ...flood }), await device.authHeader());
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.code).toBe('VALIDATION_FAILED');
+    expect(await lastReport()).toEqual(before);
   });
 });
 

@@ -4,7 +4,8 @@ import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { isValid, validate } from '../../shared/validate.ts';
 import { DevlicError } from '../../shared/errors.ts';
-import { DeviceFacts, EnrollRequest, StatusReport } from '../../shared/schemas/device.ts';
+import { DeviceFacts, Ed25519PublicJwk, EnrollRequest, FROM_AGENT_MAX_FIELDS, StatusReport } from '../../shared/schemas/device.ts';
+import { knownFields } from '../../shared/known-fields.ts';
 
 function failure(fn: () => unknown): DevlicError {
   try {
@@ -47,8 +48,26 @@ describe('validate', () => {
     expect(failure(() => validate(DeviceFacts, rest, 'facts')).message).toContain('hostname');
   });
 
-  it('names an unknown field when the schema forbids extra ones', () => {
-    expect(failure(() => validate(DeviceFacts, { ...facts, hostnmae: 'x' }, 'facts')).message).toContain('hostnmae');
+  it('names an unknown field when the schema forbids extra ones (a JWK with private key material)', () => {
+    const jwk = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43), d: 'B'.repeat(43) };
+    expect(failure(() => validate(Ed25519PublicJwk, jwk, 'public key')).message).toContain('d');
+  });
+
+  it("what the agent sends tolerates a newer agent's fields, up to a bound; knownFields drops them at every depth", () => {
+    const newer = { ...facts, firmware: 'UEFI' };
+    expect(validate(DeviceFacts, newer, 'facts')).toBe(newer);
+    expect(knownFields(DeviceFacts, newer)).toEqual(facts);
+    expect(newer.firmware).toBe('UEFI'); // the caller's value is not changed
+    const report = {
+      mode: 'full', reason: 'ASSIGNED', agentVersion: '9', lastError: null, cacheExpiresAt: null, entitlementSeq: 3, battery: 40,
+      users: [{ name: 'ann', mode: 'full', licence: 'user', seat: 7 }], enforcement: [{ enforcer: 'file', ok: true, took: 3 }],
+    };
+    expect(knownFields(StatusReport, validate(StatusReport, report, 'status report'))).toEqual({
+      mode: 'full', reason: 'ASSIGNED', agentVersion: '9', lastError: null, cacheExpiresAt: null, entitlementSeq: 3,
+      users: [{ name: 'ann', mode: 'full', licence: 'user' }], enforcement: [{ enforcer: 'file', ok: true }],
+    });
+    const flood = Object.fromEntries(Array.from({ length: FROM_AGENT_MAX_FIELDS }, (_, i) => [`x${i}`, i]));
+    expect(failure(() => validate(DeviceFacts, { ...facts, ...flood }, 'facts')).message).toContain('(root)');
   });
 
   it('refuses non-objects with a root error', () => {
