@@ -10,7 +10,8 @@
 //                   Left out, loudly, where PostgreSQL is not installed, unless
 //                   DEVLIC_REQUIRE_REAL_APPS=1 (CI), where its absence fails.
 // All get generous timeouts (tests must hold on a busy machine) and run in
-// forked workers; `npm test` (what CI runs) runs all three.
+// forked workers; `npm test` (what CI runs) runs all three. Temp folders made
+// with tempDir() are removed when their file ends (test/helpers/temp-cleanup.ts).
 import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
@@ -29,11 +30,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: [UNIT], setupFiles: ['test/helpers/no-processes.ts'] },
+        test: { name: 'unit', include: [UNIT], setupFiles: ['test/helpers/no-processes.ts', 'test/helpers/temp-cleanup.ts'] },
       },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: [UNIT] },
+        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: [UNIT], setupFiles: ['test/helpers/temp-cleanup.ts'] },
       },
       ...(withPostgres ? [{
         extends: true,
@@ -43,6 +44,7 @@ export default defineConfig({
           exclude: [UNIT],
           env: { DEVLIC_TEST_BACKEND: 'postgres' },
           globalSetup: ['test/helpers/pg-global-setup.ts'],
+          setupFiles: ['test/helpers/temp-cleanup.ts'],
         },
       }] : []),
     ],

@@ -1,18 +1,16 @@
 // Starts real devlic processes for integration tests: the pinned Node running
 // the TypeScript entry points, on loopback ports, in temp data folders.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { databaseFor } from './test-backend.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `devlic-${prefix}-`));
-}
+export { tempDir } from './temp-dirs.ts';
+import { tempDir } from './temp-dirs.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
