@@ -3,8 +3,9 @@
 // clock (against trusted time and the service's), the service's reachability
 // and keys, test hooks in use, and each enforcer (including whether the hook
 // or target paths are safe from non-root users), whether each enforcer still
-// holds the applied mode (drift), and the last drift repaired. Exits 1 if any
-// check fails.
+// holds the applied mode (drift), the last drift repaired, and whether the
+// systemd unit's network allow list still lets the running agent reach its
+// server. Exits 1 if any check fails.
 import { silentLogger } from '../../shared/log.ts';
 import { API } from '../../shared/api.ts';
 import { extendPins } from '../../shared/keychain.ts';
@@ -25,6 +26,7 @@ import { enforcerContext } from '../enforce/apply.ts';
 import { sendControl } from '../runtime/control.ts';
 import { statSync } from 'node:fs';
 import { lastDrift } from '../report/status.ts';
+import { judgeServer, networkPolicy, readAgentUnit } from '../host/unit-network.ts';
 import type { Mode } from '../../shared/schemas/common.ts';
 import type { AgentError } from '../errors.ts';
 
@@ -133,6 +135,15 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
       add('server', 'fail', `${(e as Error).message}; check the network, DNS, proxy and TLS (CA file) settings`);
     } finally {
       await http?.close().catch(() => undefined);
+    }
+  }
+
+  // The service unit's network allow list (Linux): the running agent is held to it, this command is not.
+  if (identity && process.platform === 'linux') {
+    const unit = readAgentUnit();
+    if (unit) {
+      const v = judgeServer(identity.server, networkPolicy(unit));
+      add('unit-network', v.level, v.message);
     }
   }
 
