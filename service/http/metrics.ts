@@ -48,5 +48,16 @@ export function createMetrics(store: Store, waiters: Waiters, userWaiters?: Wait
       for (const r of rows) this.set({ status: r.status, reason: r.reason, mode: r.mode }, r.n);
     },
   });
+  new Gauge({
+    name: 'devlic_devices_enforcement',
+    help: "Enrolled devices by whether their last report said every enforcer holds the mode: ok, failing, or unknown (no report yet, or an agent too old to say)",
+    labelNames: ['state'] as const, registers: [registry],
+    async collect() {
+      const rows = await store.views.devicesByEnforcement();
+      this.reset();
+      // Every state present, 0 included: an alert on failing > 0 needs the series to exist.
+      for (const state of ['ok', 'failing', 'unknown']) this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+    },
+  });
   return { registry, requests, latency };
 }

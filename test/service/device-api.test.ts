@@ -195,6 +195,23 @@ describe('entitlement', () => {
     expect(text).toMatch(/devlic_longpolls_waiting 0/);
     expect(text).toMatch(/devlic_devices\{status="licensed",reason="ASSIGNED",mode="full"\} 1/);
   });
+
+  it('counts devices by enforcement in /metrics, as the fleet filter does', async () => {
+    const gauge = async () => {
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      return Object.fromEntries(['ok', 'failing', 'unknown'].map((s) => [s, Number(new RegExp(`devlic_devices_enforcement\\{state="${s}"\\} (\\d+)`).exec(text)?.[1])]));
+    };
+    const before = await gauge();
+    expect(before.failing).toBe(0); // the series exists at 0
+    const report = { mode: 'read-only', reason: 'ASSIGNED', users: [], agentVersion: '0.1.0', lastError: null, cacheExpiresAt: null, entitlementSeq: 3 };
+    expect(await dev.report({ ...report, enforcement: [{ enforcer: 'file', ok: true }, { enforcer: 'libreoffice', ok: false, reason: 'too old' }] })).toBe(204);
+    const after = await gauge();
+    expect(after.failing).toBe(1);
+    expect(after.failing).toBe((await admin.ok('GET', '/devices?enforced=false')).total);
+    expect(after.ok + after.failing + after.unknown).toBe(before.ok + before.failing + before.unknown);
+    expect(await dev.report({ ...report, enforcement: [{ enforcer: 'file', ok: true }] })).toBe(204);
+    expect((await gauge()).failing).toBe(0);
+  });
 });
 
 describe('rate limiting and restart', () => {

@@ -181,6 +181,10 @@ export function viewQueries(c: SqlConn) {
           COUNT(*) AS n
         FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id GROUP BY 1, 2, 3`);
     },
+    /** Devices by whether their last report said every enforcer holds the mode (null: an agent too old to say). */
+    devicesByEnforcement(): Promise<{ state: string; n: number }[]> {
+      return c.all(`SELECT COALESCE(last_enforced, 'unknown') AS state, COUNT(*) AS n FROM devices GROUP BY 1`);
+    },
   };
 }
 export type ViewQueries = ReturnType<typeof viewQueries>;
