@@ -3,7 +3,7 @@
 // skip loudly; with DEVLIC_REQUIRE_REAL_APPS=1 (CI) they fail instead.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/processes.ts';
 
 export const CHROMIUM = process.env.DEVLIC_CHROMIUM ?? '/usr/bin/chromium';
@@ -43,4 +43,18 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
   await page.getByLabel('Admin token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+}
+
+/**
+ * A signed-in console page in a fresh browser context (1280x860 unless the
+ * options say otherwise), with an 8 s default timeout and its errors watched.
+ */
+export async function openConsole(browser: Browser, svc: { url: string; adminToken: string }, options: BrowserContextOptions = {}, token = svc.adminToken):
+  Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...options });
+  const page = await context.newPage();
+  page.setDefaultTimeout(8_000);
+  const errors = watchErrors(page);
+  await signIn(page, svc.url, token);
+  return { context, page, errors };
 }

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, required, screenshot, signIn, watchErrors } from './browser.ts';
+import { launch, missing, openConsole, required, screenshot } from './browser.ts';
 import { axeViolations } from './axe.ts';
 
 const run = describe.skipIf(missing);
@@ -37,10 +37,7 @@ run('fleet view: enforcement health', () => {
     expect(await dev['enforced-ok'].report({ ...base, enforcement: [{ enforcer: 'file', ok: true }] })).toBe(204);
     expect(await dev['enforced-no'].report({ ...base, enforcement: [{ enforcer: 'file', ok: true }, { enforcer: 'libreoffice', ok: false, reason: TOO_OLD }] })).toBe(204);
     expect(await dev['enforced-old'].report(base)).toBe(204);
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
-    page.setDefaultTimeout(8_000);
-    errors = watchErrors(page);
-    await signIn(page, svc.url, svc.adminToken);
+    ({ page, errors } = await openConsole(browser, svc));
   });
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, required, signIn, watchErrors } from './browser.ts';
+import { launch, missing, openConsole, required } from './browser.ts';
 
 const run = describe.skipIf(missing);
 if (missing && required) {
@@ -35,10 +35,7 @@ run('fleet view: Next by cursor', () => {
       expect((await d.enroll(t.token)).status).toBe(201);
       ids.push(d.deviceId);
     }
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
-    page.setDefaultTimeout(8_000);
-    errors = watchErrors(page);
-    await signIn(page, svc.url, svc.adminToken);
+    ({ page, errors } = await openConsole(browser, svc));
   });
 
   afterAll(async () => {
