@@ -19,6 +19,11 @@ export const ACTIONS = {
   'group.set-rule': 'Set group rule',
   'group.clear-rule': 'Removed group rule (members kept, by hand)',
   'group.unnest': 'Un-nested group',
+  'license.assign-users': 'Assigned licences to a user group',
+  'license.unassign-users': 'Unassigned licences from a user group',
+  'user-group.create': 'Created user group',
+  'user-group.add-users': 'Added people to user group',
+  'user-group.remove-users': 'Removed people from user group',
   'subscription.create': 'Added subscription',
   'subscription.update': 'Changed subscription',
   'subscription.term-ended': 'Subscription term ended',
@@ -40,7 +45,7 @@ export const ACTIONS = {
   'admin.revoke': 'Revoked admin token',
 };
 const AREAS = [
-  ['license.', 'Licences'], ['subscription.', 'Subscriptions'], ['group.', 'Groups'], ['device.', 'Devices'],
+  ['license.', 'Licences'], ['subscription.', 'Subscriptions'], ['group.', 'Groups'], ['user-group.', 'User groups'], ['device.', 'Devices'],
   ['enroll-token.', 'Enrollment tokens'], ['admin.', 'Admin tokens'],
 ];
 const COLS = ['When', 'Who', 'What', 'Target', 'Details'];

@@ -1,0 +1,129 @@
+// Subscriptions of user products (issue 16) in the console: seats count
+// people, a subscription goes to user groups (not device groups), and the
+// assign / unassign flows shared by a subscription's page (licences.js) and
+// a user group's page (user-groups.js). The service asks no confirmation for
+// people's licences (devices' changes are guarded); the console still asks
+// before unassigning, because the people of the group lose full apps.
+import { get, post, enc } from './api.js';
+import { h, table, row, num, plural, date, writeButton } from './dom.js';
+import { confirmDialog, formDialog, openDialog } from './dialog.js';
+
+/** Whether a product's seats are for people (the service says `kind`; older services say nothing: devices). */
+export const isUserProduct = (p) => p?.kind === 'user';
+
+/** Every subscription of a user product, as GET /subscriptions lists them. */
+export async function userSubscriptions() {
+  const [products, subs] = await Promise.all([get('/products'), get('/subscriptions')]);
+  const user = new Set(products.items.filter(isUserProduct).map((p) => p.sku));
+  return subs.items.filter((s) => user.has(s.product));
+}
+
+/** The user groups a subscription is assigned to, each with its number of people. */
+export async function userAssignmentsOf(subId) {
+  const [assignments, groups] = await Promise.all([get('/user-licenses'), get('/user-groups')]);
+  const people = new Map(groups.items.map((g) => [g.id, g.memberCount]));
+  return assignments.items.filter((a) => a.subscription.id === subId).map((a) => ({ ...a, people: people.get(a.userGroup.id) ?? 0 }));
+}
+
+/** "20 seats: 12 people hold one, 8 available." */
+export function peopleSeatSummary(seats, used) {
+  return [h('strong', {}, num(seats)), ` ${seats === 1 ? 'seat' : 'seats'} for people: `, h('strong', {}, num(used)),
+    ` ${used === 1 ? 'person holds' : 'people hold'} one, `, h('strong', {}, num(Math.max(0, seats - used))), ' available.'];
+}
+
+/** The warning when people of assigned user groups got no seat; a global-admin can add seats from it. */
+export function peopleWithoutSeat(sub, ctx, addSeats) {
+  if (!sub.seatsExhausted) return null;
+  return h('div', { class: 'warning', id: 'people-without-seat' },
+    h('p', { class: 'warn-text' }, `${plural(sub.seatsExhausted, 'person is', 'people are')} in an assigned user group but got no seat (SEATS_EXHAUSTED).`),
+    h('p', {}, 'Seats go to people in the order they were added to a group.',
+      ctx.canWrite ? [' ', h('button', { type: 'button', class: 'small', id: 'add-seats-warning', onclick: addSeats }, 'Add seats')] : ' A global-admin can add seats.'));
+}
+
+/** The subscription page's table of user groups, with Unassign for a global-admin. */
+export function userGroupsTable(ctx, sub, assignments, reload) {
+  if (!assignments.length) return h('p', { class: 'muted' }, 'This subscription is not assigned to any user group yet.');
+  const cols = ['User group', 'People', 'Assigned on', ...(ctx.canWrite ? ['Actions'] : [])];
+  return table(`User groups assigned ${sub.name}`, cols, assignments.map((a) => row(cols, [
+    h('a', { href: `#/user-groups/${enc(a.userGroup.id)}` }, a.userGroup.name), num(a.people), date(a.createdAt, true),
+    ...(ctx.canWrite ? [writeButton(ctx, 'Unassign', () => unassignFlow(ctx, sub, a.userGroup, reload), { class: 'small', 'aria-label': `Unassign ${sub.name} from ${a.userGroup.name}` })] : []),
+  ], { 'data-user-group': a.userGroup.name })), { class: 'data' }).wrap;
+}
+
+/** Confirms, then unassigns; resolves true when it was done. */
+export async function unassignFlow(ctx, sub, group, reload) {
+  const ok = await confirmDialog({
+    title: 'Unassign licences?', confirmLabel: 'Unassign',
+    body: [h('p', {}, 'Unassign ', h('strong', {}, sub.name), ' from the user group ', h('strong', {}, group.name), '?'),
+      h('p', {}, 'Its people lose this licence at once: on a device without a device licence their apps become read-only (online devices within about a second). Nothing is deleted; assign it again to undo.')],
+  });
+  if (!ok) return false;
+  try {
+    await post('/user-licenses/unassign', { subscription: sub.id, userGroup: group.id });
+  } catch (e) {
+    errorDialog("Couldn't unassign licences", e);
+    return false;
+  }
+  ctx.announce(`Unassigned ${sub.name} from ${group.name}.`);
+  await reload();
+  // The button that opened this is gone with its row or card: focus goes to the Assign button that replaced it.
+  (document.getElementById('assign-button') ?? document.getElementById('assign-user-licence'))?.focus();
+  return true;
+}
+
+/** From a subscription's page: pick a user group without a licence. */
+export async function assignToUserGroupFlow(ctx, sub, reload) {
+  const groups = (await get('/user-groups')).items;
+  const free = groups.filter((g) => !g.subscription);
+  const taken = groups.length - free.length;
+  // The service refuses a group that already has a subscription (GROUP_ALREADY_LICENSED): those are not offered.
+  const note = taken ? h('p', { class: 'help' }, `${plural(taken, 'user group already has', 'user groups already have')} a licence and ${taken === 1 ? 'is' : 'are'} not listed: a user group has one.`) : null;
+  if (!free.length) {
+    infoDialog('Assign licences', [h('p', {}, 'There is no user group without a licence.'), note,
+      h('p', {}, h('a', { href: '#/user-groups' }, 'Create a user group'), ' first, then assign this subscription to it.')]);
+    return;
+  }
+  const select = h('select', { id: 'assign-user-group' }, free.map((g) => h('option', { value: g.id }, `${g.name} (${plural(g.memberCount, 'person', 'people')})`)));
+  formDialog({
+    title: 'Assign licences', submitLabel: 'Assign',
+    intro: h('p', {}, 'Assign ', h('strong', {}, sub.name), ' to a user group. Everyone in it gets a seat while seats last, on any device they sign in on.'),
+    fields: [h('label', { for: 'assign-user-group' }, 'User group'), select, note],
+    submit: async () => {
+      const a = await post('/user-licenses/assign', { subscription: sub.id, userGroup: select.value });
+      ctx.announce(`Assigned ${a.subscription.name} to ${a.userGroup.name}.`);
+      await reload();
+      return true;
+    },
+  });
+}
+
+/** From a user group's page: pick a subscription of a user product. */
+export async function assignSubscriptionFlow(ctx, group, reload) {
+  const subs = await userSubscriptions();
+  if (!subs.length) {
+    infoDialog('Assign a licence', [h('p', {}, 'There is no subscription of a user product yet.'),
+      h('p', {}, 'Add one under ', h('a', { href: '#/licences' }, 'Licences'), ' (a product whose name ends in “(user)”), then assign it here.')]);
+    return;
+  }
+  const select = h('select', { id: 'assign-subscription' }, subs.map((s) => h('option', { value: s.id },
+    `${s.name} — ${s.productName}: ${num(s.seatsUsed)} of ${plural(s.seats, 'seat', 'seats')} used${s.status === 'active' ? '' : ` (${s.status})`}`)));
+  formDialog({
+    title: 'Assign a licence', submitLabel: 'Assign',
+    intro: h('p', {}, 'Everyone in ', h('strong', {}, group.name), ' gets a seat of the subscription while seats last, on any device they sign in on. A user group has one subscription.'),
+    fields: [h('label', { for: 'assign-subscription' }, 'Subscription'), select],
+    submit: async () => {
+      const a = await post('/user-licenses/assign', { subscription: select.value, userGroup: group.id });
+      ctx.announce(`Assigned ${a.subscription.name} to ${a.userGroup.name}.`);
+      await reload();
+      return true;
+    },
+  });
+}
+
+function infoDialog(title, body) {
+  openDialog({ title, body, actions: (close) => [h('button', { type: 'button', class: 'primary', onclick: close }, 'Close')] });
+}
+
+function errorDialog(title, e) {
+  openDialog({ title, body: [h('p', { class: 'error' }, e.message)], actions: (close) => [h('button', { type: 'button', onclick: close }, 'Close')] });
+}
