@@ -178,6 +178,7 @@ run('console: user groups and user licences in Chromium', () => {
 
     await page.getByRole('button', { name: 'Assign licences' }).click();
     const dlg = page.getByRole('dialog', { name: 'Assign licences' });
+    await dlg.waitFor();
     expect(await dlg.locator('#assign-user-group option').allTextContents()).toEqual(['Teachers (2 people)']);
     await dlg.getByRole('button', { name: 'Assign' }).click();
     await page.locator('tr[data-user-group="Teachers"]').waitFor();

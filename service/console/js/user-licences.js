@@ -71,8 +71,16 @@ export async function unassignFlow(ctx, sub, group, reload) {
   return true;
 }
 
+/** Runs `open` unless one is already loading: a second click while the list loads opens no second dialog. */
+let loading = false;
+async function once(open) {
+  if (loading) return;
+  loading = true;
+  try { await open(); } finally { loading = false; }
+}
+
 /** From a subscription's page: pick a user group without a licence. */
-export async function assignToUserGroupFlow(ctx, sub, reload) {
+export const assignToUserGroupFlow = (ctx, sub, reload) => once(async () => {
   const groups = (await get('/user-groups')).items;
   const free = groups.filter((g) => !g.subscription);
   const taken = groups.length - free.length;
@@ -95,10 +103,10 @@ export async function assignToUserGroupFlow(ctx, sub, reload) {
       return true;
     },
   });
-}
+});
 
 /** From a user group's page: pick a subscription of a user product. */
-export async function assignSubscriptionFlow(ctx, group, reload) {
+export const assignSubscriptionFlow = (ctx, group, reload) => once(async () => {
   const subs = await userSubscriptions();
   if (!subs.length) {
     infoDialog('Assign a licence', [h('p', {}, 'There is no subscription of a user product yet.'),
@@ -118,7 +126,7 @@ export async function assignSubscriptionFlow(ctx, group, reload) {
       return true;
     },
   });
-}
+});
 
 function infoDialog(title, body) {
   openDialog({ title, body, actions: (close) => [h('button', { type: 'button', class: 'primary', onclick: close }, 'Close')] });
