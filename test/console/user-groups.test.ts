@@ -186,6 +186,18 @@ run('console: user groups and user licences in Chromium', () => {
     expect((await licenceOf('alice@contoso')).status).toBe('licensed');
   });
 
+  it('the audit log names the user group and the people of each change', async () => {
+    await page.goto(`${svc.url}/#/audit?action=user-group.add-users`);
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    const rows = page.locator('tr[data-action="user-group.add-users"]');
+    await rows.first().waitFor();
+    // Newest first: the second spelling of alice (audited, adding nobody), carol, bob, alice; the refused name is not there.
+    expect(await rows.locator('[data-label="What"]').allTextContents()).toEqual(Array(4).fill('Added people to user group'));
+    expect(await rows.locator('[data-label="Details"]').allTextContents()).toEqual(['—', 'users: carol@school.example', 'users: bob', 'users: alice@contoso']);
+    const target = rows.first().locator('[data-label="Target"] a');
+    expect([await target.textContent(), await target.getAttribute('href')]).toEqual(['Teachers', `#/user-groups/${groupId}`]);
+  });
+
   it('shows each signed-in person\'s licence in the fleet view and on the device page', async () => {
     await page.goto(`${svc.url}/#/devices`);
     const row = page.locator(`tr[data-device-id="${deviceId}"]`);
