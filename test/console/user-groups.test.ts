@@ -151,14 +151,15 @@ run('console: user groups and user licences in Chromium', () => {
     expect(await page.locator('tr[data-user-group="Teachers"] [data-label="People"]').textContent()).toBe('3');
   });
 
-  it('removing a licensed person asks first, and the seat goes to the next person', async () => {
+  // This service takes a person's licence without CONFIRMATION_REQUIRED (README: "not guarded by --yes"), so the
+  // console, which asks exactly when the service does (guard.js), asks nothing here. A service that guards people's
+  // licences gets its count shown in guard.js's confirmation instead: these two steps then confirm that dialog.
+  it('removing a licensed person gives the seat to the next person', async () => {
     await page.goto(`${svc.url}/#/user-groups/${groupId}`);
     await page.getByRole('heading', { level: 1, name: 'Teachers' }).waitFor();
     await page.getByRole('button', { name: 'Remove bob from Teachers' }).click();
-    const dlg = page.getByRole('dialog', { name: 'Remove bob?' });
-    await dlg.waitFor();
-    await dlg.getByRole('button', { name: 'Remove' }).click();
     await personRow('bob').waitFor({ state: 'detached' });
+    expect(await page.getByRole('dialog').count()).toBe(0);
     await personRow('carol@school.example').locator('[data-label="Licence"]', { hasText: 'Seat: Staff 2026' }).waitFor();
     expect(await members()).toEqual(['alice@contoso', 'carol@school.example']);
     expect((await licenceOf('carol@school.example')).status).toBe('licensed');
@@ -168,8 +169,6 @@ run('console: user groups and user licences in Chromium', () => {
     await page.goto(`${svc.url}/#/licences/${USER_SKU}/${subId}`);
     await page.getByRole('heading', { level: 1, name: 'Staff 2026' }).waitFor();
     await page.getByRole('button', { name: 'Unassign Staff 2026 from Teachers' }).click();
-    const confirm = page.getByRole('dialog', { name: 'Unassign licences?' });
-    await confirm.getByRole('button', { name: 'Unassign' }).click();
     await page.getByText('This subscription is not assigned to any user group yet.').waitFor();
     expect((await admin.ok('GET', '/user-licenses')).items).toEqual([]);
     expect((await licenceOf('alice@contoso')).status).toBe('unlicensed');

@@ -2,7 +2,8 @@
 // of their own by a user product's subscription assigned to their group. The
 // list with members and licence, New user group, and a group's page: its
 // licence (assign / unassign, global-admin only), its people with each one's
-// current answer (GET /users/NAME/license), add by sign-in name and remove.
+// current answer (GET /users/NAME/license), add by sign-in name and remove
+// (both take licences through guard.js: asked exactly when the service asks).
 // The service normalises names (shared/sign-in.ts): the page says how a
 // typed name was stored, and shows its refusal (SIGN_IN_NAME_INVALID) as
 // the service words it. Readers see everything and get no change controls.
@@ -10,7 +11,8 @@
 // these pages re-read after their own changes only.
 import { get, post, enc } from './api.js';
 import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, reasonLabel } from './dom.js';
-import { confirmDialog, errorArea } from './dialog.js';
+import { errorArea } from './dialog.js';
+import { guarded } from './guard.js';
 import { pager } from './widgets.js';
 import { assignSubscriptionFlow, peopleSeatSummary, unassignFlow, userSubscriptions } from './user-licences.js';
 
@@ -121,13 +123,14 @@ async function renderGroup(el, id, ctx) {
 
   async function removeUser(u) {
     err.textContent = '';
-    // A licensed group's member loses that licence: asked first. An unlicensed group loses nothing but the entry.
-    if (g.subscription && !await confirmDialog({
-      title: `Remove ${u}?`, confirmLabel: 'Remove',
-      body: [h('p', {}, 'Remove ', h('strong', {}, u), ' from ', h('strong', {}, g.name), '? They lose the licence of ', h('strong', {}, g.subscription.name), ' unless another user group gives them one.')],
-    })) return;
     try {
-      await post(`/user-groups/${enc(g.id)}/users/remove`, { users: [u] });
+      // Guarded like a device leaving a licensed group: the service says whether someone loses a licence, the admin confirms that.
+      const r = await guarded({
+        title: `Remove ${u}?`, confirmLabel: 'Remove',
+        intro: h('p', {}, 'Remove ', h('strong', {}, u), ' from ', h('strong', {}, g.name), '?'),
+        send: (confirm) => post(`/user-groups/${enc(g.id)}/users/remove`, { users: [u], ...(confirm ? { confirm } : {}) }),
+      });
+      if (!r) return;
       ctx.announce(`${u} removed from ${g.name}.`);
       await reload();
       document.getElementById('add-user-name')?.focus();

@@ -1,12 +1,13 @@
 // Subscriptions of user products (issue 16) in the console: seats count
 // people, a subscription goes to user groups (not device groups), and the
 // assign / unassign flows shared by a subscription's page (licences.js) and
-// a user group's page (user-groups.js). The service asks no confirmation for
-// people's licences (devices' changes are guarded); the console still asks
-// before unassigning, because the people of the group lose full apps.
+// a user group's page (user-groups.js). Taking people's licences goes
+// through guard.js like devices' seats: the console asks exactly when the
+// service does (CONFIRMATION_REQUIRED, with its own count).
 import { get, post, enc } from './api.js';
 import { h, table, row, num, plural, date, writeButton } from './dom.js';
-import { confirmDialog, formDialog, openDialog } from './dialog.js';
+import { formDialog, openDialog } from './dialog.js';
+import { guarded } from './guard.js';
 
 /** Whether a product's seats are for people (the service says `kind`; older services say nothing: devices). */
 export const isUserProduct = (p) => p?.kind === 'user';
@@ -50,23 +51,29 @@ export function userGroupsTable(ctx, sub, assignments, reload) {
   ], { 'data-user-group': a.userGroup.name })), { class: 'data' }).wrap;
 }
 
-/** Confirms, then unassigns; resolves true when it was done. */
+/**
+ * Unassigns through guard.js, like a device group's unassign: sent without
+ * `confirm`; a service that guards people's licences answers
+ * CONFIRMATION_REQUIRED with its count, shown and confirmed before resending.
+ * Resolves true when it was done.
+ */
 export async function unassignFlow(ctx, sub, group, reload) {
-  const ok = await confirmDialog({
-    title: 'Unassign licences?', confirmLabel: 'Unassign',
-    body: [h('p', {}, 'Unassign ', h('strong', {}, sub.name), ' from the user group ', h('strong', {}, group.name), '?'),
-      h('p', {}, 'Its people lose this licence at once: on a device without a device licence their apps become read-only (online devices within about a second). Nothing is deleted; assign it again to undo.')],
-  });
-  if (!ok) return false;
+  let r;
   try {
-    await post('/user-licenses/unassign', { subscription: sub.id, userGroup: group.id });
+    r = await guarded({
+      title: 'Unassign licences?', confirmLabel: 'Unassign',
+      intro: [h('p', {}, 'Unassign ', h('strong', {}, sub.name), ' from the user group ', h('strong', {}, group.name), '?'),
+        h('p', {}, 'Nothing is deleted; assign it again to undo.')],
+      send: (confirm) => post('/user-licenses/unassign', { subscription: sub.id, userGroup: group.id, ...(confirm ? { confirm } : {}) }),
+    });
   } catch (e) {
     errorDialog("Couldn't unassign licences", e);
     return false;
   }
-  ctx.announce(`Unassigned ${sub.name} from ${group.name}.`);
+  if (!r) return false;
+  ctx.announce(`Unassigned ${sub.name} from ${group.name}. Its people no longer have this licence.`);
   await reload();
-  // The button that opened this is gone with its row or card: focus goes to the Assign button that replaced it.
+  // The button that was clicked is gone with its row or card: focus goes to the Assign button that replaced it.
   (document.getElementById('assign-button') ?? document.getElementById('assign-user-licence'))?.focus();
   return true;
 }
