@@ -87,6 +87,9 @@ async function renderGroup(el, id, ctx) {
   const fail = (e) => { err.textContent = e.message; };
 
   const sub = () => (g.subscription ? subs.find((s) => s.id === g.subscription.id) ?? null : null);
+  // A user group that follows a directory group (a service with directory user groups says `directory`) refuses
+  // hand edits (GROUP_IS_DIRECTORY_BASED): none are offered, as on a directory device group's page.
+  const handEdits = () => ctx.canWrite && !g.directory;
 
   const drawInfo = () => {
     const s = sub();
@@ -104,11 +107,11 @@ async function renderGroup(el, id, ctx) {
     const page = g.members.slice(offset, offset + PAGE);
     const answers = await Promise.all(page.map((u) => get(`/users/${enc(u)}/license`)));
     const names = new Map(subs.map((s) => [s.id, s.name]));
-    const cols = ['Person', 'Licence', ...(ctx.canWrite ? ['Actions'] : [])];
+    const cols = ['Person', 'Licence', ...(handEdits() ? ['Actions'] : [])];
     rebuild(members,
       page.length ? table(`People in ${g.name}`, cols, page.map((u, i) => row(cols, [
         u, personLicence(answers[i], names),
-        ...(ctx.canWrite ? [writeButton(ctx, 'Remove', () => removeUser(u), { class: 'small', 'aria-label': `Remove ${u} from ${g.name}` })] : []),
+        ...(handEdits() ? [writeButton(ctx, 'Remove', () => removeUser(u), { class: 'small', 'aria-label': `Remove ${u} from ${g.name}` })] : []),
       ], { 'data-user': u })), { class: 'data', id: 'user-group-members' }).wrap : h('p', { class: 'muted' }, 'No people in this group yet.'),
       g.members.length > PAGE ? pager({ offset, limit: PAGE, total: g.members.length, noun: 'people', go: (o) => { offset = o; loadMembers().catch(fail); } }) : null,
       g.memberCount > g.members.length ? h('p', { class: 'help' }, `Showing the first ${num(g.members.length)} of ${plural(g.memberCount, 'person', 'people')} (devlic-admin user-groups show lists them all).`) : null);
@@ -183,7 +186,8 @@ async function renderGroup(el, id, ctx) {
     lead,
     err, info,
     h('h2', {}, 'People'),
-    forWriters(ctx, addForm),
+    g.directory ? h('p', { class: 'muted', id: 'members-follow' }, 'Members follow the directory group ', h('code', {}, g.directory.dn), ' in ', g.directory.name, '.')
+      : forWriters(ctx, addForm),
     members);
   return {};
 }
