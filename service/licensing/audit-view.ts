@@ -5,7 +5,7 @@
 import type { Aggregates } from '../store/store.ts';
 import type { AuditEvent, AuditQuery } from '../../shared/schemas/admin.ts';
 
-const ID_PATTERN = /^(dev|grp|sub|adm|enr|asg)_[A-Za-z0-9]+$/;
+const ID_PATTERN = /^(dev|grp|sub|adm|enr|asg|ugr)_[A-Za-z0-9]+$/;
 
 /** The current name of an object by its id's prefix. */
 function nameLookup(q: Aggregates, id: string): Promise<string | null> {
@@ -14,6 +14,7 @@ function nameLookup(q: Aggregates, id: string): Promise<string | null> {
     case 'grp': return q.groups.nameOf(id);
     case 'sub': return q.subscriptions.nameOf(id);
     case 'adm': return q.access.adminName(id);
+    case 'ugr': return q.userGroups.ref(id).then((r) => r?.name ?? null);
     default: return Promise.resolve(null);
   }
 }

@@ -236,7 +236,7 @@ run('admin console in Chromium', () => {
   });
 
   it('creates a group, nests it, adds a device and shows members with their licence state', async () => {
-    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('link', { name: 'Groups', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Groups' }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('Lab B');
     await page.getByRole('combobox', { name: 'Nested inside (optional)' }).pressSequentially('Library', { delay: 20 });
@@ -261,7 +261,7 @@ run('admin console in Chromium', () => {
   });
 
   it('previews a rule live while typing it, and creates a rule group whose members follow it', async () => {
-    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('link', { name: 'Groups', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Groups' }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('Lab laptops by rule');
     const rule = page.getByRole('textbox', { name: /^Rule \(optional\)/ });
@@ -288,7 +288,7 @@ run('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Remove tag floor-2' }).waitFor({ state: 'detached' });
     expect((await admin.ok('GET', `/devices/${laptopId}`)).tags).toEqual(['kiosk']);
 
-    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('link', { name: 'Groups', exact: true }).click();
     await page.getByRole('link', { name: 'Lab laptops by rule' }).click();
     await page.getByRole('heading', { level: 1, name: 'Lab laptops by rule' }).waitFor();
     const rule = page.getByRole('textbox', { name: /^Rule: members are/ });

@@ -1,5 +1,5 @@
 // The console's entry point: sign-in (token checked with GET /whoami, kept in
-// sessionStorage), the hash router (#/licences, #/groups, #/devices, #/audit,
+// sessionStorage), the hash router (#/licences, #/groups, #/user-groups, #/devices, #/audit,
 // #/enroll-tokens, #/admins and the detail pages: links, Back and reload all
 // work), live updates passed to the current view, and focus moved to the new
 // page's heading on every navigation so keyboard and screen-reader users follow.
@@ -8,13 +8,14 @@ import { connectLive } from './live.js';
 import { h, fill } from './dom.js';
 import * as licences from './licences.js';
 import * as groups from './groups.js';
+import * as userGroups from './user-groups.js';
 import * as devices from './devices.js';
 import * as audit from './audit.js';
 import * as admins from './admins.js';
 import * as enrollTokens from './enroll.js';
 
 const $ = (id) => document.getElementById(id);
-const SECTIONS = { licences, groups, devices, audit, 'enroll-tokens': enrollTokens, admins };
+const SECTIONS = { licences, groups, 'user-groups': userGroups, devices, audit, 'enroll-tokens': enrollTokens, admins };
 
 let ctx = null;       // { me, canWrite, announce, navigate, refresh }
 let view = null;      // what the current view returned: { onDevices?, dispose? }

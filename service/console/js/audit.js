@@ -19,6 +19,11 @@ export const ACTIONS = {
   'group.set-rule': 'Set group rule',
   'group.clear-rule': 'Removed group rule (members kept, by hand)',
   'group.unnest': 'Un-nested group',
+  'license.assign-users': 'Assigned licences to a user group',
+  'license.unassign-users': 'Unassigned licences from a user group',
+  'user-group.create': 'Created user group',
+  'user-group.add-users': 'Added people to user group',
+  'user-group.remove-users': 'Removed people from user group',
   'subscription.create': 'Added subscription',
   'subscription.update': 'Changed subscription',
   'subscription.term-ended': 'Subscription term ended',
@@ -40,11 +45,11 @@ export const ACTIONS = {
   'admin.revoke': 'Revoked admin token',
 };
 const AREAS = [
-  ['license.', 'Licences'], ['subscription.', 'Subscriptions'], ['group.', 'Groups'], ['device.', 'Devices'],
+  ['license.', 'Licences'], ['subscription.', 'Subscriptions'], ['group.', 'Groups'], ['user-group.', 'User groups'], ['device.', 'Devices'],
   ['enroll-token.', 'Enrollment tokens'], ['admin.', 'Admin tokens'],
 ];
 const COLS = ['When', 'Who', 'What', 'Target', 'Details'];
-const ID = /^(dev|grp|sub|adm|enr|asg)_[A-Za-z0-9]+$/;
+const ID = /^(dev|grp|sub|adm|enr|asg|ugr)_[A-Za-z0-9]+$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 // Keys whose value is an internal id nobody needs to read.
 const HIDDEN_KEYS = new Set(['assignment']);
@@ -62,7 +67,7 @@ function valueView(v, e, subs) {
   const s = String(v);
   if (ID.test(s)) {
     const name = e.names?.[s];
-    const link = s.startsWith('grp_') ? `#/groups/${enc(s)}` : s.startsWith('dev_') ? `#/devices/${enc(s)}`
+    const link = s.startsWith('grp_') ? `#/groups/${enc(s)}` : s.startsWith('ugr_') ? `#/user-groups/${enc(s)}` : s.startsWith('dev_') ? `#/devices/${enc(s)}`
       : s.startsWith('sub_') && subs.get(s) ? `#/licences/${enc(subs.get(s))}/${enc(s)}` : null;
     return link && name !== undefined ? h('a', { href: link, title: s }, name) : h('span', { title: s }, name ?? h('code', {}, s));
   }

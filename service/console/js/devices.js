@@ -270,7 +270,7 @@ function reportsTable(reports) {
   const cols = ['When', 'Mode', 'Reason', 'Signed-in users', 'Agent', 'Error'];
   return table('Recent reports', cols, reports.map((r) => row(cols, [
     date(r.at, true), h('span', { class: `mode mode-${r.mode}` }, r.mode), `${reasonLabel(r.reason)} (${r.reason})`,
-    r.users.length ? r.users.map((u) => `${u.name} (${u.mode})`).join(', ') : h('span', { class: 'muted' }, 'nobody'),
+    r.users.length ? r.users.map((u) => `${u.name} (${userMode(u)})`).join(', ') : h('span', { class: 'muted' }, 'nobody'),
     r.agentVersion, r.lastError ?? h('span', { class: 'muted' }, 'none'),
   ])), { class: 'data' }).wrap;
 }

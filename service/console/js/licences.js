@@ -6,11 +6,14 @@
 // and status here. Whatever would make devices read-only (unassign, fewer
 // seats than in use, suspend, a term end in the past) goes through guard.js:
 // the service's own count of the impact, confirmed before it is sent.
+// A user product's seats count people and its subscriptions go to user groups
+// (issue 16): those parts come from user-licences.js.
 import { get, post, patch, enc, ApiError } from './api.js';
 import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, liveRefresher, href } from './dom.js';
 import { openDialog, errorArea, formDialog } from './dialog.js';
 import { combobox, menuButton } from './widgets.js';
 import { guarded } from './guard.js';
+import { assignToUserGroupFlow, isUserProduct, peopleSeatSummary, peopleWithoutSeat, userAssignmentsOf, userGroupsTable } from './user-licences.js';
 
 export async function render(el, parts, _query, ctx) {
   if (parts.length === 0) return renderProducts(el, ctx);
@@ -20,17 +23,17 @@ export async function render(el, parts, _query, ctx) {
 
 async function renderProducts(el, ctx) {
   const [products, subs] = await Promise.all([get('/products'), get('/subscriptions')]);
-  const cols = ['Product', 'Seats total', 'Assigned', 'Available', 'Subscriptions'];
+  const cols = ['Product', 'Seats for', 'Seats total', 'Assigned', 'Available', 'Subscriptions'];
   const section = h('div');
   const draw = (products, subs) => rebuild(section, table('Products and their seats', cols, products.items.map((p) => row(cols, [
     h('a', { href: `#/licences/${enc(p.sku)}`, id: `product-${p.sku}` }, p.name),
-    num(p.seatsTotal), num(p.seatsAssigned),
+    isUserProduct(p) ? 'people' : 'devices', num(p.seatsTotal), num(p.seatsAssigned),
     h('span', { class: p.seatsAvailable === 0 && p.seatsTotal > 0 ? 'warn-text' : '' }, num(p.seatsAvailable)),
     num(subs.items.filter((s) => s.product === p.sku).length),
   ])), { class: 'data' }).wrap);
   draw(products, subs);
   fill(el, h('h1', { tabindex: '-1' }, 'Licences'),
-    h('p', { class: 'lead' }, 'Device licences by product. Choose a product to see its subscriptions and the groups of devices they are assigned to.'),
+    h('p', { class: 'lead' }, 'Licences by product. A device product licenses groups of devices; a user product licenses the people of user groups, on any device, and its seats count people. Choose a product to see its subscriptions and the groups they are assigned to.'),
     forWriters(ctx, () => h('div', { class: 'toolbar' }, writeButton(ctx, 'Add a subscription', () => addSubscriptionFlow(ctx, products.items), { class: 'primary', id: 'add-subscription' }))),
     section);
   return liveRefresher(async () => draw(...await Promise.all([get('/products'), get('/subscriptions')])), seatsMayMove);
@@ -41,11 +44,14 @@ async function renderProduct(el, sku, ctx) {
   const p = products.items.find((x) => x.sku === sku);
   if (!p) throw new Error(`There is no product '${sku}'.`);
   const mine = subs.items.filter((s) => s.product === sku);
-  const cols = ['Subscription', 'Status', 'Seats', 'In use', 'Devices without a seat', 'Term ends', 'Assigned to'];
+  const people = isUserProduct(p);
+  // A user product's subscriptions go to user groups (GET /user-licenses); `s.groups` lists device groups only.
+  const userGroupsOf = people ? await userGroupNames() : null;
+  const cols = ['Subscription', 'Status', 'Seats', 'In use', people ? 'People without a seat' : 'Devices without a seat', 'Term ends', 'Assigned to'];
   fill(el,
     crumbs(['Licences', '#/licences'], [p.name]),
     h('h1', { tabindex: '-1' }, p.name),
-    h('p', { class: 'summary' }, seatSummary(p.seatsTotal, p.seatsAssigned, p.seatsAvailable)),
+    h('p', { class: 'summary' }, people ? peopleSeatSummary(p.seatsTotal, p.seatsAssigned) : seatSummary(p.seatsTotal, p.seatsAssigned, p.seatsAvailable)),
     forWriters(ctx, () => h('div', { class: 'toolbar' }, writeButton(ctx, 'Add a subscription', () => addSubscriptionFlow(ctx, products.items, sku), { class: 'primary', id: 'add-subscription' }))),
     h('h2', {}, 'Subscriptions'),
     mine.length
@@ -53,24 +59,38 @@ async function renderProduct(el, sku, ctx) {
         h('a', { href: `#/licences/${enc(sku)}/${enc(s.id)}` }, s.name),
         h('span', { class: `badge status-${s.status}` }, s.status),
         num(s.seats), num(s.seatsUsed),
-        s.seatsExhausted ? h('a', { class: 'warn-text', href: noSeatLink(s) }, `${num(s.seatsExhausted)} without a seat`) : '0',
-        date(s.termEnd), s.groups.length ? s.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'no group'),
+        s.seatsExhausted ? (people ? h('span', { class: 'warn-text' }, `${num(s.seatsExhausted)} without a seat`)
+          : h('a', { class: 'warn-text', href: noSeatLink(s) }, `${num(s.seatsExhausted)} without a seat`)) : '0',
+        date(s.termEnd), people ? (userGroupsOf.get(s.id)?.join(', ') || h('span', { class: 'muted' }, 'no user group'))
+          : s.groups.length ? s.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'no group'),
       ])), { class: 'data' }).wrap
       : h('p', {}, 'No subscriptions for this product yet.', ctx.canWrite ? ' Add one with “Add a subscription”.' : ''));
   return {};
+}
+
+/** Subscription id -> the names of the user groups it is assigned to. */
+async function userGroupNames() {
+  const m = new Map();
+  for (const a of (await get('/user-licenses')).items) m.set(a.subscription.id, [...(m.get(a.subscription.id) ?? []), a.userGroup.name]);
+  return m;
 }
 
 function seatSummary(total, used, available) {
   return [h('strong', {}, num(total)), ' seats: ', h('strong', {}, num(used)), ' assigned, ', h('strong', {}, num(available)), ' available.'];
 }
 
-async function loadSubscription(subId) {
+async function loadSubscription(subId, people) {
+  if (people) {
+    const [sub, assignments] = await Promise.all([get(`/subscriptions/${enc(subId)}`), userAssignmentsOf(subId)]);
+    return { sub, assignments };
+  }
   const [sub, licences] = await Promise.all([get(`/subscriptions/${enc(subId)}`), get('/licenses')]);
   return { sub, assignments: licences.items.filter((a) => a.subscription.id === sub.id) };
 }
 
 async function renderSubscription(el, sku, subId, ctx) {
-  let { sub, assignments } = await loadSubscription(subId);
+  const people = isUserProduct((await get('/products')).items.find((p) => p.sku === sku));
+  let { sub, assignments } = await loadSubscription(subId, people);
   const summary = h('div', { class: 'summary' });
   const groupsSection = h('div');
   const cols = ['Group', 'Devices reached', 'Assigned on', ...(ctx.canWrite ? ['Actions'] : [])];
@@ -79,13 +99,13 @@ async function renderSubscription(el, sku, subId, ctx) {
     rebuild(summary,
       h('p', {}, h('span', { class: `badge status-${sub.status}` }, sub.status), ' ', sub.productName,
         sub.termEnd ? [' · term ends ', date(sub.termEnd)] : null),
-      h('p', {}, seatSummary(sub.seats, sub.seatsUsed, Math.max(0, sub.seats - sub.seatsUsed))),
-      sub.seatsExhausted ? h('div', { class: 'warning' },
+      h('p', { id: 'subscription-seats' }, people ? peopleSeatSummary(sub.seats, sub.seatsUsed) : seatSummary(sub.seats, sub.seatsUsed, Math.max(0, sub.seats - sub.seatsUsed))),
+      people ? peopleWithoutSeat(sub, ctx, () => seatsFlow(sub.seats + sub.seatsExhausted)) : sub.seatsExhausted ? h('div', { class: 'warning' },
         h('p', { class: 'warn-text' }, `${plural(sub.seatsExhausted, 'device is', 'devices are')} in an assigned group but got no seat (SEATS_EXHAUSTED).`),
         h('p', {}, h('a', { href: noSeatLink(sub), id: 'no-seat-link' }, `Show the ${plural(sub.seatsExhausted, 'device', 'devices')} without a seat`),
           ctx.canWrite ? [' ', h('button', { type: 'button', class: 'small', id: 'add-seats-warning', onclick: () => seatsFlow(sub.seats + sub.seatsExhausted) }, 'Add seats')]
             : ' · a global-admin can add seats.')) : null);
-    rebuild(groupsSection, assignments.length
+    rebuild(groupsSection, people ? userGroupsTable(ctx, sub, assignments, reload) : assignments.length
       ? table(`Groups assigned ${sub.name}`, cols, assignments.map((a) => row(cols, [
         h('a', { href: `#/groups/${enc(a.group.id)}` }, a.group.name),
         num(a.devicesReached), date(a.createdAt, true),
@@ -93,7 +113,7 @@ async function renderSubscription(el, sku, subId, ctx) {
       ], { 'data-group': a.group.name })), { class: 'data' }).wrap
       : h('p', { class: 'muted' }, 'This subscription is not assigned to any group yet.'));
   };
-  const reload = async () => { ({ sub, assignments } = await loadSubscription(subId)); drawAll(); };
+  const reload = async () => { ({ sub, assignments } = await loadSubscription(subId, people)); drawAll(); };
 
   async function unassignFlow(a) {
     let r;
@@ -127,7 +147,7 @@ async function renderSubscription(el, sku, subId, ctx) {
     formDialog({
       title: `Seats of ${sub.name}`, submitLabel: 'Save seats',
       intro: h('p', {}, `${plural(sub.seats, 'seat', 'seats')} now, ${num(sub.seatsUsed)} in use`,
-        sub.seatsExhausted ? `; ${plural(sub.seatsExhausted, 'device waits', 'devices wait')} for a seat` : '', '.'),
+        sub.seatsExhausted ? `; ${people ? plural(sub.seatsExhausted, 'person waits', 'people wait') : plural(sub.seatsExhausted, 'device waits', 'devices wait')} for a seat` : '', '.'),
       fields: [h('label', { for: 'seats-input' }, 'Seats'), input],
       submit: async () => {
         const n = Number(input.value);
@@ -186,7 +206,7 @@ async function renderSubscription(el, sku, subId, ctx) {
 
   const toolbar = h('div', { class: 'toolbar' });
   const drawToolbar = () => rebuild(toolbar,
-    writeButton(ctx, 'Assign licences', () => assignFlow(ctx, sub, reload), { class: 'primary', id: 'assign-button' }),
+    writeButton(ctx, 'Assign licences', () => (people ? assignToUserGroupFlow(ctx, sub, reload).catch((e) => showError("Couldn't assign licences", e)) : assignFlow(ctx, sub, reload)), { class: 'primary', id: 'assign-button' }),
     writeButton(ctx, 'Change seats', () => seatsFlow(), { id: 'seats-button' }),
     writeButton(ctx, 'Rename', renameFlow, { id: 'rename-subscription' }),
     writeButton(ctx, 'Change term end', termFlow, { id: 'term-button' }),
@@ -202,7 +222,7 @@ async function renderSubscription(el, sku, subId, ctx) {
   fill(el,
     crumbs(['Licences', '#/licences'], [sub.productName, `#/licences/${enc(sku)}`], [sub.name]),
     h('h1', { tabindex: '-1' }, sub.name), summary, toolbar,
-    h('h2', {}, 'Groups'), groupsSection);
+    h('h2', {}, people ? 'User groups' : 'Groups'), groupsSection);
   drawAll();
   return liveRefresher(reload, seatsMayMove);
 }

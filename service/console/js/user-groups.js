@@ -1,0 +1,193 @@
+// User groups (issue 16): people, listed by sign-in name, who get a licence
+// of their own by a user product's subscription assigned to their group. The
+// list with members and licence, New user group, and a group's page: its
+// licence (assign / unassign, global-admin only), its people with each one's
+// current answer (GET /users/NAME/license), add by sign-in name and remove
+// (both take licences through guard.js: asked exactly when the service asks).
+// The service normalises names (shared/sign-in.ts): the page says how a
+// typed name was stored, and shows its refusal (SIGN_IN_NAME_INVALID) as
+// the service words it. Readers see everything and get no change controls.
+// User-licence changes send no live event (they are not device changes), so
+// these pages re-read after their own changes only.
+import { get, post, enc } from './api.js';
+import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, reasonLabel } from './dom.js';
+import { errorArea } from './dialog.js';
+import { guarded } from './guard.js';
+import { pager } from './widgets.js';
+import { assignSubscriptionFlow, peopleSeatSummary, unassignFlow, userSubscriptions } from './user-licences.js';
+
+const PAGE = 50;
+
+export async function render(el, parts, _query, ctx) {
+  return parts.length ? renderGroup(el, parts[0], ctx) : renderGroups(el, ctx);
+}
+
+/** `#/licences/SKU/ID` of each user group's subscription (GET /user-licenses names the product). */
+async function licenceLinks() {
+  const a = await get('/user-licenses');
+  return new Map(a.items.map((x) => [x.userGroup.id, `#/licences/${enc(x.product)}/${enc(x.subscription.id)}`]));
+}
+
+async function renderGroups(el, ctx) {
+  const cols = ['User group', 'People', 'Licence', 'Created'];
+  const list = h('div');
+  const load = async () => {
+    const [groups, links] = await Promise.all([get('/user-groups'), licenceLinks()]);
+    rebuild(list, groups.items.length ? table('User groups', cols, groups.items.map((g) => row(cols, [
+      h('a', { href: `#/user-groups/${enc(g.id)}` }, g.name), num(g.memberCount),
+      g.subscription ? h('a', { href: links.get(g.id) ?? '#/licences' }, g.subscription.name) : h('span', { class: 'muted' }, 'none'),
+      date(g.createdAt),
+    ], { 'data-user-group': g.name })), { class: 'data' }).wrap : h('p', { class: 'muted' }, 'No user groups yet.'));
+  };
+  await load();
+
+  const newGroupForm = () => {
+    const err = errorArea();
+    err.id = 'new-user-group-error';
+    const name = h('input', { id: 'new-user-group-name', type: 'text', required: true, maxlength: '128', autocomplete: 'off', 'aria-describedby': 'new-user-group-error' });
+    const form = h('form', { class: 'inline-form', 'aria-labelledby': 'h-new-user-group', novalidate: true },
+      h('h2', { id: 'h-new-user-group' }, 'New user group'),
+      h('div', { class: 'field' }, h('label', { for: 'new-user-group-name' }, 'Name'), name),
+      h('button', { type: 'submit', class: 'primary' }, 'Create user group'), err);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      if (!name.value.trim()) { err.textContent = 'Give the user group a name.'; name.focus(); return; }
+      try {
+        const g = await post('/user-groups', { name: name.value.trim() });
+        ctx.announce(`User group ${g.name} created.`);
+        ctx.navigate(`#/user-groups/${enc(g.id)}`);
+      } catch (e2) { err.textContent = e2.message; name.focus(); }
+    });
+    return form;
+  };
+
+  fill(el, h('h1', { tabindex: '-1' }, 'User groups'),
+    h('p', { class: 'lead' }, 'People with a licence of their own: a subscription of a user product goes to a user group, and everyone in it gets full apps on any device they sign in on, licensed or not. Seats count people.'),
+    forWriters(ctx, newGroupForm), h('h2', {}, 'All user groups'), list);
+  return {};
+}
+
+/** A person's licence as the service would answer them now. */
+function personLicence(l, subNames) {
+  if (l.status === 'licensed') {
+    return h('span', { class: 'licence ok' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), 'Seat: ', subNames.get(l.subscription) ?? l.subscription);
+  }
+  return h('span', { class: 'licence no' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), reasonLabel(l.reason), ' ', h('code', {}, l.reason));
+}
+
+async function renderGroup(el, id, ctx) {
+  let g = await get(`/user-groups/${enc(id)}`);
+  let subs = await userSubscriptions();
+  let offset = 0;
+  const info = h('div');
+  const lead = h('p', { class: 'lead', id: 'user-group-count' });
+  const members = h('div');
+  const err = errorArea();
+  const fail = (e) => { err.textContent = e.message; };
+
+  const sub = () => (g.subscription ? subs.find((s) => s.id === g.subscription.id) ?? null : null);
+  // A user group that follows a directory group (a service with directory user groups says `directory`) refuses
+  // hand edits (GROUP_IS_DIRECTORY_BASED): none are offered, as on a directory device group's page.
+  const handEdits = () => ctx.canWrite && !g.directory;
+
+  const drawInfo = () => {
+    const s = sub();
+    lead.textContent = `User group · ${plural(g.memberCount, 'person', 'people')}`;
+    rebuild(info, h('section', { class: 'card', 'aria-labelledby': 'h-user-licence', id: 'user-group-licence' }, h('h2', { id: 'h-user-licence' }, 'Licence'),
+      g.subscription
+        ? [h('p', {}, h('a', { href: s ? `#/licences/${enc(s.product)}/${enc(s.id)}` : '#/licences' }, g.subscription.name), s ? ` (${s.productName})` : null),
+          s ? h('p', { id: 'user-group-seats' }, peopleSeatSummary(s.seats, s.seatsUsed)) : null,
+          writeButton(ctx, 'Unassign licence', () => unassignFlow(ctx, { id: g.subscription.id, name: g.subscription.name }, g, reload), { id: 'unassign-user-licence' })]
+        : [h('p', { class: 'muted' }, 'No licence: its people get full apps only on licensed devices.'),
+          writeButton(ctx, 'Assign a licence', () => assignSubscriptionFlow(ctx, g, reload).catch(fail), { id: 'assign-user-licence', class: 'primary' })]));
+  };
+
+  async function loadMembers() {
+    const page = g.members.slice(offset, offset + PAGE);
+    const answers = await Promise.all(page.map((u) => get(`/users/${enc(u)}/license`)));
+    const names = new Map(subs.map((s) => [s.id, s.name]));
+    const cols = ['Person', 'Licence', ...(handEdits() ? ['Actions'] : [])];
+    rebuild(members,
+      page.length ? table(`People in ${g.name}`, cols, page.map((u, i) => row(cols, [
+        u, personLicence(answers[i], names),
+        ...(handEdits() ? [writeButton(ctx, 'Remove', () => removeUser(u), { class: 'small', 'aria-label': `Remove ${u} from ${g.name}` })] : []),
+      ], { 'data-user': u })), { class: 'data', id: 'user-group-members' }).wrap : h('p', { class: 'muted' }, 'No people in this group yet.'),
+      g.members.length > PAGE ? pager({ offset, limit: PAGE, total: g.members.length, noun: 'people', go: (o) => { offset = o; loadMembers().catch(fail); } }) : null,
+      g.memberCount > g.members.length ? h('p', { class: 'help' }, `Showing the first ${num(g.members.length)} of ${plural(g.memberCount, 'person', 'people')} (devlic-admin user-groups show lists them all).`) : null);
+  }
+
+  async function reload() {
+    [g, subs] = await Promise.all([get(`/user-groups/${enc(id)}`), userSubscriptions()]);
+    offset = Math.min(offset, Math.max(0, Math.floor((g.members.length - 1) / PAGE) * PAGE));
+    drawInfo();
+    await loadMembers();
+  }
+
+  async function removeUser(u) {
+    err.textContent = '';
+    try {
+      // Guarded like a device leaving a licensed group: the service says whether someone loses a licence, the admin confirms that.
+      const r = await guarded({
+        title: `Remove ${u}?`, confirmLabel: 'Remove',
+        intro: h('p', {}, 'Remove ', h('strong', {}, u), ' from ', h('strong', {}, g.name), '?'),
+        send: (confirm) => post(`/user-groups/${enc(g.id)}/users/remove`, { users: [u], ...(confirm ? { confirm } : {}) }),
+      });
+      if (!r) return;
+      ctx.announce(`${u} removed from ${g.name}.`);
+      await reload();
+      document.getElementById('add-user-name')?.focus();
+    } catch (e) { fail(e); }
+  }
+
+  const addForm = () => {
+    const input = h('input', { id: 'add-user-name', type: 'text', maxlength: '256', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'add-user-help add-user-error' });
+    const addErr = h('p', { class: 'error', role: 'alert', id: 'add-user-error' });
+    const done = h('p', { class: 'success', role: 'status', id: 'add-user-result' });
+    const form = h('form', { class: 'inline-form', 'aria-labelledby': 'h-add-user', novalidate: true },
+      h('h3', { id: 'h-add-user' }, 'Add a person'),
+      h('div', { class: 'field' }, h('label', { for: 'add-user-name' }, 'Sign-in name'), input,
+        h('p', { class: 'help', id: 'add-user-help' }, 'As devices report it: user, user@domain or DOMAIN\\user. The service stores one spelling: lower case, DOMAIN\\user as user@domain, .\\user as user. A NetBIOS domain is not a DNS domain: CONTOSO\\alice is alice@contoso, not alice@contoso.com.')),
+      h('button', { type: 'submit', class: 'primary' }, 'Add'), addErr, done);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      addErr.textContent = '';
+      done.textContent = '';
+      input.removeAttribute('aria-invalid');
+      const typed = input.value.trim();
+      if (!typed) { addErr.textContent = 'Type a sign-in name.'; input.setAttribute('aria-invalid', 'true'); input.focus(); return; }
+      const before = new Set(g.members);
+      const count = g.memberCount;
+      let after;
+      try {
+        after = await post(`/user-groups/${enc(g.id)}/users`, { users: [typed] });
+      } catch (e2) {
+        // The service's own reason (SIGN_IN_NAME_INVALID names the input and the rule it breaks); nothing was added.
+        addErr.textContent = `Not added: ${e2.message}`;
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        return;
+      }
+      const added = after.members.find((m) => !before.has(m));
+      const msg = after.memberCount === count ? `${typed} is already in ${g.name}.`
+        : added && added !== typed ? `Added ${typed} as ${added}.` : `Added ${added ?? typed}.`;
+      input.value = '';
+      await reload();
+      done.textContent = msg;
+      ctx.announce(msg);
+      input.focus();
+    });
+    return form;
+  };
+
+  drawInfo();
+  await loadMembers();
+  fill(el, crumbs(['User groups', '#/user-groups'], [g.name]), h('h1', { tabindex: '-1' }, g.name),
+    lead,
+    err, info,
+    h('h2', {}, 'People'),
+    g.directory ? h('p', { class: 'muted', id: 'members-follow' }, 'Members follow the directory group ', h('code', {}, g.directory.dn), ' in ', g.directory.name, '.')
+      : forWriters(ctx, addForm),
+    members);
+  return {};
+}
