@@ -36,7 +36,8 @@ async function waitUser(user: string, mode: string, licence: string | null, time
 }
 
 const assignUsers = () => lab.admin.ok('POST', '/user-licenses/assign', { subscription: 'Staff', userGroup: 'Teachers' });
-const unassignUsers = () => lab.admin.ok('POST', '/user-licenses/unassign', { subscription: 'Staff', userGroup: 'Teachers' });
+// Taking people's licence needs confirm, like taking devices' seats.
+const unassignUsers = () => lab.admin.ok('POST', '/user-licenses/unassign', { subscription: 'Staff', userGroup: 'Teachers', confirm: true });
 
 beforeAll(async () => {
   lab = await startLab();
