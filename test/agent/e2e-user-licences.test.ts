@@ -88,6 +88,11 @@ describe('per-user licences with a real agent', () => {
       return (by.get('alice') as any)?.licence === 'user' && (by.get('alice') as any)?.mode === 'full'
         && (by.get('bob') as any)?.mode === 'read-only' && (by.get('bob') as any)?.licence === null;
     }, 30_000, 100);
+    // `refresh` through the running daemon says each person's outcome too.
+    const rf = await agent.cli(['refresh', '--json']);
+    expect(rf.code, rf.stderr).toBe(0);
+    expect(JSON.parse(rf.stdout)).toMatchObject({ via: 'agent', users: expect.arrayContaining([
+      { user: 'alice', mode: 'full', licence: 'user', reason: 'ASSIGNED' }, { user: 'bob', mode: 'read-only', licence: null, reason: 'NOT_IN_LICENSED_GROUP' }]) });
     const text = (await agent.cli(['status'])).stdout;
     expect(text).toMatch(/alice \(tty1\) full by user licence/);
     expect(text).toMatch(/bob \(tty2\) read-only \(NOT_IN_LICENSED_GROUP\)/);
