@@ -3,9 +3,11 @@
 // clock (against trusted time and the service's), the service's reachability
 // and keys, test hooks in use, and each enforcer (including whether the hook
 // or target paths are safe from non-root users), whether each enforcer still
-// holds the applied mode (drift), the last drift repaired, and whether the
-// systemd unit's network allow list still lets the running agent reach its
-// server. Exits 1 if any check fails.
+// holds the applied mode (drift), the last drift repaired; per signed-in
+// person (issue 16), the mode their cached user licence and the device's give
+// them (decideUser, as the daemon decides); and whether the systemd unit's
+// network allow list still lets the running agent reach its server. Exits 1
+// if any check fails.
 import { silentLogger } from '../../shared/log.ts';
 import { API } from '../../shared/api.ts';
 import { extendPins } from '../../shared/keychain.ts';
@@ -15,7 +17,9 @@ import { clockFromEnv, type Clock } from '../decision/clock.ts';
 import { fileMode } from '../host/fsutil.ts';
 import { damageCode, DatabaseDamagedError, openDbReadOnly } from '../store/db.ts';
 import { Store } from '../store/store.ts';
-import { readDeviceKey, readIdentity, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { readDeviceKey, readIdentity, readUserWatermarks, readWatermark, type StoredIdentity } from '../store/files.ts';
+import { evaluateUsers, signInNames } from '../decision/evaluate-users.ts';
+import type { Decision } from '../decision/decide.ts';
 import { clockInput, evaluate } from '../decision/evaluate.ts';
 import { judgeClock, CLOCK_TOLERANCE_MS } from '../decision/decide.ts';
 import type { HttpClient } from '../sync/client.ts';
@@ -111,6 +115,7 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
       if (j.ok) add('clock', 'ok', t ? `consistent with trusted time (latest ${new Date(t.highWaterMs).toISOString()})` : 'consistent with the latest time this device observed');
       else add('clock', 'fail', `${j.detail}; connect to the network (and fix the date/time if it is wrong), then run 'devlic-agent refresh'`);
     }
+    await checkPeople(identity, store, ev.decision, readWatermark(paths.watermark), readUserWatermarks(paths.userWatermarks), now, add);
   }
   // For the drift check below: the mode last applied, and the last repair.
   const applied = store?.getDecision() ?? null;
@@ -181,6 +186,29 @@ async function runChecks(cfg: AgentConfig, clock: Clock): Promise<Check[]> {
   const ping = await sendControl(paths.socket, { cmd: 'ping' }, 2000).catch(() => null);
   add('agent', ping ? 'ok' : 'warn', ping ? 'the agent is running' : "the agent is not running (start the devlic-agent service, or 'devlic-agent run')");
   return out;
+}
+
+/**
+ * Each signed-in person's mode from what is cached (the device's decision
+ * and their user licence), judged as the daemon judges it. A cached user
+ * licence that fails its checks fails; no user licence yet warns; a person
+ * who simply holds no licence is a state, not a fault.
+ */
+async function checkPeople(identity: StoredIdentity, store: Store, device: Decision, watermark: ReturnType<typeof readWatermark>,
+  userWatermarks: ReturnType<typeof readUserWatermarks>, now: number, add: (n: string, s: Level, m: string) => void): Promise<void> {
+  const { names, refused } = signInNames([...new Set(store.openSessions().map((x) => x.user))]);
+  const online = store.getSyncState().lastOk !== false;
+  const people = await evaluateUsers({ identity, store, device, watermark, userWatermarks, users: names, nowMs: now, online: () => online });
+  for (const p of people) {
+    const name = `user:${p.user}`;
+    if (p.mode === 'full') add(name, 'ok', `full by the ${p.licence} licence (${p.reason})`);
+    else if (p.firstSignIn) {
+      add(name, 'warn', `no user licence known for this person yet: ${p.mode} as the device decides (${p.reason}); the running agent asks the service at sign-in, or run 'devlic-agent refresh'`);
+    } else if (p.userReason === 'TOKEN_INVALID' || p.userReason === 'TOKEN_OTHER_DEVICE') {
+      add(name, 'fail', `cached user licence rejected (${p.userReason}: ${p.detail ?? '-'}); run 'devlic-agent refresh'`);
+    } else add(name, 'ok', `read-only: neither the device nor a user licence covers this person (${p.reason})`);
+  }
+  for (const r of refused) add(`user:${r}`, 'warn', 'this account name is no sign-in name (docs/design.md, "Sign-in names"): only the device licence can cover it');
 }
 
 /**

@@ -424,6 +424,7 @@ export class Daemon {
       changed: o?.ok ? o.changed : false,
       mode: d?.mode, reason: d?.reason,
       drift,
+      users: this.lastUsers.map((u) => ({ user: u.user, mode: u.mode, licence: u.licence, reason: u.reason, ...(u.firstSignIn ? { firstSignIn: u.firstSignIn } : {}) })),
     };
   }
 }

@@ -90,22 +90,30 @@ export class UserSync {
     }
   }
 
-  /** Verifies and stores a token; a replay (seq below the person's watermark) or a token for someone else is refused. */
-  private async accept(user: string, token: string): Promise<void> {
-    const { identity, store, paths, clock } = this.o;
-    const claims = await verifyUserEntitlement(token, {
-      keys: pinnedKeys(identity), deviceId: identity.deviceId, issuer: identity.issuer, audience: ENTITLEMENT_AUDIENCE, user,
-    });
-    const wms = readUserWatermarks(paths.userWatermarks);
-    const mine = wms && wms.deviceId === identity.deviceId ? wms : { deviceId: identity.deviceId, users: {} };
-    const wm = mine.users[user];
-    if (wm && claims.seq < wm.seq) throw new Error(`user entitlement seq ${claims.seq} for ${user} is older than accepted seq ${wm.seq}`);
-    store.putUserEntitlement({ user, deviceId: identity.deviceId, seq: claims.seq, token, receivedAt: clock.now() });
-    // Written when the seq grows: a re-signed token of the same seq needs no new watermark.
-    if (!wm || claims.seq > wm.seq) {
-      mine.users[user] = { seq: claims.seq, iatMs: Math.max(wm?.iatMs ?? 0, claims.iat * 1000) };
-      writeUserWatermarks(paths.userWatermarks, mine);
-    }
+  private accept(user: string, token: string): Promise<void> {
+    return acceptUserToken(this.o, user, token);
+  }
+}
+
+/**
+ * Verifies and stores a person's token (the daemon's loops and the one-shot
+ * `refresh`); a replay (seq below the person's watermark) or a token for
+ * someone else is refused.
+ */
+export async function acceptUserToken(o: Pick<UserSyncOptions, 'identity' | 'store' | 'paths' | 'clock'>, user: string, token: string): Promise<void> {
+  const { identity, store, paths, clock } = o;
+  const claims = await verifyUserEntitlement(token, {
+    keys: pinnedKeys(identity), deviceId: identity.deviceId, issuer: identity.issuer, audience: ENTITLEMENT_AUDIENCE, user,
+  });
+  const wms = readUserWatermarks(paths.userWatermarks);
+  const mine = wms && wms.deviceId === identity.deviceId ? wms : { deviceId: identity.deviceId, users: {} };
+  const wm = mine.users[user];
+  if (wm && claims.seq < wm.seq) throw new Error(`user entitlement seq ${claims.seq} for ${user} is older than accepted seq ${wm.seq}`);
+  store.putUserEntitlement({ user, deviceId: identity.deviceId, seq: claims.seq, token, receivedAt: clock.now() });
+  // Written when the seq grows: a re-signed token of the same seq needs no new watermark.
+  if (!wm || claims.seq > wm.seq) {
+    mine.users[user] = { seq: claims.seq, iatMs: Math.max(wm?.iatMs ?? 0, claims.iat * 1000) };
+    writeUserWatermarks(paths.userWatermarks, mine);
   }
 }
 

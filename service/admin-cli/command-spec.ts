@@ -68,8 +68,8 @@ export function cmd(s: Spec): CommandSpec {
 }
 
 const GUARD_DETAILS = [
-  'If this makes devices read-only, the service says how many and nothing changes unless you',
-  'confirm: --yes, or answer y when asked (only on a terminal). Without it: exit 2, nothing changed.',
+  'If this makes devices read-only or takes people\'s user licence, the service says how many and nothing',
+  'changes unless you confirm: --yes, or answer y when asked (only on a terminal). Without it: exit 2, nothing changed.',
 ];
 
 /** A change that may make devices read-only: --yes sends `confirm: true`. */
@@ -79,7 +79,7 @@ export function guarded(s: Spec): CommandSpec {
     ...c, guarded: true,
     details: [...(c.details ?? []), ...GUARD_DETAILS],
     options: { ...c.options, yes: bool_ },
-    optionHelp: [...c.optionHelp, ['--yes', 'go ahead even if devices go read-only']],
+    optionHelp: [...c.optionHelp, ['--yes', 'go ahead even if devices go read-only or people lose their licence']],
     build(a) {
       const { yes, ...values } = a.values;
       const req = c.build({ ...a, values });

@@ -50,7 +50,9 @@ function lastSyncCell(d: Directory): string {
 
 function countsCell(d: Directory): string {
   const c = d.lastSync?.counts;
-  return c ? `${c.computers} computers, ${c.matched} matched, ${c.unmatched} unmatched, ${c.ambiguous} ambiguous` : '-';
+  if (!c) return '-';
+  const people = c.userGroups ? `; ${c.people ?? 0} people, ${c.peopleSkipped ?? 0} skipped` : '';
+  return `${c.computers} computers, ${c.matched} matched, ${c.unmatched} unmatched, ${c.ambiguous} ambiguous${people}`;
 }
 
 export function renderDirectories(l: ListAnswer<Directory>): string {
@@ -65,6 +67,7 @@ export function renderDirectory(d: Directory): string {
   return formatKeyValue([
     ['ID', d.id], ['Name', d.name], ['URL', d.url], ['Bind DN', d.bindDn], ['Base DN', d.baseDn], ['Sync every', every(d.syncSeconds)],
     ['Groups', d.groups.length ? d.groups.map((g) => `${g.name} (${g.dn})`).join(', ') : 'none'],
+    ['User groups', d.userGroups?.length ? d.userGroups.map((g) => `${g.name} (${g.dn})`).join(', ') : 'none'],
     ['Last sync', lastSyncCell(d)], ['Error', d.lastSync?.error ?? '-'], ['Counts', countsCell(d)], ['Next sync', formatTime(d.nextSyncAt)],
   ]);
 }
@@ -103,9 +106,13 @@ export const DIRECTORY_COMMANDS: CommandSpec[] = [
   cmd({
     name: 'directories sync', args: 'NAME', summary: 'Sync the directory\'s groups now (a directory that is down changes nothing)', answer: 'object',
     build: (a) => ({ method: 'POST', path: `${A}/directories/${seg(take(a, ['NAME'])[0])}/sync`, body: {} }),
-    render: (r: { directory: Directory; devicesChanged: number; ambiguous: { dn: string; hostname: string; devices: string[] }[] }) => {
+    render: (r: { directory: Directory; devicesChanged: number; ambiguous: { dn: string; hostname: string; devices: string[] }[]; peopleChanged?: number; skippedUsers?: { group: string; dn: string; value: string | null; error: string }[] }) => {
       const c = r.directory.lastSync?.counts;
-      const head = c ? `Synced: ${c.added} added, ${c.removed} removed; ${r.devicesChanged} devices' entitlements changed.\n` : 'Synced.\n';
+      let head = c ? `Synced: ${c.added} added, ${c.removed} removed; ${r.devicesChanged} devices' entitlements changed.\n` : 'Synced.\n';
+      if (c?.userGroups) head += `User groups: ${c.peopleAdded ?? 0} people added, ${c.peopleRemoved ?? 0} removed; ${r.peopleChanged ?? 0} people's licences changed.\n`;
+      if (r.skippedUsers?.length) {
+        head += `\nSkipped (no valid sign-in name; fix them in the directory):\n${formatTable(['USER GROUP', 'USER OBJECT', 'WHY'], r.skippedUsers.map((x) => [x.group, x.dn, x.error]))}`;
+      }
       const amb = r.ambiguous.length
         ? `\nAmbiguous (hostname reported by several devices; none of them taken):\n${formatTable(['COMPUTER', 'HOSTNAME', 'DEVICES'], r.ambiguous.map((x) => [x.dn, x.hostname, x.devices.join(' ')]))}`
         : '';

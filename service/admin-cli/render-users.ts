@@ -6,19 +6,35 @@ import type { ListAnswer } from './render.ts';
 
 export function renderUserGroups(list: ListAnswer<UserGroup>): string {
   if (list.items.length === 0) return "No user groups (create one with 'devlic-admin user-groups create NAME').\n";
-  return formatTable(['ID', 'NAME', 'PEOPLE', 'SUBSCRIPTION'],
-    list.items.map((g) => [g.id, g.name, g.memberCount, g.subscription ? g.subscription.name : '-']), ['left', 'left', 'right']);
+  return formatTable(['ID', 'NAME', 'PEOPLE', 'SUBSCRIPTION', 'DIRECTORY', 'LAST SYNC'],
+    list.items.map((g) => [g.id, g.name, g.memberCount, g.subscription ? g.subscription.name : '-', g.directory ? g.directory.name : '-', g.directory ? lastSync(g.directory) : '-']),
+    ['left', 'left', 'right']);
+}
+
+/** "2026-12-03 05:10 ok" or "... FAILED" (a failed sync changed nothing), or "never". */
+function lastSync(d: NonNullable<UserGroup['directory']>): string {
+  return d.lastSync ? `${formatTime(d.lastSync.at)} ${d.lastSync.ok ? 'ok' : 'FAILED'}` : 'never';
 }
 
 export function renderUserGroup(g: UserGroup): string {
   const shown = g.members.length < g.memberCount ? ` (first ${g.members.length} shown)` : '';
-  return formatKeyValue([
+  const d = g.directory;
+  const rows: [string, unknown][] = [
     ['ID', g.id],
     ['Name', g.name],
     ['People', `${g.memberCount}${shown}`],
     ['Subscription', g.subscription ? `${g.subscription.name} (${g.subscription.id})` : 'none'],
-    ['Members', g.members.length ? g.members.join(', ') : '-'],
-  ]);
+  ];
+  if (d) {
+    rows.push(['Directory', `${d.dn} in ${d.name} (members synced from it; no hand edits)`], ['Last sync', lastSync(d)]);
+    if (d.lastSync && !d.lastSync.ok) rows.push(['Sync error', `${d.lastSync.error ?? '-'} (no membership was changed)`]);
+    if (d.group) {
+      rows.push(['Last good sync', `${formatTime(d.group.at)}: ${plural(d.group.people, 'person', 'people')} in ${plural(d.group.directoryGroups, 'directory group')}, +${d.group.added} -${d.group.removed}, ${d.group.skipped} skipped`]);
+      for (const x of d.group.skippedSample) rows.push(['Skipped', `${x.dn}: ${x.error}`]);
+    }
+  }
+  rows.push(['Members', g.members.length ? g.members.join(', ') : '-']);
+  return formatKeyValue(rows);
 }
 
 export function userGroupChanged(message: (g: string, body: Record<string, unknown>) => string) {

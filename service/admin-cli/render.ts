@@ -277,10 +277,20 @@ export function renderDeleted(kind: string) {
 
 /** What a guarded change would do, for the confirmation question or the refusal. */
 export function renderImpact(i: Impact): string {
-  const shown = i.sample.slice(0, 10).map((d) => sanitize(d.name)).join(', ');
-  const more = i.devices > 10 ? `, and ${i.devices - 10} more` : '';
-  let out = `This makes ${plural(i.devices, 'device')} read-only: ${shown}${more}.\n`;
+  let out = '';
+  if (i.devices > 0 || !i.people) {
+    const shown = i.sample.slice(0, 10).map((d) => sanitize(d.name)).join(', ');
+    const more = i.devices > 10 ? `, and ${i.devices - 10} more` : '';
+    out += `This makes ${plural(i.devices, 'device')} read-only: ${shown}${more}.\n`;
+  }
   if (i.devicesGainingSeat > 0) out += `${plural(i.devicesGainingSeat, 'other device')} get${i.devicesGainingSeat === 1 ? 's' : ''} a seat.\n`;
+  if (i.people) {
+    // People (issue 16): their own licence goes; a device licence still covers them where there is one.
+    const shown = (i.peopleSample ?? []).slice(0, 10).map(sanitize).join(', ');
+    const more = i.people > 10 ? `, and ${i.people - 10} more` : '';
+    out += `This takes the user licence from ${plural(i.people, 'person', 'people')}: ${shown}${more}.\n`;
+    if (i.peopleGainingSeat) out += `${plural(i.peopleGainingSeat, 'other person', 'other people')} get${i.peopleGainingSeat === 1 ? 's' : ''} one.\n`;
+  }
   return out;
 }
 

@@ -4,8 +4,9 @@
 // and the API cannot disagree about a name.
 import { API } from '../../shared/api.ts';
 import type { CreateUserGroupBody, UserGroupUsersBody } from '../../shared/schemas/user-admin.ts';
-import { seg, take } from './arguments.ts';
-import { cmd, list, type CommandSpec } from './command-spec.ts';
+import { UsageError } from '../../shared/cli.ts';
+import { checkRef, seg, str, take } from './arguments.ts';
+import { cmd, guarded, list, str_, type CommandSpec } from './command-spec.ts';
 import * as ru from './render-users.ts';
 
 const A = API.admin;
@@ -19,9 +20,21 @@ export const USER_GROUP_COMMANDS: CommandSpec[] = [
   }),
   cmd({
     name: 'user-groups create', args: 'NAME', summary: 'Create a user group', answer: 'object',
+    details: ['With --directory and --dn its members are the user objects of that directory group (nested groups followed),',
+      'synced with the directory; their sign-in name is userPrincipalName, else sAMAccountName@<domain of the DN>, else mail.'],
+    options: { directory: str_, dn: str_ },
+    optionHelp: [['--directory DIR --dn DN', 'members are the people of this directory group, synced (no hand edits)']],
     build(a) {
       const [name] = take(a, ['NAME']);
       const body: CreateUserGroupBody = { name };
+      const directory = str(a, 'directory');
+      const dn = str(a, 'dn');
+      if ((directory === undefined) !== (dn === undefined)) throw new UsageError('a directory user group needs both --directory DIR and --dn DN');
+      if (directory !== undefined && dn !== undefined) {
+        if (dn.trim() === '') throw new UsageError('--dn must not be empty');
+        body.directory = checkRef(directory, '--directory');
+        body.dn = dn;
+      }
       return { method: 'POST', path: `${A}/user-groups`, body };
     },
     render: ru.userGroupChanged((g) => `Created user group ${g}.`),
@@ -36,7 +49,7 @@ export const USER_GROUP_COMMANDS: CommandSpec[] = [
     },
     render: ru.userGroupChanged((g, b) => `Added ${ru.peopleCount(b)} to user group ${g}.`),
   }),
-  cmd({
+  guarded({
     name: 'user-groups remove-users', args: 'GROUP USER...', summary: 'Remove people from a user group', answer: 'object',
     details: ['People licensed only through this group lose their own licence (a device licence still covers them).'],
     build(a) {

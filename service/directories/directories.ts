@@ -30,7 +30,7 @@ export function addDirectory(ctx: LicensingContext, box: PasswordBox, actor: Act
 export function removeDirectory(ctx: LicensingContext, actor: Actor, ref: string): Promise<{ id: string; name: string }> {
   return ctx.mutate(actor, async (tx) => {
     const row = await directoryByRef(tx, ref);
-    const groups = await tx.directories.groupsOf(row.id);
+    const groups = [...await tx.directories.groupsOf(row.id), ...await tx.userGroups.directoryGroups(row.id)];
     if (groups.length > 0) {
       throw new DevlicError('DIRECTORY_IN_USE', `directory '${row.name}' is followed by ${groups.map((g) => `'${g.name}'`).join(', ')}; delete those groups first`, { groups: groups.length });
     }
@@ -44,7 +44,7 @@ export async function directoryView(q: Aggregates, row: DirectoryRow): Promise<D
   try { counts = row.last_sync_counts ? JSON.parse(row.last_sync_counts) as SyncCounts : null; } catch { /* shown as unknown */ }
   return {
     id: row.id, name: row.name, url: row.url, bindDn: row.bind_dn, baseDn: row.base_dn, syncSeconds: Number(row.sync_seconds),
-    createdAt: row.created_at, nextSyncAt: row.next_sync_at, groups: await q.directories.groupsOf(row.id),
+    createdAt: row.created_at, nextSyncAt: row.next_sync_at, groups: await q.directories.groupsOf(row.id), userGroups: await q.userGroups.directoryGroups(row.id),
     lastSync: row.last_sync_at ? { at: row.last_sync_at, ok: Number(row.last_sync_ok) === 1, error: row.last_sync_error, counts } : null,
   };
 }

@@ -20,11 +20,16 @@ export interface DirectorySession {
   /** Every computer object under the base DN, by normalised DN (one paged search). */
   computers(): Promise<Map<string, Computer>>;
   read(dn: string): Promise<DirEntry | null>;
+  /** Every entry under the base DN matching `filter` (paged, like computers()); for user objects (user-sync.ts). */
+  searchAll(filter: string, attributes: string[]): Promise<Entry[]>;
+  /** One entry by DN with these attributes, or null when it does not exist. */
+  readEntry(dn: string, attributes: string[]): Promise<Entry | null>;
   /** LDAP requests sent so far (the bind, each page, each read). */
   readonly queries: number;
 }
 
-const values = (e: Entry, name: string): string[] => {
+/** An attribute's values as text, whatever the case of its name in the answer. */
+export const values = (e: Entry, name: string): string[] => {
   const key = Object.keys(e).find((k) => k.toLowerCase() === name.toLowerCase());
   const v = key === undefined ? [] : e[key];
   return (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
@@ -77,6 +82,27 @@ export async function withDirectory<T>(login: DirectoryLogin, fn: (s: DirectoryS
       if (classes.includes('computer')) return { kind: 'computer', computer: computerOf(e) };
       if (classes.some((c) => GROUP_CLASSES.has(c))) return { kind: 'group', members: [...values(e, 'member'), ...values(e, 'uniqueMember')] };
       return { kind: 'other' };
+    },
+    async searchAll(filter, attributes) {
+      const out: Entry[] = [];
+      const pages = client.searchPaginated(login.baseDn, { scope: 'sub', filter, attributes, paged: { pageSize: PAGE_SIZE } });
+      for (;;) {
+        queries++;
+        const page = await pages.next();
+        if (page.done) break;
+        out.push(...page.value.searchEntries);
+      }
+      queries--;
+      return out;
+    },
+    async readEntry(dn, attributes) {
+      try {
+        queries++;
+        return (await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes })).searchEntries[0] ?? null;
+      } catch (e) {
+        if (e instanceof NoSuchObjectError) return null;
+        throw e;
+      }
     },
   };
   try {

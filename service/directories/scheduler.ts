@@ -36,7 +36,7 @@ export class DirectorySyncer {
       const fresh = await directoryByRef(this.ctx.store, row.id);
       const result = await syncDirectory(this.ctx, this.box, fresh, actor);
       const c = result.counts;
-      if (result.ok) this.log.info({ directory: fresh.name, ...c, devicesChanged: result.devicesChanged }, 'directory synced');
+      if (result.ok) this.log.info({ directory: fresh.name, ...c, devicesChanged: result.devicesChanged, peopleChanged: result.peopleChanged }, 'directory synced');
       else this.log.warn({ directory: fresh.name, error: result.error }, 'directory sync failed: no membership changed');
       return { row: fresh, result };
     });

@@ -11,7 +11,9 @@ import { recomputeEntitlements } from '../licensing/recompute.ts';
 import { loadFacts } from '../licensing/rule-membership.ts';
 import type { TxStore } from '../store/store.ts';
 import type { DirectoryRow } from '../store/queries/directories.ts';
-import { withDirectory, type DirectoryLogin } from './ldap.ts';
+import { withDirectory, type DirectoryLogin, type DirectorySession } from './ldap.ts';
+import { recomputeUsers } from '../licensing/recompute-users.ts';
+import { applyUserMembers, readUserGroups, type UserApplied } from './user-sync.ts';
 import { indexDevices, matchComputers, type Ambiguous, type Computer } from './match.ts';
 import type { PasswordBox } from './secret.ts';
 import { walkGroup } from './walk.ts';
@@ -31,24 +33,33 @@ export interface SyncCounts {
   removed: number;
   /** LDAP requests of this sync. */
   queries: number;
+  /** Directory user groups (issue 16); absent when the directory has none. */
+  userGroups?: number; people?: number; peopleAdded?: number; peopleRemoved?: number; peopleSkipped?: number;
 }
 
-export interface SyncResult { ok: boolean; at: string; error: string | null; counts: SyncCounts | null; ambiguous: Ambiguous[]; devicesChanged: number }
+export interface SyncResult {
+  ok: boolean; at: string; error: string | null; counts: SyncCounts | null; ambiguous: Ambiguous[]; devicesChanged: number;
+  /** People whose user-licence answer moved, and user objects skipped for want of a valid sign-in name (issue 16). */
+  peopleChanged: number; skippedUsers: UserApplied['skipped'];
+}
 
 /** What LDAP says: each directory group's computer objects. */
 export async function readGroups(login: DirectoryLogin, groups: { id: string; dn: string }[]): Promise<{ byGroup: Map<string, Computer[]>; directoryGroups: number; queries: number }> {
-  return withDirectory(login, async (s) => {
-    const byGroup = new Map<string, Computer[]>();
-    let directoryGroups = 0;
-    // One paged search for every computer under the base DN saves a read per member; skipped when no group needs it.
-    const known = groups.length > 0 ? await s.computers() : new Map();
-    for (const g of groups) {
-      const w = await walkGroup(g.dn, known, (dn) => s.read(dn));
-      byGroup.set(g.id, w.computers);
-      directoryGroups += w.groups;
-    }
-    return { byGroup, directoryGroups, queries: s.queries };
-  });
+  return withDirectory(login, (s) => readGroupsIn(s, groups));
+}
+
+/** readGroups in an open session (the sync reads device and user groups in one bind). */
+export async function readGroupsIn(s: DirectorySession, groups: { id: string; dn: string }[]): Promise<{ byGroup: Map<string, Computer[]>; directoryGroups: number; queries: number }> {
+  const byGroup = new Map<string, Computer[]>();
+  let directoryGroups = 0;
+  // One paged search for every computer under the base DN saves a read per member; skipped when no group needs it.
+  const known = groups.length > 0 ? await s.computers() : new Map();
+  for (const g of groups) {
+    const w = await walkGroup(g.dn, known, (dn) => s.read(dn));
+    byGroup.set(g.id, w.computers);
+    directoryGroups += w.groups;
+  }
+  return { byGroup, directoryGroups, queries: s.queries };
 }
 
 /** Inside the caller's transaction: members of each group become the devices its computers match. */
@@ -87,9 +98,15 @@ export function loginOf(row: DirectoryRow, box: PasswordBox): DirectoryLogin {
 export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row: DirectoryRow, actor: Actor | null): Promise<SyncResult> {
   const started = ctx.now();
   const groups = await ctx.store.directories.groupsOf(row.id);
+  const userGroups = await ctx.store.userGroups.directoryGroups(row.id);
   let read: Awaited<ReturnType<typeof readGroups>>;
+  let readUsers: Awaited<ReturnType<typeof readUserGroups>>;
   try {
-    read = await readGroups(loginOf(row, box), groups);
+    ({ read, readUsers } = await withDirectory(loginOf(row, box), async (s) => {
+      const d = await readGroupsIn(s, groups);
+      const u = await readUserGroups(s, userGroups);
+      return { read: { ...d, queries: s.queries }, readUsers: u };
+    }));
   } catch (e) {
     if (!isDevlicError(e)) throw e;
     const at = ctx.nowIso();
@@ -99,7 +116,7 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
         await tx.audit.insert({ at, actorId: (actor ?? SYSTEM).id, actorName: (actor ?? SYSTEM).name, action: 'directory.sync-failed', target: row.id, details: { name: row.name, error: e.message } });
       }
     });
-    return { ok: false, at, error: e.message, counts: null, ambiguous: [], devicesChanged: 0 };
+    return { ok: false, at, error: e.message, counts: null, ambiguous: [], devicesChanged: 0, peopleChanged: 0, skippedUsers: [] };
   }
   return ctx.store.transaction(async (tx) => {
     const at = ctx.nowIso();
@@ -107,18 +124,29 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
     const still = new Set((await tx.directories.groupsOf(row.id)).map((g) => g.id));
     for (const id of [...read.byGroup.keys()]) if (!still.has(id)) read.byGroup.delete(id);
     const { ambiguousList, ...m } = await applyMembers(tx, read.byGroup, at);
-    const counts: SyncCounts = { groups: read.byGroup.size, directoryGroups: read.directoryGroups, queries: read.queries, ...m };
+    const stillUsers = new Set((await tx.userGroups.directoryGroups(row.id)).map((g) => g.id));
+    for (const id of [...readUsers.byGroup.keys()]) if (!stillUsers.has(id)) readUsers.byGroup.delete(id);
+    const { skipped, ...um } = await applyUserMembers(tx, readUsers.byGroup, new Map(userGroups.map((g) => [g.id, g.name])), at);
+    const counts: SyncCounts = {
+      groups: read.byGroup.size, directoryGroups: read.directoryGroups + readUsers.directoryGroups, queries: read.queries, ...m, ...(um.userGroups > 0 ? um : {}),
+    };
     const changed = m.added + m.removed > 0 ? await recomputeEntitlements(tx, ctx.now()) : [];
     tx.changed(changed);
+    // People's licences move with the membership, in this transaction (a person leaving the group frees their seat).
+    const people = um.peopleAdded + um.peopleRemoved > 0 ? await recomputeUsers(tx, ctx.now()) : { changed: [], lostSeat: [], gotSeat: [] };
+    if (people.changed.length) tx.changed(people.changed, 'user-entitlement');
     await tx.directories.recordSync(row.id, { at, ok: true, error: null, counts: JSON.stringify(counts) });
-    if (actor || m.added + m.removed > 0) {
+    if (actor || m.added + m.removed + um.peopleAdded + um.peopleRemoved > 0) {
       const who = actor ?? SYSTEM;
+      const peopleDetails = um.userGroups > 0
+        ? { peopleChanged: people.changed.length, peopleLosingLicence: people.lostSeat.length, peopleGettingLicence: people.gotSeat.length, ...(skipped.length ? { skippedUsers: skipped.slice(0, 20) } : {}) }
+        : {};
       await tx.audit.insert({
         at, actorId: who.id, actorName: who.name, action: 'directory.sync', target: row.id,
-        details: { name: row.name, ...counts, devicesChanged: changed.length, ms: ctx.now() - started, ...(ambiguousList.length ? { ambiguous: ambiguousList.slice(0, 20) } : {}) },
+        details: { name: row.name, ...counts, devicesChanged: changed.length, ...peopleDetails, ms: ctx.now() - started, ...(ambiguousList.length ? { ambiguous: ambiguousList.slice(0, 20) } : {}) },
       });
     }
-    return { ok: true, at, error: null, counts, ambiguous: ambiguousList, devicesChanged: changed.length };
+    return { ok: true, at, error: null, counts, ambiguous: ambiguousList, devicesChanged: changed.length, peopleChanged: people.changed.length, skippedUsers: skipped };
   });
 }
 

@@ -125,7 +125,7 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   groupAction('/groups/:ref/rule', (a, ref, b) => setGroupRule(ctx, a, ref, b.rule, b.confirm === true), GroupRuleBody);
   groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
 
-  userAdminRoutes(app, ctx, actorOf);
+  userAdminRoutes(app, ctx, actorOf, deps.directories);
 
   app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db)));
   app.post('/licenses/assign', { schema: s({ body: AssignBody, response: { 201: Assignment } }) }, async (req, reply) => {

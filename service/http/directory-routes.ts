@@ -38,7 +38,10 @@ export function directoryRoutes(app: FastifyInstance<any, any, any, any, TypeBox
   }, async (req) => {
     const { row, result } = await syncer.sync(req.params.ref, actorOf(req));
     if (!result.ok) throw new DevlicError('DIRECTORY_FAILED', `${result.error}; nothing was changed`);
-    return { directory: await directoryView(db, (await db.directories.byId(row.id))!), devicesChanged: result.devicesChanged, ambiguous: result.ambiguous.slice(0, 100) };
+    return {
+      directory: await directoryView(db, (await db.directories.byId(row.id))!), devicesChanged: result.devicesChanged, ambiguous: result.ambiguous.slice(0, 100),
+      peopleChanged: result.peopleChanged, skippedUsers: result.skippedUsers.slice(0, 100),
+    };
   });
   app.delete('/directories/:ref', { schema: s({ description: 'Removes a directory connection (DIRECTORY_IN_USE while a group follows it).', params: RefParams, response: { 200: Deleted } }) },
     async (req) => ({ ...await removeDirectory(ctx, actorOf(req), req.params.ref), deleted: true as const }));

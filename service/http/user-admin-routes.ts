@@ -13,8 +13,10 @@ import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { addUsers, assignUserGroup, createUserGroup, removeUsers, unassignUserGroup } from '../licensing/user-groups.ts';
 import { resolveRef } from '../licensing/resolve.ts';
 import { listUserAssignments, listUserGroups, userLicence } from '../licensing/user-views.ts';
+import { DevlicError } from '../../shared/errors.ts';
+import type { DirectorySyncer } from '../directories/scheduler.ts';
 
-export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (req: FastifyRequest) => Actor): void {
+export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (req: FastifyRequest) => Actor, directories?: DirectorySyncer): void {
   const app = appIn.withTypeProvider<TypeBoxTypeProvider>();
   const db = ctx.store;
   const s = <T extends object>(extra: T) => ({ tags: ['admin'], security: [{ admin: [] }], ...extra });
@@ -27,14 +29,18 @@ export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (
   app.get('/user-groups/:ref', { schema: s({ params: Params, response: { 200: UserGroup } }) },
     async (req) => (await listUserGroups(db, await resolveRef(db, 'user group', req.params.ref)))[0]);
   app.post('/user-groups', { schema: s({ body: CreateUserGroupBody, response: { 201: UserGroup } }) }, async (req, reply) => {
-    const id = await createUserGroup(ctx, actorOf(req), req.body.name);
+    const b = req.body;
+    if ((b.directory === undefined) !== (b.dn === undefined)) throw new DevlicError('BAD_REQUEST', 'a directory user group needs both directory and dn');
+    const id = await createUserGroup(ctx, actorOf(req), b.name, b.directory !== undefined ? { ref: b.directory, dn: b.dn! } : undefined);
+    // Filled by a first sync now; if the directory is down it stays empty and the error shows in `directories list` and `user-groups show`.
+    if (b.directory !== undefined && directories) await directories.sync(b.directory, actorOf(req)).catch(() => {});
     reply.code(201);
     return (await listUserGroups(db, id))[0];
   });
   app.post('/user-groups/:ref/users', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },
     async (req) => (await listUserGroups(db, (await addUsers(ctx, actorOf(req), req.params.ref, req.body.users)).id))[0]);
   app.post('/user-groups/:ref/users/remove', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },
-    async (req) => (await listUserGroups(db, (await removeUsers(ctx, actorOf(req), req.params.ref, req.body.users)).id))[0]);
+    async (req) => (await listUserGroups(db, (await removeUsers(ctx, actorOf(req), req.params.ref, req.body.users, { confirm: req.body.confirm })).id))[0]);
 
   app.get('/user-licenses', { schema: s({ response: { 200: ListOf(UserAssignment) } }) }, async () => {
     const items = await listUserAssignments(db);
@@ -47,7 +53,7 @@ export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (
   });
   app.post('/user-licenses/unassign', { schema: s({ body: AssignUserGroupBody, response: { 200: Type.Object({ id: Type.String(), subscription: Type.String(), userGroup: Type.String() }) } }) },
     async (req) => {
-      const r = await unassignUserGroup(ctx, actorOf(req), req.body.subscription, req.body.userGroup);
+      const r = await unassignUserGroup(ctx, actorOf(req), req.body.subscription, req.body.userGroup, { confirm: req.body.confirm });
       return { id: r.id, subscription: r.sub, userGroup: r.group };
     });
   app.get('/users/:name/license', { schema: s({ params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 300 }) }), response: { 200: UserLicence } }) },

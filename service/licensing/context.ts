@@ -3,8 +3,9 @@
 // writes its audit event and recomputes entitlements, so a crash can never
 // leave a change without its audit record or a device with a stale answer.
 //
-// No silent destruction: a change that would take a seat from any device is
-// run, measured and rolled back unless the caller confirmed it, so the impact
+// No silent destruction: a change that would take a seat from any device, or
+// a user licence from any person, is run, measured and rolled back unless
+// the caller confirmed it, so the impact
 // an admin is shown comes from the very allocation code that makes the change.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Store, TxStore } from '../store/store.ts';
@@ -69,7 +70,8 @@ export class LicensingContext {
   /**
    * Runs an admin change, its audit event and the recompute in one
    * transaction. Unless `confirm` is true, a change that takes a seat from
-   * any device is rolled back with CONFIRMATION_REQUIRED and its Impact.
+   * any device or a user licence from any person is rolled back with
+   * CONFIRMATION_REQUIRED and its Impact.
    */
   mutate<T>(actor: Actor, fn: (tx: TxStore) => Promise<Change<T>>, opts: { confirm?: boolean } = {}): Promise<T> {
     return this.store.transaction(async (tx) => {
@@ -86,6 +88,9 @@ export class LicensingContext {
         const u = await recomputeUsers(tx, this.now());
         if (u.changed.length) tx.changed(u.changed, 'user-entitlement');
         if (u.lostSeat.length || u.gotSeat.length) c.details = { ...c.details, usersLosingSeat: u.lostSeat.length, usersGettingSeat: u.gotSeat.length };
+        if (u.lostSeat.length > 0) {
+          impact = { ...(impact ?? { devices: 0, devicesGainingSeat: 0, sample: [] }), people: u.lostSeat.length, peopleGainingSeat: u.gotSeat.length, peopleSample: u.lostSeat.slice(0, 20) };
+        }
       }
       if (impact && opts.confirm !== true) {
         // Thrown inside the transaction: the change and its recompute are rolled back.
@@ -94,7 +99,7 @@ export class LicensingContext {
       }
       await tx.audit.insert({
         at: this.nowIso(), actorId: actor.id, actorName: actor.name, action: c.action, target: c.target,
-        details: impact ? { ...c.details, impact: { devices: impact.devices, devicesGainingSeat: impact.devicesGainingSeat } } : c.details ?? {},
+        details: impact ? { ...c.details, impact: { devices: impact.devices, devicesGainingSeat: impact.devicesGainingSeat, ...(impact.people ? { people: impact.people, peopleGainingSeat: impact.peopleGainingSeat } : {}) } } : c.details ?? {},
       });
       tx.changed(c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed);
       return c.result;
@@ -127,14 +132,23 @@ export class LicensingContext {
   }
 }
 
-/** "23 devices go read-only (a, b, c and 20 more); 1 device gets a seat". */
+/** "23 devices go read-only (a, b, c and 20 more); 1 device gets a seat; 2 people lose their user licence (alice@corp, bob@corp)". */
 export function describeImpact(i: Impact): string {
   const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
-  const names = i.sample.slice(0, 3).map((d) => d.name).join(', ');
-  const more = i.devices > 3 ? ` and ${i.devices - 3} more` : '';
-  let s = `${n(i.devices, 'device goes', 'devices go')} read-only (${names}${more})`;
-  if (i.devicesGainingSeat > 0) s += `; ${n(i.devicesGainingSeat, 'device gets', 'devices get')} a seat`;
-  return s;
+  const parts: string[] = [];
+  if (i.devices > 0 || !i.people) {
+    const names = i.sample.slice(0, 3).map((d) => d.name).join(', ');
+    const more = i.devices > 3 ? ` and ${i.devices - 3} more` : '';
+    parts.push(`${n(i.devices, 'device goes', 'devices go')} read-only (${names}${more})`);
+  }
+  if (i.devicesGainingSeat > 0) parts.push(`${n(i.devicesGainingSeat, 'device gets', 'devices get')} a seat`);
+  if (i.people) {
+    const names = (i.peopleSample ?? []).slice(0, 3).join(', ');
+    const more = i.people > 3 ? ` and ${i.people - 3} more` : '';
+    parts.push(`${n(i.people, 'person loses', 'people lose')} their user licence (${names}${more})`);
+  }
+  if (i.peopleGainingSeat) parts.push(`${n(i.peopleGainingSeat, 'person gets', 'people get')} one`);
+  return parts.join('; ');
 }
 
 export function newId(prefix: string): string {

@@ -3,19 +3,36 @@
 // product, with the device rules: one subscription per group, global-admin
 // only (the admin API's hook), audited in the change's transaction, seats
 // count people. Only user licences move here, so the device recompute is
-// skipped ('users').
+// skipped ('users'). A change that takes a licensed person's licence
+// (remove-users, unassign) is measured and rolled back unless confirmed,
+// like the device changes (context.ts). A directory user group takes its
+// members from its directory only (service/directories/user-sync.ts).
 import { DevlicError } from '../../shared/errors.ts';
 import { normaliseSignInName } from '../../shared/sign-in.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { resolveRef } from './resolve.ts';
+import { directoryByRef } from '../directories/directories.ts';
+import type { TxStore } from '../store/store.ts';
 
-export function createUserGroup(ctx: LicensingContext, actor: Actor, name: string): Promise<string> {
+/** With `directory`: a directory user group, empty until its first sync (the caller starts one). */
+export function createUserGroup(ctx: LicensingContext, actor: Actor, name: string, directory?: { ref: string; dn: string }): Promise<string> {
   return ctx.mutate(actor, async (tx) => {
     if (await tx.userGroups.nameTaken(name)) throw new DevlicError('NAME_TAKEN', `a user group named '${name}' already exists`);
+    const dir = directory ? await directoryByRef(tx, directory.ref) : null;
     const id = newId('ugr');
     await tx.userGroups.insert(id, name, ctx.nowIso());
-    return { result: id, action: 'user-group.create', target: id, details: { name }, recompute: false };
+    if (dir) await tx.userGroups.setDirectory(id, dir.id, directory!.dn);
+    return { result: id, action: 'user-group.create', target: id, details: { name, ...(dir ? { directory: dir.name, dn: directory!.dn } : {}) }, recompute: false };
   });
+}
+
+/** Members of a directory user group come from its directory only. */
+async function refuseDirectoryGroup(tx: TxStore, id: string, groupRef: string, verb: string): Promise<void> {
+  const dir = await tx.userGroups.directoryOf(id);
+  if (dir) {
+    throw new DevlicError('GROUP_IS_DIRECTORY_BASED', `user group '${groupRef}' follows the directory group '${dir.dn}' of directory '${dir.name}': its members cannot be ${verb} by hand (change the group in the directory; 'devlic-admin directories sync ${dir.name}' applies it now)`,
+      { group: id, directory: dir.id });
+  }
 }
 
 /** Every name normalised before anything is written: one bad name changes nothing. */
@@ -27,23 +44,25 @@ export function addUsers(ctx: LicensingContext, actor: Actor, groupRef: string, 
   const names = normaliseAll(users);
   return ctx.mutate(actor, async (tx) => {
     const id = await resolveRef(tx, 'user group', groupRef);
+    await refuseDirectoryGroup(tx, id, groupRef, 'added');
     const added: string[] = [];
     for (const u of names) if (await tx.userGroups.addMember(id, u, ctx.nowIso())) added.push(u);
     return { result: { id, added }, action: 'user-group.add-users', target: id, details: { users: added }, recompute: added.length ? 'users' : false };
   });
 }
 
-export function removeUsers(ctx: LicensingContext, actor: Actor, groupRef: string, users: readonly string[]): Promise<{ id: string; removed: string[] }> {
+export function removeUsers(ctx: LicensingContext, actor: Actor, groupRef: string, users: readonly string[], opts: { confirm?: boolean } = {}): Promise<{ id: string; removed: string[] }> {
   const names = normaliseAll(users);
   return ctx.mutate(actor, async (tx) => {
     const id = await resolveRef(tx, 'user group', groupRef);
+    await refuseDirectoryGroup(tx, id, groupRef, 'removed');
     const removed: string[] = [];
     for (const u of names) if (await tx.userGroups.removeMember(id, u)) removed.push(u);
     return { result: { id, removed }, action: 'user-group.remove-users', target: id, details: { users: removed }, recompute: removed.length ? 'users' : false };
-  });
+  }, opts);
 }
 
-async function userSubscription(tx: Parameters<Parameters<LicensingContext['mutate']>[1]>[0], ref: string): Promise<string> {
+async function userSubscription(tx: TxStore, ref: string): Promise<string> {
   const sub = await resolveRef(tx, 'subscription', ref);
   if (await tx.catalogue.kindOfSubscription(sub) !== 'user') {
     throw new DevlicError('WRONG_PRODUCT_KIND', `subscription '${ref}' is of a device product: assign it to a device group (--group), not a user group`, { subscription: sub });
@@ -68,7 +87,7 @@ export function assignUserGroup(ctx: LicensingContext, actor: Actor, subscriptio
   });
 }
 
-export function unassignUserGroup(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string): Promise<{ id: string; sub: string; group: string }> {
+export function unassignUserGroup(ctx: LicensingContext, actor: Actor, subscriptionRef: string, groupRef: string, opts: { confirm?: boolean } = {}): Promise<{ id: string; sub: string; group: string }> {
   return ctx.mutate(actor, async (tx) => {
     const sub = await resolveRef(tx, 'subscription', subscriptionRef);
     const group = await resolveRef(tx, 'user group', groupRef);
@@ -76,5 +95,5 @@ export function unassignUserGroup(ctx: LicensingContext, actor: Actor, subscript
     if (!id) throw new DevlicError('NOT_FOUND', `subscription '${subscriptionRef}' is not assigned to user group '${groupRef}'`);
     await tx.userGroups.unassign(id);
     return { result: { id, sub, group }, action: 'license.unassign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users' };
-  });
+  }, opts);
 }

@@ -1,7 +1,7 @@
 // Read models for per-user licences: user groups with members and licence,
 // assignments of user products, and one person's current answer.
 import type { Aggregates } from '../store/store.ts';
-import type { UserAssignment, UserGroup, UserLicence } from '../../shared/schemas/user-admin.ts';
+import type { UserAssignment, UserGroup, UserGroupSync, UserLicence } from '../../shared/schemas/user-admin.ts';
 
 const MEMBERS_SHOWN = 1000;
 
@@ -11,7 +11,17 @@ export async function listUserGroups(q: Aggregates, id?: string): Promise<UserGr
     id: g.id, name: g.name, createdAt: g.created_at, memberCount: g.members,
     members: await q.userGroups.members(g.id, MEMBERS_SHOWN),
     subscription: g.sub_id ? { id: g.sub_id, name: g.sub_name! } : null,
+    directory: g.dir_id ? {
+      id: g.dir_id, name: g.dir_name!, dn: g.dir_dn!,
+      lastSync: g.dir_last_at ? { at: g.dir_last_at, ok: Number(g.dir_last_ok) === 1, error: g.dir_last_error } : null,
+      group: parseSync(g.dir_sync),
+    } : null,
   })));
+}
+
+function parseSync(json: string | null): UserGroupSync | null {
+  if (!json) return null;
+  try { return JSON.parse(json) as UserGroupSync; } catch { return null; }
 }
 
 export async function listUserAssignments(q: Aggregates): Promise<UserAssignment[]> {

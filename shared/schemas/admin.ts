@@ -72,6 +72,12 @@ export const Impact = Type.Object({
   devicesGainingSeat: Type.Integer(),
   /** Up to 20 of the devices that would go read-only, for the message. */
   sample: Type.Array(Type.Object({ id: Id, name: Type.String() })),
+  /** People (issue 16) who hold a user licence now and would lose it; absent when none would. */
+  people: Type.Optional(Type.Integer()),
+  /** People without a user licence now who would get one (the next in seat order). */
+  peopleGainingSeat: Type.Optional(Type.Integer()),
+  /** Up to 20 of the people who would lose their licence (normalised sign-in names). */
+  peopleSample: Type.Optional(Type.Array(Type.String())),
 });
 export type Impact = Type.Static<typeof Impact>;
 

@@ -24,6 +24,9 @@ export type CreateDirectoryBody = Type.Static<typeof CreateDirectoryBody>;
 export const SyncCounts = Type.Object({
   groups: Type.Integer(), directoryGroups: Type.Integer(), computers: Type.Integer(), matched: Type.Integer(),
   unmatched: Type.Integer(), ambiguous: Type.Integer(), added: Type.Integer(), removed: Type.Integer(), queries: Type.Integer(),
+  /** Directory user groups (issue 16): groups synced, people found, added, removed, and user objects skipped for want of a valid sign-in name. */
+  userGroups: Type.Optional(Type.Integer()), people: Type.Optional(Type.Integer()), peopleAdded: Type.Optional(Type.Integer()),
+  peopleRemoved: Type.Optional(Type.Integer()), peopleSkipped: Type.Optional(Type.Integer()),
 });
 
 export const Directory = Type.Object({
@@ -36,6 +39,8 @@ export const Directory = Type.Object({
   createdAt: Timestamp,
   nextSyncAt: Timestamp,
   groups: Type.Array(Type.Object({ id: Id, name: Type.String(), dn: Type.String() })),
+  /** The user groups that follow a group of this directory (issue 16). */
+  userGroups: Type.Optional(Type.Array(Type.Object({ id: Id, name: Type.String(), dn: Type.String() }))),
   lastSync: Type.Union([Type.Object({
     at: Timestamp,
     ok: Type.Boolean(),
@@ -50,6 +55,10 @@ export type Directory = Type.Static<typeof Directory>;
 export const SyncAnswer = Type.Object({
   directory: Directory,
   devicesChanged: Type.Integer(),
+  /** People whose user licence answer changed (issue 16). */
+  peopleChanged: Type.Optional(Type.Integer()),
+  /** User objects of directory user groups skipped for want of a valid sign-in name (the first 100). */
+  skippedUsers: Type.Optional(Type.Array(Type.Object({ group: Type.String(), dn: Type.String(), value: Type.Union([Type.String(), Type.Null()]), error: Type.String() }))),
   ambiguous: Type.Array(Type.Object({ dn: Type.String(), hostname: Type.String(), devices: Type.Array(Type.String()) })),
 });
 

@@ -2,8 +2,34 @@
 // members, and assigning a user product's subscription to a user group.
 import Type from 'typebox';
 import { Id, Name, Timestamp } from './common.ts';
-import { Ref } from './admin.ts';
+import { Confirm, Ref } from './admin.ts';
 import { SignInName } from './user.ts';
+
+/** A sign-in name the sync could not take from a user object: reported, never guessed. */
+export const SkippedUser = Type.Object({ dn: Type.String(), value: Type.Union([Type.String(), Type.Null()]), error: Type.String() });
+export type SkippedUser = Type.Static<typeof SkippedUser>;
+
+/** What the last good sync found for one directory user group (stored as JSON in user_groups.directory_sync). */
+export const UserGroupSync = Type.Object({
+  at: Timestamp,
+  /** People (user objects with a sign-in name) in the directory group, nested groups included. */
+  people: Type.Integer(),
+  added: Type.Integer(),
+  removed: Type.Integer(),
+  /** User objects left out because no valid sign-in name could be taken from them; `skippedSample` has the first 20. */
+  skipped: Type.Integer(),
+  skippedSample: Type.Array(SkippedUser),
+  directoryGroups: Type.Integer(),
+});
+export type UserGroupSync = Type.Static<typeof UserGroupSync>;
+
+export const UserGroupDirectory = Type.Object({
+  id: Id, name: Type.String(), dn: Type.String(),
+  /** The directory's last sync (any outcome): a failed one changed nothing. */
+  lastSync: Type.Union([Type.Object({ at: Timestamp, ok: Type.Boolean(), error: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+  /** This group's part of the last good sync; null before the first. */
+  group: Type.Union([UserGroupSync, Type.Null()]),
+});
 
 export const UserGroup = Type.Object({
   id: Id,
@@ -13,23 +39,32 @@ export const UserGroup = Type.Object({
   /** Normalised sign-in names in seat order; the first 1,000 (memberCount has them all). */
   members: Type.Array(Type.String()),
   subscription: Type.Union([Type.Object({ id: Id, name: Type.String() }), Type.Null()]),
+  /** The directory group it follows (members synced from it; no hand edits), or null for manual members. */
+  directory: Type.Union([UserGroupDirectory, Type.Null()]),
 });
 export type UserGroup = Type.Static<typeof UserGroup>;
 
-export const CreateUserGroupBody = Type.Object({ name: Name }, { additionalProperties: false });
+export const CreateUserGroupBody = Type.Object({
+  name: Name,
+  /** With `dn`: a directory user group, its members the directory group's user objects (docs/design.md, "Directory user groups"). */
+  directory: Type.Optional(Ref),
+  dn: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^[^\\u0000-\\u001f]+$' })),
+}, { additionalProperties: false });
 export type CreateUserGroupBody = Type.Static<typeof CreateUserGroupBody>;
 
 /** Sign-in names as typed: the service normalises them (shared/sign-in.ts); one invalid name refuses the whole request. */
 export const UserGroupUsersBody = Type.Object({
   users: Type.Array(SignInName, { minItems: 1, maxItems: 1000 }),
+  /** Needed when a licensed person would lose their licence (CONFIRMATION_REQUIRED otherwise). */
+  confirm: Confirm,
 }, { additionalProperties: false });
 export type UserGroupUsersBody = Type.Static<typeof UserGroupUsersBody>;
 
 export const AssignUserGroupBody = Type.Object({
   subscription: Ref,
   userGroup: Ref,
-  /** Accepted for symmetry with device assignments (devlic-admin --yes); user changes ask no confirmation. */
-  confirm: Type.Optional(Type.Boolean()),
+  /** Needed for an unassign that takes licensed people's licence (CONFIRMATION_REQUIRED otherwise). */
+  confirm: Confirm,
 }, { additionalProperties: false });
 export type AssignUserGroupBody = Type.Static<typeof AssignUserGroupBody>;
 

@@ -36,7 +36,8 @@ async function waitUser(user: string, mode: string, licence: string | null, time
 }
 
 const assignUsers = () => lab.admin.ok('POST', '/user-licenses/assign', { subscription: 'Staff', userGroup: 'Teachers' });
-const unassignUsers = () => lab.admin.ok('POST', '/user-licenses/unassign', { subscription: 'Staff', userGroup: 'Teachers' });
+// Taking people's licence needs confirm, like taking devices' seats.
+const unassignUsers = () => lab.admin.ok('POST', '/user-licenses/unassign', { subscription: 'Staff', userGroup: 'Teachers', confirm: true });
 
 beforeAll(async () => {
   lab = await startLab();
@@ -87,6 +88,11 @@ describe('per-user licences with a real agent', () => {
       return (by.get('alice') as any)?.licence === 'user' && (by.get('alice') as any)?.mode === 'full'
         && (by.get('bob') as any)?.mode === 'read-only' && (by.get('bob') as any)?.licence === null;
     }, 30_000, 100);
+    // `refresh` through the running daemon says each person's outcome too.
+    const rf = await agent.cli(['refresh', '--json']);
+    expect(rf.code, rf.stderr).toBe(0);
+    expect(JSON.parse(rf.stdout)).toMatchObject({ via: 'agent', users: expect.arrayContaining([
+      { user: 'alice', mode: 'full', licence: 'user', reason: 'ASSIGNED' }, { user: 'bob', mode: 'read-only', licence: null, reason: 'NOT_IN_LICENSED_GROUP' }]) });
     const text = (await agent.cli(['status'])).stdout;
     expect(text).toMatch(/alice \(tty1\) full by user licence/);
     expect(text).toMatch(/bob \(tty2\) read-only \(NOT_IN_LICENSED_GROUP\)/);
@@ -128,4 +134,47 @@ describe('per-user licences with a real agent', () => {
     // With a device licence everyone is full by it, the personally licensed person too.
     expect(modeOf('alice')).toMatchObject({ mode: 'full', licence: 'device' });
   });
+
+  it('decides per person in a one-shot `refresh` and in `doctor` too, without the daemon', async () => {
+    await agent.stop();
+    await lab.unassign();
+    // Signed in while no daemon ran: refresh reads the sign-ins itself.
+    agent.signedIn([{ user: 'alice', line: 'tty1' }, { user: 'bob', line: 'tty2' }, { user: 'dora', line: 'tty4' }]);
+    const r = await agent.cli(['refresh', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ ok: true, via: 'direct', mode: 'read-only' });
+    const by = new Map<string, any>(out.users.map((u: any) => [u.user, u]));
+    expect(by.get('alice')).toMatchObject({ mode: 'full', licence: 'user', reason: 'ASSIGNED' });
+    expect(by.get('bob')).toMatchObject({ mode: 'read-only', licence: null, reason: 'NOT_IN_LICENSED_GROUP' });
+    // Asked for once by refresh itself: dora now has a (not licensed) answer cached, not a first sign-in.
+    expect(by.get('dora')).toMatchObject({ mode: 'read-only', licence: null });
+    expect(by.get('dora').firstSignIn).toBeUndefined();
+    // Applied per person, and machine-wide read-only because not everyone is full.
+    expect(modeOf('alice')).toMatchObject({ mode: 'full', licence: 'user' });
+    expect(modeOf('bob')).toMatchObject({ mode: 'read-only' });
+    expect(agent.appMode()).toMatchObject({ mode: 'read-only' });
+    const text = await agent.cli(['refresh']);
+    expect(text.stdout).toMatch(/^User alice: full \(user licence\)$/m);
+    expect(text.stdout).toMatch(/^User bob: read-only \(NOT_IN_LICENSED_GROUP\)$/m);
+    // doctor judges each person from the cache, as the daemon would.
+    const doc = JSON.parse((await agent.cli(['doctor', '--json'])).stdout);
+    const checks = new Map<string, any>(doc.checks.map((c: any) => [c.name, c]));
+    expect(checks.get('user:alice')).toMatchObject({ status: 'ok', message: 'full by the user licence (ASSIGNED)' });
+    expect(checks.get('user:bob')).toMatchObject({ status: 'ok', message: expect.stringContaining('read-only: neither the device nor a user licence covers this person') });
+    // Offline, someone never asked about: refresh fails (exit 1) and says the device decided for them; doctor warns.
+    proxy.mode = { kind: 'down' };
+    try {
+      agent.signedIn([{ user: 'alice', line: 'tty1' }, { user: 'erik', line: 'tty5' }]);
+      const off = await agent.cli(['refresh', '--json']);
+      expect(off.code).toBe(1);
+      const users = new Map<string, any>(JSON.parse(off.stdout).users.map((u: any) => [u.user, u]));
+      expect(users.get('alice')).toMatchObject({ mode: 'full', licence: 'user' });
+      expect(users.get('erik')).toMatchObject({ mode: 'read-only', licence: null, firstSignIn: 'offline' });
+      const doc2 = JSON.parse((await agent.cli(['doctor', '--json'])).stdout);
+      expect(doc2.checks.find((c: any) => c.name === 'user:erik')).toMatchObject({ status: 'warn', message: expect.stringContaining('no user licence known for this person yet') });
+    } finally {
+      proxy.mode = { kind: 'pass' };
+    }
+  }, 240_000);
 });

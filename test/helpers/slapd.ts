@@ -2,8 +2,9 @@
 // an mdb database and the pid file in a temp dir, a free loopback port, a
 // rootdn of its own and a read-only service account (`READER_DN`) that
 // devlic binds as. Schemas: core, cosine, inetorgperson, plus a small schema
-// with Active Directory's `computer` and `group` classes and `dNSHostName`
-// (AD's own OIDs), so test entries look like AD's. Non-paged searches are
+// with Active Directory's `computer`, `group` and `user` classes and
+// `dNSHostName`, `userPrincipalName`, `sAMAccountName` (AD's own OIDs), so
+// test entries look like AD's. Non-paged searches are
 // limited to 500 entries (slapd's default) and paged ones are not, as in AD:
 // a sync that forgets to page fails on the > 1,000-member tests.
 //
@@ -42,6 +43,14 @@ objectclass ( 1.2.840.113556.1.3.30 NAME 'computer' SUP top STRUCTURAL
   MUST cn MAY ( dNSHostName $ description ) )
 objectclass ( 1.2.840.113556.1.5.8 NAME 'group' SUP top STRUCTURAL
   MUST cn MAY ( member $ description ) )
+attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
+  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{1024} SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
+  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{256} SINGLE-VALUE )
+objectclass ( 1.2.840.113556.1.5.9 NAME 'user' SUP organizationalPerson STRUCTURAL
+  MAY ( userPrincipalName $ sAMAccountName $ mail $ description ) )
 `;
 
 /** The tree every server starts with: the suffix, OUs and the service account (password given). */
@@ -164,5 +173,16 @@ export function groupLdif(cn: string, members: string[], objectClass: 'group' | 
   return `dn: cn=${cn},ou=groups,${SUFFIX}\nobjectClass: ${objectClass}\ncn: ${cn}\n${members.map((m) => `member: ${m}\n`).join('')}`;
 }
 
+/**
+ * LDIF of a person in ou=people: an AD-style `user` (with whichever of
+ * userPrincipalName, sAMAccountName and mail are given), or with
+ * `inetOrgPerson: true` OpenLDAP's inetOrgPerson (mail only).
+ */
+export function userLdif(cn: string, a: { upn?: string; sam?: string; mail?: string; inetOrgPerson?: boolean } = {}): string {
+  const attrs = [a.upn && `userPrincipalName: ${a.upn}`, a.sam && `sAMAccountName: ${a.sam}`, a.mail && `mail: ${a.mail}`].filter(Boolean).map((l) => `${l}\n`).join('');
+  return `dn: cn=${cn},ou=people,${SUFFIX}\nobjectClass: ${a.inetOrgPerson ? 'inetOrgPerson' : 'user'}\ncn: ${cn}\nsn: ${cn}\n${attrs}`;
+}
+
+export const userDn = (cn: string) => `cn=${cn},ou=people,${SUFFIX}`;
 export const computerDn = (cn: string) => `cn=${cn},ou=computers,${SUFFIX}`;
 export const groupDn = (cn: string) => `cn=${cn},ou=groups,${SUFFIX}`;

@@ -112,6 +112,15 @@ describe('impact messages', () => {
   it('devlic-admin: up to ten names', () => {
     expect(renderImpact(impact)).toBe('This makes 23 devices read-only: laptop-0, laptop-1, laptop-2, laptop-3, laptop-4, laptop-5, laptop-6, laptop-7, laptop-8, laptop-9, and 13 more.\n1 other device gets a seat.\n');
   });
+  it('people (issue 16): only people when no device moves, both when both do', () => {
+    const people = { devices: 0, devicesGainingSeat: 0, sample: [], people: 12, peopleGainingSeat: 1, peopleSample: Array.from({ length: 12 }, (_, i) => `p${i}@corp`) };
+    expect(describeImpact(people)).toBe('12 people lose their user licence (p0@corp, p1@corp, p2@corp and 9 more); 1 person gets one');
+    expect(renderImpact(people)).toBe('This takes the user licence from 12 people: p0@corp, p1@corp, p2@corp, p3@corp, p4@corp, p5@corp, p6@corp, p7@corp, p8@corp, p9@corp, and 2 more.\n1 other person gets one.\n');
+    const one = { devices: 0, devicesGainingSeat: 0, sample: [], people: 1, peopleGainingSeat: 0, peopleSample: ['bob@contoso'] };
+    expect(renderImpact(one)).toBe('This takes the user licence from 1 person: bob@contoso.\n');
+    expect(describeImpact({ ...impact, people: 1, peopleGainingSeat: 0, peopleSample: ['bob@contoso'] })).toBe('23 devices go read-only (laptop-0, laptop-1, laptop-2 and 20 more); 1 device gets a seat; 1 person loses their user licence (bob@contoso)');
+    expect(renderImpact({ ...impact, people: 1, peopleGainingSeat: 0, peopleSample: ['bob@contoso'] })).toMatch(/^This makes 23 devices read-only: .*\n1 other device gets a seat\.\nThis takes the user licence from 1 person: bob@contoso\.\n$/);
+  });
 });
 
 describe('devlic-admin: the new commands become these requests', () => {

@@ -158,7 +158,7 @@ describe('device protocol', () => {
     // Both held before the change, so the answer proves the wake (not a fresh read).
     await until(async () => /^devlic_user_longpolls_waiting 2$/m.test(await (await fetch(`${svc.url}/metrics`)).text()));
     const t0 = Date.now();
-    const un = await admin.ok('POST', '/user-licenses/unassign', { subscription: 'Staff user licences', userGroup: 'Teachers' });
+    const un = await admin.ok('POST', '/user-licenses/unassign', { subscription: 'Staff user licences', userGroup: 'Teachers', confirm: true });
     expect(un.userGroup).toMatch(/^ugr_/);
     const [a, b] = await Promise.all([waitA, waitB]);
     const ms = Date.now() - t0;

@@ -92,7 +92,8 @@ export function detailsView(e, subs = new Map()) {
     if (k === 'impact' && v && typeof v === 'object') {
       // What the admin confirmed (the service's count when they went ahead).
       items.push(h('li', { class: 'impact' }, `${plural(v.devices ?? 0, 'device', 'devices')} went read-only`,
-        v.devicesGainingSeat ? `, ${plural(v.devicesGainingSeat, 'device', 'devices')} got a seat` : '', ' (confirmed)'));
+        v.devicesGainingSeat ? `, ${plural(v.devicesGainingSeat, 'device', 'devices')} got a seat` : '',
+        v.people ? `, ${plural(v.people, 'person', 'people')} lost their user licence` : '', ' (confirmed)'));
       continue;
     }
     items.push(h('li', {}, h('span', { class: 'muted' }, `${words(k)}: `), valueView(v, e, subs)));

@@ -13,11 +13,16 @@ export function impactText(impact) {
   const n = impact?.devices ?? 0;
   const sample = impact?.sample ?? [];
   const more = n - sample.length;
+  // People losing a user licence (a user product's subscription changed): issue 16.
+  const people = impact?.people ?? 0;
+  const peopleSample = impact?.peopleSample ?? [];
   return [
-    h('p', { class: 'count', 'data-impact': String(n) }, `${plural(n, 'device goes', 'devices go')} read-only.`),
+    n > 0 || people === 0 ? h('p', { class: 'count', 'data-impact': String(n) }, `${plural(n, 'device goes', 'devices go')} read-only.`) : null,
     sample.length ? h('p', {}, n === 1 ? 'It is ' : 'They are ', sample.map((d, i) => [i ? ', ' : '', h('strong', {}, d.name)]),
       more > 0 ? ` and ${plural(more, 'other', 'others')}` : '', '.') : null,
     impact?.devicesGainingSeat ? h('p', {}, `${plural(impact.devicesGainingSeat, 'device without a seat gets', 'devices without a seat get')} the freed ${impact.devicesGainingSeat === 1 ? 'seat' : 'seats'}.`) : null,
+    people > 0 ? h('p', { class: 'count', 'data-impact-people': String(people) }, `${plural(people, 'person loses', 'people lose')} their user licence`,
+      peopleSample.length ? [': ', peopleSample.map((u, i) => [i ? ', ' : '', h('strong', {}, u)]), people > peopleSample.length ? ` and ${plural(people - peopleSample.length, 'other', 'others')}` : ''] : '', '.') : null,
     h('p', { class: 'muted' }, 'People can still open and print their documents there, but not edit or save them.'),
   ];
 }

@@ -4,6 +4,7 @@
 // seq grows on every change so agents can tell newer from older).
 import type { SqlConn } from '../sql.ts';
 import { nameQueries } from './names.ts';
+import { userDirectoryQueries } from './user-directory.ts';
 
 export interface UserEntitlementRow {
   user_name: string; seq: number; status: 'licensed' | 'unlicensed'; reason: string;
@@ -14,9 +15,17 @@ export interface UserEntitlementWrite {
   user: string; status: string; reason: string; product: string | null; subscription: string | null; group: string | null;
 }
 
+export interface UserGroupRow {
+  id: string; name: string; created_at: string; members: number; sub_id: string | null; sub_name: string | null;
+  /** The directory the group follows (null: manual members), and the directory's last sync. */
+  dir_id: string | null; dir_name: string | null; dir_dn: string | null; dir_sync: string | null;
+  dir_last_at: string | null; dir_last_ok: number | null; dir_last_error: string | null;
+}
+
 export function userGroupQueries(c: SqlConn) {
   return {
     ...nameQueries(c, 'user_groups'),
+    ...userDirectoryQueries(c),
     async nameTaken(name: string): Promise<boolean> {
       return !!(await c.get('SELECT 1 AS x FROM user_groups WHERE lower(name) = lower(?)', [name]));
     },
@@ -26,11 +35,14 @@ export function userGroupQueries(c: SqlConn) {
     ref(id: string): Promise<{ id: string; name: string } | undefined> {
       return c.get('SELECT id, name FROM user_groups WHERE id = ?', [id]);
     },
-    list(id?: string): Promise<{ id: string; name: string; created_at: string; members: number; sub_id: string | null; sub_name: string | null }[]> {
+    list(id?: string): Promise<UserGroupRow[]> {
       return c.all(`SELECT g.id, g.name, g.created_at,
           (SELECT COUNT(*) FROM user_group_members m WHERE m.group_id = g.id) AS members,
-          s.id AS sub_id, s.name AS sub_name
+          s.id AS sub_id, s.name AS sub_name,
+          d.id AS dir_id, d.name AS dir_name, g.directory_dn AS dir_dn, g.directory_sync AS dir_sync,
+          d.last_sync_at AS dir_last_at, d.last_sync_ok AS dir_last_ok, d.last_sync_error AS dir_last_error
         FROM user_groups g LEFT JOIN user_assignments a ON a.group_id = g.id LEFT JOIN subscriptions s ON s.id = a.subscription_id
+        LEFT JOIN directories d ON d.id = g.directory_id
         ${id === undefined ? '' : 'WHERE g.id = ?'} ORDER BY g.name`, id === undefined ? [] : [id]);
     },
     /** Members in the order they were added (the seat order), at most `limit`. */

@@ -250,4 +250,10 @@ export const MIGRATIONS: string[] = [
     changed_at TEXT NOT NULL
   );
   `,
+  /* directory user groups (issue 16): a user group may follow a directory group (its members the group's user objects, synced with the directory); directory_sync: the last good sync's counts and skipped names (JSON) */ `
+  ALTER TABLE user_groups ADD COLUMN directory_id TEXT REFERENCES directories(id);
+  ALTER TABLE user_groups ADD COLUMN directory_dn TEXT;
+  ALTER TABLE user_groups ADD COLUMN directory_sync TEXT;
+  CREATE INDEX user_groups_directory ON user_groups(directory_id);
+  `,
 ];
