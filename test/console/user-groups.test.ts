@@ -151,15 +151,18 @@ run('console: user groups and user licences in Chromium', () => {
     expect(await page.locator('tr[data-user-group="Teachers"] [data-label="People"]').textContent()).toBe('3');
   });
 
-  // This service takes a person's licence without CONFIRMATION_REQUIRED (README: "not guarded by --yes"), so the
-  // console, which asks exactly when the service does (guard.js), asks nothing here. A service that guards people's
-  // licences gets its count shown in guard.js's confirmation instead: these two steps then confirm that dialog.
-  it('removing a licensed person gives the seat to the next person', async () => {
+  // The service asks before it takes a person's licence (428 CONFIRMATION_REQUIRED with the people it would take);
+  // the console shows that in guard.js's confirmation and sends confirm only after the admin goes ahead.
+  it('removing a licensed person asks first, naming them, then gives the seat to the next person', async () => {
     await page.goto(`${svc.url}/#/user-groups/${groupId}`);
     await page.getByRole('heading', { level: 1, name: 'Teachers' }).waitFor();
     await page.getByRole('button', { name: 'Remove bob from Teachers' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Remove bob?' });
+    await dlg.waitFor();
+    expect(await dlg.locator('[data-impact-people]').textContent()).toBe('1 person loses their user licence: bob.');
+    expect(await members()).toContain('bob'); // nothing changed before the answer
+    await dlg.getByRole('button', { name: 'Remove', exact: true }).click();
     await personRow('bob').waitFor({ state: 'detached' });
-    expect(await page.getByRole('dialog').count()).toBe(0);
     await personRow('carol@school.example').locator('[data-label="Licence"]', { hasText: 'Seat: Staff 2026' }).waitFor();
     expect(await members()).toEqual(['alice@contoso', 'carol@school.example']);
     expect((await licenceOf('carol@school.example')).status).toBe('licensed');
@@ -169,6 +172,10 @@ run('console: user groups and user licences in Chromium', () => {
     await page.goto(`${svc.url}/#/licences/${USER_SKU}/${subId}`);
     await page.getByRole('heading', { level: 1, name: 'Staff 2026' }).waitFor();
     await page.getByRole('button', { name: 'Unassign Staff 2026 from Teachers' }).click();
+    const ask = page.getByRole('dialog', { name: 'Unassign licences?' });
+    await ask.waitFor();
+    expect(await ask.locator('[data-impact-people]').getAttribute('data-impact-people')).toBe('2');
+    await ask.getByRole('button', { name: 'Unassign', exact: true }).click();
     await page.getByText('This subscription is not assigned to any user group yet.').waitFor();
     expect((await admin.ok('GET', '/user-licenses')).items).toEqual([]);
     expect((await licenceOf('alice@contoso')).status).toBe('unlicensed');
@@ -298,8 +305,9 @@ run('console: user groups and user licences in Chromium', () => {
   });
 
   it('raised no page errors', () => {
-    // The expected ones: the 400s of the refused sign-in names.
-    expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+    // The expected ones: the 400s of the refused sign-in names and the two 428s the guard turns into a confirmation.
+    expect(errors.filter((e) => /status of 428/.test(e))).toHaveLength(2);
+    expect(errors.filter((e) => !/status of (400|428)/.test(e))).toEqual([]);
     expect(fired).toEqual([]);
   });
 });
