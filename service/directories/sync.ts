@@ -76,7 +76,7 @@ export async function applyMembers(tx: TxStore, byGroup: Map<string, Computer[]>
 }
 
 export function loginOf(row: DirectoryRow, box: PasswordBox): DirectoryLogin {
-  return { url: row.url, bindDn: row.bind_dn, password: box.open(row.id, row.bind_password), baseDn: row.base_dn };
+  return { url: row.url, bindDn: row.bind_dn, password: box.open(row.id, row.bind_password), baseDn: row.base_dn, ca: row.ca_cert, startTls: Number(row.start_tls) === 1 };
 }
 
 /**
