@@ -9,7 +9,8 @@ import { DevlicError, isDevlicError } from '../../shared/errors.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { recomputeEntitlements } from '../licensing/recompute.ts';
 import { loadFacts } from '../licensing/rule-membership.ts';
-import type { TxStore } from '../store/store.ts';
+import type { Aggregates } from '../store/store.ts';
+import type { RuleFact } from '../../shared/rules/index.ts';
 import type { DirectoryRow } from '../store/queries/directories.ts';
 import { withDirectory, type DirectoryLogin } from './ldap.ts';
 import { indexDevices, matchComputers, type Ambiguous, type Computer } from './match.ts';
@@ -51,9 +52,11 @@ export async function readGroups(login: DirectoryLogin, groups: { id: string; dn
   });
 }
 
-/** Inside the caller's transaction: members of each group become the devices its computers match. */
-export async function applyMembers(tx: TxStore, byGroup: Map<string, Computer[]>, at: string): Promise<Omit<SyncCounts, 'groups' | 'directoryGroups' | 'queries'> & { ambiguousList: Ambiguous[] }> {
-  const byHost = indexDevices((await loadFacts(tx)).map((d) => ({ id: d.id, hostname: d.facts.hostname ?? null })));
+const HOSTNAME: ReadonlySet<RuleFact> = new Set(['hostname']);
+
+/** Inside the caller's transaction: members of each group become the devices its computers match (also place.ts, at an enrollment). */
+export async function applyMembers(tx: Aggregates, byGroup: Map<string, Computer[]>, at: string): Promise<Omit<SyncCounts, 'groups' | 'directoryGroups' | 'queries'> & { ambiguousList: Ambiguous[] }> {
+  const byHost = indexDevices((await loadFacts(tx, undefined, HOSTNAME)).map((d) => ({ id: d.id, hostname: d.facts.hostname ?? null })));
   const ids = [...byGroup.keys()];
   const have = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
   for (const m of await tx.directories.members(ids)) have.get(m.group_id)!.add(m.device_id);
@@ -107,6 +110,8 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
     const still = new Set((await tx.directories.groupsOf(row.id)).map((g) => g.id));
     for (const id of [...read.byGroup.keys()]) if (!still.has(id)) read.byGroup.delete(id);
     const { ambiguousList, ...m } = await applyMembers(tx, read.byGroup, at);
+    // Kept for enrollments between syncs (place.ts).
+    for (const [groupId, computers] of read.byGroup) await tx.directories.saveComputers(groupId, computers, at);
     const counts: SyncCounts = { groups: read.byGroup.size, directoryGroups: read.directoryGroups, queries: read.queries, ...m };
     const changed = m.added + m.removed > 0 ? await recomputeEntitlements(tx, ctx.now()) : [];
     tx.changed(changed);

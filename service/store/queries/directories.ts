@@ -87,7 +87,8 @@ export function directoryQueries(c: SqlConn) {
       return c.get(`SELECT d.id, d.name, g.directory_dn AS dn FROM groups g JOIN directories d ON d.id = g.directory_id WHERE g.id = ?`, [groupId]);
     },
     /** Replaces what a sync read of a directory group: its computer objects, with their match keys. */
-    async saveComputers(groupId: string, computers: readonly Computer[]): Promise<void> {
+    async saveComputers(groupId: string, computers: readonly Computer[], at: string): Promise<void> {
+      await c.run('UPDATE groups SET directory_read_at = ? WHERE id = ?', [at, groupId]);
       await c.run('DELETE FROM directory_computers WHERE group_id = ?', [groupId]);
       if (computers.length === 0) return;
       const rows = computers.map((x) => { const k = keysOf(x); return [x.dn, x.cn, x.dnsHostName, k[0] ?? null, k[1] ?? null, k[2] ?? null]; });
@@ -116,9 +117,10 @@ export function directoryQueries(c: SqlConn) {
       for (const r of rows) out.get(r.group_id)!.push({ dn: r.dn, cn: r.cn, dnsHostName: r.dns_host_name });
       return out;
     },
-    /** The directory groups a device is a member of now. */
+    /** The directory groups, read by a sync since they were kept (directory_read_at), that a device is a member of now. */
     async directoryGroupsOf(deviceId: string): Promise<string[]> {
-      const rows = await c.all<{ group_id: string }>('SELECT m.group_id FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.device_id = ? AND g.directory_id IS NOT NULL', [deviceId]);
+      const rows = await c.all<{ group_id: string }>(`SELECT m.group_id FROM group_members m JOIN groups g ON g.id = m.group_id
+        WHERE m.device_id = ? AND g.directory_id IS NOT NULL AND g.directory_read_at IS NOT NULL`, [deviceId]);
       return rows.map((r) => r.group_id);
     },
     /** Current members of the given groups. */

@@ -266,5 +266,7 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX directory_computers_k1 ON directory_computers(k1);
   CREATE INDEX directory_computers_k2 ON directory_computers(k2);
   CREATE INDEX directory_computers_k3 ON directory_computers(k3);
+  -- When the last sync read the group (null: not since this migration, so no enrollment is matched against it until then).
+  ALTER TABLE groups ADD COLUMN directory_read_at TEXT;
   `,
 ];
