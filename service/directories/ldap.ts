@@ -23,7 +23,7 @@ export interface DirectoryLogin {
 
 /** Node TLS options for a login: its CA, and the host the certificate must name. */
 export function tlsOptionsOf(login: DirectoryLogin): ConnectionOptions {
-  const host = new URL(login.url).hostname.replace(/^\[|\]$/g, '');
+  const host = new URL(login.url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
   return { ...(login.ca ? { ca: [login.ca] } : {}), host, ...(isIP(host) ? {} : { servername: host }) };
 }
 
