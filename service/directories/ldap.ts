@@ -13,6 +13,7 @@ import { Client, InvalidCredentialsError, NoSuchObjectError, type Entry } from '
 import { DevlicError } from '../../shared/errors.ts';
 import { normDn, type Computer } from './match.ts';
 import type { DirEntry } from './walk.ts';
+import { allValues } from './ranged.ts';
 
 export interface DirectoryLogin {
   url: string; bindDn: string; password: string; baseDn: string;
@@ -50,6 +51,9 @@ const values = (e: Entry, name: string): string[] => {
   return (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
 };
 const first = (e: Entry, name: string): string | null => values(e, name)[0] ?? null;
+/** Every attribute of an entry by its description as answered (`member;range=0-1499` stays as is). */
+const attributesOf = (e: Entry): Record<string, string[]> =>
+  Object.fromEntries(Object.keys(e).filter((k) => k !== 'dn').map((k) => [k, values(e, k)]));
 const computerOf = (e: Entry): Computer => ({ dn: e.dn, cn: first(e, 'cn'), dnsHostName: first(e, 'dNSHostName') });
 
 /** Why a request failed, in words an admin can act on (never the password). */
@@ -103,7 +107,15 @@ export async function withDirectory<T>(login: DirectoryLogin, fn: (s: DirectoryS
       if (!e) return null;
       const classes = values(e, 'objectClass').map((c) => c.toLowerCase());
       if (classes.includes('computer')) return { kind: 'computer', computer: computerOf(e) };
-      if (classes.some((c) => GROUP_CLASSES.has(c))) return { kind: 'group', members: [...values(e, 'member'), ...values(e, 'uniqueMember')] };
+      if (classes.some((c) => GROUP_CLASSES.has(c))) {
+        // Active Directory hands out a big group's `member` in slices (ranged.ts; not tested against AD itself).
+        const member = await allValues('member', attributesOf(e), async (description) => {
+          queries++;
+          const r = await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: [description] });
+          return r.searchEntries[0] ? attributesOf(r.searchEntries[0]) : {};
+        });
+        return { kind: 'group', members: [...member.values, ...values(e, 'uniqueMember')] };
+      }
       return { kind: 'other' };
     },
   };
