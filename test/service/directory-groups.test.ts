@@ -110,7 +110,8 @@ describe.skipIf(!run)(`directory groups against a real OpenLDAP (${TEST_BACKEND}
     const t = await cli(['directories', 'test', 'corp']);
     expect(t.code, t.err).toBe(0);
     expect(t.out).toContain(`${5 + BULK} computer objects under the base DN`);
-  });
+  // Seven devlic-admin runs: on a busy machine each takes seconds to start.
+  }, 120_000);
 
   it('fills a directory group from the directory: nested groups and a cycle followed, matched by dNSHostName, its first label or cn; a hostname two devices report goes to neither', async () => {
     const r = await cli(['groups', 'create', 'Shared laptops', '--directory', 'corp', '--dn', SHARED, '--json']);
@@ -127,7 +128,7 @@ describe.skipIf(!run)(`directory groups against a real OpenLDAP (${TEST_BACKEND}
     expect(sync.code, sync.err).toBe(0);
     expect(sync.out).toContain('Synced: 0 added, 0 removed');
     expect(sync.out).toMatch(/Ambiguous .*\n.*\n.*cn=twin,ou=computers,dc=example,dc=test\s+twin\s+dev_\w+ dev_\w+/);
-  });
+  }, 120_000);
 
   it('refuses hand edits of a directory group (exit 2 in devlic-admin, 409 in the API)', async () => {
     const add = await cli(['groups', 'add-devices', 'Shared laptops', 'office-01']);
