@@ -20,6 +20,7 @@ import { createGroup } from '../service/licensing/groups.ts';
 import { addDirectory } from '../service/directories/directories.ts';
 import { passwordBox } from '../service/directories/secret.ts';
 import { readGroups, syncDirectory } from '../service/directories/sync.ts';
+import { placeInDirectoryGroups } from '../service/directories/place.ts';
 import { READER_DN, SUFFIX, computerDn, computerLdif, groupDn, groupLdif, startSlapd } from '../test/helpers/slapd.ts';
 import { seedFleet } from './seed-fleet.ts';
 import { benchBackends, benchDatabase, openBenchDatabase, stopBenchCluster } from './backend.ts';
@@ -69,6 +70,17 @@ try {
       await run('sync, nothing changed');
       await ldap.modify(`dn: ${groupDn('All laptops')}\nchangetype: modify\ndelete: member\n${hosts.slice(N - 100).map((h) => `member: ${computerDn(h)}\n`).join('')}`);
       await run('sync after 100 computers left the group');
+      // What an enrollment under a hostname of that group adds to its transaction (service/directories/place.ts): the group recomputed from what the sync kept.
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        const m = await store.transaction((tx) => placeInDirectoryGroups(tx, new Date().toISOString(), [], [hosts[i]!]));
+        console.log(`${backend}: directory groups at an enrollment (hostname in a ${N - 100}-computer group): ${ms(t)}, +${m.added} -${m.removed}`);
+      }
+      {
+        const t = performance.now();
+        await store.transaction((tx) => placeInDirectoryGroups(tx, new Date().toISOString(), [], ['not-in-any-group']));
+        console.log(`${backend}: directory groups at an enrollment (hostname in no group): ${ms(t)}`);
+      }
       await ldap.modify(`dn: ${groupDn('All laptops')}\nchangetype: modify\nadd: member\n${hosts.slice(N - 100).map((h) => `member: ${computerDn(h)}\n`).join('')}`);
     } finally {
       await store.close();

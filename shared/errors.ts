@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'GROUP_IS_DIRECTORY_BASED'
   | 'DIRECTORY_FAILED'
   | 'DIRECTORY_IN_USE'
+  | 'DIRECTORY_SETTINGS_INVALID'
   | 'NAME_TAKEN'
   | 'CONFIRMATION_REQUIRED'
   | 'GROUP_HAS_LICENSES'
@@ -53,6 +54,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   // The directory could not be reached, refused the bind or a read (nothing was changed).
   DIRECTORY_FAILED: 502,
   DIRECTORY_IN_USE: 409,
+  // A directory's settings that cannot work (a CA file that is not PEM certificates, StartTLS with ldaps://): nothing was changed.
+  DIRECTORY_SETTINGS_INVALID: 400,
   NAME_TAKEN: 409,
   // 428 Precondition Required: repeat with `confirm: true` (details.impact says what happens).
   CONFIRMATION_REQUIRED: 428,

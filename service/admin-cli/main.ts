@@ -23,8 +23,8 @@ function fail(message: string, exit = 1): number {
   return exit;
 }
 
-/** Refusals of what the admin typed (a bad rule, a hand edit of a rule or directory group): exit 2, like other wrong usage. */
-const USAGE_CODES = new Set(['RULE_INVALID', 'GROUP_IS_RULE_BASED', 'GROUP_IS_DIRECTORY_BASED']);
+/** Refusals of what the admin typed (a bad rule, a hand edit of a rule or directory group, directory settings that cannot work): exit 2, like other wrong usage. */
+const USAGE_CODES = new Set(['RULE_INVALID', 'GROUP_IS_RULE_BASED', 'GROUP_IS_DIRECTORY_BASED', 'DIRECTORY_SETTINGS_INVALID']);
 
 /** y/N on the terminal; anything but y or yes is no. */
 async function ask(question: string): Promise<boolean> {

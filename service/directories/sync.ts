@@ -9,7 +9,8 @@ import { DevlicError, isDevlicError } from '../../shared/errors.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { recomputeEntitlements } from '../licensing/recompute.ts';
 import { loadFacts } from '../licensing/rule-membership.ts';
-import type { TxStore } from '../store/store.ts';
+import type { Aggregates } from '../store/store.ts';
+import type { RuleFact } from '../../shared/rules/index.ts';
 import type { DirectoryRow } from '../store/queries/directories.ts';
 import { withDirectory, type DirectoryLogin, type DirectorySession } from './ldap.ts';
 import { recomputeUsers } from '../licensing/recompute-users.ts';
@@ -62,9 +63,11 @@ export async function readGroupsIn(s: DirectorySession, groups: { id: string; dn
   return { byGroup, directoryGroups, queries: s.queries };
 }
 
-/** Inside the caller's transaction: members of each group become the devices its computers match. */
-export async function applyMembers(tx: TxStore, byGroup: Map<string, Computer[]>, at: string): Promise<Omit<SyncCounts, 'groups' | 'directoryGroups' | 'queries'> & { ambiguousList: Ambiguous[] }> {
-  const byHost = indexDevices((await loadFacts(tx)).map((d) => ({ id: d.id, hostname: d.facts.hostname ?? null })));
+const HOSTNAME: ReadonlySet<RuleFact> = new Set(['hostname']);
+
+/** Inside the caller's transaction: members of each group become the devices its computers match (also place.ts, at an enrollment). */
+export async function applyMembers(tx: Aggregates, byGroup: Map<string, Computer[]>, at: string): Promise<Omit<SyncCounts, 'groups' | 'directoryGroups' | 'queries'> & { ambiguousList: Ambiguous[] }> {
+  const byHost = indexDevices((await loadFacts(tx, undefined, HOSTNAME)).map((d) => ({ id: d.id, hostname: d.facts.hostname ?? null })));
   const ids = [...byGroup.keys()];
   const have = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
   for (const m of await tx.directories.members(ids)) have.get(m.group_id)!.add(m.device_id);
@@ -87,7 +90,7 @@ export async function applyMembers(tx: TxStore, byGroup: Map<string, Computer[]>
 }
 
 export function loginOf(row: DirectoryRow, box: PasswordBox): DirectoryLogin {
-  return { url: row.url, bindDn: row.bind_dn, password: box.open(row.id, row.bind_password), baseDn: row.base_dn };
+  return { url: row.url, bindDn: row.bind_dn, password: box.open(row.id, row.bind_password), baseDn: row.base_dn, ca: row.ca_cert, startTls: Number(row.start_tls) === 1 };
 }
 
 /**
@@ -127,6 +130,8 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
     const stillUsers = new Set((await tx.userGroups.directoryGroups(row.id)).map((g) => g.id));
     for (const id of [...readUsers.byGroup.keys()]) if (!stillUsers.has(id)) readUsers.byGroup.delete(id);
     const { skipped, ...um } = await applyUserMembers(tx, readUsers.byGroup, new Map(userGroups.map((g) => [g.id, g.name])), at);
+    // Kept for enrollments between syncs (place.ts).
+    for (const [groupId, computers] of read.byGroup) await tx.directories.saveComputers(groupId, computers, at);
     const counts: SyncCounts = {
       groups: read.byGroup.size, directoryGroups: read.directoryGroups + readUsers.directoryGroups, queries: read.queries, ...m, ...(um.userGroups > 0 ? um : {}),
     };

@@ -1,14 +1,15 @@
 // The admin API's directory routes (added by admin-routes.ts, behind its
 // admin-token check: reading needs any admin, every POST/DELETE a
-// global-admin). The bind password only ever travels in the add request.
+// global-admin). The bind password only ever travels in the add and update
+// requests.
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Deleted, ListOf, Ref } from '../../shared/schemas/admin.ts';
-import { CreateDirectoryBody, Directory, DirectoryTest, SyncAnswer } from '../../shared/schemas/directories.ts';
+import { CreateDirectoryBody, Directory, DirectoryTest, SyncAnswer, UpdateDirectoryBody } from '../../shared/schemas/directories.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
-import { addDirectory, directoryByRef, directoryView, listDirectories, removeDirectory } from '../directories/directories.ts';
+import { addDirectory, directoryByRef, directoryView, listDirectories, removeDirectory, updateDirectory } from '../directories/directories.ts';
 import type { DirectorySyncer } from '../directories/scheduler.ts';
 import { testDirectory } from '../directories/sync.ts';
 
@@ -30,6 +31,12 @@ export function directoryRoutes(app: FastifyInstance<any, any, any, any, TypeBox
     reply.code(201);
     return (await listDirectories(db, id))[0];
   });
+  app.patch('/directories/:ref', {
+    schema: s({
+      description: 'Changes a directory\'s settings in place (its groups and members stay): URL, bind DN, password (sealed as at add, never shown), base DN, sync interval, CA certificate (null: the system\'s CAs), StartTLS. Bad settings: DIRECTORY_SETTINGS_INVALID (or a schema error), nothing changed; the same settings: CONFLICT. Memberships move at the next sync.',
+      params: RefParams, body: UpdateDirectoryBody, response: { 200: Directory },
+    }),
+  }, async (req) => (await listDirectories(db, await updateDirectory(ctx, syncer.box, actorOf(req), req.params.ref, req.body)))[0]);
   app.post('/directories/:ref/test', {
     schema: s({ description: 'Binds and reads the base DN and its computer objects; changes nothing (DIRECTORY_FAILED with the reason otherwise).', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: DirectoryTest } }),
   }, async (req) => testDirectory(await directoryByRef(db, req.params.ref), syncer.box));

@@ -9,6 +9,7 @@ import { type Actor, type LicensingContext, newId } from './context.ts';
 import { consumeEnrollToken } from './access.ts';
 import { resolveRef } from './resolve.ts';
 import { syncRuleMembership } from './rule-membership.ts';
+import { placeInDirectoryGroups, reportedHostname } from '../directories/place.ts';
 
 const REPORTS_KEPT = 20;
 
@@ -67,8 +68,10 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
     let deviceId: string;
     let duplicateOf: string | null = null;
     const fields = { name: facts.hostname, machineIdHash: facts.machineIdHash, hardwareUuid: facts.hardwareUuid, facts: JSON.stringify(facts), publicKey: key };
+    let hostnameBefore: string | null = null;
     if (proven) {
       deviceId = proven.deviceId;
+      hostnameBefore = await reportedHostname(tx, deviceId);
       // The proof was checked before this transaction: the key must still be the one it was checked against.
       if (await tx.devices.publicKey(deviceId) !== proven.publicKey) throw new DevlicError('ENROLL_PROOF_INVALID', 'enroll proof rejected: the device key changed meanwhile');
       await tx.devices.reenroll(deviceId, fields);
@@ -82,9 +85,11 @@ export async function enrollDevice(ctx: LicensingContext, req: EnrollRequest): P
     if (t.groupId) await tx.groups.addMember(t.groupId, deviceId, ctx.nowIso());
     // New or changed facts: rule groups take the device in or let it go, before this transaction's recompute.
     await syncRuleMembership(tx, ctx.nowIso(), { deviceId });
+    // Directory groups too, against what their last sync read: no wait for the next sync.
+    const dir = await placeInDirectoryGroups(tx, ctx.nowIso(), [deviceId], [hostnameBefore, facts.hostname]);
     const action = proven ? 'device.reenroll' : duplicateOf ? 'device.enroll-duplicate' : 'device.enroll';
     await tx.audit.insert({ at: ctx.nowIso(), actorId: t.id, actorName: 'enrollment token', action, target: deviceId,
-      details: { hostname: facts.hostname, group: t.groupId, ...(duplicateOf ? { duplicateOf } : {}) } });
+      details: { hostname: facts.hostname, group: t.groupId, ...(duplicateOf ? { duplicateOf } : {}), ...(dir.added + dir.removed > 0 ? { directoryMembers: dir } : {}) } });
     out = { deviceId, reenrolled: !!proven, duplicateOf };
   });
   return out;

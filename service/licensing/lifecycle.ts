@@ -6,11 +6,14 @@
 // Rule groups hold devices in service only: a retired device leaves them in
 // the same transaction, and a restored one is matched again (joining each
 // rule group it matches as its newest member; hand-made memberships are kept
-// through a retirement, in their old place).
+// through a retirement, in their old place). Directory groups likewise
+// (service/directories/place.ts): a retired device leaves them at once, a
+// restored one is matched again against what their last sync read.
 import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext, SYSTEM_ACTOR } from './context.ts';
 import { resolveRef } from './resolve.ts';
 import { syncRuleMembership } from './rule-membership.ts';
+import { placeInDirectoryGroups, reportedHostname } from '../directories/place.ts';
 
 export function retireDevice(ctx: LicensingContext, actor: Actor, ref: string, confirm: boolean): Promise<string> {
   return ctx.mutate(actor, async (tx) => {
@@ -19,6 +22,7 @@ export function retireDevice(ctx: LicensingContext, actor: Actor, ref: string, c
     if (at) throw new DevlicError('CONFLICT', `device '${ref}' was already retired at ${at}`);
     await tx.devices.retire(id, ctx.nowIso(), actor, 'admin');
     const rules = await syncRuleMembership(tx, ctx.nowIso(), { deviceId: id });
+    await placeInDirectoryGroups(tx, ctx.nowIso(), [id], [await reportedHostname(tx, id)]);
     return { result: id, action: 'device.retire', target: id, details: { reason: 'admin', ruleGroupsLeft: rules.removed } };
   }, { confirm });
 }
@@ -31,6 +35,7 @@ export function restoreDevice(ctx: LicensingContext, actor: Actor, ref: string, 
     if (!before.retired_at) throw new DevlicError('DEVICE_NOT_RETIRED', `device '${ref}' is not retired`);
     await tx.devices.restore(id);
     const rules = await syncRuleMembership(tx, ctx.nowIso(), { deviceId: id });
+    await placeInDirectoryGroups(tx, ctx.nowIso(), [id], [await reportedHostname(tx, id)]);
     return {
       result: id, action: 'device.restore', target: id,
       details: { retiredAt: before.retired_at, retiredBy: before.retired_by_name, reason: before.retired_reason, ruleGroupsJoined: rules.added },
@@ -79,6 +84,8 @@ export async function retireStaleDevices(ctx: LicensingContext, afterMs: number)
       await tx.audit.insert({ at, actorId: SYSTEM_ACTOR.id, actorName: SYSTEM_ACTOR.name, action: 'device.retire', target: id,
         details: { reason: 'stale', lastSeenAt: s.seen, staleAfterSeconds: Math.round(afterMs / 1000), ruleGroupsLeft: rules.removed } });
     }
+    const hostnames = await Promise.all(ids.map((id) => reportedHostname(tx, id)));
+    await placeInDirectoryGroups(tx, at, ids, hostnames);
     // mutate writes one more event: the run as a whole.
     return { result: ids, action: 'device.retire-stale', target: 'devices', details: { count: ids.length, before } };
   }, { confirm: true });

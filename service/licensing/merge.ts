@@ -7,6 +7,7 @@ import { DevlicError } from '../../shared/errors.ts';
 import { type Actor, type LicensingContext } from './context.ts';
 import { resolveRef } from './resolve.ts';
 import { syncRuleMembership } from './rule-membership.ts';
+import { placeInDirectoryGroups, reportedHostname } from '../directories/place.ts';
 
 /**
  * Merges device `fromRef` (the new record, holding the working key) into
@@ -27,9 +28,11 @@ export function mergeDevices(ctx: LicensingContext, actor: Actor, fromRef: strin
         + 'its agent still runs with its own key, so the new record is not a reinstall of it; merge anyway with force (devlic-admin devices merge --force)');
     }
     // The new record's reports become the old id's latest history; its groups and seat are dropped (the old id keeps its own).
+    const hostnames = [await reportedHostname(tx, from), await reportedHostname(tx, into)];
     await tx.devices.merge(f, o, ctx.nowIso());
-    // `into` now has the new record's facts: rule groups follow before the recompute.
+    // `into` now has the new record's facts: rule and directory groups follow before the recompute.
     await syncRuleMembership(tx, ctx.nowIso(), { deviceId: into });
+    await placeInDirectoryGroups(tx, ctx.nowIso(), [from, into], hostnames);
     // Both ids' cached request tokens go on every replica: the old key of `into` must stop working, the retired id must be told where it went.
     tx.changed([from, into], 'device-key');
     return {

@@ -11,15 +11,40 @@ export const SYNC_SECONDS_DEFAULT = 900;
 
 const Dn = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[^\\u0000-\\u001f]+$' });
 
+const Url = Type.String({ minLength: 8, maxLength: 512, pattern: '^ldaps?://[^\\s/]+/?$', description: 'ldap://host[:port] or ldaps://host[:port]' });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const SyncSeconds = Type.Integer({ minimum: SYNC_SECONDS_MIN, maximum: SYNC_SECONDS_MAX });
+/** PEM text of one or more CA certificates; public, so stored as is (service/directories/ca.ts checks it). */
+const CaCert = Type.String({ minLength: 1, maxLength: 65_536, description: 'PEM of the CA certificate(s) that signed the directory\'s TLS certificate, trusted instead of the system\'s CAs' });
+const StartTls = Type.Boolean({ description: 'upgrade an ldap:// connection with StartTLS before binding (refused with ldaps://)' });
+
 export const CreateDirectoryBody = Type.Object({
   name: Name,
-  url: Type.String({ minLength: 8, maxLength: 512, pattern: '^ldaps?://[^\\s/]+/?$', description: 'ldap://host[:port] or ldaps://host[:port]' }),
+  url: Url,
   bindDn: Dn,
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  password: Password,
   baseDn: Dn,
-  syncSeconds: Type.Optional(Type.Integer({ minimum: SYNC_SECONDS_MIN, maximum: SYNC_SECONDS_MAX })),
+  syncSeconds: Type.Optional(SyncSeconds),
+  caCert: Type.Optional(CaCert),
+  startTls: Type.Optional(StartTls),
 }, { additionalProperties: false });
 export type CreateDirectoryBody = Type.Static<typeof CreateDirectoryBody>;
+
+/** `PATCH /directories/:ref`: only what is given changes; `caCert: null` trusts the system's CAs again. */
+export const UpdateDirectoryBody = Type.Object({
+  url: Type.Optional(Url),
+  bindDn: Type.Optional(Dn),
+  password: Type.Optional(Password),
+  baseDn: Type.Optional(Dn),
+  syncSeconds: Type.Optional(SyncSeconds),
+  caCert: Type.Optional(Type.Union([CaCert, Type.Null()])),
+  startTls: Type.Optional(StartTls),
+}, { additionalProperties: false, minProperties: 1 });
+export type UpdateDirectoryBody = Type.Static<typeof UpdateDirectoryBody>;
+
+/** The CA a directory trusts, described (the PEM itself is not echoed back). */
+export const DirectoryCa = Type.Object({ subject: Type.String(), fingerprint256: Type.String(), validTo: Type.String(), certificates: Type.Integer() });
+export type DirectoryCa = Type.Static<typeof DirectoryCa>;
 
 export const SyncCounts = Type.Object({
   groups: Type.Integer(), directoryGroups: Type.Integer(), computers: Type.Integer(), matched: Type.Integer(),
@@ -36,6 +61,9 @@ export const Directory = Type.Object({
   bindDn: Type.String(),
   baseDn: Type.String(),
   syncSeconds: Type.Integer(),
+  /** The CA certificate(s) trusted for TLS, or null: the system's CAs. */
+  ca: Type.Union([DirectoryCa, Type.Null()]),
+  startTls: Type.Boolean(),
   createdAt: Timestamp,
   nextSyncAt: Timestamp,
   groups: Type.Array(Type.Object({ id: Id, name: Type.String(), dn: Type.String() })),

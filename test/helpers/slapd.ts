@@ -8,6 +8,11 @@
 // limited to 500 entries (slapd's default) and paged ones are not, as in AD:
 // a sync that forgets to page fails on the > 1,000-member tests.
 //
+// With `tls` (test/helpers/tls-certs.ts) it also listens on ldaps:// and
+// offers StartTLS on ldap://, with that certificate; `requireTls` makes it
+// refuse every operation but StartTLS on a plain connection (slapd's
+// `security tls=1`), so a bind that works proves TLS was used.
+//
 // Without slapd or ldap-utils the tests skip loudly; with
 // DEVLIC_REQUIRE_REAL_APPS=1 (CI) their absence is a failure instead.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,6 +21,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './processes.ts';
+import type { TlsFiles } from './tls-certs.ts';
 
 export const SLAPD_REQUIRED = process.env.DEVLIC_REQUIRE_REAL_APPS === '1';
 const SLAPD = '/usr/sbin/slapd';
@@ -67,6 +73,8 @@ function baseLdif(readerPassword: string): string {
 
 export interface Slapd {
   readonly url: string;
+  /** ldaps://127.0.0.1:PORT when started with `tls`. */
+  readonly ldapsUrl: string | null;
   readonly port: number;
   readonly readerPassword: string;
   /** Applies LDIF (changetype records, or plain entries with add: true) as the rootdn with ldapmodify. */
@@ -91,7 +99,7 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 /** `entries`: LDIF loaded with slapadd before the server starts (fast for thousands of entries). */
-export async function startSlapd(entries = ''): Promise<Slapd> {
+export async function startSlapd(entries = '', opts: { tls?: TlsFiles; requireTls?: boolean } = {}): Promise<Slapd> {
   if (SLAPD_MISSING) throw new Error(SLAPD_MISSING);
   const dir = mkdtempSync(join(tmpdir(), 'devlic-slapd-'));
   mkdirSync(join(dir, 'db'));
@@ -101,6 +109,8 @@ export async function startSlapd(entries = ''): Promise<Slapd> {
   writeFileSync(conf, [
     'include /etc/ldap/schema/core.schema', 'include /etc/ldap/schema/cosine.schema', 'include /etc/ldap/schema/inetorgperson.schema',
     `include ${join(dir, 'computer.schema')}`, `pidfile ${join(dir, 'slapd.pid')}`, 'modulepath /usr/lib/ldap', 'moduleload back_mdb',
+    ...(opts.tls ? [`TLSCACertificateFile ${opts.tls.caCert}`, `TLSCertificateFile ${opts.tls.serverCert}`, `TLSCertificateKeyFile ${opts.tls.serverKey}`] : []),
+    ...(opts.requireTls ? ['security tls=1'] : []),
     // As AD: a plain search returns at most 500 entries, a paged one all of them.
     'sizelimit size.soft=500 size.hard=500 size.prtotal=unlimited',
     'database mdb', 'maxsize 1073741824', `suffix "${SUFFIX}"`, `rootdn "${ROOT_DN}"`, `rootpw ${ROOT_PW}`, `directory ${join(dir, 'db')}`,
@@ -114,12 +124,14 @@ export async function startSlapd(entries = ''): Promise<Slapd> {
   if (add.status !== 0) throw new Error(`slapadd failed: ${add.stderr}`);
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}`;
+  const tlsPort = opts.tls ? await freePort() : null;
+  const ldapsUrl = tlsPort ? `ldaps://127.0.0.1:${tlsPort}` : null;
   let proc: ChildProcess | null = null;
   let log = '';
 
   async function start(): Promise<void> {
     // -d 0: stay in the foreground (a child we can stop), logging nothing but fatal errors.
-    const p = spawn(SLAPD, ['-f', conf, '-h', `${url}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(SLAPD, ['-f', conf, '-h', [url, ldapsUrl].filter(Boolean).map((u) => `${u}/`).join(' '), '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
     running.add(p);
     p.stdout!.on('data', (d) => { log += d; });
@@ -128,7 +140,7 @@ export async function startSlapd(entries = ''): Promise<Slapd> {
     p.once('exit', () => { exited = true; running.delete(p); });
     await waitFor('slapd to accept connections', async () => {
       if (exited) throw new Error(`slapd exited: ${log}`);
-      return portOpen(port);
+      return await portOpen(port) && (tlsPort === null || await portOpen(tlsPort));
     }, 30_000, 50);
   }
 
@@ -144,9 +156,12 @@ export async function startSlapd(entries = ''): Promise<Slapd> {
   await start();
   let stopped = false;
   return {
-    url, port, readerPassword,
-    modify: (text, opts = {}) => new Promise((resolve, reject) => {
-      const m = spawn(LDAPMODIFY, ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, ...(opts.add ? ['-a'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+    url, port, readerPassword, ldapsUrl,
+    modify: (text, o = {}) => new Promise((resolve, reject) => {
+      // Over ldaps:// when the server has TLS (it may refuse plain operations), trusting its own CA.
+      const m = spawn(LDAPMODIFY, ['-x', '-H', ldapsUrl ?? url, '-D', ROOT_DN, '-w', ROOT_PW, ...(o.add ? ['-a'] : [])], {
+        stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(opts.tls ? { LDAPTLS_CACERT: opts.tls.caCert } : {}) },
+      });
       let err = '';
       m.stderr.on('data', (d) => { err += d; });
       m.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ldapmodify failed (${code}): ${err}`))));

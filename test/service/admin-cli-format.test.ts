@@ -4,7 +4,7 @@
 // exit-code contract (2 usage, 1 failure, 0 help) without a licensing service.
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -109,6 +109,8 @@ describe('argv → request mapping', () => {
   // devlic-admin reads the bind password from this file on the admin's side.
   const pwFile = resolve(mkdtempSync(resolve(tmpdir(), 'devlic-cli-pw-')), 'pw');
   writeFileSync(pwFile, 'bind-secret\n', { mode: 0o600 });
+  const caFile = resolve(import.meta.dirname, '../fixtures/tls/ca-a.pem');
+  const caPem = readFileSync(caFile, 'utf8');
   const cases: Array<[string, string, string, unknown?]> = [
     ['products list', 'GET', '/v1/admin/products'],
     ['subscriptions list', 'GET', '/v1/admin/subscriptions'],
@@ -174,6 +176,12 @@ describe('argv → request mapping', () => {
     ['directories list', 'GET', '/v1/admin/directories'],
     [`directories add corp --url ldaps://dc1:636 --bind-dn cn=r,dc=x --password-file ${pwFile} --base-dn dc=x --sync-every 1h`, 'POST', '/v1/admin/directories',
       { name: 'corp', url: 'ldaps://dc1:636', bindDn: 'cn=r,dc=x', password: 'bind-secret', baseDn: 'dc=x', syncSeconds: 3600 }],
+    [`directories add corp --url ldap://dc1 --bind-dn cn=r,dc=x --password-file ${pwFile} --base-dn dc=x --starttls --ca-file ${caFile}`, 'POST', '/v1/admin/directories',
+      { name: 'corp', url: 'ldap://dc1', bindDn: 'cn=r,dc=x', password: 'bind-secret', baseDn: 'dc=x', startTls: true, caCert: caPem }],
+    [`directories update corp --password-file ${pwFile}`, 'PATCH', '/v1/admin/directories/corp', { password: 'bind-secret' }],
+    [`directories update corp --url ldaps://dc2:636 --bind-dn cn=s,dc=x --base-dn dc=y --sync-every 5m --ca-file ${caFile} --no-starttls`, 'PATCH', '/v1/admin/directories/corp',
+      { url: 'ldaps://dc2:636', bindDn: 'cn=s,dc=x', baseDn: 'dc=y', syncSeconds: 300, caCert: caPem, startTls: false }],
+    ['directories update corp --system-ca --starttls', 'PATCH', '/v1/admin/directories/corp', { caCert: null, startTls: true }],
     ['directories test corp', 'POST', '/v1/admin/directories/corp/test', {}],
     ['directories sync corp', 'POST', '/v1/admin/directories/corp/sync', {}],
     ['directories remove corp', 'DELETE', '/v1/admin/directories/corp'],

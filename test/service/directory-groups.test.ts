@@ -110,7 +110,8 @@ describe.skipIf(!run)(`directory groups against a real OpenLDAP (${TEST_BACKEND}
     const t = await cli(['directories', 'test', 'corp']);
     expect(t.code, t.err).toBe(0);
     expect(t.out).toContain(`${5 + BULK} computer objects under the base DN`);
-  });
+  // Seven devlic-admin runs: on a busy machine each takes seconds to start.
+  }, 120_000);
 
   it('fills a directory group from the directory: nested groups and a cycle followed, matched by dNSHostName, its first label or cn; a hostname two devices report goes to neither', async () => {
     const r = await cli(['groups', 'create', 'Shared laptops', '--directory', 'corp', '--dn', SHARED, '--json']);
@@ -127,7 +128,7 @@ describe.skipIf(!run)(`directory groups against a real OpenLDAP (${TEST_BACKEND}
     expect(sync.code, sync.err).toBe(0);
     expect(sync.out).toContain('Synced: 0 added, 0 removed');
     expect(sync.out).toMatch(/Ambiguous .*\n.*\n.*cn=twin,ou=computers,dc=example,dc=test\s+twin\s+dev_\w+ dev_\w+/);
-  });
+  }, 120_000);
 
   it('refuses hand edits of a directory group (exit 2 in devlic-admin, 409 in the API)', async () => {
     const add = await cli(['groups', 'add-devices', 'Shared laptops', 'office-01']);
@@ -163,12 +164,14 @@ describe.skipIf(!run)(`directory groups against a real OpenLDAP (${TEST_BACKEND}
     expect(await members('Shared laptops')).toEqual(['kiosk-7.corp.example', 'lab-02', 'office-01']);
   });
 
-  it('takes the one device left when a duplicate hostname is resolved by retiring the other record', async () => {
+  it('takes the one device left when a duplicate hostname is resolved by retiring the other record, at once', async () => {
     await admin.ok('POST', `/devices/${dev['twin-b']!.deviceId}/retire`, { confirm: true });
-    await admin.ok('POST', '/directories/corp/sync', {});
+    // Matched against what the last sync read, in the retirement's transaction (service/directories/place.ts).
     expect(await members('Shared laptops')).toContain('twin');
-    expect((await corp()).lastSync.counts).toMatchObject({ ambiguous: 0, added: 1 });
     expect(await status('twin-a')).toBe('licensed');
+    await admin.ok('POST', '/directories/corp/sync', {});
+    expect((await corp()).lastSync.counts).toMatchObject({ ambiguous: 0, added: 0, removed: 0 });
+    expect(await members('Shared laptops')).toContain('twin');
   });
 
   it('a wrong bind password changes nothing; the error is shown by `directories list` and the sync exits 1', async () => {

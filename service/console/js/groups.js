@@ -6,7 +6,9 @@
 // would make devices read-only are confirmed with the service's count. A
 // global-admin sets, changes or removes a group's rule on its page, with the
 // same live preview as the New group form. A directory group's members follow
-// its directory group, so it offers no hand edits and no rule editor.
+// its directory group, so it offers no hand edits and no rule editor; it is
+// renamed, deleted and nested (inside others, or others inside it) like any
+// group, as the service allows, and the dialogs say the directory is untouched.
 import { get, post, patch, del, enc } from './api.js';
 import { h, fill, rebuild, table, row, ago, licenceCell, modeCell, plural, writeButton, forWriters, liveRefresher, crumbs } from './dom.js';
 import { confirmDialog, errorArea, formDialog } from './dialog.js';
@@ -160,6 +162,9 @@ async function renderGroup(el, id, ctx) {
     const input = h('input', { id: 'group-name-input', type: 'text', maxlength: '128', value: g.name, required: true, autocomplete: 'off' });
     formDialog({
       title: 'Rename group', submitLabel: 'Rename',
+      // The service renames a directory group like any other; the name is devlic's own, so say what does not change.
+      intro: g.directory ? h('p', { id: 'rename-directory-note' }, 'The new name is devlic\'s only: the group still follows ', h('code', {}, g.directory.dn),
+        ' in ', g.directory.name, ', and nothing changes in the directory.') : undefined,
       fields: [h('label', { for: 'group-name-input' }, 'Name'), input],
       submit: async () => {
         const name = input.value.trim();
@@ -178,7 +183,10 @@ async function renderGroup(el, id, ctx) {
     err.textContent = '';
     const ok = await confirmDialog({
       title: `Delete the group ${g.name}?`, confirmLabel: 'Delete group',
-      body: [h('p', {}, 'The devices in it stay enrolled; they only leave this group, and groups nested in it are no longer nested here. The audit log keeps what happened.')],
+      body: [h('p', {}, 'The devices in it stay enrolled; they only leave this group, and groups nested in it are no longer nested here. The audit log keeps what happened.'),
+        // Deleting a directory group only stops following it: the directory is never written to.
+        g.directory ? h('p', { id: 'delete-directory-note' }, 'The directory group ', h('code', {}, g.directory.dn), ' in ', g.directory.name,
+          ' is not changed: devlic only stops following it. Once no group follows ', g.directory.name, ', the connection can be removed.') : null],
     });
     if (!ok) return;
     try {

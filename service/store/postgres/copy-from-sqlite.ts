@@ -20,6 +20,7 @@ export const TABLES_IN_FK_ORDER = [
   'products', 'subscriptions', 'directories', 'groups', 'group_children', 'devices', 'group_members', 'assignments',
   'device_entitlements', 'enroll_tokens', 'admins', 'audit', 'device_reports', 'subscription_usage',
   'group_reach', 'device_merges', 'device_tags', 'user_groups', 'user_group_members', 'user_assignments', 'user_entitlements',
+  'directory_computers',
 ] as const;
 
 /** Tables kept by triggers on both backends (entitlement_counts follows device_entitlements): filled on the target by copying their source tables. */

@@ -289,6 +289,25 @@ export const PG_MIGRATIONS: string[] = [
   ALTER TABLE user_groups ADD COLUMN directory_sync TEXT;
   CREATE INDEX user_groups_directory ON user_groups(directory_id);
   `,
+  /* directory groups, gaps (issue 14): per directory a CA certificate to trust (PEM; public, not sealed) and StartTLS; and what the last sync read of each directory group, its computer objects with their match keys (service/directories/match.ts keysOf, k1 most specific), so a device that enrolls joins at once */ `
+  ALTER TABLE directories ADD COLUMN ca_cert TEXT;
+  ALTER TABLE directories ADD COLUMN start_tls INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE directory_computers (
+    group_id TEXT NOT NULL REFERENCES groups(id) DEFERRABLE INITIALLY IMMEDIATE,
+    dn TEXT NOT NULL,
+    cn TEXT,
+    dns_host_name TEXT,
+    k1 TEXT,
+    k2 TEXT,
+    k3 TEXT,
+    PRIMARY KEY (group_id, dn)
+  );
+  CREATE INDEX directory_computers_k1 ON directory_computers(k1);
+  CREATE INDEX directory_computers_k2 ON directory_computers(k2);
+  CREATE INDEX directory_computers_k3 ON directory_computers(k3);
+  -- When the last sync read the group (null: not since this migration, so no enrollment is matched against it until then).
+  ALTER TABLE groups ADD COLUMN directory_read_at TEXT;
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

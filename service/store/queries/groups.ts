@@ -55,6 +55,7 @@ export function groupQueries(c: SqlConn) {
       await c.run('DELETE FROM group_children WHERE parent_id = ? OR child_id = ?', [id, id]);
       await c.run('UPDATE enroll_tokens SET group_id = NULL WHERE group_id = ?', [id]);
       await c.run('DELETE FROM group_reach WHERE group_id = ?', [id]);
+      await c.run('DELETE FROM directory_computers WHERE group_id = ?', [id]);
       await c.run('DELETE FROM groups WHERE id = ?', [id]);
     },
   };
