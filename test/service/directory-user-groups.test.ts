@@ -69,6 +69,9 @@ beforeAll(async () => {
   expect((await dev.enroll(t.token)).status).toBe(201);
   const add = await cli(['directories', 'add', 'corp', '--url', ldap.url, '--bind-dn', READER_DN, '--password-file', pwFile, '--base-dn', SUFFIX]);
   expect(add.code, add.err).toBe(0);
+  // A new directory's first periodic sync is due at once (the scheduler looks every 5 s): let it run now, so that
+  // it cannot land between a test's LDAP change and the sync the test makes (it would take the change first).
+  await waitFor('the first periodic sync of corp', async () => (await admin.ok('GET', '/directories/corp')).lastSync !== null, 60_000, 200);
   await admin.ok('POST', '/subscriptions', { product: 'M365_APPS_ENTERPRISE_USER', seats: 10, name: 'Staff (user)' });
 }, 120_000);
 afterAll(async () => { await svc?.stop(); await ldap?.stop(); });
