@@ -15,6 +15,9 @@ import { publicJwk, signDeviceRequestToken } from '../shared/token.ts';
 import { openBenchDatabase } from './backend.ts';
 import { insertRows } from './seed-fleet.ts';
 
+/** The entitlement seq every seeded device starts at: its ETag is `"1"`. */
+export const SEEDED_SEQ = 1;
+
 export interface SeededPollers {
   /** JSON file: [{ deviceId, token }], read by the load-generator workers. */
   tokensFile: string;
@@ -45,7 +48,7 @@ export async function seedPollers(dataDir: string, n: number, groupName = 'Polle
       devices.map((d, i) => [d.deviceId, `poller-${i}`, createHash('sha256').update(d.deviceId).digest('hex'), '', '{}', d.jwk, at]));
     await insertRows(tx, 'group_members', [['group_id', 'text'], ['device_id', 'text'], ['added_at', 'text']], devices.map((d) => [groupId, d.deviceId, at]));
     await insertRows(tx, 'device_entitlements', [['device_id', 'text'], ['seq', 'bigint'], ['status', 'text'], ['reason', 'text'], ['changed_at', 'text']],
-      devices.map((d) => [d.deviceId, 1, 'unlicensed', 'NOT_IN_LICENSED_GROUP', at]));
+      devices.map((d) => [d.deviceId, SEEDED_SEQ, 'unlicensed', 'NOT_IN_LICENSED_GROUP', at]));
   });
   await db.close();
   const tokensFile = join(dataDir, '..', 'poller-tokens.json');
