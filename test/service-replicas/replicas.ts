@@ -30,11 +30,18 @@ function withAdmin(svc: ServiceProcess, token: string): Replica {
 /** Starts `n` replicas on `database`: the first alone, then the others (in parallel) with its site key. */
 export async function startReplicas(n: number, database: string, config?: Record<string, unknown>): Promise<Replica[]> {
   const first = await startService({ database, config });
-  const rest = await Promise.all(Array.from({ length: n - 1 }, () => {
+  const settled = await Promise.allSettled(Array.from({ length: n - 1 }, () => {
     const dataDir = join(tempDir('replica'), 'data');
     copySiteKey(first, dataDir);
     return startService({ database, dataDir, config });
   }));
+  const rest = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // The caller never gets the ones that did start: stop them here, or they outlive the test.
+    await Promise.allSettled([first, ...rest].map((s) => s.stop()));
+    throw failed.reason;
+  }
   return [first, ...rest].map((s) => withAdmin(s, first.adminToken));
 }
 
