@@ -25,6 +25,7 @@ const GROUPS = ['Alpha', 'Beta'] as const;
 type Group = typeof GROUPS[number];
 // A loaded machine (six sessions on two cores) starts agents slowly; a dead one fails at once.
 const CONVERGE_MS = 90_000;
+const START_MS = 120_000;
 
 interface Device { agent: TestAgent; id: string; group: Group }
 
@@ -37,7 +38,7 @@ interface Device { agent: TestAgent; id: string; group: Group }
   let admin: AdminClient;
 
   beforeAll(async () => {
-    replicas = await startReplicas(3, await cluster().createDatabase());
+    replicas = await startReplicas(3, await cluster().createDatabase(), undefined, START_MS);
     lb = await startHaproxy({ servers: replicas.map((r, i) => replica(`r${i + 1}`, r)) });
     admin = adminClient(lb.url, replicas[0].adminToken);
     await admin.ok('POST', '/subscriptions', { product: SKU, seats: 100, name: 'Fleet' });
@@ -115,7 +116,7 @@ interface Device { agent: TestAgent; id: string; group: Group }
 
     // The killed replica comes back on its port and data folder; HAProxy checks it UP.
     const restartedAt = Date.now();
-    const back = await restartReplica(victim);
+    const back = await restartReplica(victim, undefined, START_MS);
     replicas[v] = back;
     await lb!.waitForStatus(`r${v + 1}`, 'UP', CONVERGE_MS);
     await waitFor(`a passed /healthz check of r${v + 1}`, async () => (await lb!.server(`r${v + 1}`)).checkStatus === 'L7OK', CONVERGE_MS, 50);
