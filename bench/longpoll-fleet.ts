@@ -14,14 +14,15 @@ export interface LightFleet {
 }
 
 /** Devices [offset, offset + devices) of the tokens file, split over `workers` processes. */
-export function startLightFleet(opts: { port: number; tokensFile: string; devices: number; workers: number; waitSeconds?: number; offset?: number }): LightFleet {
+/** knownEtag: devices start from this ETag (a conditional fetch, no first token to sign): see longpoll-client.ts. */
+export function startLightFleet(opts: { port: number; tokensFile: string; devices: number; workers: number; waitSeconds?: number; offset?: number; knownEtag?: string }): LightFleet {
   const n = opts.devices;
   const base = opts.offset ?? 0;
   const workers: ChildProcess[] = [];
   const state: FleetProgress[] = [];
   for (let w = 0; w < opts.workers && n > 0; w++) {
     const from = Math.floor((w * n) / opts.workers), to = Math.floor(((w + 1) * n) / opts.workers);
-    const args = [String(opts.port), opts.tokensFile, String(base + from), String(base + to), String(opts.waitSeconds ?? 240)];
+    const args = [String(opts.port), opts.tokensFile, String(base + from), String(base + to), String(opts.waitSeconds ?? 240), ...(opts.knownEtag ? [opts.knownEtag] : [])];
     const child = fork(join(import.meta.dirname, 'longpoll-client.ts'), args, { stdio: 'inherit' });
     state.push({ connected: 0, waiting: 0, answered: 0, notModified: 0, errors: 0 });
     child.on('message', (m: any) => { if (!m.done) state[w] = m; });

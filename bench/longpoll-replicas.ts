@@ -15,7 +15,7 @@ import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startService, tempDir, waitFor, type ServiceProcess } from '../test/helpers/processes.ts';
 import { adminClient } from '../test/helpers/admin.ts';
-import { seedPollers } from './seed-pollers.ts';
+import { SEEDED_SEQ, seedPollers } from './seed-pollers.ts';
 import { heldLongPolls, percentile, startLightFleet, type LightFleet } from './longpoll-fleet.ts';
 import { benchDatabase, stopBenchCluster } from './backend.ts';
 
@@ -45,14 +45,19 @@ async function run(scenario: string, n: number, replicas: number): Promise<Outco
   const fleets: LightFleet[] = [];
   try {
     // The first replica makes the keyring and the site key it is sealed with; the others get a copy (0600), as an operator would copy it.
-    svcs.push(await startService({ dataDir: dirs[0], database, config }));
+    // A busy machine starts a replica slowly; one that fails is killed by startService, the ones up are stopped below.
+    const start = (dataDir: string) => startService({ dataDir, database, config, startTimeoutMs: 120_000 });
+    svcs.push(await start(dirs[0]));
     for (const d of dirs.slice(1)) {
       for (const f of ['site-key', 'admin-token']) {
         copyFileSync(join(dirs[0], f), join(d, f));
         chmodSync(join(d, f), 0o600);
       }
     }
-    svcs.push(...await Promise.all(dirs.slice(1).map((d) => startService({ dataDir: d, database, config }))));
+    const rest = await Promise.allSettled(dirs.slice(1).map(start));
+    for (const r of rest) if (r.status === 'fulfilled') svcs.push(r.value);
+    const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const admin = adminClient(svcs[0].url, svcs[0].adminToken);
     const sub = await admin.ok('POST', '/subscriptions', { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: n, name: 'Poll EA' });
     const counts: number[] = [];
@@ -60,14 +65,25 @@ async function run(scenario: string, n: number, replicas: number): Promise<Outco
     for (let r = 0; r < replicas; r++) {
       const from = r * share, count = Math.max(0, Math.min(n, from + share) - from);
       counts.push(count);
-      fleets.push(startLightFleet({ port: svcs[r].port, tokensFile: seeded.tokensFile, devices: count, offset: from, workers: Math.max(1, Math.ceil(count / PER_WORKER)) }));
+      // Devices come online knowing their seq (as agents restarting with their stored token): opening 50,000 is
+      // then device authentication only, not 50,000 first tokens signed and stored before the measured assign.
+      fleets.push(startLightFleet({
+        port: svcs[r].port, tokensFile: seeded.tokensFile, devices: count, offset: from,
+        workers: Math.max(1, Math.ceil(count / PER_WORKER)), knownEtag: `"${SEEDED_SEQ}"`,
+      }));
     }
     let held = 0;
+    let shown = performance.now();
     try {
       await waitFor('all long-polls held', async () => {
         held = (await Promise.all(svcs.map((s) => heldLongPolls(s.url)))).reduce((a, b) => a + b, 0);
+        if (performance.now() - shown > 15_000) {
+          shown = performance.now();
+          console.log(`${scenario}: ${held} of ${n} long-polls held after ${((shown - tOpen) / 1000).toFixed(0)} s`);
+        }
         return held >= n;
-      }, 150_000, 500);
+      // The seeded request tokens are valid 15 minutes from the end of seeding: a fleet that cannot open in 12 is reported as it stands.
+      }, Math.max(150_000, Math.min(720_000, n * 15)), 500);
     } catch {
       console.log(`${scenario}: only ${held} of ${n} long-polls held (client errors: ${fleets.reduce((e, f) => e + f.progress().errors, 0)})`);
     }
@@ -77,7 +93,7 @@ async function run(scenario: string, n: number, replicas: number): Promise<Outco
     const assignedAt = Date.now();
     await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: seeded.groupName });
     const assignMs = Date.now() - assignedAt;
-    await waitFor('all answered', () => fleets.every((f, r) => f.progress().answered - before[r] >= counts[r] - f.progress().errors), 120_000, 100).catch(() => {});
+    await waitFor('all answered', () => fleets.every((f, r) => f.progress().answered - before[r] >= counts[r] - f.progress().errors), Math.max(120_000, n * 4), 100).catch(() => {});
     const perReplica: Outcome['perReplica'] = [];
     const all: number[] = [];
     let wrong = 0;

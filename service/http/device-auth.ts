@@ -13,6 +13,8 @@ import { keyFromJwk, unverifiedSubject, verifyDeviceRequestToken } from '../../s
 import type { Store } from '../store/store.ts';
 
 const CACHE_MAX = 200_000;
+/** What authenticate() accepts before the token: the scheme up to the first space (it has none itself). */
+const SCHEME_PREFIX = `${DEVICE_AUTH_SCHEME} `;
 
 interface Cached { deviceId: string; exp: number }
 
@@ -55,6 +57,17 @@ export class DeviceAuthenticator {
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(jwt, { deviceId, exp });
     return deviceId;
+  }
+
+  /**
+   * The device of a token authenticate() verified before and that has not
+   * expired, without I/O or a promise (the 304 path); undefined means "ask
+   * authenticate()", which judges everything else the same way as before.
+   */
+  cachedDevice(header: string | undefined, nowSeconds: number): string | undefined {
+    if (header === undefined || !header.startsWith(SCHEME_PREFIX)) return undefined;
+    const hit = this.cache.get(header.slice(SCHEME_PREFIX.length).trim());
+    return hit !== undefined && hit.exp > nowSeconds ? hit.deviceId : undefined;
   }
 
   /** Drops everything cached (which devices changed is not known: a replica missed notifications). */

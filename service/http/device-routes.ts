@@ -12,7 +12,8 @@ import { KeySet } from '../../shared/schemas/keys.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { LicensingContext } from '../licensing/context.ts';
 import { enrollDevice, recordReport } from '../licensing/devices.ts';
-import type { EntitlementIssuer } from '../licensing/entitlements.ts';
+import type { EntitlementIssuer, Issued } from '../licensing/entitlements.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceKeys } from '../keys.ts';
 import type { DeviceAuthenticator } from './device-auth.ts';
 import type { Waiters } from './waiters.ts';
@@ -72,7 +73,27 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: deps.maxWaitSeconds })) }, { additionalProperties: false }),
       response: { 200: EntitlementResponse, 304: Type.Null({ description: 'unchanged since If-None-Match (no body)' }) },
     },
-  }, async (req, reply) => {
+  }, (req, reply) => {
+    // The steady state, "still seq N?" with a token verified before and a seq
+    // known: answered 304 at once, without a promise or a read. Anything else
+    // (a new token, a seq not cached, a long-poll) takes the full path below.
+    if (!req.query.wait) {
+      const inm = req.headers['if-none-match'];
+      if (inm !== undefined) {
+        const now = nowSeconds();
+        const deviceId = deps.auth.cachedDevice(req.headers.authorization, now);
+        const seq = deviceId === undefined ? undefined : deps.issuer.cachedSeq(deviceId, now);
+        if (typeof seq === 'number' && inm === `"${seq}"`) {
+          reply.header('ETag', inm).code(304).send(undefined as unknown as null);
+          return;
+        }
+      }
+    }
+    return entitlement(req, reply);
+  });
+
+  /** The full path: authentication (a token not seen before), a read, a long-poll, a token to sign. */
+  async function entitlement(req: FastifyRequest<{ Querystring: { wait?: number } }>, reply: FastifyReply): Promise<Issued | undefined> {
     const startedAt = nowSeconds();
     const deviceId = await deps.auth.authenticate(req.headers.authorization, startedAt);
     const inm = req.headers['if-none-match'];
@@ -95,7 +116,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     }
     if (seq !== null && inm === `"${seq}"`) {
       // No body at all: a `null` body would add Content-Length and stop clients reusing the connection.
-      return reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
+      reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
+      return undefined;
     }
     const cur = await deps.issuer.current(deviceId, nowSeconds());
     if (!cur) {
@@ -105,7 +127,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     }
     reply.header('ETag', `"${cur.seq}"`).header('Cache-Control', 'no-store');
     return cur;
-  });
+  }
 
   app.post(API.status, {
     bodyLimit: deps.bodyLimit,

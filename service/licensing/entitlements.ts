@@ -120,13 +120,19 @@ export class EntitlementIssuer {
 
   /** The current seq without signing anything: the cheap path behind ETag checks. */
   async currentSeq(deviceId: string, nowSeconds: number): Promise<number | null> {
-    let cached = this.signedSeq.get(deviceId);
-    if (!cached) {
-      const row = await this.signedSeqReads.get(deviceId);
-      // Signed by an older key: no ETag match, so the next answer is a token from the active key.
-      if (!row || !row.active) return null;
-      this.signedSeq.set(deviceId, (cached = { seq: row.seq, iat: row.token_iat }));
-    }
+    const known = this.cachedSeq(deviceId, nowSeconds);
+    if (known !== undefined) return known;
+    const row = await this.signedSeqReads.get(deviceId);
+    // Signed by an older key: no ETag match, so the next answer is a token from the active key.
+    if (!row || !row.active) return null;
+    this.signedSeq.set(deviceId, { seq: row.seq, iat: row.token_iat });
+    return nowSeconds - row.token_iat >= this.policy.reissueAfterSeconds ? null : row.seq;
+  }
+
+  /** currentSeq()'s answer when it is cached (no read, no promise: the 304 path), else undefined. */
+  cachedSeq(deviceId: string, nowSeconds: number): number | null | undefined {
+    const cached = this.signedSeq.get(deviceId);
+    if (!cached) return undefined;
     return nowSeconds - cached.iat >= this.policy.reissueAfterSeconds ? null : cached.seq;
   }
 

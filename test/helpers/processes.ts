@@ -59,7 +59,8 @@ export interface ServiceProcess {
  * null for SQLite; without it, DEVLIC_TEST_BACKEND decides (test-backend.ts).
  */
 /** logLevel: the service's DEVLIC_LOG_LEVEL (default warn; 'info' for a test that reads what the service logs). */
-export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null; logLevel?: string } = {}): Promise<ServiceProcess> {
+/** startTimeoutMs: how long /healthz may take to answer (default 20 s); a service not up by then is killed. */
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null; logLevel?: string; startTimeoutMs?: number } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
@@ -78,11 +79,17 @@ export async function startService(opts: { dataDir?: string; port?: number; conf
   proc.stderr!.on('data', (d) => { out += d; });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`devlic-server on ${url} (output: ${out})`, async () => {
-    if (proc.exitCode !== null) throw new Error(`devlic-server exited ${proc.exitCode}: ${out}`);
-    const r = await fetch(`${url}/healthz`);
-    return r.ok;
-  }, 20_000, 50);
+  try {
+    await waitFor(`devlic-server on ${url} (output: ${out})`, async () => {
+      if (proc.exitCode !== null) throw new Error(`devlic-server exited ${proc.exitCode}: ${out}`);
+      const r = await fetch(`${url}/healthz`);
+      return r.ok;
+    }, opts.startTimeoutMs ?? 20_000, 50);
+  } catch (e) {
+    // Nobody gets a handle to stop it: one that came up too slowly must not run on after the test.
+    if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await exited; }
+    throw e;
+  }
   const tokenFile = join(dataDir, 'admin-token');
   const adminToken = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
   return {

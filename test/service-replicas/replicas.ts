@@ -27,20 +27,30 @@ function withAdmin(svc: ServiceProcess, token: string): Replica {
   return Object.assign(svc, { adminToken: token, admin: adminClient(svc.url, token) });
 }
 
-/** Starts `n` replicas on `database`: the first alone, then the others (in parallel) with its site key. */
-export async function startReplicas(n: number, database: string, config?: Record<string, unknown>): Promise<Replica[]> {
-  const first = await startService({ database, config });
-  const rest = await Promise.all(Array.from({ length: n - 1 }, () => {
+/**
+ * Starts `n` replicas on `database`: the first alone, then the others (in parallel) with its site key.
+ * startTimeoutMs: how long each may take to come up (startService's default otherwise).
+ */
+export async function startReplicas(n: number, database: string, config?: Record<string, unknown>, startTimeoutMs?: number): Promise<Replica[]> {
+  const first = await startService({ database, config, startTimeoutMs });
+  const settled = await Promise.allSettled(Array.from({ length: n - 1 }, () => {
     const dataDir = join(tempDir('replica'), 'data');
     copySiteKey(first, dataDir);
-    return startService({ database, dataDir, config });
+    return startService({ database, dataDir, config, startTimeoutMs });
   }));
+  const rest = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // The caller never gets the ones that did start: stop them here, or they outlive the test.
+    await Promise.allSettled([first, ...rest].map((s) => s.stop()));
+    throw failed.reason;
+  }
   return [first, ...rest].map((s) => withAdmin(s, first.adminToken));
 }
 
 /** Starts a replica again on its data folder and port (after stop() or kill9()). */
-export async function restartReplica(r: Replica, config?: Record<string, unknown>): Promise<Replica> {
-  const svc = await startService({ database: r.database!, dataDir: r.dataDir, port: r.port, config });
+export async function restartReplica(r: Replica, config?: Record<string, unknown>, startTimeoutMs?: number): Promise<Replica> {
+  const svc = await startService({ database: r.database!, dataDir: r.dataDir, port: r.port, config, startTimeoutMs });
   return withAdmin(svc, r.adminToken);
 }
 

@@ -108,3 +108,20 @@ describe('EntitlementIssuer', () => {
     expect(await stored('dev_c')).toMatchObject({ seq: first.seq + 1, token_iat: later });
   });
 });
+
+describe('EntitlementIssuer.cachedSeq (the 304 path without a promise)', () => {
+  it('answers only what currentSeq() has cached: nothing before a read or after invalidate(), null at the reissue age', async () => {
+    expect(issuer.cachedSeq('dev_a', NOW)).toBeUndefined();
+    const issued = (await issuer.current('dev_a', NOW))!;
+    expect(await issuer.currentSeq('dev_a', NOW)).toBe(issued.seq);
+    expect(issuer.cachedSeq('dev_a', NOW)).toBe(issued.seq);
+    expect(issuer.cachedSeq('dev_b', NOW)).toBeUndefined();
+    expect(issuer.cachedSeq('dev_a', NOW + POLICY.reissueAfterSeconds)).toBeNull();
+    expect(await issuer.currentSeq('dev_a', NOW + POLICY.reissueAfterSeconds)).toBeNull();
+    issuer.invalidate(['dev_a']);
+    expect(issuer.cachedSeq('dev_a', NOW)).toBeUndefined();
+    expect(await issuer.currentSeq('dev_a', NOW)).toBe(issued.seq);
+    issuer.invalidate('all');
+    expect(issuer.cachedSeq('dev_a', NOW)).toBeUndefined();
+  });
+});
