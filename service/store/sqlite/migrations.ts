@@ -250,4 +250,8 @@ export const MIGRATIONS: string[] = [
     changed_at TEXT NOT NULL
   );
   `,
+  /* entitlement_counts across updates: kept by the recompute's write (entitlementQueries.applyChanges, one delta per move), the only
+     writer of a row's status or reason, instead of a per-row trigger that ran two statements for every changed row */ `
+  DROP TRIGGER entitlement_counts_update;
+  `,
 ];
