@@ -22,7 +22,7 @@ export const TABLES_IN_FK_ORDER = [
   'group_reach', 'device_merges', 'device_tags', 'user_groups', 'user_group_members', 'user_assignments', 'user_entitlements',
 ] as const;
 
-/** Tables kept by triggers on both backends (entitlement_counts follows device_entitlements): filled on the target by copying their source tables. */
+/** Tables kept by the database on both backends (entitlement_counts follows device_entitlements' inserts by trigger): filled on the target by copying their source tables. */
 const DERIVED = ['entitlement_counts'];
 
 /** Tables whose integer key is an identity column on PostgreSQL (AUTOINCREMENT on SQLite). */

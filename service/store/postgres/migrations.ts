@@ -283,6 +283,11 @@ export const PG_MIGRATIONS: string[] = [
     changed_at TEXT NOT NULL
   );
   `,
+  /* entitlement_counts across updates: kept by the recompute's write (entitlementQueries.applyChanges, one delta per status and
+     reason), the only writer of a row's status or reason, as on SQLite; the statement trigger copied every old and new row of each
+     update (a token store's too) into transition tables */ `
+  DROP TRIGGER entitlement_counts_update ON device_entitlements;
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

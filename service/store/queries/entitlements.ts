@@ -82,10 +82,13 @@ export function entitlementQueries(c: SqlConn) {
      * Writes a recompute's differences, one statement per move (PostgreSQL:
      * per new answer, per BULK ids) naming only the devices (SQLite: a JSON
      * array read by json_each; PostgreSQL: a text array): new rows start at
-     * seq 1, changed rows get seq + 1 and lose their stored token. SQLite
-     * keeps entitlement_counts here, one delta per move, instead of a per-row
-     * trigger (two statements per changed row, a quarter of the write at
-     * 100,000 rows); PostgreSQL's statement trigger keeps its own.
+     * seq 1, changed rows get seq + 1 and lose their stored token.
+     * entitlement_counts follows inserts by trigger; across updates it is kept
+     * here, one delta per status and reason from the moves, this being the
+     * only writer of a row's status or reason: SQLite's per-row trigger ran two
+     * statements for every changed row (a quarter of the write at 100,000
+     * rows), PostgreSQL's statement trigger copied every old and new row into
+     * transition tables.
      */
     async applyChanges(changes: { moves: readonly EntitlementMove[]; at: string }): Promise<void> {
       const { at } = changes;
@@ -95,6 +98,20 @@ export function entitlementQueries(c: SqlConn) {
       const set = `UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
         changed_at = ?, token = NULL, token_iat = NULL`;
       const values = (a: EntitlementAnswer): SqlValue[] => [a.status, a.reason, a.product, a.subscription, a.group, at];
+      const deltas = new Map<string, { status: string; reason: string; n: number }>();
+      const add = (status: string, reason: string, n: number) => {
+        const key = JSON.stringify([status, reason]);
+        const d = deltas.get(key);
+        if (d) d.n += n;
+        else deltas.set(key, { status, reason, n });
+      };
+      for (const m of updates) {
+        if (m.from!.status === m.to.status && m.from!.reason === m.to.reason) continue;
+        add(m.from!.status, m.from!.reason, -m.ids.length);
+        add(m.to.status, m.to.reason, m.ids.length);
+      }
+      const counted = [...deltas.values()].filter((d) => d.n !== 0);
+      const upsert = 'ON CONFLICT (status, reason) DO UPDATE SET n = entitlement_counts.n + excluded.n';
       if (c.dialect === 'postgres') {
         for (const { to, ids } of byNewAnswer(inserts)) {
           for (const part of chunks(ids, BULK)) await c.run(`${insert} SELECT v, 1, ?, ?, ?, ?, ?, ? FROM unnest(?::text[]) AS v`, [...values(to), arr(part)]);
@@ -102,23 +119,18 @@ export function entitlementQueries(c: SqlConn) {
         for (const { to, ids } of byNewAnswer(updates)) {
           for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values(to), arr(part)]);
         }
+        if (counted.length) {
+          await c.run(`INSERT INTO entitlement_counts (status, reason, n) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) ${upsert}`,
+            [arr(counted.map((d) => d.status)), arr(counted.map((d) => d.reason)), arr(counted.map((d) => d.n))]);
+        }
         return;
       }
-      // The insert trigger counts new rows; the update trigger is gone (see above).
       for (const m of inserts) await c.run(`${insert} SELECT value, 1, ?, ?, ?, ?, ?, ? FROM json_each(?)`, [...values(m.to), JSON.stringify(m.ids)]);
       for (const m of updates) {
-        if (m.rows && m.rows.every((r) => r !== null)) {
-          await c.run(`${set} WHERE rowid IN (SELECT value FROM json_each(?))`, [...values(m.to), JSON.stringify(m.rows)]);
-        } else {
-          await c.run(`${set} WHERE device_id IN (SELECT value FROM json_each(?))`, [...values(m.to), JSON.stringify(m.ids)]);
-        }
-        const from = m.from!;
-        if (from.status !== m.to.status || from.reason !== m.to.reason) {
-          await c.run('UPDATE entitlement_counts SET n = n - ? WHERE status = ? AND reason = ?', [m.ids.length, from.status, from.reason]);
-          await c.run('INSERT INTO entitlement_counts (status, reason, n) VALUES (?, ?, ?) ON CONFLICT (status, reason) DO UPDATE SET n = n + excluded.n',
-            [m.to.status, m.to.reason, m.ids.length]);
-        }
+        if (m.rows) await c.run(`${set} WHERE rowid IN (SELECT value FROM json_each(?))`, [...values(m.to), JSON.stringify(m.rows)]);
+        else await c.run(`${set} WHERE device_id IN (SELECT value FROM json_each(?))`, [...values(m.to), JSON.stringify(m.ids)]);
       }
+      for (const d of counted) await c.run(`INSERT INTO entitlement_counts (status, reason, n) VALUES (?, ?, ?) ${upsert}`, [d.status, d.reason, d.n]);
     },
     /** Replaces the seat-usage and group-reach read models. */
     async replaceUsage(subscriptions: Iterable<[string, { seatsUsed: number; seatsExhausted: number; devicesReached: number }]>,
