@@ -1,3 +1,11 @@
+// The recompute's two big reads alone, old shape against new, in one
+// process on one seeded fleet (100,000 devices, 1,000 groups): every device
+// with its answer as one row each (the query before issue 12's fourth pass)
+// against devices grouped by answer with their keys as JSON arrays, and the
+// memberships one row each against one row per group. Prints wall and
+// process CPU per query and round (the database's own CPU is not in it on
+// PostgreSQL). A probe for bench/README.md, not a test of the service.
+// Run: node_modules/.bin/node bench/recompute-load.ts   (DB=postgres for PostgreSQL)
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqlDatabase } from '../service/store/open.ts';
