@@ -9,6 +9,7 @@
 // Run: node_modules/.bin/node bench/fleet-size.ts   (DEVLIC_BENCH_FLEETS=1000,100000)
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import pg from 'pg';
 import { createStore } from '../service/store/store.ts';
 import { seedCatalogue } from '../service/licensing/catalogue.ts';
@@ -86,7 +87,7 @@ for (const backend of benchBackends()) for (const n of FLEETS) {
     const [un, unassignMs] = await timed(() => admin.ok('POST', '/licenses/unassign', { subscription: sub.id, group: 'All devices', confirm: true }));
     if (un.devicesAffected !== n) throw new Error(`unassign affected ${un.devicesAffected}, expected ${n}`);
     rows.push({
-      backend, devices: n, groups: Math.min(GROUPS, n), 'seed (ms)': Math.round(seedMs), 'assign all (ms)': Math.round(assignMs),
+      backend, devices: n, load: loadavg()[0].toFixed(1), groups: Math.min(GROUPS, n), 'seed (ms)': Math.round(seedMs), 'assign all (ms)': Math.round(assignMs),
       'unassign all (ms)': Math.round(unassignMs), 'unlicensed page (ms)': Math.round(listMs),
       'licensed page @middle (ms)': Math.round(listLicensedMs), 'same page by cursor (ms)': Math.round(listCursorMs), 'list subscriptions (ms)': Math.round(subsMs),
       'db size (MiB)': +((await dbSize(dataDir, database)) / 1048576).toFixed(1),
@@ -111,5 +112,9 @@ for (const r of rows.filter((x) => x.backend === 'postgres')) {
   if (!base) continue;
   console.log(`postgres / sqlite at ${r.devices} devices: assign x${ratio(r, base, 'assign all (ms)')}, unassign x${ratio(r, base, 'unassign all (ms)')}, unlicensed page x${ratio(r, base, 'unlicensed page (ms)')}, list subscriptions x${ratio(r, base, 'list subscriptions (ms)')}`);
 }
-const miss = rows.filter((r) => Number(r.devices) >= 100_000 && (Number(r['assign all (ms)']) > 1000 || Number(r['unlicensed page (ms)']) > 50));
-for (const r of miss) console.log(`aim not met (${r.backend}, ${r.devices}): assign all ${r['assign all (ms)']} ms (aim <= 1000), unlicensed page ${r['unlicensed page (ms)']} ms (aim <= 50)`);
+// Issue 12's aims at 100,000 devices, met or not, per backend (assign-all and unassign-all within 1 s, a page within 50 ms).
+for (const r of rows.filter((x) => Number(x.devices) >= 100_000)) {
+  const aims: [string, number, number][] = [['assign all', Number(r['assign all (ms)']), 1000], ['unassign all', Number(r['unassign all (ms)']), 1000],
+    ['unlicensed page', Number(r['unlicensed page (ms)']), 50], ['page by cursor', Number(r['same page by cursor (ms)']), 50]];
+  console.log(`aims (${r.backend}, ${r.devices} devices, load ${r['load']}): ${aims.map(([k, v, aim]) => `${k} ${v} ms ${v <= aim ? 'met' : 'NOT met'} (<= ${aim})`).join('; ')}`);
+}

@@ -76,3 +76,16 @@ for (const backend of benchBackends()) {
 }
 await stopBenchCluster();
 console.table(rows);
+// Same-run pairs: per backend and round, this code's CPU time against the other's (round 1 warms up, so from round 2 when there are more).
+const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v.length ? (v[(v.length - 1) >> 1] + v[v.length >> 1]) / 2 : NaN; };
+for (const backend of new Set(rows.map((r) => r.backend))) {
+  const mine = rows.filter((r) => r.backend === backend && (ROUNDS < 2 || Number(r.round) >= 2));
+  for (const op of ['assign', 'unassign']) {
+    const k = `${op} cpu (ms)`;
+    const of = (code: string) => mine.filter((r) => r.code === code).map((r) => Number(r[k]));
+    const [a, b] = [of('this'), of('compare')];
+    const wall = (code: string) => median(mine.filter((r) => r.code === code).map((r) => Number(r[`${op} wall (ms)`])));
+    const less = a.filter((x, i) => b[i] !== undefined && x < b[i]).length;
+    console.log(`${backend} ${op}-all, ${a.length} rounds: cpu median ${median(a)} ms${b.length ? ` vs ${median(b)} ms before (less in ${less} of ${Math.min(a.length, b.length)} pairs)` : ''}; wall median ${wall('this')} ms${b.length ? ` vs ${wall('compare')} ms` : ''}; load ${mine.map((r) => r.load).join(', ')}`);
+  }
+}

@@ -67,12 +67,16 @@ const NO_INDEX = -1;
 /** A device by an integer key (a SQLite rowid, a PostgreSQL identity); keys from 0 up to a few times the fleet index a flat table, others a Map. */
 export interface KeyedDevice { key: number; disabled: boolean | number; retired?: boolean | number }
 export interface KeyedMembership { groupId: string; deviceKey: number; ord: number }
+/** A group's memberships as two parallel arrays (what a recompute loads: one row per group, not per membership). */
+export interface KeyedMemberGroup { groupId: string; deviceKeys: readonly number[]; ords: readonly number[] }
 export interface KeyedAllocInput {
   now: number;
   subscriptions: AllocSubscription[];
   assignments: AllocAssignment[];
   edges: { parent: string; child: string }[];
   memberships: readonly KeyedMembership[];
+  /** More memberships, grouped: the same as listing each in `memberships`. */
+  memberGroups?: readonly KeyedMemberGroup[];
   devices: readonly KeyedDevice[];
 }
 export interface KeyedAllocResult {
@@ -164,13 +168,26 @@ export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
 
   // Memberships per group, devices as indexes (members of no known device are dropped here, once).
   const membersByGroup = new Map<string, { dev: number[]; ord: number[] }>();
+  const listOf = (groupId: string) => {
+    let list = membersByGroup.get(groupId);
+    if (!list) membersByGroup.set(groupId, (list = { dev: [], ord: [] }));
+    return list;
+  };
   for (const m of input.memberships) {
     const i = index.get(m.deviceKey);
     if (i === NO_INDEX) continue;
-    let list = membersByGroup.get(m.groupId);
-    if (!list) membersByGroup.set(m.groupId, (list = { dev: [], ord: [] }));
+    const list = listOf(m.groupId);
     list.dev.push(i);
     list.ord.push(m.ord);
+  }
+  for (const g of input.memberGroups ?? []) {
+    const list = listOf(g.groupId);
+    for (let j = 0; j < g.deviceKeys.length; j++) {
+      const i = index.get(g.deviceKeys[j]);
+      if (i === NO_INDEX) continue;
+      list.dev.push(i);
+      list.ord.push(g.ords[j]);
+    }
   }
 
   const assignmentsBySub = new Map<string, string[]>();

@@ -37,17 +37,15 @@ export async function unassign(ctx: LicensingContext, actor: Actor, subscription
     const details: Record<string, unknown> = { subscription: sub, group, assignment: id, devices: 0 };
     return {
       result: { id, sub, group }, action: 'license.unassign', target: group, details,
-      // The holders are the rows the recompute loaded anyway; the affected ones are those of them that lost their seat
-      // (a device still licensed through another group lost nothing): no reads before or after of their own.
+      // The holders are the devices the recompute loaded anyway (grouped by the answer they held); the affected
+      // ones are those of them that lost their seat (a device still licensed through another group lost
+      // nothing): no reads before or after of their own.
       afterRecompute: (r) => {
-        const lost = new Set(r.lostSeat);
+        const held = (g: { status: string | null; subscription_id: string | null; group_id: string | null }) =>
+          g.status === 'licensed' && g.subscription_id === sub && g.group_id === group;
         let holders = 0;
-        for (const row of r.before) {
-          if (row.status === 'licensed' && row.subscription_id === sub && row.group_id === group) {
-            holders++;
-            if (lost.has(row.id)) devicesAffected++;
-          }
-        }
+        for (const g of r.before) if (held(g)) holders += g.ids.length;
+        for (const m of r.moves) if (held(m.from) && m.to.status !== 'licensed') devicesAffected += m.ids.length;
         details.devices = holders;
       },
     };

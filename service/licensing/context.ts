@@ -101,7 +101,8 @@ export class LicensingContext {
         at: this.nowIso(), actorId: actor.id, actorName: actor.name, action: c.action, target: c.target,
         details: impact ? { ...c.details, impact: { devices: impact.devices, devicesGainingSeat: impact.devicesGainingSeat, ...(impact.people ? { people: impact.people, peopleGainingSeat: impact.peopleGainingSeat } : {}) } } : c.details ?? {},
       });
-      tx.changed(c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed);
+      // A recompute names each device once: the store need not drop repeats again.
+      tx.changed(c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed, 'entitlement', { distinct: true });
       return c.result;
     });
   }
@@ -115,7 +116,7 @@ export class LicensingContext {
     return this.store.transaction(async (tx) => {
       await fn?.(tx);
       const changed = await recomputeEntitlements(tx, this.now());
-      tx.changed(changed);
+      tx.changed(changed, 'entitlement', { distinct: true });
       if (opts.users) {
         const u = await recomputeUsers(tx, this.now());
         if (u.changed.length) tx.changed(u.changed, 'user-entitlement');

@@ -2,70 +2,86 @@
 // only the differences, bumping each changed device's `seq` so agents can
 // tell a newer answer from an older one. Runs inside the caller's transaction.
 import type { Aggregates } from '../store/store.ts';
-import type { EntitlementWrite } from '../store/queries/entitlements.ts';
-import type { DeviceWithEntitlement } from '../store/queries/devices.ts';
-import { allocateSeatsByKey, type KeyedAllocInput } from './allocate.ts';
-
-/**
- * The allocation's input, devices by their integer keys: the device rows
- * (each with its current answer, one query) and the membership rows go in
- * as the database returns them, with no id string hashed or copied.
- */
-async function loadState(q: Aggregates, now: number): Promise<{ input: KeyedAllocInput; current: DeviceWithEntitlement[] }> {
-  const [subscriptions, assignments, edges, memberships, devices] = await Promise.all([
-    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.allMembershipKeys(), q.devices.allWithEntitlement(),
-  ]);
-  return {
-    input: {
-      now,
-      subscriptions: subscriptions
-        .map((r) => ({ id: r.id, productSku: r.product_sku, seats: r.seats, termEnd: r.term_end ? Date.parse(r.term_end) : null, suspended: !!r.suspended, ord: r.ord })),
-      assignments: assignments.map((r) => ({ subscriptionId: r.subscription_id, groupId: r.group_id })),
-      edges,
-      memberships,
-      devices,
-    },
-    current: devices,
-  };
-}
+import type { EntitlementMove } from '../store/queries/entitlements.ts';
+import type { DevicesByAnswer } from '../store/queries/devices.ts';
+import { allocateSeatsByKey, type DeviceEntitlement, type KeyedDevice } from './allocate.ts';
 
 /**
  * What a recompute did: every device whose row changed, and of those the ones
- * that lost or got a seat; `before` is every device's row as it was (already
- * loaded: a caller asking what it held needs no query of its own).
+ * that lost or got a seat; `before`: the devices by the answer they held
+ * (already loaded: a caller asking what they held needs no query of its
+ * own); `moves`: the changes, by old answer and new.
  */
-export interface Recomputed { changed: string[]; lostSeat: string[]; gotSeat: string[]; before: readonly DeviceWithEntitlement[] }
+export interface Recomputed {
+  changed: string[]; lostSeat: string[]; gotSeat: string[];
+  before: readonly DevicesByAnswer[];
+  moves: readonly { from: DevicesByAnswer; to: DeviceEntitlement; ids: readonly string[] }[];
+}
 
 export async function recomputeEntitlements(q: Aggregates, now: number): Promise<string[]> {
   return (await recompute(q, now)).changed;
 }
 
+function same(old: DevicesByAnswer, e: DeviceEntitlement): boolean {
+  return old.status === e.status && old.reason === e.reason && old.product_sku === e.product && old.subscription_id === e.subscription && old.group_id === e.group;
+}
+
 export async function recompute(q: Aggregates, now: number): Promise<Recomputed> {
-  const { input, current } = await loadState(q, now);
-  const alloc = allocateSeatsByKey(input);
+  // Devices come grouped by the answer they hold (a few rows for a whole fleet) and memberships grouped by
+  // group, their keys as arrays: no row object per device, and ids are strings in an array, never hashed.
+  const [subscriptions, assignments, edges, memberGroups, groups] = await Promise.all([
+    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.memberGroups(), q.devices.allByAnswer(),
+  ]);
+  const devices: KeyedDevice[] = [];
+  for (const g of groups) for (const key of g.keys) devices.push({ key, disabled: g.disabled, retired: g.retired });
+  const alloc = allocateSeatsByKey({
+    now,
+    subscriptions: subscriptions
+      .map((r) => ({ id: r.id, productSku: r.product_sku, seats: r.seats, termEnd: r.term_end ? Date.parse(r.term_end) : null, suspended: !!r.suspended, ord: r.ord })),
+    assignments: assignments.map((r) => ({ subscriptionId: r.subscription_id, groupId: r.group_id })),
+    edges,
+    memberships: [],
+    memberGroups,
+    devices,
+  });
   await q.entitlements.replaceUsage(alloc.subscriptions, alloc.groupsReached);
-  const inserts: EntitlementWrite[] = [];
-  const updates: EntitlementWrite[] = [];
-  const changed: string[] = [];
-  const lostSeat: string[] = [];
-  const gotSeat: string[] = [];
-  // The answers come row by row in the order of `current`: no id is hashed or looked up.
-  for (let row = 0; row < current.length; row++) {
-    const old = current[row];
-    const e = alloc.byRow[row];
-    const deviceId = old.id;
-    if (old.status === null) {
-      inserts.push({ deviceId, status: e.status, reason: e.reason, product: e.product, subscription: e.subscription, group: e.group });
-      changed.push(deviceId);
-      if (e.status === 'licensed') gotSeat.push(deviceId);
-    } else if (old.status !== e.status || old.reason !== e.reason || old.product_sku !== e.product
-      || old.subscription_id !== e.subscription || old.group_id !== e.group) {
-      updates.push({ deviceId, status: e.status, reason: e.reason, product: e.product, subscription: e.subscription, group: e.group });
-      changed.push(deviceId);
-      if (old.status === 'licensed' && e.status !== 'licensed') lostSeat.push(deviceId);
-      if (old.status !== 'licensed' && e.status === 'licensed') gotSeat.push(deviceId);
+
+  // The answers come row by row in the order of `devices`, group after group. Equal answers are one shared
+  // object, so a group's devices split by new answer with a Map keyed by that object, and each (old, new)
+  // pair is compared once, not once per device.
+  const moves: Recomputed['moves'][number][] = [];
+  const writes: EntitlementMove[] = [];
+  const out: Recomputed = { changed: [], lostSeat: [], gotSeat: [], before: groups, moves };
+  let row = 0;
+  for (const g of groups) {
+    const split = new Map<DeviceEntitlement, number[]>();
+    let last: DeviceEntitlement | undefined;
+    let unchanged = false;
+    let at: number[] = [];
+    for (let j = 0; j < g.keys.length; j++) {
+      const e = alloc.byRow[row++];
+      if (e !== last) {
+        last = e;
+        unchanged = g.status !== null && same(g, e);
+        if (!unchanged) {
+          let list = split.get(e);
+          if (!list) split.set(e, (list = []));
+          at = list;
+        }
+      }
+      if (!unchanged) at.push(j);
+    }
+    for (const [e, js] of split) {
+      const ids = js.map((j) => g.ids[j]);
+      moves.push({ from: g, to: e, ids });
+      writes.push({
+        from: g.status === null ? null : { status: g.status, reason: g.reason! }, to: e, ids, rows: g.rows ? js.map((j) => g.rows![j]) : null,
+      });
+      for (const id of ids) out.changed.push(id);
+      if (g.status === 'licensed' && e.status !== 'licensed') for (const id of ids) out.lostSeat.push(id);
+      if (g.status !== 'licensed' && e.status === 'licensed') for (const id of ids) out.gotSeat.push(id);
     }
   }
-  await q.entitlements.applyChanges({ inserts, updates, at: new Date(now).toISOString() });
-  return { changed, lostSeat, gotSeat, before: current };
+  await q.entitlements.applyChanges({ moves: writes, at: new Date(now).toISOString() });
+  return out;
 }

@@ -62,7 +62,33 @@ export interface SqlTx extends SqlConn {
    * replica only after, and only if, the transaction commits (on PostgreSQL
    * a NOTIFY inside the transaction).
    */
-  changed(ids: readonly string[], kind?: ChangeKind): void;
+  changed(ids: readonly string[], kind?: ChangeKind, opts?: { distinct?: boolean }): void;
+}
+
+/**
+ * A transaction's announced ids per kind, each id once. A list the caller
+ * declares distinct (`opts.distinct`: a recompute's changed devices, each in
+ * it once by construction) and the only one of its kind goes out as it is:
+ * putting 100,000 fresh id strings through a Set to drop repeats that cannot
+ * be there cost tens of milliseconds of an assign to the whole fleet.
+ */
+export class ChangedIds {
+  private readonly byKind = new Map<ChangeKind, { lists: (readonly string[])[]; distinct: boolean }>();
+  add(ids: readonly string[], kind: ChangeKind, distinct = false): void {
+    if (ids.length === 0) return;
+    const k = this.byKind.get(kind);
+    if (!k) this.byKind.set(kind, { lists: [ids], distinct });
+    else {
+      k.lists.push(ids);
+      k.distinct = false;
+    }
+  }
+  /** Every kind with its ids, repeats dropped (first occurrence kept, in order). */
+  *entries(): Generator<[ChangeKind, readonly string[]]> {
+    for (const [kind, { lists, distinct }] of this.byKind) {
+      yield [kind, distinct && lists.length === 1 ? lists[0] : [...new Set(lists.flat())]];
+    }
+  }
 }
 
 export interface TxOptions {

@@ -52,7 +52,7 @@ export type Aggregates = ReturnType<typeof bindAggregates>;
 /** The aggregates inside a transaction. */
 export interface TxStore extends Aggregates {
   /** Devices whose entitlement changed: told to onChanged listeners after commit, not at all after a rollback. */
-  changed(ids: readonly string[], kind?: ChangeKind): void;
+  changed(ids: readonly string[], kind?: ChangeKind, opts?: { distinct?: boolean }): void;
 }
 
 export interface Store extends Aggregates {
@@ -67,7 +67,7 @@ export interface Store extends Aggregates {
 export function createStore(db: SqlDatabase): Store {
   return {
     ...bindAggregates(db),
-    transaction: (fn, opts) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids, kind) => tx.changed(ids, kind) }), opts),
+    transaction: (fn, opts) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids, kind, o) => tx.changed(ids, kind, o) }), opts),
     onChanged: (fn) => db.onChanged(fn),
     ping: async () => { await db.get('SELECT 1 AS one'); },
     close: () => db.close(),

@@ -86,7 +86,7 @@ describe('allocateSeats agrees with the Map/Set-keyed reference', () => {
 });
 
 /** The input with each distinct device id given an integer key: dense (a fresh table's rowids) or sparse (after deletes, or past the flat table's range). */
-function keyed(inp: AllocInput, rnd: () => number, sparse: boolean): KeyedAllocInput {
+function keyed(inp: AllocInput, rnd: () => number, sparse: boolean, grouped = false): KeyedAllocInput {
   const keys = new Map<string, number>();
   let next = Math.floor(rnd() * 10);
   const keyOf = (id: string) => {
@@ -98,17 +98,27 @@ function keyed(inp: AllocInput, rnd: () => number, sparse: boolean): KeyedAllocI
   const devices = inp.devices.map((d) => ({ key: keyOf(d.id), disabled: d.disabled ? 1 : 0, retired: d.retired ? 1 : 0 }));
   // A membership of a device not in the list gets a key no device has, as a row gone from devices would.
   const memberships = inp.memberships.map((m) => ({ groupId: m.groupId, deviceKey: keys.get(m.deviceId) ?? next + 7, ord: m.ord }));
-  return { ...inp, devices, memberships };
+  if (!grouped) return { ...inp, devices, memberships };
+  // Grouped as a recompute loads them: one entry per group, its members in the order listed.
+  const groups = new Map<string, { groupId: string; deviceKeys: number[]; ords: number[] }>();
+  for (const m of memberships) {
+    let g = groups.get(m.groupId);
+    if (!g) groups.set(m.groupId, (g = { groupId: m.groupId, deviceKeys: [], ords: [] }));
+    g.deviceKeys.push(m.deviceKey);
+    g.ords.push(m.ord);
+  }
+  return { ...inp, devices, memberships: [], memberGroups: [...groups.values()] };
 }
 
 describe('allocateSeatsByKey (integer device keys) agrees with the reference', () => {
-  it('on 2000 seeded random fleets of up to 40 devices, keys dense or sparse', () => {
+  it('on 2000 seeded random fleets of up to 40 devices, keys dense or sparse, memberships flat or grouped', () => {
     let sparseMaps = 0;
     for (let seed = 1; seed <= 2000; seed++) {
       const rnd = prng(50_000 + seed);
       const inp = randomInput(rnd, 40);
       const sparse = seed % 2 === 0;
-      const k = keyed(inp, rnd, sparse);
+      // Memberships flat, or grouped per group (memberGroups) on every other pair of seeds: both ways with both key kinds.
+      const k = keyed(inp, rnd, sparse, seed % 4 >= 2);
       const got = allocateSeatsByKey(k);
       const want = allocateSeatsReference(inp);
       expect(got.byRow.length, `seed ${seed}`).toBe(inp.devices.length);
@@ -124,7 +134,7 @@ describe('allocateSeatsByKey (integer device keys) agrees with the reference', (
     for (let seed = 1; seed <= 10; seed++) {
       const rnd = prng(60_000 + seed);
       const inp = randomInput(rnd, 3000);
-      const got = allocateSeatsByKey(keyed(inp, rnd, seed % 2 === 0));
+      const got = allocateSeatsByKey(keyed(inp, rnd, seed % 2 === 0, seed % 4 >= 2));
       const want = allocateSeatsReference(inp);
       inp.devices.forEach((d, row) => expect(got.byRow[row], `seed ${seed}, row ${row}`).toEqual(want.devices.get(d.id)));
     }

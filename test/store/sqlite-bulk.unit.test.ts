@@ -1,14 +1,16 @@
 // SQLite's recompute write (entitlementQueries.applyChanges): changed rows go
-// in one UPDATE per distinct new answer, naming the devices through
-// json_each. Checked against the rows a plain per-row reference expects:
-// seq + 1, token dropped, every value (null apart from the text "null")
-// written, and rows not named left exactly as they were.
+// in one UPDATE per move (old answer to new), naming the rows through
+// json_each (by rowid where given, else by id). Checked against the rows a
+// plain per-row reference expects: seq + 1, token dropped, every value (null
+// apart from the text "null") written, rows not named left exactly as they
+// were, and entitlement_counts (kept by the write, not a trigger) equal to a
+// count of the rows.
 import { afterEach, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { openSqlite } from '../../service/store/sqlite/open.ts';
-import { entitlementQueries, type EntitlementWrite } from '../../service/store/queries/entitlements.ts';
+import { entitlementQueries, type EntitlementAnswer, type EntitlementMove } from '../../service/store/queries/entitlements.ts';
 import type { SqlDatabase } from '../../service/store/sql.ts';
 
 const AT1 = '2026-12-01T00:00:00.000Z';
@@ -33,17 +35,46 @@ it('applyChanges writes each changed row as the per-row reference would, and not
     for (const g of ['g0', 'g1', 'g2', 'null']) await tx.run('INSERT INTO groups (id, name, created_at) VALUES (?, ?, ?)', [g, g, AT1]);
     for (const [i, s] of ['s0', 's1'].entries()) await tx.run("INSERT INTO subscriptions (id, name, product_sku, seats, created_at, ord) VALUES (?, ?, 'P1', 10, ?, ?)", [s, s, AT1, i]);
   });
-  const answer = (i: number, k: number): EntitlementWrite => (k % 4 === 0
+  type Write = EntitlementAnswer & { deviceId: string };
+  const answer = (i: number, k: number): Write => (k % 4 === 0
     ? { deviceId: `dev_${i}`, status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP', product: null, subscription: null, group: null }
     : k % 4 === 3
       ? { deviceId: `dev_${i}`, status: 'unlicensed', reason: 'SEATS_EXHAUSTED', product: 'P1', subscription: 's1', group: 'null' }
       : { deviceId: `dev_${i}`, status: 'licensed', reason: 'ASSIGNED', product: 'P1', subscription: `s${k % 2}`, group: `g${k % 3}` });
+  // Writes as moves: grouped by old answer (null: a new row) and new answer, as a recompute makes them.
+  const moves = (writes: Write[], from: (w: Write) => Write | null, rowid?: Map<string, number>): EntitlementMove[] => {
+    const out = new Map<string, EntitlementMove & { ids: string[]; rows: number[] | null }>();
+    for (const w of writes) {
+      const f = from(w);
+      const key = JSON.stringify([f?.status, f?.reason, f?.product, f?.subscription, f?.group, w.status, w.reason, w.product, w.subscription, w.group]);
+      let m = out.get(key);
+      // Every other move names its rows by rowid, the rest by id: both ways are written.
+      if (!m) out.set(key, (m = { from: f && { status: f.status, reason: f.reason }, to: w, ids: [], rows: rowid && out.size % 2 === 0 ? [] : null }));
+      m.ids.push(w.deviceId);
+      m.rows?.push(rowid!.get(w.deviceId)!);
+    }
+    return [...out.values()];
+  };
+  const counts = async () => ({
+    kept: await db.all('SELECT status, reason, n FROM entitlement_counts WHERE n > 0 ORDER BY status, reason'),
+    counted: await db.all('SELECT status, reason, COUNT(*) AS n FROM device_entitlements GROUP BY status, reason ORDER BY status, reason'),
+  });
   const inserts = Array.from({ length: n }, (_, i) => answer(i, i));
-  await db.transaction((tx) => entitlementQueries(tx).applyChanges({ inserts, updates: [], at: AT1 }));
+  await db.transaction((tx) => entitlementQueries(tx).applyChanges({ moves: moves(inserts, () => null), at: AT1 }));
   await db.run("UPDATE device_entitlements SET token = 'tok', token_iat = 5");
+  const first = await counts();
+  expect(first.kept).toEqual(first.counted);
   // Every third device changes, to one of several answers in no particular order.
   const updates = inserts.filter((_, i) => i % 3 === 0).map((w, j) => answer(Number(w.deviceId.slice(4)), (j * 7) % 11));
-  await db.transaction((tx) => entitlementQueries(tx).applyChanges({ inserts: [], updates, at: AT2 }));
+  const rowid = new Map((await db.all<{ r: number; id: string }>('SELECT rowid AS r, device_id AS id FROM device_entitlements')).map((x) => [x.id, x.r]));
+  const byId = new Map(inserts.map((w) => [w.deviceId, w]));
+  const updateMoves = moves(updates, (w) => byId.get(w.deviceId)!, rowid);
+  expect(updateMoves.filter((m) => m.rows).length).toBeGreaterThan(0);
+  expect(updateMoves.filter((m) => !m.rows).length).toBeGreaterThan(0);
+  await db.transaction((tx) => entitlementQueries(tx).applyChanges({ moves: updateMoves, at: AT2 }));
+  const second = await counts();
+  expect(second.kept).toEqual(second.counted);
+  expect(second.kept).not.toEqual(first.kept);
 
   const want = new Map(inserts.map((w) => [w.deviceId, { w, seq: 1, changed_at: AT1, token: 'tok' as string | null, token_iat: 5 as number | null }]));
   for (const w of updates) want.set(w.deviceId, { w, seq: 2, changed_at: AT2, token: null, token_iat: null });

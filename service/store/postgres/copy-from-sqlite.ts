@@ -23,7 +23,7 @@ export const TABLES_IN_FK_ORDER = [
   'directory_computers',
 ] as const;
 
-/** Tables kept by triggers on both backends (entitlement_counts follows device_entitlements): filled on the target by copying their source tables. */
+/** Tables kept by the database on both backends (entitlement_counts follows device_entitlements' inserts by trigger): filled on the target by copying their source tables. */
 const DERIVED = ['entitlement_counts'];
 
 /** Tables whose integer key is an identity column on PostgreSQL (AUTOINCREMENT on SQLite). */

@@ -308,6 +308,11 @@ export const PG_MIGRATIONS: string[] = [
   -- When the last sync read the group (null: not since this migration, so no enrollment is matched against it until then).
   ALTER TABLE groups ADD COLUMN directory_read_at TEXT;
   `,
+  /* entitlement_counts across updates: kept by the recompute's write (entitlementQueries.applyChanges, one delta per status and
+     reason), the only writer of a row's status or reason, as on SQLite; the statement trigger copied every old and new row of each
+     update (a token store's too) into transition tables */ `
+  DROP TRIGGER entitlement_counts_update ON device_entitlements;
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DevlicError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/log.ts';
-import type { ChangeKind, Changed, SqlConn, SqlDatabase, SqlTx, SqlValue, TxOptions } from '../sql.ts';
+import { ChangedIds, type ChangeKind, type Changed, type SqlConn, type SqlDatabase, type SqlTx, type SqlValue, type TxOptions } from '../sql.ts';
 import { ChangeListener, CHANNEL } from './listen.ts';
 import { migratePostgres } from './migrations.ts';
 import { encodeChanges } from './payload.ts';
@@ -141,7 +141,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       if (closed) throw new DevlicError('INTERNAL', 'the database is closed');
       const client = await pool.connect();
       const state = { open: true };
-      const ids = new Map<ChangeKind, string[]>();
+      const ids = new ChangedIds();
       let broken: Error | undefined;
       // A checked-out client's connection error (server ended the session)
       // has no pool listener; unheard it would end the process.
@@ -158,20 +158,19 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
         };
         const tx: SqlTx = {
           ...conn(() => client, txGuard, true),
-          changed(more, kind = 'entitlement') {
+          changed(more, kind = 'entitlement', opts = {}) {
             txGuard();
-            let list = ids.get(kind);
-            if (!list) ids.set(kind, (list = []));
-            for (const id of more) list.push(id);
+            ids.add(more, kind, opts.distinct);
           },
         };
         const result = await inTx.run(state, () => fn(tx));
-        const payloads = [...ids].flatMap(([kind, list]) => encodeChanges(replicaId, list, undefined, kind));
+        const changes = [...ids.entries()];
+        const payloads = changes.flatMap(([kind, list]) => encodeChanges(replicaId, list, undefined, kind));
         // One round trip however many chunks; delivered by PostgreSQL on COMMIT only.
         if (payloads.length) await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
         state.open = false;
         await client.query('COMMIT');
-        for (const [kind, list] of ids) if (list.length) emit([...new Set(list)], kind);
+        for (const [kind, list] of changes) emit(list, kind);
         return result;
       } catch (e) {
         state.open = false;

@@ -8,9 +8,21 @@ export interface EntitlementState {
   device_id: string; seq: number; status: string; reason: string; product_sku: string | null; subscription_id: string | null; group_id: string | null;
 }
 
-/** One device's new answer, as the allocation computed it. */
-export interface EntitlementWrite {
-  deviceId: string; status: string; reason: string; product: string | null; subscription: string | null; group: string | null;
+/** An answer as stored: what every device of a move gets. */
+export interface EntitlementAnswer {
+  status: string; reason: string; product: string | null; subscription: string | null; group: string | null;
+}
+
+/**
+ * Devices that all held one answer (`from`; null: no row yet) and all get
+ * another (`to`): a recompute's changes come as a few of these.
+ */
+export interface EntitlementMove {
+  from: { status: string; reason: string } | null;
+  to: EntitlementAnswer;
+  ids: readonly string[];
+  /** SQLite: the rows' rowids (the update finds each row by it, not through the id index); null: by id. */
+  rows: readonly (number | null)[] | null;
 }
 
 export interface IssuableRow {
@@ -35,20 +47,15 @@ function arr(values: readonly (string | number | null)[]): SqlValue {
   return values as unknown as SqlValue;
 }
 
-function writeColumns(rows: readonly EntitlementWrite[]): SqlValue[] {
-  return [arr(rows.map((e) => e.deviceId)), arr(rows.map((e) => e.status)), arr(rows.map((e) => e.reason)), arr(rows.map((e) => e.product)),
-    arr(rows.map((e) => e.subscription)), arr(rows.map((e) => e.group))];
-}
-
-/** Rows grouped by their new answer (every column but the device), in first-seen order. */
-function byAnswer(rows: readonly EntitlementWrite[]): { answer: EntitlementWrite; ids: string[] }[] {
-  const groups = new Map<string, { answer: EntitlementWrite; ids: string[] }>();
-  for (const r of rows) {
+/** Moves merged by their new answer (the old one does not matter to a PostgreSQL write), in first-seen order. */
+function byNewAnswer(moves: readonly EntitlementMove[]): { to: EntitlementAnswer; ids: string[] }[] {
+  const groups = new Map<string, { to: EntitlementAnswer; ids: string[] }>();
+  for (const m of moves) {
     // JSON keeps null apart from the string "null".
-    const key = JSON.stringify([r.status, r.reason, r.product, r.subscription, r.group]);
+    const key = JSON.stringify([m.to.status, m.to.reason, m.to.product, m.to.subscription, m.to.group]);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { answer: r, ids: [] }));
-    g.ids.push(r.deviceId);
+    if (!g) groups.set(key, (g = { to: m.to, ids: [] }));
+    for (const id of m.ids) g.ids.push(id);
   }
   return [...groups.values()];
 }
@@ -72,36 +79,58 @@ export function entitlementQueries(c: SqlConn) {
       return c.all('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id FROM device_entitlements');
     },
     /**
-     * Writes a recompute's differences: new rows start at seq 1, changed rows
-     * get seq + 1 and lose their stored token. Changed rows are written per
-     * answer: one statement for all the devices given the same new answer
-     * (an assign-all is one answer for the whole fleet), naming only their ids
-     * (SQLite: a JSON array read by json_each; PostgreSQL: a text array, per
-     * BULK ids), instead of one statement or one tuple of values per row.
-     * New rows: SQLite per row (in-process), PostgreSQL per BULK rows.
+     * Writes a recompute's differences, one statement per move (PostgreSQL:
+     * per new answer, per BULK ids) naming only the devices (SQLite: a JSON
+     * array read by json_each; PostgreSQL: a text array): new rows start at
+     * seq 1, changed rows get seq + 1 and lose their stored token.
+     * entitlement_counts follows inserts by trigger; across updates it is kept
+     * here, one delta per status and reason from the moves, this being the
+     * only writer of a row's status or reason: SQLite's per-row trigger ran two
+     * statements for every changed row (a quarter of the write at 100,000
+     * rows), PostgreSQL's statement trigger copied every old and new row into
+     * transition tables.
      */
-    async applyChanges(changes: { inserts: readonly EntitlementWrite[]; updates: readonly EntitlementWrite[]; at: string }): Promise<void> {
+    async applyChanges(changes: { moves: readonly EntitlementMove[]; at: string }): Promise<void> {
       const { at } = changes;
-      if (c.dialect === 'postgres') {
-        for (const part of chunks(changes.inserts, BULK)) {
-          await c.run(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
-            SELECT v.d, 1, v.s, v.r, v.p, v.sub, v.g, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v(d, s, r, p, sub, g)`,
-          [at, ...writeColumns(part)]);
-        }
-      } else {
-        await c.runMany(`INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)
-          VALUES (?, 1, ?, ?, ?, ?, ?, ?)`, changes.inserts.map((e) => [e.deviceId, e.status, e.reason, e.product, e.subscription, e.group, at]));
-      }
+      const inserts = changes.moves.filter((m) => m.from === null && m.ids.length > 0);
+      const updates = changes.moves.filter((m) => m.from !== null && m.ids.length > 0);
+      const insert = 'INSERT INTO device_entitlements (device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at)';
       const set = `UPDATE device_entitlements SET seq = seq + 1, status = ?, reason = ?, product_sku = ?, subscription_id = ?, group_id = ?,
         changed_at = ?, token = NULL, token_iat = NULL`;
-      for (const { answer: a, ids } of byAnswer(changes.updates)) {
-        const values: SqlValue[] = [a.status, a.reason, a.product, a.subscription, a.group, at];
-        if (c.dialect === 'postgres') {
-          for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values, arr(part)]);
-        } else {
-          await c.run(`${set} WHERE device_id IN (SELECT value FROM json_each(?))`, [...values, JSON.stringify(ids)]);
-        }
+      const values = (a: EntitlementAnswer): SqlValue[] => [a.status, a.reason, a.product, a.subscription, a.group, at];
+      const deltas = new Map<string, { status: string; reason: string; n: number }>();
+      const add = (status: string, reason: string, n: number) => {
+        const key = JSON.stringify([status, reason]);
+        const d = deltas.get(key);
+        if (d) d.n += n;
+        else deltas.set(key, { status, reason, n });
+      };
+      for (const m of updates) {
+        if (m.from!.status === m.to.status && m.from!.reason === m.to.reason) continue;
+        add(m.from!.status, m.from!.reason, -m.ids.length);
+        add(m.to.status, m.to.reason, m.ids.length);
       }
+      const counted = [...deltas.values()].filter((d) => d.n !== 0);
+      const upsert = 'ON CONFLICT (status, reason) DO UPDATE SET n = entitlement_counts.n + excluded.n';
+      if (c.dialect === 'postgres') {
+        for (const { to, ids } of byNewAnswer(inserts)) {
+          for (const part of chunks(ids, BULK)) await c.run(`${insert} SELECT v, 1, ?, ?, ?, ?, ?, ? FROM unnest(?::text[]) AS v`, [...values(to), arr(part)]);
+        }
+        for (const { to, ids } of byNewAnswer(updates)) {
+          for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values(to), arr(part)]);
+        }
+        if (counted.length) {
+          await c.run(`INSERT INTO entitlement_counts (status, reason, n) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) ${upsert}`,
+            [arr(counted.map((d) => d.status)), arr(counted.map((d) => d.reason)), arr(counted.map((d) => d.n))]);
+        }
+        return;
+      }
+      for (const m of inserts) await c.run(`${insert} SELECT value, 1, ?, ?, ?, ?, ?, ? FROM json_each(?)`, [...values(m.to), JSON.stringify(m.ids)]);
+      for (const m of updates) {
+        if (m.rows) await c.run(`${set} WHERE rowid IN (SELECT value FROM json_each(?))`, [...values(m.to), JSON.stringify(m.rows)]);
+        else await c.run(`${set} WHERE device_id IN (SELECT value FROM json_each(?))`, [...values(m.to), JSON.stringify(m.ids)]);
+      }
+      for (const d of counted) await c.run(`INSERT INTO entitlement_counts (status, reason, n) VALUES (?, ?, ?) ${upsert}`, [d.status, d.reason, d.n]);
     },
     /** Replaces the seat-usage and group-reach read models. */
     async replaceUsage(subscriptions: Iterable<[string, { seatsUsed: number; seatsExhausted: number; devicesReached: number }]>,

@@ -45,9 +45,17 @@ export function groupQueries(c: SqlConn) {
     async memberCount(groupId: string): Promise<number> {
       return (await c.get<{ n: number }>('SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?', [groupId]))!.n;
     },
-    /** Every membership with the device's integer key (deviceKey), for the seat allocation: rows it takes as they come. */
-    allMembershipKeys(): Promise<{ groupId: string; deviceKey: number; ord: number }[]> {
-      return c.all(`SELECT m.group_id AS "groupId", ${deviceKey(c)} AS "deviceKey", m.ord FROM group_members m JOIN devices d ON d.id = m.device_id`);
+    /**
+     * Every membership with the device's integer key (deviceKey), for the
+     * seat allocation: one row per group, its members' keys and ords as two
+     * JSON arrays in the same order (both aggregates see the group's rows in
+     * one pass), instead of one row object per membership.
+     */
+    async memberGroups(): Promise<{ groupId: string; deviceKeys: number[]; ords: number[] }[]> {
+      const agg = c.dialect === 'postgres' ? (x: string) => `json_agg(${x})::text` : (x: string) => `json_group_array(${x})`;
+      const rows = await c.all<{ groupId: string; keys: string; ords: string }>(`SELECT m.group_id AS "groupId", ${agg(deviceKey(c))} AS keys, ${agg('m.ord')} AS ords
+        FROM group_members m JOIN devices d ON d.id = m.device_id GROUP BY m.group_id`);
+      return rows.map((r) => ({ groupId: r.groupId, deviceKeys: JSON.parse(r.keys), ords: JSON.parse(r.ords) }));
     },
     /** Deletes a group with its memberships, nestings, reach and enrollment-token links (the devices stay). */
     async delete(id: string): Promise<void> {

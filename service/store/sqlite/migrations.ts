@@ -275,4 +275,8 @@ export const MIGRATIONS: string[] = [
   -- When the last sync read the group (null: not since this migration, so no enrollment is matched against it until then).
   ALTER TABLE groups ADD COLUMN directory_read_at TEXT;
   `,
+  /* entitlement_counts across updates: kept by the recompute's write (entitlementQueries.applyChanges, one delta per move), the only
+     writer of a row's status or reason, instead of a per-row trigger that ran two statements for every changed row */ `
+  DROP TRIGGER entitlement_counts_update;
+  `,
 ];

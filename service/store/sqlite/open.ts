@@ -16,7 +16,7 @@
 import Database from 'better-sqlite3';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { MIGRATIONS } from './migrations.ts';
-import type { ChangeKind, Changed, SqlDatabase, SqlTx, SqlValue } from '../sql.ts';
+import { ChangedIds, type ChangeKind, type Changed, type SqlDatabase, type SqlTx, type SqlValue } from '../sql.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -50,7 +50,7 @@ function migrate(db: Database.Database): void {
 }
 
 /** One open transaction: its identity (for AsyncLocalStorage) and its buffered changes. */
-interface TxState { ids: Map<ChangeKind, Set<string>>; open: boolean }
+interface TxState { ids: ChangedIds; open: boolean }
 
 class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
@@ -134,7 +134,7 @@ class SqliteDatabase implements SqlDatabase {
     // The lock: wait until no transaction is open, then take it before any await.
     while (this.busy) await this.busy;
     if (this.closed) throw new Error('database is closed');
-    const state: TxState = { ids: new Map(), open: true };
+    const state: TxState = { ids: new ChangedIds(), open: true };
     let release!: () => void;
     this.busy = new Promise((r) => { release = r; });
     this.current = state;
@@ -155,7 +155,7 @@ class SqliteDatabase implements SqlDatabase {
       this.busy = null;
       release();
     }
-    for (const [kind, ids] of state.ids) if (ids.size > 0) this.emit([...ids], kind);
+    for (const [kind, ids] of state.ids.entries()) this.emit(ids, kind);
     return result;
   }
 
@@ -172,11 +172,9 @@ class SqliteDatabase implements SqlDatabase {
       get: <T>(sql: string, params: readonly SqlValue[] = []) => wrap(() => this.getNow<T>(sql, params)),
       run: (sql: string, params: readonly SqlValue[] = []) => wrap(() => this.runNow(sql, params)),
       runMany: (sql: string, rows: readonly (readonly SqlValue[])[]) => wrap(() => this.runManyNow(sql, rows)),
-      changed: (ids: readonly string[], kind: ChangeKind = 'entitlement') => {
+      changed: (ids: readonly string[], kind: ChangeKind = 'entitlement', opts: { distinct?: boolean } = {}) => {
         check();
-        let set = state.ids.get(kind);
-        if (!set) state.ids.set(kind, (set = new Set()));
-        for (const id of ids) set.add(id);
+        state.ids.add(ids, kind, opts.distinct);
       },
     };
   }
