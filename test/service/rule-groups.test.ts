@@ -190,8 +190,10 @@ describe('rule-based groups', () => {
     expect(show.out).toMatch(/OS version: +10\.0\.19045/);
     const tooLong = await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0', osVersion: 'x'.repeat(129) });
     expect(tooLong).toBe(400);
-    // Why the agent README says to upgrade the service first: a field the service does not know gets the report refused.
-    expect(await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0', osBuild: '19045' })).toBe(400);
+    // A field this service does not know (a newer agent's) is dropped, the report accepted: the facts it knows stay.
+    expect(await dev['win-01']!.report({ ...REPORT, agentVersion: '0.9.0', osBuild: '22631' })).toBe(204);
+    expect((await admin.ok('GET', '/devices/win-01')).osVersion).toBe('10.0.19045');
+    expect(await members('Win11')).toEqual([]);
   });
 
   it('groups update --no-rule: back to manual, the members stay (said so), audited; hand edits work again; bad usage exits 2', async () => {
