@@ -22,6 +22,9 @@
 // without its code cache, but taking --node-flags and --heap.
 // --every S prints both processes' RSS every S seconds of the idle period
 // (growth over a long run).
+// --threads (with --every) also prints, at each sample, the agent's RSS split
+// (anonymous / file) and the CPU each of its threads used since the last one
+// (bench/thread-sample.ts).
 // --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
@@ -40,10 +43,11 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { printBreakdown } from './memory-map.ts';
 import { printSummary } from './heap-summary.ts';
+import { describe, sample } from './thread-sample.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' } } });
 const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
@@ -125,6 +129,7 @@ process.on('SIGUSR2', () => {
     : args['release-bundle']
       ? spawn(agentNode, [...flags, join(dir, 'release', 'agent.cjs'), 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const startedAt = performance.now();
   agent.stdout!.on('data', (d) => { out += d; });
   agent.stderr!.on('data', (d) => { out += d; });
   const bare: ChildProcess = spawn(NODE, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore' });
@@ -143,9 +148,17 @@ process.on('SIGUSR2', () => {
   const b0 = cpuMs(bare.pid!);
   if (every > 0) {
     // Growth over a long run: both processes' RSS and the agent's CPU so far, every so often.
+    let prev = args.threads ? sample(agent.pid!) : null;
+    if (prev) console.log(`agent pid ${agent.pid}, started ${((performance.now() - startedAt) / 1000).toFixed(0)} s ago: ${describe(prev, prev)}`);
     for (let t = every; t < idleS; t += every) {
       await sleep(every);
       console.log(`${new Date().toISOString()} at ${String(t).padStart(5)} s: agent ${(rssKb(agent.pid!) / 1024).toFixed(1)} MB, bare ${(rssKb(bare.pid!) / 1024).toFixed(1)} MB, agent idle CPU so far ${(cpuMs(agent.pid!) - a0).toFixed(0)} ms`);
+      if (prev) {
+        // --threads: which threads worked since the last sample, and how the RSS splits.
+        const now = sample(agent.pid!);
+        console.log(`    ${((performance.now() - startedAt) / 1000).toFixed(0)} s after start: ${describe(prev, now)}`);
+        prev = now;
+      }
     }
     await sleep(idleS - Math.floor((idleS - 1) / every) * every);
   } else {
