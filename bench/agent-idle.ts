@@ -25,6 +25,8 @@
 // --threads (with --every) also prints, at each sample, the agent's RSS split
 // (anonymous / file) and the CPU each of its threads used since the last one
 // (bench/thread-sample.ts).
+// --config JSON adds settings to the agent's agent.json (e.g. to switch one
+// periodic job off and see what it costs).
 // --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
@@ -47,7 +49,7 @@ import { describe, sample } from './thread-sample.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' } } });
 const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
@@ -76,7 +78,7 @@ async function main() {
   const dataDir = join(dir, 'data');
   const config = join(dir, 'agent.json');
   const ident = join(dir, 'ident.json');
-  writeFileSync(config, JSON.stringify({ utmpPath: join(dir, 'utmp') }));
+  writeFileSync(config, JSON.stringify({ utmpPath: join(dir, 'utmp'), ...(args.config ? JSON.parse(args.config) : {}) }));
   writeFileSync(join(dir, 'utmp'), Buffer.alloc(0));
   writeFileSync(ident, JSON.stringify({ machineId: randomBytes(16).toString('hex'), hostname: 'bench' }));
   const common = ['--data-dir', dataDir, '--config', config];
