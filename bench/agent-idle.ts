@@ -22,6 +22,11 @@
 // without its code cache, but taking --node-flags and --heap.
 // --every S prints both processes' RSS every S seconds of the idle period
 // (growth over a long run).
+// --threads (with --every) also prints, at each sample, the agent's RSS split
+// (anonymous / file) and the CPU each of its threads used since the last one
+// (bench/thread-sample.ts).
+// --config JSON adds settings to the agent's agent.json (e.g. to switch one
+// periodic job off and see what it costs).
 // --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
@@ -40,10 +45,11 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { printBreakdown } from './memory-map.ts';
 import { printSummary } from './heap-summary.ts';
+import { describe, sample } from './thread-sample.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' } } });
 const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
@@ -72,7 +78,7 @@ async function main() {
   const dataDir = join(dir, 'data');
   const config = join(dir, 'agent.json');
   const ident = join(dir, 'ident.json');
-  writeFileSync(config, JSON.stringify({ utmpPath: join(dir, 'utmp') }));
+  writeFileSync(config, JSON.stringify({ utmpPath: join(dir, 'utmp'), ...(args.config ? JSON.parse(args.config) : {}) }));
   writeFileSync(join(dir, 'utmp'), Buffer.alloc(0));
   writeFileSync(ident, JSON.stringify({ machineId: randomBytes(16).toString('hex'), hostname: 'bench' }));
   const common = ['--data-dir', dataDir, '--config', config];
@@ -125,6 +131,7 @@ process.on('SIGUSR2', () => {
     : args['release-bundle']
       ? spawn(agentNode, [...flags, join(dir, 'release', 'agent.cjs'), 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(NODE, [...flags, entry, 'run', ...common], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const startedAt = performance.now();
   agent.stdout!.on('data', (d) => { out += d; });
   agent.stderr!.on('data', (d) => { out += d; });
   const bare: ChildProcess = spawn(NODE, ['-e', 'setInterval(()=>{},1e9)'], { stdio: 'ignore' });
@@ -143,9 +150,17 @@ process.on('SIGUSR2', () => {
   const b0 = cpuMs(bare.pid!);
   if (every > 0) {
     // Growth over a long run: both processes' RSS and the agent's CPU so far, every so often.
+    let prev = args.threads ? sample(agent.pid!) : null;
+    if (prev) console.log(`agent pid ${agent.pid}, started ${((performance.now() - startedAt) / 1000).toFixed(0)} s ago: ${describe(prev, prev)}`);
     for (let t = every; t < idleS; t += every) {
       await sleep(every);
       console.log(`${new Date().toISOString()} at ${String(t).padStart(5)} s: agent ${(rssKb(agent.pid!) / 1024).toFixed(1)} MB, bare ${(rssKb(bare.pid!) / 1024).toFixed(1)} MB, agent idle CPU so far ${(cpuMs(agent.pid!) - a0).toFixed(0)} ms`);
+      if (prev) {
+        // --threads: which threads worked since the last sample, and how the RSS splits.
+        const now = sample(agent.pid!);
+        console.log(`    ${((performance.now() - startedAt) / 1000).toFixed(0)} s after start: ${describe(prev, now)}`);
+        prev = now;
+      }
     }
     await sleep(idleS - Math.floor((idleS - 1) / every) * every);
   } else {

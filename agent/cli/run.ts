@@ -5,6 +5,7 @@ import { runDaemon } from '../runtime/signals.ts';
 import { clockFromEnv } from '../decision/clock.ts';
 import { openLogFile } from '../runtime/log-file.ts';
 import { UsageError } from '../../shared/cli.ts';
+import { applyAgentV8Flags } from '../runtime/v8-flags.ts';
 
 export const runCommand: Command = {
   summary: 'run the agent (started by the service manager)',
@@ -26,6 +27,7 @@ ${COMMON_HELP}
     const pidFile = p.values['pid-file'] as string | undefined;
     if (pidFile && !logFile) throw new UsageError('--pid-file goes with --log-file (it is for the program that rotates the log)');
     const cfg = configFrom(p.values);
+    applyAgentV8Flags();
     let log = createLogger('devlic-agent');
     const file = logFile ? await openLogFile({ logFile, pidFile, log: (msg) => log.info(msg) }) : undefined;
     if (file) log = createLogger('devlic-agent', undefined, file.destination);

@@ -1,6 +1,6 @@
 // Gathers decide()'s inputs from what is on disk: the identity and pinned keys
-// (identity.json), the cached token (agent.db, signature re-verified here on
-// every call), the seq watermark, the trusted-time records and the observed
+// (identity.json), the cached token (agent.db, its signature verified here
+// whenever the token or the identity differs from the last check), the seq watermark, the trusted-time records and the observed
 // mark. Used by the daemon, `status`, `refresh` and `doctor`, so they all
 // judge the same way. Writers (daemon, one-shot refresh) pass `record` to
 // keep the observed mark up to date with the decisions they take.
@@ -12,8 +12,27 @@ import { pinnedKeys, type StoredIdentity, type Watermark } from '../store/files.
 import { markToRecord } from './observed-time.ts';
 import type { Store } from '../store/store.ts';
 
+/**
+ * The last check of each identity's token. The running agent decides at
+ * least once a minute on the same token (issue 18: idle CPU); the answer for
+ * the same bytes under the same identity (pinned keys, device id, issuer) is
+ * the same, so only a token or identity that differs from the last one (a
+ * sync, a reload, a database edited under the agent) is verified again. Keyed
+ * by the identity object, which a reload replaces.
+ */
+const lastCheck = new WeakMap<StoredIdentity, { token: string; keys: StoredIdentity['keys']; deviceId: string; issuer: string; result: EntitlementInput }>();
+
 /** Verifies a token against the pinned keys and classifies a failure. */
 export async function checkToken(token: string, identity: StoredIdentity): Promise<EntitlementInput> {
+  const last = lastCheck.get(identity);
+  // The keys, device id and issuer are compared too, in case one is changed in place (a key rotation).
+  if (last && last.token === token && last.keys === identity.keys && last.deviceId === identity.deviceId && last.issuer === identity.issuer) return last.result;
+  const result = await verifyToken(token, identity);
+  lastCheck.set(identity, { token, keys: identity.keys, deviceId: identity.deviceId, issuer: identity.issuer, result });
+  return result;
+}
+
+async function verifyToken(token: string, identity: StoredIdentity): Promise<EntitlementInput> {
   try {
     const claims = await verifyEntitlement(token, {
       keys: pinnedKeys(identity), deviceId: identity.deviceId, issuer: identity.issuer, audience: ENTITLEMENT_AUDIENCE,
