@@ -2,12 +2,11 @@
 // group (issue 16), nested groups followed, and the sign-in name each user
 // object stands for. Each DN is read at most once, so a cycle (A in B, B in
 // A) ends; `known` holds the user objects already fetched in bulk (a paged
-// search), which need no read of their own. Computers, contacts and other
+// search), which need no read of their own (the walk itself: walk.ts). Computers, contacts and other
 // entries are skipped: in Active Directory a computer is also of class
 // `user`, so the LDAP side classifies before this walk sees an entry.
-import { DevlicError } from '../../shared/errors.ts';
 import { checkSignInName } from '../../shared/sign-in.ts';
-import { normDn } from './match.ts';
+import { walkNested } from './walk.ts';
 
 export interface UserObject { dn: string; upn: string | null; sam: string | null; mail: string | null }
 
@@ -25,28 +24,8 @@ export interface WalkedUsers {
 }
 
 export async function walkUsers(rootDn: string, known: ReadonlyMap<string, UserObject>, read: (dn: string) => Promise<UserDirEntry | null>): Promise<WalkedUsers> {
-  const root = await read(rootDn);
-  if (root === null) throw new DevlicError('DIRECTORY_FAILED', `the directory has no entry '${rootDn}'`);
-  if (root.kind !== 'group') throw new DevlicError('DIRECTORY_FAILED', `'${rootDn}' is not a group (objectClass group, groupOfNames or groupOfUniqueNames)`);
-  const seen = new Set<string>([normDn(rootDn)]);
-  const found = new Map<string, UserObject>();
-  const out: WalkedUsers = { users: [], groups: 1, dangling: 0 };
-  const queue: string[][] = [root.members];
-  while (queue.length > 0) {
-    for (const dn of queue.shift()!) {
-      const key = normDn(dn);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const k = known.get(key);
-      if (k) { found.set(key, k); continue; }
-      const e = await read(dn);
-      if (e === null) out.dangling++;
-      else if (e.kind === 'user') found.set(key, e.user);
-      else if (e.kind === 'group') { out.groups++; queue.push(e.members); }
-    }
-  }
-  out.users = [...found.values()];
-  return out;
+  const w = await walkNested(rootDn, known, read, (e) => (e.kind === 'user' ? e.user : undefined));
+  return { users: w.found, groups: w.groups, dangling: w.dangling };
 }
 
 /** The DNS domain an entry's DN places it in: its DC= parts joined by dots (`CN=a,OU=x,DC=corp,DC=example` -> corp.example), or null. */

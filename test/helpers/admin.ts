@@ -1,5 +1,9 @@
 // A minimal admin API client for tests: raw status and JSON body, so tests
-// can assert on refusals as well as on results.
+// can assert on refusals as well as on results; and the real devlic-admin run
+// against the same service.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { NODE, ROOT } from './processes.ts';
 export interface ApiAnswer<T = any> { status: number; body: T; headers: Headers }
 
 export function adminClient(url: string, token: string) {
@@ -24,3 +28,17 @@ export function adminClient(url: string, token: string) {
   };
 }
 export type AdminClient = ReturnType<typeof adminClient>;
+
+export interface CliResult { code: number; out: string; err: string }
+
+/** Runs the real devlic-admin (pinned Node, from source) against a running service as its bootstrap admin; `env` adds to or overrides its environment. */
+export function runAdminCli(svc: { url: string; adminToken: string }, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const p = spawn(NODE, [join(ROOT, 'service/admin-cli/main.ts'), ...args], { env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken, ...env } });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
+    p.stdin.end(); // no answer to a question: a confirmation it asks for is refused, as without a terminal
+  });
+}

@@ -1,25 +1,15 @@
 // devlic-admin end to end: the seed's steps (choose the product, add a
 // subscription, assign it to a group by name, unassign) typed as an admin
 // would, against a real devlic-server process.
-import { spawn } from 'node:child_process';
+import { runAdminCli } from '../helpers/admin.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE, ROOT, startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
 import { join } from 'node:path';
 
 let svc: ServiceProcess;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(NODE, [join(ROOT, 'service/admin-cli/main.ts'), ...args], {
-      env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken, ...env },
-    });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runAdminCli(svc, args, env);
 
 async function json(args: string[]): Promise<any> {
   const r = await cli([...args, '--json']);

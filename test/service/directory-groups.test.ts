@@ -9,11 +9,10 @@
 // answer, audit event, log line or database column. On SQLite and (project
 // integration-pg) PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE, ROOT, startService, tempDir, waitFor, type ServiceProcess } from '../helpers/processes.ts';
-import { adminClient, type AdminClient } from '../helpers/admin.ts';
+import { startService, tempDir, waitFor, type ServiceProcess } from '../helpers/processes.ts';
+import { adminClient, type AdminClient, runAdminCli } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 import { openServiceDatabase, TEST_BACKEND } from '../helpers/test-backend.ts';
 import {
@@ -31,15 +30,7 @@ let admin: AdminClient;
 let pwFile: string;
 const dev: Record<string, SimDevice> = {};
 
-function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(NODE, [join(ROOT, 'service/admin-cli/main.ts'), ...args], { env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken } });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runAdminCli(svc, args, env);
 
 async function enroll(key: string, hostname: string): Promise<void> {
   const t = await admin.ok('POST', '/enroll-tokens', { uses: 1 });

@@ -4,26 +4,16 @@
 // --not-enforced, --json's enforcement object) and `devices show`. A report
 // from an older agent, without the field, shows "unknown", never "ok".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { NODE, ROOT, startService, type ServiceProcess } from '../helpers/processes.ts';
-import { adminClient, type AdminClient } from '../helpers/admin.ts';
+import { ROOT, startService, type ServiceProcess } from '../helpers/processes.ts';
+import { adminClient, type AdminClient, runAdminCli } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
 
 const MAIN = join(ROOT, 'service/admin-cli/main.ts');
 let svc: ServiceProcess;
 let admin: AdminClient;
 
-function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(NODE, [MAIN, ...args], { env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken } });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-    p.stdin.end();
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runAdminCli(svc, args, env);
 
 const base = { mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP', users: [], agentVersion: '0.1.0', lastError: null, cacheExpiresAt: null, entitlementSeq: null };
 const TOO_OLD = 'LibreOffice 7.4.7.2 does not have /org.openoffice.Office.Common/Misc/ViewerAppMode';

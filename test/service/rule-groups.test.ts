@@ -4,10 +4,8 @@
 // reported fact changes (with the seat), hand edits of a rule group are
 // refused (exit 2), and `groups show` says why each device is a member.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { NODE, ROOT, startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
-import { adminClient, type AdminClient } from '../helpers/admin.ts';
+import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
+import { adminClient, type AdminClient, runAdminCli } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
@@ -16,17 +14,7 @@ let svc: ServiceProcess;
 let admin: AdminClient;
 const dev: Record<string, SimDevice> = {};
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(NODE, [join(ROOT, 'service/admin-cli/main.ts'), ...args], {
-      env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken, ...env },
-    });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runAdminCli(svc, args, env);
 
 async function enroll(name: string, os: string): Promise<SimDevice> {
   const t = await admin.ok('POST', '/enroll-tokens', { uses: 1 });

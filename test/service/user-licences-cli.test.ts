@@ -3,24 +3,13 @@
 // spelling of their sign-in name, assign a user product's subscription with
 // `licenses assign --user-group`, see the table, bad names and wrong kinds
 // refused with exit codes.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { runAdminCli } from '../helpers/admin.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE, ROOT, startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, type ServiceProcess } from '../helpers/processes.ts';
 
 let svc: ServiceProcess;
 
-function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(NODE, [join(ROOT, 'service/admin-cli/main.ts'), ...args], {
-      env: { ...process.env, DEVLIC_SERVER: svc.url, DEVLIC_ADMIN_TOKEN: svc.adminToken },
-    });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runAdminCli(svc, args, env);
 
 beforeAll(async () => { svc = await startService(); });
 afterAll(async () => { await svc?.stop(); });
