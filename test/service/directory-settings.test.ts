@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startService, tempDir, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, tempDir, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient, runAdminCli } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
 import { openServiceDatabase, TEST_BACKEND } from '../helpers/test-backend.ts';
@@ -69,6 +69,14 @@ describe.skipIf(!run)(`directory settings and TLS against a real OpenLDAP (${TES
     expect(g.code, g.err).toBe(0);
     groupId = JSON.parse(g.out).id;
     expect(await members()).toEqual(['kiosk-7', 'lab-01']);
+    // A new directory's first periodic sync is due at once (the scheduler looks every 5 s): let it run before the
+    // tests that compare the directory before and after, or it lands in between and changes lastSync/nextSyncAt.
+    // Claimed: nextSyncAt moved a whole interval on; done: its lastSync is from the claim on.
+    await waitFor('the first periodic sync of corp', async () => {
+      const c = await corp();
+      const claimedAt = Date.parse(c.nextSyncAt) - c.syncSeconds * 1000;
+      return claimedAt > Date.now() - 120_000 && c.lastSync !== null && Date.parse(c.lastSync.at) >= claimedAt;
+    }, 60_000, 200);
   }, 180_000);
 
   it('refuses bad settings with exit 2 and changes nothing', async () => {
