@@ -26,7 +26,7 @@ export function sample(pid: number): Sample {
   }
   const mem: Record<string, number> = {};
   for (const line of readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n')) {
-    const m = /^(\w+):\s+(\d+) kB/.exec(line);
+    const m = line.match(/^(\w+):\s+(\d+) kB/);
     if (m) mem[m[1]!] = Number(m[2]);
   }
   return { threads, mem };

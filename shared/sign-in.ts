@@ -38,7 +38,7 @@ export function checkSignInName(raw: string): SignInResult {
   if (s.length > SIGN_IN_NAME_MAX) return { ok: false, message: `sign-in name is longer than ${SIGN_IN_NAME_MAX} characters` };
   if (new RegExp(NOT_PLAIN_TEXT.source, 'u').test(s)) return { ok: false, message: 'sign-in name contains control characters, line separators or bidi controls' };
   if (/\s/u.test(s.replace(/(?<=\S) (?=\S)/gu, ''))) return { ok: false, message: 'sign-in name may only contain single spaces between other characters' };
-  const bad = FORBIDDEN.exec(s);
+  const bad = s.match(FORBIDDEN);
   if (bad) return { ok: false, message: `sign-in name contains '${bad[0]}', which account names cannot hold` };
   const slashes = s.split('\\').length - 1;
   const ats = s.split('@').length - 1;

@@ -36,7 +36,7 @@ export function networkPolicy(texts: readonly string[]): NetworkPolicy {
       const line = raw.trim();
       if (line.startsWith('[')) { section = line; continue; }
       if (section !== '[Service]' || line.startsWith('#') || line.startsWith(';')) continue;
-      const m = /^(IPAddressAllow|IPAddressDeny)\s*=\s*(.*)$/.exec(line);
+      const m = line.match(/^(IPAddressAllow|IPAddressDeny)\s*=\s*(.*)$/);
       if (!m) continue;
       const values = m[2].split(/\s+/).filter(Boolean);
       if (m[1] === 'IPAddressAllow') allow = values.length ? [...allow, ...values] : [];

@@ -23,7 +23,7 @@ export function parseRange(description: string, attr: string): Range | null {
   if (name!.toLowerCase() !== attr.toLowerCase()) return null;
   const opt = options.find((o) => o.toLowerCase().startsWith('range='));
   if (opt === undefined) return null;
-  const m = /^range=(\d{1,9})-(\d{1,9}|\*)$/i.exec(opt);
+  const m = opt.match(/^range=(\d{1,9})-(\d{1,9}|\*)$/i);
   if (!m) throw new DevlicError('DIRECTORY_FAILED', `the directory answered an attribute '${description}' whose range cannot be read`);
   const start = Number(m[1]);
   const end = m[2] === '*' ? null : Number(m[2]);

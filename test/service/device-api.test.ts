@@ -199,7 +199,7 @@ describe('entitlement', () => {
   it('counts devices by enforcement in /metrics, as the fleet filter does', async () => {
     const gauge = async () => {
       const text = await (await fetch(`${svc.url}/metrics`)).text();
-      return Object.fromEntries(['ok', 'failing', 'unknown'].map((s) => [s, Number(new RegExp(`devlic_devices_enforcement\\{state="${s}"\\} (\\d+)`).exec(text)?.[1])]));
+      return Object.fromEntries(['ok', 'failing', 'unknown'].map((s) => [s, Number(text.match(new RegExp(`devlic_devices_enforcement\\{state="${s}"\\} (\\d+)`))?.[1])]));
     };
     const before = await gauge();
     expect(before.failing).toBe(0); // the series exists at 0
