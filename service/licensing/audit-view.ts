@@ -5,7 +5,7 @@
 import type { Aggregates } from '../store/store.ts';
 import type { AuditEvent, AuditQuery } from '../../shared/schemas/admin.ts';
 
-const ID_PATTERN = /^(dev|grp|sub|adm|enr|asg|ugr)_[A-Za-z0-9]+$/;
+const ID_PATTERN = /^(dev|grp|sub|adm|enr|asg|ugr|dir)_[A-Za-z0-9]+$/;
 
 /** The current name of an object by its id's prefix. */
 function nameLookup(q: Aggregates, id: string): Promise<string | null> {
@@ -15,6 +15,7 @@ function nameLookup(q: Aggregates, id: string): Promise<string | null> {
     case 'sub': return q.subscriptions.nameOf(id);
     case 'adm': return q.access.adminName(id);
     case 'ugr': return q.userGroups.ref(id).then((r) => r?.name ?? null);
+    case 'dir': return q.directories.byId(id).then((r) => r?.name ?? null);
     default: return Promise.resolve(null);
   }
 }

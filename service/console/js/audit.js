@@ -43,13 +43,18 @@ export const ACTIONS = {
   'enroll-token.revoke': 'Revoked enrollment token',
   'admin.create': 'Created admin token',
   'admin.revoke': 'Revoked admin token',
+  'directory.add': 'Added directory',
+  'directory.update': 'Changed directory settings',
+  'directory.remove': 'Removed directory',
+  'directory.sync': 'Synced directory groups',
+  'directory.sync-failed': 'Directory sync failed (nothing changed)',
 };
 const AREAS = [
   ['license.', 'Licences'], ['subscription.', 'Subscriptions'], ['group.', 'Groups'], ['user-group.', 'User groups'], ['device.', 'Devices'],
-  ['enroll-token.', 'Enrollment tokens'], ['admin.', 'Admin tokens'],
+  ['directory.', 'Directories'], ['enroll-token.', 'Enrollment tokens'], ['admin.', 'Admin tokens'],
 ];
 const COLS = ['When', 'Who', 'What', 'Target', 'Details'];
-const ID = /^(dev|grp|sub|adm|enr|asg|ugr)_[A-Za-z0-9]+$/;
+const ID = /^(dev|grp|sub|adm|enr|asg|ugr|dir)_[A-Za-z0-9]+$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 // Keys whose value is an internal id nobody needs to read.
 const HIDDEN_KEYS = new Set(['assignment']);
