@@ -3,7 +3,7 @@
 // the enrollment's own transaction against what the last sync read, with
 // the sync's rules (dNSHostName, its first label, cn; a hostname two devices
 // report matches neither). Re-enrolling under another hostname, retiring and
-// restoring move it at once too. A computer added to the directory after
+// restoring, and an admin's merge move it at once too. A computer added to the directory after
 // the last sync still waits for the next one: the directory is not asked at
 // enrollment. The periodic sync is set to 24 h so that nothing here is done
 // by it. On SQLite and (project integration-pg) PostgreSQL.
@@ -109,6 +109,21 @@ describe.skipIf(!run)(`a device joins its directory group when it enrolls (${TES
     await reenroll('office', 'lab-07.corp.example');
     expect(await members()).toEqual(['lab-07.corp.example:directory', 'twin:directory']);
     expect(await status('office')).toBe('licensed');
+  });
+
+  it('a reinstalled machine (new key, same hostname) makes its computer ambiguous; merging it back gives the computer to the old id at once', async () => {
+    // 'office' holds lab-07 since the test above. Its disk is wiped: the new agent has no proof and enrolls as a new record.
+    const wiped = new SimDevice(svc.url, { ...dev.office!.facts });
+    expect((await wiped.enroll(token)).status).toBe(201);
+    dev['office-new'] = wiped;
+    const [into, from] = [dev.office!.deviceId, dev['office-new']!.deviceId];
+    expect((await admin.ok('GET', `/devices/${from}`)).duplicateOf?.id).toBe(into);
+    expect(await members()).toEqual(['twin:directory']);
+    await admin.ok('POST', `/devices/${into}/merge`, { from });
+    // The merge retires the new record and gives its facts to the old id: lab-07 has one device again, with no sync run.
+    expect(await members()).toEqual(['lab-07.corp.example:directory', 'twin:directory']);
+    const old = await admin.ok('GET', `/devices/${into}`);
+    expect([old.licensed, old.groups.map((g: any) => g.id)]).toEqual([true, [group]]);
   });
 
   it('a computer added in the directory after the last sync waits for the next sync (the directory is not asked at enrollment)', async () => {
