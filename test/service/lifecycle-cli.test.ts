@@ -59,7 +59,9 @@ beforeAll(async () => {
 });
 afterAll(async () => { await svc?.stop(); });
 
-describe('devlic-admin lifecycle commands', () => {
+// Every case spawns devlic-admin several times (one Node start each): on a busy
+// 2-core machine the default 30 s came near; the budget is for slow starts.
+describe('devlic-admin lifecycle commands', { timeout: 120_000 }, () => {
   it('prints its version like the other two binaries', async () => {
     const r = await cli(['--version']);
     expect([r.code, r.out]).toEqual([0, 'devlic-admin 0.1.0\n']);
