@@ -5,10 +5,14 @@
 import { API } from '../../shared/api.ts';
 import { UsageError } from '../../shared/cli.ts';
 import { checkRef, count, parseCount, parseExpires, parseStale, parseTermEnd, query, required, seg, str, take } from './arguments.ts';
+import type { CreateSubscriptionBody, UpdateSubscriptionBody } from '../../shared/schemas/subscriptions.ts';
 import type {
-  AssignBody, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody, CreateSubscriptionBody,
-  DeviceTagsBody, GroupChildBody, GroupDevicesBody, GroupRuleBody, RulePreviewBody, MergeDevicesBody, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
-} from '../../shared/schemas/admin.ts';
+  CreateGroupBody, GroupChildBody, GroupDevicesBody, GroupRuleBody, RulePreviewBody, UpdateGroupBody,
+} from '../../shared/schemas/groups.ts';
+import type { AssignBody } from '../../shared/schemas/assignments.ts';
+import type { DeviceTagsBody, MergeDevicesBody, UpdateDeviceBody } from '../../shared/schemas/fleet.ts';
+import type { CreateEnrollTokenBody } from '../../shared/schemas/enroll-tokens.ts';
+import type { CreateAdminBody } from '../../shared/schemas/admins.ts';
 import * as r from './render.ts';
 import * as ru from './render-users.ts';
 import type { AssignUserGroupBody } from '../../shared/schemas/user-admin.ts';
