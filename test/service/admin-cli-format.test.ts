@@ -15,7 +15,8 @@ import type { DeviceView } from '../../shared/schemas/fleet.ts';
 import type { EnrollToken } from '../../shared/schemas/enroll-tokens.ts';
 import type { Admin } from '../../shared/schemas/admins.ts';
 import { parseInvocation, type Env } from '../../service/admin-cli/args.ts';
-import { COMMANDS, parseTermEnd, seg } from '../../service/admin-cli/commands.ts';
+import { COMMANDS } from '../../service/admin-cli/commands.ts';
+import { parseTermEnd, seg } from '../../service/admin-cli/arguments.ts';
 import { hintFor } from '../../service/admin-cli/client.ts';
 import {
   renderAdminCreated, renderDevice, renderDevices, renderEnrollTokenCreated, renderMerged, renderProducts, renderUnassigned,
