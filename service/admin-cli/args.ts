@@ -3,7 +3,8 @@
 // and every usage error (exit 2) is unit-tested without a server.
 import { parseArgs } from 'node:util';
 import { parse, UsageError, type Options } from '../../shared/cli.ts';
-import { COMMANDS, commandsOf, findCommand, NOUNS, type ApiRequest, type CommandSpec } from './commands.ts';
+import type { ApiRequest, CommandSpec } from './command-spec.ts';
+import { COMMANDS, commandsOf, findCommand, NOUNS } from './commands.ts';
 import { commandUsage, DEFAULT_SERVER, isNoun, mainUsage, nounUsage, PROGRAM } from './usage.ts';
 import pkg from '../../package.json' with { type: 'json' };
 

@@ -2,7 +2,7 @@
 // typed into path segments, counts, dates and query strings, with UsageError
 // (exit 2) for anything malformed. Pure, so they are tested without a server.
 import { parseDuration, UsageError } from '../../shared/cli.ts';
-import type { CommandArgs } from './commands.ts';
+import type { CommandArgs } from './command-spec.ts';
 
 /** A path segment for an id or name typed by the admin. */
 export function seg(ref: string): string {

@@ -4,7 +4,7 @@
 // `{error: {code, message}}` answers, CliFailure for everything else.
 import { Agent } from 'undici';
 import { DevlicError, type ErrorCode } from '../../shared/errors.ts';
-import type { ApiRequest } from './commands.ts';
+import type { ApiRequest } from './command-spec.ts';
 
 /** A failure outside the service's error contract (network, timeout, not a devlic answer). */
 export class CliFailure extends Error {

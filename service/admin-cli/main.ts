@@ -8,7 +8,7 @@ import { runCli } from '../../shared/cli.ts';
 import type { Impact } from '../../shared/schemas/admin.ts';
 import { parseInvocation } from './args.ts';
 import { ApiError, callApi, CliFailure, type ClientOptions } from './client.ts';
-import { withConfirm, type ApiRequest } from './commands.ts';
+import { withConfirm, type ApiRequest } from './command-spec.ts';
 import { renderImpact } from './render.ts';
 import { PROGRAM, TOKEN_PLACES } from './usage.ts';
 

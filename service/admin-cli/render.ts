@@ -1,10 +1,14 @@
 // Human-readable output of each devlic-admin command: turns the admin API's
 // objects into tables and short messages. Pure functions of (answer, context);
 // `--json` bypasses this module and prints the API's objects as they are.
-import type {
-  Admin, Assignment, AuditEvent, Deleted, DeviceDetail, DeviceView, EnrollToken, Group, Impact, MergeResult, Product,
-  RulePreview, Subscription, UnassignResult,
-} from '../../shared/schemas/admin.ts';
+import type { Deleted, Impact } from '../../shared/schemas/admin.ts';
+import type { Product, Subscription } from '../../shared/schemas/subscriptions.ts';
+import type { Group, RulePreview } from '../../shared/schemas/groups.ts';
+import type { Assignment, UnassignResult } from '../../shared/schemas/assignments.ts';
+import type { DeviceDetail, DeviceView, MergeResult } from '../../shared/schemas/fleet.ts';
+import type { EnrollToken } from '../../shared/schemas/enroll-tokens.ts';
+import type { Admin } from '../../shared/schemas/admins.ts';
+import type { AuditEvent } from '../../shared/schemas/audit.ts';
 import { formatKeyValue, formatRelative, formatTable, formatTime, names, plural, sanitize, truncate } from './table.ts';
 
 export interface RenderContext {

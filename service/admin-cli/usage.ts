@@ -1,6 +1,7 @@
 // Help text of devlic-admin: the overview, one noun's sub-commands, and one
 // command's options. Generated from the command table so it cannot drift.
-import { COMMANDS, commandsOf, NOUNS, type CommandSpec } from './commands.ts';
+import type { CommandSpec } from './command-spec.ts';
+import { COMMANDS, commandsOf, NOUNS } from './commands.ts';
 
 export const PROGRAM = 'devlic-admin';
 

@@ -8,12 +8,20 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API } from '../../shared/api.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import { validate } from '../../shared/validate.ts';
+import { Deleted, ListOf, Ref } from '../../shared/schemas/admin.ts';
+import { CreateSubscriptionBody, Product, Subscription, UpdateSubscriptionBody } from '../../shared/schemas/subscriptions.ts';
 import {
-  Admin, AssignBody, Assignment, AuditEvent, AuditQuery, CreateAdminBody, CreateEnrollTokenBody, CreateGroupBody,
-  CreateSubscriptionBody, DeleteGroupBody, Deleted, DeviceCsvQuery, DeviceDetail, DeviceList, DeviceListQuery, DeviceView, EnrollToken, Group,
-  GroupChildBody, GroupDevicesBody, GroupRuleBody, DeviceTagsBody, RulePreview, RulePreviewBody, ListOf, MergeDevicesBody, MergeResult, Product, Ref, RetireDeviceBody, RevokeAdminBody,
-  Subscription, UnassignResult, UpdateDeviceBody, UpdateGroupBody, UpdateSubscriptionBody,
-} from '../../shared/schemas/admin.ts';
+  CreateGroupBody, DeleteGroupBody, Group, GroupChildBody, GroupDevicesBody, GroupRuleBody, RulePreview,
+  RulePreviewBody, UpdateGroupBody,
+} from '../../shared/schemas/groups.ts';
+import { AssignBody, Assignment, UnassignResult } from '../../shared/schemas/assignments.ts';
+import {
+  DeviceCsvQuery, DeviceDetail, DeviceList, DeviceListQuery, DeviceTagsBody, DeviceView, MergeDevicesBody, MergeResult,
+  RetireDeviceBody, UpdateDeviceBody,
+} from '../../shared/schemas/fleet.ts';
+import { CreateEnrollTokenBody, EnrollToken } from '../../shared/schemas/enroll-tokens.ts';
+import { Admin, CreateAdminBody, RevokeAdminBody } from '../../shared/schemas/admins.ts';
+import { AuditEvent, AuditQuery } from '../../shared/schemas/audit.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { authenticateAdmin, createAdmin, createEnrollToken, revokeAdmin, revokeEnrollToken } from '../licensing/access.ts';
 import { assign, unassign } from '../licensing/assignments.ts';

@@ -3,7 +3,8 @@
 // Both can be revoked: a revoked admin token is refused from its next request
 // on, a revoked enrollment token enrolls nothing; both stay listed.
 import { DevlicError } from '../../shared/errors.ts';
-import type { CreateEnrollTokenBody, Role } from '../../shared/schemas/admin.ts';
+import type { Role } from '../../shared/schemas/admin.ts';
+import type { CreateEnrollTokenBody } from '../../shared/schemas/enroll-tokens.ts';
 import type { Aggregates } from '../store/store.ts';
 import type { AdminRef } from '../store/queries/access.ts';
 import { type Actor, type LicensingContext, hashSecret, newId, newSecret } from './context.ts';

@@ -11,7 +11,9 @@
 // People are the members of any user group plus everyone who already has an
 // answer (so a person removed from every group gets NOT_IN_LICENSED_GROUP).
 import type { EntitlementReason } from '../../shared/schemas/common.ts';
-import { subscriptionState, type AllocSubscription, type DeviceEntitlement, type SubscriptionUsage } from './allocate.ts';
+import {
+  outranks, subscriptionState, unseatedReason, type AllocSubscription, type DeviceEntitlement, type SubscriptionUsage,
+} from './allocate.ts';
 
 export interface UserAllocInput {
   now: number;
@@ -28,8 +30,6 @@ export interface UserAllocResult {
   /** Per subscription; devicesReached counts people. */
   subscriptions: Map<string, SubscriptionUsage>;
 }
-
-const RANK: Partial<Record<EntitlementReason, number>> = { SEATS_EXHAUSTED: 3, SUBSCRIPTION_SUSPENDED: 2, SUBSCRIPTION_EXPIRED: 1, NOT_IN_LICENSED_GROUP: 0 };
 
 export function allocateUserSeats(input: UserAllocInput): UserAllocResult {
   const users = new Map<string, DeviceEntitlement>();
@@ -54,7 +54,7 @@ export function allocateUserSeats(input: UserAllocInput): UserAllocResult {
   const usage = new Map<string, SubscriptionUsage>();
   const unlicensed = (u: string, reason: EntitlementReason, sub: AllocSubscription, group: string) => {
     const cur = users.get(u)!;
-    if (cur.status === 'licensed' || (RANK[cur.reason] ?? 0) >= (RANK[reason] ?? 0)) return;
+    if (cur.status === 'licensed' || !outranks(reason, cur.reason)) return;
     users.set(u, { status: 'unlicensed', reason, product: sub.productSku, subscription: sub.id, group });
   };
 
@@ -72,7 +72,7 @@ export function allocateUserSeats(input: UserAllocInput): UserAllocResult {
     const state = subscriptionState(sub, input.now);
     const ordered = [...reach].sort((a, b) => a[1].ord - b[1].ord);
     if (state !== 'active') {
-      for (const [u, r] of ordered) unlicensed(u, state === 'expired' ? 'SUBSCRIPTION_EXPIRED' : 'SUBSCRIPTION_SUSPENDED', sub, r.group);
+      for (const [u, r] of ordered) unlicensed(u, unseatedReason(state), sub, r.group);
       continue;
     }
     let holders = held.get(sub.productSku);

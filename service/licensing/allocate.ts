@@ -52,6 +52,16 @@ export function subscriptionState(s: AllocSubscription, now: number): 'active' |
   return 'active';
 }
 
+/** The reason a subscription in this state gives a device (or person) it reached but did not seat. */
+export function unseatedReason(state: 'active' | 'expired' | 'suspended'): EntitlementReason {
+  return state === 'active' ? 'SEATS_EXHAUSTED' : state === 'expired' ? 'SUBSCRIPTION_EXPIRED' : 'SUBSCRIPTION_SUSPENDED';
+}
+
+/** Whether the unlicensed `reason` replaces `current`: of several, the answer shows the most actionable. */
+export function outranks(reason: EntitlementReason, current: EntitlementReason): boolean {
+  return (UNLICENSED_RANK[reason] ?? 0) > (UNLICENSED_RANK[current] ?? 0);
+}
+
 // Devices are integers in here, and the per-device state lives in typed
 // arrays indexed by them: at 100,000 devices the Map/Set-keyed version spent
 // most of its time hashing id strings (see bench/README.md). A recompute
@@ -242,7 +252,7 @@ export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
     use.devicesReached = candidates.length;
     candidates.sort((a, b) => candOrd[a] - candOrd[b]);
     const state = subscriptionState(sub, input.now);
-    const lost: EntitlementReason | null = state === 'active' ? 'SEATS_EXHAUSTED' : state === 'expired' ? 'SUBSCRIPTION_EXPIRED' : state === 'suspended' ? 'SUBSCRIPTION_SUSPENDED' : null;
+    const lost = unseatedReason(state);
     for (const i of candidates) {
       if (out[i]) continue;
       if (status[i] === LICENSED && product[i] === p) continue;
@@ -257,7 +267,7 @@ export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
       }
       if (state === 'active') noSeat.push(i);
       if (status[i] === LICENSED) continue;
-      if ((UNLICENSED_RANK[lost!] ?? 0) > (UNLICENSED_RANK[reason[i] ?? initialReason[i]] ?? 0)) {
+      if (outranks(lost, reason[i] ?? initialReason[i])) {
         reason[i] = lost; product[i] = p; subOf[i] = k; groupAt[i] = candGroup[i];
       }
     }

@@ -3,7 +3,7 @@
 // "license.unassign Shared laptops". Names come from the current rows, and for
 // objects deleted since, from the names the deleting event recorded.
 import type { Aggregates } from '../store/store.ts';
-import type { AuditEvent, AuditQuery } from '../../shared/schemas/admin.ts';
+import type { AuditEvent, AuditQuery } from '../../shared/schemas/audit.ts';
 
 const ID_PATTERN = /^(dev|grp|sub|adm|enr|asg|ugr|dir)_[A-Za-z0-9]+$/;
 

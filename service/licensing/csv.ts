@@ -4,8 +4,8 @@
 // cell that starts like a formula (= + - @, or a tab / carriage return that
 // some spreadsheets skip before one) gets a leading ' so it is shown as text,
 // never run. Hostnames and user names come from devices, not from admins.
-import type { DeviceView } from '../../shared/schemas/admin.ts';
-import { DEVICE_CSV_COLUMNS } from '../../shared/schemas/admin.ts';
+import type { DeviceView } from '../../shared/schemas/fleet.ts';
+import { DEVICE_CSV_COLUMNS } from '../../shared/schemas/fleet.ts';
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 

@@ -1,7 +1,7 @@
 // Subscription changes: buying seats of a product, changing seats, term or
 // status. Each is one audited transaction (LicensingContext.mutate).
 import { DevlicError } from '../../shared/errors.ts';
-import type { CreateSubscriptionBody, UpdateSubscriptionBody } from '../../shared/schemas/admin.ts';
+import type { CreateSubscriptionBody, UpdateSubscriptionBody } from '../../shared/schemas/subscriptions.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { resolveRef } from './resolve.ts';
 import type { Aggregates } from '../store/store.ts';

@@ -3,9 +3,14 @@
 // transaction as the entitlements, so what an admin sees is what devices get.
 import type { Aggregates } from '../store/store.ts';
 import { createHash } from 'node:crypto';
+import type { Product, Subscription } from '../../shared/schemas/subscriptions.ts';
+import type { Group } from '../../shared/schemas/groups.ts';
+import type { Assignment } from '../../shared/schemas/assignments.ts';
 import type {
-  Admin, Assignment, DeviceDetail, DeviceEnforcement, DeviceFactsView, DeviceList, DeviceListQuery, DeviceView, EnrollToken, Group, Product, Subscription,
-} from '../../shared/schemas/admin.ts';
+  DeviceDetail, DeviceEnforcement, DeviceFactsView, DeviceList, DeviceListQuery, DeviceView,
+} from '../../shared/schemas/fleet.ts';
+import type { EnrollToken } from '../../shared/schemas/enroll-tokens.ts';
+import type { Admin } from '../../shared/schemas/admins.ts';
 import type { DeviceFacts, EnforcerHealth } from '../../shared/schemas/device.ts';
 import { subscriptionState } from './allocate.ts';
 import { resolveRef } from './resolve.ts';

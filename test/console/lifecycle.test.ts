@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
-import { DEVICE_CSV_COLUMNS } from '../../shared/schemas/admin.ts';
+import { DEVICE_CSV_COLUMNS } from '../../shared/schemas/fleet.ts';
 import { launch, missing, required, screenshot, signIn, watchErrors } from './browser.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';

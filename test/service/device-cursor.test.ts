@@ -13,7 +13,7 @@ import { deviceQueries } from '../../service/store/queries/devices.ts';
 import { seedCatalogue } from '../../service/licensing/catalogue.ts';
 import { listDevices } from '../../service/licensing/views.ts';
 import { encodeDeviceCursor } from '../../service/licensing/device-cursor.ts';
-import type { DeviceListQuery } from '../../shared/schemas/admin.ts';
+import type { DeviceListQuery } from '../../shared/schemas/fleet.ts';
 import { seedFleet } from '../../bench/seed-fleet.ts';
 import { tempDir } from '../helpers/processes.ts';
 import { databaseFor } from '../helpers/test-backend.ts';

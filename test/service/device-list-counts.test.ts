@@ -17,7 +17,7 @@ import { createSubscription } from '../../service/licensing/subscriptions.ts';
 import { assign, unassign } from '../../service/licensing/assignments.ts';
 import { deleteDevice, retireDevice } from '../../service/licensing/lifecycle.ts';
 import { listDevices } from '../../service/licensing/views.ts';
-import type { DeviceListQuery, DeviceView } from '../../shared/schemas/admin.ts';
+import type { DeviceListQuery, DeviceView } from '../../shared/schemas/fleet.ts';
 import { seedFleet } from '../../bench/seed-fleet.ts';
 import { tempDir } from '../helpers/processes.ts';
 import { databaseFor } from '../helpers/test-backend.ts';

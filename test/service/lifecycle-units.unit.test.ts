@@ -9,7 +9,7 @@ import { csvCell, csvLine, devicesCsv, enforcementOf } from '../../service/licen
 import { describeImpact } from '../../service/licensing/context.ts';
 import { retireStaleSeconds } from '../../service/config.ts';
 import { parseDuration, UsageError } from '../../shared/cli.ts';
-import type { DeviceView } from '../../shared/schemas/admin.ts';
+import type { DeviceView } from '../../shared/schemas/fleet.ts';
 import { parseInvocation } from '../../service/admin-cli/args.ts';
 import { renderImpact } from '../../service/admin-cli/render.ts';
 

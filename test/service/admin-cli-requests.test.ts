@@ -1,25 +1,16 @@
-// Unit tests of devlic-admin's pure parts: the table formatter and times, the
-// argv → API request mapping with its usage errors, and the human output of
-// the commands. A few process-level checks run the real entry point for the
-// exit-code contract (2 usage, 1 failure, 0 help) without a licensing service.
-import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+// devlic-admin's argv → API request mapping: every command of the table, path
+// encoding, global flags and environment, --help at every level, and the
+// usage errors (exit 2) for what an admin may mistype. Pure, no service.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli.ts';
-import type { Admin, DeviceView, EnrollToken, Product, UnassignResult } from '../../shared/schemas/admin.ts';
 import { parseInvocation, type Env } from '../../service/admin-cli/args.ts';
-import { COMMANDS, parseTermEnd, seg } from '../../service/admin-cli/commands.ts';
-import { hintFor } from '../../service/admin-cli/client.ts';
-import {
-  renderAdminCreated, renderDevice, renderDevices, renderEnrollTokenCreated, renderMerged, renderProducts, renderUnassigned,
-} from '../../service/admin-cli/render.ts';
-import { formatKeyValue, formatRelative, formatTable, formatTime, sanitize, truncate } from '../../service/admin-cli/table.ts';
+import { COMMANDS } from '../../service/admin-cli/commands.ts';
+import { seg } from '../../service/admin-cli/arguments.ts';
 
 const ENV: Env = { DEVLIC_ADMIN_TOKEN: 'tok-env' };
-const NOW = new Date('2026-05-01T12:00:00Z');
 
 function call(argv: string[], env: Env = ENV) {
   const inv = parseInvocation(argv, env);
@@ -42,68 +33,6 @@ function usageError(argv: string[], env: Env = ENV): string {
   }
   throw new Error(`no usage error for: ${argv.join(' ')}`);
 }
-
-describe('table formatting', () => {
-  it('aligns columns, right-aligns numbers and leaves no trailing spaces', () => {
-    const out = formatTable(['SKU', 'TOTAL', 'NAME'], [['A', 5, 'x'], ['LONGER', 120, 'yy']], ['left', 'right']);
-    expect(out).toBe(
-      'SKU     TOTAL  NAME\n' +
-      'A           5  x\n' +
-      'LONGER    120  yy\n',
-    );
-    for (const line of out.split('\n')) expect(line).toBe(line.trimEnd());
-  });
-
-  it('prints null cells as "-" and a header alone for no rows', () => {
-    expect(formatTable(['A', 'B'], [[null, undefined]])).toBe('A  B\n-  -\n');
-    expect(formatTable(['ID', 'NAME'], [])).toBe('ID  NAME\n');
-  });
-
-  it('neutralises control characters from device-supplied names', () => {
-    expect(sanitize('pc\u001b[31m\nx\u009b')).toBe('pc?[31m?x?');
-    const out = formatTable(['NAME'], [['evil\r\nrow']]);
-    expect(out.split('\n')).toHaveLength(3);
-  });
-
-  it('truncates with an ellipsis, counting code points', () => {
-    expect(truncate('abcdef', 4)).toBe('abc…');
-    expect(truncate('abc', 4)).toBe('abc');
-    expect(truncate('ééééé', 3)).toBe('éé…');
-  });
-
-  it('formats key/value blocks aligned on the longest label', () => {
-    expect(formatKeyValue([['ID', 'x'], ['Created', null]])).toBe('ID:       x\nCreated:  -\n');
-  });
-});
-
-describe('times', () => {
-  it('shows past times relative to now', () => {
-    expect(formatRelative('2026-05-01T11:59:48Z', NOW)).toBe('12s ago');
-    expect(formatRelative('2026-05-01T11:55:00Z', NOW)).toBe('5m ago');
-    expect(formatRelative('2026-05-01T09:00:00Z', NOW)).toBe('3h ago');
-    expect(formatRelative('2026-04-28T12:00:00Z', NOW)).toBe('3d ago');
-    expect(formatRelative('2026-05-01T12:00:00Z', NOW)).toBe('0s ago');
-  });
-
-  it('shows future times as "in …", null as "never" and garbage as it is', () => {
-    expect(formatRelative('2026-05-08T12:00:00Z', NOW)).toBe('in 7d');
-    expect(formatRelative(null, NOW)).toBe('never');
-    expect(formatRelative('not a date', NOW)).toBe('not a date');
-  });
-
-  it('formats absolute times in UTC', () => {
-    expect(formatTime('2026-05-01T14:03:59.999+02:00')).toBe('2026-05-01 12:03 UTC');
-    expect(formatTime(null)).toBe('-');
-  });
-
-  it('parses --term-end dates and date-times', () => {
-    expect(parseTermEnd('2027-06-30')).toBe('2027-06-30T23:59:59.000Z');
-    expect(parseTermEnd('2027-06-30T12:00:00+02:00')).toBe('2027-06-30T10:00:00.000Z');
-    expect(() => parseTermEnd('2027-02-30')).toThrow(UsageError);
-    expect(() => parseTermEnd('30/06/2027')).toThrow(UsageError);
-    expect(() => parseTermEnd('2027-06-30T12:00:00')).toThrow(/--term-end/);
-  });
-});
 
 describe('argv → request mapping', () => {
   // devlic-admin reads the bind password from this file on the admin's side.
@@ -317,139 +246,5 @@ describe('usage errors (exit 2)', () => {
 
   it('reports a bad DEVLIC_SERVER by name', () => {
     expect(usageError(['whoami'], { DEVLIC_SERVER: 'localhost:8470' })).toMatch(/DEVLIC_SERVER/);
-  });
-});
-
-describe('human output', () => {
-  const ctx = { now: NOW, server: 'http://127.0.0.1:8470' };
-
-  const device = (over: Partial<DeviceView>): DeviceView => ({
-    id: 'dev_1', name: 'laptop-01', groups: [{ id: 'grp_1', name: 'Lab' }], licensed: true, reason: 'ASSIGNED',
-    product: 'M365-DEV', subscription: { id: 'sub_1', name: 'EA' }, licenseGroup: { id: 'grp_1', name: 'Lab' },
-    entitlementSeq: 4, disabled: false, lastMode: 'full', lastReason: 'ASSIGNED', lastSeenAt: '2026-05-01T11:59:48Z',
-    users: [{ name: 'alice', mode: 'full' }, { name: 'bob', mode: 'full' }], agentVersion: '0.1.0',
-    cacheExpiresAt: null, enforcement: { ok: true, failing: [] }, enrolledAt: '2026-04-01T00:00:00Z', duplicateOf: null, retired: null, ...over,
-  });
-
-  it('lists devices with seat, reason, last mode, enforced, relative last seen and users', () => {
-    const out = renderDevices({
-      items: [
-        device({}),
-        device({ id: 'dev_2', name: 'tablet-7', groups: [], licensed: false, reason: 'NOT_IN_LICENSED_GROUP', lastMode: null, lastSeenAt: null, users: [], enforcement: { ok: null, failing: [] } }),
-        device({ id: 'dev_3', name: 'lab-3', enforcement: { ok: false, failing: [{ enforcer: 'libreoffice', reason: 'too old' }, { enforcer: 'hook', reason: 'exit 1' }] } }),
-      ],
-      total: 3,
-    }, ctx);
-    const lines = out.trimEnd().split('\n');
-    expect(lines[0].split(/\s{2,}/)).toEqual(['ID', 'NAME', 'GROUPS', 'SEAT', 'REASON', 'LAST MODE', 'ENFORCED', 'LAST SEEN', 'USERS']);
-    expect(lines[1].split(/\s{2,}/)).toEqual(['dev_1', 'laptop-01', 'Lab', 'yes', 'ASSIGNED', 'full', 'yes', '12s ago', 'alice, bob']);
-    expect(lines[2].split(/\s{2,}/)).toEqual(['dev_2', 'tablet-7', '-', 'no', 'NOT_IN_LICENSED_GROUP', '-', 'unknown', 'never', '-']);
-    expect(lines[3].split(/\s{2,}/)).toEqual(['dev_3', 'lab-3', 'Lab', 'yes', 'ASSIGNED', 'full', 'NO (libreoffice, hook)', '12s ago', 'alice, bob']);
-    expect(lines).toHaveLength(4);
-    // Every column starts at the same offset on every line.
-    expect(lines[1].indexOf('yes')).toBe(lines[0].indexOf('SEAT'));
-    expect(lines[2].indexOf('never')).toBe(lines[0].indexOf('LAST SEEN'));
-  });
-
-  it('shows a possible duplicate with the merge command, hashed identifiers as such, and a merge', () => {
-    const facts = { machineIdHash: 'sha256:0123456789ab', hardwareUuid: 'sha256:ba9876543210', serial: 'sha256:aaaabbbbcccc', hostname: 'lap', manufacturer: 'M', model: 'X', os: 'Linux', redacted: true };
-    const out = renderDevice({ ...device({ id: 'dev_new', duplicateOf: { id: 'dev_old', name: 'laptop-01' } }), facts, tags: [], osVersion: '10.0.22631', lastError: null, reports: [] }, ctx);
-    expect(out).toMatch(/OS version: +10\.0\.22631/);
-    expect(out).toMatch(/Possible duplicate of: +laptop-01 \(dev_old\).*devlic-admin devices merge dev_new dev_old/);
-    expect(out).toMatch(/Serial: +sha256:aaaabbbbcccc/);
-    expect(out).toMatch(/Identifiers: +shown as short hashes/);
-    expect(renderDevice({ ...device({}), facts: { ...facts, redacted: false }, tags: [], osVersion: null, lastError: null, reports: [] }, ctx)).not.toMatch(/Identifiers|duplicate/);
-    const merged = renderMerged({ id: 'dev_old', retired: 'dev_new', device: device({ id: 'dev_old', name: 'laptop-01' }) }, ctx);
-    expect(merged).toMatch(/^Merged device dev_new into 'laptop-01' \(dev_old\): it keeps its groups and seat/);
-  });
-
-  it('says when a device page is not the whole fleet', () => {
-    const out = renderDevices({ items: [device({})], total: 40 }, ctx);
-    expect(out).toContain('Showing 1 of 40 devices; use --offset');
-    // With the next page's cursor, the note gives it as --after.
-    expect(renderDevices({ items: [device({})], total: 40, next: 'WyJhIiwiYiJd' }, ctx)).toContain('Showing 1 of 40 devices; next page: --after WyJhIiwiYiJd.');
-    expect(renderDevices({ items: [], total: 0 }, ctx)).toBe('No devices.\n');
-  });
-
-  it('lists products with seat counts', () => {
-    const p: Product = { id: 'prd_1', sku: 'M365-DEV', name: 'Microsoft 365 Apps for enterprise (device)', channel: 'EA', seatsTotal: 20, seatsAssigned: 3, seatsAvailable: 17 };
-    const lines = renderProducts({ items: [p], total: 1 }).trimEnd().split('\n');
-    expect(lines[0].split(/\s{2,}/)).toEqual(['SKU', 'NAME', 'CHANNEL', 'TOTAL', 'ASSIGNED', 'AVAILABLE']);
-    expect(lines[1].split(/\s{2,}/)).toEqual(['M365-DEV', 'Microsoft 365 Apps for enterprise (device)', 'EA', '20', '3', '17']);
-  });
-
-  it('says how many devices lost their licence on unassign', () => {
-    const r: UnassignResult = { id: 'asg_1', subscription: { id: 'sub_1', name: 'EA' }, group: { id: 'grp_1', name: 'Lab' }, devicesAffected: 20 };
-    expect(renderUnassigned(r)).toContain('20 devices lost their licence');
-    expect(renderUnassigned({ ...r, devicesAffected: 1 })).toContain('1 device lost its licence');
-  });
-
-  it('shows a new enrollment token once, with the agent command that uses it', () => {
-    const t: EnrollToken = { id: 'enr_1', expiresAt: '2026-05-08T12:00:00Z', usesLeft: 20, status: 'active', revokedAt: null, revokedBy: null, group: null, createdAt: '2026-05-01T12:00:00Z', token: 'dlenr_abc123' };
-    const out = renderEnrollTokenCreated(t, ctx);
-    expect(out).toMatch(/shown only once/);
-    expect(out).toContain('\n    dlenr_abc123\n');
-    expect(out).toContain('devlic-agent enroll --server http://127.0.0.1:8470 --token dlenr_abc123');
-    expect(out).toContain('in 7d');
-  });
-
-  it('shows a new admin token once', () => {
-    const a: Admin = { id: 'adm_2', name: 'helpdesk', role: 'reader', createdAt: '2026-05-01T12:00:00Z', revokedAt: null, revokedBy: null, token: 'dladm_xyz' };
-    const out = renderAdminCreated(a);
-    expect(out).toContain('\n    dladm_xyz\n');
-    expect(out).toMatch(/Role:\s+reader/);
-  });
-
-  it('hints what to do for the service error codes', () => {
-    expect(hintFor('FORBIDDEN', 403)).toMatch(/global-admin/);
-    expect(hintFor('AMBIGUOUS_NAME', 409)).toMatch(/id/);
-    expect(hintFor('DIRECTORY_FAILED', 502)).toMatch(/No membership was changed/);
-    expect(hintFor('GROUP_ALREADY_LICENSED', 409)).toMatch(/unassign/);
-    expect(hintFor('INTERNAL', 500)).toMatch(/log/);
-    expect(hintFor('VALIDATION_FAILED', 400)).toBeUndefined();
-  });
-});
-
-describe('exit codes of the real entry point', () => {
-  const node = resolve('node_modules/.bin/node');
-  const run = (args: string[], env: Record<string, string> = {}) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-    if (!('DEVLIC_ADMIN_TOKEN' in env)) delete childEnv.DEVLIC_ADMIN_TOKEN;
-    if (!('DEVLIC_SERVER' in env)) delete childEnv.DEVLIC_SERVER;
-    return spawnSync(node, ['service/admin-cli/main.ts', ...args], { encoding: 'utf8', env: childEnv, timeout: 20_000 });
-  };
-
-  it('exits 2 with a one-line reason for wrong usage', () => {
-    const r = run(['subscriptions', 'add', '--product', 'P', '--seats', 'abc']);
-    expect(r.status).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.split('\n')[0]).toBe("devlic-admin: --seats must be a whole number from 0 to 10000000 (got 'abc')");
-  });
-
-  it('exits 0 and prints usage for --help', () => {
-    const r = run(['devices', 'list', '--help']);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('--unlicensed');
-  });
-
-  it('exits 1 and says where the token is when there is none', () => {
-    const r = run(['whoami']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/DEVLIC_ADMIN_TOKEN/);
-    expect(r.stderr).toMatch(/admin-token/);
-  });
-
-  it('exits 1 with advice when the service cannot be reached', async () => {
-    const port = await new Promise<number>((done) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => done(p));
-      });
-    });
-    const server = `http://127.0.0.1:${port}`;
-    const r = run(['products', 'list', '--server', server], { DEVLIC_ADMIN_TOKEN: 't' });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`cannot reach the licensing service at ${server}`);
-    expect(r.stderr).toContain('is devlic-server running? use --server');
   });
 });
