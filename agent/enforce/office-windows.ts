@@ -1,11 +1,20 @@
 // Microsoft 365 Apps on Windows, switched through the registry with reg.exe
-// (execFile-style, no shell). Query first, write only what differs.
+// (execFile-style, no shell). Query first, write only what differs. Which
+// values each case wants is decided in office-windows-plan.ts (pure):
 //
-// full      = device-based licensing on, "Use Viewer Mode" policy off
-// read-only = "Use Viewer Mode" policy on, device-based licensing off (so
-//             Office does not run on a device licence devlic has withdrawn;
-//             users with a licence of their own can still activate, everyone
-//             else views and prints without activation prompts)
+// full (device licence) = device-based licensing on, "Use Viewer Mode" off
+//             in HKLM and in every loaded user hive
+// read-only = "Use Viewer Mode" policy on (HKLM), device-based licensing off
+//             (so Office does not run on a device licence devlic has
+//             withdrawn; everyone else views and prints without activation
+//             prompts), per-user values removed
+// per user  = the device holds no licence but a signed-in person holds a user
+//             licence: device-based licensing off, HKLM viewer mode off,
+//             viewer mode on in the per-user policy hive
+//             (HKU\<SID>\Software\Policies\...\Licensing) of each signed-in
+//             person without a licence, removed from every other loaded hive;
+//             machine-wide read-only instead when any signed-in person's SID
+//             cannot be resolved (the result's detail names them).
 //
 // Registry names and their sources:
 // - Click-to-Run: HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration,
@@ -28,9 +37,35 @@
 //   is also what Microsoft's vNextDiag2.ps1 reads). Behaviour: Microsoft
 //   Learn "Overview of viewer mode for Microsoft 365 Apps"
 //   (DeployOffice/overview-viewer-mode.md).
+// - Per-user viewer mode (looked up again for issue 16): L_ViewerMode is a
+//   Computer (machine) policy only. policypicker.app ("Use Viewer Mode",
+//   scope Computer, hive HKLM), admx-offsec-nl.pages.dev and admx.help
+//   (Registry Hive HKEY_LOCAL_MACHINE) publish no User variant, and Microsoft
+//   Learn's viewer-mode overview names only Computer Configuration\...\
+//   Microsoft Office 2016 (Machine)\Licensing Settings. No source found says
+//   Office reads HKCU\Software\Policies\Microsoft\Office\16.0\Common\
+//   Licensing\viewermode, so whether Office honours the per-user value is
+//   UNPROVEN (not documented, and not tried on Windows for devlic: there is
+//   no Windows machine in its CI). Why writing it is still safe: see
+//   docs/design.md, "Per-user enforcement and its limits". The licensing
+//   policies published for the user side (User Configuration > Microsoft
+//   Office 2016 > Subscription Activation) are others, e.g. L_AutoOrgIDGetKey
+//   "Automatically activate Office with federated organization credentials",
+//   HKCU\software\policies\microsoft\office\16.0\common\autoorgidgetkey
+//   (policypicker.app, scope User); Microsoft Learn's overview says to
+//   disable it beside viewer mode on version 2204 and older. devlic does not
+//   write it (it would stop a licensed person activating too).
+// - Who a loaded hive belongs to: HKU\<SID>\Volatile Environment USERNAME and
+//   USERDOMAIN (written at sign-in, but in the user's own writable hive), so
+//   it is checked against HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\
+//   ProfileList\<SID> ProfileImagePath (administrators only): the profile
+//   folder must be the user's (`alice` or `alice.<suffix>`). Only person
+//   hives (S-1-5-21-…, Entra ID S-1-12-1-…) are read or written.
 // Values devlic turns off are deleted rather than set to 0: "disabled" and
 // "not configured" mean the same for both policies, and deleting leaves no
-// trace after devlic is uninstalled.
+// trace after devlic is uninstalled. devlic owns viewermode in every person
+// hive as it owns it in HKLM: a value put there by someone else is removed
+// when devlic does not want it.
 import { promises as fsp } from 'node:fs';
 import { win32 } from 'node:path';
 import Type from 'typebox';

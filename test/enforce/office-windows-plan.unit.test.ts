@@ -169,6 +169,8 @@ describe('helpers', () => {
       { sid: 'S-1-5-21-1-3', userName: 'cy', profilePath: 'C:\\Users\\cyril' },
       { sid: 'S-1-5-21-1-4', userName: 'dee', profilePath: 'C:\\Users\\dee' },
       { sid: 'S-1-12-1-1-5', userName: 'dee', profilePath: 'C:\\Users\\dee.AzureAD' },
+      // bob's own hive edited to pass as ann: its ProfileList folder gives it away.
+      { sid: 'S-1-5-21-1-6', userName: 'ann', profilePath: 'C:\\Users\\bob' },
     ]);
     expect(Object.fromEntries(r.sids)).toEqual({ ann: 'S-1-5-21-1-1', 'bob@contoso': 'S-1-5-21-1-2' });
     expect(r.unresolved).toEqual(['cy', 'dee']);

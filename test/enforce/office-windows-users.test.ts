@@ -53,7 +53,7 @@ const HIVE_QUERIES = (sid: string) => [
   ['query', userPolicyKey(sid), '/reg:64'],
 ];
 
-describe('office-windows per person', () => {
+describe('office-windows per person', { timeout: 120_000 }, () => {
   it('a licensed and an unlicensed person: viewer mode in bob\'s hive only, then idempotent, then bob signs out', async () => {
     const { dir, enforcer, value, edit } = setup();
     // Start from the machine-wide read-only devlic wrote before anyone held a user licence.
