@@ -12,10 +12,12 @@
 //   HKLM viewer mode on, device-based licensing off, per-user values removed.
 // - per-user: the device is not licensed and some signed-in person holds a
 //   user licence. Device-based licensing off, HKLM viewer mode off, viewer
-//   mode on in the per-user policy hive of each signed-in person without a
-//   licence and removed from every other loaded hive, so the licensed
-//   person can activate with their own licence. Falls back to `machine`
-//   when any signed-in person's SID cannot be resolved.
+//   mode removed from the per-user policy hive of each signed-in person with
+//   a user licence (so they can activate with it) and on in every other
+//   loaded person hive: each signed-in person without a licence, and anyone
+//   whose hive is loaded but who is not a licensed signed-in person
+//   (default deny). Falls back to `machine` when any signed-in person's SID
+//   cannot be resolved.
 import { win32 } from 'node:path';
 import { checkSignInName } from '../../shared/sign-in.ts';
 import type { EnforcementTarget } from './types.ts';
@@ -150,7 +152,7 @@ export interface WindowsPlan {
   kind: CaseKind;
   /** Ordered: tightening writes before loosening ones (orderWants). */
   wants: Want[];
-  /** SIDs that get the per-user viewer mode. */
+  /** SIDs that get the per-user viewer mode (sorted). */
   viewerSids: string[];
   /** People whose SID could not be resolved (then kind is `machine`). */
   unresolved: string[];
@@ -171,7 +173,11 @@ export function planWindows(input: WindowsPlanInput): WindowsPlan {
       unresolved = r.unresolved;
       fallback = `no unique Windows account (SID) found for ${r.unresolved.join(', ')}`;
     } else {
-      viewerSids = [...new Set(c.unlicensed.map((p) => r.sids.get(p) as string))].sort();
+      // Default deny: every loaded person hive but a licensed person's gets
+      // viewer mode, so a person the session list missed (on Windows it can
+      // report fewer people than are signed in) is covered as well.
+      const licensedSids = new Set(c.licensed.map((p) => r.sids.get(p)));
+      viewerSids = input.sids.filter((sid) => !licensedSids.has(sid)).sort();
     }
   }
   const dblOn = kind === 'device';

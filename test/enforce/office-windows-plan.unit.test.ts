@@ -84,11 +84,13 @@ describe('planWindows, every mix', () => {
                   const identified = states.every((s) => s === 'ok' || s === 'domain');
                   expect(plan.kind).toBe(deviceLicensed ? 'device' : someUserLicence && identified && !refusedUser ? 'per-user' : 'machine');
                   expect(viewerOn(wants, POLICY_KEY)).toBe(plan.kind === 'machine');
-                  // Per-user values exactly on the hives of people without a licence; every other loaded hive is cleared.
+                  // Per-user values on every loaded hive but the licensed people's (default deny: the stray
+                  // hive of someone the session list missed too), and only in the per-user case.
                   for (const sid of sids) {
                     const i = sid === STRAY_SID || sid.startsWith('S-1-5-21-99-') ? -1 : Number(sid.split('-').pop()) - 1001;
                     const want = wants.find((w) => w.key === userPolicyKey(sid));
-                    expect(want?.value).toEqual(plan.kind === 'per-user' && i >= 0 && userModes[i].mode !== 'full' ? { type: 'REG_DWORD', data: '1' } : null);
+                    const licensedPerson = i >= 0 && userModes[i].licence === 'user';
+                    expect(want?.value).toEqual(plan.kind === 'per-user' && !licensedPerson ? { type: 'REG_DWORD', data: '1' } : null);
                   }
                   expect(wants.filter((w) => w.key.startsWith('HKU\\')).length).toBe(sids.length);
                   // Tightening writes all come before loosening ones.

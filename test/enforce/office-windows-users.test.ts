@@ -54,7 +54,7 @@ const HIVE_QUERIES = (sid: string) => [
 ];
 
 describe('office-windows per person', { timeout: 120_000 }, () => {
-  it('a licensed and an unlicensed person: viewer mode in bob\'s hive only, then idempotent, then bob signs out', async () => {
+  it('a licensed and an unlicensed person: viewer mode in bob\'s hive only, then idempotent, then sign-out and an unreported person', async () => {
     const { dir, enforcer, value, edit } = setup();
     // Start from the machine-wide read-only devlic wrote before anyone held a user licence.
     edit((r) => { r[full(POLICY_KEY).toUpperCase()] = { key: full(POLICY_KEY), values: { viewermode: { name: 'viewermode', type: 'REG_DWORD', data: '1' } } }; });
@@ -82,13 +82,26 @@ describe('office-windows per person', { timeout: 120_000 }, () => {
     expect(calls(dir).every((c) => c[0] === 'query')).toBe(true);
     clearCalls(dir);
 
-    // bob signs out; his hive is still loaded: the value devlic wrote there goes.
+    // bob signs out but his hive is still loaded: it keeps viewer mode (default
+    // deny: the session list can miss people), ann's stays clear, nothing is written.
     const annAlone: EnforcementTarget = { mode: 'full', reason: 'ASSIGNED', users: ['ann'], userModes: [um('ann', 'user')] };
     const out = await enforcer.apply(annAlone);
-    expect(out).toMatchObject({ ok: true, changed: true, detail: { case: 'per-user', viewerModeSids: [] } });
-    expect(calls(dir).filter((c) => c[0] !== 'query')).toEqual([['delete', userPolicyKey(BOB), '/v', 'viewermode', '/f', '/reg:64']]);
+    expect(out).toMatchObject({ ok: true, changed: false, detail: { case: 'per-user', viewerModeSids: [BOB] } });
+    expect(calls(dir).every((c) => c[0] === 'query')).toBe(true);
     // Device-based licensing stays off: ann activates with her own licence.
     expect(value(POLICY_KEY, 'dbsproplus')).toBeUndefined();
+    clearCalls(dir);
+
+    // Windows unloads bob's hive; another person the session list does not
+    // report signs in (their hive loads): they get viewer mode too.
+    const EVE = 'S-1-5-21-1111-2222-3333-1005';
+    edit((r) => {
+      for (const k of Object.keys(r)) if (k.includes(BOB)) delete r[k];
+      put(r, `HKU\\${EVE}\\Volatile Environment`, 'USERNAME', 'REG_SZ', 'eve');
+    });
+    const withEve = await enforcer.apply(annAlone);
+    expect(withEve).toMatchObject({ ok: true, changed: true, detail: { viewerModeSids: [EVE] } });
+    expect(calls(dir).filter((c) => c[0] !== 'query')).toEqual([['add', userPolicyKey(EVE), '/v', 'viewermode', ...ON]]);
   });
 
   it('the device becomes licensed: per-user values removed, device-based licensing on; only the licensing keys are read', async () => {
