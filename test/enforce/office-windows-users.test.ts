@@ -11,6 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { POLICY_KEY, createOfficeWindowsEnforcer, userPolicyKey } from '../../agent/enforce/office-windows.ts';
 import type { EnforcementTarget, UserMode } from '../../agent/enforce/types.ts';
 import { calls, clearCalls, fakeExe, tempDir } from './helpers.ts';
+import { Applier } from '../../agent/enforce/apply.ts';
+import { openDb } from '../../agent/store/db.ts';
+import { Store } from '../../agent/store/store.ts';
+import { systemClock } from '../../agent/decision/clock.ts';
+import { silentLogger } from '../../shared/log.ts';
 
 const ANN = 'S-1-5-21-1111-2222-3333-1001';
 const BOB = 'S-1-12-1-4444-5555-6666-7777';
@@ -150,5 +155,23 @@ describe('office-windows per person', { timeout: 120_000 }, () => {
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/reg add HKU\\S-1-12-1-.*viewermode exited with code 1: ERROR: Access is denied\..*reg delete HKLM.*viewermode not run after the failure above/);
     expect(value(POLICY_KEY, 'viewermode')).toBe('1');
+  });
+
+  it('the agent\'s drift check (Applier.verify) finds a per-user value changed by hand and puts it back', async () => {
+    const { enforcer, value, edit } = setup();
+    const store = new Store(openDb(join(tempDir(), 'agent.db')));
+    try {
+      const ap = new Applier([enforcer], store, systemClock, silentLogger());
+      await ap.apply({ mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP' }, ['ann', 'bob'], { userModes: ANN_USER_BOB_NONE.userModes });
+      expect(value(userPolicyKey(BOB), 'viewermode')).toBe('1');
+      expect(await ap.verify('schedule')).toEqual([]);
+      edit((r) => { delete r[full(userPolicyKey(BOB)).toUpperCase()].values.viewermode; });
+      const repairs = await ap.verify('schedule');
+      expect(repairs).toEqual([{ enforcer: 'office-windows', drift: [`${userPolicyKey(BOB)}\\viewermode not set as wanted`], ok: true, changed: true }]);
+      expect(value(userPolicyKey(BOB), 'viewermode')).toBe('1');
+      expect(store.events({}).filter((e) => e.type === 'drift-repaired')).toHaveLength(1);
+    } finally {
+      store.close();
+    }
   });
 });
