@@ -56,7 +56,7 @@ export function parseRegQuery(stdout: string): Map<string, RegValue> {
 export function parseLoadedSids(stdout: string): string[] {
   const out = new Set<string>();
   for (const line of stdout.split(/\r?\n/)) {
-    const m = line.match(/^HKEY_USERS\\([^\\\s]+)$/i);
+    const m = line.trim().match(/^HKEY_USERS\\([^\\\s]+)$/i);
     if (m && isPersonSid(m[1].toUpperCase())) out.add(m[1].toUpperCase());
   }
   return [...out].sort();

@@ -74,12 +74,13 @@ import { describeFailure, runFile } from '../../shared/run.ts';
 import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
 import {
   C2R_KEY, POLICY_KEY, licensingCase, parseLoadedSids, parseRegQuery, planWindows, profileKey, registryDrift, tightens,
-  userPolicyKey, volatileEnvKey, type HiveFacts, type RegValue, type Want, type WindowsPlan,
+  userPolicyKey, volatileEnvKey, type HiveFacts, type RegValue, type WindowsPlan,
 } from './office-windows-plan.ts';
 
 export { C2R_KEY, POLICY_KEY, parseRegQuery, registryDrift, userPolicyKey, type RegValue, type Want } from './office-windows-plan.ts';
 const DEFAULT_PRID = 'O365ProPlusRetail';
 
+/** The `apps` entry. Nothing to set for people: the per-user viewer mode follows the target's per-person modes. */
 export const OfficeWindowsConfig = Type.Object({
   name: Type.Literal('office-windows'),
   /** Absolute path of reg.exe; default %SystemRoot%\System32\reg.exe. */
@@ -164,9 +165,10 @@ export function createOfficeWindowsEnforcer(
         errors.push(`Click-to-Run is not installed (${C2R_KEY} not found)`);
       }
     }
-    // Every loaded person hive, whatever the case: values devlic wrote for a
-    // person who has since signed out (hive still loaded) or before the
-    // device became licensed are found and removed here.
+    // Every loaded person hive, whatever the case: per-user values devlic
+    // wrote are found and removed here once the case no longer wants them,
+    // and a hive that loads without a reported sign-in is covered by the
+    // next drift check (verify runs this too).
     const sids = parseLoadedSids((await queryText('HKU', commands)) ?? '');
     const perUser = licensingCase(target).kind === 'per-user';
     const hives: HiveFacts[] = [];
