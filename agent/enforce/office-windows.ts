@@ -1,11 +1,20 @@
 // Microsoft 365 Apps on Windows, switched through the registry with reg.exe
-// (execFile-style, no shell). Query first, write only what differs.
+// (execFile-style, no shell). Query first, write only what differs. Which
+// values each case wants is decided in office-windows-plan.ts (pure):
 //
-// full      = device-based licensing on, "Use Viewer Mode" policy off
-// read-only = "Use Viewer Mode" policy on, device-based licensing off (so
-//             Office does not run on a device licence devlic has withdrawn;
-//             users with a licence of their own can still activate, everyone
-//             else views and prints without activation prompts)
+// full (device licence) = device-based licensing on, "Use Viewer Mode" off
+//             in HKLM and in every loaded user hive
+// read-only = "Use Viewer Mode" policy on (HKLM), device-based licensing off
+//             (so Office does not run on a device licence devlic has
+//             withdrawn; everyone else views and prints without activation
+//             prompts), per-user values removed
+// per user  = the device holds no licence but a signed-in person holds a user
+//             licence: device-based licensing off, HKLM viewer mode off,
+//             viewer mode on in the per-user policy hive
+//             (HKU\<SID>\Software\Policies\...\Licensing) of each signed-in
+//             person without a licence, removed from every other loaded hive;
+//             machine-wide read-only instead when any signed-in person's SID
+//             cannot be resolved (the result's detail names them).
 //
 // Registry names and their sources:
 // - Click-to-Run: HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration,
@@ -28,20 +37,50 @@
 //   is also what Microsoft's vNextDiag2.ps1 reads). Behaviour: Microsoft
 //   Learn "Overview of viewer mode for Microsoft 365 Apps"
 //   (DeployOffice/overview-viewer-mode.md).
+// - Per-user viewer mode (looked up again for issue 16): L_ViewerMode is a
+//   Computer (machine) policy only. policypicker.app ("Use Viewer Mode",
+//   scope Computer, hive HKLM), admx-offsec-nl.pages.dev and admx.help
+//   (Registry Hive HKEY_LOCAL_MACHINE) publish no User variant, and Microsoft
+//   Learn's viewer-mode overview names only Computer Configuration\...\
+//   Microsoft Office 2016 (Machine)\Licensing Settings. No source found says
+//   Office reads HKCU\Software\Policies\Microsoft\Office\16.0\Common\
+//   Licensing\viewermode, so whether Office honours the per-user value is
+//   UNPROVEN (not documented, and not tried on Windows for devlic: there is
+//   no Windows machine in its CI). Why writing it is still safe: see
+//   docs/design.md, "Per-user enforcement and its limits". The licensing
+//   policies published for the user side (User Configuration > Microsoft
+//   Office 2016 > Subscription Activation) are others, e.g. L_AutoOrgIDGetKey
+//   "Automatically activate Office with federated organization credentials",
+//   HKCU\software\policies\microsoft\office\16.0\common\autoorgidgetkey
+//   (policypicker.app, scope User); Microsoft Learn's overview says to
+//   disable it beside viewer mode on version 2204 and older. devlic does not
+//   write it (it would stop a licensed person activating too).
+// - Who a loaded hive belongs to: HKU\<SID>\Volatile Environment USERNAME and
+//   USERDOMAIN (written at sign-in, but in the user's own writable hive), so
+//   it is checked against HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\
+//   ProfileList\<SID> ProfileImagePath (administrators only): the profile
+//   folder must be the user's (`alice` or `alice.<suffix>`). Only person
+//   hives (S-1-5-21-…, Entra ID S-1-12-1-…) are read or written.
 // Values devlic turns off are deleted rather than set to 0: "disabled" and
 // "not configured" mean the same for both policies, and deleting leaves no
-// trace after devlic is uninstalled.
+// trace after devlic is uninstalled. devlic owns viewermode in every person
+// hive as it owns it in HKLM: a value put there by someone else is removed
+// when devlic does not want it.
 import { promises as fsp } from 'node:fs';
 import { win32 } from 'node:path';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, VerifyResult } from './types.ts';
 import { describeFailure, runFile } from '../../shared/run.ts';
 import { AbsPath, defineEnforcer, TimeoutMs } from './descriptor.ts';
+import {
+  C2R_KEY, POLICY_KEY, licensingCase, parseLoadedSids, parseRegQuery, planWindows, profileKey, registryDrift, tightens,
+  userPolicyKey, volatileEnvKey, type HiveFacts, type RegValue, type WindowsPlan,
+} from './office-windows-plan.ts';
 
-export const POLICY_KEY = 'HKLM\\SOFTWARE\\Policies\\Microsoft\\Office\\16.0\\Common\\Licensing';
-export const C2R_KEY = 'HKLM\\SOFTWARE\\Microsoft\\Office\\ClickToRun\\Configuration';
+export { C2R_KEY, POLICY_KEY, parseRegQuery, registryDrift, userPolicyKey, type RegValue, type Want } from './office-windows-plan.ts';
 const DEFAULT_PRID = 'O365ProPlusRetail';
 
+/** The `apps` entry. Nothing to set for people: the per-user viewer mode follows the target's per-person modes. */
 export const OfficeWindowsConfig = Type.Object({
   name: Type.Literal('office-windows'),
   /** Absolute path of reg.exe; default %SystemRoot%\System32\reg.exe. */
@@ -54,37 +93,11 @@ export const OfficeWindowsConfig = Type.Object({
 }, { additionalProperties: false });
 export type OfficeWindowsConfig = Type.Static<typeof OfficeWindowsConfig>;
 
-type RegType = 'REG_DWORD' | 'REG_SZ';
-export interface RegValue { name: string; type: string; data: string }
-export interface Want { key: string; name: string; value: { type: RegType; data: string } | null }
-interface Plan {
-  wants: Want[];
+interface Plan extends WindowsPlan {
   current: Map<string, Map<string, RegValue>>;
   prids: string[];
   c2rInstalled: boolean | undefined;
   errors: string[];
-}
-
-/** Parses `reg query KEY` output: the key's own values, by lower-cased name. */
-export function parseRegQuery(stdout: string): Map<string, RegValue> {
-  const out = new Map<string, RegValue>();
-  for (const line of stdout.split(/\r?\n/)) {
-    const m = /^ {4}(.+?) {4}(REG_[A-Z_]+)(?: {4}(.*))?$/.exec(line);
-    if (m) out.set(m[1].toLowerCase(), { name: m[1], type: m[2], data: (m[3] ?? '').trimEnd() });
-  }
-  return out;
-}
-
-function sameValue(cur: RegValue | undefined, want: Want['value']): boolean {
-  if (!want) return cur === undefined;
-  if (!cur || cur.type !== want.type) return false;
-  if (want.type === 'REG_DWORD') return Number.parseInt(cur.data, cur.data.startsWith('0x') ? 16 : 10) === Number(want.data);
-  return cur.data === want.data;
-}
-
-/** The wanted values that the registry read back does not hold (value names are case-insensitive). */
-export function registryDrift(current: ReadonlyMap<string, ReadonlyMap<string, RegValue>>, wants: readonly Want[]): Want[] {
-  return wants.filter((w) => !sameValue(current.get(w.key)?.get(w.name.toLowerCase()), w.value));
 }
 
 export function defaultRegExe(): string {
@@ -104,11 +117,11 @@ export function createOfficeWindowsEnforcer(
   // configuration, whatever the bitness of the process calling reg.exe.
   const run = (args: string[]) => runFile(reg, [...args, '/reg:64'], { timeoutMs });
 
-  /** Values of a key; null when the key does not exist (reg exits 1). */
-  async function query(key: string, commands: string[][]): Promise<Map<string, RegValue> | null> {
+  /** `reg query KEY` output; null when the key does not exist (reg exits 1). */
+  async function queryText(key: string, commands: string[][]): Promise<string | null> {
     commands.push(['query', key, '/reg:64']);
     const r = await run(['query', key]);
-    if (r.code === 0) return parseRegQuery(r.stdout);
+    if (r.code === 0) return r.stdout;
     // reg.exe exits 1 for "unable to find the specified registry key"; its
     // message is localized, so the exit code is what we rely on. A real
     // failure to read surfaces when we then try to write.
@@ -116,17 +129,28 @@ export function createOfficeWindowsEnforcer(
     throw new Error(describeFailure(`reg query ${key}`, r, timeoutMs));
   }
 
-  /** Reads the keys devlic writes and works out the values `mode` wants (no writes). */
-  async function plan(readOnly: boolean, commands: string[][]): Promise<Plan> {
+  /** Values of a key; null when the key does not exist. */
+  async function query(key: string, commands: string[][]): Promise<Map<string, RegValue> | null> {
+    const text = await queryText(key, commands);
+    return text === null ? null : parseRegQuery(text);
+  }
+
+  /** Who each loaded person hive belongs to (read only for the per-user case). */
+  async function hiveFacts(sid: string, commands: string[][]): Promise<HiveFacts> {
+    const env = await query(volatileEnvKey(sid), commands);
+    const profile = await query(profileKey(sid), commands);
+    return {
+      sid,
+      userName: env?.get('username')?.data || undefined,
+      userDomain: env?.get('userdomain')?.data || undefined,
+      profilePath: profile?.get('profileimagepath')?.data || undefined,
+    };
+  }
+
+  /** Reads the keys devlic writes (and, for the per-user case, who each hive is) and works out the values wanted (no writes). */
+  async function plan(target: EnforcementTarget, commands: string[][]): Promise<Plan> {
     const errors: string[] = [];
-    const policy = (await query(POLICY_KEY, commands)) ?? new Map<string, RegValue>();
-    const wants: Want[] = [
-      { key: POLICY_KEY, name: 'viewermode', value: readOnly ? { type: 'REG_DWORD', data: '1' } : null },
-    ];
-    if (method !== 'click-to-run') {
-      wants.push({ key: POLICY_KEY, name: 'dbsproplus', value: readOnly ? null : { type: 'REG_DWORD', data: '1' } });
-    }
-    const current = new Map<string, Map<string, RegValue>>([[POLICY_KEY, policy]]);
+    const current = new Map<string, Map<string, RegValue>>([[POLICY_KEY, (await query(POLICY_KEY, commands)) ?? new Map()]]);
     let prids: string[] = [];
     let c2rInstalled: boolean | undefined;
     if (method !== 'policy') {
@@ -135,16 +159,40 @@ export function createOfficeWindowsEnforcer(
       if (c2r) {
         current.set(C2R_KEY, c2r);
         const installed = (c2r.get('productreleaseids')?.data ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        prids = config.productReleaseIds
-          ?? (installed.filter((p) => /^O365ProPlus/i.test(p)).length ? installed.filter((p) => /^O365ProPlus/i.test(p)) : [DEFAULT_PRID]);
-        for (const p of prids) {
-          wants.push({ key: C2R_KEY, name: `${p}.DeviceBasedLicensing`, value: readOnly ? null : { type: 'REG_SZ', data: '1' } });
-        }
+        const m365 = installed.filter((p) => /^O365ProPlus/i.test(p));
+        prids = config.productReleaseIds ?? (m365.length ? m365 : [DEFAULT_PRID]);
       } else if (method === 'click-to-run') {
         errors.push(`Click-to-Run is not installed (${C2R_KEY} not found)`);
       }
     }
-    return { wants, current, prids, c2rInstalled, errors };
+    // Every loaded person hive, whatever the case: per-user values devlic
+    // wrote are found and removed here once the case no longer wants them,
+    // and a hive that loads without a reported sign-in is covered by the
+    // next drift check (verify runs this too).
+    const sids = parseLoadedSids((await queryText('HKU', commands)) ?? '');
+    const perUser = licensingCase(target).kind === 'per-user';
+    const hives: HiveFacts[] = [];
+    for (const sid of sids) {
+      if (perUser) hives.push(await hiveFacts(sid, commands));
+      current.set(userPolicyKey(sid), (await query(userPolicyKey(sid), commands)) ?? new Map());
+    }
+    const p = planWindows({ target, method, prids, sids, hives });
+    return { ...p, current, prids, c2rInstalled, errors };
+  }
+
+  function summary(p: Plan): string {
+    const parts: string[] = [];
+    if (method !== 'click-to-run') parts.push('policy dbsproplus');
+    if (method !== 'policy') parts.push(p.c2rInstalled ? `Click-to-Run ${p.prids.map((x) => `${x}.DeviceBasedLicensing`).join(', ')}` : 'Click-to-Run not installed');
+    const dbs = parts.join('; ');
+    const restart = 'Office apps pick this up when restarted';
+    if (p.kind === 'device') return `full: device-based licensing on (${dbs}), Use Viewer Mode policy off; ${restart}`;
+    if (p.kind === 'per-user') {
+      const who = p.viewerSids.length ? `viewer mode on in the per-user policy hive of ${p.viewerSids.join(', ')}` : 'nobody without a licence signed in';
+      return `per user: device-based licensing off (${dbs} removed), machine Use Viewer Mode policy off, ${who}; people with a user licence activate with it; ${restart}`;
+    }
+    const why = p.fallback ? ` (machine-wide because ${p.fallback})` : '';
+    return `read-only: Use Viewer Mode policy on, device-based licensing off (${dbs} removed)${why}; ${restart}`;
   }
 
   return {
@@ -155,10 +203,17 @@ export function createOfficeWindowsEnforcer(
       }
       const commands: string[][] = [];
       let changed = false;
-      const readOnly = target.mode === 'read-only';
       try {
-        const { wants, current, prids, c2rInstalled, errors } = await plan(readOnly, commands);
-        for (const w of registryDrift(current, wants)) {
+        const p = await plan(target, commands);
+        const { current, errors } = p;
+        let failed = false;
+        for (const w of registryDrift(current, p.wants)) {
+          // Writes come tightening first (orderWants): after a failure the
+          // tightening ones still run, the loosening ones do not.
+          if (failed && !tightens(w)) {
+            errors.push(`reg ${w.value ? 'add' : 'delete'} ${w.key} ${w.name} not run after the failure above`);
+            continue;
+          }
           const cur = current.get(w.key)?.get(w.name.toLowerCase());
           const args = w.value
             ? ['add', w.key, '/v', w.name, '/t', w.value.type, '/d', w.value.data, '/f']
@@ -166,17 +221,17 @@ export function createOfficeWindowsEnforcer(
           commands.push([...args, '/reg:64']);
           const r = await run(args);
           if (r.code === 0 && !r.timedOut) changed = true;
-          else errors.push(describeFailure(`reg ${args[0]} ${w.key} ${w.name}`, r, timeoutMs));
+          else {
+            errors.push(describeFailure(`reg ${args[0]} ${w.key} ${w.name}`, r, timeoutMs));
+            failed = true;
+          }
         }
-        ctx.log?.('enforce.office-windows', { mode: target.mode, changed, errors: errors.length });
-        const detail = { reg, method, productReleaseIds: prids, clickToRunInstalled: c2rInstalled, commands };
-        const parts: string[] = [];
-        if (method !== 'click-to-run') parts.push('policy dbsproplus');
-        if (method !== 'policy') parts.push(c2rInstalled ? `Click-to-Run ${prids.map((p) => `${p}.DeviceBasedLicensing`).join(', ')}` : 'Click-to-Run not installed');
-        const dbs = parts.join('; ');
-        const applied = readOnly
-          ? `read-only: Use Viewer Mode policy on, device-based licensing off (${dbs} removed); Office apps pick this up when restarted`
-          : `full: device-based licensing on (${dbs}), Use Viewer Mode policy off; Office apps pick this up when restarted`;
+        ctx.log?.('enforce.office-windows', { mode: target.mode, case: p.kind, changed, errors: errors.length, unresolved: p.unresolved });
+        const detail = {
+          reg, method, productReleaseIds: p.prids, clickToRunInstalled: p.c2rInstalled, commands,
+          case: p.kind, viewerModeSids: p.viewerSids, ...(p.unresolved.length ? { unresolvedUsers: p.unresolved } : {}), ...(p.fallback ? { fallback: p.fallback } : {}),
+        };
+        const applied = summary(p);
         if (errors.length) return { enforcer: name, ok: false, changed, applied: `unknown: ${target.mode} not fully applied`, detail, error: errors.join('; ') };
         return { enforcer: name, ok: true, changed, applied, detail };
       } catch (e) {
@@ -188,7 +243,7 @@ export function createOfficeWindowsEnforcer(
       // Not Windows: apply() reports that, once.
       if (ctx.platform !== 'win32') return { enforcer: name, drift: [] };
       try {
-        const { wants, current } = await plan(target.mode === 'read-only', []);
+        const { wants, current } = await plan(target, []);
         return { enforcer: name, drift: registryDrift(current, wants).map((w) => `${w.key}\\${w.name} ${w.value ? 'not set as wanted' : 'present'}`) };
       } catch (e) {
         return { enforcer: name, drift: [`registry unreadable: ${(e as Error).message}`] };

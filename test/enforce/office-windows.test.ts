@@ -39,9 +39,11 @@ describe('office-windows', () => {
     expect(ro).toMatchObject({ ok: true, changed: true });
     expect(ro.applied).toContain('Use Viewer Mode policy on');
     // Nothing to delete yet: only the viewer-mode policy is written.
+    // HKU: the loaded hives (none here) whose per-user values devlic would clear.
     expect(calls(dir)).toEqual([
       ['query', POLICY_KEY, '/reg:64'],
       ['query', C2R_KEY, '/reg:64'],
+      ['query', 'HKU', '/reg:64'],
       ['add', POLICY_KEY, '/v', 'viewermode', '/t', 'REG_DWORD', '/d', '1', '/f', '/reg:64'],
     ]);
     clearCalls(dir);
@@ -55,6 +57,7 @@ describe('office-windows', () => {
     expect(calls(dir)).toEqual([
       ['query', POLICY_KEY, '/reg:64'],
       ['query', C2R_KEY, '/reg:64'],
+      ['query', 'HKU', '/reg:64'],
       ['delete', POLICY_KEY, '/v', 'viewermode', '/f', '/reg:64'],
       ['add', POLICY_KEY, '/v', 'dbsproplus', '/t', 'REG_DWORD', '/d', '1', '/f', '/reg:64'],
       ['add', C2R_KEY, '/v', 'O365ProPlusRetail.DeviceBasedLicensing', '/t', 'REG_SZ', '/d', '1', '/f', '/reg:64'],
@@ -66,7 +69,7 @@ describe('office-windows', () => {
     // And back: viewer mode on, both device-licensing values removed.
     const ro2 = await enforcer.apply(RO);
     expect(ro2).toMatchObject({ ok: true, changed: true });
-    expect(calls(dir).slice(2)).toEqual([
+    expect(calls(dir).slice(3)).toEqual([
       ['add', POLICY_KEY, '/v', 'viewermode', '/t', 'REG_DWORD', '/d', '1', '/f', '/reg:64'],
       ['delete', POLICY_KEY, '/v', 'dbsproplus', '/f', '/reg:64'],
       ['delete', C2R_KEY, '/v', 'O365ProPlusRetail.DeviceBasedLicensing', '/f', '/reg:64'],
@@ -80,7 +83,7 @@ describe('office-windows', () => {
       clearCalls(dir);
       const again = await enforcer.apply(target);
       expect(again).toMatchObject({ ok: true, changed: false });
-      expect(calls(dir).map((c) => c[0])).toEqual(['query', 'query']);
+      expect(calls(dir).map((c) => c[0])).toEqual(['query', 'query', 'query']);
       clearCalls(dir);
     }
   });
@@ -95,7 +98,7 @@ describe('office-windows', () => {
     }));
     const r = await enforcer.apply(RO);
     expect(r).toMatchObject({ ok: true, changed: false });
-    expect(calls(dir)).toEqual([['query', POLICY_KEY, '/reg:64']]);
+    expect(calls(dir)).toEqual([['query', POLICY_KEY, '/reg:64'], ['query', 'HKU', '/reg:64']]);
     // Deleting uses the name as the registry spells it.
     await enforcer.apply(FULL);
     expect(calls(dir)).toContainEqual(['delete', POLICY_KEY, '/v', 'ViewerMode', '/f', '/reg:64']);
