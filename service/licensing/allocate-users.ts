@@ -58,6 +58,9 @@ export function allocateUserSeats(input: UserAllocInput): UserAllocResult {
     users.set(u, { status: 'unlicensed', reason, product: sub.productSku, subscription: sub.id, group });
   };
 
+  /** Per active subscription: the people it reached and could not seat. */
+  const noSeat = new Map<AllocSubscription, string[]>();
+
   for (const sub of [...input.subscriptions].sort((a, b) => a.ord - b.ord)) {
     // Each person once, at their earliest membership among this subscription's groups.
     const reach = new Map<string, { ord: number; group: string }>();
@@ -84,10 +87,14 @@ export function allocateUserSeats(input: UserAllocInput): UserAllocResult {
         holders.add(u);
         if (users.get(u)!.status !== 'licensed') users.set(u, { status: 'licensed', reason: 'ASSIGNED', product: sub.productSku, subscription: sub.id, group: r.group });
       } else {
-        use.seatsExhausted++;
+        let l = noSeat.get(sub);
+        if (!l) noSeat.set(sub, (l = []));
+        l.push(u);
         unlicensed(u, 'SEATS_EXHAUSTED', sub, r.group);
       }
     }
   }
+  // As for devices: someone a later subscription of the same product seated is not left without a seat.
+  for (const [sub, people] of noSeat) usage.get(sub.id)!.seatsExhausted = people.filter((u) => !held.get(sub.productSku)!.has(u)).length;
   return { users, subscriptions: usage };
 }

@@ -36,6 +36,18 @@ describe('allocateUserSeats', () => {
     expect(r.subscriptions.get('s2')!.seatsUsed).toBe(0);
   });
 
+  it('does not count a person as left without a seat when a later subscription of the product seats them (as for devices)', () => {
+    const r = allocateUserSeats(input({
+      subscriptions: [sub('full', 1), sub('more', 5, { ord: 2 })],
+      assignments: [{ subscriptionId: 'full', groupId: 'g1' }, { subscriptionId: 'more', groupId: 'g2' }],
+      memberships: [{ groupId: 'g1', user: 'alice', ord: 1 }, { groupId: 'g1', user: 'bob', ord: 2 }, { groupId: 'g1', user: 'carol', ord: 3 }, { groupId: 'g2', user: 'bob', ord: 4 }],
+    }));
+    expect(r.users.get('bob')).toMatchObject({ status: 'licensed', subscription: 'more', group: 'g2' });
+    expect(r.users.get('carol')).toMatchObject({ status: 'unlicensed', reason: 'SEATS_EXHAUSTED', subscription: 'full' });
+    expect(r.subscriptions.get('full')).toEqual({ seatsUsed: 1, seatsExhausted: 1, devicesReached: 3 });
+    expect(r.subscriptions.get('more')).toEqual({ seatsUsed: 1, seatsExhausted: 0, devicesReached: 1 });
+  });
+
   it('licenses nobody through an expired or suspended subscription, saying which', () => {
     const m = [{ groupId: 'g', user: 'alice', ord: 1 }];
     const a = [{ subscriptionId: 's1', groupId: 'g' }];
