@@ -47,8 +47,8 @@ run('console: user pages live and one request for a group\'s people', () => {
 
   const personRow = (u: string) => page.locator(`#user-group-members tr[data-user="${u}"]`);
   /** Set on the window: still there later means the page was not reloaded. */
-  const mark = () => page.evaluate(() => { (window as any).__noReload = true; });
-  const notReloaded = async () => expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  const mark = () => page.evaluate(() => { (globalThis as any).__noReload = true; });
+  const notReloaded = async () => expect(await page.evaluate(() => (globalThis as any).__noReload)).toBe(true);
   const open = async (hash: string, heading: string) => {
     await page.goto(`${svc.url}/${hash}`);
     await page.getByRole('heading', { level: 1, name: heading }).waitFor();
