@@ -27,7 +27,11 @@ export interface Change<T> {
   recompute?: boolean | 'users';
   /** Devices to report as changed even if their entitlement row did not move (a device merged away: its waits must end). */
   alsoChanged?: string[];
-  /** User groups whose people or licence this change moves (or creates): announced after commit so open consoles re-read them. */
+  /**
+   * User groups whose people or licence this change moves (or creates):
+   * announced after commit so open consoles re-read them. A change that
+   * renames or deletes a user group must name it here too.
+   */
   userGroups?: string[];
   /** Runs after the recompute, before the audit event is written (it may still fill in `details`). */
   afterRecompute?: (r: Recomputed) => void;
