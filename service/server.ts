@@ -86,6 +86,9 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
   const waiters = new Waiters({ maxTotal: limits.maxLongPolls });
   const events = new AdminEvents();
   ctx.onEntitlementsChanged((ids) => events.entitlementsChanged(ids));
+  // Per-user licences (issue 16): consoles hear of user groups and people too, from every replica's commits.
+  ctx.onUserGroupsChanged((ids) => events.userGroupsChanged(ids));
+  ctx.onUserEntitlementsChanged((users) => events.peopleChanged(users));
   // Per-user licences (issue 16): long-polls keyed by person.
   const userWaiters = new Waiters({ maxTotal: limits.maxLongPolls, maxPerDevice: WAITS_PER_PERSON });
   const metrics = createMetrics(db, waiters, userWaiters);

@@ -129,7 +129,7 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
     const { ambiguousList, ...m } = await applyMembers(tx, read.byGroup, at);
     const stillUsers = new Set((await tx.userGroups.directoryGroups(row.id)).map((g) => g.id));
     for (const id of [...readUsers.byGroup.keys()]) if (!stillUsers.has(id)) readUsers.byGroup.delete(id);
-    const { skipped, ...um } = await applyUserMembers(tx, readUsers.byGroup, new Map(userGroups.map((g) => [g.id, g.name])), at);
+    const { skipped, changedGroups, ...um } = await applyUserMembers(tx, readUsers.byGroup, new Map(userGroups.map((g) => [g.id, g.name])), at);
     // Kept for enrollments between syncs (place.ts).
     for (const [groupId, computers] of read.byGroup) await tx.directories.saveComputers(groupId, computers, at);
     const counts: SyncCounts = {
@@ -140,6 +140,8 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
     // People's licences move with the membership, in this transaction (a person leaving the group frees their seat).
     const people = um.peopleAdded + um.peopleRemoved > 0 ? await recomputeUsers(tx, ctx.now()) : { changed: [], lostSeat: [], gotSeat: [] };
     if (people.changed.length) tx.changed(people.changed, 'user-entitlement');
+    // Open consoles re-read the user groups that gained or lost people (admin-events.ts), after commit like the rest.
+    tx.changed(changedGroups, 'user-group');
     await tx.directories.recordSync(row.id, { at, ok: true, error: null, counts: JSON.stringify(counts) });
     if (actor || m.added + m.removed + um.peopleAdded + um.peopleRemoved > 0) {
       const who = actor ?? SYSTEM;

@@ -53,6 +53,8 @@ export interface UserApplied {
   userGroups: number; people: number; peopleAdded: number; peopleRemoved: number; peopleSkipped: number;
   /** Skipped user objects over all groups (the first 100), with the group's name. */
   skipped: (SkippedUser & { group: string })[];
+  /** The user groups whose members this sync changed (announced after commit for open consoles). */
+  changedGroups: string[];
 }
 
 /** Inside the sync's transaction: members of each directory user group become the sign-in names of its user objects. */
@@ -60,7 +62,7 @@ export async function applyUserMembers(tx: TxStore, byGroup: Map<string, WalkedU
   const ids = [...byGroup.keys()];
   const have = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
   for (const m of await tx.userGroups.membersOf(ids)) have.get(m.group_id)!.add(m.user_name);
-  const out: UserApplied = { userGroups: ids.length, people: 0, peopleAdded: 0, peopleRemoved: 0, peopleSkipped: 0, skipped: [] };
+  const out: UserApplied = { userGroups: ids.length, people: 0, peopleAdded: 0, peopleRemoved: 0, peopleSkipped: 0, skipped: [], changedGroups: [] };
   const everyone = new Set<string>();
   for (const [groupId, walked] of byGroup) {
     const want = new Set<string>();
@@ -79,6 +81,7 @@ export async function applyUserMembers(tx: TxStore, byGroup: Map<string, WalkedU
     };
     await tx.userGroups.setDirectorySync(groupId, JSON.stringify(summary));
     for (const u of want) everyone.add(u);
+    if (added + removed > 0) out.changedGroups.push(groupId);
     out.peopleAdded += added;
     out.peopleRemoved += removed;
     out.peopleSkipped += skipped.length;

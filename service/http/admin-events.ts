@@ -1,6 +1,9 @@
 // Server-sent events for the admin console: GET /v1/admin/events tells open
-// consoles which devices reported or had their entitlement changed, so a page
-// re-reads only the rows it shows instead of polling the whole fleet.
+// consoles which devices reported or had their entitlement changed (`devices`),
+// and which user groups and people had their members or licence changed
+// (`users`), so a page re-reads only the rows it shows instead of polling.
+// Both carry ids and sign-in names only, which every admin, readers included,
+// may read anyway (GET /user-groups lists the members).
 //
 // Authentication: the same `Authorization: Bearer <admin token>` as every
 // other admin route, and no `?token=`. The console reads the stream with
@@ -30,6 +33,8 @@ const HEARTBEAT_MS = 20_000;
 export const STREAM_CAPS: StreamCaps = { perToken: 8, perRole: 100 };
 
 export interface DevicesEvent { reported: string[]; changed: string[]; all: boolean }
+/** User groups whose people or licence changed (or that were created), and people whose licence answer changed. */
+export interface UsersEvent { groups: string[]; people: string[]; all: boolean }
 
 export class AdminEvents {
   private readonly streams = new Set<ServerResponse>();
@@ -38,6 +43,9 @@ export class AdminEvents {
   private reported = new Set<string>();
   private changed = new Set<string>();
   private overflow = false;
+  private groups = new Set<string>();
+  private people = new Set<string>();
+  private usersOverflow = false;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   readonly quota: StreamQuota;
@@ -57,6 +65,20 @@ export class AdminEvents {
   entitlementsChanged(deviceIds: readonly string[] | 'all'): void {
     if (deviceIds === 'all' || deviceIds.length > MAX_IDS) this.overflow = true;
     else for (const id of deviceIds) this.changed.add(id);
+    this.schedule();
+  }
+
+  /** 'all': not known which (another replica's notice was missed). */
+  userGroupsChanged(groupIds: readonly string[] | 'all'): void {
+    if (groupIds === 'all' || groupIds.length > MAX_IDS) this.usersOverflow = true;
+    else for (const id of groupIds) this.groups.add(id);
+    this.schedule();
+  }
+
+  /** People (normalised sign-in names) whose user-licence answer changed; 'all' when not known. */
+  peopleChanged(users: readonly string[] | 'all'): void {
+    if (users === 'all' || users.length > MAX_IDS) this.usersOverflow = true;
+    else for (const u of users) this.people.add(u);
     this.schedule();
   }
 
@@ -123,14 +145,27 @@ export class AdminEvents {
     this.reported.clear();
     this.changed.clear();
     this.overflow = false;
+    this.groups.clear();
+    this.people.clear();
+    this.usersOverflow = false;
   }
 
+  /** One event of each kind that has news in this window (a user change alone sends no `devices` event). */
   private flush(): void {
     this.timer = null;
-    const all = this.overflow || this.reported.size + this.changed.size > MAX_IDS;
-    const ev: DevicesEvent = { reported: all ? [] : [...this.reported], changed: all ? [] : [...this.changed], all };
+    let out = '';
+    if (this.overflow || this.reported.size + this.changed.size > 0) {
+      const all = this.overflow || this.reported.size + this.changed.size > MAX_IDS;
+      const ev: DevicesEvent = { reported: all ? [] : [...this.reported], changed: all ? [] : [...this.changed], all };
+      out += `event: devices\ndata: ${JSON.stringify(ev)}\n\n`;
+    }
+    if (this.usersOverflow || this.groups.size + this.people.size > 0) {
+      const all = this.usersOverflow || this.groups.size + this.people.size > MAX_IDS;
+      const ev: UsersEvent = { groups: all ? [] : [...this.groups], people: all ? [] : [...this.people], all };
+      out += `event: users\ndata: ${JSON.stringify(ev)}\n\n`;
+    }
     this.reset();
-    this.write(`event: devices\ndata: ${JSON.stringify(ev)}\n\n`);
+    if (out) this.write(out);
   }
 
   private write(chunk: string): void {
@@ -139,7 +174,7 @@ export class AdminEvents {
 }
 
 export async function adminEventRoutes(app: AnyApp, deps: { ctx: LicensingContext; events: AdminEvents }): Promise<void> {
-  app.get('/events', { schema: { tags: ['admin'], security: [{ admin: [] }], description: 'Server-sent events: `devices` with the ids of devices that reported or whose entitlement changed.' } },
+  app.get('/events', { schema: { tags: ['admin'], security: [{ admin: [] }], description: 'Server-sent events: `devices` with the ids of devices that reported or whose entitlement changed; `users` with the user groups whose people or licence changed and the people whose licence answer changed.' } },
     async (req, reply) => {
       const h = req.headers.authorization;
       if (!h || !h.startsWith('Bearer ')) throw new DevlicError('UNAUTHENTICATED', 'missing admin token: send Authorization: Bearer <token>');

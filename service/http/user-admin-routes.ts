@@ -12,7 +12,8 @@ import { normaliseSignInName } from '../../shared/sign-in.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { addUsers, assignUserGroup, createUserGroup, removeUsers, unassignUserGroup } from '../licensing/user-groups.ts';
 import { resolveRef } from '../licensing/resolve.ts';
-import { listUserAssignments, listUserGroups, userLicence } from '../licensing/user-views.ts';
+import { listUserAssignments, listUserGroups, userGroupPeople, userLicence } from '../licensing/user-views.ts';
+import { UserGroupPeople, UserGroupPeopleQuery } from '../../shared/schemas/user-group-people.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import type { DirectorySyncer } from '../directories/scheduler.ts';
 
@@ -37,6 +38,9 @@ export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (
     reply.code(201);
     return (await listUserGroups(db, id))[0];
   });
+  app.get('/user-groups/:ref/users', {
+    schema: s({ description: "One page of a user group's people in seat order, each with their current answer (as GET /users/NAME/license).", params: Params, querystring: UserGroupPeopleQuery, response: { 200: UserGroupPeople } }),
+  }, async (req) => userGroupPeople(db, await resolveRef(db, 'user group', req.params.ref), req.query.limit ?? 50, req.query.offset ?? 0));
   app.post('/user-groups/:ref/users', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },
     async (req) => (await listUserGroups(db, (await addUsers(ctx, actorOf(req), req.params.ref, req.body.users)).id))[0]);
   app.post('/user-groups/:ref/users/remove', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },

@@ -27,6 +27,12 @@ export interface Change<T> {
   recompute?: boolean | 'users';
   /** Devices to report as changed even if their entitlement row did not move (a device merged away: its waits must end). */
   alsoChanged?: string[];
+  /**
+   * User groups whose people or licence this change moves (or creates):
+   * announced after commit so open consoles re-read them. A change that
+   * renames or deletes a user group must name it here too.
+   */
+  userGroups?: string[];
   /** Runs after the recompute, before the audit event is written (it may still fill in `details`). */
   afterRecompute?: (r: Recomputed) => void;
 }
@@ -68,6 +74,14 @@ export class LicensingContext {
   }
 
   /**
+   * Called after commit, on every replica, with the user groups whose people
+   * or licence changed (created ones included), or 'all'.
+   */
+  onUserGroupsChanged(fn: (groups: Changed) => void): void {
+    this.store.onChanged((ids, kind) => { if (kind === 'user-group') fn(ids); });
+  }
+
+  /**
    * Runs an admin change, its audit event and the recompute in one
    * transaction. Unless `confirm` is true, a change that takes a seat from
    * any device or a user licence from any person is rolled back with
@@ -103,6 +117,8 @@ export class LicensingContext {
       });
       // A recompute names each device once: the store need not drop repeats again.
       tx.changed(c.alsoChanged ? [...new Set([...changed, ...c.alsoChanged])] : changed, 'entitlement', { distinct: true });
+      // Announced only on commit: a refused or unconfirmed change (thrown above) tells no console anything.
+      if (c.userGroups?.length) tx.changed(c.userGroups, 'user-group');
       return c.result;
     });
   }

@@ -22,7 +22,7 @@ export function createUserGroup(ctx: LicensingContext, actor: Actor, name: strin
     const id = newId('ugr');
     await tx.userGroups.insert(id, name, ctx.nowIso());
     if (dir) await tx.userGroups.setDirectory(id, dir.id, directory!.dn);
-    return { result: id, action: 'user-group.create', target: id, details: { name, ...(dir ? { directory: dir.name, dn: directory!.dn } : {}) }, recompute: false };
+    return { result: id, action: 'user-group.create', target: id, details: { name, ...(dir ? { directory: dir.name, dn: directory!.dn } : {}) }, recompute: false, userGroups: [id] };
   });
 }
 
@@ -47,7 +47,7 @@ export function addUsers(ctx: LicensingContext, actor: Actor, groupRef: string, 
     await refuseDirectoryGroup(tx, id, groupRef, 'added');
     const added: string[] = [];
     for (const u of names) if (await tx.userGroups.addMember(id, u, ctx.nowIso())) added.push(u);
-    return { result: { id, added }, action: 'user-group.add-users', target: id, details: { users: added }, recompute: added.length ? 'users' : false };
+    return { result: { id, added }, action: 'user-group.add-users', target: id, details: { users: added }, recompute: added.length ? 'users' : false, userGroups: added.length ? [id] : [] };
   });
 }
 
@@ -58,7 +58,7 @@ export function removeUsers(ctx: LicensingContext, actor: Actor, groupRef: strin
     await refuseDirectoryGroup(tx, id, groupRef, 'removed');
     const removed: string[] = [];
     for (const u of names) if (await tx.userGroups.removeMember(id, u)) removed.push(u);
-    return { result: { id, removed }, action: 'user-group.remove-users', target: id, details: { users: removed }, recompute: removed.length ? 'users' : false };
+    return { result: { id, removed }, action: 'user-group.remove-users', target: id, details: { users: removed }, recompute: removed.length ? 'users' : false, userGroups: removed.length ? [id] : [] };
   }, opts);
 }
 
@@ -83,7 +83,7 @@ export function assignUserGroup(ctx: LicensingContext, actor: Actor, subscriptio
     }
     const id = newId('uas');
     await tx.userGroups.assign(id, sub, group, ctx.nowIso());
-    return { result: id, action: 'license.assign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users' };
+    return { result: id, action: 'license.assign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users', userGroups: [group] };
   });
 }
 
@@ -94,6 +94,6 @@ export function unassignUserGroup(ctx: LicensingContext, actor: Actor, subscript
     const id = await tx.userGroups.assignmentId(sub, group);
     if (!id) throw new DevlicError('NOT_FOUND', `subscription '${subscriptionRef}' is not assigned to user group '${groupRef}'`);
     await tx.userGroups.unassign(id);
-    return { result: { id, sub, group }, action: 'license.unassign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users' };
+    return { result: { id, sub, group }, action: 'license.unassign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users', userGroups: [group] };
   }, opts);
 }

@@ -2,6 +2,8 @@
 // assignments of user products, and one person's current answer.
 import type { Aggregates } from '../store/store.ts';
 import type { UserAssignment, UserGroup, UserGroupSync, UserLicence } from '../../shared/schemas/user-admin.ts';
+import type { UserGroupPeople } from '../../shared/schemas/user-group-people.ts';
+import type { MemberAnswerRow } from '../store/queries/users.ts';
 
 const MEMBERS_SHOWN = 1000;
 
@@ -32,7 +34,18 @@ export async function listUserAssignments(q: Aggregates): Promise<UserAssignment
 
 /** A person the service has no row for was never licensed: seq 1, NOT_IN_LICENSED_GROUP (see queries/users.ts). */
 export async function userLicence(q: Aggregates, user: string): Promise<UserLicence> {
-  const r = await q.userGroups.entitlement(user);
-  if (!r) return { user, seq: 1, status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP', product: null, subscription: null, userGroup: null };
-  return { user, seq: r.seq, status: r.status, reason: r.reason, product: r.product_sku, subscription: r.subscription_id, userGroup: r.group_id };
+  return licenceOf(user, await q.userGroups.entitlement(user) ?? null);
+}
+
+function licenceOf(user: string, r: Omit<MemberAnswerRow, 'user_name'> | null): UserLicence {
+  if (!r || r.seq === null || r.status === null || r.reason === null) {
+    return { user, seq: 1, status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP', product: null, subscription: null, userGroup: null };
+  }
+  return { user, seq: Number(r.seq), status: r.status, reason: r.reason, product: r.product_sku, subscription: r.subscription_id, userGroup: r.group_id };
+}
+
+/** One page of a user group's people, each answered as userLicence() answers them alone. */
+export async function userGroupPeople(q: Aggregates, groupId: string, limit: number, offset: number): Promise<UserGroupPeople> {
+  const { rows, total } = await q.userGroups.membersWithAnswers(groupId, limit, offset);
+  return { items: rows.map((r) => licenceOf(r.user_name, r)), total, offset, limit };
 }

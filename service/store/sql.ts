@@ -49,10 +49,12 @@ export type Changed = readonly string[] | 'all';
  *   merged, deleted): their verified request tokens are no longer trusted;
  * - admin-access: admins whose token was revoked: their event streams close;
  * - user-entitlement: people (normalised sign-in names) whose user-licence
- *   answer changed: wakes the long-polls asking about them.
+ *   answer changed: wakes the long-polls asking about them;
+ * - user-group: user groups whose people or licence changed (or that were
+ *   created): open consoles re-read those groups (admin-events.ts).
  */
-export type ChangeKind = 'entitlement' | 'device-key' | 'admin-access' | 'user-entitlement';
-export const CHANGE_KINDS: readonly ChangeKind[] = ['entitlement', 'device-key', 'admin-access', 'user-entitlement'];
+export type ChangeKind = 'entitlement' | 'device-key' | 'admin-access' | 'user-entitlement' | 'user-group';
+export const CHANGE_KINDS: readonly ChangeKind[] = ['entitlement', 'device-key', 'admin-access', 'user-entitlement', 'user-group'];
 
 /** The connection handed to a transaction's body. */
 export interface SqlTx extends SqlConn {

@@ -3,7 +3,8 @@
 // replicas; a change made on one wakes devices waiting on the other within
 // about a second; every replica publishes and signs with the same keys, and
 // one without the site key (or with another) refuses to start; a replica
-// killed with SIGKILL loses nothing it acknowledged.
+// killed with SIGKILL loses nothing it acknowledged; a user-group change on
+// one reaches a console's event stream on the other.
 // Runs in the `integration` project; needs only PostgreSQL (skipped loudly
 // without it, a failure under DEVLIC_REQUIRE_REAL_APPS=1).
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import { SimDevice } from '../helpers/sim-device.ts';
 import { publicJwk } from '../../shared/token.ts';
 import { signEnrollProof } from '../../shared/device-proofs.ts';
 import { NODE, ROOT, freePort, tempDir, waitFor } from '../helpers/processes.ts';
+import { openEventStream } from '../helpers/admin-events.ts';
 import { enrollDevices, current, pollUntil, restartReplica, startReplicas, waitingOn, SKU, type Replica } from './replicas.ts';
 
 describePostgres('replicas on one PostgreSQL', (cluster) => {
@@ -131,6 +133,19 @@ describePostgres('replicas on one PostgreSQL', (cluster) => {
       new Promise((r) => setTimeout(() => r('still open'), 10_000)),
     ]);
     expect(ended).toBe('ended');
+  });
+
+  it('a user-group change on one replica reaches a console\'s event stream on the other (the users event, issue 16)', async () => {
+    const reader = await a.admin.ok('POST', '/admins', { role: 'reader', name: 'user tab on B' });
+    const stream = await openEventStream(b.url, reader.token);
+    try {
+      const id = (await a.admin.ok('POST', '/user-groups', { name: 'Replica people' })).id;
+      await a.admin.ok('POST', '/user-groups/Replica people/users', { users: ['zoe@corp.example'] });
+      const { data } = await stream.next('users', (e) => e.groups.includes(id));
+      expect(data).toMatchObject({ groups: [id], all: false });
+    } finally {
+      stream.close();
+    }
   });
 
   it('publishes one key set on every replica, and a token signed by one verifies with the other\'s keys', async () => {

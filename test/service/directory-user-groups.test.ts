@@ -4,8 +4,9 @@
 // directory group (nested groups followed, a cycle ending, computers and
 // objects without a valid sign-in name left out and reported), named by
 // userPrincipalName, else sAMAccountName@<DC parts of the DN>, else mail;
-// a person leaving the group loses their seat in the sync's transaction and
-// a device's long-poll for them is woken; a directory that is down changes
+// a person leaving the group loses their seat in the sync's transaction, a
+// device's long-poll for them is woken and a console's event stream hears of
+// the group and the person (the `users` event); a directory that is down changes
 // nothing; hand edits are refused; the periodic sync runs for user groups
 // too. On SQLite and (project integration-pg) PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startService, tempDir, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient, runAdminCli } from '../helpers/admin.ts';
+import { openEventStream } from '../helpers/admin-events.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 import { TEST_BACKEND } from '../helpers/test-backend.ts';
 import {
@@ -102,8 +104,10 @@ describe.skipIf(!run)(`directory user groups against a real OpenLDAP (${TEST_BAC
     expect(await members('Staff')).toHaveLength(4);
   });
 
-  it('a person who leaves the directory group loses their seat at the next sync, in its transaction, and a waiting device hears it', async () => {
+  it('a person who leaves the directory group loses their seat at the next sync, in its transaction, and a waiting device and a console hear it', async () => {
     await admin.ok('POST', '/user-licenses/assign', { subscription: 'Staff (user)', userGroup: 'Staff' });
+    const staffId = (await admin.ok('GET', '/user-groups/Staff')).id;
+    const events = await openEventStream(svc.url, (await admin.ok('POST', '/admins', { role: 'reader', name: 'console' })).token);
     expect(await licence('frank@corp.example')).toMatchObject({ status: 'licensed', reason: 'ASSIGNED' });
     expect(await seatsUsed()).toBe(4);
     // Frank leaves the nested group.
@@ -118,6 +122,10 @@ describe.skipIf(!run)(`directory user groups against a real OpenLDAP (${TEST_BAC
     const sync = await cli(['directories', 'sync', 'corp']);
     expect(sync.code, sync.err).toBe(0);
     expect(sync.out).toContain("User groups: 0 people added, 1 removed; 1 people's licences changed.");
+    // The console's event: the group that lost a person and the person whose licence moved.
+    const { data } = await events.next('users', (e) => e.groups.includes(staffId));
+    events.close();
+    expect(data).toEqual({ groups: [staffId], people: ['frank@corp.example'], all: false });
     const woken = await waiting;
     expect(woken.status).toBe(200);
     expect(woken.body.seq).toBeGreaterThan(cur.body.seq);

@@ -18,7 +18,7 @@ const $ = (id) => document.getElementById(id);
 const SECTIONS = { licences, groups, 'user-groups': userGroups, devices, audit, 'enroll-tokens': enrollTokens, admins };
 
 let ctx = null;       // { me, canWrite, announce, navigate, refresh }
-let view = null;      // what the current view returned: { onDevices?, dispose? }
+let view = null;      // what the current view returned: { onDevices?, onUsers?, dispose? }
 let live = null;
 let renderSeq = 0;
 
@@ -72,7 +72,10 @@ function startLive(token) {
   live = connectLive({
     token,
     onState: (s) => { state.dataset.state = s; state.textContent = labels[s]; },
-    onEvent: (name, data) => { if (name === 'devices') view?.onDevices?.(data); },
+    onEvent: (name, data) => {
+      if (name === 'devices') view?.onDevices?.(data);
+      else if (name === 'users') view?.onUsers?.(data);
+    },
   });
 }
 

@@ -219,11 +219,12 @@ export function crumbs(...items) {
 }
 
 /**
- * Live refresh for a view: when an event is relevant (`wants(ev)`), calls
- * reload() once per burst, at most one at a time, and not while a dialog is
- * open (its opener must stay in place); stops when the view goes away.
+ * Live refresh for a view: when an event is relevant (`wants(ev)` for a
+ * `devices` event, `wantsUsers(ev)` for a `users` one), calls reload() once
+ * per burst, at most one at a time, and not while a dialog is open (its
+ * opener must stay in place); stops when the view goes away.
  */
-export function liveRefresher(reload, wants = () => true, delayMs = 300) {
+export function liveRefresher(reload, wants = () => true, delayMs = 300, wantsUsers = () => false) {
   let timer = 0;
   let running = false;
   let again = false;
@@ -241,6 +242,7 @@ export function liveRefresher(reload, wants = () => true, delayMs = 300) {
   }
   return {
     onDevices: (ev) => { if (wants(ev)) schedule(); },
+    onUsers: (ev) => { if (wantsUsers(ev)) schedule(); },
     dispose: () => { disposed = true; clearTimeout(timer); },
   };
 }

@@ -36,7 +36,8 @@ async function renderProducts(el, ctx) {
     h('p', { class: 'lead' }, 'Licences by product. A device product licenses groups of devices; a user product licenses the people of user groups, on any device, and its seats count people. Choose a product to see its subscriptions and the groups they are assigned to.'),
     forWriters(ctx, () => h('div', { class: 'toolbar' }, writeButton(ctx, 'Add a subscription', () => addSubscriptionFlow(ctx, products.items), { class: 'primary', id: 'add-subscription' }))),
     section);
-  return liveRefresher(async () => draw(...await Promise.all([get('/products'), get('/subscriptions')])), seatsMayMove);
+  // A `users` event (people's licences moved) can change a user product's seats as a device event does a device product's.
+  return liveRefresher(async () => draw(...await Promise.all([get('/products'), get('/subscriptions')])), seatsMayMove, 300, () => true);
 }
 
 async function renderProduct(el, sku, ctx) {
@@ -224,7 +225,8 @@ async function renderSubscription(el, sku, subId, ctx) {
     h('h1', { tabindex: '-1' }, sub.name), summary, toolbar,
     h('h2', {}, people ? 'User groups' : 'Groups'), groupsSection);
   drawAll();
-  return liveRefresher(reload, seatsMayMove);
+  // A user product's page: its user groups' people and its seats move with `users` events (another admin, a directory sync).
+  return liveRefresher(reload, seatsMayMove, 300, () => people);
 }
 
 /** The "Assign licences" dialog: search a group as you type, pick it, Assign; the result, then Close. */

@@ -42,7 +42,10 @@ export function connectLive({ token, onEvent, onState }) {
         if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
         onState('live');
         delay = 1000;
-        if (connectedBefore) onEvent('devices', { reported: [], changed: [], all: true });
+        if (connectedBefore) {
+          onEvent('devices', { reported: [], changed: [], all: true });
+          onEvent('users', { groups: [], people: [], all: true });
+        }
         connectedBefore = true;
         const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
         let buf = '';

@@ -2,15 +2,18 @@
 // of their own by a user product's subscription assigned to their group. The
 // list with members and licence, New user group, and a group's page: its
 // licence (assign / unassign, global-admin only), its people with each one's
-// current answer (GET /users/NAME/license), add by sign-in name and remove
-// (both take licences through guard.js: asked exactly when the service asks).
+// current answer (one request per page: GET /user-groups/ID/users), add by
+// sign-in name and remove (both take licences through guard.js: asked
+// exactly when the service asks).
 // The service normalises names (shared/sign-in.ts): the page says how a
 // typed name was stored, and shows its refusal (SIGN_IN_NAME_INVALID) as
 // the service words it. Readers see everything and get no change controls.
-// User-licence changes send no live event (they are not device changes), so
-// these pages re-read after their own changes only.
+// Both pages follow the `users` live event (service/http/admin-events.ts):
+// another admin's change, or a directory sync moving people, shows without a
+// reload; a group's page re-reads its people only when the event names the
+// group or someone it shows, else just its licence's seat count.
 import { get, post, enc } from './api.js';
-import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, reasonLabel } from './dom.js';
+import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, reasonLabel, liveRefresher } from './dom.js';
 import { errorArea } from './dialog.js';
 import { guarded } from './guard.js';
 import { pager } from './widgets.js';
@@ -65,7 +68,8 @@ async function renderGroups(el, ctx) {
   fill(el, h('h1', { tabindex: '-1' }, 'User groups'),
     h('p', { class: 'lead' }, 'People with a licence of their own: a subscription of a user product goes to a user group, and everyone in it gets full apps on any device they sign in on, licensed or not. Seats count people.'),
     forWriters(ctx, newGroupForm), h('h2', {}, 'All user groups'), list);
-  return {};
+  // Any user change may add a group or change a count or licence shown here: the list is one small read.
+  return liveRefresher(load, () => false, 300, () => true);
 }
 
 /** A person's licence as the service would answer them now. */
@@ -80,6 +84,8 @@ async function renderGroup(el, id, ctx) {
   let g = await get(`/user-groups/${enc(id)}`);
   let subs = await userSubscriptions();
   let offset = 0;
+  /** The page of people shown: GET /user-groups/ID/users answers each as GET /users/NAME/license would. */
+  let people = { items: [], total: 0 };
   const info = h('div');
   const lead = h('p', { class: 'lead', id: 'user-group-count' });
   const members = h('div');
@@ -104,25 +110,41 @@ async function renderGroup(el, id, ctx) {
   };
 
   async function loadMembers() {
-    const page = g.members.slice(offset, offset + PAGE);
-    const answers = await Promise.all(page.map((u) => get(`/users/${enc(u)}/license`)));
+    people = await get(`/user-groups/${enc(g.id)}/users`, { offset, limit: PAGE });
+    // People left since the page was chosen: show the last page there is.
+    if (offset > 0 && offset >= people.total) {
+      offset = Math.max(0, Math.floor((people.total - 1) / PAGE) * PAGE);
+      people = await get(`/user-groups/${enc(g.id)}/users`, { offset, limit: PAGE });
+    }
     const names = new Map(subs.map((s) => [s.id, s.name]));
     const cols = ['Person', 'Licence', ...(handEdits() ? ['Actions'] : [])];
     rebuild(members,
-      page.length ? table(`People in ${g.name}`, cols, page.map((u, i) => row(cols, [
-        u, personLicence(answers[i], names),
-        ...(handEdits() ? [writeButton(ctx, 'Remove', () => removeUser(u), { class: 'small', 'aria-label': `Remove ${u} from ${g.name}` })] : []),
-      ], { 'data-user': u })), { class: 'data', id: 'user-group-members' }).wrap : h('p', { class: 'muted' }, 'No people in this group yet.'),
-      g.members.length > PAGE ? pager({ offset, limit: PAGE, total: g.members.length, noun: 'people', go: (o) => { offset = o; loadMembers().catch(fail); } }) : null,
-      g.memberCount > g.members.length ? h('p', { class: 'help' }, `Showing the first ${num(g.members.length)} of ${plural(g.memberCount, 'person', 'people')} (devlic-admin user-groups show lists them all).`) : null);
+      people.items.length ? table(`People in ${g.name}`, cols, people.items.map((l) => row(cols, [
+        l.user, personLicence(l, names),
+        ...(handEdits() ? [writeButton(ctx, 'Remove', () => removeUser(l.user), { class: 'small', 'aria-label': `Remove ${l.user} from ${g.name}` })] : []),
+      ], { 'data-user': l.user })), { class: 'data', id: 'user-group-members' }).wrap : h('p', { class: 'muted' }, 'No people in this group yet.'),
+      people.total > PAGE ? pager({ offset, limit: PAGE, total: people.total, noun: 'people', go: (o) => { offset = o; loadMembers().catch(fail); } }) : null);
   }
 
   async function reload() {
     [g, subs] = await Promise.all([get(`/user-groups/${enc(id)}`), userSubscriptions()]);
-    offset = Math.min(offset, Math.max(0, Math.floor((g.members.length - 1) / PAGE) * PAGE));
     drawInfo();
     await loadMembers();
   }
+
+  // Live: the event names this group or someone shown -> re-read the group and its people;
+  // other people's licences moved -> only the seat count of this group's subscription can have changed.
+  let peopleStale = false;
+  const wantsUsers = (ev) => {
+    const mine = ev.all || ev.groups.includes(g.id) || people.items.some((l) => ev.people.includes(l.user));
+    if (mine) peopleStale = true;
+    return mine || (!!g.subscription && ev.people.length > 0);
+  };
+  const liveReload = async () => {
+    if (!peopleStale) { subs = await userSubscriptions(); drawInfo(); return; }
+    peopleStale = false;
+    await reload();
+  };
 
   async function removeUser(u) {
     err.textContent = '';
@@ -189,5 +211,5 @@ async function renderGroup(el, id, ctx) {
     g.directory ? h('p', { class: 'muted', id: 'members-follow' }, 'Members follow the directory group ', h('code', {}, g.directory.dn), ' in ', g.directory.name, '.')
       : forWriters(ctx, addForm),
     members);
-  return {};
+  return liveRefresher(liveReload, () => false, 300, wantsUsers);
 }

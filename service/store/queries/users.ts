@@ -15,6 +15,9 @@ export interface UserEntitlementWrite {
   user: string; status: string; reason: string; product: string | null; subscription: string | null; group: string | null;
 }
 
+/** A member and their answer's row; the answer's columns are null for a person with no row. */
+export type MemberAnswerRow = { [K in keyof UserEntitlementRow]: K extends 'user_name' ? string : UserEntitlementRow[K] | null };
+
 export interface UserGroupRow {
   id: string; name: string; created_at: string; members: number; sub_id: string | null; sub_name: string | null;
   /** The directory the group follows (null: manual members), and the directory's last sync. */
@@ -49,6 +52,21 @@ export function userGroupQueries(c: SqlConn) {
     async members(groupId: string, limit: number): Promise<string[]> {
       return (await c.all<{ user_name: string }>('SELECT user_name FROM user_group_members WHERE group_id = ? ORDER BY ord LIMIT ?', [groupId, limit]))
         .map((r) => r.user_name);
+    },
+    /**
+     * One page of members in seat order, each joined to their answer's row
+     * (null when there is none: never licensed), and how many members in
+     * all: two queries per page however many people it shows.
+     */
+    async membersWithAnswers(groupId: string, limit: number, offset: number): Promise<{ rows: MemberAnswerRow[]; total: number }> {
+      const [rows, n] = await Promise.all([
+        c.all<MemberAnswerRow>(
+          `SELECT m.user_name, e.seq, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id
+            FROM user_group_members m LEFT JOIN user_entitlements e ON e.user_name = m.user_name
+            WHERE m.group_id = ? ORDER BY m.ord LIMIT ? OFFSET ?`, [groupId, limit, offset]),
+        c.get<{ n: number }>('SELECT COUNT(*) AS n FROM user_group_members WHERE group_id = ?', [groupId]),
+      ]);
+      return { rows, total: Number(n?.n ?? 0) };
     },
     /** Adds one member; false when already one. */
     async addMember(groupId: string, user: string, at: string): Promise<boolean> {
