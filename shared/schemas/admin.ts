@@ -2,7 +2,7 @@
 // these objects as they are. Every object has an `id`.
 import Type from 'typebox';
 import { EntitlementReason, Id, Mode, Name, Timestamp } from './common.ts';
-import { ReportedUser } from './device.ts';
+import { FleetUser } from './fleet-user.ts';
 
 /** A reference typed by an admin: an id or a unique name. */
 export const Ref = Type.String({ minLength: 1, maxLength: 128 });
@@ -226,7 +226,7 @@ export const DeviceView = Type.Object({
   lastMode: Type.Union([Mode, Type.Null()]),
   lastReason: Type.Union([Type.String(), Type.Null()]),
   lastSeenAt: Type.Union([Timestamp, Type.Null()]),
-  users: Type.Array(ReportedUser),
+  users: Type.Array(FleetUser),
   agentVersion: Type.Union([Type.String(), Type.Null()]),
   cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
   enforcement: DeviceEnforcement,
@@ -260,7 +260,7 @@ export const DeviceReportRow = Type.Object({
   at: Timestamp,
   mode: Mode,
   reason: Type.String(),
-  users: Type.Array(ReportedUser),
+  users: Type.Array(FleetUser),
   agentVersion: Type.String(),
   lastError: Type.Union([Type.String(), Type.Null()]),
 });
