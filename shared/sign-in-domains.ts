@@ -30,8 +30,8 @@ export function checkNetbiosDomain(raw: unknown): NameCheck {
   if (typeof raw !== 'string') return { ok: false, message: 'NetBIOS domain must be a string' };
   const s = raw.normalize('NFC').trim();
   if (s === '') return { ok: false, message: 'NetBIOS domain is empty' };
+  if (s.includes('.')) return { ok: false, message: `NetBIOS domain '${s.slice(0, 64)}' contains '.': a name with a dot is a DNS domain; give the short NetBIOS name (e.g. CORP)` };
   if (s.length > NETBIOS_MAX) return { ok: false, message: `NetBIOS domain '${s.slice(0, 40)}' is longer than ${NETBIOS_MAX} characters` };
-  if (s.includes('.')) return { ok: false, message: `NetBIOS domain '${s}' contains '.': a name with a dot is a DNS domain; give the short NetBIOS name (e.g. CORP)` };
   const bad = [...s].find((ch) => !NETBIOS_CHAR.test(ch));
   if (bad !== undefined) return { ok: false, message: `NetBIOS domain '${s}' contains ${JSON.stringify(bad)}: only letters, digits, '-' and '_' are allowed` };
   return { ok: true, name: s.toLowerCase() };

@@ -13,6 +13,7 @@ import * as r from './render.ts';
 import * as ru from './render-users.ts';
 import type { AssignUserGroupBody } from '../../shared/schemas/user-admin.ts';
 import { USER_GROUP_COMMANDS } from './user-group-commands.ts';
+import { SIGN_IN_DOMAIN_COMMANDS } from './sign-in-domain-commands.ts';
 import { checkRule } from './rule-arg.ts';
 import { DIRECTORY_COMMANDS } from './directory-commands.ts';
 import { bool_, cmd, guarded, list, str_, type ApiRequest, type CommandArgs, type CommandSpec } from './command-spec.ts';
@@ -233,6 +234,7 @@ export const COMMANDS: CommandSpec[] = [
   }),
 
   ...USER_GROUP_COMMANDS,
+  ...SIGN_IN_DOMAIN_COMMANDS,
 
   cmd({
     name: 'devices list', summary: 'List devices with their licence state, last report and users', answer: 'items',
