@@ -104,11 +104,13 @@ export class SignInDomains {
   }
 }
 
-/** Users as a device reported them, each with the person the service takes them for (the fleet view). */
+/** Users as a device reported them; `person` added where an alias makes the name another person's spelling (the fleet view). */
 export function withPersons<T extends { name: string }>(users: readonly T[], domains: SignInDomains): (T & { person?: string })[] {
   return users.map((u) => {
-    const person = typeof u?.name === 'string' ? domains.personOf(u.name) : null;
-    return person === null ? u : { ...u, person };
+    const r = typeof u?.name === 'string' ? checkSignInName(u.name) : null;
+    if (!r?.ok) return u;
+    const person = domains.person(r.name);
+    return person === r.name ? u : { ...u, person };
   });
 }
 

@@ -91,11 +91,11 @@ describe('resolving names to people', () => {
     expect(none.generation('alice@corp')).toBe(0);
   });
 
-  it('personOf is null for what is no sign-in name; withPersons leaves those users without a person', () => {
+  it('personOf is null for what is no sign-in name; withPersons adds a person only where an alias maps the name', () => {
     expect(table.personOf('a,b')).toBeNull();
     const users = [{ name: 'CORP\\Bob', mode: 'full' }, { name: 'a,b', mode: 'read-only' }, { name: 'carol', mode: 'full' }];
     expect(withPersons(users, table)).toEqual([
-      { name: 'CORP\\Bob', mode: 'full', person: 'bob@corp.example.com' }, { name: 'a,b', mode: 'read-only' }, { name: 'carol', mode: 'full', person: 'carol' },
+      { name: 'CORP\\Bob', mode: 'full', person: 'bob@corp.example.com' }, { name: 'a,b', mode: 'read-only' }, { name: 'carol', mode: 'full' },
     ]);
   });
 
