@@ -4,9 +4,9 @@
 // are sent as typed: the service checks them (SIGN_IN_DOMAIN_INVALID), so
 // the CLI and the API cannot disagree about a name.
 import { API } from '../../shared/api.ts';
-import type { AddSignInDomainBody, SignInDomain, SignInDomainChange } from '../../shared/schemas/sign-in-domains.ts';
+import type { AddSignInDomainBody, RemoveSignInDomainBody, SignInDomain, SignInDomainChange } from '../../shared/schemas/sign-in-domains.ts';
 import { seg, take } from './arguments.ts';
-import { cmd, list, type CommandSpec } from './command-spec.ts';
+import { cmd, guarded, list, type CommandSpec } from './command-spec.ts';
 import { formatTable, formatTime, sanitize } from './table.ts';
 import type { ListAnswer } from './render.ts';
 
@@ -46,10 +46,13 @@ export const SIGN_IN_DOMAIN_COMMANDS: CommandSpec[] = [
     },
     render: renderSignInDomainAdded,
   }),
-  cmd({
+  guarded({
     name: 'sign-in-domains remove', args: 'NETBIOS', summary: 'Remove an alias: NETBIOS\\user is user@netbios again', answer: 'object',
     details: ['People licensed as user@DNS lose that licence on devices that report NETBIOS\\user (a device licence still covers them).'],
-    build: (a) => ({ method: 'DELETE', path: `${A}/sign-in-domains/${seg(take(a, ['NETBIOS'])[0])}` }),
+    build(a) {
+      const body: RemoveSignInDomainBody = {};
+      return { method: 'POST', path: `${A}/sign-in-domains/${seg(take(a, ['NETBIOS'])[0])}/remove`, body };
+    },
     render: renderSignInDomainRemoved,
   }),
 ];

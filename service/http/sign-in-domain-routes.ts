@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AnyApp } from './app.ts';
 import { ListOf } from '../../shared/schemas/admin.ts';
-import { AddSignInDomainBody, SignInDomain, SignInDomainChange } from '../../shared/schemas/sign-in-domains.ts';
+import { AddSignInDomainBody, RemoveSignInDomainBody, SignInDomain, SignInDomainChange } from '../../shared/schemas/sign-in-domains.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { addSignInDomain, listSignInDomains, removeSignInDomain } from '../licensing/sign-in-domains.ts';
 
@@ -26,7 +26,10 @@ export function signInDomainRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf
     reply.code(201);
     return r;
   });
-  app.delete('/sign-in-domains/:netbios', {
-    schema: s({ description: 'Removes the alias: `NETBIOS\\user` is `user@netbios` again.', params: Type.Object({ netbios: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: SignInDomainChange } }),
-  }, async (req) => removeSignInDomain(ctx, actorOf(req), req.params.netbios));
+  app.post('/sign-in-domains/:netbios/remove', {
+    schema: s({
+      description: 'Removes the alias: `NETBIOS\\user` is `user@netbios` again. Guarded by `confirm` while people are licensed in the DNS domain (they lose that licence on devices reporting the NetBIOS spelling).',
+      params: Type.Object({ netbios: Type.String({ minLength: 1, maxLength: 64 }) }), body: RemoveSignInDomainBody, response: { 200: SignInDomainChange },
+    }),
+  }, async (req) => removeSignInDomain(ctx, actorOf(req), req.params.netbios, { confirm: req.body.confirm }));
 }

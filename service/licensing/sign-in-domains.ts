@@ -47,19 +47,29 @@ export function addSignInDomain(ctx: LicensingContext, actor: Actor, netbiosRaw:
 }
 
 /**
- * Devices reporting `NETBIOS\user` stop matching people listed as
- * `user@dns`: those people keep their licence under their DNS name, but not
- * on such devices. No person's licence moves in the recompute, so this is
- * not guarded by CONFIRMATION_REQUIRED (documented in docs/design.md).
+ * Devices reporting `NETBIOS\user` stop matching people licensed as
+ * `user@dns`: they keep their licence under their DNS name, but not on such
+ * devices. So, like every change that takes a licence, this is measured and
+ * refused with CONFIRMATION_REQUIRED unless confirmed: the people counted
+ * are those licensed in the DNS domain (each may be signed in somewhere as
+ * NETBIOS\user; the service cannot know where). A row kept under a
+ * NetBIOS spelling that loses its licence in the recompute is counted by
+ * ctx.mutate as well.
  */
-export function removeSignInDomain(ctx: LicensingContext, actor: Actor, netbiosRaw: string): Promise<SignInDomainChange> {
+export function removeSignInDomain(ctx: LicensingContext, actor: Actor, netbiosRaw: string, opts: { confirm?: boolean } = {}): Promise<SignInDomainChange> {
   const netbios = normaliseNetbiosDomain(netbiosRaw);
   return ctx.mutate(actor, async (tx) => {
     const cur = await tx.signInDomains.get(netbios);
     if (!cur?.dns_domain) throw new DevlicError('NOT_FOUND', `NetBIOS domain '${netbios}' has no alias`, { netbios });
     const dns = cur.dns_domain;
+    const licensed = await tx.signInDomains.licensedIn(dns);
+    if (licensed.length > 0 && opts.confirm !== true) {
+      const impact = { devices: 0, devicesGainingSeat: 0, sample: [], people: licensed.length, peopleGainingSeat: 0, peopleSample: licensed.slice(0, 20) };
+      throw new DevlicError('CONFIRMATION_REQUIRED', `sign-in-domain.remove: ${licensed.length === 1 ? '1 person' : `${licensed.length} people`} licensed as user@${dns} (${licensed.slice(0, 3).join(', ')}${licensed.length > 3 ? ` and ${licensed.length - 3} more` : ''}) lose that licence on devices that report ${netbios.toUpperCase()}\\user; nothing was changed. Repeat with confirm: true (devlic-admin: --yes) to go ahead`,
+        { impact });
+    }
     await tx.signInDomains.set(netbios, null, ctx.nowIso());
     tx.changed(domainWildcards(netbios, dns), 'user-entitlement');
-    return { result: { netbios, dns, merged: [] }, action: 'sign-in-domain.remove', target: netbios, details: { netbios, dns }, recompute: 'users' };
-  });
+    return { result: { netbios, dns, merged: [] }, action: 'sign-in-domain.remove', target: netbios, details: { netbios, dns, licensedInDomain: licensed.length }, recompute: 'users' };
+  }, opts);
 }

@@ -20,6 +20,12 @@ export const AddSignInDomainBody = Type.Object({
 }, { additionalProperties: false });
 export type AddSignInDomainBody = Type.Static<typeof AddSignInDomainBody>;
 
+export const RemoveSignInDomainBody = Type.Object({
+  /** Needed while people are licensed in the alias's DNS domain (CONFIRMATION_REQUIRED otherwise). */
+  confirm: Confirm,
+}, { additionalProperties: false });
+export type RemoveSignInDomainBody = Type.Static<typeof RemoveSignInDomainBody>;
+
 /** Two listed names the alias made one person. */
 export const MergedName = Type.Object({ from: Type.String(), into: Type.String() });
 

@@ -124,7 +124,7 @@ describe('answerSeq', () => {
     for (let run = 0; run < 200; run++) {
       // Two people whose seqs grow independently; the asked name alice@corp is one or the other, as the alias says.
       const seq = new Map([['alice@corp', 1], ['alice@corp.example.com', 1]]);
-      let alias: SignInDomainAlias | null = null;
+      let alias = null as SignInDomainAlias | null;
       let last = 0;
       let lastPerson = '';
       for (let step = 0; step < 40; step++) {

@@ -18,6 +18,11 @@ export function signInDomainQueries(c: SqlConn) {
         UNION SELECT user_name FROM user_entitlements WHERE ${like}`, [...args, ...args]);
       return rows.map((r) => r.user_name);
     },
+    /** People licensed under a name in this domain (what removing an alias to it takes from devices reporting the NetBIOS spelling). */
+    async licensedIn(dns: string): Promise<string[]> {
+      return (await c.all<{ user_name: string }>(`SELECT user_name FROM user_entitlements WHERE status = 'licensed' AND user_name LIKE ? ESCAPE '\\' ORDER BY user_name`,
+        [`%@${likeEscape(dns)}`])).map((r) => r.user_name);
+    },
     /** Every row, removed ones included (their generation counts). */
     async all(): Promise<SignInDomainAlias[]> {
       return (await c.all<SignInDomainRow>('SELECT netbios, dns_domain, generation, changed_at FROM sign_in_domains'))
