@@ -9,7 +9,7 @@
 // change, and the answers for one asked name keep growing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
-import { adminClient, type AdminClient } from '../helpers/admin.ts';
+import { adminClient, runAdminCli, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts, claimsOf } from '../helpers/sim-device.ts';
 import { PERSON_SEQ_SPAN } from '../../shared/sign-in-domains.ts';
 
@@ -149,5 +149,29 @@ describe('sign-in domain aliases', () => {
     const back = await dev.userEntitlement('CORP\\alice');
     expect(back.body.seq).toBeGreaterThan(r.body.seq);
     expect(claimsOf(back.body.token)).toMatchObject({ status: 'licensed', person: 'alice@corp.example.com' });
+  });
+});
+
+describe('devlic-admin sign-in-domains', () => {
+  it('lists, refuses a removal without --yes (exit 2, nothing changed), removes with --yes, and adds with the merges shown', async () => {
+    const list = await runAdminCli(svc, ['sign-in-domains', 'list']);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toMatch(/^CORP\s+corp\.example\.com\s/m);
+    const no = await runAdminCli(svc, ['sign-in-domains', 'remove', 'CORP']);
+    expect(no.code).toBe(2);
+    expect(`${no.out}${no.err}`).toMatch(/user licence from 3 people[^]*alice@corp\.example\.com/);
+    expect((await admin.ok('GET', '/sign-in-domains')).total).toBe(1);
+    const yes = await runAdminCli(svc, ['sign-in-domains', 'remove', 'CORP', '--yes']);
+    expect(yes.code, yes.err).toBe(0);
+    expect(yes.out).toContain('CORP\\user is user@corp again, no longer user@corp.example.com.');
+    // dave listed under both spellings while there is no alias: the add reports the merge.
+    await admin.ok('POST', '/user-groups/Teachers/users', { users: ['CORP\\dave', 'dave@corp.example.com'] });
+    const add = await runAdminCli(svc, ['sign-in-domains', 'add', 'corp', 'CORP.example.com']);
+    expect(add.code, add.err).toBe(0);
+    expect(add.out).toMatch(/CORP\\user is now the person user@corp\.example\.com\./);
+    expect(add.out).toMatch(/^dave@corp\s+dave@corp\.example\.com$/m);
+    const bad = await runAdminCli(svc, ['sign-in-domains', 'add', 'corp.example.com', 'corp.example.com']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/SIGN_IN_DOMAIN_INVALID|DNS domain/);
   });
 });
