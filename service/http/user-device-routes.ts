@@ -49,7 +49,7 @@ export async function userDeviceRoutes(appIn: AnyApp, deps: UserDeviceRouteDeps)
     const asked = normaliseSignInName(req.body.user);
     const wait = req.body.wait ?? 0;
     if (wait > deps.maxWaitSeconds) throw new DevlicError('VALIDATION_FAILED', `wait must be at most ${deps.maxWaitSeconds} seconds`);
-    const domains = await deps.issuer.domains();
+    let domains = await deps.issuer.domains();
     if (wait > 0 && req.body.seq !== undefined && req.body.seq === await deps.issuer.currentSeq(asked, domains)) {
       let cancel = () => {};
       const held = deps.waiters.wait(domains.person(asked), wait * 1000, (c) => { cancel = c; });
@@ -57,10 +57,11 @@ export async function userDeviceRoutes(appIn: AnyApp, deps: UserDeviceRouteDeps)
         reply.raw.once('close', () => cancel());
         req.raw.socket?.setTimeout(longPollSocketTimeoutMs(wait * 1000, deps.idleTimeoutMs));
         await held;
+        // Read again: the table may have changed while the request was held.
+        domains = await deps.issuer.domains();
       }
     }
     reply.header('Cache-Control', 'no-store');
-    // Read again: the table may have changed while the request was held.
-    return deps.issuer.issue(deviceId, asked, await deps.issuer.domains(), nowSeconds());
+    return deps.issuer.issue(deviceId, asked, domains, nowSeconds());
   });
 }
