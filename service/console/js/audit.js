@@ -24,6 +24,8 @@ export const ACTIONS = {
   'user-group.create': 'Created user group',
   'user-group.add-users': 'Added people to user group',
   'user-group.remove-users': 'Removed people from user group',
+  'sign-in-domain.add': 'Added sign-in domain alias',
+  'sign-in-domain.remove': 'Removed sign-in domain alias',
   'subscription.create': 'Added subscription',
   'subscription.update': 'Changed subscription',
   'subscription.term-ended': 'Subscription term ended',
