@@ -147,7 +147,11 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
   const userIssuer = new UserEntitlementIssuer(db, keys.signing, issuer.policyOf());
   ctx.onUserEntitlementsChanged((users) => {
     if (users === 'all') userWaiters.notifyAll();
-    else userWaiters.notify(users);
+    else {
+      userWaiters.notify(users);
+      // `@domain` (never a sign-in name): a sign-in domain alias changed, so may the person behind any name in it.
+      for (const u of users) if (u.startsWith('@')) userWaiters.notifySuffix(u);
+    }
   });
   await app.register(userDeviceRoutes, {
     ctx, issuer: userIssuer, auth, waiters: userWaiters, maxWaitSeconds: cfg.maxWaitSeconds, bodyLimit: cfg.deviceBodyLimit, idleTimeoutMs: timeouts.idleTimeoutMs,

@@ -32,6 +32,8 @@ export type ErrorCode =
   | 'KEY_CHAIN_INVALID'
   | 'CONFIG_INVALID'
   | 'SIGN_IN_NAME_INVALID'
+  | 'SIGN_IN_DOMAIN_INVALID'
+  | 'SIGN_IN_DOMAIN_TAKEN'
   | 'WRONG_PRODUCT_KIND'
   | 'USAGE'
   | 'INTERNAL';
@@ -71,6 +73,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   KEY_CHAIN_INVALID: 502,
   CONFIG_INVALID: 500,
   SIGN_IN_NAME_INVALID: 400,
+  SIGN_IN_DOMAIN_INVALID: 400,
+  // The NetBIOS domain already has an alias: remove it first.
+  SIGN_IN_DOMAIN_TAKEN: 409,
   // A user product's subscription assigned to a device group, or the other way round.
   WRONG_PRODUCT_KIND: 409,
   USAGE: 400,

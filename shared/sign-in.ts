@@ -17,9 +17,10 @@
 //  4. Lower case (locale-independent): Windows, Active Directory and Entra ID
 //     compare account names without case. Linux names are lower case in
 //     practice (useradd refuses upper case by default).
-// A NetBIOS domain is not mapped to a DNS domain: `CONTOSO\alice` is
-// `alice@contoso`, which is not `alice@contoso.com`. devlic cannot know the
-// mapping; list members in the form the devices report.
+// A NetBIOS domain is not mapped to a DNS domain here: `CONTOSO\alice` is
+// `alice@contoso`, which is not `alice@contoso.com`. devlic never guesses the
+// mapping; an admin states it (shared/sign-in-domains.ts), and the service
+// applies it after this normalisation.
 import { DevlicError } from './errors.ts';
 import { NOT_PLAIN_TEXT } from './schemas/common.ts';
 

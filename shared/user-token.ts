@@ -3,7 +3,9 @@
 // entitlement (shared/token.ts), but its own `typ`, and a verifier that
 // insists on it, so a user token can never pass as a device token (whose
 // verifier refuses any other typ) nor the other way round; `sub` is the
-// device and `user` the normalised sign-in name, both checked.
+// device and `user` the normalised sign-in name asked about, both checked.
+// `person` (optional) names whose licence it is when a sign-in domain alias
+// maps `user` to another spelling; it is never what a token is matched by.
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { sign as cryptoSign } from 'node:crypto';
 import { DevlicError } from './errors.ts';

@@ -8,6 +8,7 @@ import { SUBSCRIPTION_COMMANDS } from './subscription-commands.ts';
 import { GROUP_COMMANDS } from './group-commands.ts';
 import { LICENSE_COMMANDS } from './license-commands.ts';
 import { USER_GROUP_COMMANDS } from './user-group-commands.ts';
+import { SIGN_IN_DOMAIN_COMMANDS } from './sign-in-domain-commands.ts';
 import { DEVICE_COMMANDS } from './device-commands.ts';
 import { ENROLL_TOKEN_COMMANDS } from './enroll-token-commands.ts';
 import { ADMIN_COMMANDS } from './admin-commands.ts';
@@ -18,6 +19,7 @@ export const COMMANDS: CommandSpec[] = [
   ...GROUP_COMMANDS,
   ...LICENSE_COMMANDS,
   ...USER_GROUP_COMMANDS,
+  ...SIGN_IN_DOMAIN_COMMANDS,
   ...DEVICE_COMMANDS,
   ...ENROLL_TOKEN_COMMANDS,
   ...ADMIN_COMMANDS,

@@ -41,7 +41,8 @@ export const USER_GROUP_COMMANDS: CommandSpec[] = [
   }),
   cmd({
     name: 'user-groups add-users', args: 'GROUP USER...', summary: 'Add people (sign-in names: user, user@domain or DOMAIN\\user) to a user group', answer: 'object',
-    details: ['Names are normalised (lower case; DOMAIN\\user is stored as user@domain): see docs/design.md, "Sign-in names".'],
+    details: ['Names are normalised (lower case; DOMAIN\\user is stored as user@domain, or as user@DNS when a sign-in domain alias',
+      'says which DNS domain DOMAIN stands for: devlic-admin sign-in-domains): see docs/design.md, "Sign-in names".'],
     build(a) {
       const [g, ...users] = take(a, ['GROUP'], 'USER');
       const body: UserGroupUsersBody = { users };

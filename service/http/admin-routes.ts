@@ -39,6 +39,7 @@ import { mergeDevices } from '../licensing/merge.ts';
 import { resolveRef } from '../licensing/resolve.ts';
 import * as views from '../licensing/views.ts';
 import { userAdminRoutes } from './user-admin-routes.ts';
+import { signInDomainRoutes } from './sign-in-domain-routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest { actor?: Actor }
@@ -134,6 +135,7 @@ export async function adminRoutes(appIn: AnyApp, deps: { ctx: LicensingContext; 
   groupAction('/groups/:ref/children/remove', (a, ref, b) => unnestGroup(ctx, a, ref, b.group, b.confirm === true), GroupChildBody);
 
   userAdminRoutes(app, ctx, actorOf, deps.directories);
+  signInDomainRoutes(app, ctx, actorOf);
 
   app.get('/licenses', { schema: s({ response: { 200: ListOf(Assignment) } }) }, async () => list(views.listAssignments(db)));
   app.post('/licenses/assign', { schema: s({ body: AssignBody, response: { 201: Assignment } }) }, async (req, reply) => {

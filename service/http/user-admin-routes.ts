@@ -15,6 +15,7 @@ import { resolveRef } from '../licensing/resolve.ts';
 import { listUserAssignments, listUserGroups, userGroupPeople, userLicence } from '../licensing/user-views.ts';
 import { UserGroupPeople, UserGroupPeopleQuery } from '../../shared/schemas/user-group-people.ts';
 import { DevlicError } from '../../shared/errors.ts';
+import { loadSignInDomains } from '../licensing/sign-in-domains.ts';
 import type { DirectorySyncer } from '../directories/scheduler.ts';
 
 export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (req: FastifyRequest) => Actor, directories?: DirectorySyncer): void {
@@ -61,5 +62,9 @@ export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (
       return { id: r.id, subscription: r.sub, userGroup: r.group };
     });
   app.get('/users/:name/license', { schema: s({ params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 300 }) }), response: { 200: UserLicence } }) },
-    async (req) => userLicence(db, normaliseSignInName(req.params.name)));
+    // The person the name stands for (sign-in domain aliases applied): `CORP\alice` answers for alice@corp.example.com while CORP stands for it.
+    async (req) => {
+      const name = normaliseSignInName(req.params.name);
+      return userLicence(db, (await loadSignInDomains(db)).person(name));
+    });
 }

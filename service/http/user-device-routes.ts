@@ -7,7 +7,10 @@
 // person's normalised sign-in name, woken after commit by the
 // 'user-entitlement' change (every replica: PostgreSQL NOTIFY), exactly as
 // device long-polls are. Held per person, not per device: one person may be
-// signed in on several devices at once (up to WAITS_PER_PERSON held).
+// signed in on several devices at once (up to WAITS_PER_PERSON held). The
+// asked name is resolved through the sign-in domain aliases first
+// (shared/sign-in-domains.ts): the wait is keyed by the person, and a change
+// of an alias wakes every wait in its domains (server.ts).
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AnyApp } from './app.ts';
 import { API } from '../../shared/api.ts';
@@ -43,19 +46,22 @@ export async function userDeviceRoutes(appIn: AnyApp, deps: UserDeviceRouteDeps)
     schema: { tags: ['device'], security: [{ device: [] }], body: UserEntitlementRequest, response: { 200: UserEntitlementResponse, 400: ErrorBody } },
   }, async (req, reply) => {
     const deviceId = await deps.auth.authenticate(req.headers.authorization, nowSeconds());
-    const user = normaliseSignInName(req.body.user);
+    const asked = normaliseSignInName(req.body.user);
     const wait = req.body.wait ?? 0;
     if (wait > deps.maxWaitSeconds) throw new DevlicError('VALIDATION_FAILED', `wait must be at most ${deps.maxWaitSeconds} seconds`);
-    if (wait > 0 && req.body.seq !== undefined && req.body.seq === await deps.issuer.currentSeq(user)) {
+    let domains = await deps.issuer.domains();
+    if (wait > 0 && req.body.seq !== undefined && req.body.seq === await deps.issuer.currentSeq(asked, domains)) {
       let cancel = () => {};
-      const held = deps.waiters.wait(user, wait * 1000, (c) => { cancel = c; });
+      const held = deps.waiters.wait(domains.person(asked), wait * 1000, (c) => { cancel = c; });
       if (held !== null) {
         reply.raw.once('close', () => cancel());
         req.raw.socket?.setTimeout(longPollSocketTimeoutMs(wait * 1000, deps.idleTimeoutMs));
         await held;
+        // Read again: the table may have changed while the request was held.
+        domains = await deps.issuer.domains();
       }
     }
     reply.header('Cache-Control', 'no-store');
-    return deps.issuer.issue(deviceId, user, nowSeconds());
+    return deps.issuer.issue(deviceId, asked, domains, nowSeconds());
   });
 }

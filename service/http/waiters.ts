@@ -83,6 +83,11 @@ export class Waiters {
     }
   }
 
+  /** Wakes the waits whose key ends with `suffix` (a sign-in domain alias changed: every person `…@domain`). */
+  notifySuffix(suffix: string): void {
+    for (const [key, set] of [...this.byDevice]) if (key.endsWith(suffix)) for (const wake of [...set]) wake('changed');
+  }
+
   /** Wakes every waiting request as changed: this replica cannot tell which devices changed. */
   notifyAll(): void {
     for (const set of [...this.byDevice.values()]) for (const wake of [...set]) wake('changed');

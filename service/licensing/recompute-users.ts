@@ -4,15 +4,22 @@
 // products' subscriptions over the zeros the device recompute leaves there.
 // Runs after the device recompute in every admin change and time refresh
 // (context.ts), so user and device answers always move together.
+// Listed names are resolved through the sign-in domain aliases first
+// (shared/sign-in-domains.ts), so `alice@corp` and `alice@corp.example.com`
+// are one person while CORP stands for corp.example.com. A row kept under a
+// name that is now an alias's spelling is left as it is: nobody reads it
+// while the alias exists, and the recompute that removes the alias brings it
+// up to date again.
 import type { Aggregates } from '../store/store.ts';
 import type { UserEntitlementWrite } from '../store/queries/users.ts';
 import { allocateUserSeats } from './allocate-users.ts';
+import { loadSignInDomains } from './sign-in-domains.ts';
 
 export interface UsersRecomputed { changed: string[]; lostSeat: string[]; gotSeat: string[] }
 
 export async function recomputeUsers(q: Aggregates, now: number): Promise<UsersRecomputed> {
-  const [subs, assignments, memberships, current] = await Promise.all([
-    q.subscriptions.allForAllocation(), q.userGroups.allAssignments(), q.userGroups.allMemberships(), q.userGroups.allEntitlements(),
+  const [subs, assignments, memberships, current, domains] = await Promise.all([
+    q.subscriptions.allForAllocation(), q.userGroups.allAssignments(), q.userGroups.allMemberships(), q.userGroups.allEntitlements(), loadSignInDomains(q),
   ]);
   // Nothing assigned, nobody listed, nobody answered: the common case for a device-only site costs three small reads.
   if (assignments.length === 0 && memberships.length === 0 && current.length === 0) return { changed: [], lostSeat: [], gotSeat: [] };
@@ -22,8 +29,8 @@ export async function recomputeUsers(q: Aggregates, now: number): Promise<UsersR
     subscriptions: subs.filter((s) => userSkus.has(s.product_sku))
       .map((r) => ({ id: r.id, productSku: r.product_sku, seats: r.seats, termEnd: r.term_end ? Date.parse(r.term_end) : null, suspended: !!r.suspended, ord: r.ord })),
     assignments: assignments.map((a) => ({ subscriptionId: a.subscription_id, groupId: a.group_id })),
-    memberships: memberships.map((m) => ({ groupId: m.group_id, user: m.user_name, ord: m.ord })),
-    known: current.map((r) => r.user_name),
+    memberships: memberships.map((m) => ({ groupId: m.group_id, user: domains.person(m.user_name), ord: m.ord })),
+    known: current.map((r) => r.user_name).filter((u) => domains.person(u) === u),
   });
   for (const [id, u] of alloc.subscriptions) await q.userGroups.setUsage(id, u.seatsUsed, u.seatsExhausted, u.devicesReached);
   const byUser = new Map(current.map((r) => [r.user_name, r]));

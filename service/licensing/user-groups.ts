@@ -7,11 +7,16 @@
 // (remove-users, unassign) is measured and rolled back unless confirmed,
 // like the device changes (context.ts). A directory user group takes its
 // members from its directory only (service/directories/user-sync.ts).
+// Sign-in domain aliases (shared/sign-in-domains.ts) apply to typed names:
+// add-users stores the person (`CORP\alice` as `alice@corp.example.com`
+// while CORP stands for corp.example.com); remove-users removes every
+// listed spelling of that person.
 import { DevlicError } from '../../shared/errors.ts';
 import { normaliseSignInName } from '../../shared/sign-in.ts';
 import { type Actor, type LicensingContext, newId } from './context.ts';
 import { resolveRef } from './resolve.ts';
 import { directoryByRef } from '../directories/directories.ts';
+import { loadSignInDomains } from './sign-in-domains.ts';
 import type { TxStore } from '../store/store.ts';
 
 /** With `directory`: a directory user group, empty until its first sync (the caller starts one). */
@@ -45,8 +50,9 @@ export function addUsers(ctx: LicensingContext, actor: Actor, groupRef: string, 
   return ctx.mutate(actor, async (tx) => {
     const id = await resolveRef(tx, 'user group', groupRef);
     await refuseDirectoryGroup(tx, id, groupRef, 'added');
+    const domains = await loadSignInDomains(tx);
     const added: string[] = [];
-    for (const u of names) if (await tx.userGroups.addMember(id, u, ctx.nowIso())) added.push(u);
+    for (const u of new Set(names.map((n) => domains.person(n)))) if (await tx.userGroups.addMember(id, u, ctx.nowIso())) added.push(u);
     return { result: { id, added }, action: 'user-group.add-users', target: id, details: { users: added }, recompute: added.length ? 'users' : false, userGroups: added.length ? [id] : [] };
   });
 }
@@ -56,8 +62,9 @@ export function removeUsers(ctx: LicensingContext, actor: Actor, groupRef: strin
   return ctx.mutate(actor, async (tx) => {
     const id = await resolveRef(tx, 'user group', groupRef);
     await refuseDirectoryGroup(tx, id, groupRef, 'removed');
+    const domains = await loadSignInDomains(tx);
     const removed: string[] = [];
-    for (const u of names) if (await tx.userGroups.removeMember(id, u)) removed.push(u);
+    for (const n of names) for (const u of domains.spellings(domains.person(n))) if (await tx.userGroups.removeMember(id, u)) removed.push(u);
     return { result: { id, removed }, action: 'user-group.remove-users', target: id, details: { users: removed }, recompute: removed.length ? 'users' : false, userGroups: removed.length ? [id] : [] };
   }, opts);
 }

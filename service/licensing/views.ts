@@ -11,12 +11,14 @@ import type {
 } from '../../shared/schemas/fleet.ts';
 import type { EnrollToken } from '../../shared/schemas/enroll-tokens.ts';
 import type { Admin } from '../../shared/schemas/admins.ts';
-import type { DeviceFacts, EnforcerHealth } from '../../shared/schemas/device.ts';
+import type { DeviceFacts, EnforcerHealth, ReportedUser } from '../../shared/schemas/device.ts';
 import { subscriptionState } from './allocate.ts';
 import { resolveRef } from './resolve.ts';
 import type { DeviceFilter } from '../store/queries/views.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import { decodeDeviceCursor, encodeDeviceCursor } from './device-cursor.ts';
+import { withPersons, type SignInDomains } from '../../shared/sign-in-domains.ts';
+import { loadSignInDomains } from './sign-in-domains.ts';
 
 type Named = { id: string; name: string };
 const iso = (v: string | null) => v;
@@ -82,7 +84,7 @@ async function groupsLookup(q: Aggregates, ids: string[]): Promise<(deviceId: st
   return (id) => all.get(id) ?? [];
 }
 
-function deviceRow(r: any, groups: Named[]): DeviceView {
+function deviceRow(r: any, groups: Named[], domains: SignInDomains): DeviceView {
   const report = r.last_report ? JSON.parse(r.last_report) : null;
   return {
     id: r.id, name: r.name, groups,
@@ -91,7 +93,7 @@ function deviceRow(r: any, groups: Named[]): DeviceView {
     licenseGroup: r.lic_group_id ? { id: r.lic_group_id, name: r.lic_group_name } : null,
     entitlementSeq: r.seq ?? 0, disabled: !!r.disabled,
     lastMode: report?.mode ?? null, lastReason: report?.reason ?? null, lastSeenAt: r.last_seen_at ?? null,
-    users: report?.users ?? [], agentVersion: report?.agentVersion ?? null, cacheExpiresAt: report?.cacheExpiresAt ?? null,
+    users: withPersons(report?.users ?? [], domains), agentVersion: report?.agentVersion ?? null, cacheExpiresAt: report?.cacheExpiresAt ?? null,
     enforcement: enforcementView(report),
     enrolledAt: r.enrolled_at,
     duplicateOf: r.duplicate_of ? { id: r.duplicate_of, name: r.dup_name ?? r.duplicate_of } : null,
@@ -140,16 +142,18 @@ export async function listDevices(q: Aggregates, query: DeviceListQuery, now: nu
   const groupsOf = await groupsLookup(q, rows.map((r) => r.id));
   // A full page may have a successor: its last row is where the next one starts (an empty next page ends the walk).
   const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-  return { items: rows.map((r) => deviceRow(r, groupsOf(r.id))), total, next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id }) : null };
+  const domains = await loadSignInDomains(q);
+  return { items: rows.map((r) => deviceRow(r, groupsOf(r.id), domains)), total, next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id }) : null };
 }
 
 export async function getDevice(q: Aggregates, id: string, opts: { rawFacts: boolean }): Promise<DeviceDetail> {
   const r = await q.views.device(id);
   const report = r.last_report ? JSON.parse(r.last_report) : null;
+  const domains = await loadSignInDomains(q);
   const reports = (await q.views.reports(id, 20))
-    .map((x) => { const rep = JSON.parse(x.report); return { at: x.at, mode: rep.mode, reason: rep.reason, users: rep.users, agentVersion: rep.agentVersion, lastError: rep.lastError }; });
+    .map((x) => { const rep = JSON.parse(x.report); return { at: x.at, mode: rep.mode, reason: rep.reason, users: withPersons<ReportedUser>(rep.users ?? [], domains), agentVersion: rep.agentVersion, lastError: rep.lastError }; });
   const tags = (await q.rules.tags(id)).map((t) => t.tag);
-  return { ...deviceRow(r, await q.views.groupsOfDevice(id)), facts: factsView(JSON.parse(r.facts), opts.rawFacts), tags, osVersion: r.os_version ?? null, lastError: report?.lastError ?? null, reports };
+  return { ...deviceRow(r, await q.views.groupsOfDevice(id), domains), facts: factsView(JSON.parse(r.facts), opts.rawFacts), tags, osVersion: r.os_version ?? null, lastError: report?.lastError ?? null, reports };
 }
 
 const revokedBy = (r: any) => (r.revoked_at ? { id: r.revoked_by_id, name: r.revoked_by_name } : null);

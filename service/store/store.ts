@@ -15,7 +15,8 @@
 // (nesting, membership), devices (enrollment, reports, lifecycle, merges),
 // entitlements (recompute writes, usage read models, issued tokens), audit,
 // views (admin read models, metrics), access (admins, enrollment tokens),
-// userGroups (per-user licences: user groups, members, assignments, answers).
+// userGroups (per-user licences: user groups, members, assignments, answers),
+// signInDomains (NetBIOS -> DNS domain aliases for sign-in names).
 import type { ChangeKind, Changed, Dialect, SqlConn, SqlDatabase, TxOptions } from './sql.ts';
 import { accessQueries } from './queries/access.ts';
 import { auditQueries } from './queries/audit.ts';
@@ -28,6 +29,7 @@ import { directoryQueries } from './queries/directories.ts';
 import { subscriptionQueries } from './queries/subscriptions.ts';
 import { viewQueries } from './queries/views.ts';
 import { userGroupQueries } from './queries/users.ts';
+import { signInDomainQueries } from './queries/sign-in-domains.ts';
 
 export function bindAggregates(c: SqlConn) {
   return {
@@ -43,6 +45,7 @@ export function bindAggregates(c: SqlConn) {
     views: viewQueries(c),
     access: accessQueries(c),
     userGroups: userGroupQueries(c),
+    signInDomains: signInDomainQueries(c),
   };
 }
 

@@ -3,7 +3,7 @@
 // request bodies that disable, tag, merge, retire or restore a device.
 import Type from 'typebox';
 import { EntitlementReason, Id, Mode, Timestamp } from './common.ts';
-import { ReportedUser } from './device.ts';
+import { FleetUser } from './fleet-user.ts';
 import { Confirm, Ref } from './admin.ts';
 
 /** Who retired a device and when; null while it is in service. */
@@ -42,7 +42,7 @@ export const DeviceView = Type.Object({
   lastMode: Type.Union([Mode, Type.Null()]),
   lastReason: Type.Union([Type.String(), Type.Null()]),
   lastSeenAt: Type.Union([Timestamp, Type.Null()]),
-  users: Type.Array(ReportedUser),
+  users: Type.Array(FleetUser),
   agentVersion: Type.Union([Type.String(), Type.Null()]),
   cacheExpiresAt: Type.Union([Timestamp, Type.Null()]),
   enforcement: DeviceEnforcement,
@@ -76,7 +76,7 @@ export const DeviceReportRow = Type.Object({
   at: Timestamp,
   mode: Mode,
   reason: Type.String(),
-  users: Type.Array(ReportedUser),
+  users: Type.Array(FleetUser),
   agentVersion: Type.String(),
   lastError: Type.Union([Type.String(), Type.Null()]),
 });

@@ -13,8 +13,10 @@ export const SignInName = PlainText({ minLength: 1, maxLength: SIGN_IN_NAME_MAX 
 /** Claims of a user entitlement: a device entitlement's, plus the person. `sub` is still the device. */
 export const UserEntitlementClaims = Type.Object({
   ...EntitlementClaims.properties,
-  /** The normalised sign-in name the entitlement is for. */
+  /** The normalised sign-in name the device asked about: the agent accepts the token for this name only. */
   user: SignInName,
+  /** Whose licence it is, when a sign-in domain alias makes `user` another spelling of that person (`alice@corp` -> `alice@corp.example.com`). */
+  person: Type.Optional(SignInName),
 }, { additionalProperties: false });
 export type UserEntitlementClaims = Type.Static<typeof UserEntitlementClaims>;
 
@@ -29,8 +31,10 @@ export const UserEntitlementRequest = Type.Object({
 export type UserEntitlementRequest = Type.Static<typeof UserEntitlementRequest>;
 
 export const UserEntitlementResponse = Type.Object({
-  /** The normalised name the token is for. */
+  /** The normalised name the token is for (the one asked about). */
   user: SignInName,
+  /** The person behind it, when a sign-in domain alias maps `user` to another spelling. */
+  person: Type.Optional(SignInName),
   token: Type.String({ maxLength: 8192 }),
   seq: Type.Integer({ minimum: 1 }),
 }, { additionalProperties: false });

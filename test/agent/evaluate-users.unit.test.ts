@@ -85,3 +85,36 @@ describe('evaluateUsers', () => {
     expect(signInNames(['Alice', 'CONTOSO\\bob', 'alice', 'a,b'])).toEqual({ names: ['alice', 'bob@contoso'], refused: ['a,b'] });
   });
 });
+
+// Sign-in domain aliases (shared/sign-in-domains.ts): the device asked about
+// `alice@corp`; the service answers with the licence of the person
+// `alice@corp.example.com`, in a token whose `user` is still the asked name
+// and whose `person` names whose licence it is. The agent binds a token to
+// the name it asked about only: the person claim never makes it count for
+// anyone else.
+describe('evaluateUsers with a sign-in domain alias', () => {
+  const asked = 'alice@corp';
+  const person = 'alice@corp.example.com';
+
+  it('accepts the answer for the asked name that carries the person behind it', async () => {
+    const { run, put } = await setup();
+    put(await signUserEntitlement(key, claims({ user: asked, person })), 7, asked);
+    expect((await run(null, [asked]))[0]).toMatchObject({ user: asked, mode: 'full', licence: 'user', reason: 'ASSIGNED' });
+  });
+
+  const attacks: [string, Partial<UserEntitlementClaims>, string][] = [
+    // The canonical person's own token (e.g. from a device where they signed in as alice@corp.example.com), stored under the NetBIOS spelling.
+    ['the person\'s own token stored under the asked name', { user: person }, asked],
+    // Another name's answer naming the same person: the person claim is no key.
+    ['another name\'s token naming this person', { user: 'bob@corp', person }, asked],
+    // The answer for the NetBIOS spelling, stored for the person signed in under the DNS spelling.
+    ['the asked name\'s token stored for its person', { user: asked, person }, person],
+    // An answer for another name that claims to be for the asked name as person.
+    ['a token whose person is the asked name', { user: 'mallory@corp', person: asked }, asked],
+  ];
+  it.each(attacks)('refuses %s', async (_name, over, storedAs) => {
+    const { run, put } = await setup();
+    put(await signUserEntitlement(key, claims(over)), 7, storedAs);
+    expect((await run(null, [storedAs]))[0]).toMatchObject({ user: storedAs, mode: 'read-only', licence: null, reason: 'TOKEN_INVALID' });
+  });
+});

@@ -217,6 +217,22 @@ run('console: user groups and user licences in Chromium', () => {
     expect(await page.locator('main#main svg').count()).toBe(0);
   });
 
+  it('names the person behind a reported name on the device page while a sign-in domain alias maps it', async () => {
+    await admin.ok('POST', '/sign-in-domains', { netbios: 'CONTOSO', dns: 'contoso.example.com' });
+    try {
+      // Away and back: the page reads the device again.
+      await page.goto(`${svc.url}/#/devices`);
+      await page.locator(`tr[data-device-id="${deviceId}"]`).waitFor();
+      await page.goto(`${svc.url}/#/devices/${deviceId}`);
+      const dd = page.locator('dt', { hasText: 'Signed-in users' }).locator('xpath=following-sibling::dd[1]');
+      await page.getByRole('table', { name: 'Recent reports' }).waitFor();
+      expect(await dd.textContent()).toContain('alice@contoso (alice@contoso.example.com) — full, user licence');
+      expect(await dd.textContent()).toContain('dave — read-only');
+    } finally {
+      await admin.ok('POST', '/sign-in-domains/CONTOSO/remove', { confirm: true });
+    }
+  });
+
   it('a reader sees the user groups and the licence with no change control, and the service refuses one', async () => {
     const rc = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const rp = await rc.newPage();

@@ -69,6 +69,7 @@ describePostgres('migrate-to-postgres', (cluster) => {
       const twin = new SimDevice(svc.url, { ...devices[0].facts });
       expect((await twin.enroll(token)).status).toBe(201);
       await admin.ok('POST', '/licenses/assign', { subscription: 'EA', group: 'Laptops' });
+      await admin.ok('POST', '/sign-in-domains', { netbios: 'CORP', dns: 'corp.example.com' });
       const report = { mode: 'full', reason: 'ASSIGNED', users: [{ name: 'pupil', mode: 'full' }], agentVersion: '0.1.0', lastError: null, cacheExpiresAt: null, entitlementSeq: null };
       for (const d of devices) expect(await d.report(report)).toBe(204);
       for (const d of devices) await d.entitlement();
@@ -82,7 +83,7 @@ describePostgres('migrate-to-postgres', (cluster) => {
   it('copies every table with matching counts, and identity counters continue', async () => {
     const url = await cluster().createDatabase();
     const before = sqliteCounts(site);
-    for (const t of ['products', 'subscriptions', 'groups', 'group_children', 'devices', 'device_reports', 'group_members', 'assignments', 'device_entitlements', 'admins', 'audit', 'enroll_tokens']) {
+    for (const t of ['products', 'subscriptions', 'groups', 'group_children', 'devices', 'device_reports', 'group_members', 'assignments', 'device_entitlements', 'admins', 'audit', 'enroll_tokens', 'sign_in_domains']) {
       expect(before[t], t).toBeGreaterThan(0);
     }
     const r = migrate('--from', site, '--database', url, '--json');

@@ -24,6 +24,8 @@ export const ACTIONS = {
   'user-group.create': 'Created user group',
   'user-group.add-users': 'Added people to user group',
   'user-group.remove-users': 'Removed people from user group',
+  'sign-in-domain.add': 'Added sign-in domain alias',
+  'sign-in-domain.remove': 'Removed sign-in domain alias',
   'subscription.create': 'Added subscription',
   'subscription.update': 'Changed subscription',
   'subscription.term-ended': 'Subscription term ended',
@@ -50,7 +52,7 @@ export const ACTIONS = {
   'directory.sync-failed': 'Directory sync failed (nothing changed)',
 };
 const AREAS = [
-  ['license.', 'Licences'], ['subscription.', 'Subscriptions'], ['group.', 'Groups'], ['user-group.', 'User groups'], ['device.', 'Devices'],
+  ['license.', 'Licences'], ['subscription.', 'Subscriptions'], ['group.', 'Groups'], ['user-group.', 'User groups'], ['sign-in-domain.', 'Sign-in domains'], ['device.', 'Devices'],
   ['directory.', 'Directories'], ['enroll-token.', 'Enrollment tokens'], ['admin.', 'Admin tokens'],
 ];
 const COLS = ['When', 'Who', 'What', 'Target', 'Details'];

@@ -223,7 +223,7 @@ async function renderDevice(el, id, ctx) {
       h('section', { class: 'card', 'aria-labelledby': 'h-rep' }, h('h2', { id: 'h-rep' }, 'Last report'), dl([
         ['Mode', h('span', { 'data-col': 'mode' }, modeCell(d), enforcementBadge(d))], ['Enforced', h('span', { id: 'enforced' }, enforcementText(d))], ['Reason given', d.lastReason], ['Last seen', ago(d.lastSeenAt)],
         ['Agent version', d.agentVersion], ['Offline cache expires', date(d.cacheExpiresAt, true)], ['Last error', d.lastError],
-        ['Signed-in users', d.users.length ? h('ul', { class: 'plain' }, d.users.map((u) => h('li', {}, u.name, ` — ${userMode(u)}`))) : null],
+        ['Signed-in users', d.users.length ? h('ul', { class: 'plain' }, d.users.map((u) => h('li', {}, u.name, u.person ? ` (${u.person})` : '', ` — ${userMode(u)}`))) : null],
       ])),
       h('section', { class: 'card', 'aria-labelledby': 'h-hw' }, h('h2', { id: 'h-hw' }, 'Device'), dl([
         ['Device id', h('code', {}, d.id)], ['Host name', d.facts.hostname], ['Model', `${d.facts.manufacturer} ${d.facts.model}`],

@@ -20,7 +20,7 @@ export const TABLES_IN_FK_ORDER = [
   'products', 'subscriptions', 'directories', 'groups', 'group_children', 'devices', 'group_members', 'assignments',
   'device_entitlements', 'enroll_tokens', 'admins', 'audit', 'device_reports', 'subscription_usage',
   'group_reach', 'device_merges', 'device_tags', 'user_groups', 'user_group_members', 'user_assignments', 'user_entitlements',
-  'directory_computers',
+  'directory_computers', 'sign_in_domains',
 ] as const;
 
 /** Tables kept by the database on both backends (entitlement_counts follows device_entitlements' inserts by trigger): filled on the target by copying their source tables. */

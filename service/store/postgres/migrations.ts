@@ -313,6 +313,14 @@ export const PG_MIGRATIONS: string[] = [
      update (a token store's too) into transition tables */ `
   DROP TRIGGER entitlement_counts_update ON device_entitlements;
   `,
+  /* sign-in domain aliases (issue 16): which DNS domain an admin says a NetBIOS domain stands for (shared/sign-in-domains.ts); dns_domain NULL once removed, the row kept so that generation (bumped on every add and remove) keeps growing */ `
+  CREATE TABLE sign_in_domains (
+    netbios TEXT PRIMARY KEY,
+    dns_domain TEXT,
+    generation INTEGER NOT NULL,
+    changed_at TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The version table's value, 0 for a database devlic never touched. */

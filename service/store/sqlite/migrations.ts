@@ -279,4 +279,12 @@ export const MIGRATIONS: string[] = [
      writer of a row's status or reason, instead of a per-row trigger that ran two statements for every changed row */ `
   DROP TRIGGER entitlement_counts_update;
   `,
+  /* sign-in domain aliases (issue 16): which DNS domain an admin says a NetBIOS domain stands for (shared/sign-in-domains.ts); dns_domain NULL once removed, the row kept so that generation (bumped on every add and remove) keeps growing */ `
+  CREATE TABLE sign_in_domains (
+    netbios TEXT PRIMARY KEY,
+    dns_domain TEXT,
+    generation INTEGER NOT NULL,
+    changed_at TEXT NOT NULL
+  );
+  `,
 ];
