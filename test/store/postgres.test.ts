@@ -260,7 +260,7 @@ describePostgres('store/postgres', (cluster) => {
     const tables = await b.all<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
     expect(tables.map((t) => t.table_name)).toEqual([
       'admins', 'assignments', 'audit', 'device_entitlements', 'device_merges', 'device_reports', 'device_tags', 'devices', VERSION_TABLE, 'directories', 'directory_computers', 'entitlement_counts',
-      'enroll_tokens', 'group_children', 'group_members', 'group_reach', 'groups', 'products', 'signing_keyring', 'subscription_usage', 'subscriptions',
+      'enroll_tokens', 'group_children', 'group_members', 'group_reach', 'groups', 'products', 'sign_in_domains', 'signing_keyring', 'subscription_usage', 'subscriptions',
       'user_assignments', 'user_entitlements', 'user_group_members', 'user_groups',
     ].sort());
     await a.close();
