@@ -1,7 +1,8 @@
 // Who is signed in, and noticing sign-ins/outs quickly. On Linux the utmp file
 // is watched with fs.watch (a sign-in rewrites it) plus a periodic re-read in
-// case an event is missed or the file appears later; elsewhere
-// systeminformation.users() is polled. Each scan is reconciled with the open
+// case an event is missed or the file appears later; on Windows the owners of
+// every explorer.exe are polled (windows-sessions.ts); on macOS
+// systeminformation.users() is. Each scan is reconciled with the open
 // sessions in the database (so sign-outs missed while the agent was stopped
 // are closed at start-up), recorded as sign-in/sign-out events, and reported
 // to the daemon, which applies the mode for the new set of users.
@@ -11,6 +12,7 @@ import type { Logger } from '../../shared/log.ts';
 import { parseUtmp, signedIn, type SignedIn } from './utmp.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../decision/clock.ts';
+import { windowsSessionsSource } from './windows-sessions.ts';
 
 export type SessionSource = () => Promise<SignedIn[]>;
 
@@ -34,6 +36,13 @@ export function systemUsersSource(): SessionSource {
       return { user: u.user, line: u.tty || u.ip || 'console', host: u.ip || '', sinceMs: Number.isNaN(since) ? 0 : since };
     });
   };
+}
+
+/** Where this platform's sign-ins are read: utmp on Linux, every explorer.exe's owner on Windows, systeminformation elsewhere (macOS). */
+export function platformSessionSource(utmpPath: string, platform: NodeJS.Platform = process.platform): SessionSource {
+  if (platform === 'linux') return utmpSource(utmpPath);
+  if (platform === 'win32') return windowsSessionsSource();
+  return systemUsersSource();
 }
 
 export interface SessionChange {

@@ -19,7 +19,7 @@ import { createEnforcers } from '../enforce/registry.ts';
 import { Applier, enforcerContext } from '../enforce/apply.ts';
 import type { Evaluation } from '../decision/evaluate.ts';
 import type { SyncOutcome } from '../sync/sync.ts';
-import { SessionWatcher, systemUsersSource, utmpSource, type SessionChange, type SessionSource } from '../host/sessions.ts';
+import { SessionWatcher, platformSessionSource, type SessionChange, type SessionSource } from '../host/sessions.ts';
 import { Scheduler } from './scheduler.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { startControlServer } from './control.ts';
@@ -83,7 +83,7 @@ export class Daemon {
     const store = (this.store = openStoreRecovering(paths, clock.now(), log).store);
     const enforcers = createEnforcers(cfg.apps, enforcerContext(paths.dataDir, log));
     this.applier = new Applier(enforcers, store, clock, log);
-    const source = this.sessionSource ?? (process.platform === 'linux' ? utmpSource(cfg.utmpPath) : systemUsersSource());
+    const source = this.sessionSource ?? platformSessionSource(cfg.utmpPath);
     this.watcher = new SessionWatcher({
       source, watchPath: process.platform === 'linux' ? cfg.utmpPath : undefined, pollMs: cfg.sessionPollSeconds * 1000,
       store, clock, log, onChange: (c) => void this.onSessions(c),

@@ -25,7 +25,7 @@ import { readUserWatermarks } from '../store/files.ts';
 import { acceptUserToken } from '../sync/user-sync.ts';
 import { evaluateUsers, signInNames } from '../decision/evaluate-users.ts';
 import { machineMode, type UserDecision } from '../decision/decide-user.ts';
-import { reconcileSessions, systemUsersSource, utmpSource } from '../host/sessions.ts';
+import { reconcileSessions, platformSessionSource } from '../host/sessions.ts';
 
 export interface OneShotResult {
   sync: SyncOutcome | null;
@@ -53,7 +53,7 @@ export async function syncAndApplyOnce(cfg: AgentConfig, clock: Clock, log: Logg
     }
     const ev = await evaluate({ identity, store, watermark: readWatermark(paths.watermark), nowMs: () => clock.now(), record: true });
     // Who is signed in now (no daemon keeps the sessions table current): read once, as the daemon does at start.
-    const source = process.platform === 'linux' ? utmpSource(cfg.utmpPath) : systemUsersSource();
+    const source = platformSessionSource(cfg.utmpPath);
     const current = await source().catch((e) => { log.warn({ err: (e as Error).message }, 'sign-ins unreadable; using the last known'); return null; });
     if (current) reconcileSessions(store, current, clock.now());
     const users = [...new Set(store.openSessions().map((s) => s.user))].sort();
