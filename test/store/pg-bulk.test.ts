@@ -79,7 +79,7 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
     await db.run("UPDATE device_entitlements SET token = 'tok', token_iat = 5");
     const insertedAs = new Map(inserts.map((w) => [w.deviceId, w]));
     const updateMoves = moves(updates, (w) => insertedAs.get(w.deviceId)!);
-    // PostgreSQL writes a new answer's devices together: one of them is more than one statement.
+    // PostgreSQL writes a new answer's devices together (inserts 20,000 rows a statement, updates 100,000): one of them is more than 20,000.
     expect(updates.filter((w) => w.status === 'unlicensed').length).toBeGreaterThan(20_000);
     await db.transaction(async (tx) => {
       const q = entitlementQueries(tx);
