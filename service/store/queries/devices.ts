@@ -108,18 +108,18 @@ export function deviceQueries(c: SqlConn) {
      * the planner cannot tell that a fleet holds a few answers (it guesses
      * one group per row) and sorted 100,000 rows, 400-550 ms of a 1.4 s
      * assign-all. enable_sort is switched off for this one statement only
-     * (SET LOCAL, back on after it); it must run inside a transaction, as
-     * the recompute does.
+     * (set_config local to the transaction, then back to what it was); it
+     * must run inside a transaction, as the recompute does.
      */
     async allByAnswer(): Promise<DevicesByAnswer[]> {
       if (c.dialect === 'postgres') {
-        await c.run('SET LOCAL enable_sort = off');
+        const { prev } = (await c.get<{ prev: string }>("SELECT current_setting('enable_sort') AS prev, set_config('enable_sort', 'off', true)"))!;
         const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { ids: string }>(
           `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, (d.retired_at IS NOT NULL)::int AS retired,
           json_agg(d.id)::text AS ids
           FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
           GROUP BY e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, retired`);
-        await c.run('SET LOCAL enable_sort = on');
+        await c.run("SELECT set_config('enable_sort', ?, true)", [prev]);
         return rows.map((r) => ({ ...r, keys: null, ids: JSON.parse(r.ids), rows: null }));
       }
       const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string; rows: string }>(
