@@ -129,13 +129,19 @@ export async function listDevices(q: Aggregates, query: DeviceListQuery, now: nu
     retired: query.retired === 'true' ? true : query.retired === 'false' ? false : undefined,
     seenBefore: query.staleMinutes ? new Date(now - query.staleMinutes * 60_000).toISOString() : undefined,
   };
-  const total = await q.views.deviceCount(filter);
+  // A page by cursor takes the total its walk's first page counted (carried in the cursor): counting a filter
+  // that entitlement_counts does not answer scans the fleet, on every page of a walk of a thousand pages.
+  // totalAsOf says so, for clients to show the total as of then.
+  const counted = after?.total ?? { n: await q.views.deviceCount(filter), at: new Date(now).toISOString() };
   const limit = query.limit ?? 100;
   const rows = await q.views.devices(filter, limit, after ? { after } : { offset: query.offset ?? 0 });
   const groupsOf = await groupsLookup(q, rows.map((r) => r.id));
   // A full page may have a successor: its last row is where the next one starts (an empty next page ends the walk).
   const last = rows.length === limit ? rows[rows.length - 1] : undefined;
-  return { items: rows.map((r) => deviceRow(r, groupsOf(r.id))), total, next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id }) : null };
+  return {
+    items: rows.map((r) => deviceRow(r, groupsOf(r.id))), total: counted.n, totalAsOf: after?.total ? counted.at : null,
+    next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id, total: counted }) : null,
+  };
 }
 
 export async function getDevice(q: Aggregates, id: string, opts: { rawFacts: boolean }): Promise<DeviceDetail> {

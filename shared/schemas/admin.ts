@@ -426,6 +426,8 @@ export type AuditQuery = Type.Static<typeof AuditQuery>;
 export const DeviceList = Type.Object({
   items: Type.Array(DeviceView),
   total: Type.Integer(),
+  /** null: `total` was counted for this answer; a page by cursor: the time its walk's first page counted the `total` it repeats. */
+  totalAsOf: Type.Union([Timestamp, Type.Null()]),
   next: Type.Union([Type.String(), Type.Null()]),
 });
 export type DeviceList = Type.Static<typeof DeviceList>;
