@@ -44,7 +44,8 @@ function keyedMembers(groups: readonly DevicesByAnswer[], members: readonly Memb
 
 export async function recompute(q: Aggregates, now: number): Promise<Recomputed> {
   // Devices come grouped by the answer they hold (a few rows for a whole fleet) and memberships grouped by
-  // group, their keys as arrays: no row object per device, and ids are strings in an array, never hashed.
+  // group, as arrays: no row object per device. On SQLite both come with integer keys and no id is hashed;
+  // on PostgreSQL the memberships come by id and the ids are hashed once (keyedMembers).
   const [subscriptions, assignments, edges, memberGroups, groups] = await Promise.all([
     q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.memberGroups(), q.devices.allByAnswer(),
   ]);
