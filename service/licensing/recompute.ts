@@ -4,9 +4,7 @@
 import type { Aggregates } from '../store/store.ts';
 import type { EntitlementMove } from '../store/queries/entitlements.ts';
 import type { DevicesByAnswer } from '../store/queries/devices.ts';
-import { allocateSeatsByKey, type DeviceEntitlement, type KeyedDevice, type KeyedMemberGroup } from './allocate.ts';
-
-type MemberGroup = Awaited<ReturnType<Aggregates['groups']['memberGroups']>>[number];
+import { allocateSeatsByKey, type DeviceEntitlement, type KeyedDevice } from './allocate.ts';
 
 /**
  * What a recompute did: every device whose row changed, and of those the ones
@@ -28,33 +26,14 @@ function same(old: DevicesByAnswer, e: DeviceEntitlement): boolean {
   return old.status === e.status && old.reason === e.reason && old.product_sku === e.product && old.subscription_id === e.subscription && old.group_id === e.group;
 }
 
-/**
- * Memberships by device key. A store that gives them by device id (PostgreSQL)
- * gets them keyed here by position in `groups`, as recompute numbers the
- * devices: one Map of the ids, which costs less than the database joining
- * every membership to the devices table; ids of no device are dropped (-1),
- * as the join would.
- */
-function keyedMembers(groups: readonly DevicesByAnswer[], members: readonly MemberGroup[]): readonly KeyedMemberGroup[] {
-  if (members.every((m) => m.deviceKeys)) return members as readonly KeyedMemberGroup[];
-  const keyOf = new Map<string, number>();
-  for (const g of groups) for (const id of g.ids) keyOf.set(id, keyOf.size);
-  return members.map((m) => ({ groupId: m.groupId, ords: m.ords, deviceKeys: m.deviceKeys ?? m.deviceIds!.map((id) => keyOf.get(id) ?? -1) }));
-}
-
 export async function recompute(q: Aggregates, now: number): Promise<Recomputed> {
   // Devices come grouped by the answer they hold (a few rows for a whole fleet) and memberships grouped by
-  // group, as arrays: no row object per device. On SQLite both come with integer keys and no id is hashed;
-  // on PostgreSQL the memberships come by id and the ids are hashed once (keyedMembers).
+  // group, their keys as arrays: no row object per device, and ids are strings in an array, never hashed.
   const [subscriptions, assignments, edges, memberGroups, groups] = await Promise.all([
     q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.memberGroups(), q.devices.allByAnswer(),
   ]);
   const devices: KeyedDevice[] = [];
-  for (const g of groups) {
-    if (g.keys) for (const key of g.keys) devices.push({ key, disabled: g.disabled, retired: g.retired });
-    // No keys from the store (PostgreSQL): a device's key is its position here, valid for this recompute only.
-    else for (let j = 0; j < g.ids.length; j++) devices.push({ key: devices.length, disabled: g.disabled, retired: g.retired });
-  }
+  for (const g of groups) for (const key of g.keys) devices.push({ key, disabled: g.disabled, retired: g.retired });
   const alloc = allocateSeatsByKey({
     now,
     subscriptions: subscriptions
@@ -62,7 +41,7 @@ export async function recompute(q: Aggregates, now: number): Promise<Recomputed>
     assignments: assignments.map((r) => ({ subscriptionId: r.subscription_id, groupId: r.group_id })),
     edges,
     memberships: [],
-    memberGroups: keyedMembers(groups, memberGroups),
+    memberGroups,
     devices,
   });
   await q.entitlements.replaceUsage(alloc.subscriptions, alloc.groupsReached);
@@ -79,7 +58,7 @@ export async function recompute(q: Aggregates, now: number): Promise<Recomputed>
     let last: DeviceEntitlement | undefined;
     let unchanged = false;
     let at: number[] = [];
-    for (let j = 0; j < g.ids.length; j++) {
+    for (let j = 0; j < g.keys.length; j++) {
       const e = alloc.byRow[row++];
       if (e !== last) {
         last = e;

@@ -22,10 +22,7 @@ export interface NewDevice {
  */
 export interface DevicesByAnswer {
   status: string | null; reason: string | null; product_sku: string | null; subscription_id: string | null; group_id: string | null;
-  disabled: number; retired: number;
-  /** Integer keys for the seat allocation (SQLite rowids); null (PostgreSQL): none, the caller numbers the devices. */
-  keys: number[] | null;
-  ids: string[]; rows: (number | null)[] | null;
+  disabled: number; retired: number; keys: number[]; ids: string[]; rows: (number | null)[] | null;
 }
 
 /**
@@ -102,25 +99,24 @@ export function deviceQueries(c: SqlConn) {
      * as JSON arrays built by the database: a few rows to decode instead of
      * one object of ten fields per device (the driver's per-row work was the
      * largest part of a recompute's load, see bench/README.md).
-     * PostgreSQL: no keys (null: the caller numbers the devices itself and
-     * takes memberships by id, see GroupQueries.memberGroups), and the groups
-     * are formed by hashing, not by sorting every joined row by seven columns:
-     * the planner cannot tell that a fleet holds a few answers (it guesses
-     * one group per row) and sorted 100,000 rows, 400-550 ms of a 1.4 s
-     * assign-all. enable_sort is switched off for this one statement only
-     * (set_config local to the transaction, then back to what it was); it
-     * must run inside a transaction, as the recompute does.
+     * PostgreSQL: the groups are formed by hashing, with sorting switched
+     * off for this one statement (set_config local to the transaction, then
+     * back to what it was; it must run inside one, as the recompute does).
+     * Without fresh statistics (a fleet just loaded or changed, before
+     * autovacuum's analyze) the planner guesses one group per device and
+     * sorted all 100,000 joined rows by the seven columns: 390-480 ms
+     * against 110-220 ms hashed (bench/README.md, fifth pass).
      */
     async allByAnswer(): Promise<DevicesByAnswer[]> {
       if (c.dialect === 'postgres') {
         const { prev } = (await c.get<{ prev: string }>("SELECT current_setting('enable_sort') AS prev, set_config('enable_sort', 'off', true)"))!;
-        const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { ids: string }>(
+        const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string }>(
           `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, (d.retired_at IS NOT NULL)::int AS retired,
-          json_agg(d.id)::text AS ids
+          json_agg(d.key)::text AS keys, json_agg(d.id)::text AS ids
           FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
           GROUP BY e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, retired`);
         await c.run("SELECT set_config('enable_sort', ?, true)", [prev]);
-        return rows.map((r) => ({ ...r, keys: null, ids: JSON.parse(r.ids), rows: null }));
+        return rows.map((r) => ({ ...r, keys: JSON.parse(r.keys), ids: JSON.parse(r.ids), rows: null }));
       }
       const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string; rows: string }>(
         `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, (d.retired_at IS NOT NULL) AS retired,

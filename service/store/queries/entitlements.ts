@@ -34,11 +34,6 @@ export interface IssuableRow {
 // round trips, without one parameter array of unbounded size.
 const BULK = 20_000;
 
-// An UPDATE's ids per statement on PostgreSQL: each statement of a large
-// list is one pass over device_entitlements, so a whole fleet goes in one
-// (100,000 ids are a 2 MB parameter).
-const UPDATE_BULK = 100_000;
-
 function* chunks<T>(rows: readonly T[], size: number): Generator<readonly T[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
@@ -121,13 +116,8 @@ export function entitlementQueries(c: SqlConn) {
         for (const { to, ids } of byNewAnswer(inserts)) {
           for (const part of chunks(ids, BULK)) await c.run(`${insert} SELECT v, 1, ?, ?, ?, ?, ?, ? FROM unnest(?::text[]) AS v`, [...values(to), arr(part)]);
         }
-        // Joined to the ids as a table: the planner hashes a large list against one scan of the table (or probes
-        // the primary key for a short one); `= ANY(array)` of 20,000 ids was a full scan with a filter per statement.
         for (const { to, ids } of byNewAnswer(updates)) {
-          for (const part of chunks(ids, UPDATE_BULK)) {
-            await c.run(`${set.replace('device_entitlements', 'device_entitlements e')} FROM unnest(?::text[]) AS v(id) WHERE e.device_id = v.id`,
-              [...values(to), arr(part)]);
-          }
+          for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values(to), arr(part)]);
         }
         if (counted.length) {
           await c.run(`INSERT INTO entitlement_counts (status, reason, n) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) ${upsert}`,

@@ -46,24 +46,16 @@ export function groupQueries(c: SqlConn) {
       return (await c.get<{ n: number }>('SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?', [groupId]))!.n;
     },
     /**
-     * Every membership, for the seat allocation: one row per group, its
-     * members and their ords as two JSON arrays in the same order (both
-     * aggregates see the group's rows in one pass), instead of one row
-     * object per membership. SQLite: members by integer key (rowid, as
-     * DevicesByAnswer.keys); PostgreSQL: by device id, read from
-     * group_members alone: joining devices for a key scanned the whole
-     * devices table (wide rows: facts, last report) and hashed every id a
-     * second time in the same recompute.
+     * Every membership with the device's integer key (deviceKey), for the
+     * seat allocation: one row per group, its members' keys and ords as two
+     * JSON arrays in the same order (both aggregates see the group's rows in
+     * one pass), instead of one row object per membership.
      */
-    async memberGroups(): Promise<{ groupId: string; deviceKeys: number[] | null; deviceIds: string[] | null; ords: number[] }[]> {
-      if (c.dialect === 'postgres') {
-        const rows = await c.all<{ groupId: string; ids: string; ords: string }>(`SELECT group_id AS "groupId", json_agg(device_id)::text AS ids, json_agg(ord)::text AS ords
-          FROM group_members GROUP BY group_id`);
-        return rows.map((r) => ({ groupId: r.groupId, deviceKeys: null, deviceIds: JSON.parse(r.ids), ords: JSON.parse(r.ords) }));
-      }
-      const rows = await c.all<{ groupId: string; keys: string; ords: string }>(`SELECT m.group_id AS "groupId", json_group_array(${deviceKey(c)}) AS keys, json_group_array(m.ord) AS ords
+    async memberGroups(): Promise<{ groupId: string; deviceKeys: number[]; ords: number[] }[]> {
+      const agg = c.dialect === 'postgres' ? (x: string) => `json_agg(${x})::text` : (x: string) => `json_group_array(${x})`;
+      const rows = await c.all<{ groupId: string; keys: string; ords: string }>(`SELECT m.group_id AS "groupId", ${agg(deviceKey(c))} AS keys, ${agg('m.ord')} AS ords
         FROM group_members m JOIN devices d ON d.id = m.device_id GROUP BY m.group_id`);
-      return rows.map((r) => ({ groupId: r.groupId, deviceKeys: JSON.parse(r.keys), deviceIds: null, ords: JSON.parse(r.ords) }));
+      return rows.map((r) => ({ groupId: r.groupId, deviceKeys: JSON.parse(r.keys), ords: JSON.parse(r.ords) }));
     },
     /** Deletes a group with its memberships, nestings, reach and enrollment-token links (the devices stay). */
     async delete(id: string): Promise<void> {
