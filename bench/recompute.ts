@@ -31,7 +31,7 @@ async function core(root: string) {
   return { open: open.openSqlDatabase, createStore: store.createStore, Context: ctx.LicensingContext, actor: ctx.SYSTEM_ACTOR, createSubscription: subs.createSubscription, assign: asg.assign, unassign: asg.unassign };
 }
 
-/** CPU ms (user + system) of the PostgreSQL cluster: the postmaster and every process it started (Linux /proc). */
+/** CPU ms (user + system) of the PostgreSQL cluster: the postmaster and every process it started, live or exited (Linux /proc). */
 async function clusterCpu(backend: string): Promise<number> {
   if (backend !== 'postgres') return 0;
   const postmaster = Number(readFileSync(join((await benchCluster()).dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -45,7 +45,9 @@ async function clusterCpu(backend: string): Promise<number> {
       continue; // gone meanwhile
     }
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
-    if (Number(pid) === postmaster || Number(f[1]) === postmaster) ms += (Number(f[11]) + Number(f[12])) * tick; // utime, stime
+    // utime, stime; the postmaster's cutime, cstime hold its children that exited (parallel and autovacuum workers).
+    if (Number(pid) === postmaster) ms += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick;
+    else if (Number(f[1]) === postmaster) ms += (Number(f[11]) + Number(f[12])) * tick;
   }
   return ms;
 }
