@@ -11,7 +11,7 @@ import { subscriptionState } from './allocate.ts';
 import { resolveRef } from './resolve.ts';
 import type { DeviceFilter } from '../store/queries/views.ts';
 import { DevlicError } from '../../shared/errors.ts';
-import { decodeDeviceCursor, encodeDeviceCursor } from './device-cursor.ts';
+import { decodeDeviceCursor, encodeDeviceCursor, filterKey } from './device-cursor.ts';
 
 type Named = { id: string; name: string };
 const iso = (v: string | null) => v;
@@ -132,14 +132,18 @@ export async function listDevices(q: Aggregates, query: DeviceListQuery, now: nu
   // A page by cursor takes the total its walk's first page counted (carried in the cursor): counting a filter
   // that entitlement_counts does not answer scans the fleet, on every page of a walk of a thousand pages.
   // totalAsOf says so, for clients to show the total as of then.
-  const counted = after?.total ?? { n: await q.views.deviceCount(filter), at: new Date(now).toISOString() };
+  // Keyed by the query's own filter parameters (staleMinutes, not the instant it resolves to).
+  const { after: _after, offset: _offset, limit: _limit, ...asked } = query;
+  const key = filterKey(asked);
+  const carried = after?.total?.filter === key ? after.total : undefined; // a cursor given with another filter counts again
+  const counted = carried ?? { n: await q.views.deviceCount(filter), at: new Date(now).toISOString(), filter: key };
   const limit = query.limit ?? 100;
   const rows = await q.views.devices(filter, limit, after ? { after } : { offset: query.offset ?? 0 });
   const groupsOf = await groupsLookup(q, rows.map((r) => r.id));
   // A full page may have a successor: its last row is where the next one starts (an empty next page ends the walk).
   const last = rows.length === limit ? rows[rows.length - 1] : undefined;
   return {
-    items: rows.map((r) => deviceRow(r, groupsOf(r.id))), total: counted.n, totalAsOf: after?.total ? counted.at : null,
+    items: rows.map((r) => deviceRow(r, groupsOf(r.id))), total: counted.n, totalAsOf: carried ? counted.at : null,
     next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id, total: counted }) : null,
   };
 }
