@@ -133,9 +133,10 @@ export async function listDevices(q: Aggregates, query: DeviceListQuery, now: nu
   // that entitlement_counts does not answer scans the fleet, on every page of a walk of a thousand pages.
   // totalAsOf says so, for clients to show the total as of then.
   // Keyed by the query's own filter parameters (staleMinutes, not the instant it resolves to).
-  const { after: _after, offset: _offset, limit: _limit, ...asked } = query;
+  const { after: _after, offset: _offset, limit: _limit, recount, ...asked } = query;
   const key = filterKey(asked);
-  const carried = after?.total?.filter === key ? after.total : undefined; // a cursor given with another filter counts again
+  // A cursor given with another filter counts again, as does one asked to (recount: the console's views).
+  const carried = after?.total?.filter === key && recount !== 'true' ? after.total : undefined;
   const counted = carried ?? { n: await q.views.deviceCount(filter), at: new Date(now).toISOString(), filter: key };
   const limit = query.limit ?? 100;
   const rows = await q.views.devices(filter, limit, after ? { after } : { offset: query.offset ?? 0 });

@@ -289,6 +289,11 @@ export const DeviceListQuery = Type.Object({
    * or repeats a device when others enroll or leave meanwhile. Not with `offset`.
    */
   after: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  /**
+   * With `after`: 'true' counts the filter's total again for this page (a view a person reads, where
+   * the count must be now's); by default a page by cursor repeats its walk's first count (`totalAsOf`).
+   */
+  recount: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   /** Direct members of this group (id or unique name). */
   group: Type.Optional(Ref),
   /** Devices whose entitlement names this subscription (id or unique name): seated by it, or turned away by it (SEATS_EXHAUSTED). */
@@ -305,7 +310,7 @@ export const DeviceListQuery = Type.Object({
 export type DeviceListQuery = Type.Static<typeof DeviceListQuery>;
 
 /** `DeviceListQuery` without paging: `GET /devices.csv` exports every matching device. */
-export const DeviceCsvQuery = Type.Omit(DeviceListQuery, ['limit', 'offset', 'after']);
+export const DeviceCsvQuery = Type.Omit(DeviceListQuery, ['limit', 'offset', 'after', 'recount']);
 export type DeviceCsvQuery = Type.Static<typeof DeviceCsvQuery>;
 
 /** Columns of `GET /devices.csv` (text/csv, RFC 4180, a header row, formula-like cells prefixed with '). */

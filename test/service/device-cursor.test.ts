@@ -124,6 +124,10 @@ it('later pages of a walk repeat the first page\'s total with when it was counte
   const again = await listDevices(store, { ...filter, limit: 10 });
   expect([again.total, again.totalAsOf]).toEqual([counted + 1, null]);
   expect((await listDevices(store, { ...filter, limit: 10, offset: 10 })).total).toBe(counted + 1);
+  // recount: that page counts again (the console's views), and its own next carries the new count.
+  const fresh = await listDevices(store, { ...filter, limit: 10, after: second.next!, recount: 'true' });
+  expect([fresh.total, fresh.totalAsOf]).toEqual([counted + 1, null]);
+  expect((await listDevices(store, { ...filter, limit: 10, after: fresh.next! })).total).toBe(counted + 1);
   // The cursor given with another filter: that page counts its own filter.
   const other = await listDevices(store, { limit: 10, after: first.next! });
   expect([other.total, other.totalAsOf]).toEqual([(await listDevices(store, { limit: 1 })).total, null]);

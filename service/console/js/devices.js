@@ -119,7 +119,8 @@ async function renderFleet(el, query, ctx) {
   const cursors = new Map();
   /** One page of the list; scoped to a subscription, only the devices that subscription could not seat. */
   async function fetchPage(f) {
-    const from = state.offset > 0 && cursors.has(state.offset) ? { after: cursors.get(state.offset) } : { offset: state.offset };
+    // recount: the summary and pager show the total as it is now, not as the first page counted it.
+    const from = state.offset > 0 && cursors.has(state.offset) ? { after: cursors.get(state.offset), recount: 'true' } : { offset: state.offset };
     const r = await get('/devices', { ...f, ...scope(), q: state.q, limit: PAGE, ...from });
     if (r.next) cursors.set(state.offset + PAGE, r.next);
     return r;

@@ -124,7 +124,7 @@ async function renderGroup(el, id, ctx) {
 
   async function loadMembers() {
     // Next asks for the page after the last device shown (the service's cursor): the same cost at any depth.
-    const r = await get('/devices', { group: g.id, limit: PAGE, ...(offset > 0 && cursors.has(offset) ? { after: cursors.get(offset) } : { offset }) });
+    const r = await get('/devices', { group: g.id, limit: PAGE, ...(offset > 0 && cursors.has(offset) ? { after: cursors.get(offset), recount: 'true' } : { offset }) });
     if (r.next) cursors.set(offset + PAGE, r.next);
     const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', ...(handEdits() ? ['Actions'] : [])];
     shownIds = new Set(r.items.map((d) => d.id));
