@@ -1,13 +1,14 @@
 // The recompute alone, in-process: assign a subscription to a whole seeded
 // fleet and unassign it again through the licensing core (the transaction,
 // the recompute, the writes), timed by the wall clock and by this process's
-// CPU time (less moved by other load on the machine than the wall clock;
-// PostgreSQL's own CPU is not in it). DEVLIC_BENCH_COMPARE=DIR alternates
+// CPU time (less moved by other load on the machine than the wall clock),
+// and on PostgreSQL the CPU time of the cluster's processes (its backends,
+// WAL writer and the rest, from /proc) over the same call. DEVLIC_BENCH_COMPARE=DIR alternates
 // with the same calls into another checkout of devlic (e.g. an older commit
 // unpacked with `git archive`) on an identically seeded database of its own
 // (made by its own migrations): a same-run pair.
 // Run: node_modules/.bin/node bench/recompute.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=3, DEVLIC_BENCH_DATABASE=sqlite|postgres|both)
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +16,7 @@ import { createStore } from '../service/store/store.ts';
 import { seedCatalogue } from '../service/licensing/catalogue.ts';
 import { tempDir } from '../test/helpers/processes.ts';
 import { seedFleet } from './seed-fleet.ts';
-import { benchBackends, benchDatabase, stopBenchCluster } from './backend.ts';
+import { benchBackends, benchCluster, benchDatabase, stopBenchCluster } from './backend.ts';
 
 const N = Number(process.env.DEVLIC_BENCH_DEVICES ?? 100_000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 3);
@@ -30,12 +31,35 @@ async function core(root: string) {
   return { open: open.openSqlDatabase, createStore: store.createStore, Context: ctx.LicensingContext, actor: ctx.SYSTEM_ACTOR, createSubscription: subs.createSubscription, assign: asg.assign, unassign: asg.unassign };
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+/** CPU ms (user + system) of the PostgreSQL cluster: the postmaster and every process it started, live or exited (Linux /proc). */
+async function clusterCpu(backend: string): Promise<number> {
+  if (backend !== 'postgres') return 0;
+  const postmaster = Number(readFileSync(join((await benchCluster()).dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let ms = 0;
+  for (const pid of readdirSync('/proc').filter((f) => /^[0-9]+$/.test(f))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+    // utime, stime; the postmaster's cutime, cstime hold its children that exited (parallel and autovacuum workers).
+    if (Number(pid) === postmaster) ms += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick;
+    else if (Number(f[1]) === postmaster) ms += (Number(f[11]) + Number(f[12])) * tick;
+  }
+  return ms;
+}
+
+async function timed(fn: () => Promise<unknown>, backend: string): Promise<{ wall: number; cpu: number; db: number }> {
+  const db0 = await clusterCpu(backend);
   const c = process.cpuUsage();
   const t = performance.now();
   await fn();
+  const wall = performance.now() - t;
   const d = process.cpuUsage(c);
-  return { wall: performance.now() - t, cpu: (d.user + d.system) / 1000 };
+  return { wall, cpu: (d.user + d.system) / 1000, db: (await clusterCpu(backend)) - db0 };
 }
 
 const rows: Record<string, string | number>[] = [];
@@ -62,10 +86,10 @@ for (const backend of benchBackends()) {
         const ctx = new c.Context(c.createStore(db));
         site.sub ??= await c.createSubscription(ctx, c.actor, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
         const load = loadavg()[0].toFixed(1);
-        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'));
-        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true));
-        const row = { backend, round, code: name, load, 'assign wall (ms)': Math.round(a.wall), 'assign cpu (ms)': Math.round(a.cpu),
-          'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu) };
+        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'), backend);
+        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true), backend);
+        const row = { backend, round, code: name, load, 'assign wall (ms)': Math.round(a.wall), 'assign cpu (ms)': Math.round(a.cpu), 'assign db cpu (ms)': Math.round(a.db),
+          'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu), 'unassign db cpu (ms)': Math.round(u.db) };
         console.log(JSON.stringify(row));
         rows.push(row);
       } finally {
@@ -86,6 +110,9 @@ for (const backend of new Set(rows.map((r) => r.backend))) {
     const [a, b] = [of('this'), of('compare')];
     const wall = (code: string) => median(mine.filter((r) => r.code === code).map((r) => Number(r[`${op} wall (ms)`])));
     const less = a.filter((x, i) => b[i] !== undefined && x < b[i]).length;
+    // Service and database CPU together: on a quiet machine, about the wall time less the waits for fsync.
+    const both = (code: string) => median(mine.filter((r) => r.code === code).map((r) => Number(r[k]) + Number(r[`${op} db cpu (ms)`])));
+    if (backend === 'postgres') console.log(`${backend} ${op}-all: service + database cpu median ${both('this')} ms${b.length ? ` vs ${both('compare')} ms before` : ''}`);
     console.log(`${backend} ${op}-all, ${a.length} rounds: cpu median ${median(a)} ms${b.length ? ` vs ${median(b)} ms before (less in ${less} of ${Math.min(a.length, b.length)} pairs)` : ''}; wall median ${wall('this')} ms${b.length ? ` vs ${wall('compare')} ms` : ''}; load ${mine.map((r) => r.load).join(', ')}`);
   }
 }

@@ -180,7 +180,7 @@ export function renderUnassigned(r: UnassignResult): string {
 
 // ---- devices --------------------------------------------------------------
 
-export function renderDevices(list: ListAnswer<DeviceView> & { next?: string | null }, ctx: RenderContext): string {
+export function renderDevices(list: ListAnswer<DeviceView> & { next?: string | null; totalAsOf?: string | null }, ctx: RenderContext): string {
   if (list.items.length === 0) {
     return list.total > 0 ? `No devices on this page (${list.total} in total; lower --offset).\n` : empty('devices');
   }
@@ -195,7 +195,9 @@ export function renderDevices(list: ListAnswer<DeviceView> & { next?: string | n
   );
   // The cursor of the next page when there may be one: --after costs the same at any depth, --offset walks what it skips.
   const more = list.next ? `next page: --after ${list.next}` : 'use --offset and --limit to see more';
-  return table + pageNote(list.items.length, list.total, 'devices', more);
+  // A page by --after repeats the total its walk's first page counted: say when, not as if counted now.
+  const what = list.totalAsOf ? `devices (total as counted at ${formatTime(list.totalAsOf)}, on the first page)` : 'devices';
+  return table + pageNote(list.items.length, list.total, what, more);
 }
 
 /** yes / NO (the failing enforcers) / unknown: an agent that does not report it is not shown as enforced. */

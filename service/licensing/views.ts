@@ -16,7 +16,7 @@ import { subscriptionState } from './allocate.ts';
 import { resolveRef } from './resolve.ts';
 import type { DeviceFilter } from '../store/queries/views.ts';
 import { DevlicError } from '../../shared/errors.ts';
-import { decodeDeviceCursor, encodeDeviceCursor } from './device-cursor.ts';
+import { decodeDeviceCursor, encodeDeviceCursor, filterKey } from './device-cursor.ts';
 import { withPersons, type SignInDomains } from '../../shared/sign-in-domains.ts';
 import { loadSignInDomains } from './sign-in-domains.ts';
 
@@ -136,14 +136,25 @@ export async function listDevices(q: Aggregates, query: DeviceListQuery, now: nu
     retired: query.retired === 'true' ? true : query.retired === 'false' ? false : undefined,
     seenBefore: query.staleMinutes ? new Date(now - query.staleMinutes * 60_000).toISOString() : undefined,
   };
-  const total = await q.views.deviceCount(filter);
+  // A page by cursor takes the total its walk's first page counted (carried in the cursor): counting a filter
+  // that entitlement_counts does not answer scans the fleet, on every page of a walk of a thousand pages.
+  // totalAsOf says so, for clients to show the total as of then.
+  // Keyed by the query's own filter parameters (staleMinutes, not the instant it resolves to).
+  const { after: _after, offset: _offset, limit: _limit, recount, ...asked } = query;
+  const key = filterKey(asked);
+  // A cursor given with another filter counts again, as does one asked to (recount: the console's views).
+  const carried = after?.total?.filter === key && recount !== 'true' ? after.total : undefined;
+  const counted = carried ?? { n: await q.views.deviceCount(filter), at: new Date(now).toISOString(), filter: key };
   const limit = query.limit ?? 100;
   const rows = await q.views.devices(filter, limit, after ? { after } : { offset: query.offset ?? 0 });
   const groupsOf = await groupsLookup(q, rows.map((r) => r.id));
   // A full page may have a successor: its last row is where the next one starts (an empty next page ends the walk).
   const last = rows.length === limit ? rows[rows.length - 1] : undefined;
   const domains = await loadSignInDomains(q);
-  return { items: rows.map((r) => deviceRow(r, groupsOf(r.id), domains)), total, next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id }) : null };
+  return {
+    items: rows.map((r) => deviceRow(r, groupsOf(r.id), domains)), total: counted.n, totalAsOf: carried ? counted.at : null,
+    next: last ? encodeDeviceCursor({ enrolledAt: last.enrolled_at, id: last.id, total: counted }) : null,
+  };
 }
 
 export async function getDevice(q: Aggregates, id: string, opts: { rawFacts: boolean }): Promise<DeviceDetail> {

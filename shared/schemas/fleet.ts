@@ -105,6 +105,11 @@ export const DeviceListQuery = Type.Object({
    * or repeats a device when others enroll or leave meanwhile. Not with `offset`.
    */
   after: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  /**
+   * With `after`: 'true' counts the filter's total again for this page (a view a person reads, where
+   * the count must be now's); by default a page by cursor repeats its walk's first count (`totalAsOf`).
+   */
+  recount: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   /** Direct members of this group (id or unique name). */
   group: Type.Optional(Ref),
   /** Devices whose entitlement names this subscription (id or unique name): seated by it, or turned away by it (SEATS_EXHAUSTED). */
@@ -121,7 +126,7 @@ export const DeviceListQuery = Type.Object({
 export type DeviceListQuery = Type.Static<typeof DeviceListQuery>;
 
 /** `DeviceListQuery` without paging: `GET /devices.csv` exports every matching device. */
-export const DeviceCsvQuery = Type.Omit(DeviceListQuery, ['limit', 'offset', 'after']);
+export const DeviceCsvQuery = Type.Omit(DeviceListQuery, ['limit', 'offset', 'after', 'recount']);
 export type DeviceCsvQuery = Type.Static<typeof DeviceCsvQuery>;
 
 /** Columns of `GET /devices.csv` (text/csv, RFC 4180, a header row, formula-like cells prefixed with '). */
@@ -165,6 +170,8 @@ export type RetireDeviceBody = Type.Static<typeof RetireDeviceBody>;
 export const DeviceList = Type.Object({
   items: Type.Array(DeviceView),
   total: Type.Integer(),
+  /** null: `total` was counted for this answer; a page by cursor: the time its walk's first page counted the `total` it repeats. */
+  totalAsOf: Type.Union([Timestamp, Type.Null()]),
   next: Type.Union([Type.String(), Type.Null()]),
 });
 export type DeviceList = Type.Static<typeof DeviceList>;

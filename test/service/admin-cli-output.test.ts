@@ -63,6 +63,10 @@ describe('human output', () => {
     // With the next page's cursor, the note gives it as --after.
     expect(renderDevices({ items: [device({})], total: 40, next: 'WyJhIiwiYiJd' }, ctx)).toContain('Showing 1 of 40 devices; next page: --after WyJhIiwiYiJd.');
     expect(renderDevices({ items: [], total: 0 }, ctx)).toBe('No devices.\n');
+    // A page by --after repeats the first page's total: the note says when it was counted.
+    const later = renderDevices({ items: [device({})], total: 40, totalAsOf: '2026-12-03T08:41:00.000Z', next: 'x' }, ctx);
+    expect(later).toMatch(/Showing 1 of 40 devices \(total as counted at .*2026.*, on the first page\); next page: --after x\./);
+    expect(renderDevices({ items: [device({})], total: 40, totalAsOf: null }, ctx)).not.toContain('counted');
   });
 
   it('lists products with seat counts', () => {

@@ -108,9 +108,49 @@ it('a filtered walk by cursor gives the filter\'s devices in the order of one lo
   expect(whole).not.toContain('dev_fleet_30');
 });
 
+it('later pages of a walk repeat the first page\'s total with when it was counted, instead of counting again', async () => {
+  const filter = { retired: 'false' } as const; // counted by a scan of the fleet, not from entitlement_counts
+  const first = await listDevices(store, { ...filter, limit: 10 });
+  expect(first.totalAsOf).toBeNull();
+  const counted = first.total;
+  await enroll(); // the filter's true count is now one more
+  const second = await listDevices(store, { ...filter, limit: 10, after: first.next! });
+  expect(second.total).toBe(counted);
+  expect(second.totalAsOf).not.toBeNull();
+  expect(Date.parse(second.totalAsOf!)).toBeLessThanOrEqual(Date.now());
+  const third = await listDevices(store, { ...filter, limit: 10, after: second.next! });
+  expect([third.total, third.totalAsOf]).toEqual([counted, second.totalAsOf]);
+  // A new walk (and a page by offset) counts now.
+  const again = await listDevices(store, { ...filter, limit: 10 });
+  expect([again.total, again.totalAsOf]).toEqual([counted + 1, null]);
+  expect((await listDevices(store, { ...filter, limit: 10, offset: 10 })).total).toBe(counted + 1);
+  // recount: that page counts again (the console's views), and its own next carries the new count.
+  const fresh = await listDevices(store, { ...filter, limit: 10, after: second.next!, recount: 'true' });
+  expect([fresh.total, fresh.totalAsOf]).toEqual([counted + 1, null]);
+  expect((await listDevices(store, { ...filter, limit: 10, after: fresh.next! })).total).toBe(counted + 1);
+  // The cursor given with another filter: that page counts its own filter.
+  const other = await listDevices(store, { limit: 10, after: first.next! });
+  expect([other.total, other.totalAsOf]).toEqual([(await listDevices(store, { limit: 1 })).total, null]);
+  expect(other.total).not.toBe(counted);
+  // A filter that resolves against the clock (staleMinutes) keeps its walk's total too, parameters in any order.
+  // (Pages read as if 10 days later, a second apart: every device is stale by then.)
+  const later = Date.now() + 10 * 86_400_000;
+  const stale = await listDevices(store, { staleMinutes: 60, retired: 'false', limit: 10 }, later);
+  expect(stale.total).toBe(counted + 1);
+  const staleNext = await listDevices(store, { retired: 'false', limit: 10, staleMinutes: 60, after: stale.next! }, later + 1000);
+  expect([staleNext.total, staleNext.totalAsOf]).toEqual([stale.total, new Date(later).toISOString()]);
+  // A cursor of the older form (no total) is still taken, and that page counts.
+  const old = encodeDeviceCursor({ enrolledAt: '2000-01-01T00:00:00.000Z', id: 'a' });
+  const page = await listDevices(store, { ...filter, limit: 5, after: old });
+  expect([page.items.length, page.total, page.totalAsOf]).toEqual([5, counted + 1, null]);
+});
+
 it('a cursor it did not make, or a cursor with an offset, is refused with BAD_REQUEST', async () => {
+  const forged = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+  const at = '2026-01-01T00:00:00.000Z';
   for (const after of ['not a cursor!', 'bm90IGpzb24', encodeDeviceCursor({ enrolledAt: 'x', id: 'y' }).slice(0, -2) + '!!', Buffer.from('["a"]').toString('base64url'),
-    Buffer.from(JSON.stringify(['a', 'x'.repeat(300)])).toString('base64url')]) {
+    Buffer.from(JSON.stringify(['a', 'x'.repeat(300)])).toString('base64url'),
+    forged(['a', 'b', -1, at, 'f']), forged(['a', 'b', 1.5, at, 'f']), forged(['a', 'b', '7', at, 'f']), forged(['a', 'b', 7, 'yesterday', 'f']), forged(['a', 'b', 7, at]), forged(['a', 'b', 7, at, '']), forged(['a', 'b', 7, at, 'f', 'x'])]) {
     await expect(listDevices(store, { after }), after).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   }
   const ok = encodeDeviceCursor({ enrolledAt: '2000-01-01T00:00:00.000Z', id: 'a' });

@@ -6,9 +6,12 @@
 // presented with dialect 'sqlite'), so two databases fed the same input must
 // end up with identical rows, including the conditional token store's races:
 // a row recomputed or re-signed between the read and the store is left alone.
+// The recompute's grouped device read (hashed, with enable_sort off for that
+// statement only) against a plain per-device read.
 import { afterEach, expect, it } from 'vitest';
 import { openPostgres, type PostgresDatabase } from '../../service/store/postgres/open.ts';
 import { entitlementQueries, type EntitlementAnswer, type EntitlementMove, type StoredToken } from '../../service/store/queries/entitlements.ts';
+import { deviceQueries } from '../../service/store/queries/devices.ts';
 import type { SqlConn } from '../../service/store/sql.ts';
 import { describePostgres } from '../helpers/postgres.ts';
 
@@ -167,5 +170,39 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
     expect(signedSeqs).toEqual(await single.signedSeqMany(ids, 'tok2.'));
     expect(signedSeqs.get('dev_7')).toEqual({ seq: 1, token_iat: 1000, active: 0 });
     expect(signedSeqs.get('dev_1')).toEqual({ seq: 2, token_iat: 2000, active: 1 });
+  });
+
+  it('allByAnswer groups every device by its answer and flags, and leaves enable_sort as it found it', async () => {
+    const n = 300;
+    const db = await fresh(n);
+    // Answers for 200 of them (the rest have no row yet), some devices disabled or retired.
+    await db.transaction(async (tx) => entitlementQueries(tx).applyChanges({ moves: moves(Array.from({ length: 200 }, (_, i) => write(i, i % 4 !== 0)), () => null), at: AT1 }));
+    await db.run("UPDATE devices SET disabled = 1 WHERE id IN ('dev_1', 'dev_250')");
+    await db.run("UPDATE devices SET retired_at = ? WHERE id IN ('dev_2', 'dev_251')", [AT2]);
+    const settings: string[] = [];
+    const groups = await db.transaction(async (tx) => {
+      const g = await deviceQueries(tx).allByAnswer();
+      settings.push((await tx.get<{ v: string }>("SELECT current_setting('enable_sort') AS v"))!.v);
+      await tx.run('SET LOCAL enable_sort = off'); // a site's own choice stays as it was
+      await deviceQueries(tx).allByAnswer();
+      settings.push((await tx.get<{ v: string }>("SELECT current_setting('enable_sort') AS v"))!.v);
+      return g;
+    });
+    expect(settings).toEqual(['on', 'off']);
+    expect((await db.get<{ v: string }>("SELECT current_setting('enable_sort') AS v"))!.v).toBe('on'); // local to that transaction
+    const want = new Map((await db.all<Record<string, unknown>>(`SELECT d.id, d.key, e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled,
+      (d.retired_at IS NOT NULL)::int AS retired FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id`)).map((r) => [r.id, r]));
+    let seen = 0;
+    for (const g of groups) {
+      expect(g.keys).toHaveLength(g.ids.length);
+      g.ids.forEach((id, j) => {
+        const { id: _, ...w } = want.get(id)!;
+        const { keys, ids, rows, ...answer } = g;
+        expect({ ...answer, key: keys[j] }, id).toEqual({ ...w, key: Number(w.key) });
+        seen++;
+      });
+    }
+    expect(seen).toBe(n);
+    expect(groups.length).toBeGreaterThan(5); // licensed through 2 subscriptions x 3 groups, unlicensed, no row, disabled, retired
   });
 });

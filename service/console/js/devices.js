@@ -119,7 +119,8 @@ async function renderFleet(el, query, ctx) {
   const cursors = new Map();
   /** One page of the list; scoped to a subscription, only the devices that subscription could not seat. */
   async function fetchPage(f) {
-    const from = state.offset > 0 && cursors.has(state.offset) ? { after: cursors.get(state.offset) } : { offset: state.offset };
+    // recount: the summary and pager show the total as it is now, not as the first page counted it.
+    const from = state.offset > 0 && cursors.has(state.offset) ? { after: cursors.get(state.offset), recount: 'true' } : { offset: state.offset };
     const r = await get('/devices', { ...f, ...scope(), q: state.q, limit: PAGE, ...from });
     if (r.next) cursors.set(state.offset + PAGE, r.next);
     return r;
@@ -172,7 +173,7 @@ async function renderFleet(el, query, ctx) {
     fill(summary, `${num(r.total)} ${r.total === 1 ? 'device' : 'devices'}`, state.filter !== 'all' ? ` · ${FILTERS.find((x) => x[0] === state.filter)[1]}` : '',
       state.subscription ? [` in ${scopedSub.name} `, h('a', { href: href('/devices', { filter: 'exhausted' }), id: 'unscope' }, '(show every device without a seat)')] : '',
       state.q ? ` · matching “${state.q}”` : '', h('span', { class: 'muted' }, ` · updated ${new Date().toLocaleTimeString()}`));
-    rebuild(pagerSlot, pager({ offset: state.offset, limit: PAGE, total: r.total, noun: 'devices', go: (o) => { state.offset = o; load().then(() => document.getElementById('fleet-summary')?.scrollIntoView()); } }));
+    rebuild(pagerSlot, pager({ offset: state.offset, limit: PAGE, total: r.total, asOf: r.totalAsOf, next: r.next, noun: 'devices', go: (o) => { state.offset = o; load().then(() => document.getElementById('fleet-summary')?.scrollIntoView()); } }));
     if (!r.items.length) rebuild(body, h('tr', {}, h('td', { colspan: cols.length, class: 'muted' }, 'No devices match.')));
   }
 

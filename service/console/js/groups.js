@@ -124,7 +124,7 @@ async function renderGroup(el, id, ctx) {
 
   async function loadMembers() {
     // Next asks for the page after the last device shown (the service's cursor): the same cost at any depth.
-    const r = await get('/devices', { group: g.id, limit: PAGE, ...(offset > 0 && cursors.has(offset) ? { after: cursors.get(offset) } : { offset }) });
+    const r = await get('/devices', { group: g.id, limit: PAGE, ...(offset > 0 && cursors.has(offset) ? { after: cursors.get(offset), recount: 'true' } : { offset }) });
     if (r.next) cursors.set(offset + PAGE, r.next);
     const cols = ['Device', 'Licence', 'Last reported mode', 'Last seen', ...(handEdits() ? ['Actions'] : [])];
     shownIds = new Set(r.items.map((d) => d.id));
@@ -133,7 +133,7 @@ async function renderGroup(el, id, ctx) {
         h('a', { href: `#/devices/${enc(d.id)}` }, d.name), licenceCell(d), h('span', { 'data-col': 'mode' }, modeCell(d)), ago(d.lastSeenAt),
         ...(handEdits() ? [writeButton(ctx, 'Remove', () => removeDevice(d), { class: 'small', id: `remove-${d.id}`, 'aria-label': `Remove ${d.name} from ${g.name}` })] : []),
       ], { 'data-device-id': d.id })), { class: 'data' }).wrap : h('p', { class: 'muted' }, 'No devices in this group directly.'),
-      pager({ offset, limit: PAGE, total: r.total, noun: 'devices', go: (o) => { offset = o; loadMembers(); } }));
+      pager({ offset, limit: PAGE, total: r.total, asOf: r.totalAsOf, next: r.next, noun: 'devices', go: (o) => { offset = o; loadMembers(); } }));
   }
 
   /** Runs a guarded change: the service says whether devices go read-only, the admin confirms that. */

@@ -106,12 +106,18 @@ export function menuButton(label, actions, guard) {
   return h('div', { class: 'menu-wrap' }, button, menu);
 }
 
-/** "1–50 of 2,341" with Previous / Next; calls go(offset). */
-export function pager({ offset, limit, total, noun, go }) {
+/**
+ * "1–50 of 2,341" with Previous / Next; calls go(offset). A device list page
+ * reached by cursor repeats the total its walk's first page counted: `asOf`
+ * (the service's totalAsOf) shows when, and `next` (the page's cursor, null
+ * on the last page) rather than that total says whether there is a Next.
+ */
+export function pager({ offset, limit, total, noun, go, asOf = null, next }) {
   const from = total ? offset + 1 : 0;
   const to = Math.min(total, offset + limit);
+  const when = asOf ? ` (total as counted at ${new Date(asOf).toLocaleTimeString()})` : '';
   return h('nav', { class: 'pager', 'aria-label': `${noun} pages` },
-    h('span', { class: 'pager-text' }, total ? `${num(from)}–${num(to)} of ${num(total)} ${noun}` : `No ${noun}`),
+    h('span', { class: 'pager-text' }, total ? `${num(from)}–${num(to)} of ${num(total)} ${noun}${when}` : `No ${noun}`),
     h('button', { type: 'button', disabled: offset <= 0, onclick: () => go(Math.max(0, offset - limit)) }, 'Previous'),
-    h('button', { type: 'button', disabled: to >= total, onclick: () => go(offset + limit) }, 'Next'));
+    h('button', { type: 'button', disabled: next === undefined ? to >= total : !next, onclick: () => go(offset + limit) }, 'Next'));
 }

@@ -99,16 +99,31 @@ export function deviceQueries(c: SqlConn) {
      * as JSON arrays built by the database: a few rows to decode instead of
      * one object of ten fields per device (the driver's per-row work was the
      * largest part of a recompute's load, see bench/README.md).
+     * PostgreSQL: the groups are formed by hashing, with sorting switched
+     * off for this one statement (set_config local to the transaction, then
+     * back to what it was; it must run inside one, as the recompute does).
+     * Without fresh statistics (a fleet just loaded or changed, before
+     * autovacuum's analyze) the planner guesses one group per device and
+     * sorted all 100,000 joined rows by the seven columns: 390-480 ms
+     * against 110-220 ms hashed (bench/README.md, fifth pass).
      */
     async allByAnswer(): Promise<DevicesByAnswer[]> {
-      const pg = c.dialect === 'postgres';
-      const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string; rows: string | null }>(
-        `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, ${pg ? '(d.retired_at IS NOT NULL)::int' : '(d.retired_at IS NOT NULL)'} AS retired,
-        ${pg ? 'json_agg(d.key)::text AS keys, json_agg(d.id)::text AS ids, NULL AS rows'
-    : 'json_group_array(d.rowid) AS keys, json_group_array(d.id) AS ids, json_group_array(e.rowid) AS rows'}
+      if (c.dialect === 'postgres') {
+        const { prev } = (await c.get<{ prev: string }>("SELECT current_setting('enable_sort') AS prev, set_config('enable_sort', 'off', true)"))!;
+        const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string }>(
+          `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, (d.retired_at IS NOT NULL)::int AS retired,
+          json_agg(d.key)::text AS keys, json_agg(d.id)::text AS ids
+          FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
+          GROUP BY e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, retired`);
+        await c.run("SELECT set_config('enable_sort', ?, true)", [prev]);
+        return rows.map((r) => ({ ...r, keys: JSON.parse(r.keys), ids: JSON.parse(r.ids), rows: null }));
+      }
+      const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string; rows: string }>(
+        `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, (d.retired_at IS NOT NULL) AS retired,
+        json_group_array(d.rowid) AS keys, json_group_array(d.id) AS ids, json_group_array(e.rowid) AS rows
         FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
         GROUP BY e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, retired`);
-      return rows.map((r) => ({ ...r, keys: JSON.parse(r.keys), ids: JSON.parse(r.ids), rows: r.rows === null ? null : JSON.parse(r.rows) }));
+      return rows.map((r) => ({ ...r, keys: JSON.parse(r.keys), ids: JSON.parse(r.ids), rows: JSON.parse(r.rows) }));
     },
 
     // Lifecycle.
