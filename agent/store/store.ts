@@ -84,8 +84,14 @@ export class Store {
 
   private readonly stmts = new Map<string, Database.Statement<unknown[]>>();
 
-  constructor(db: Db) {
+  /** txRelaxed commits with an fsync when the last durable commit here is older than this. */
+  private readonly durableEveryMs: number;
+  /** When (performance.now) a transaction here last committed with an fsync. */
+  private durableAt = -Infinity;
+
+  constructor(db: Db, opts: { durableEveryMs?: number } = {}) {
     this.db = db;
+    this.durableEveryMs = opts.durableEveryMs ?? 60_000;
   }
 
   /** Prepared statements are compiled once per connection. */
@@ -315,7 +321,10 @@ export class Store {
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE). */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    const nested = this.db.inTransaction;
+    const out = this.db.transaction(fn).immediate();
+    if (!nested) this.durableAt = performance.now();
+    return out;
   }
 
   /**
@@ -326,16 +335,18 @@ export class Store {
    * a minute. A crash of the agent loses nothing (the commit is in the WAL
    * file); a power cut or OS crash may lose these commits and nothing
    * else, all or nothing and in order, and the next FULL commit (a new
-   * token, the observed mark, any event) makes them durable. Never for a
-   * token, a decision or anything acted on that the next sync would not
-   * recompute.
+   * token, the observed mark, any event) makes them durable. At most a
+   * minute's worth (durableEveryMs): the trusted time an unchanged answer
+   * re-anchors is lost to a power cut for no longer than the observed mark
+   * (written once a minute) always was. Never for a token, a decision or
+   * anything acted on that the next sync would not recompute.
    */
   txRelaxed<T>(fn: () => T): T {
     // Inside another transaction its commit decides (and the setting cannot change there).
-    if (this.db.inTransaction) return this.tx(fn);
+    if (this.db.inTransaction || performance.now() - this.durableAt >= this.durableEveryMs) return this.tx(fn);
     this.q('PRAGMA synchronous = NORMAL').run();
     try {
-      return this.tx(fn);
+      return this.db.transaction(fn).immediate();
     } finally {
       this.q('PRAGMA synchronous = FULL').run();
     }

@@ -306,4 +306,20 @@ describe('commits without an fsync (txRelaxed)', () => {
     expect(reader.getSyncState()).toMatchObject({ nextSyncAt: NOW + 55_000, lastSuccessAt: NOW, lastOk: true });
     reader.close();
   });
+
+  it('commits without an fsync only within a minute (durableEveryMs) of the last commit with one', () => {
+    const dir = tempDir('store-relaxed');
+    const inside = (store: Store) => store.txRelaxed(() => store.db.pragma('synchronous', { simple: true }));
+    const store = new Store(openDb(join(dir, 'a.db')));
+    expect(inside(store)).toBe(2); // nothing durable yet: FULL
+    expect(inside(store)).toBe(1); // right after it: NORMAL
+    store.tx(() => store.addEvent(NOW, 'sync', 'UPDATED'));
+    expect(inside(store)).toBe(1);
+    store.close();
+    const strict = new Store(openDb(join(dir, 'b.db')), { durableEveryMs: 0 });
+    strict.tx(() => strict.addEvent(NOW, 'sync', 'UPDATED'));
+    expect(inside(strict)).toBe(2);
+    expect(inside(strict)).toBe(2);
+    strict.close();
+  });
 });
