@@ -5,9 +5,13 @@
 // systeminformation.users() is. Each scan is reconciled with the open
 // sessions in the database (so sign-outs missed while the agent was stopped
 // are closed at start-up), recorded as sign-in/sign-out events, and reported
-// to the daemon, which applies the mode for the new set of users.
+// to the daemon, which applies the mode for the new set of users. The
+// periodic re-read of utmp is skipped while the file is the same as at the
+// last scan (same inode, size and change times): a sign-in or sign-out
+// rewrites it, and an idle agent no longer reads and reconciles it four
+// times a minute for nothing (issue 18).
 import { readFile } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../../shared/log.ts';
 import { parseUtmp, signedIn, type SignedIn } from './utmp.ts';
 import type { Store } from '../store/store.ts';
@@ -53,6 +57,16 @@ export interface SessionChange {
 
 const key = (u: string, line: string) => `${u}\u0000${line}`;
 
+/** What identifies a version of the file: null when it cannot be told (then it is read). */
+export function fileVersion(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : 'missing';
+  } catch {
+    return null;
+  }
+}
+
 /** Brings the open sessions in the database in line with `current`; returns what changed. */
 export function reconcileSessions(store: Store, current: SignedIn[], nowMs: number): SessionChange {
   return store.tx(() => {
@@ -87,6 +101,8 @@ export class SessionWatcher {
   private timer: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
+  /** The utmp file's version at the last scan that succeeded (fileVersion), null when unknown. */
+  private scanned: string | null = null;
   private again = false;
   private stopped = false;
   users: string[] = [];
@@ -105,11 +121,16 @@ export class SessionWatcher {
   async start(): Promise<SessionChange> {
     const first = await this.scanOnce();
     this.ensureWatch();
-    this.timer = setInterval(() => {
-      this.ensureWatch();
-      this.scan();
-    }, this.pollMs);
+    this.timer = setInterval(() => this.periodic(), this.pollMs);
     return first;
+  }
+
+  /** The periodic safety net; true when it scanned (the file changed since the last scan, or is not watched). */
+  periodic(): boolean {
+    this.ensureWatch();
+    if (this.watchPath && this.scanned !== null && fileVersion(this.watchPath) === this.scanned) return false;
+    this.scan();
+    return true;
   }
 
   stop(): void {
@@ -161,8 +182,12 @@ export class SessionWatcher {
   }
 
   private async scanOnce(): Promise<SessionChange> {
+    // Taken before reading: a change during the read makes the next periodic scan read again.
+    const version = this.watchPath ? fileVersion(this.watchPath) : null;
+    this.scanned = null;
     const current = await this.source();
     const change = reconcileSessions(this.store, current, this.clock.now());
+    this.scanned = version;
     this.users = change.users;
     if (change.started.length || change.ended.length) {
       for (const s of change.started) this.log.info({ user: s.user, line: s.line }, 'sign-in');

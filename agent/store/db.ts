@@ -1,6 +1,7 @@
 // Opens the agent's SQLite file (<dataDir>/agent.db). The daemon and one-shot
 // commands (enroll, refresh) open it read-write: WAL, FULL sync (a crash must
-// not lose a cached entitlement or an event), a busy timeout so the CLI and the
+// not lose a cached entitlement or an event; the few records the next sync
+// writes again commit without an fsync: store.ts txRelaxed), a busy timeout so the CLI and the
 // daemon can write concurrently. status/logs/doctor open it read-only, which
 // WAL allows while the daemon writes. Writers go through recover.ts, which
 // rebuilds a damaged file; here damage is only recognised and reported.

@@ -84,8 +84,14 @@ export class Store {
 
   private readonly stmts = new Map<string, Database.Statement<unknown[]>>();
 
-  constructor(db: Db) {
+  /** txRelaxed commits with an fsync when the last durable commit here is older than this. */
+  private readonly durableEveryMs: number;
+  /** When (performance.now) a transaction here last committed with an fsync. */
+  private durableAt = -Infinity;
+
+  constructor(db: Db, opts: { durableEveryMs?: number } = {}) {
     this.db = db;
+    this.durableEveryMs = opts.durableEveryMs ?? 60_000;
   }
 
   /** Prepared statements are compiled once per connection. */
@@ -234,9 +240,10 @@ export class Store {
       .run({ at: s.at, ok: s.ok ? 1 : 0, error: s.error, etag: s.etag ?? null, keepEtag: s.etag === undefined ? 1 : 0 });
   }
 
+  /** For `status` only, and set again before every request: written without an fsync (txRelaxed). */
   setNextSync(at: number | null): void {
-    this.q(`INSERT INTO sync_state (id, next_sync_at) VALUES (1, ?)
-      ON CONFLICT (id) DO UPDATE SET next_sync_at = excluded.next_sync_at`).run(at);
+    this.txRelaxed(() => this.q(`INSERT INTO sync_state (id, next_sync_at) VALUES (1, ?)
+      ON CONFLICT (id) DO UPDATE SET next_sync_at = excluded.next_sync_at`).run(at));
   }
 
   getTrustedTime(): TrustedTime | null {
@@ -314,6 +321,34 @@ export class Store {
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE). */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    const nested = this.db.inTransaction;
+    const out = this.db.transaction(fn).immediate();
+    if (!nested) this.durableAt = performance.now();
+    return out;
+  }
+
+  /**
+   * The same, committed without waiting for the disk (WAL with synchronous
+   * NORMAL for this commit only): for records the next sync writes again
+   * anyway (an unchanged answer's contact time, trusted time and log line,
+   * the next sync's time), which an idle agent would otherwise fsync twice
+   * a minute. A crash of the agent loses nothing (the commit is in the WAL
+   * file); a power cut or OS crash may lose these commits and nothing
+   * else, all or nothing and in order, and the next FULL commit (a new
+   * token, the observed mark, any event) makes them durable. At most a
+   * minute's worth (durableEveryMs): the trusted time an unchanged answer
+   * re-anchors is lost to a power cut for no longer than the observed mark
+   * (written once a minute) always was. Never for a token, a decision or
+   * anything acted on that the next sync would not recompute.
+   */
+  txRelaxed<T>(fn: () => T): T {
+    // Inside another transaction its commit decides (and the setting cannot change there).
+    if (this.db.inTransaction || performance.now() - this.durableAt >= this.durableEveryMs) return this.tx(fn);
+    this.q('PRAGMA synchronous = NORMAL').run();
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.q('PRAGMA synchronous = FULL').run();
+    }
   }
 }

@@ -11,6 +11,7 @@
 // Pool is what the undici Agent used before made for that origin (same
 // connection limit), so the traffic is the same.
 import { readFileSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { Dispatcher } from 'undici';
 import Pool from 'undici/lib/dispatcher/pool.js';
@@ -170,6 +171,13 @@ export class HttpClient {
     }
     const u = this.url(path);
     let res: Dispatcher.ResponseData;
+    // undici frees a keep-alive connection for its next request one event-loop
+    // turn after an answer ends (setImmediate). The poll loop asks again in
+    // the same turn (a 304 is handled without any real I/O), so without this
+    // the pool found the connection still busy and opened a new one for every
+    // long-poll (a TLS handshake every 55 s), the old one idling until its
+    // keep-alive ran out. Waiting one turn lets the next request reuse it.
+    await nextTurn();
     // The wait for the answer's headers is bounded by one native timer rather
     // than undici's headersTimeout: undici's timers tick twice a second while
     // armed, which would wake an idle agent all through every long-poll.

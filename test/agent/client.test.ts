@@ -80,6 +80,23 @@ describe('server URL rules', () => {
     }
   });
 
+  it('asks again over the same connection when the next request follows an answer at once (the long-poll loop)', async () => {
+    let connections = 0;
+    // A held long-poll ending in a 304, as the service answers one.
+    const srv = createServer((_req, res) => { setTimeout(() => { res.writeHead(304, { etag: '"1"' }); res.end(); }, 20); });
+    srv.on('connection', () => { connections++; });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const c = new HttpClient({ server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, allowInsecureHttp: false, timeoutMs: 5000, maxResponseBytes: 1024 });
+    try {
+      // No timer or I/O between one answer and the next request: only awaits, as in the poll loop.
+      for (let i = 0; i < 4; i++) expect((await c.send('GET', '/v1/device/entitlement?wait=1', { headers: { 'if-none-match': '"1"' }, holdMs: 1000 })).status).toBe(304);
+      expect(connections).toBe(1);
+    } finally {
+      await c.close();
+      srv.close();
+    }
+  });
+
   it('allows plain http to other hosts only with allowInsecureHttp', () => {
     expect(checkServerUrl('http://10.0.0.5:8470', true).href).toBe('http://10.0.0.5:8470/');
   });

@@ -64,6 +64,34 @@ describe('SessionWatcher on a utmp file', () => {
     store.close();
   });
 
+  it('re-reads utmp periodically only when the file changed since the last scan', async () => {
+    const dir = tempDir('sess');
+    const utmp = join(dir, 'utmp');
+    writeFileSync(utmp, utmpRecord({ type: USER_PROCESS, user: 'erin', line: 'tty3', pid: 7 }));
+    const store = newStore();
+    let reads = 0;
+    const read = utmpSource(utmp);
+    const changes: SessionChange[] = [];
+    const w = new SessionWatcher({
+      source: () => { reads++; return read(); }, watchPath: utmp, pollMs: 3_600_000, store, clock: systemClock, log: silentLogger(),
+      onChange: (c) => changes.push(c),
+    });
+    expect((await w.start()).users).toEqual(['erin']);
+    expect(reads).toBe(1);
+    for (let i = 0; i < 5; i++) expect(w.periodic()).toBe(false);
+    expect(reads).toBe(1);
+    // A change the file watch missed (its watch is gone): same size, another user.
+    (w as unknown as { watcher: { close(): void } | null }).watcher?.close();
+    (w as unknown as { watcher: unknown }).watcher = null;
+    writeFileSync(utmp, utmpRecord({ type: USER_PROCESS, user: 'finn', line: 'tty3', pid: 7 }));
+    expect(w.periodic()).toBe(true);
+    await waitFor('the missed change', () => w.users.includes('finn'), 2000, 10);
+    expect(changes.at(-1)?.users).toEqual(['finn']);
+    expect(w.periodic()).toBe(false);
+    w.stop();
+    store.close();
+  });
+
   it('finds a utmp file that appears later through the periodic scan', async () => {
     const dir = tempDir('sess');
     const utmp = join(dir, 'utmp');

@@ -284,3 +284,42 @@ describe('sync state and events', () => {
     store.close();
   });
 });
+
+describe('commits without an fsync (txRelaxed)', () => {
+  it('keeps what it wrote, goes back to FULL after, also when the work throws, and inside a transaction is part of it', () => {
+    const dir = tempDir('store-relaxed');
+    const path = join(dir, 'agent.db');
+    const store = new Store(openDb(path));
+    const sync = () => store.db.pragma('synchronous', { simple: true });
+    expect(sync()).toBe(2); // FULL
+    store.setNextSync(NOW + 55_000);
+    store.txRelaxed(() => store.recordSync({ at: NOW, ok: true, error: null }));
+    expect(sync()).toBe(2);
+    expect(() => store.txRelaxed(() => { store.addEvent(NOW, 'sync', 'UNCHANGED'); throw new Error('boom'); })).toThrow('boom');
+    expect(sync()).toBe(2);
+    expect(store.events({}).filter((e) => e.reason === 'UNCHANGED')).toHaveLength(0); // rolled back
+    expect(() => store.tx(() => { store.txRelaxed(() => store.addEvent(NOW, 'sync', 'UNCHANGED')); throw new Error('outer'); })).toThrow('outer');
+    expect(store.events({}).filter((e) => e.reason === 'UNCHANGED')).toHaveLength(0); // part of the outer one
+    store.close();
+    // Another connection (as `status` opens it) sees the commits.
+    const reader = new Store(openDbReadOnly(path)!);
+    expect(reader.getSyncState()).toMatchObject({ nextSyncAt: NOW + 55_000, lastSuccessAt: NOW, lastOk: true });
+    reader.close();
+  });
+
+  it('commits without an fsync only within a minute (durableEveryMs) of the last commit with one', () => {
+    const dir = tempDir('store-relaxed');
+    const inside = (store: Store) => store.txRelaxed(() => store.db.pragma('synchronous', { simple: true }));
+    const store = new Store(openDb(join(dir, 'a.db')));
+    expect(inside(store)).toBe(2); // nothing durable yet: FULL
+    expect(inside(store)).toBe(1); // right after it: NORMAL
+    store.tx(() => store.addEvent(NOW, 'sync', 'UPDATED'));
+    expect(inside(store)).toBe(1);
+    store.close();
+    const strict = new Store(openDb(join(dir, 'b.db')), { durableEveryMs: 0 });
+    strict.tx(() => strict.addEvent(NOW, 'sync', 'UPDATED'));
+    expect(inside(strict)).toBe(2);
+    expect(inside(strict)).toBe(2);
+    strict.close();
+  });
+});
