@@ -9,6 +9,7 @@ import { consoleReasonsModule } from '../../service/http/console-reasons.ts';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
+import { openEventStream, type EventStream } from '../helpers/admin-events.ts';
 
 let svc: ServiceProcess;
 let admin: AdminClient;
@@ -27,38 +28,15 @@ function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ s
   });
 }
 
-/** Reads server-sent events until `until` says stop; returns the parsed `devices` events. */
-async function collectEvents(token: string, until: (evs: any[]) => boolean, trigger: () => Promise<void>, timeoutMs = 10_000): Promise<any[]> {
-  const ctrl = new AbortController();
-  const r = await fetch(`${svc.url}/v1/admin/events`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
-  expect(r.status).toBe(200);
-  expect(r.headers.get('content-type')).toContain('text/event-stream');
-  const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: any[] = [];
-  let buf = '';
-  let triggered = false;
-  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+/** An event stream open for one test: `use` runs with it, the stream is closed after. */
+async function withEvents(token: string, use: (s: EventStream) => Promise<void>): Promise<void> {
+  const s = await openEventStream(svc.url, token);
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += value;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const name = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (name === 'hello' && !triggered) { triggered = true; await trigger(); }
-        if (name === 'devices') events.push(JSON.parse(data!));
-      }
-      if (until(events)) break;
-    }
+    expect(s.contentType).toContain('text/event-stream');
+    await use(s);
   } finally {
-    clearTimeout(timer);
-    ctrl.abort();
+    s.close();
   }
-  return events;
 }
 
 const report = (mode: 'full' | 'read-only') => ({
@@ -192,19 +170,19 @@ describe('event stream', () => {
 
   it('tells a reader which device reported', async () => {
     const reader = await admin.ok('POST', '/admins', { role: 'reader', name: 'events reader' });
-    const evs = await collectEvents(reader.token, (e) => e.some((x) => x.reported.includes(dev.deviceId)), async () => {
+    await withEvents(reader.token, async (events) => {
       expect(await dev.report(report('read-only'))).toBe(204);
+      await events.next('devices', (x) => x.reported.includes(dev.deviceId) && x.all === false);
     });
-    expect(evs.some((x) => x.reported.includes(dev.deviceId) && x.all === false)).toBe(true);
   });
 
   it('tells which devices changed entitlement when a subscription is assigned', async () => {
     await admin.ok('POST', '/subscriptions', { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: 3, name: 'Events EA' });
-    const evs = await collectEvents(svc.adminToken, (e) => e.some((x) => x.changed.includes(dev.deviceId)), async () => {
+    await withEvents(svc.adminToken, async (events) => {
       await admin.ok('POST', '/licenses/assign', { subscription: 'Events EA', group: 'Events lab' });
+      const { data } = await events.next('devices', (x) => x.changed.includes(dev.deviceId));
+      expect(data.changed).not.toContain(other.deviceId);
     });
-    const ev = evs.find((x) => x.changed.includes(dev.deviceId));
-    expect(ev.changed).not.toContain(other.deviceId);
   });
 });
 

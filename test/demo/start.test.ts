@@ -136,7 +136,7 @@ describe('npm start: running', () => {
 
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Using devlic-admin'));
-    const block = /```sh\n([\s\S]*?)```/.exec(section)![1].replaceAll('127.0.0.1:8470', `127.0.0.1:${port}`);
+    const block = section.match(/```sh\n([\s\S]*?)```/)![1].replaceAll('127.0.0.1:8470', `127.0.0.1:${port}`);
     const cmds = block.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
     // Run it step by step, watching the local agent's mode where README says to.
     const modes: string[] = [];

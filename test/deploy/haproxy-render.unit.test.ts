@@ -9,7 +9,7 @@ import { SERVER_DEFAULTS } from '../../service/config.ts';
 import { MAX_WAIT_SECONDS } from '../../shared/api.ts';
 
 const SHIPPED = join(import.meta.dirname, '..', '..', 'deploy', 'haproxy', 'devlic.cfg');
-const seconds = (cfg: string, key: string) => Number(new RegExp(`^\\s+timeout ${key} (\\d+)s$`, 'm').exec(cfg)![1]);
+const seconds = (cfg: string, key: string) => Number(cfg.match(new RegExp(`^\\s+timeout ${key} (\\d+)s$`, 'm'))![1]);
 
 describe('HAProxy config renderer', () => {
   it('deploy/haproxy/devlic.cfg is the rendered default (run node deploy/haproxy/render.ts > deploy/haproxy/devlic.cfg)', () => {

@@ -6,6 +6,8 @@ export interface AdminEvent { name: string; data: any }
 
 export interface EventStream {
   readonly events: AdminEvent[];
+  /** The answer's Content-Type. */
+  readonly contentType: string | null;
   /** The first event at index >= from with this name that `match` accepts; rejects after timeoutMs. */
   next(name: string, match?: (data: any) => boolean, opts?: { from?: number; timeoutMs?: number }): Promise<{ data: any; index: number }>;
   close(): void;
@@ -58,5 +60,5 @@ export async function openEventStream(url: string, token: string): Promise<Event
   });
 
   await next('hello');
-  return { events, next, close: () => ctrl.abort() };
+  return { events, contentType: r.headers.get('content-type'), next, close: () => ctrl.abort() };
 }

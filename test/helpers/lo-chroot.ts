@@ -21,7 +21,7 @@ export function chrootDir(): string {
 export function stampVersions(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of readFileSync(join(dir, STAMP_NAME), 'utf8').split('\n')) {
-    const m = /^([a-z0-9.+-]+)=(.+)$/.exec(line);
+    const m = line.match(/^([a-z0-9.+-]+)=(.+)$/);
     if (m && !['recipe', 'mirror', 'built', 'seconds'].includes(m[1])) out[m[1]] = m[2];
   }
   return out;

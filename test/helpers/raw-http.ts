@@ -60,6 +60,6 @@ export function getHead(path: string, headers: Record<string, string> = {}): str
 /** Reads one gauge or counter value (no labels) from the service's /metrics. */
 export async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
   return m ? Number(m[1]) : NaN;
 }

@@ -24,7 +24,7 @@ describe('msi source', () => {
 
   it('defines the service like scDefine (auto start, LocalSystem) on the WinSW host, stopped and removed on uninstall, not started before enrollment', () => {
     expect(wxs).toMatch(/<ServiceInstall Id="AgentService" Name="devlic-agent" [^>]*Type="ownProcess" Start="auto" Account="LocalSystem" ErrorControl="normal"/);
-    const control = /<ServiceControl [^>]*\/>/.exec(wxs)![0];
+    const control = wxs.match(/<ServiceControl [^>]*\/>/)![0];
     expect(control).toContain('Stop="both"');
     expect(control).toContain('Remove="uninstall"');
     expect(control).not.toContain('Start=');

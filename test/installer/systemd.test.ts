@@ -33,7 +33,7 @@ function verify(root: string, units: string[]): { code: number | null; output: s
 function security(root: string, unit: string): { exposure: number; output: string } {
   const r = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, '--no-pager', unit], { encoding: 'utf8' });
   const output = `${r.stdout}${r.stderr}`;
-  const m = /Overall exposure level for \S+: (\d+\.\d+)/.exec(output);
+  const m = output.match(/Overall exposure level for \S+: (\d+\.\d+)/);
   if (!m) throw new Error(`no exposure level in: ${output}`);
   return { exposure: Number(m[1]), output };
 }

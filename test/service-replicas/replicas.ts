@@ -68,7 +68,7 @@ export async function enrollDevices(admin: AdminClient, urls: string[], group: s
 /** Long-polls this replica holds open now (its /metrics gauge). */
 export async function waitingOn(r: { url: string }): Promise<number> {
   const text = await (await fetch(`${r.url}/metrics`)).text();
-  return Number(/^devlic_longpolls_waiting (\d+)/m.exec(text)?.[1] ?? NaN);
+  return Number(text.match(/^devlic_longpolls_waiting (\d+)/m)?.[1] ?? NaN);
 }
 
 export interface Polled { status: string; at: number; etag: string; token: string }

@@ -72,7 +72,7 @@ function slicer(members: string[], max: number) {
     requests,
     fetch: async (description: string) => {
       requests.push(description);
-      const m = /^member;range=(\d+)-\*$/.exec(description);
+      const m = description.match(/^member;range=(\d+)-\*$/);
       if (!m) throw new Error(`unexpected request ${description}`);
       return answer(Number(m[1]));
     },

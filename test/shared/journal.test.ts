@@ -45,7 +45,7 @@ describe('log levels on the journal', () => {
     expect(all.filter((l) => l.includes('"msg":"node: a node warning"'))).toEqual([expect.stringMatching(/^<4>\{"level":40,/)]);
     const out = all.filter((l) => !l.includes('a node warning'));
     const seen = out.map((line) => {
-      const m = /^<(\d)>(\{.*\})$/.exec(line);
+      const m = line.match(/^<(\d)>(\{.*\})$/);
       expect(m, line).not.toBeNull();
       const { level } = JSON.parse(m![2]) as { level: number };
       expect(Number(m![1]), line).toBe(PRIORITY[level]);

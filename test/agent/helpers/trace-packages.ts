@@ -7,7 +7,7 @@ import { writeSync } from 'node:fs';
 const loaded = new Set<string>();
 registerHooks({
   load(url, context, nextLoad) {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    const m = url.match(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
     if (m) loaded.add(m[1]);
     return nextLoad(url, context);
   },
