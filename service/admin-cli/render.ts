@@ -221,7 +221,7 @@ function deviceSummary(d: DeviceView, ctx: RenderContext): Array<[string, unknow
     ['Enforced', d.enforcement.ok === false
       ? `NO: ${d.enforcement.failing.map((f) => `${f.enforcer}: ${f.reason}`).join('; ')}`
       : d.enforcement.ok ? 'yes: every enforcer holds the mode' : 'unknown (no report says; agents older than this report do not)'],
-    ['Users', d.users.length ? d.users.map((u) => `${u.name} (${u.mode}${u.licence ? `, ${u.licence} licence` : ''})`).join(', ') : 'none signed in'],
+    ['Users', d.users.length ? d.users.map((u) => `${u.name} (${u.mode}${u.licence ? `, ${u.licence} licence` : ''}${u.person ? `, as ${u.person}` : ''})`).join(', ') : 'none signed in'],
     ...(d.duplicateOf ? [['Possible duplicate of', `${labelled(d.duplicateOf)}: same hardware, enrolled without proving it is that device (devlic-admin devices merge ${d.id} ${d.duplicateOf.id} if it is)`] as [string, unknown]] : []),
   ];
 }

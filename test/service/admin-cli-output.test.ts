@@ -53,6 +53,10 @@ describe('human output', () => {
     expect(out).toMatch(/Serial: +sha256:aaaabbbbcccc/);
     expect(out).toMatch(/Identifiers: +shown as short hashes/);
     expect(renderDevice({ ...device({}), facts: { ...facts, redacted: false }, tags: [], osVersion: null, lastError: null, reports: [] }, ctx)).not.toMatch(/Identifiers|duplicate/);
+    // Who signed in, with the licence each used and, where a sign-in domain alias maps the name, the person it is.
+    const users = [{ name: 'corp\\alice', mode: 'full' as const, licence: 'user' as const, person: 'alice@corp.example.com' }, { name: 'bob', mode: 'read-only' as const, licence: null }];
+    expect(renderDevice({ ...device({ users }), facts, tags: [], osVersion: null, lastError: null, reports: [] }, ctx))
+      .toMatch(/Users: +corp\\alice \(full, user licence, as alice@corp\.example\.com\), bob \(read-only\)\n/);
     const merged = renderMerged({ id: 'dev_old', retired: 'dev_new', device: device({ id: 'dev_old', name: 'laptop-01' }) }, ctx);
     expect(merged).toMatch(/^Merged device dev_new into 'laptop-01' \(dev_old\): it keeps its groups and seat/);
   });
