@@ -53,6 +53,8 @@ export interface UserDecision {
   firstSignIn?: 'offline' | 'pending';
   /** The user token's own verdict, when there is a token. */
   userReason?: DecisionReason;
+  /** Whose licence the user token is, when a sign-in domain alias makes `user` another spelling of that person. */
+  person?: string;
   detail?: string;
   warning?: Decision['warning'];
 }

@@ -54,10 +54,13 @@ export async function evaluateUsers(opts: {
   const out: UserDecision[] = [];
   for (const user of opts.users) {
     const entitlement = await userInput(user, identity, store);
-    out.push(decideUser({
+    const decision = decideUser({
       user, device: opts.device, enrolled: identity !== null, revoked: identity?.revoked !== undefined, entitlement,
       minSeq: wm?.users[user]?.seq ?? 0, clock: clockInput(store, identity, opts.watermark), nowMs: opts.nowMs, online: opts.online(user),
-    }));
+    });
+    // Shown by `status` only: nothing is decided on it (the token binds to `user`).
+    if (entitlement.kind === 'valid' && entitlement.claims.person) decision.person = entitlement.claims.person;
+    out.push(decision);
   }
   return out;
 }

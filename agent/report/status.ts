@@ -43,9 +43,10 @@ export interface AgentStatus {
   /**
    * Who is signed in. mode/reason: that person's own decision (issue 16);
    * licence: which licence gave full ('device' or 'user'; null when read-only);
-   * firstSignIn: set when no user licence is known for them yet.
+   * firstSignIn: set when no user licence is known for them yet;
+   * person: whose user licence answered, when a sign-in domain alias maps the name.
    */
-  users: { name: string; line: string; since: string; mode: string | null; reason: string | null; licence: 'device' | 'user' | null; firstSignIn: string | null }[];
+  users: { name: string; line: string; since: string; mode: string | null; reason: string | null; licence: 'device' | 'user' | null; firstSignIn: string | null; person: string | null }[];
   /** The per-machine mode (LibreOffice's system layer, the device-wide files): full only when every signed-in person is full. */
   machine: { mode: 'full' | 'read-only'; reason: string };
   enforcers: { name: string; ok: boolean; applied: string; mode: string; reason: string; at: string; changed: boolean; error: string | null; detail: Record<string, unknown> | null }[];
@@ -120,7 +121,7 @@ export async function collectStatus(cfg: AgentConfig, clock: Clock): Promise<Age
       users: sessions.map((x) => {
         const p = personOf(x.user);
         return { name: x.user, line: x.line, since: iso(x.startedAt)!, mode: p?.mode ?? d.mode, reason: p?.reason ?? d.reason,
-          licence: p ? p.licence : d.mode === 'full' ? 'device' : null, firstSignIn: p?.firstSignIn ?? null };
+          licence: p ? p.licence : d.mode === 'full' ? 'device' : null, firstSignIn: p?.firstSignIn ?? null, person: p?.person ?? null };
       }),
       machine: { mode: machine.mode, reason: machine.reason },
       enforcers: (store?.getApplied() ?? []).map((a) => ({
@@ -193,7 +194,7 @@ export function formatStatus(s: AgentStatus): string {
 
 /** " by user licence", " by device licence", " (NOT_IN_LICENSED_GROUP; first sign-in while offline: the device decides)"... */
 function userLicence(u: AgentStatus['users'][number]): string {
-  if (u.mode === 'full') return u.licence === 'user' ? ' by user licence' : ' by device licence';
+  if (u.mode === 'full') return u.licence === 'user' ? ` by user licence${u.person ? ` of ${u.person}` : ''}` : ' by device licence';
   const first = u.firstSignIn === 'offline' ? '; first sign-in while offline: the device decides' : u.firstSignIn === 'pending' ? '; user licence not fetched yet: the device decides' : '';
   return ` (${u.reason}${first})`;
 }

@@ -60,7 +60,7 @@ describe('a device reporting CORP\\alice, a user group listing alice@corp.exampl
     expect(ms).toBeLessThan(1000);
     await agent.waitMode('full');
     const st = await agent.status();
-    expect(st.users.find((u: any) => u.name === 'CORP\\alice')).toMatchObject({ mode: 'full', licence: 'user', reason: 'ASSIGNED' });
+    expect(st.users.find((u: any) => u.name === 'CORP\\alice')).toMatchObject({ mode: 'full', licence: 'user', reason: 'ASSIGNED', person: 'alice@corp.example.com' });
     await waitFor('fleet view names the person', async () => {
       const d = await lab.admin.ok('GET', `/devices/${st.deviceId}`);
       return d.users.some((u: any) => u.name === 'CORP\\alice' && u.person === 'alice@corp.example.com' && u.licence === 'user');

@@ -15,6 +15,7 @@ import { ENTITLEMENT_AUDIENCE } from '../../shared/api.ts';
 import type { UserEntitlementClaims } from '../../shared/schemas/user.ts';
 import type { StoredIdentity, UserWatermarks } from '../../agent/store/files.ts';
 import { tempDir } from '../helpers/processes.ts';
+import { formatStatus, type AgentStatus } from '../../agent/report/status.ts';
 
 const ISSUER = 'https://licensing.example.test';
 const NOW_MS = Date.parse('2030-01-01T00:00:00Z');
@@ -27,6 +28,20 @@ function claims(over: Partial<UserEntitlementClaims> = {}): UserEntitlementClaim
     iss: ISSUER, sub: 'dev_1', aud: ENTITLEMENT_AUDIENCE, iat: NOW, nbf: NOW - 300, exp: NOW + 90 * 86400, seq: 7,
     status: 'licensed', reason: 'ASSIGNED', product: 'M365_APPS_ENTERPRISE_USER', productName: 'M365 Apps (user)',
     subscription: 'sub_1', group: 'ugr_1', warnAt: NOW + 80 * 86400, refreshAfter: NOW + 86400, user: 'alice', ...over,
+  };
+}
+
+/** A status with one signed-in user, for the text `devlic-agent status` prints. */
+function statusWith(user: AgentStatus['users'][number]): AgentStatus {
+  return {
+    deviceId: 'dev_1', enrolled: true, server: null, mode: 'full', reason: 'ASSIGNED', warning: null, detail: null, facts: null, enrolledAt: null,
+    revoked: null, pinnedKeys: [],
+    entitlement: { status: 'unlicensed', product: null, productName: null, subscription: null, group: null, seq: 7, issuedAt: null,
+      expiresAt: null, warnAt: null, refreshAfter: null, valid: true, error: null },
+    lastSync: { at: null, ok: null, error: null }, lastSuccessfulSync: null, nextSync: null,
+    clock: { now: '2030-01-01T00:00:00.000Z', effectiveNow: null, trustedHighWater: null, observedHighWater: null, observedReason: null, testHook: false },
+    users: [user], machine: { mode: 'full', reason: 'ASSIGNED' }, enforcers: [], applied: null, lastDrift: null, database: { ok: true, error: null, hint: null },
+    daemon: { running: false, pid: null }, agentVersion: '0.1.0', dataDir: '/var/lib/devlic',
   };
 }
 
@@ -99,7 +114,15 @@ describe('evaluateUsers with a sign-in domain alias', () => {
   it('accepts the answer for the asked name that carries the person behind it', async () => {
     const { run, put } = await setup();
     put(await signUserEntitlement(key, claims({ user: asked, person })), 7, asked);
-    expect((await run(null, [asked]))[0]).toMatchObject({ user: asked, mode: 'full', licence: 'user', reason: 'ASSIGNED' });
+    const d = (await run(null, [asked]))[0]!;
+    expect(d).toMatchObject({ user: asked, mode: 'full', licence: 'user', reason: 'ASSIGNED', person });
+    // `status` says whose licence it is.
+    expect(formatStatus(statusWith({ name: 'CORP\\alice', line: 'session 1', since: '2030-01-01T00:00:00.000Z', mode: d.mode, reason: d.reason, licence: d.licence, firstSignIn: null, person: d.person ?? null })))
+      .toMatch(/Users +CORP\\alice \(session 1\) full by user licence of alice@corp\.example\.com since/);
+    // Without an alias the token names nobody else.
+    const plain = await setup();
+    plain.put(await signUserEntitlement(key, claims({ user: asked })), 7, asked);
+    expect((await plain.run(null, [asked]))[0]!.person).toBeUndefined();
   });
 
   const attacks: [string, Partial<UserEntitlementClaims>, string][] = [
