@@ -141,6 +141,35 @@ run('console: user pages live and one request for a group\'s people', () => {
     expect((await runAdminCli(svc, ['user-groups', 'add-users', 'Night shift', 'ivy'])).code).toBe(0);
     await page.locator('#subscription-seats', { hasText: '5 seats for people: 3 people hold one, 2 available.' }).waitFor();
     await notReloaded();
+  });
+
+  it('a change made while a page is still loading shows once it has loaded (its event is kept for the page)', async () => {
+    const night = await admin.ok('GET', '/user-groups/Night%20shift');
+    await open('#/user-groups', 'User groups');
+    const eventsSeen = async () => Number(await page.locator('#live-state').getAttribute('data-events') ?? '0');
+    // The group page's first read (the group, with its count) is answered from before the change and held
+    // until the change's event has reached the page; what the page reads after that is answered as it comes.
+    let release: () => Promise<void> = async () => {};
+    let holding = true;
+    let heldOne = false;
+    const groupRead = (u: URL) => u.pathname === `/v1/admin/user-groups/${night.id}`;
+    await page.route(groupRead, async (route) => {
+      if (!holding) { await route.continue(); return; }
+      holding = false;
+      const stale = await route.fetch();
+      release = () => route.fulfill({ response: stale });
+      heldOne = true;
+    });
+    await page.evaluate((hash) => { (globalThis as any).location.hash = hash; }, `#/user-groups/${night.id}`);
+    await expect.poll(() => heldOne, { timeout: 30_000 }).toBe(true);
+    const before = await eventsSeen();
+    await admin.ok('POST', '/user-groups/Night%20shift/users', { users: ['joy'] });
+    await expect.poll(eventsSeen, { timeout: 30_000 }).toBeGreaterThan(before);
+    await release();
+    await page.getByRole('heading', { level: 1, name: 'Night shift' }).waitFor();
+    await page.locator('#user-group-count', { hasText: `User group · ${night.members.length + 1} people` }).waitFor();
+    await page.unroute(groupRead);
+    await notReloaded();
     expect(errors).toEqual([]);
   });
 });

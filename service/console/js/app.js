@@ -19,6 +19,10 @@ const SECTIONS = { licences, groups, 'user-groups': userGroups, devices, audit, 
 
 let ctx = null;       // { me, canWrite, announce, navigate, refresh }
 let view = null;      // what the current view returned: { onDevices?, onUsers?, dispose? }
+// Live events that arrive while a view renders: its reads may have been
+// answered before the change, so they are passed to the view once it is there.
+let pending = null;
+let eventsSeen = 0;
 let live = null;
 let renderSeq = 0;
 
@@ -73,10 +77,17 @@ function startLive(token) {
     token,
     onState: (s) => { state.dataset.state = s; state.textContent = labels[s]; },
     onEvent: (name, data) => {
-      if (name === 'devices') view?.onDevices?.(data);
-      else if (name === 'users') view?.onUsers?.(data);
+      // How many arrived, on the status element: what a test (or a person in devtools) can wait for.
+      state.dataset.events = String(++eventsSeen);
+      if (pending) pending.push([name, data]);
+      else deliver(name, data);
     },
   });
+}
+
+function deliver(name, data) {
+  if (name === 'devices') view?.onDevices?.(data);
+  else if (name === 'users') view?.onUsers?.(data);
 }
 
 /** Splits `#/devices/dev_1?filter=stale` into ['devices', 'dev_1'] and a query object. */
@@ -97,19 +108,23 @@ async function render() {
   }
   view?.dispose?.();
   view = null;
+  pending = [];
   const main = $('main');
   const target = h('div', { class: 'view' });
   let result;
   try {
     result = await SECTIONS[section].render(target, parts.slice(1), query, ctx);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return;
+    if (e instanceof ApiError && e.status === 401) { if (mine === renderSeq) pending = null; return; }
     fill(target, h('h1', { tabindex: '-1' }, 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, e.message),
       h('p', {}, h('a', { href: '#/licences' }, 'Back to licences')));
   }
   if (mine !== renderSeq) { result?.dispose?.(); return; } // a newer navigation won
   view = result ?? null;
+  const missed = pending ?? [];
+  pending = null;
   fill(main, target);
+  for (const [name, data] of missed) deliver(name, data);
   const h1 = main.querySelector('h1');
   document.title = `${h1?.textContent ?? 'devlic'} · devlic admin`;
   // A new page starts at its heading. Views change filters and pages in place (history.replaceState), keeping focus.
