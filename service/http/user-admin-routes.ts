@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AnyApp } from './app.ts';
 import { ListOf, Ref } from '../../shared/schemas/admin.ts';
-import { AssignUserGroupBody, CreateUserGroupBody, UserAssignment, UserGroup, UserGroupUsersBody, UserLicence } from '../../shared/schemas/user-admin.ts';
+import { AssignUserGroupBody, CreateUserGroupBody, UserAssignment, UserGroup, UserGroupAdded, UserGroupUsersBody, UserLicence } from '../../shared/schemas/user-admin.ts';
 import { normaliseSignInName } from '../../shared/sign-in.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
 import { addUsers, assignUserGroup, createUserGroup, removeUsers, unassignUserGroup } from '../licensing/user-groups.ts';
@@ -42,8 +42,10 @@ export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (
   app.get('/user-groups/:ref/users', {
     schema: s({ description: "One page of a user group's people in seat order, each with their current answer (as GET /users/NAME/license).", params: Params, querystring: UserGroupPeopleQuery, response: { 200: UserGroupPeople } }),
   }, async (req) => userGroupPeople(db, await resolveRef(db, 'user group', req.params.ref), req.query.limit ?? 50, req.query.offset ?? 0));
-  app.post('/user-groups/:ref/users', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },
-    async (req) => (await listUserGroups(db, (await addUsers(ctx, actorOf(req), req.params.ref, req.body.users)).id))[0]);
+  app.post('/user-groups/:ref/users', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroupAdded } }) }, async (req) => {
+    const r = await addUsers(ctx, actorOf(req), req.params.ref, req.body.users);
+    return { ...(await listUserGroups(db, r.id))[0]!, added: r.added };
+  });
   app.post('/user-groups/:ref/users/remove', { schema: s({ params: Params, body: UserGroupUsersBody, response: { 200: UserGroup } }) },
     async (req) => (await listUserGroups(db, (await removeUsers(ctx, actorOf(req), req.params.ref, req.body.users, { confirm: req.body.confirm })).id))[0]);
 

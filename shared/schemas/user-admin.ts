@@ -60,6 +60,13 @@ export const UserGroupUsersBody = Type.Object({
 }, { additionalProperties: false });
 export type UserGroupUsersBody = Type.Static<typeof UserGroupUsersBody>;
 
+/** The answer to adding people: the group as it is now, and the names this request stored (new members, in the service's spelling). */
+export const UserGroupAdded = Type.Object({
+  ...UserGroup.properties,
+  added: Type.Array(Type.String()),
+});
+export type UserGroupAdded = Type.Static<typeof UserGroupAdded>;
+
 export const AssignUserGroupBody = Type.Object({
   subscription: Ref,
   userGroup: Ref,

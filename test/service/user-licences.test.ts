@@ -57,6 +57,7 @@ describe('user groups and assignment', () => {
     const g = await admin.ok('POST', '/user-groups/Teachers/users', { users: ['CONTOSO\\Alice', 'bob@Contoso', 'alice@contoso'] });
     expect(g.members).toEqual(['alice@contoso', 'bob@contoso']);
     expect(g.memberCount).toBe(2);
+    expect(g.added).toEqual(['alice@contoso', 'bob@contoso']); // what this request stored, in the service's spelling
     expect((await admin.post('/user-groups', { name: 'teachers' })).body.error.code).toBe('NAME_TAKEN');
   });
 

@@ -178,8 +178,6 @@ async function renderGroup(el, id, ctx) {
       input.removeAttribute('aria-invalid');
       const typed = input.value.trim();
       if (!typed) { addErr.textContent = 'Type a sign-in name.'; input.setAttribute('aria-invalid', 'true'); input.focus(); return; }
-      const before = new Set(g.members);
-      const count = g.memberCount;
       let after;
       try {
         after = await post(`/user-groups/${enc(g.id)}/users`, { users: [typed] });
@@ -190,9 +188,9 @@ async function renderGroup(el, id, ctx) {
         input.focus();
         return;
       }
-      const added = after.members.find((m) => !before.has(m));
-      const msg = after.memberCount === count ? `${typed} is already in ${g.name}.`
-        : added && added !== typed ? `Added ${typed} as ${added}.` : `Added ${added ?? typed}.`;
+      // The service says which spelling it stored (members lists only the first 1,000 of a group).
+      const added = after.added[0];
+      const msg = added === undefined ? `${typed} is already in ${g.name}.` : added !== typed ? `Added ${typed} as ${added}.` : `Added ${added}.`;
       input.value = '';
       await reload();
       done.textContent = msg;
