@@ -119,7 +119,16 @@ export class SessionWatcher {
 
   /** First scan (reconciling what happened while the agent was down), then watching. */
   async start(): Promise<SessionChange> {
-    const first = await this.scanOnce();
+    let first: SessionChange;
+    try {
+      first = await this.scanOnce();
+    } catch (e) {
+      // An unreadable session list (PowerShell blocked, utmp unreadable) must not keep the agent from
+      // starting and applying the mode: until a scan succeeds, the sessions recorded before stand.
+      this.log.warn({ err: (e as Error).message }, 'reading signed-in users failed at start; using the sessions recorded before until a read succeeds');
+      this.users = [...new Set(this.store.openSessions().map((x) => x.user))].sort();
+      first = { started: [], ended: [], users: this.users };
+    }
     this.ensureWatch();
     this.timer = setInterval(() => this.periodic(), this.pollMs);
     return first;

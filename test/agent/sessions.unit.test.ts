@@ -92,6 +92,26 @@ describe('SessionWatcher on a utmp file', () => {
     store.close();
   });
 
+  it('starts although the session list cannot be read, with the sessions recorded before, and picks up the next good read', async () => {
+    const store = newStore();
+    reconcileSessions(store, [{ user: 'erin', line: 'session 2', host: '', sinceMs: 1 }], 10);
+    let fail = true;
+    const changes: SessionChange[] = [];
+    const w = new SessionWatcher({
+      source: async () => { if (fail) throw new Error('powershell.exe exited with code 1'); return [{ user: 'frank', line: 'session 3', host: '', sinceMs: 0 }]; },
+      pollMs: 50, store, clock: systemClock, log: silentLogger(), onChange: (c) => changes.push(c),
+    });
+    expect(await w.start()).toEqual({ started: [], ended: [], users: ['erin'] });
+    expect(w.users).toEqual(['erin']);
+    expect(store.openSessions().map((x) => x.user)).toEqual(['erin']); // nothing closed on a failed read
+    fail = false;
+    await waitFor('a good read', () => changes.length >= 1, 10_000, 10);
+    expect(w.users).toEqual(['frank']);
+    expect(changes[0]).toMatchObject({ ended: [{ user: 'erin', line: 'session 2' }], users: ['frank'] });
+    w.stop();
+    store.close();
+  });
+
   it('finds a utmp file that appears later through the periodic scan', async () => {
     const dir = tempDir('sess');
     const utmp = join(dir, 'utmp');
