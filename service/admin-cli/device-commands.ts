@@ -7,6 +7,7 @@ import { UsageError } from '../../shared/cli.ts';
 import { count, parseStale, query, seg, str, take } from './arguments.ts';
 import { bool_, cmd, guarded, str_, type ApiRequest, type CommandArgs, type CommandSpec } from './command-spec.ts';
 import * as r from './render.ts';
+import * as rd from './render-devices.ts';
 
 const A = API.admin;
 
@@ -47,17 +48,17 @@ export const DEVICE_COMMANDS: CommandSpec[] = [
       const params = { ...filters, limit: count(a, 'limit', 1, 1000), offset: count(a, 'offset', 0, 1_000_000_000), after };
       return { method: 'GET', path: `${A}/devices${query(params)}` };
     },
-    render: r.renderDevices,
+    render: rd.renderDevices,
   }),
   cmd({
     name: 'devices show', args: 'DEVICE', summary: 'Show one device: licence, hardware, recent reports', answer: 'object',
     build: (a) => ({ method: 'GET', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}` }),
-    render: r.renderDevice,
+    render: rd.renderDevice,
   }),
   guarded({
     name: 'devices disable', args: 'DEVICE', summary: 'Disable a device: it loses its licence and seat', answer: 'object',
     build: (a) => toggle(a, true),
-    render: r.deviceChanged(true),
+    render: rd.deviceChanged(true),
   }),
   guarded({
     name: 'devices tag', args: 'DEVICE TAG...', summary: 'Add admin-set tags to a device (rules can name them: tags == "lab")', answer: 'object',
@@ -66,7 +67,7 @@ export const DEVICE_COMMANDS: CommandSpec[] = [
       const body: DeviceTagsBody = { tags };
       return { method: 'POST', path: `${A}/devices/${seg(d)}/tags`, body };
     },
-    render: r.renderDevice,
+    render: rd.renderDevice,
   }),
   guarded({
     name: 'devices untag', args: 'DEVICE TAG...', summary: 'Remove tags from a device', answer: 'object',
@@ -76,12 +77,12 @@ export const DEVICE_COMMANDS: CommandSpec[] = [
       const body: DeviceTagsBody = { tags };
       return { method: 'POST', path: `${A}/devices/${seg(d)}/tags/remove`, body };
     },
-    render: r.renderDevice,
+    render: rd.renderDevice,
   }),
   cmd({
     name: 'devices enable', args: 'DEVICE', summary: 'Enable a disabled device again', answer: 'object',
     build: (a) => toggle(a, false),
-    render: r.deviceChanged(false),
+    render: rd.deviceChanged(false),
   }),
   cmd({
     name: 'devices merge', args: 'NEW OLD', summary: 'Give device OLD the key of device NEW (a lost key: reinstalled OS)', answer: 'object',
@@ -101,7 +102,7 @@ export const DEVICE_COMMANDS: CommandSpec[] = [
       if (a.values.force) body.force = true;
       return { method: 'POST', path: `${A}/devices/${seg(into)}/merge`, body };
     },
-    render: r.renderMerged,
+    render: rd.renderMerged,
   }),
   guarded({
     name: 'devices retire', args: 'DEVICE', summary: 'Retire a device (stolen, broken, gone): it loses its seat at once', answer: 'object',
@@ -110,12 +111,12 @@ export const DEVICE_COMMANDS: CommandSpec[] = [
       '(DEVICE_RETIRED) within seconds when online. It stays listed as retired until deleted.',
     ],
     build: (a) => ({ method: 'POST', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}/retire`, body: {} }),
-    render: r.renderRetired,
+    render: rd.renderRetired,
   }),
   guarded({
     name: 'devices restore', args: 'DEVICE', summary: 'Undo a retire: the device competes for a seat again', answer: 'object',
     build: (a) => ({ method: 'POST', path: `${A}/devices/${seg(take(a, ['DEVICE'])[0])}/restore`, body: {} }),
-    render: r.renderRestored,
+    render: rd.renderRestored,
   }),
   cmd({
     name: 'devices delete', args: 'DEVICE', summary: 'Forget a retired device (its agent is refused from then on)', answer: 'object',

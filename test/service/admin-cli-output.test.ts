@@ -8,9 +8,8 @@ import type { DeviceView } from '../../shared/schemas/fleet.ts';
 import type { EnrollToken } from '../../shared/schemas/enroll-tokens.ts';
 import type { Admin } from '../../shared/schemas/admins.ts';
 import { hintFor } from '../../service/admin-cli/client.ts';
-import {
-  renderAdminCreated, renderDevice, renderDevices, renderEnrollTokenCreated, renderMerged, renderProducts, renderUnassigned,
-} from '../../service/admin-cli/render.ts';
+import { renderAdminCreated, renderEnrollTokenCreated, renderProducts, renderUnassigned } from '../../service/admin-cli/render.ts';
+import { renderDevice, renderDevices, renderMerged } from '../../service/admin-cli/render-devices.ts';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 
