@@ -75,11 +75,13 @@ run('fleet view: enforcement health', () => {
   });
 
   it('the device page says why it is not enforced', async () => {
+    // A goto that changes only the hash renders in the same document: the previous device's
+    // #enforced stays until the new page is there, so wait for this device's heading first.
     await page.goto(`${svc.url}/#/devices/${dev['enforced-no'].deviceId}`);
-    await page.locator('#enforced').waitFor();
+    await page.getByRole('heading', { level: 1, name: 'enforced-no' }).waitFor();
     expect(await page.locator('#enforced').textContent()).toBe(`no: libreoffice: ${TOO_OLD}`);
     await page.goto(`${svc.url}/#/devices/${dev['enforced-old'].deviceId}`);
-    await page.locator('#enforced').waitFor();
+    await page.getByRole('heading', { level: 1, name: 'enforced-old' }).waitFor();
     expect(await page.locator('#enforced').textContent()).toMatch(/^unknown/);
     expect(errors).toEqual([]);
   });
