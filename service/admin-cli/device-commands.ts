@@ -62,21 +62,13 @@ export const DEVICE_COMMANDS: CommandSpec[] = [
   }),
   guarded({
     name: 'devices tag', args: 'DEVICE TAG...', summary: 'Add admin-set tags to a device (rules can name them: tags == "lab")', answer: 'object',
-    build(a) {
-      const [d, ...tags] = take(a, ['DEVICE'], 'TAG');
-      const body: DeviceTagsBody = { tags };
-      return { method: 'POST', path: `${A}/devices/${seg(d)}/tags`, body };
-    },
+    build: (a) => tagsRequest(a, false),
     render: rd.renderDevice,
   }),
   guarded({
     name: 'devices untag', args: 'DEVICE TAG...', summary: 'Remove tags from a device', answer: 'object',
     details: ['A rule group that matched the device by a removed tag lets it go (and its seat, if it had one only there).'],
-    build(a) {
-      const [d, ...tags] = take(a, ['DEVICE'], 'TAG');
-      const body: DeviceTagsBody = { tags };
-      return { method: 'POST', path: `${A}/devices/${seg(d)}/tags/remove`, body };
-    },
+    build: (a) => tagsRequest(a, true),
     render: rd.renderDevice,
   }),
   cmd({
@@ -125,6 +117,13 @@ export const DEVICE_COMMANDS: CommandSpec[] = [
     render: r.renderDeleted('device'),
   }),
 ];
+
+/** devices tag / untag: the same body, to /tags or /tags/remove. */
+function tagsRequest(a: CommandArgs, remove: boolean): ApiRequest {
+  const [d, ...tags] = take(a, ['DEVICE'], 'TAG');
+  const body: DeviceTagsBody = { tags };
+  return { method: 'POST', path: `${A}/devices/${seg(d)}/tags${remove ? '/remove' : ''}`, body };
+}
 
 function toggle(a: CommandArgs, disabled: boolean): ApiRequest {
   const body: UpdateDeviceBody = { disabled };
