@@ -3,11 +3,12 @@
 // sent as typed: the service normalises them (shared/sign-in.ts), so the CLI
 // and the API cannot disagree about a name.
 import { API } from '../../shared/api.ts';
-import type { CreateUserGroupBody, UserGroupUsersBody } from '../../shared/schemas/user-admin.ts';
+import type { CreateUserGroupBody, UpdateUserGroupBody, UserGroupUsersBody } from '../../shared/schemas/user-admin.ts';
 import { UsageError } from '../../shared/cli.ts';
 import { checkRef, seg, str, take } from './arguments.ts';
 import { cmd, guarded, list, str_, type CommandSpec } from './command-spec.ts';
 import * as ru from './render-users.ts';
+import { renderDeleted } from './render.ts';
 
 const A = API.admin;
 
@@ -59,5 +60,23 @@ export const USER_GROUP_COMMANDS: CommandSpec[] = [
       return { method: 'POST', path: `${A}/user-groups/${seg(g)}/users/remove`, body };
     },
     render: ru.userGroupChanged((g, b) => `Removed ${ru.peopleCount(b)} from user group ${g}.`),
+  }),
+  cmd({
+    name: 'user-groups rename', args: 'GROUP NEW-NAME', summary: 'Rename a user group (its id, members, directory link and licence stay)', answer: 'object',
+    build(a) {
+      const [g, name] = take(a, ['GROUP', 'NEW-NAME']);
+      const body: UpdateUserGroupBody = { name };
+      return { method: 'PATCH', path: `${A}/user-groups/${seg(g)}`, body };
+    },
+    render: ru.userGroupChanged((g) => `Renamed the user group to ${g}.`),
+  }),
+  cmd({
+    name: 'user-groups delete', args: 'GROUP', summary: 'Delete a user group and its member list (nobody loses a licence)', answer: 'object',
+    details: [
+      'Refused (GROUP_HAS_LICENSES) while a subscription is assigned to it: unassign first',
+      "('devlic-admin licenses unassign --subscription S --user-group G'). A directory group is not changed: devlic stops following it.",
+    ],
+    build: (a) => ({ method: 'DELETE', path: `${A}/user-groups/${seg(take(a, ['GROUP'])[0])}` }),
+    render: renderDeleted('user group'),
   }),
 ];

@@ -6,11 +6,11 @@ import Type from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AnyApp } from './app.ts';
-import { ListOf, Ref } from '../../shared/schemas/admin.ts';
-import { AssignUserGroupBody, CreateUserGroupBody, UserAssignment, UserGroup, UserGroupAdded, UserGroupUsersBody, UserLicence } from '../../shared/schemas/user-admin.ts';
+import { Deleted, ListOf, Ref } from '../../shared/schemas/admin.ts';
+import { AssignUserGroupBody, CreateUserGroupBody, UpdateUserGroupBody, UserAssignment, UserGroup, UserGroupAdded, UserGroupUsersBody, UserLicence } from '../../shared/schemas/user-admin.ts';
 import { normaliseSignInName } from '../../shared/sign-in.ts';
 import type { Actor, LicensingContext } from '../licensing/context.ts';
-import { addUsers, assignUserGroup, createUserGroup, removeUsers, unassignUserGroup } from '../licensing/user-groups.ts';
+import { addUsers, assignUserGroup, createUserGroup, deleteUserGroup, removeUsers, renameUserGroup, unassignUserGroup } from '../licensing/user-groups.ts';
 import { resolveRef } from '../licensing/resolve.ts';
 import { listUserAssignments, listUserGroups, userGroupPeople, userLicence } from '../licensing/user-views.ts';
 import { UserGroupPeople, UserGroupPeopleQuery } from '../../shared/schemas/user-group-people.ts';
@@ -39,6 +39,11 @@ export function userAdminRoutes(appIn: AnyApp, ctx: LicensingContext, actorOf: (
     reply.code(201);
     return (await listUserGroups(db, id))[0];
   });
+  app.patch('/user-groups/:ref', { schema: s({ description: 'Renames a user group (its id, members, directory link and licence stay).', params: Params, body: UpdateUserGroupBody, response: { 200: UserGroup } }) },
+    async (req) => (await listUserGroups(db, await renameUserGroup(ctx, actorOf(req), req.params.ref, req.body.name)))[0]);
+  app.delete('/user-groups/:ref', {
+    schema: s({ description: 'Deletes a user group and its member list (nobody loses a licence: refused with GROUP_HAS_LICENSES while a subscription is assigned to it; unassign first).', params: Params, response: { 200: Deleted } }),
+  }, async (req) => ({ ...await deleteUserGroup(ctx, actorOf(req), req.params.ref), deleted: true as const }));
   app.get('/user-groups/:ref/users', {
     schema: s({ description: "One page of a user group's people in seat order, each with their current answer (as GET /users/NAME/license).", params: Params, querystring: UserGroupPeopleQuery, response: { 200: UserGroupPeople } }),
   }, async (req) => userGroupPeople(db, await resolveRef(db, 'user group', req.params.ref), req.query.limit ?? 50, req.query.offset ?? 0));

@@ -104,3 +104,36 @@ export function unassignUserGroup(ctx: LicensingContext, actor: Actor, subscript
     return { result: { id, sub, group }, action: 'license.unassign-users', target: group, details: { subscription: sub, userGroup: group, assignment: id }, recompute: 'users', userGroups: [group] };
   }, opts);
 }
+
+/** Renames a user group: its id, members, directory link and licence stay. */
+export function renameUserGroup(ctx: LicensingContext, actor: Actor, ref: string, name: string): Promise<string> {
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'user group', ref);
+    const before = (await tx.userGroups.nameOf(id))!;
+    if (await tx.userGroups.nameTaken(name, id)) throw new DevlicError('NAME_TAKEN', `a user group named '${name}' already exists`);
+    await tx.userGroups.rename(id, name);
+    return { result: id, action: 'user-group.rename', target: id, details: { before: { name: before }, after: { name } }, recompute: false, userGroups: [id] };
+  });
+}
+
+/**
+ * Deletes a user group and its member list (the people's other groups and
+ * licences stay). Refused while a subscription is assigned to it, as for
+ * device groups: unassigning is the change that takes licences, and it is
+ * guarded and audited as such. So nobody's answer moves here.
+ */
+export function deleteUserGroup(ctx: LicensingContext, actor: Actor, ref: string): Promise<{ id: string; name: string }> {
+  return ctx.mutate(actor, async (tx) => {
+    const id = await resolveRef(tx, 'user group', ref);
+    const name = (await tx.userGroups.nameOf(id))!;
+    const licensed = await tx.userGroups.assignmentOfGroup(id);
+    if (licensed) {
+      throw new DevlicError('GROUP_HAS_LICENSES', `user group '${name}' cannot be deleted while subscription '${licensed.name}' is assigned to it; unassign first ('devlic-admin licenses unassign --subscription "${licensed.name}" --user-group "${name}"')`,
+        { group: id, subscription: licensed.id });
+    }
+    const dir = await tx.userGroups.directoryOf(id);
+    const members = (await tx.userGroups.membersWithAnswers(id, 0, 0)).total;
+    await tx.userGroups.delete(id);
+    return { result: { id, name }, action: 'user-group.delete', target: id, details: { name, members, ...(dir ? { directory: dir.name, dn: dir.dn } : {}) }, recompute: false, userGroups: [id] };
+  });
+}

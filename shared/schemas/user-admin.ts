@@ -52,6 +52,10 @@ export const CreateUserGroupBody = Type.Object({
 }, { additionalProperties: false });
 export type CreateUserGroupBody = Type.Static<typeof CreateUserGroupBody>;
 
+/** A rename: the id, members, directory link and licence stay. */
+export const UpdateUserGroupBody = Type.Object({ name: Name }, { additionalProperties: false });
+export type UpdateUserGroupBody = Type.Static<typeof UpdateUserGroupBody>;
+
 /** Sign-in names as typed: the service normalises them (shared/sign-in.ts); one invalid name refuses the whole request. */
 export const UserGroupUsersBody = Type.Object({
   users: Type.Array(SignInName, { minItems: 1, maxItems: 1000 }),

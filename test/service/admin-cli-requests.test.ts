@@ -75,6 +75,8 @@ describe('argv → request mapping', () => {
     ['user-groups add-users Teachers alice CONTOSO\\bob', 'POST', '/v1/admin/user-groups/Teachers/users', { users: ['alice', 'CONTOSO\\bob'] }],
     ['user-groups remove-users Teachers alice', 'POST', '/v1/admin/user-groups/Teachers/users/remove', { users: ['alice'] }],
     ['user-groups remove-users Teachers alice --yes', 'POST', '/v1/admin/user-groups/Teachers/users/remove', { users: ['alice'], confirm: true }],
+    ['user-groups rename Teachers Staff', 'PATCH', '/v1/admin/user-groups/Teachers', { name: 'Staff' }],
+    ['user-groups delete Staff', 'DELETE', '/v1/admin/user-groups/Staff'],
     ['licenses unassign --user-group Teachers --subscription U --yes', 'POST', '/v1/admin/user-licenses/unassign', { subscription: 'U', userGroup: 'Teachers', confirm: true }],
     ['user-groups create Staff --directory corp --dn CN=Staff,DC=corp', 'POST', '/v1/admin/user-groups', { name: 'Staff', directory: 'corp', dn: 'CN=Staff,DC=corp' }],
     ['sign-in-domains list', 'GET', '/v1/admin/sign-in-domains'],

@@ -24,6 +24,8 @@ export const ACTIONS = {
   'user-group.create': 'Created user group',
   'user-group.add-users': 'Added people to user group',
   'user-group.remove-users': 'Removed people from user group',
+  'user-group.rename': 'Renamed user group',
+  'user-group.delete': 'Deleted user group',
   'sign-in-domain.add': 'Added sign-in domain alias',
   'sign-in-domain.remove': 'Removed sign-in domain alias',
   'subscription.create': 'Added subscription',

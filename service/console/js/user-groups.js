@@ -7,14 +7,16 @@
 // exactly when the service asks).
 // The service normalises names (shared/sign-in.ts): the page says how a
 // typed name was stored, and shows its refusal (SIGN_IN_NAME_INVALID) as
-// the service words it. Readers see everything and get no change controls.
+// the service words it. A global-admin renames a group and deletes one that
+// holds no licence (the service refuses otherwise: unassign first).
+// Readers see everything and get no change controls.
 // Both pages follow the `users` live event (service/http/admin-events.ts):
 // another admin's change, or a directory sync moving people, shows without a
 // reload; a group's page re-reads its people only when the event names the
 // group or someone it shows, else just its licence's seat count.
-import { get, post, enc } from './api.js';
+import { get, post, patch, del, enc } from './api.js';
 import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, reasonLabel, liveRefresher } from './dom.js';
-import { errorArea } from './dialog.js';
+import { confirmDialog, errorArea, formDialog } from './dialog.js';
 import { guarded } from './guard.js';
 import { pager } from './widgets.js';
 import { assignSubscriptionFlow, peopleSeatSummary, unassignFlow, userSubscriptions } from './user-licences.js';
@@ -129,6 +131,9 @@ async function renderGroup(el, id, ctx) {
   async function reload() {
     [g, subs] = await Promise.all([get(`/user-groups/${enc(id)}`), userSubscriptions()]);
     drawInfo();
+    // The name may have changed (a rename, here or by another admin): the heading and the trail follow.
+    const h1 = el.querySelector('h1');
+    if (h1 && h1.textContent !== g.name) { h1.textContent = g.name; el.querySelector('.crumbs [aria-current]').textContent = g.name; document.title = `${g.name} · devlic admin`; }
     await loadMembers();
   }
 
@@ -143,8 +148,56 @@ async function renderGroup(el, id, ctx) {
   const liveReload = async () => {
     if (!peopleStale) { subs = await userSubscriptions(); drawInfo(); return; }
     peopleStale = false;
-    await reload();
+    try {
+      await reload();
+    } catch (e) {
+      // Deleted meanwhile (by another admin): say so instead of an error about a group the page still shows.
+      if (e.status !== 404) throw e;
+      fill(el, crumbs(['User groups', '#/user-groups'], [g.name]), h('h1', { tabindex: '-1' }, g.name),
+        h('p', { id: 'user-group-gone', role: 'status' }, 'This user group has been deleted. ', h('a', { href: '#/user-groups' }, 'All user groups')));
+    }
   };
+
+  function renameFlow() {
+    const input = h('input', { id: 'user-group-name-input', type: 'text', maxlength: '128', value: g.name, required: true, autocomplete: 'off' });
+    formDialog({
+      title: 'Rename user group', submitLabel: 'Rename',
+      intro: g.directory ? h('p', { id: 'rename-directory-note' }, 'The new name is devlic\'s only: the group still follows ', h('code', {}, g.directory.dn),
+        ' in ', g.directory.name, ', and nothing changes in the directory.') : undefined,
+      fields: [h('label', { for: 'user-group-name-input' }, 'Name'), input],
+      submit: async () => {
+        const name = input.value.trim();
+        if (!name) throw new Error('Give the user group a name.');
+        if (name === g.name) return true;
+        const before = g.name;
+        await patch(`/user-groups/${enc(g.id)}`, { name });
+        await reload();
+        ctx.announce(`${before} renamed to ${g.name}.`);
+        return true;
+      },
+    });
+  }
+
+  async function deleteFlow() {
+    err.textContent = '';
+    // The service refuses while a licence is assigned (GROUP_HAS_LICENSES): say so before asking.
+    if (g.subscription) {
+      err.textContent = `${g.name} has the licence ${g.subscription.name}: unassign it first, then delete the group.`;
+      return;
+    }
+    const ok = await confirmDialog({
+      title: `Delete the user group ${g.name}?`, confirmLabel: 'Delete user group',
+      body: [h('p', {}, `Its list of ${plural(g.memberCount, 'person', 'people')} goes with it; nobody loses a licence (the group has none). The audit log keeps what happened.`),
+        g.directory ? h('p', { id: 'delete-directory-note' }, 'The directory group ', h('code', {}, g.directory.dn), ' in ', g.directory.name,
+          ' is not changed: devlic only stops following it.') : null],
+    });
+    if (!ok) return;
+    try {
+      const r = await del(`/user-groups/${enc(g.id)}`);
+      ctx.announce(`User group ${r.name} deleted.`);
+      ctx.navigate('#/user-groups');
+    } catch (e) { fail(e); document.querySelector('#main h1')?.focus(); }
+  }
 
   async function removeUser(u) {
     err.textContent = '';
@@ -203,6 +256,9 @@ async function renderGroup(el, id, ctx) {
   drawInfo();
   await loadMembers();
   fill(el, crumbs(['User groups', '#/user-groups'], [g.name]), h('h1', { tabindex: '-1' }, g.name),
+    forWriters(ctx, () => h('div', { class: 'toolbar' },
+      writeButton(ctx, 'Rename', renameFlow, { id: 'rename-user-group' }),
+      writeButton(ctx, 'Delete user group', deleteFlow, { id: 'delete-user-group', class: 'danger' }))),
     lead,
     err, info,
     h('h2', {}, 'People'),

@@ -38,7 +38,7 @@ export function auditQueries(c: SqlConn) {
     /** Events that deleted these targets (their details record the name). */
     deletions(targets: readonly string[]): Promise<{ target: string; details: string }[]> {
       if (targets.length === 0) return Promise.resolve([]);
-      return c.all(`SELECT target, details FROM audit WHERE action IN ('device.delete', 'group.delete', 'directory.remove') AND target IN (${targets.map(() => '?').join(',')})`, targets);
+      return c.all(`SELECT target, details FROM audit WHERE action IN ('device.delete', 'group.delete', 'user-group.delete', 'directory.remove') AND target IN (${targets.map(() => '?').join(',')})`, targets);
     },
   };
 }

@@ -29,8 +29,17 @@ export function userGroupQueries(c: SqlConn) {
   return {
     ...nameQueries(c, 'user_groups'),
     ...userDirectoryQueries(c),
-    async nameTaken(name: string): Promise<boolean> {
-      return !!(await c.get('SELECT 1 AS x FROM user_groups WHERE lower(name) = lower(?)', [name]));
+    /** With `except`: taken by another group (a rename to another spelling of its own name is allowed). */
+    async nameTaken(name: string, except?: string): Promise<boolean> {
+      return !!(await c.get('SELECT 1 AS x FROM user_groups WHERE lower(name) = lower(?) AND id <> ?', [name, except ?? '']));
+    },
+    async rename(id: string, name: string): Promise<void> {
+      await c.run('UPDATE user_groups SET name = ? WHERE id = ?', [name, id]);
+    },
+    /** Deletes a group with its members (the people's answers are the recompute's). Assignments must be gone first. */
+    async delete(id: string): Promise<void> {
+      await c.run('DELETE FROM user_group_members WHERE group_id = ?', [id]);
+      await c.run('DELETE FROM user_groups WHERE id = ?', [id]);
     },
     async insert(id: string, name: string, at: string): Promise<void> {
       await c.run('INSERT INTO user_groups (id, name, created_at) VALUES (?, ?, ?)', [id, name, at]);
