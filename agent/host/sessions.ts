@@ -43,10 +43,19 @@ export function systemUsersSource(): SessionSource {
 }
 
 /** Where this platform's sign-ins are read: utmp on Linux, every explorer.exe's owner on Windows, systeminformation elsewhere (macOS). */
+/** Where sign-ins are read on each platform: utmp on Linux, every explorer.exe's owner on Windows, systeminformation elsewhere (macOS). */
+export function sessionSourceKind(platform: NodeJS.Platform): 'utmp' | 'windows-explorer' | 'systeminformation' {
+  if (platform === 'linux') return 'utmp';
+  if (platform === 'win32') return 'windows-explorer';
+  return 'systeminformation';
+}
+
 export function platformSessionSource(utmpPath: string, platform: NodeJS.Platform = process.platform): SessionSource {
-  if (platform === 'linux') return utmpSource(utmpPath);
-  if (platform === 'win32') return windowsSessionsSource();
-  return systemUsersSource();
+  switch (sessionSourceKind(platform)) {
+    case 'utmp': return utmpSource(utmpPath);
+    case 'windows-explorer': return windowsSessionsSource();
+    case 'systeminformation': return systemUsersSource();
+  }
 }
 
 export interface SessionChange {
