@@ -52,8 +52,10 @@ export function addUsers(ctx: LicensingContext, actor: Actor, groupRef: string, 
     await refuseDirectoryGroup(tx, id, groupRef, 'added');
     const domains = await loadSignInDomains(tx);
     const added: string[] = [];
-    for (const u of new Set(names.map((n) => domains.person(n)))) if (await tx.userGroups.addMember(id, u, ctx.nowIso())) added.push(u);
-    return { result: { id, added }, action: 'user-group.add-users', target: id, details: { users: added }, recompute: added.length ? 'users' : false, userGroups: added.length ? [id] : [] };
+    const already: string[] = [];
+    for (const u of new Set(names.map((n) => domains.person(n)))) (await tx.userGroups.addMember(id, u, ctx.nowIso()) ? added : already).push(u);
+    // As for devices: the audit event says who was already a member, so a request that added nobody still reads as what it was.
+    return { result: { id, added }, action: 'user-group.add-users', target: id, details: { users: added, alreadyMembers: already }, recompute: added.length ? 'users' : false, userGroups: added.length ? [id] : [] };
   });
 }
 

@@ -197,9 +197,9 @@ run('console: user groups and user licences in Chromium', () => {
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
     const rows = page.locator('tr[data-action="user-group.add-users"]');
     await rows.first().waitFor();
-    // Newest first: the second spelling of alice (audited, adding nobody), carol, bob, alice; the refused name is not there.
+    // Newest first: the second spelling of alice (audited: added nobody, already a member), carol, bob, alice; the refused name is not there.
     expect(await rows.locator('[data-label="What"]').allTextContents()).toEqual(Array(4).fill('Added people to user group'));
-    expect(await rows.locator('[data-label="Details"]').allTextContents()).toEqual(['—', 'users: carol@school.example', 'users: bob', 'users: alice@contoso']);
+    expect(await rows.locator('[data-label="Details"]').allTextContents()).toEqual(['already members: alice@contoso', 'users: carol@school.example', 'users: bob', 'users: alice@contoso']);
     const target = rows.first().locator('[data-label="Target"] a');
     expect([await target.textContent(), await target.getAttribute('href')]).toEqual(['Teachers', `#/user-groups/${groupId}`]);
   });

@@ -119,6 +119,14 @@ describe('user groups and assignment', () => {
     const add = audit.items.find((e: any) => e.action === 'user-group.add-users');
     expect(add.actor.name).toBe('bootstrap admin');
     expect(add.details.users).toEqual(['alice@contoso', 'bob@contoso']);
+    // The first request's 'alice@contoso' repeated a spelling already in it: one member, and no "already" entry for it.
+    expect(add.details.alreadyMembers).toEqual([]);
+  });
+
+  it('audits an add that stored nobody with the names already there', async () => {
+    await admin.ok('POST', '/user-groups/Teachers/users', { users: ['Contoso\\ALICE'] });
+    const last = (await admin.ok('GET', '/audit?action=user-group.add-users')).items[0];
+    expect(last.details).toEqual({ users: [], alreadyMembers: ['alice@contoso'] });
   });
 });
 
