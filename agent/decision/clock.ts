@@ -33,7 +33,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 /** Parses the fake-now file's content into a function of real time. */
 export function parseFakeNow(text: string): (realMs: number) => number {
   const t = text.trim();
-  const off = /^([+-])(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(t);
+  const off = t.match(/^([+-])(\d+(?:\.\d+)?)(ms|s|m|h|d)$/);
   if (off) {
     const delta = Number(off[2]) * UNIT_MS[off[3]] * (off[1] === '-' ? -1 : 1);
     return (real) => real + delta;

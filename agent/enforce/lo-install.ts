@@ -111,7 +111,7 @@ export async function findInstall(roots: readonly string[], sysroot?: string): P
 async function versionFromRc(root: string, sysroot: string | undefined): Promise<string | undefined> {
   for (const f of ['program/bootstraprc', 'program/bootstrap.ini', 'bootstraprc']) {
     const text = await readInstallFile(join(root, f), sysroot).catch(() => undefined);
-    const m = text && /^ProductKey=\S+ ([0-9][0-9.]*)/m.exec(text);
+    const m = text && text.match(/^ProductKey=\S+ ([0-9][0-9.]*)/m);
     if (m) return m[1];
   }
   return undefined;

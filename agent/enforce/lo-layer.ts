@@ -104,7 +104,7 @@ export function buildLayer(items: readonly LayerItem[]): string {
  */
 export function checkLayer(xml: string): void {
   let s = xml;
-  const decl = /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*/.exec(s);
+  const decl = s.match(/^<\?xml version="1\.0" encoding="UTF-8"\?>\s*/);
   if (!decl) throw new Error('layer: missing XML declaration');
   s = s.slice(decl[0].length);
   const stack: string[] = [];
@@ -152,8 +152,8 @@ export function checkLayer(xml: string): void {
 
 /** The version in an install's main.xcd (ooSetupVersionAboutBox, e.g. "7.4.7.2"). */
 export function versionFromMainXcd(mainXcd: string): string | undefined {
-  const m = /<prop oor:name="ooSetupVersionAboutBox">\s*<value>([0-9][0-9.]*)<\/value>/.exec(mainXcd)
-    ?? /<prop oor:name="ooSetupVersion">\s*<value>([0-9][0-9.]*)<\/value>/.exec(mainXcd);
+  const m = mainXcd.match(/<prop oor:name="ooSetupVersionAboutBox">\s*<value>([0-9][0-9.]*)<\/value>/)
+    ?? mainXcd.match(/<prop oor:name="ooSetupVersion">\s*<value>([0-9][0-9.]*)<\/value>/);
   return m?.[1];
 }
 
@@ -184,12 +184,12 @@ export function schemaDeclares(xcdTexts: readonly string[], item: LayerItem): bo
       const [, closing, kind, attrs, self] = t;
       if (kind === 'prop') {
         if (closing) continue;
-        const name = /oor:name="([^"]*)"/.exec(attrs)?.[1];
+        const name = attrs.match(/oor:name="([^"]*)"/)?.[1];
         if (name === it.prop && stack.length === it.nodes.length && stack.every((n, k) => n === it.nodes[k])) return true;
       } else if (closing) {
         stack.pop();
       } else if (!self) {
-        stack.push(/oor:name="([^"]*)"/.exec(attrs)?.[1] ?? '');
+        stack.push(attrs.match(/oor:name="([^"]*)"/)?.[1] ?? '');
       }
     }
     return false;

@@ -59,7 +59,7 @@ export function count(a: CommandArgs, name: string, min: number, max: number): n
  * UTC) or an ISO-8601 date-time with a zone (normalised to UTC).
  */
 export function parseTermEnd(text: string): string {
-  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const date = text.match(/^(\d{4})-(\d{2})-(\d{2})$/);
   const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(text);
   let t = NaN;
   if (date) {

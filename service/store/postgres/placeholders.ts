@@ -38,7 +38,7 @@ export function numberPlaceholders(sql: string): { text: string; count: number }
       i = j;
     } else if (c === '$' && !/[\w$]/.test(sql[i - 1] ?? ' ')) {
       // $tag$ ... $tag$ (tag may be empty); a bare $1 is a positional parameter.
-      const tag = /^\$([A-Za-z_][\w]*)?\$/.exec(sql.slice(i));
+      const tag = sql.slice(i).match(/^\$([A-Za-z_][\w]*)?\$/);
       if (tag) {
         const end = sql.indexOf(tag[0], i + tag[0].length);
         const stop = end < 0 ? n : end + tag[0].length;
