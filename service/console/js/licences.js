@@ -44,18 +44,17 @@ async function renderProduct(el, sku, ctx) {
   const [products, subs] = await Promise.all([get('/products'), get('/subscriptions')]);
   const p = products.items.find((x) => x.sku === sku);
   if (!p) throw new Error(`There is no product '${sku}'.`);
-  const mine = subs.items.filter((s) => s.product === sku);
   const people = isUserProduct(p);
-  // A user product's subscriptions go to user groups (GET /user-licenses); `s.groups` lists device groups only.
-  const userGroupsOf = people ? await userGroupNames() : null;
   const cols = ['Subscription', 'Status', 'Seats', 'In use', people ? 'People without a seat' : 'Devices without a seat', 'Term ends', 'Assigned to'];
-  fill(el,
-    crumbs(['Licences', '#/licences'], [p.name]),
-    h('h1', { tabindex: '-1' }, p.name),
-    h('p', { class: 'summary' }, people ? peopleSeatSummary(p.seatsTotal, p.seatsAssigned) : seatSummary(p.seatsTotal, p.seatsAssigned, p.seatsAvailable)),
-    forWriters(ctx, () => h('div', { class: 'toolbar' }, writeButton(ctx, 'Add a subscription', () => addSubscriptionFlow(ctx, products.items, sku), { class: 'primary', id: 'add-subscription' }))),
-    h('h2', {}, 'Subscriptions'),
-    mine.length
+  const summary = h('p', { class: 'summary', id: 'product-summary' });
+  const list = h('div');
+  /** The seat summary and the subscriptions table, from a fresh read of both lists. */
+  const draw = async (prod, all) => {
+    // A user product's subscriptions go to user groups (GET /user-licenses); `s.groups` lists device groups only.
+    const userGroupsOf = people ? await userGroupNames() : null;
+    const mine = all.items.filter((s) => s.product === sku);
+    rebuild(summary, people ? peopleSeatSummary(prod.seatsTotal, prod.seatsAssigned) : seatSummary(prod.seatsTotal, prod.seatsAssigned, prod.seatsAvailable));
+    rebuild(list, mine.length
       ? table(`Subscriptions of ${p.name}`, cols, mine.map((s) => row(cols, [
         h('a', { href: `#/licences/${enc(sku)}/${enc(s.id)}` }, s.name),
         h('span', { class: `badge status-${s.status}` }, s.status),
@@ -64,9 +63,25 @@ async function renderProduct(el, sku, ctx) {
           : h('a', { class: 'warn-text', href: noSeatLink(s) }, `${num(s.seatsExhausted)} without a seat`)) : '0',
         date(s.termEnd), people ? (userGroupsOf.get(s.id)?.join(', ') || h('span', { class: 'muted' }, 'no user group'))
           : s.groups.length ? s.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'no group'),
-      ])), { class: 'data' }).wrap
+      ], { 'data-subscription': s.name })), { class: 'data' }).wrap
       : h('p', {}, 'No subscriptions for this product yet.', ctx.canWrite ? ' Add one with “Add a subscription”.' : ''));
-  return {};
+  };
+  await draw(p, subs);
+  fill(el,
+    crumbs(['Licences', '#/licences'], [p.name]),
+    h('h1', { tabindex: '-1' }, p.name),
+    summary,
+    forWriters(ctx, () => h('div', { class: 'toolbar' }, writeButton(ctx, 'Add a subscription', () => addSubscriptionFlow(ctx, products.items, sku), { class: 'primary', id: 'add-subscription' }))),
+    h('h2', {}, 'Subscriptions'),
+    list);
+  // Seats in use move with devices' answers for a device product and with people's licences for a user product
+  // (the live event of each kind); both lists are small reads.
+  const reload = async () => {
+    const [prods, all] = await Promise.all([get('/products'), get('/subscriptions')]);
+    const now = prods.items.find((x) => x.sku === sku);
+    if (now) await draw(now, all);
+  };
+  return liveRefresher(reload, people ? () => false : seatsMayMove, 300, () => people);
 }
 
 /** Subscription id -> the names of the user groups it is assigned to. */
