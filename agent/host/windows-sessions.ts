@@ -7,6 +7,17 @@
 // explorer.exe's owner is read (its session id and start time too) by one
 // fixed PowerShell script: nothing in it comes from input, and it is passed
 // as -EncodedCommand so no command-line quoting is involved.
+//
+// Starting PowerShell costs far more CPU than the question needs, and the
+// watcher asks every sessionPollSeconds (15 s; Windows has no utmp to
+// watch). So each poll first runs qwinsta.exe (query session: a small native
+// program over the Terminal Services API) and compares its whole output with
+// the last one: unchanged sessions, users and states mean nobody signed in
+// or out, and the list read last time stands. Only when it differs, fails,
+// or the last full read is FULL_EVERY_MS old does PowerShell run. qwinsta's
+// output is localised and never parsed, only compared, so nothing it prints
+// can decide who is signed in. (Not measured here: no Windows. A PowerShell
+// start is typically a few hundred ms of CPU, qwinsta a few tens.)
 import { win32 } from 'node:path';
 import { describeFailure, runFile } from '../../shared/run.ts';
 import type { SignedIn } from './utmp.ts';
@@ -69,10 +80,50 @@ export function parseWindowsSessions(stdout: string): SignedIn[] {
   return out;
 }
 
-export function windowsSessionsSource(powershell: string = defaultPowershell(), timeoutMs = 30_000): SessionSource {
+export function defaultQwinsta(): string {
+  return win32.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'qwinsta.exe');
+}
+
+/** At least this often the full list is read even when qwinsta's output did not change. */
+export const FULL_EVERY_MS = 5 * 60_000;
+
+/** What the last full read saw, and qwinsta's output just before it. */
+export interface LastRead { mark: string; at: number; sessions: SignedIn[] }
+
+/**
+ * Whether the list read last time still stands: only with a mark (qwinsta
+ * answered) equal to the one taken before that read, and a read younger than
+ * fullEveryMs. A clock that went back counts as old.
+ */
+export function lastReadStands(last: LastRead | null, mark: string | null, now: number, fullEveryMs = FULL_EVERY_MS): boolean {
+  if (last === null || mark === null || mark !== last.mark) return false;
+  const age = now - last.at;
+  return age >= 0 && age < fullEveryMs;
+}
+
+export function windowsSessionsSource(powershell: string = defaultPowershell(), timeoutMs = 30_000,
+  opts: { qwinsta?: string | null; fullEveryMs?: number; now?: () => number } = {}): SessionSource {
+  const qwinsta = opts.qwinsta === undefined ? defaultQwinsta() : opts.qwinsta;
+  const now = opts.now ?? Date.now;
+  let last: LastRead | null = null;
   return async () => {
+    // Taken before the full read: a change after this point gives a different mark next time.
+    const mark = qwinsta === null ? null : await sessionMark(qwinsta);
+    if (lastReadStands(last, mark, now(), opts.fullEveryMs)) return last!.sessions.map((x) => ({ ...x }));
     const r = await runFile(powershell, powershellArgs(), { timeoutMs });
     if (r.code !== 0) throw new Error(describeFailure('listing Windows sessions (powershell.exe)', r, timeoutMs));
-    return parseWindowsSessions(r.stdout);
+    const sessions = parseWindowsSessions(r.stdout);
+    last = mark === null ? null : { mark, at: now(), sessions };
+    return sessions.map((x) => ({ ...x }));
   };
+}
+
+/** qwinsta's whole output, or null when it cannot say (missing, failed, slow): then the full read runs. */
+async function sessionMark(qwinsta: string): Promise<string | null> {
+  try {
+    const r = await runFile(qwinsta, [], { timeoutMs: 10_000 });
+    return r.code === 0 ? r.stdout : null;
+  } catch {
+    return null;
+  }
 }
