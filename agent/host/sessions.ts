@@ -2,7 +2,8 @@
 // is watched with fs.watch (a sign-in rewrites it) plus a periodic re-read in
 // case an event is missed or the file appears later; on Windows the owners of
 // every explorer.exe are polled (windows-sessions.ts); on macOS
-// systeminformation.users() is. Each scan is reconciled with the open
+// systeminformation.users() is, each full read spared while utmpx is
+// unchanged (session-gate.ts). Each scan is reconciled with the open
 // sessions in the database (so sign-outs missed while the agent was stopped
 // are closed at start-up), recorded as sign-in/sign-out events, and reported
 // to the daemon, which applies the mode for the new set of users. The
@@ -17,6 +18,7 @@ import { parseUtmp, signedIn, type SignedIn } from './utmp.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../decision/clock.ts';
 import { windowsSessionsSource } from './windows-sessions.ts';
+import { gatedSource } from './session-gate.ts';
 
 export type SessionSource = () => Promise<SignedIn[]>;
 
@@ -42,7 +44,6 @@ export function systemUsersSource(): SessionSource {
   };
 }
 
-/** Where this platform's sign-ins are read: utmp on Linux, every explorer.exe's owner on Windows, systeminformation elsewhere (macOS). */
 /** Where sign-ins are read on each platform: utmp on Linux, every explorer.exe's owner on Windows, systeminformation elsewhere (macOS). */
 export function sessionSourceKind(platform: NodeJS.Platform): 'utmp' | 'windows-explorer' | 'systeminformation' {
   if (platform === 'linux') return 'utmp';
@@ -54,8 +55,20 @@ export function platformSessionSource(utmpPath: string, platform: NodeJS.Platfor
   switch (sessionSourceKind(platform)) {
     case 'utmp': return utmpSource(utmpPath);
     case 'windows-explorer': return windowsSessionsSource();
-    case 'systeminformation': return systemUsersSource();
+    // macOS records console and terminal sign-ins in utmpx, which `who` (behind systeminformation) reads:
+    // its inode, size and times are the mark that spares the read (session-gate.ts).
+    case 'systeminformation': return platform === 'darwin' ? gatedSource(systemUsersSource(), fileMark(MACOS_UTMPX)) : systemUsersSource();
   }
+}
+
+export const MACOS_UTMPX = '/var/run/utmpx';
+
+/** A file's version as a session-gate mark; null (read in full) when it is missing or cannot be stat'ed. */
+export function fileMark(path: string): () => Promise<string | null> {
+  return async () => {
+    const v = fileVersion(path);
+    return v === null || v === 'missing' ? null : v;
+  };
 }
 
 export interface SessionChange {

@@ -11,17 +11,17 @@
 // Starting PowerShell costs far more CPU than the question needs, and the
 // watcher asks every sessionPollSeconds (15 s; Windows has no utmp to
 // watch). So each poll first runs qwinsta.exe (query session: a small native
-// program over the Terminal Services API) and compares its whole output with
-// the last one: unchanged sessions, users and states mean nobody signed in
-// or out, and the list read last time stands. Only when it differs, fails,
-// or the last full read is FULL_EVERY_MS old does PowerShell run. qwinsta's
-// output is localised and never parsed, only compared, so nothing it prints
-// can decide who is signed in. (Not measured here: no Windows. A PowerShell
+// program over the Terminal Services API) as the mark of session-gate.ts:
+// unchanged sessions, users and states mean nobody signed in or out, and the
+// list read last time stands. Only when its output differs, it fails, or the
+// last full read is 5 minutes old does PowerShell run. qwinsta's output is
+// localised and never parsed, only compared. (Not measured here: no Windows. A PowerShell
 // start is typically a few hundred ms of CPU, qwinsta a few tens.)
 import { win32 } from 'node:path';
 import { describeFailure, runFile } from '../../shared/run.ts';
 import type { SignedIn } from './utmp.ts';
 import type { SessionSource } from './sessions.ts';
+import { gatedSource } from './session-gate.ts';
 
 /** The script: a JSON array (also for 0 or 1 session) of {user, domain, session, since}. */
 export const SESSIONS_SCRIPT = [
@@ -84,38 +84,15 @@ export function defaultQwinsta(): string {
   return win32.join(process.env.SystemRoot ?? 'C:\\Windows', 'System32', 'qwinsta.exe');
 }
 
-/** At least this often the full list is read even when qwinsta's output did not change. */
-export const FULL_EVERY_MS = 5 * 60_000;
-
-/** What the last full read saw, and qwinsta's output just before it. */
-export interface LastRead { mark: string; at: number; sessions: SignedIn[] }
-
-/**
- * Whether the list read last time still stands: only with a mark (qwinsta
- * answered) equal to the one taken before that read, and a read younger than
- * fullEveryMs. A clock that went back counts as old.
- */
-export function lastReadStands(last: LastRead | null, mark: string | null, now: number, fullEveryMs = FULL_EVERY_MS): boolean {
-  if (last === null || mark === null || mark !== last.mark) return false;
-  const age = now - last.at;
-  return age >= 0 && age < fullEveryMs;
-}
-
 export function windowsSessionsSource(powershell: string = defaultPowershell(), timeoutMs = 30_000,
   opts: { qwinsta?: string | null; fullEveryMs?: number; now?: () => number } = {}): SessionSource {
   const qwinsta = opts.qwinsta === undefined ? defaultQwinsta() : opts.qwinsta;
-  const now = opts.now ?? Date.now;
-  let last: LastRead | null = null;
-  return async () => {
-    // Taken before the full read: a change after this point gives a different mark next time.
-    const mark = qwinsta === null ? null : await sessionMark(qwinsta);
-    if (lastReadStands(last, mark, now(), opts.fullEveryMs)) return last!.sessions.map((x) => ({ ...x }));
+  const full: SessionSource = async () => {
     const r = await runFile(powershell, powershellArgs(), { timeoutMs });
     if (r.code !== 0) throw new Error(describeFailure('listing Windows sessions (powershell.exe)', r, timeoutMs));
-    const sessions = parseWindowsSessions(r.stdout);
-    last = mark === null ? null : { mark, at: now(), sessions };
-    return sessions.map((x) => ({ ...x }));
+    return parseWindowsSessions(r.stdout);
   };
+  return gatedSource(full, async () => (qwinsta === null ? null : sessionMark(qwinsta)), opts);
 }
 
 /** qwinsta's whole output, or null when it cannot say (missing, failed, slow): then the full read runs. */

@@ -2,7 +2,7 @@
 // pure part: the script's JSON becomes one session per (DOMAIN\user,
 // session id); anything malformed is an error, never "nobody signed in".
 import { describe, expect, it } from 'vitest';
-import { encodeCommand, lastReadStands, parseWindowsSessions, powershellArgs, SESSIONS_SCRIPT, FULL_EVERY_MS } from '../../agent/host/windows-sessions.ts';
+import { encodeCommand, parseWindowsSessions, powershellArgs, SESSIONS_SCRIPT } from '../../agent/host/windows-sessions.ts';
 import { platformSessionSource, sessionSourceKind } from '../../agent/host/sessions.ts';
 import { checkSignInName } from '../../shared/sign-in.ts';
 
@@ -66,20 +66,5 @@ describe('the PowerShell command line', () => {
     expect(sessionSourceKind('darwin')).toBe('systeminformation');
     expect(sessionSourceKind('linux')).toBe('utmp');
     for (const p of ['win32', 'darwin', 'linux'] as const) expect(typeof platformSessionSource('/var/run/utmp', p)).toBe('function');
-  });
-});
-
-describe('lastReadStands: when PowerShell can be spared', () => {
-  const last = { mark: 'A', at: 1000, sessions: [] };
-  it('stands only for the same qwinsta output within FULL_EVERY_MS', () => {
-    expect(lastReadStands(last, 'A', 1000)).toBe(true);
-    expect(lastReadStands(last, 'A', 1000 + FULL_EVERY_MS - 1)).toBe(true);
-    expect(lastReadStands(last, 'A', 1000 + FULL_EVERY_MS)).toBe(false);
-    expect(lastReadStands(last, 'B', 1001)).toBe(false);
-    expect(lastReadStands(last, null, 1001)).toBe(false);
-    expect(lastReadStands(null, 'A', 1001)).toBe(false);
-    // The clock went back: the read's age is unknown, so read again.
-    expect(lastReadStands(last, 'A', 999)).toBe(false);
-    expect(lastReadStands(last, 'A', 2000, 500)).toBe(false);
   });
 });
