@@ -85,6 +85,22 @@ export function renderDirectories(l: ListAnswer<Directory>): string {
   return errors.length ? `${table}\nLast sync failed (no membership was changed):\n${errors.map((e) => `  ${e}\n`).join('')}` : table;
 }
 
+/** The test's answer; for Active Directory the forest's NetBIOS domains, and the alias commands that are missing (proposed, never run). */
+export function renderDirectoryTest(t: DirectoryTest): string {
+  let out = `The directory answered: ${t.computers} computer objects under the base DN (${t.queries} LDAP requests).\n`;
+  const nb = t.netbiosDomains;
+  if (!nb) return out;
+  if (nb.length === 0) return `${out}Active Directory: no NetBIOS domain names could be read from its partitions.\n`;
+  out += `\nNetBIOS domains of this forest (devices report people as NETBIOS\\user):\n${formatTable(['NETBIOS', 'DNS DOMAIN', 'SIGN-IN DOMAIN ALIAS'],
+    nb.map((d) => [d.netbios, d.dns, d.alias === 'set' ? 'set' : d.alias === 'missing' ? 'MISSING' : `stands for ${d.current} instead`]))}`;
+  const missing = nb.filter((d) => d.alias === 'missing');
+  if (missing.length) {
+    out += `\nSo that people reported as NETBIOS\\user get the user licences listed as user@DNS-DOMAIN, add the missing aliases:\n${
+      missing.map((d) => `  devlic-admin sign-in-domains add ${sanitize(d.netbios)} ${sanitize(d.dns)}\n`).join('')}`;
+  }
+  return out;
+}
+
 const tlsCell = (d: Directory) => {
   const tls = d.url.toLowerCase().startsWith('ldaps://') ? 'ldaps' : d.startTls ? 'StartTLS' : 'none (plain LDAP)';
   return d.ca ? `${tls}; trusts ${d.ca.subject} (SHA-256 ${d.ca.fingerprint256}, until ${d.ca.validTo})` : tls === 'none (plain LDAP)' ? tls : `${tls}; trusts the system's CAs`;
@@ -175,7 +191,9 @@ export const DIRECTORY_COMMANDS: CommandSpec[] = [
   cmd({
     name: 'directories test', args: 'NAME', summary: 'Bind and count the computer objects under the base DN (changes nothing)', answer: 'object',
     build: (a) => ({ method: 'POST', path: `${A}/directories/${seg(take(a, ['NAME'])[0])}/test`, body: {} }),
-    render: (t: DirectoryTest) => `The directory answered: ${t.computers} computer objects under the base DN (${t.queries} LDAP requests).\n`,
+    details: ['For Active Directory it also lists the forest\'s NetBIOS domains and proposes the sign-in domain aliases',
+      'that are missing (devlic-admin sign-in-domains add NETBIOS DNS); it never adds one itself.'],
+    render: renderDirectoryTest,
   }),
   cmd({
     name: 'directories sync', args: 'NAME', summary: 'Sync the directory\'s groups now (a directory that is down changes nothing)', answer: 'object',

@@ -45,6 +45,8 @@ export interface DirectorySession {
   searchAll(filter: string, attributes: string[]): Promise<Entry[]>;
   /** One entry by DN with these attributes, or null when it does not exist. */
   readEntry(dn: string, attributes: string[]): Promise<Entry | null>;
+  /** The entries one level below `dn` matching `filter` (not paged: for small containers such as AD's partitions); [] when dn does not exist. */
+  children(dn: string, filter: string, attributes: string[]): Promise<Entry[]>;
   /** LDAP requests sent so far (the bind, each page, each read). */
   readonly queries: number;
 }
@@ -134,6 +136,15 @@ export async function withDirectory<T>(login: DirectoryLogin, fn: (s: DirectoryS
       }
       queries--;
       return out;
+    },
+    async children(dn, filter, attributes) {
+      try {
+        queries++;
+        return (await client.search(dn, { scope: 'one', filter, attributes })).searchEntries;
+      } catch (e) {
+        if (e instanceof NoSuchObjectError) return [];
+        throw e;
+      }
     },
     async readEntry(dn, attributes) {
       try {

@@ -18,6 +18,8 @@ import { applyUserMembers, readUserGroups, type UserApplied } from './user-sync.
 import { indexDevices, matchComputers, type Ambiguous, type Computer } from './match.ts';
 import type { PasswordBox } from './secret.ts';
 import { walkGroup } from './walk.ts';
+import { compareWithAliases, readNetbiosDomains } from './netbios.ts';
+import type { DirectoryTest } from '../../shared/schemas/directories.ts';
 
 export interface SyncCounts {
   /** Directory groups of this directory synced. */
@@ -160,11 +162,18 @@ export async function syncDirectory(ctx: LicensingContext, box: PasswordBox, row
 const SYSTEM = { id: 'system', name: 'devlic-server (directory sync)' };
 
 /** Bind and read the base DN only: checks a directory's settings without touching any group. */
-export async function testDirectory(row: DirectoryRow, box: PasswordBox): Promise<{ ok: true; computers: number; queries: number }> {
-  return withDirectory(loginOf(row, box), async (s) => {
+/** `q`: for comparing the forest's NetBIOS domains (Active Directory) with the sign-in domain aliases in force. */
+export async function testDirectory(row: DirectoryRow, box: PasswordBox, q: Aggregates): Promise<DirectoryTest> {
+  const found = await withDirectory(loginOf(row, box), async (s) => {
     const base = await s.read(row.base_dn);
     if (base === null) throw new DevlicError('DIRECTORY_FAILED', `the directory has no base DN '${row.base_dn}'`);
     const computers = await s.computers();
-    return { ok: true as const, computers: computers.size, queries: s.queries };
+    const netbios = await readNetbiosDomains(s);
+    return { computers: computers.size, netbios, queries: s.queries };
   });
+  const aliases = new Map((await q.signInDomains.listed()).map((r) => [r.netbios, r.dns_domain!]));
+  return {
+    ok: true as const, computers: found.computers, queries: found.queries,
+    ...(found.netbios ? { netbiosDomains: compareWithAliases(found.netbios, aliases) } : {}),
+  };
 }

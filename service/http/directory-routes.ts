@@ -38,8 +38,8 @@ export function directoryRoutes(app: FastifyInstance<any, any, any, any, TypeBox
     }),
   }, async (req) => (await listDirectories(db, await updateDirectory(ctx, syncer.box, actorOf(req), req.params.ref, req.body)))[0]);
   app.post('/directories/:ref/test', {
-    schema: s({ description: 'Binds and reads the base DN and its computer objects; changes nothing (DIRECTORY_FAILED with the reason otherwise).', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: DirectoryTest } }),
-  }, async (req) => testDirectory(await directoryByRef(db, req.params.ref), syncer.box));
+    schema: s({ description: 'Binds and reads the base DN and its computer objects; for Active Directory also the forest\'s NetBIOS domains against the sign-in domain aliases (netbiosDomains: proposals only). Changes nothing (DIRECTORY_FAILED with the reason otherwise).', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: DirectoryTest } }),
+  }, async (req) => testDirectory(await directoryByRef(db, req.params.ref), syncer.box, db));
   app.post('/directories/:ref/sync', {
     schema: s({ description: 'Syncs the directory\'s groups now, in one transaction with the recompute. A directory that is down or refuses the bind changes nothing: DIRECTORY_FAILED, and the error is kept for `GET /directories`.', params: RefParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: SyncAnswer } }),
   }, async (req) => {

@@ -90,5 +90,20 @@ export const SyncAnswer = Type.Object({
   ambiguous: Type.Array(Type.Object({ dn: Type.String(), hostname: Type.String(), devices: Type.Array(Type.String()) })),
 });
 
-export const DirectoryTest = Type.Object({ ok: Type.Literal(true), computers: Type.Integer({ description: 'computer objects under the base DN' }), queries: Type.Integer() });
+/** A NetBIOS domain an Active Directory forest uses (its crossRef), against the sign-in domain aliases in force. */
+export const NetbiosDomainFound = Type.Object({
+  netbios: Type.String(),
+  dns: Type.String(),
+  alias: Type.Union([Type.Literal('set'), Type.Literal('missing'), Type.Literal('other')], { description: 'set: the alias is in force; missing: none for this NetBIOS name; other: it stands for another DNS domain (current)' }),
+  current: Type.Optional(Type.String()),
+});
+export type NetbiosDomainFound = Type.Static<typeof NetbiosDomainFound>;
+
+export const DirectoryTest = Type.Object({
+  ok: Type.Literal(true),
+  computers: Type.Integer({ description: 'computer objects under the base DN' }),
+  queries: Type.Integer(),
+  /** Present for Active Directory (its root DSE names a configuration naming context): proposals only, nothing is applied. */
+  netbiosDomains: Type.Optional(Type.Array(NetbiosDomainFound)),
+});
 export type DirectoryTest = Type.Static<typeof DirectoryTest>;

@@ -57,7 +57,27 @@ attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{256} SINGLE-VALUE )
 objectclass ( 1.2.840.113556.1.5.9 NAME 'user' SUP organizationalPerson STRUCTURAL
   MAY ( userPrincipalName $ sAMAccountName $ mail $ description ) )
+attributetype ( 1.2.840.113556.1.4.87 NAME 'nETBIOSName'
+  EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{16} SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.28 NAME 'dnsRoot'
+  EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{256} )
+objectclass ( 1.2.840.113556.1.3.11 NAME 'crossRef' SUP top STRUCTURAL
+  MUST cn MAY ( nETBIOSName $ dnsRoot $ description ) )
+attributetype ( 1.3.6.1.4.1.4203.666.11.99.1 NAME 'configurationNamingContext'
+  EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
 `;
+
+/** Where the AD-like configuration naming context lives in the test tree (with `partitions`). */
+export const CONFIG_NC = `cn=Configuration,${SUFFIX}`;
+
+/** LDIF of AD's partitions container with one crossRef per (NetBIOS, DNS) domain, as a forest publishes them. */
+function partitionsLdif(partitions: readonly { netbios: string; dns: string }[]): string {
+  return [
+    `dn: ${CONFIG_NC}\nobjectClass: organizationalRole\ncn: Configuration\n`,
+    `dn: cn=Partitions,${CONFIG_NC}\nobjectClass: organizationalRole\ncn: Partitions\n`,
+    ...partitions.map((p) => `dn: cn=${p.netbios},cn=Partitions,${CONFIG_NC}\nobjectClass: crossRef\ncn: ${p.netbios}\nnETBIOSName: ${p.netbios}\ndnsRoot: ${p.dns}\n`),
+  ].join('\n');
+}
 
 /** The tree every server starts with: the suffix, OUs and the service account (password given). */
 function baseLdif(readerPassword: string): string {
@@ -99,7 +119,12 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 /** `entries`: LDIF loaded with slapadd before the server starts (fast for thousands of entries). */
-export async function startSlapd(entries = '', opts: { tls?: TlsFiles; requireTls?: boolean } = {}): Promise<Slapd> {
+/**
+ * `partitions`: look like Active Directory to a reader of the root DSE: it
+ * names a configuration naming context (CONFIG_NC) whose CN=Partitions holds
+ * a crossRef per domain with its NetBIOS and DNS names.
+ */
+export async function startSlapd(entries = '', opts: { tls?: TlsFiles; requireTls?: boolean; partitions?: readonly { netbios: string; dns: string }[] } = {}): Promise<Slapd> {
   if (SLAPD_MISSING) throw new Error(SLAPD_MISSING);
   const dir = mkdtempSync(join(tmpdir(), 'devlic-slapd-'));
   mkdirSync(join(dir, 'db'));
@@ -111,6 +136,7 @@ export async function startSlapd(entries = '', opts: { tls?: TlsFiles; requireTl
     `include ${join(dir, 'computer.schema')}`, `pidfile ${join(dir, 'slapd.pid')}`, 'modulepath /usr/lib/ldap', 'moduleload back_mdb',
     ...(opts.tls ? [`TLSCACertificateFile ${opts.tls.caCert}`, `TLSCertificateFile ${opts.tls.serverCert}`, `TLSCertificateKeyFile ${opts.tls.serverKey}`] : []),
     ...(opts.requireTls ? ['security tls=1'] : []),
+    ...(opts.partitions ? [`rootDSE ${join(dir, 'rootdse.ldif')}`] : []),
     // As AD: a plain search returns at most 500 entries, a paged one all of them.
     'sizelimit size.soft=500 size.hard=500 size.prtotal=unlimited',
     'database mdb', 'maxsize 1073741824', `suffix "${SUFFIX}"`, `rootdn "${ROOT_DN}"`, `rootpw ${ROOT_PW}`, `directory ${join(dir, 'db')}`,
@@ -118,8 +144,9 @@ export async function startSlapd(entries = '', opts: { tls?: TlsFiles; requireTl
     'access to attrs=userPassword by anonymous auth by * none',
     'access to * by users read by * none', '',
   ].join('\n'));
+  if (opts.partitions) writeFileSync(join(dir, 'rootdse.ldif'), `dn:\nconfigurationNamingContext: ${CONFIG_NC}\n`);
   const ldif = join(dir, 'load.ldif');
-  writeFileSync(ldif, `${baseLdif(readerPassword)}\n${entries}`);
+  writeFileSync(ldif, `${baseLdif(readerPassword)}\n${opts.partitions ? `${partitionsLdif(opts.partitions)}\n` : ''}${entries}`);
   const add = spawnSync(SLAPADD, ['-f', conf, '-l', ldif, '-q'], { encoding: 'utf8' });
   if (add.status !== 0) throw new Error(`slapadd failed: ${add.stderr}`);
   const port = await freePort();
