@@ -135,3 +135,22 @@ export function formDialog({ title, intro, fields, submitLabel, submit, danger =
   });
   return dlg;
 }
+
+/**
+ * "Rename ...": one Name field holding `current`. An empty name is refused
+ * here, an unchanged one closes without a request; otherwise `save(name)`
+ * sends it and returns true to close (the service's refusal, thrown, shows
+ * in the dialog).
+ */
+export function renameDialog({ title, inputId, current, noun, intro, save }) {
+  const input = h('input', { id: inputId, type: 'text', maxlength: '128', value: current, required: true, autocomplete: 'off' });
+  return formDialog({
+    title, submitLabel: 'Rename', intro, fields: [h('label', { for: inputId }, 'Name'), input],
+    submit: async () => {
+      const name = input.value.trim();
+      if (!name) throw new Error(`Give the ${noun} a name.`);
+      if (name === current) return true;
+      return save(name);
+    },
+  });
+}

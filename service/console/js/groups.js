@@ -11,7 +11,7 @@
 // group, as the service allows, and the dialogs say the directory is untouched.
 import { get, post, patch, del, enc } from './api.js';
 import { h, fill, rebuild, table, row, ago, licenceCell, modeCell, plural, writeButton, forWriters, liveRefresher, crumbs } from './dom.js';
-import { confirmDialog, errorArea, formDialog } from './dialog.js';
+import { confirmDialog, errorArea, renameDialog } from './dialog.js';
 import { combobox, pager } from './widgets.js';
 import { guarded } from './guard.js';
 import { ruleField } from './rules.js';
@@ -159,17 +159,12 @@ async function renderGroup(el, id, ctx) {
   }, `${c.name} is no longer nested in ${g.name}.`);
 
   function renameFlow() {
-    const input = h('input', { id: 'group-name-input', type: 'text', maxlength: '128', value: g.name, required: true, autocomplete: 'off' });
-    formDialog({
-      title: 'Rename group', submitLabel: 'Rename',
+    renameDialog({
+      title: 'Rename group', inputId: 'group-name-input', current: g.name, noun: 'group',
       // The service renames a directory group like any other; the name is devlic's own, so say what does not change.
       intro: g.directory ? h('p', { id: 'rename-directory-note' }, 'The new name is devlic\'s only: the group still follows ', h('code', {}, g.directory.dn),
         ' in ', g.directory.name, ', and nothing changes in the directory.') : undefined,
-      fields: [h('label', { for: 'group-name-input' }, 'Name'), input],
-      submit: async () => {
-        const name = input.value.trim();
-        if (!name) throw new Error('Give the group a name.');
-        if (name === g.name) return true;
+      save: async (name) => {
         const before = g.name;
         await patch(`/groups/${enc(g.id)}`, { name });
         await reload();

@@ -10,7 +10,7 @@
 // (issue 16): those parts come from user-licences.js.
 import { get, post, patch, enc, ApiError } from './api.js';
 import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, liveRefresher, href } from './dom.js';
-import { openDialog, errorArea, formDialog } from './dialog.js';
+import { openDialog, errorArea, formDialog, renameDialog } from './dialog.js';
 import { combobox, menuButton } from './widgets.js';
 import { guarded } from './guard.js';
 import { assignToUserGroupFlow, isUserProduct, peopleSeatSummary, peopleWithoutSeat, userAssignmentsOf, userGroupsTable } from './user-licences.js';
@@ -178,14 +178,9 @@ async function renderSubscription(el, sku, subId, ctx) {
   }
 
   function renameFlow() {
-    const input = h('input', { id: 'sub-name-input', type: 'text', maxlength: '128', value: sub.name, required: true, autocomplete: 'off' });
-    formDialog({
-      title: 'Rename subscription', submitLabel: 'Rename',
-      fields: [h('label', { for: 'sub-name-input' }, 'Name'), input],
-      submit: async () => {
-        const name = input.value.trim();
-        if (!name) throw new Error('Give the subscription a name.');
-        if (name === sub.name) return true;
+    renameDialog({
+      title: 'Rename subscription', inputId: 'sub-name-input', current: sub.name, noun: 'subscription',
+      save: async (name) => {
         const before = sub.name;
         if (!await change({ name }, 'Rename subscription?', null, 'Rename')) return false;
         ctx.announce(`${before} renamed to ${sub.name}.`);

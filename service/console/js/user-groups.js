@@ -16,7 +16,7 @@
 // group or someone it shows, else just its licence's seat count.
 import { get, post, patch, del, enc } from './api.js';
 import { h, fill, rebuild, table, row, num, plural, date, crumbs, writeButton, forWriters, reasonLabel, liveRefresher } from './dom.js';
-import { confirmDialog, errorArea, formDialog } from './dialog.js';
+import { confirmDialog, errorArea, renameDialog } from './dialog.js';
 import { guarded } from './guard.js';
 import { pager } from './widgets.js';
 import { assignSubscriptionFlow, peopleSeatSummary, unassignFlow, userSubscriptions } from './user-licences.js';
@@ -159,16 +159,11 @@ async function renderGroup(el, id, ctx) {
   };
 
   function renameFlow() {
-    const input = h('input', { id: 'user-group-name-input', type: 'text', maxlength: '128', value: g.name, required: true, autocomplete: 'off' });
-    formDialog({
-      title: 'Rename user group', submitLabel: 'Rename',
+    renameDialog({
+      title: 'Rename user group', inputId: 'user-group-name-input', current: g.name, noun: 'user group',
       intro: g.directory ? h('p', { id: 'rename-directory-note' }, 'The new name is devlic\'s only: the group still follows ', h('code', {}, g.directory.dn),
         ' in ', g.directory.name, ', and nothing changes in the directory.') : undefined,
-      fields: [h('label', { for: 'user-group-name-input' }, 'Name'), input],
-      submit: async () => {
-        const name = input.value.trim();
-        if (!name) throw new Error('Give the user group a name.');
-        if (name === g.name) return true;
+      save: async (name) => {
         const before = g.name;
         await patch(`/user-groups/${enc(g.id)}`, { name });
         await reload();
