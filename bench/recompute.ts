@@ -9,8 +9,9 @@
 // (made by its own migrations): a same-run pair. On PostgreSQL it also prints
 // the WAL each call wrote (bytes and full-page images, pg_stat_wal).
 // Run: node_modules/.bin/node bench/recompute.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=3, DEVLIC_BENCH_DATABASE=sqlite|postgres|both,
-//   DEVLIC_BENCH_CHECKPOINT=1, DEVLIC_BENCH_PG_SETTINGS=wal_compression=lz4)
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+//   DEVLIC_BENCH_CHECKPOINT=1, DEVLIC_BENCH_PG_SETTINGS=wal_compression=lz4, DEVLIC_BENCH_PROFILE=DIR)
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,15 +98,28 @@ async function checkpoint(url: string | null): Promise<void> {
   }
 }
 
-async function timed(fn: () => Promise<unknown>, backend: string, url: string | null): Promise<{ wall: number; cpu: number; db: number; walMiB: number; fpi: number }> {
+/** DEVLIC_BENCH_PROFILE=DIR: a CPU profile of this process over each timed call of this checkout's code, written there (open in Chrome's DevTools). */
+const profileDir = process.env.DEVLIC_BENCH_PROFILE;
+const inspector = profileDir ? new Session() : null;
+inspector?.connect();
+const post = (method: string, params?: object) => new Promise<unknown>((res, rej) => inspector!.post(method, params, (err, r) => (err ? rej(err) : res(r))));
+if (inspector) await post('Profiler.enable');
+
+async function timed(fn: () => Promise<unknown>, backend: string, url: string | null, profileAs?: string): Promise<{ wall: number; cpu: number; db: number; walMiB: number; fpi: number }> {
   await checkpoint(url);
   const w0 = await walNow(url);
   const db0 = await clusterCpu(backend);
+  if (inspector && profileAs) await post('Profiler.start');
   const c = process.cpuUsage();
   const t = performance.now();
   await fn();
   const wall = performance.now() - t;
   const d = process.cpuUsage(c);
+  if (inspector && profileAs) {
+    const { profile } = await post('Profiler.stop') as { profile: object };
+    mkdirSync(profileDir!, { recursive: true });
+    writeFileSync(join(profileDir!, `${profileAs}.cpuprofile`), JSON.stringify(profile));
+  }
   const db = (await clusterCpu(backend)) - db0;
   const w = await walSince(url, w0);
   return { wall, cpu: (d.user + d.system) / 1000, db, walMiB: Math.round(w.bytes / 1024 / 102.4) / 10, fpi: w.fpi };
@@ -135,8 +149,9 @@ for (const backend of benchBackends()) {
         const ctx = new c.Context(c.createStore(db));
         site.sub ??= await c.createSubscription(ctx, c.actor, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
         const load = loadavg()[0].toFixed(1);
-        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'), backend, site.database);
-        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true), backend, site.database);
+        const profileAs = name === 'this' ? `${backend}-round${round}` : undefined;
+        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'), backend, site.database, profileAs && `${profileAs}-assign`);
+        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true), backend, site.database, profileAs && `${profileAs}-unassign`);
         const row = { backend, round, code: name, load, 'assign wall (ms)': Math.round(a.wall), 'assign cpu (ms)': Math.round(a.cpu), 'assign db cpu (ms)': Math.round(a.db),
           'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu), 'unassign db cpu (ms)': Math.round(u.db),
           ...(backend === 'postgres' ? { 'assign WAL (MiB)': a.walMiB, 'assign FPI': a.fpi, 'unassign WAL (MiB)': u.walMiB, 'unassign FPI': u.fpi } : {}) };
