@@ -3,11 +3,20 @@
 // that they run on another backend, see the snapshot of the call (not a row
 // committed after it), fall back to the transaction itself when it has
 // written a table they read (its own uncommitted rows would be missing
-// otherwise), and leave the second connection usable after a failed read.
+// otherwise), and leave the second connection usable after a failed read;
+// and that a recompute after a membership change in its own transaction
+// allocates from the changed memberships.
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { openPostgres, type PostgresDatabase } from '../../service/store/postgres/open.ts';
 import type { SqlConn } from '../../service/store/sql.ts';
+import { createStore } from '../../service/store/store.ts';
+import { seedCatalogue } from '../../service/licensing/catalogue.ts';
+import { LicensingContext, SYSTEM_ACTOR } from '../../service/licensing/context.ts';
+import { createSubscription } from '../../service/licensing/subscriptions.ts';
+import { assign } from '../../service/licensing/assignments.ts';
+import { recompute } from '../../service/licensing/recompute.ts';
+import { seedFleet } from '../../bench/seed-fleet.ts';
 import { describePostgres } from '../helpers/postgres.ts';
 
 describePostgres('store/postgres alongside reads', (cluster) => {
@@ -96,6 +105,32 @@ describePostgres('store/postgres alongside reads', (cluster) => {
     });
     expect(again.side.n).toBe(2);
     expect(again.side.pid).not.toBe(again.own);
+  });
+
+  it('a recompute sees a membership change made earlier in its own transaction, and one committed before it', async () => {
+    const d = await openPostgres(await cluster().createDatabase());
+    open.push(d);
+    const store = createStore(d);
+    await seedCatalogue(store, new Date().toISOString());
+    await seedFleet(d, { devices: 4, groups: 2 }); // dev_fleet_0..3 in grp_fleet_0/1, both under 'All devices'
+    const ctx = new LicensingContext(store);
+    const sub = await createSubscription(ctx, SYSTEM_ACTOR, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: 10, name: 'EA' });
+    await assign(ctx, SYSTEM_ACTOR, sub, 'All devices');
+    const statuses = async () => (await d.all<{ device_id: string; status: string }>('SELECT device_id, status FROM device_entitlements ORDER BY device_id'))
+      .map((r) => `${r.device_id}:${r.status}`);
+    expect(await statuses()).toEqual(['dev_fleet_0:licensed', 'dev_fleet_1:licensed', 'dev_fleet_2:licensed', 'dev_fleet_3:licensed']);
+    // Read from a second connection's snapshot, the membership just removed would still be there and the device keep its seat.
+    const removed = await store.transaction(async (tx) => {
+      expect(await tx.groups.removeMember('grp_fleet_0', 'dev_fleet_0')).toBe(true);
+      return recompute(tx, Date.now());
+    });
+    expect(removed.lostSeat).toEqual(['dev_fleet_0']);
+    expect(await statuses()).toEqual(['dev_fleet_0:unlicensed', 'dev_fleet_1:licensed', 'dev_fleet_2:licensed', 'dev_fleet_3:licensed']);
+    // Committed before: a transaction that writes nothing the reads name reads them side by side, and sees it.
+    await store.transaction((tx) => tx.groups.addMember('grp_fleet_1', 'dev_fleet_0', new Date().toISOString()));
+    const added = await store.transaction((tx) => recompute(tx, Date.now()));
+    expect(added.gotSeat).toEqual(['dev_fleet_0']);
+    expect(await statuses()).toEqual(['dev_fleet_0:licensed', 'dev_fleet_1:licensed', 'dev_fleet_2:licensed', 'dev_fleet_3:licensed']);
   });
 
   it('not offered to a transaction that does not take the write lock', async () => {
