@@ -19,10 +19,24 @@ export function benchBackends(fallback = 'both'): BenchBackend[] {
 
 let cluster: Promise<PgCluster> | undefined;
 
+/**
+ * The bench cluster's server settings: durable ones, plus any given as
+ * DEVLIC_BENCH_PG_SETTINGS=name=value,name=value (later ones win), e.g.
+ * wal_compression=lz4 to measure a production setting. Printed at the start
+ * of a run, so every figure says what it ran with.
+ */
+export function benchPgSettings(): Record<string, string> {
+  const extra = Object.fromEntries((process.env.DEVLIC_BENCH_PG_SETTINGS ?? '').split(',').filter((s) => s.trim())
+    .map((s) => { const i = s.indexOf('='); return [s.slice(0, i).trim(), s.slice(i + 1).trim()]; }));
+  return { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on', shared_buffers: '256MB', work_mem: '16MB', max_connections: '300', ...extra };
+}
+
 export function benchCluster(): Promise<PgCluster> {
-  cluster ??= startPostgres({
-    fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on', shared_buffers: '256MB', work_mem: '16MB', max_connections: '300',
-  });
+  if (!cluster) {
+    const settings = benchPgSettings();
+    console.log(`PostgreSQL bench cluster settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    cluster = startPostgres(settings);
+  }
   return cluster;
 }
 

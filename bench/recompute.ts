@@ -6,12 +6,16 @@
 // WAL writer and the rest, from /proc) over the same call. DEVLIC_BENCH_COMPARE=DIR alternates
 // with the same calls into another checkout of devlic (e.g. an older commit
 // unpacked with `git archive`) on an identically seeded database of its own
-// (made by its own migrations): a same-run pair.
-// Run: node_modules/.bin/node bench/recompute.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=3, DEVLIC_BENCH_DATABASE=sqlite|postgres|both)
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+// (made by its own migrations): a same-run pair. On PostgreSQL it also prints
+// the WAL each call wrote (bytes and full-page images, pg_stat_wal).
+// Run: node_modules/.bin/node bench/recompute.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=3, DEVLIC_BENCH_DATABASE=sqlite|postgres|both,
+//   DEVLIC_BENCH_CHECKPOINT=1, DEVLIC_BENCH_PG_SETTINGS=wal_compression=lz4, DEVLIC_BENCH_PROFILE=DIR)
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { createStore } from '../service/store/store.ts';
 import { seedCatalogue } from '../service/licensing/catalogue.ts';
 import { tempDir } from '../test/helpers/processes.ts';
@@ -52,14 +56,73 @@ async function clusterCpu(backend: string): Promise<number> {
   return ms;
 }
 
-async function timed(fn: () => Promise<unknown>, backend: string): Promise<{ wall: number; cpu: number; db: number }> {
+/** The cluster's WAL position and full-page images written so far (PostgreSQL only; the cluster is shared by the run, nothing else writes meanwhile). */
+async function walNow(url: string | null): Promise<{ lsn: string; fpi: number } | null> {
+  if (!url) return null;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = (await c.query('SELECT pg_current_wal_lsn()::text AS lsn, (SELECT wal_fpi FROM pg_stat_wal) AS fpi')).rows[0];
+    return { lsn: r.lsn, fpi: Number(r.fpi) };
+  } finally {
+    await c.end();
+  }
+}
+
+/** WAL bytes and full-page images between two positions (0 on SQLite). */
+async function walSince(url: string | null, from: { lsn: string; fpi: number } | null): Promise<{ bytes: number; fpi: number }> {
+  if (!url || !from) return { bytes: 0, fpi: 0 };
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = (await c.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint AS bytes, (SELECT wal_fpi FROM pg_stat_wal) AS fpi', [from.lsn])).rows[0];
+    return { bytes: Number(r.bytes), fpi: Number(r.fpi) - from.fpi };
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * DEVLIC_BENCH_CHECKPOINT=1: a CHECKPOINT before each timed call, so that every page the call changes is
+ * written whole into the WAL once (full-page images), as the first change after each checkpoint is in
+ * production (checkpoint_timeout, 5 min by default); without it a run of minutes mostly sees none.
+ */
+async function checkpoint(url: string | null): Promise<void> {
+  if (!url || process.env.DEVLIC_BENCH_CHECKPOINT !== '1') return;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('CHECKPOINT');
+  } finally {
+    await c.end();
+  }
+}
+
+/** DEVLIC_BENCH_PROFILE=DIR: a CPU profile of this process over each timed call of this checkout's code, written there (open in Chrome's DevTools). */
+const profileDir = process.env.DEVLIC_BENCH_PROFILE;
+const inspector = profileDir ? new Session() : null;
+inspector?.connect();
+const post = (method: string, params?: object) => new Promise<unknown>((res, rej) => inspector!.post(method, params, (err, r) => (err ? rej(err) : res(r))));
+if (inspector) await post('Profiler.enable');
+
+async function timed(fn: () => Promise<unknown>, backend: string, url: string | null, profileAs?: string): Promise<{ wall: number; cpu: number; db: number; walMiB: number; fpi: number }> {
+  await checkpoint(url);
+  const w0 = await walNow(url);
   const db0 = await clusterCpu(backend);
+  if (inspector && profileAs) await post('Profiler.start');
   const c = process.cpuUsage();
   const t = performance.now();
   await fn();
   const wall = performance.now() - t;
   const d = process.cpuUsage(c);
-  return { wall, cpu: (d.user + d.system) / 1000, db: (await clusterCpu(backend)) - db0 };
+  if (inspector && profileAs) {
+    const { profile } = await post('Profiler.stop') as { profile: object };
+    mkdirSync(profileDir!, { recursive: true });
+    writeFileSync(join(profileDir!, `${profileAs}.cpuprofile`), JSON.stringify(profile));
+  }
+  const db = (await clusterCpu(backend)) - db0;
+  const w = await walSince(url, w0);
+  return { wall, cpu: (d.user + d.system) / 1000, db, walMiB: Math.round(w.bytes / 1024 / 102.4) / 10, fpi: w.fpi };
 }
 
 const rows: Record<string, string | number>[] = [];
@@ -86,10 +149,12 @@ for (const backend of benchBackends()) {
         const ctx = new c.Context(c.createStore(db));
         site.sub ??= await c.createSubscription(ctx, c.actor, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
         const load = loadavg()[0].toFixed(1);
-        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'), backend);
-        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true), backend);
+        const profileAs = name === 'this' ? `${backend}-round${round}` : undefined;
+        const a = await timed(() => c.assign(ctx, c.actor, site.sub!, 'All devices'), backend, site.database, profileAs && `${profileAs}-assign`);
+        const u = await timed(() => c.unassign(ctx, c.actor, site.sub!, 'All devices', true), backend, site.database, profileAs && `${profileAs}-unassign`);
         const row = { backend, round, code: name, load, 'assign wall (ms)': Math.round(a.wall), 'assign cpu (ms)': Math.round(a.cpu), 'assign db cpu (ms)': Math.round(a.db),
-          'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu), 'unassign db cpu (ms)': Math.round(u.db) };
+          'unassign wall (ms)': Math.round(u.wall), 'unassign cpu (ms)': Math.round(u.cpu), 'unassign db cpu (ms)': Math.round(u.db),
+          ...(backend === 'postgres' ? { 'assign WAL (MiB)': a.walMiB, 'assign FPI': a.fpi, 'unassign WAL (MiB)': u.walMiB, 'unassign FPI': u.fpi } : {}) };
         console.log(JSON.stringify(row));
         rows.push(row);
       } finally {

@@ -18,7 +18,10 @@ export interface Recomputed {
   moves: readonly { from: DevicesByAnswer; to: DeviceEntitlement; ids: readonly string[] }[];
 }
 
-export async function recomputeEntitlements(q: Aggregates, now: number): Promise<string[]> {
+/** The aggregates a recompute reads from: a transaction's may read side by side on a second connection (TxStore.alongside). */
+type RecomputeStore = Aggregates & { alongside?: <T>(tables: readonly string[], fn: (q: Aggregates) => Promise<T>) => Promise<T> };
+
+export async function recomputeEntitlements(q: RecomputeStore, now: number): Promise<string[]> {
   return (await recompute(q, now)).changed;
 }
 
@@ -26,11 +29,16 @@ function same(old: DevicesByAnswer, e: DeviceEntitlement): boolean {
   return old.status === e.status && old.reason === e.reason && old.product_sku === e.product && old.subscription_id === e.subscription && old.group_id === e.group;
 }
 
-export async function recompute(q: Aggregates, now: number): Promise<Recomputed> {
+export async function recompute(q: RecomputeStore, now: number): Promise<Recomputed> {
   // Devices come grouped by the answer they hold (a few rows for a whole fleet) and memberships grouped by
   // group, their keys as arrays: no row object per device, and ids are strings in an array, never hashed.
+  // The memberships (the second largest read) go side by side with the rest where the transaction can
+  // (PostgreSQL: a second connection on the same snapshot, another core; bench/README.md, sixth pass).
+  const members = q.alongside
+    ? q.alongside(['group_members', 'devices'], (side) => side.groups.memberGroups())
+    : q.groups.memberGroups();
   const [subscriptions, assignments, edges, memberGroups, groups] = await Promise.all([
-    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), q.groups.memberGroups(), q.devices.allByAnswer(),
+    q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), members, q.devices.allByAnswer(),
   ]);
   const devices: KeyedDevice[] = [];
   for (const g of groups) for (const key of g.keys) devices.push({ key, disabled: g.disabled, retired: g.retired });

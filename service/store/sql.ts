@@ -65,6 +65,18 @@ export interface SqlTx extends SqlConn {
    * a NOTIFY inside the transaction).
    */
   changed(ids: readonly string[], kind?: ChangeKind, opts?: { distinct?: boolean }): void;
+  /**
+   * Runs read-only queries (fn) on a second connection that sees exactly
+   * what this transaction sees at the call, side by side with the
+   * transaction's own next statements, so that the database can use another
+   * core for them (PostgreSQL: an exported snapshot, see store/postgres/
+   * alongside.ts). `tables`: the tables fn reads; when this transaction has
+   * written any of them (a second connection would not see its own
+   * uncommitted rows), or there is no second connection to have, fn runs on
+   * the transaction itself, after its queued statements. Absent: SQLite
+   * (one connection), and transactions not serialised.
+   */
+  alongside?<T>(tables: readonly string[], fn: (c: SqlConn) => Promise<T>): Promise<T>;
 }
 
 /**

@@ -56,6 +56,12 @@ export type Aggregates = ReturnType<typeof bindAggregates>;
 export interface TxStore extends Aggregates {
   /** Devices whose entitlement changed: told to onChanged listeners after commit, not at all after a rollback. */
   changed(ids: readonly string[], kind?: ChangeKind, opts?: { distinct?: boolean }): void;
+  /**
+   * Reads (fn, over the tables named) on a second connection sharing this
+   * transaction's snapshot, side by side with its next statements; on the
+   * transaction itself where that cannot be (SqlTx.alongside).
+   */
+  alongside<T>(tables: readonly string[], fn: (q: Aggregates) => Promise<T>): Promise<T>;
 }
 
 export interface Store extends Aggregates {
@@ -70,7 +76,14 @@ export interface Store extends Aggregates {
 export function createStore(db: SqlDatabase): Store {
   return {
     ...bindAggregates(db),
-    transaction: (fn, opts) => db.transaction((tx) => fn({ ...bindAggregates(tx), changed: (ids, kind, o) => tx.changed(ids, kind, o) }), opts),
+    transaction: (fn, opts) => db.transaction((tx) => {
+      const own = bindAggregates(tx);
+      return fn({
+        ...own,
+        changed: (ids, kind, o) => tx.changed(ids, kind, o),
+        alongside: (tables, read) => (tx.alongside ? tx.alongside(tables, (c) => read(bindAggregates(c))) : read(own)),
+      });
+    }, opts),
     onChanged: (fn) => db.onChanged(fn),
     ping: async () => { await db.get('SELECT 1 AS one'); },
     close: () => db.close(),

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { DevlicError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/log.ts';
 import { ChangedIds, type ChangeKind, type Changed, type SqlConn, type SqlDatabase, type SqlTx, type SqlValue, type TxOptions } from '../sql.ts';
+import { mayWrite, readAlongside } from './alongside.ts';
 import { ChangeListener, CHANNEL } from './listen.ts';
 import { migratePostgres } from './migrations.ts';
 import { encodeChanges } from './payload.ts';
@@ -50,10 +51,11 @@ type Queryable = Pick<pg.Pool, 'query'>;
  * that runs queries side by side (Promise.all) has them queued here, in
  * order, not inside pg (which deprecates queueing on a busy client).
  */
-function conn(q: () => Queryable, guard: () => void, serial = false): SqlConn {
+function conn(q: () => Queryable, guard: () => void, serial = false, seen?: (sql: string) => void): SqlConn {
   let tail: Promise<unknown> = Promise.resolve();
   const send = async (sql: string, params: readonly SqlValue[] = []) => {
     guard();
+    seen?.(sql);
     const query = { text: toPostgres(sql, params), values: params as SqlValue[] };
     if (!serial) return q().query(query);
     const next = tail.then(() => q().query(query));
@@ -92,6 +94,11 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   });
   // An idle client that loses its server emits here; unhandled it would end the process.
   pool.on('error', (err) => log?.warn({ err: err.message }, 'idle database connection lost'));
+  // The second connection of the write-lock holder's reads side by side (alongside.ts): one is enough, as
+  // only the transaction holding the write lock uses it, and apart from the pool it never waits for a
+  // connection the lock's waiters hold.
+  const side = new pg.Pool({ ...config, application_name: 'devlic-server-reads', max: 1, keepAlive: true, idleTimeoutMillis: 60_000 });
+  side.on('error', (err) => log?.warn({ err: err.message }, 'idle database connection lost'));
 
   const listeners: ((ids: Changed, kind: ChangeKind) => void)[] = [];
   const emit = (ids: Changed, kind: ChangeKind) => {
@@ -125,6 +132,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   } catch (e) {
     await listener.close();
     await pool.end().catch(() => {});
+    await side.end().catch(() => {});
     if (e instanceof DevlicError) throw e;
     throw new DevlicError('CONFIG_INVALID', `cannot use the PostgreSQL database at ${redactUrl(url)}: ${(e as Error).message}`);
   }
@@ -156,12 +164,20 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
         const txGuard = () => {
           if (!state.open) throw new DevlicError('INTERNAL', 'a transaction\'s tx was used after the transaction ended');
         };
+        // The text of each statement that may have written, for alongside reads (alongside.ts): a few distinct texts per transaction.
+        const writes = new Set<string>();
+        const own = conn(() => client, txGuard, true, (sql) => {
+          if (mayWrite(sql)) writes.add(sql);
+        });
         const tx: SqlTx = {
-          ...conn(() => client, txGuard, true),
+          ...own,
           changed(more, kind = 'entitlement', opts = {}) {
             txGuard();
             ids.add(more, kind, opts.distinct);
           },
+          // Only under the write lock: what makes the shared snapshot hold every committed admin change.
+          alongside: txOpts.serialised === false ? undefined
+            : (tables, fn) => readAlongside({ tx: own, side, wrap: (c) => conn(() => c, txGuard, true), writes }, tables, fn),
         };
         const result = await inTx.run(state, () => fn(tx));
         const changes = [...ids.entries()];
@@ -194,6 +210,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       closed = true;
       await listener.close();
       await pool.end();
+      await side.end();
     },
   };
 }

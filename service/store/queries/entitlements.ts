@@ -3,6 +3,7 @@
 // signed-token cache the issuer keeps in the same rows.
 import type { SqlConn, SqlValue } from '../sql.ts';
 import type { EntitlementReason } from '../../../shared/schemas/common.ts';
+import { textArrayLiteral } from '../postgres/text-array.ts';
 
 export interface EntitlementState {
   device_id: string; seq: number; status: string; reason: string; product_sku: string | null; subscription_id: string | null; group_id: string | null;
@@ -45,6 +46,11 @@ function* chunks<T>(rows: readonly T[], size: number): Generator<readonly T[]> {
  */
 function arr(values: readonly (string | number | null)[]): SqlValue {
   return values as unknown as SqlValue;
+}
+
+/** Device ids as one text[] parameter, the literal built in one pass where it can be (store/postgres/text-array.ts). */
+function idArray(ids: readonly string[]): SqlValue {
+  return textArrayLiteral(ids) ?? arr(ids);
 }
 
 /** Moves merged by their new answer (the old one does not matter to a PostgreSQL write), in first-seen order. */
@@ -114,10 +120,10 @@ export function entitlementQueries(c: SqlConn) {
       const upsert = 'ON CONFLICT (status, reason) DO UPDATE SET n = entitlement_counts.n + excluded.n';
       if (c.dialect === 'postgres') {
         for (const { to, ids } of byNewAnswer(inserts)) {
-          for (const part of chunks(ids, BULK)) await c.run(`${insert} SELECT v, 1, ?, ?, ?, ?, ?, ? FROM unnest(?::text[]) AS v`, [...values(to), arr(part)]);
+          for (const part of chunks(ids, BULK)) await c.run(`${insert} SELECT v, 1, ?, ?, ?, ?, ?, ? FROM unnest(?::text[]) AS v`, [...values(to), idArray(part)]);
         }
         for (const { to, ids } of byNewAnswer(updates)) {
-          for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values(to), arr(part)]);
+          for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values(to), idArray(part)]);
         }
         if (counted.length) {
           await c.run(`INSERT INTO entitlement_counts (status, reason, n) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) ${upsert}`,
