@@ -113,7 +113,7 @@ export function createBaseApp(opts: BaseAppOptions) {
   // Metrics: latency of long-polls would measure the wait, not the service, so they are counted but not timed.
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    opts.metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    opts.metrics.countRequest(req.method, route, reply.statusCode);
     if (!(req.query as any)?.wait) opts.metrics.latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
     done();
   });
