@@ -4,7 +4,8 @@
 // one assign wakes them all, and each gets a freshly signed token. Printed
 // per run: answers p50/p99, and the service process's CPU (all its threads:
 // event loop, signing workers, GC) from the assign until the last device has
-// its answer, divided by the devices woken. That window also holds the
+// its answer, divided by the devices woken, and the event loop's share (the
+// main thread alone: the part no signing thread can take over). That window also holds the
 // assign's own transaction and recompute and each device's re-armed
 // long-poll, as in production.
 // Same-run pairs: with DEVLIC_BENCH_COMPARE=DIR (another checkout of the
@@ -30,6 +31,13 @@ const COMPARE = process.env.DEVLIC_BENCH_COMPARE ? resolve(process.env.DEVLIC_BE
 const PROFILE = process.env.DEVLIC_BENCH_PROFILE ? resolve(process.env.DEVLIC_BENCH_PROFILE) : null;
 const [BACKEND] = benchBackends('sqlite');
 const WORKERS = Math.max(2, Math.ceil(N / 9000));
+
+/** CPU seconds of a process's main thread alone (the event loop; its task id is the pid): Linux /proc. */
+function mainThreadSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 
 /** `devlic-server serve` from the checkout at `root` (this one or the baseline's). */
 async function startAt(root: string, dataDir: string, database: string | null, profDir: string | null) {
@@ -69,11 +77,13 @@ async function run(label: string, root: string, round: number) {
     // Let the opening's last requests settle, so the CPU counted is the wake's.
     await new Promise((r) => setTimeout(r, 1000));
     const cpu0 = cpuSeconds(svc.proc.pid!);
+    const main0 = mainThreadSeconds(svc.proc.pid!);
     const assignedAt = Date.now();
     await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: seeded.groupName });
     const assignMs = Date.now() - assignedAt;
     await waitFor('all answered', () => fleet.progress().answered >= held, 180_000, 5).catch(() => {});
     const cpu1 = cpuSeconds(svc.proc.pid!);
+    const main1 = mainThreadSeconds(svc.proc.pid!);
     const wallS = (Date.now() - assignedAt) / 1000;
     const endedAt = performance.now();
     const { answers } = await fleet.answers();
@@ -95,6 +105,7 @@ async function run(label: string, root: string, round: number) {
       code: label, round, load: +load.toFixed(1), devices: lat.length, 'wrong (must be 0)': answers.filter(([, l]) => l !== 1).length,
       'assign ms': assignMs, 'p50 ms': percentile(lat, 50), 'p99 ms': percentile(lat, 99), 'max ms': lat.at(-1),
       'service CPU s': +(cpu1 - cpu0).toFixed(2), 'CPU µs per device': Math.round(((cpu1 - cpu0) * 1e6) / Math.max(1, lat.length)),
+      'event loop µs per device': Math.round(((main1 - main0) * 1e6) / Math.max(1, lat.length)),
     };
   } finally {
     if (svc.proc.exitCode === null) await svc.stop();
