@@ -18,6 +18,7 @@ import type { ServiceKeys } from '../keys.ts';
 import type { DeviceAuthenticator } from './device-auth.ts';
 import type { Waiters } from './waiters.ts';
 import { longPollSocketTimeoutMs } from './connection-limits.ts';
+import { waitQueryCompiler } from './wait-query.ts';
 
 /** Told to a long-poll refused because the service holds as many as it may. */
 const BUSY_RETRY_AFTER_SECONDS = 15;
@@ -68,6 +69,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       }
       done();
     },
+    // The agents' plain `?wait=N` (or none) without TypeBox's walk; anything else is validated by TypeBox as everywhere.
+    validatorCompiler: waitQueryCompiler(deps.maxWaitSeconds),
     schema: {
       tags: ['device'], security: [{ device: [] }],
       querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: deps.maxWaitSeconds })) }, { additionalProperties: false }),
