@@ -10,6 +10,7 @@ import { DevlicError, type ErrorCode } from '../../shared/errors.ts';
 import { API } from '../../shared/api.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Metrics } from './metrics.ts';
+import { lazyRequestLogger } from './request-logger.ts';
 import { API_HEADERS, withApiSecurityHeaders } from './security-headers.ts';
 import type { ServerTimeouts } from './connection-limits.ts';
 import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from '../../shared/schemas/common.ts';
@@ -55,6 +56,8 @@ export function createBaseApp(opts: BaseAppOptions) {
     loggerInstance: opts.logger,
     // Per-request log lines would dominate the journal (agents long-poll); metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
+    // So almost no request logs: its child logger is made only when a line is written (request-logger.ts).
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: opts.bodyLimit,
     return503OnClosing: true,
     // Errors raised before routing (e.g. a URL that is not valid percent-encoding) get the same error shape.
@@ -113,7 +116,7 @@ export function createBaseApp(opts: BaseAppOptions) {
   // Metrics: latency of long-polls would measure the wait, not the service, so they are counted but not timed.
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    opts.metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    opts.metrics.countRequest(req.method, route, reply.statusCode);
     if (!(req.query as any)?.wait) opts.metrics.latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
     done();
   });

@@ -18,6 +18,7 @@ import type { ServiceKeys } from '../keys.ts';
 import type { DeviceAuthenticator } from './device-auth.ts';
 import type { Waiters } from './waiters.ts';
 import { longPollSocketTimeoutMs } from './connection-limits.ts';
+import { waitQueryCompiler } from './wait-query.ts';
 
 /** Told to a long-poll refused because the service holds as many as it may. */
 const BUSY_RETRY_AFTER_SECONDS = 15;
@@ -68,6 +69,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       }
       done();
     },
+    // The agents' plain `?wait=N` (or none) without TypeBox's walk; anything else is validated by TypeBox as everywhere.
+    validatorCompiler: waitQueryCompiler(deps.maxWaitSeconds),
     schema: {
       tags: ['device'], security: [{ device: [] }],
       querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: deps.maxWaitSeconds })) }, { additionalProperties: false }),
@@ -93,11 +96,13 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
   });
 
   /** The full path: authentication (a token not seen before), a read, a long-poll, a token to sign. */
-  async function entitlement(req: FastifyRequest<{ Querystring: { wait?: number } }>, reply: FastifyReply): Promise<Issued | undefined> {
+  async function entitlement(req: FastifyRequest<{ Querystring: { wait?: number } }>, reply: FastifyReply): Promise<undefined> {
     const startedAt = nowSeconds();
     const deviceId = await deps.auth.authenticate(req.headers.authorization, startedAt);
     const inm = req.headers['if-none-match'];
     let seq = await deps.issuer.currentSeq(deviceId, nowSeconds());
+    /** The token, once read: after a wake by a change, read with the row instead of a second read for the seq. */
+    let cur: Issued | null | undefined;
     if (seq !== null && inm === `"${seq}"` && req.query.wait) {
       const waitMs = req.query.wait * 1000;
       let cancel = () => {};
@@ -111,7 +116,17 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
         const end = await held;
         // A newer wait of the same device took this one's place: this connection is most likely a dead one.
         if (end === 'replaced') reply.header('Connection', 'close');
-        seq = await deps.issuer.currentSeq(deviceId, nowSeconds());
+        const now = nowSeconds();
+        const known = deps.issuer.cachedSeq(deviceId, now);
+        // Woken by a change, the seq is no longer cached: read the row once
+        // (current() signs only when its stored token cannot be served, as
+        // currentSeq would have said) and answer 304 if its seq is still the one held.
+        if (known === undefined) {
+          cur = await deps.issuer.current(deviceId, now);
+          seq = cur ? cur.seq : null;
+        } else {
+          seq = known;
+        }
       }
     }
     if (seq !== null && inm === `"${seq}"`) {
@@ -119,14 +134,17 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
       return undefined;
     }
-    const cur = await deps.issuer.current(deviceId, nowSeconds());
+    if (cur === undefined) cur = await deps.issuer.current(deviceId, nowSeconds());
     if (!cur) {
       // Gone while the request waited (merged into another id): say so as a fresh request would (DEVICE_MERGED).
       await deps.auth.authenticate(req.headers.authorization, startedAt);
       throw new DevlicError('UNAUTHENTICATED', 'unknown device; enroll it again');
     }
-    reply.header('ETag', `"${cur.seq}"`).header('Cache-Control', 'no-store');
-    return cur;
+    // The body written as EntitlementResponse's serializer writes it ({"token":…,"seq":…}, a string
+    // with a JSON content type skips the serializer): a wake of thousands of devices answers each without a schema walk.
+    reply.header('ETag', `"${cur.seq}"`).header('Cache-Control', 'no-store').header('Content-Type', 'application/json; charset=utf-8')
+      .send(`{"token":${JSON.stringify(cur.token)},"seq":${cur.seq}}`);
+    return undefined;
   }
 
   app.post(API.status, {

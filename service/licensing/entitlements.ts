@@ -80,7 +80,7 @@ const SIGN_CHUNK = 500;
 /**
  * Hands out each device's current token. Signing requests that arrive
  * together (one assign wakes thousands of long-polls at once) are signed in
- * batches of SIGN_CHUNK, each stored in one transaction: one disk sync per
+ * batches of SIGN_CHUNK, each stored by one statement: one disk sync per
  * batch instead of one per device, which is what keeps propagation to a large
  * group under a second.
  */
@@ -180,10 +180,11 @@ export class EntitlementIssuer {
       // Stores only over the exact row state that was signed (seq and signing
       // time): a row recomputed, re-signed or first signed by another batch
       // meanwhile is left alone, so one seq never gets two different tokens.
-      // One statement for the batch on PostgreSQL, one transaction on SQLite.
+      // One statement for the batch on either backend, atomic on its own: no
+      // transaction (on PostgreSQL, no BEGIN and COMMIT round trips), and not
+      // serialised with admin changes: the store is conditional on each row's exact signed state.
       const rows = [...signed].map(([deviceId, t]) => ({ deviceId, ...t }));
-      // Not serialised with admin changes (TxOptions): the store is conditional on each row's exact signed state.
-      const stored = await this.store.transaction((tx) => tx.entitlements.storeTokens(rows), { serialised: false });
+      const stored = await this.store.entitlements.storeTokens(rows);
       for (const id of stored) { const t = signed.get(id)!; this.signedSeq.set(id, { seq: t.seq, iat: t.iat }); }
       for (const p of batch) {
         const t = signed.get(p.deviceId);
