@@ -12,6 +12,8 @@
 //                      up to this; a hold cut by the network (proxy, NAT) sends it back to the longest
 //                      that worked, learned per server in longpoll-hold.json (agent/sync/hold.ts).
 //                      Set it to waitSeconds (or lower) for a fixed hold of waitSeconds.
+//   waitGrowAfterSeconds 600: holds of one length must have ended normally this long in a row
+//                      before the next longer one is tried (55 s to 300 s in about 45 minutes)
 //   requestTimeoutSeconds 15: connect/response timeout on top of the long-poll wait
 //   maxResponseBytes   65536: larger answers are refused
 //   refreshSchedule    "*/15 * * * *": safety-net sync (also renews a token past refreshAfter)
@@ -42,6 +44,7 @@ export const AgentConfig = Type.Object({
   allowInsecureHttp: Type.Boolean(),
   waitSeconds: Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS }),
   maxWaitSeconds: Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS }),
+  waitGrowAfterSeconds: Type.Integer({ minimum: 1, maximum: 7 * 86400 }),
   requestTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 300 }),
   maxResponseBytes: Type.Integer({ minimum: 1024, maximum: 1_048_576 }),
   refreshSchedule: Schedule,
@@ -73,6 +76,7 @@ export function defaults(): AgentConfig {
     allowInsecureHttp: false,
     waitSeconds: 55,
     maxWaitSeconds: MAX_WAIT_SECONDS,
+    waitGrowAfterSeconds: 600,
     requestTimeoutSeconds: 15,
     maxResponseBytes: 64 * 1024,
     refreshSchedule: '*/15 * * * *',

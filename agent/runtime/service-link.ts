@@ -73,7 +73,7 @@ export class ServiceLink {
     const ctx = { paths, identity, store, api: this.api, clock, log };
     const origin = this.http.base.origin;
     const poller = new Poller({
-      waitSeconds: cfg.waitSeconds, maxWaitSeconds: cfg.maxWaitSeconds, log,
+      waitSeconds: cfg.waitSeconds, maxWaitSeconds: cfg.maxWaitSeconds, growAfterSeconds: cfg.waitGrowAfterSeconds, log,
       sync: (o) => syncOnce(ctx, o),
       onOutcome: (o) => this.o.onSync(o),
       setNextSync: (at) => store.setNextSync(at),

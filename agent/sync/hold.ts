@@ -5,9 +5,13 @@
 // of them an hour at no cost to propagation (the service answers at once on a
 // change). What limits the hold is the network: a proxy or NAT gateway that
 // cuts idle connections. So the agent starts at `waitSeconds`, lengthens the
-// hold one step after each hold that ended normally, up to `maxWaitSeconds`,
-// and when a held request is cut it goes back to the longest hold that worked
-// and does not try the cut length again for a day (the ceiling).
+// hold one step once holds of the current length have ended normally for
+// STABLE_MS in a row (a hold proven over a while, not by one lucky request;
+// and an agent whose requests keep failing never grows), up to
+// `maxWaitSeconds`, and when a held request is cut it goes back to the
+// longest hold that worked and does not try the cut length again for a day
+// (the ceiling). From 55 s to 300 s that takes about 45 minutes, once per
+// server: what was learned is kept across restarts.
 //
 // Telling a cut by the network from an outage: a cut that comes after the
 // longest hold that worked (or, for a silent drop, only at the agent's own
@@ -29,12 +33,16 @@ export const HOLD_SLACK_MS = 2000;
 export const MIN_HELD_MS = 2000;
 /** A hold found too long is tried again after this (networks change). */
 export const CEILING_TTL_MS = 24 * 3600_000;
+/** Holds of one length must end normally for this long in a row before the next is tried (default). */
+export const STABLE_MS = 10 * 60_000;
 
 export interface HoldConfig {
   /** `waitSeconds`: the first and shortest hold (0: no long-poll at all). */
   min: number;
   /** `maxWaitSeconds`: the longest; at or below `min` the hold is fixed at `min`. */
   max: number;
+  /** `waitGrowAfterSeconds` in ms (default STABLE_MS). */
+  stableMs?: number;
 }
 
 /** What is kept across restarts (per server). */
@@ -51,6 +59,8 @@ export interface HoldState extends Learned {
   current: number;
   /** Cuts in a row not put down to the hold's length yet. */
   cuts: number;
+  /** When the current run of holds that ended normally at `current` began (ms); null: none yet. */
+  stableSince: number | null;
 }
 
 export type HoldEvent =
@@ -83,13 +93,13 @@ export function ladder(cfg: HoldConfig): number[] {
 
 /** The state to start with, from what was learned before (clamped to the current config). */
 export function initialHold(cfg: HoldConfig, learned: Learned | null): HoldState {
-  const fresh: HoldState = { current: cfg.min, good: cfg.min, ceiling: null, ceilingAt: null, cuts: 0 };
+  const fresh: HoldState = { current: cfg.min, good: cfg.min, ceiling: null, ceilingAt: null, cuts: 0, stableSince: null };
   if (!adaptive(cfg) || !learned) return fresh;
   const steps = ladder(cfg);
   // A value from another ladder (config changed) falls to the step at or below it.
   const good = atOrBelow(steps, learned.good);
   const ceiling = learned.ceiling !== null && learned.ceiling > good ? learned.ceiling : null;
-  return { current: good, good, ceiling, ceilingAt: ceiling === null ? null : learned.ceilingAt, cuts: 0 };
+  return { current: good, good, ceiling, ceilingAt: ceiling === null ? null : learned.ceilingAt, cuts: 0, stableSince: null };
 }
 
 export function nextHold(s: HoldState, e: HoldEvent, cfg: HoldConfig): HoldState {
@@ -102,10 +112,14 @@ export function nextHold(s: HoldState, e: HoldEvent, cfg: HoldConfig): HoldState
       let { ceiling, ceilingAt } = s;
       if (ceilingAt !== null && e.atMs - ceilingAt >= CEILING_TTL_MS) ceiling = ceilingAt = null;
       const good = Math.max(s.good, atOrBelow(steps, e.seconds));
-      // Grow from the hold just proven, one step, staying below the ceiling.
-      const up = steps.find((x) => x > Math.max(s.current, good));
-      const current = up !== undefined && (ceiling === null || up < ceiling) ? up : Math.max(s.current, good);
-      return { current, good, ceiling, ceilingAt, cuts: 0 };
+      const base = Math.max(s.current, good);
+      const stableSince = s.stableSince ?? e.atMs - e.seconds * 1000;
+      // Proven long enough: one step longer, staying below the ceiling; the new length proves itself anew.
+      const up = steps.find((x) => x > base);
+      if (e.atMs - stableSince >= (cfg.stableMs ?? STABLE_MS) && up !== undefined && (ceiling === null || up < ceiling)) {
+        return { current: up, good, ceiling, ceilingAt, cuts: 0, stableSince: null };
+      }
+      return { current: base, good, ceiling, ceilingAt, cuts: 0, stableSince };
     }
     case 'refused': {
       if (e.seconds <= cfg.min) return s;
@@ -114,7 +128,8 @@ export function nextHold(s: HoldState, e: HoldEvent, cfg: HoldConfig): HoldState
     case 'cut': {
       if (e.elapsedMs < MIN_HELD_MS) return s;
       const pastGood = e.elapsedMs >= s.good * 1000 - HOLD_SLACK_MS;
-      if (!pastGood && s.cuts === 0) return { ...s, cuts: 1 };
+      // Not put down to the hold yet, but the run of normal holds is broken.
+      if (!pastGood && s.cuts === 0) return { ...s, cuts: 1, stableSince: null };
       return learnTooLong(s, steps, e.seconds, Math.min(e.seconds, e.elapsedMs / 1000), e.atMs);
     }
   }
@@ -128,7 +143,7 @@ export function nextHold(s: HoldState, e: HoldEvent, cfg: HoldConfig): HoldState
 function learnTooLong(s: HoldState, steps: number[], seconds: number, limit: number, atMs: number): HoldState {
   const good = s.good < limit ? s.good : below(steps, limit);
   const ceiling = Math.min(s.ceiling ?? Infinity, Math.max(seconds, good + 1));
-  return { current: good, good, ceiling, ceilingAt: atMs, cuts: 0 };
+  return { current: good, good, ceiling, ceilingAt: atMs, cuts: 0, stableSince: null };
 }
 
 /** The longest step strictly below `x`, or the shortest. */

@@ -35,6 +35,8 @@ export class Poller {
     onOutcome: (o: SyncOutcome) => Promise<void>; setNextSync: (atMs: number | null) => void;
     /** The longest hold to grow to (adaptive hold, hold.ts); absent or ≤ waitSeconds: fixed at waitSeconds. */
     maxWaitSeconds?: number;
+    /** How long holds must end normally in a row before a longer one is tried (hold.ts STABLE_MS). */
+    growAfterSeconds?: number;
     /** What was learned about this server's hold before (longpoll-hold.json). */
     learned?: Learned | null;
     /** Called when what was learned changes (to keep it across restarts). */
@@ -42,7 +44,10 @@ export class Poller {
   }) {
     this.sync = opts.sync;
     const backoff = opts.backoff ?? new Backoff({ baseMs: 1000, maxMs: 5 * 60_000 });
-    this.holdCfg = { min: opts.waitSeconds, max: opts.maxWaitSeconds ?? opts.waitSeconds };
+    this.holdCfg = {
+      min: opts.waitSeconds, max: opts.maxWaitSeconds ?? opts.waitSeconds,
+      ...(opts.growAfterSeconds ? { stableMs: opts.growAfterSeconds * 1000 } : {}),
+    };
     this.hold = initialHold(this.holdCfg, opts.learned ?? null);
     this.onLearned = opts.onLearned ?? (() => undefined);
     // waitSeconds is set from the hold before each round (the machine reads it then).
