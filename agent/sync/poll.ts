@@ -75,8 +75,8 @@ export class Poller {
     this.hold = nextHold(before, e, this.holdCfg);
     this.cfg.waitSeconds = this.hold.current;
     if (this.hold.good !== before.good || this.hold.ceiling !== before.ceiling) {
-      const level = e.type === 'held' ? 'debug' : 'info';
-      this.log[level]({ holdSeconds: this.hold.current, goodSeconds: this.hold.good, ceilingSeconds: this.hold.ceiling, after: e.type }, 'long-poll hold adjusted');
+      // A few times per server (each longer hold, each cut): worth an info line.
+      this.log.info({ holdSeconds: this.hold.current, goodSeconds: this.hold.good, ceilingSeconds: this.hold.ceiling, after: e.type }, 'long-poll hold adjusted');
       try {
         this.onLearned(learnedOf(this.hold));
       } catch (err) {
