@@ -7,12 +7,16 @@
 // tries 10 s, goes back to 5 s and keeps it (learned in longpoll-hold.json,
 // also across a restart), and an assign still reaches its enforcer at once.
 // Needs HAProxy (skipped loudly without, a failure under DEVLIC_REQUIRE_REAL_APPS=1).
+// Then a middlebox that drops a held request silently (the fault proxy
+// holds the answer past the agent's own deadline): an agent that had learned
+// 20 s steps its hold down and gets changes again once the path is clear.
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { haproxyMissing, replica, skipWithoutHaproxy, startHaproxy, type HaproxyProcess } from '../helpers/haproxy.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { startLab, TestAgent, type Lab } from './helpers/agent.ts';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.ts';
 
 const skip = skipWithoutHaproxy('the adaptive long-poll hold behind HAProxy');
 const CUT_S = 8;
@@ -84,5 +88,41 @@ function longPolls(lb: HaproxyProcess): { wait: number; status: number }[] {
     await agent.start();
     await waitFor('a long-poll after the restart', () => longPolls(lb!).length > beforeRestart, 30_000, 100);
     expect(longPolls(lb)[beforeRestart]).toEqual({ wait: 5, status: 304 });
+  }, 240_000);
+});
+
+describe('the long-poll hold after a silent drop', () => {
+  let lab: Lab | undefined;
+  let proxy: FaultProxy | undefined;
+  let agent: TestAgent | undefined;
+  afterAll(async () => {
+    await agent?.stop();
+    await proxy?.close();
+    await lab?.svc.stop();
+  }, 60_000);
+
+  it('an agent that had learned 20 s is cut at its own deadline, steps down, and changes arrive again', async () => {
+    lab = await startLab();
+    proxy = await startFaultProxy(lab.svc.url);
+    agent = new TestAgent('hold-drop');
+    const r = await agent.enroll(proxy.url, await lab.enrollToken());
+    expect(r.code, r.stderr).toBe(0);
+    agent.configure({ waitSeconds: 2, maxWaitSeconds: 20, requestTimeoutSeconds: 2 });
+    const holdFile = join(agent.dataDir, 'longpoll-hold.json');
+    const server = new URL(proxy.url).origin;
+    writeFileSync(holdFile, JSON.stringify({ server, good: 20, ceiling: null, ceilingAt: null }), { mode: 0o600 });
+    await agent.start();
+    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 30_000);
+    // The long-poll in flight passes; the next one is never answered in time (20 s hold + 2 s deadline).
+    await proxy.setFault({ kind: 'hold', ms: 60_000 });
+    const learned = await waitFor('the agent to step its hold down after the silent drop', () => {
+      const j = JSON.parse(readFileSync(holdFile, 'utf8'));
+      return j.good < 20 ? j : null;
+    }, 90_000, 100);
+    // One step below the hold that was lost, and that hold is not tried again for a day.
+    expect(learned).toMatchObject({ server, good: 15, ceiling: 20 });
+    await proxy.setFault({ kind: 'pass' });
+    await lab.assign();
+    await agent.waitMode('full', 'ASSIGNED', 60_000);
   }, 240_000);
 });
