@@ -7,7 +7,13 @@
 //   server             none: `enroll --server URL` records it in identity.json
 //   caFile             none: system roots (when set, the ONLY roots trusted for the server)
 //   allowInsecureHttp  false: plain http:// only to loopback
-//   waitSeconds        55: long-poll hold time asked of the service (0 = plain polling)
+//   waitSeconds        55: long-poll hold asked of the service at first, and the shortest (0 = plain polling)
+//   maxWaitSeconds     300: the agent lengthens its hold step by step after holds that ended normally,
+//                      up to this; a hold cut by the network (proxy, NAT) sends it back to the longest
+//                      that worked, learned per server in longpoll-hold.json (agent/sync/hold.ts).
+//                      Set it to waitSeconds (or lower) for a fixed hold of waitSeconds.
+//   waitGrowAfterSeconds 600: holds of one length must have ended normally this long in a row
+//                      before the next longer one is tried (55 s to 300 s in about 45 minutes)
 //   requestTimeoutSeconds 15: connect/response timeout on top of the long-poll wait
 //   maxResponseBytes   65536: larger answers are refused
 //   refreshSchedule    "*/15 * * * *": safety-net sync (also renews a token past refreshAfter)
@@ -37,6 +43,8 @@ export const AgentConfig = Type.Object({
   caFile: Type.Optional(Type.String({ minLength: 1 })),
   allowInsecureHttp: Type.Boolean(),
   waitSeconds: Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS }),
+  maxWaitSeconds: Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS }),
+  waitGrowAfterSeconds: Type.Integer({ minimum: 1, maximum: 7 * 86400 }),
   requestTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 300 }),
   maxResponseBytes: Type.Integer({ minimum: 1024, maximum: 1_048_576 }),
   refreshSchedule: Schedule,
@@ -67,6 +75,8 @@ export function defaults(): AgentConfig {
     dataDir: defaultDataDir(),
     allowInsecureHttp: false,
     waitSeconds: 55,
+    maxWaitSeconds: MAX_WAIT_SECONDS,
+    waitGrowAfterSeconds: 600,
     requestTimeoutSeconds: 15,
     maxResponseBytes: 64 * 1024,
     refreshSchedule: '*/15 * * * *',
@@ -105,6 +115,8 @@ export interface AgentPaths {
   watermark: string;
   /** Per-person user-entitlement watermarks (issue 16). */
   userWatermarks: string;
+  /** The long-poll hold learned per server (agent/store/hold-file.ts). */
+  longPollHold: string;
   socket: string;
 }
 
@@ -116,6 +128,7 @@ export function agentPaths(dataDir: string): AgentPaths {
     deviceKey: join(dataDir, 'device-key.pem'),
     watermark: join(dataDir, 'watermark.json'),
     userWatermarks: join(dataDir, 'user-watermarks.json'),
+    longPollHold: join(dataDir, 'longpoll-hold.json'),
     // Windows has no Unix sockets in a directory; a named pipe per data dir.
     socket: process.platform === 'win32'
       ? `\\\\.\\pipe\\devlic-agent-${Buffer.from(dataDir).toString('hex').slice(0, 40)}`

@@ -27,6 +27,10 @@
 // (bench/thread-sample.ts).
 // --config JSON adds settings to the agent's agent.json (e.g. to switch one
 // periodic job off and see what it costs).
+// --learned-hold S starts the agent as one that has already learned, on
+// an earlier run, that holds of S seconds work against this server (it writes
+// longpoll-hold.json: agent/sync/hold.ts): the steady state of the adaptive
+// long-poll hold, which a fresh agent reaches only after about 45 minutes.
 // --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
@@ -49,7 +53,7 @@ import { describe, sample } from './thread-sample.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' }, 'learned-hold': { type: 'string' } } });
 const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
@@ -106,6 +110,9 @@ async function main() {
     env: { ...process.env, DEVLIC_FAKE_IDENTITY_FILE: ident }, stdio: 'inherit',
   });
   await new Promise((r) => enroll.once('exit', r));
+  if (args['learned-hold']) {
+    writeFileSync(join(dataDir, 'longpoll-hold.json'), JSON.stringify({ server: new URL(svc.url).origin, good: Number(args['learned-hold']), ceiling: null, ceilingAt: null }), { mode: 0o600 });
+  }
 
   // The agent as in production: no test hooks in its environment.
   const env: NodeJS.ProcessEnv = { ...process.env, DEVLIC_LOG_LEVEL: 'info' };

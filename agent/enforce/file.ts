@@ -8,7 +8,7 @@
 // no directory or symlink on the way that a non-root user or group could
 // change (see host/safe-path.ts); an existing file that is not root's own, or a
 // symlink or FIFO at the target, is replaced, never followed.
-import { promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import Type from 'typebox';
 import type { ApplyResult, CheckResult, EnforcementTarget, Enforcer, UserMode, VerifyResult } from './types.ts';
@@ -16,6 +16,7 @@ import { modeFileDrift, observeFile, sortedUserModes } from './drift.ts';
 import { errorText, readRegular, writeSafeFile } from '../host/fsutil.ts';
 import { assertSafeDir, UnsafePathError } from '../host/safe-path.ts';
 import { AbsPath, defineEnforcer } from './descriptor.ts';
+import { remember, unchangedSince, type Memo } from './stat-memo.ts';
 
 export const FileConfig = Type.Object({
   name: Type.Literal('file'),
@@ -39,11 +40,13 @@ export interface AppModeFile {
 
 export function createFileEnforcer(
   config: FileConfig,
-  ctx: { dataDir: string; now?: () => Date },
+  ctx: { dataDir: string; now?: () => Date; /** Tests only: stat-memo.ts FRESH_MS. */ freshMs?: number },
 ): Enforcer {
   const name = 'file';
   const path = config.path ?? join(ctx.dataDir, 'app-mode.json');
   const now = ctx.now ?? (() => new Date());
+  // The last verify's read that found the file in sync (stat-memo.ts: why a stat cannot hide a change).
+  let memo: Memo | null = null;
 
   return {
     name,
@@ -76,12 +79,21 @@ export function createFileEnforcer(
 
     async verify(target: EnforcementTarget): Promise<VerifyResult> {
       const users = [...new Set(target.users)].sort();
+      const userModes = sortedUserModes(target);
+      const want = { mode: target.mode, reason: target.reason, users, ...(userModes ? { userModes } : {}) };
+      const wantKey = JSON.stringify(want);
+      // Taken before the read: a change between the two makes the next stat differ (never the other way round).
+      const st = lstatOrNull(path);
+      const nowMs = Date.now();
+      if (unchangedSince(memo, st, wantKey, nowMs)) return { enforcer: name, drift: [], unchanged: true };
+      memo = null;
       try {
         // The path is read without following a symlink at it; an unsafe
         // folder on the way is apply()'s to refuse and report.
         const cur = observeFile(await readRegular(path));
-        const userModes = sortedUserModes(target);
-        return { enforcer: name, drift: modeFileDrift(cur, { mode: target.mode, reason: target.reason, users, ...(userModes ? { userModes } : {}) }, FILE_MODE, myUid()) };
+        const drift = modeFileDrift(cur, want, FILE_MODE, myUid());
+        if (drift.length === 0 && st) memo = remember(st, wantKey, nowMs, ctx.freshMs);
+        return { enforcer: name, drift };
       } catch (e) {
         return { enforcer: name, drift: [`mode file unreadable: ${errorText(e)}`] };
       }
@@ -114,6 +126,15 @@ export function createFileEnforcer(
       }
     },
   };
+}
+
+/** The path's own stat (a symlink's, not its target's), or null when it cannot be had (the read then says why). */
+function lstatOrNull(path: string): BigIntStats | null {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch {
+    return null;
+  }
 }
 
 /** The agent's uid, whose files count as its own; undefined on Windows (no uids). */

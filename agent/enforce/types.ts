@@ -53,6 +53,8 @@ export interface VerifyResult {
   enforcer: string;
   /** What differs from the wanted state, one short phrase each; empty: in sync. */
   drift: string[];
+  /** In sync without a read: nothing about the file changed since the last read found it so (stat-memo.ts). */
+  unchanged?: boolean;
 }
 
 export interface Enforcer {

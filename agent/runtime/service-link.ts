@@ -15,6 +15,7 @@ import { syncOnce, type SyncOutcome } from '../sync/sync.ts';
 import { Poller } from '../sync/poll.ts';
 import { UserSync } from '../sync/user-sync.ts';
 import { signInNames } from '../decision/evaluate-users.ts';
+import { readLearnedHold, writeLearnedHold } from '../store/hold-file.ts';
 
 export interface ServiceLinkOptions {
   cfg: AgentConfig;
@@ -70,16 +71,22 @@ export class ServiceLink {
       return;
     }
     const ctx = { paths, identity, store, api: this.api, clock, log };
-    this.userSync = new UserSync({
-      api: this.api, identity, store, paths, clock, log, waitSeconds: cfg.waitSeconds,
-      onChange: this.o.onUserLicence,
-    });
-    this.userSync.setUsers(signInNames(this.o.signedIn()).names);
-    this.poller = new Poller({
-      waitSeconds: cfg.waitSeconds, log,
+    const origin = this.http.base.origin;
+    const poller = new Poller({
+      waitSeconds: cfg.waitSeconds, maxWaitSeconds: cfg.maxWaitSeconds, growAfterSeconds: cfg.waitGrowAfterSeconds, log,
       sync: (o) => syncOnce(ctx, o),
       onOutcome: (o) => this.o.onSync(o),
       setNextSync: (at) => store.setNextSync(at),
+      learned: readLearnedHold(paths.longPollHold, origin),
+      onLearned: (l) => writeLearnedHold(paths.longPollHold, origin, l),
     });
+    this.poller = poller;
+    // The per-person long-polls hold as long as the device's has been seen to last on this network.
+    this.userSync = new UserSync({
+      api: this.api, identity, store, paths, clock, log, waitSeconds: cfg.waitSeconds,
+      holdSeconds: () => poller.provenHoldSeconds(),
+      onChange: this.o.onUserLicence,
+    });
+    this.userSync.setUsers(signInNames(this.o.signedIn()).names);
   }
 }

@@ -10,6 +10,7 @@ import { Backoff } from '../../shared/backoff.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { SyncOutcome } from './sync.ts';
 import { initialPollState, next, type PollConfig, type PollEvent, type PollState } from './poll-machine.ts';
+import { holdEventOf, initialHold, learnedOf, nextHold, type HoldConfig, type HoldState, type Learned } from './hold.ts';
 
 export type SyncFn = (o: { waitSeconds: number; conditional: boolean; signal: AbortSignal }) => Promise<SyncOutcome>;
 
@@ -25,17 +26,63 @@ export class Poller {
   private inflight: AbortController | null = null;
   private sleepCancel: (() => void) | null = null;
   private waiters: ((o: SyncOutcome | null) => void)[] = [];
+  private readonly holdCfg: HoldConfig;
+  private hold: HoldState;
+  private readonly onLearned: (l: Learned) => void;
 
   constructor(opts: {
     sync: SyncFn; waitSeconds: number; log: Logger; backoff?: Backoff;
     onOutcome: (o: SyncOutcome) => Promise<void>; setNextSync: (atMs: number | null) => void;
+    /** The longest hold to grow to (adaptive hold, hold.ts); absent or ≤ waitSeconds: fixed at waitSeconds. */
+    maxWaitSeconds?: number;
+    /** How long holds must end normally in a row before a longer one is tried (hold.ts STABLE_MS). */
+    growAfterSeconds?: number;
+    /** What was learned about this server's hold before (longpoll-hold.json). */
+    learned?: Learned | null;
+    /** Called when what was learned changes (to keep it across restarts). */
+    onLearned?: (l: Learned) => void;
   }) {
     this.sync = opts.sync;
     const backoff = opts.backoff ?? new Backoff({ baseMs: 1000, maxMs: 5 * 60_000 });
-    this.cfg = { waitSeconds: opts.waitSeconds, backoffDelay: (n, retryAfterMs) => backoff.delay(n, retryAfterMs) };
+    this.holdCfg = {
+      min: opts.waitSeconds, max: opts.maxWaitSeconds ?? opts.waitSeconds,
+      ...(opts.growAfterSeconds ? { stableMs: opts.growAfterSeconds * 1000 } : {}),
+    };
+    this.hold = initialHold(this.holdCfg, opts.learned ?? null);
+    this.onLearned = opts.onLearned ?? (() => undefined);
+    // waitSeconds is set from the hold before each round (the machine reads it then).
+    this.cfg = { waitSeconds: this.hold.current, backoffDelay: (n, retryAfterMs) => backoff.delay(n, retryAfterMs) };
     this.log = opts.log;
     this.onOutcome = opts.onOutcome;
     this.setNextSync = opts.setNextSync;
+  }
+
+  /** The longest hold this server's network was seen to keep (for the per-user long-polls). */
+  provenHoldSeconds(): number {
+    return this.hold.good;
+  }
+
+  /** The hold the next long-poll asks for (status, tests). */
+  nextHoldSeconds(): number {
+    return this.hold.current;
+  }
+
+  /** Feeds the hold machine what a round's outcome says about its hold; saves what it learned. */
+  private learn(o: SyncOutcome, seconds: number, elapsedMs: number): void {
+    const e = holdEventOf(o, seconds, elapsedMs, Date.now());
+    if (!e) return;
+    const before = this.hold;
+    this.hold = nextHold(before, e, this.holdCfg);
+    this.cfg.waitSeconds = this.hold.current;
+    if (this.hold.good !== before.good || this.hold.ceiling !== before.ceiling) {
+      // A few times per server (each longer hold, each cut): worth an info line.
+      this.log.info({ holdSeconds: this.hold.current, goodSeconds: this.hold.good, ceilingSeconds: this.hold.ceiling, after: e.type }, 'long-poll hold adjusted');
+      try {
+        this.onLearned(learnedOf(this.hold));
+      } catch (err) {
+        this.log.warn({ err }, 'could not keep the learned long-poll hold');
+      }
+    }
   }
 
   /** Feeds the machine one event and carries out its side effects; returns the step. */
@@ -113,6 +160,7 @@ export class Poller {
         this.log.error({ err: e }, 'sync step failed');
       }
       this.inflight = null;
+      this.learn(outcome, req.waitSeconds, Date.now() - started);
       this.step({ type: 'answered' });
       const waiters = this.waiters.splice(0);
       try {

@@ -25,6 +25,8 @@ export interface UserSyncOptions {
   clock: Clock;
   log: Logger;
   waitSeconds: number;
+  /** The hold to ask for when known to work (the device's learned hold, hold.ts); else waitSeconds. */
+  holdSeconds?: () => number;
   /** A person's stored token or online state changed: decide again. */
   onChange: (user: string) => void;
 }
@@ -70,7 +72,7 @@ export class UserSync {
       try {
         const held = this.o.store.getUserEntitlement(user);
         const seq = !first && held && held.deviceId === this.o.identity.deviceId ? held.seq : undefined;
-        const a = await this.o.api.userEntitlement(user, { seq, waitSeconds: this.o.waitSeconds, signal });
+        const a = await this.o.api.userEntitlement(user, { seq, waitSeconds: this.o.holdSeconds?.() ?? this.o.waitSeconds, signal });
         if (signal.aborted) return;
         await this.accept(user, a.token);
         first = false;

@@ -85,15 +85,20 @@ export const BACKEND = 'devlic_replicas';
  * Resolves once the frontend accepts connections and every server has been
  * checked UP (waitUp: false skips that, for tests that start with a dead one).
  */
-export async function startHaproxy(opts: { servers: HaproxyServer[]; options?: Partial<HaproxyOptions>; waitUp?: boolean }): Promise<HaproxyProcess> {
+export async function startHaproxy(opts: {
+  servers: HaproxyServer[]; options?: Partial<HaproxyOptions>; waitUp?: boolean;
+  /** Changes the rendered text before HAProxy gets it (e.g. a middlebox's short timeouts that render refuses). */
+  transform?: (config: string) => string;
+}): Promise<HaproxyProcess> {
   if (haproxyMissing) throw new Error(haproxyMissing);
   const dir = tempDir('haproxy');
   const port = await freePort();
   const statsSocket = join(dir, 'admin.sock');
-  const config = renderHaproxyConfig({
+  const rendered = renderHaproxyConfig({
     ...HAPROXY_DEFAULTS, bind: `127.0.0.1:${port}`, tlsCertFile: null, statsSocket, log: 'stdout format raw local0',
     system: false, replicaMaxConnections: 1000, ...opts.options, servers: opts.servers,
   });
+  const config = opts.transform ? opts.transform(rendered) : rendered;
   const configFile = join(dir, 'haproxy.cfg');
   writeFileSync(configFile, config, { mode: 0o600 });
   const proc = spawn(HAPROXY, ['-db', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
