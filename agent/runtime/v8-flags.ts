@@ -38,6 +38,28 @@ export const STARTUP_GC_AFTER_MS = 60_000;
 export function applyAgentV8Flags(): void {
   for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag);
   scheduleStartupGc(STARTUP_GC_AFTER_MS);
+  forgetUnitMallocTunables(process.env);
+}
+
+/**
+ * glibc's malloc settings the systemd unit gives the agent
+ * (installer/platforms/systemd.ts; Node ignores NODE_OPTIONS in the single
+ * executable, but its C library reads this at start): freed memory above
+ * 128 KiB goes back to the system instead of staying with the process, large
+ * blocks are mapped (and unmapped) on their own, and the agent's few threads
+ * share one malloc arena. About 1-2 MB less RSS in an idle agent
+ * (bench/README.md, issue 18 part 5).
+ */
+export const AGENT_MALLOC_TUNABLES = 'glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=1';
+
+/**
+ * glibc has read the unit's tunables by the time any JavaScript runs; the
+ * hooks and LibreOffice the agent starts should not inherit them (one arena
+ * would slow a busy program down). A value an administrator set
+ * differently (`systemctl edit`) is theirs and stays.
+ */
+export function forgetUnitMallocTunables(env: NodeJS.ProcessEnv): void {
+  if (env.GLIBC_TUNABLES === AGENT_MALLOC_TUNABLES) delete env.GLIBC_TUNABLES;
 }
 
 /**
