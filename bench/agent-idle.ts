@@ -31,6 +31,8 @@
 // an earlier run, that holds of S seconds work against this server (it writes
 // longpoll-hold.json: agent/sync/hold.ts): the steady state of the adaptive
 // long-poll hold, which a fresh agent reaches only after about 45 minutes.
+// --agent-env NAME=VALUE (repeatable) sets that variable for the agent only,
+// as a service unit's Environment= line would (glibc's malloc tunables).
 // --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
@@ -53,7 +55,7 @@ import { describe, sample } from './thread-sample.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' }, 'learned-hold': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' }, 'learned-hold': { type: 'string' }, 'agent-env': { type: 'string', multiple: true } } });
 const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
@@ -118,6 +120,14 @@ async function main() {
   const env: NodeJS.ProcessEnv = { ...process.env, DEVLIC_LOG_LEVEL: 'info' };
   delete env.DEVLIC_FAKE_NOW_FILE;
   delete env.DEVLIC_FAKE_IDENTITY_FILE;
+  // --agent-env K=V: what a service unit's Environment= would give the agent
+  // (e.g. glibc's malloc tunables, which the single executable's libc reads
+  // although Node ignores NODE_OPTIONS there); the bare node does not get it.
+  for (const kv of args['agent-env'] ?? []) {
+    const i = kv.indexOf('=');
+    if (i < 1) throw new Error(`--agent-env wants NAME=VALUE, got ${kv}`);
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
   let out = '';
   const flags = args['node-flags'] ? args['node-flags'].split(/\s+/).filter(Boolean) : [];
   const heapOut = join(dir, 'heap');
@@ -188,7 +198,7 @@ process.on('SIGUSR2', () => {
   }
   const row = (name: string, rss: number, idle: number, total: number) =>
     `${name.padEnd(14)} ${(rss / 1024).toFixed(1).padStart(8)} MB ${idle.toFixed(0).padStart(8)} ms ${total.toFixed(0).padStart(10)} ms`;
-  console.log(`agent run as ${args.executable ? `the single executable ${args.executable}` : args['release-bundle'] ? `the release bundle${args.heap ? ' (unminified)' : ''} on a copy of the pinned Node` : args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}`);
+  console.log(`agent run as ${args.executable ? `the single executable ${args.executable}` : args['release-bundle'] ? `the release bundle${args.heap ? ' (unminified)' : ''} on a copy of the pinned Node` : args.bundled ? 'one esbuild bundle (as shipped)' : 'TypeScript via type stripping (development)'}${flags.length ? ` with ${flags.join(' ')}` : ''}${args['agent-env']?.length ? `, environment ${args['agent-env'].join(' ')}` : ''}`);
   console.log(`idle period ${idleS} s after ${warmupS} s warm-up; CPU = user+system time from /proc/PID/stat`);
   console.log(`${''.padEnd(14)} ${'RSS'.padStart(11)} ${'idle CPU'.padStart(11)} ${'total CPU'.padStart(13)}`);
   console.log(row('devlic-agent', aRss, a1 - a0, a1));

@@ -23,6 +23,7 @@
 import { build, type Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { isNodeCronShared, patchNodeCron } from './cron-local-time.ts';
 
 export interface BundleOptions {
   repo: string;
@@ -76,7 +77,10 @@ function seaPlugin(repo: string): Plugin {
         const entry = /[\\/](main|agent-entry)\.ts$/.test(args.path) && !rel.split(sep).includes('node_modules');
         let text = await readFile(args.path, 'utf8');
         const meta = text.includes('import.meta.');
-        if (!entry && !meta) return undefined; // esbuild loads it as usual
+        const cron = isNodeCronShared(args.path);
+        if (!entry && !meta && !cron) return undefined; // esbuild loads it as usual
+        // Local time without Intl for tasks without a time zone (cron-local-time.ts).
+        if (cron) text = patchNodeCron(text);
         if (entry) text = stripEntryAwait(text);
         // Dependencies too: node-cron computes a path from import.meta.url when it loads.
         if (meta) text = replaceImportMeta(text, rel.split(sep).join('/'));

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import type { AgentLayout } from '../layout.ts';
 import { SERVER_LAYOUT } from '../layout.ts';
 import type { Command } from '../../shared/run.ts';
+import { AGENT_MALLOC_TUNABLES } from '../../agent/runtime/v8-flags.ts';
 
 export interface AgentUnitOptions {
   layout: Pick<AgentLayout, 'exe' | 'configFile' | 'dataDir'>;
@@ -127,6 +128,9 @@ export function agentUnit(opts: AgentUnitOptions): string {
     '[Service]',
     'Type=simple',
     `ExecStart=${unitPath(exe)} run --config ${unitPath(configFile)}`,
+    // A small daemon's malloc: give freed memory back (the agent drops this
+    // from the environment of what it starts; agent/runtime/v8-flags.ts).
+    `Environment=GLIBC_TUNABLES=${AGENT_MALLOC_TUNABLES}`,
     'Restart=always',
     'RestartSec=5',
     'TimeoutStopSec=30',

@@ -48,3 +48,56 @@ describe('the agent V8 flags (issue 18)', () => {
     expect(JSON.parse(r.stdout)).toEqual({ controlTurboFan: true, agentLiftoff: true, agentTurboFan: false });
   });
 });
+
+// The same flags keep JavaScript on the interpreter and Sparkplug: a function
+// hot enough that V8 would optimize it (the control, in a process without the
+// flags) is neither Maglev nor TurboFan code once the agent's flags are set.
+const jsTiers = `
+import { applyAgentV8Flags } from ${JSON.stringify(pathToFileURL(join(ROOT, 'agent/runtime/v8-flags.ts')).href)};
+if (process.argv[2] === 'agent') applyAgentV8Flags();
+function hot(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s; }
+const arr = Array.from({ length: 1000 }, (_, i) => i);
+for (let i = 0; i < 100000; i++) hot(arr);
+const s = %GetOptimizationStatus(hot);
+console.log(JSON.stringify({ maglev: (s & 32) !== 0, turbofan: (s & 64) !== 0 }));
+`;
+
+// The start-up collection: garbage left by start-up is given back, and the
+// agent's own realm never gets a global gc().
+const startupGc = `
+import { scheduleStartupGc } from ${JSON.stringify(pathToFileURL(join(ROOT, 'agent/runtime/v8-flags.ts')).href)};
+let junk = Array.from({ length: 400000 }, (_, i) => ({ i, s: 'x' + i }));
+junk.length = 0;
+junk = null;
+const before = process.memoryUsage().heapTotal;
+scheduleStartupGc(10);
+const t = setInterval(() => {}, 1000);
+setTimeout(() => {
+  clearInterval(t);
+  console.log(JSON.stringify({ globalGc: typeof globalThis.gc, shrunkMb: Math.round((before - process.memoryUsage().heapTotal) / 1048576) }));
+}, 500);
+`;
+
+describe('the agent V8 settings for JavaScript and the heap (issue 18)', () => {
+  it('keep hot JavaScript off Maglev and TurboFan, which V8 would otherwise use', () => {
+    const file = join(tempDir('v8-flags'), 'js.mjs');
+    writeFileSync(file, jsTiers);
+    const run = (mode: string) => {
+      const r = spawnSync(NODE, ['--allow-natives-syntax', file, mode], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as { maglev: boolean; turbofan: boolean };
+    };
+    expect(run('control')).toEqual({ maglev: false, turbofan: true });
+    expect(run('agent')).toEqual({ maglev: false, turbofan: false });
+  });
+
+  it('collect the start-up garbage once, without a global gc()', () => {
+    const file = join(tempDir('v8-flags'), 'gc.mjs');
+    writeFileSync(file, startupGc);
+    const r = spawnSync(NODE, [file], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { globalGc: string; shrunkMb: number };
+    expect(out.globalGc).toBe('undefined');
+    expect(out.shrunkMb).toBeGreaterThanOrEqual(10);
+  });
+});

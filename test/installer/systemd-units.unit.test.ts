@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { agentLayout } from '../../installer/layout.ts';
 import { agentInstallLines, agentUnit, serverAddressLines, serverUnit } from '../../installer/platforms/systemd.ts';
 import { allowedCalls, expand, parseSyscallGroups } from '../helpers/syscall-filter.ts';
+import { AGENT_MALLOC_TUNABLES, forgetUnitMallocTunables } from '../../agent/runtime/v8-flags.ts';
 
 describe('serverAddressLines', () => {
   it('allows only an address-literal server (IPv4, IPv6, localhost)', () => {
@@ -76,5 +77,20 @@ describe('the syscall-filter helper (how sandbox-run.test.ts applies a unit\'s f
     expect([...allowedCalls(unit, groups)].sort()).toEqual(['execve', 'exit', 'read', 'write']);
     expect(() => allowedCalls('SystemCallFilter=~@b', groups)).toThrow(/no SystemCallFilter= allow list/);
     expect(() => allowedCalls('NoFilter=1', groups)).toThrow(/no SystemCallFilter= allow list/);
+  });
+});
+
+describe('the agent unit\'s malloc settings (issue 18)', () => {
+  it('sets glibc\'s tunables for the agent only, and the agent keeps them from what it starts', () => {
+    const line = `Environment=GLIBC_TUNABLES=${AGENT_MALLOC_TUNABLES}`;
+    expect(agentUnit({ layout: agentLayout('linux') }).split('\n')).toContain(line);
+    expect(serverUnit()).not.toContain('GLIBC_TUNABLES');
+    const env: NodeJS.ProcessEnv = { GLIBC_TUNABLES: AGENT_MALLOC_TUNABLES, PATH: '/usr/bin' };
+    forgetUnitMallocTunables(env);
+    expect(env).toEqual({ PATH: '/usr/bin' });
+    // An administrator's own value (systemctl edit) is left alone.
+    const own: NodeJS.ProcessEnv = { GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' };
+    forgetUnitMallocTunables(own);
+    expect(own).toEqual({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' });
   });
 });
