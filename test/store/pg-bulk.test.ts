@@ -9,11 +9,11 @@
 // statement only) against a plain per-device read.
 import { afterEach, expect, it } from 'vitest';
 import { openPostgres, type PostgresDatabase } from '../../service/store/postgres/open.ts';
-import { entitlementQueries, type EntitlementAnswer, type EntitlementMove } from '../../service/store/queries/entitlements.ts';
+import { entitlementQueries } from '../../service/store/queries/entitlements.ts';
 import { deviceQueries } from '../../service/store/queries/devices.ts';
 import type { SqlConn } from '../../service/store/sql.ts';
 import { describePostgres } from '../helpers/postgres.ts';
-import { checkTokenStore } from './token-store-check.ts';
+import { checkTokenStore, moves, write } from './token-store-check.ts';
 
 const AT1 = '2026-12-01T00:00:00.000Z';
 const AT2 = '2026-12-01T00:05:00.000Z';
@@ -41,24 +41,6 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
 
   const dump = (c: SqlConn) => c.all('SELECT device_id, seq, status, reason, product_sku, subscription_id, group_id, changed_at, token, token_iat FROM device_entitlements ORDER BY device_id');
 
-  type Write = EntitlementAnswer & { deviceId: string };
-  function write(i: number, licensed: boolean): Write {
-    return licensed
-      ? { deviceId: `dev_${i}`, status: 'licensed', reason: 'LICENSED', product: 'P1', subscription: `s${i % 2}`, group: `g${i % 3}` }
-      : { deviceId: `dev_${i}`, status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP', product: null, subscription: null, group: null };
-  }
-  /** Writes as a recompute's moves: one per old answer (by `from`; null: new rows) and new answer. */
-  function moves(writes: Write[], from: (w: Write) => Write | null): EntitlementMove[] {
-    const out = new Map<string, EntitlementMove & { ids: string[] }>();
-    for (const w of writes) {
-      const f = from(w);
-      const key = JSON.stringify([f?.status, f?.reason, f?.product, f?.subscription, f?.group, w.status, w.reason, w.product, w.subscription, w.group]);
-      let m = out.get(key);
-      if (!m) out.set(key, (m = { from: f && { status: f.status, reason: f.reason }, to: w, ids: [], rows: null }));
-      m.ids.push(w.deviceId);
-    }
-    return [...out.values()];
-  }
 
   it('applyChanges and replaceUsage write the rows the input gives, across the statement size', async () => {
     // 25,000 rows: more than one set-based statement (20,000 rows each) for the largest move. The expected

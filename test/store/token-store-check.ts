@@ -26,14 +26,15 @@ export async function seedTokenFixture(db: SqlDatabase, n: number): Promise<void
   });
 }
 
-type Write = EntitlementAnswer & { deviceId: string };
-function write(i: number, licensed: boolean): Write {
+export type Write = EntitlementAnswer & { deviceId: string };
+/** Device i's answer: licensed (P1, s0/s1, g0-g2 by i) or not in a licensed group. */
+export function write(i: number, licensed: boolean): Write {
   return licensed
     ? { deviceId: `dev_${i}`, status: 'licensed', reason: 'LICENSED', product: 'P1', subscription: `s${i % 2}`, group: `g${i % 3}` }
     : { deviceId: `dev_${i}`, status: 'unlicensed', reason: 'NOT_IN_LICENSED_GROUP', product: null, subscription: null, group: null };
 }
 /** Writes as a recompute's moves: one per old answer (by `from`; null: new rows) and new answer. */
-function moves(writes: Write[], from: (w: Write) => Write | null): EntitlementMove[] {
+export function moves(writes: Write[], from: (w: Write) => Write | null): EntitlementMove[] {
   const out = new Map<string, EntitlementMove & { ids: string[] }>();
   for (const w of writes) {
     const f = from(w);
