@@ -85,6 +85,16 @@ export const BACKEND = 'devlic_replicas';
  * Resolves once the frontend accepts connections and every server has been
  * checked UP (waitUp: false skips that, for tests that start with a dead one).
  */
+/**
+ * The last check's result from the stats CSV's check_status. HAProxy puts
+ * "* " before it while the next check is running ("* L7OK"): that is the
+ * same last result, so the prefix is dropped (a test reading it mid-check
+ * failed once in CI on exactly that).
+ */
+export function checkStatusOf(field: string | undefined): string {
+  return (field ?? '').replace(/^\* /, '');
+}
+
 export async function startHaproxy(opts: {
   servers: HaproxyServer[]; options?: Partial<HaproxyOptions>; waitUp?: boolean;
   /** Changes the rendered text before HAProxy gets it (e.g. a middlebox's short timeouts that render refuses). */
@@ -125,7 +135,7 @@ export async function startHaproxy(opts: {
     const cols = header.replace(/^# /, '').split(',');
     const at = (k: string) => cols.indexOf(k);
     return rows.map((r) => r.split(',')).filter((f) => f[at('pxname')] === BACKEND && !['FRONTEND', 'BACKEND'].includes(f[at('svname')]))
-      .map((f) => ({ name: f[at('svname')], status: f[at('status')], checkStatus: f[at('check_status')], current: Number(f[at('scur')]), total: Number(f[at('stot')]) }));
+      .map((f) => ({ name: f[at('svname')], status: f[at('status')], checkStatus: checkStatusOf(f[at('check_status')]), current: Number(f[at('scur')]), total: Number(f[at('stot')]) }));
   };
   const server = async (name: string) => {
     const s = (await servers()).find((x) => x.name === name);
