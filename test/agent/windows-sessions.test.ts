@@ -12,8 +12,8 @@ import { calls, clearCalls, fakeExe, tempDir } from '../enforce/helpers.ts';
 
 it('runs powershell.exe with the fixed arguments and reads every session it lists', async () => {
   const dir = tempDir();
-  const ps = fakeExe(dir, 'powershell.exe', 'fake-powershell.mjs');
-  writeFileSync(join(dir, 'sessions.json'), JSON.stringify([
+  const ps = fakeExe(dir, 'powershell.exe', 'fake-printing-tool.mjs');
+  writeFileSync(join(dir, 'stdout.txt'), JSON.stringify([
     { user: 'alice', domain: 'CORP', session: 1, since: '2026-12-03T08:00:00.0000000Z' },
     { user: 'bob', domain: 'CORP', session: 2, since: '2026-12-03T08:05:00.0000000Z' },
   ]));
@@ -24,8 +24,8 @@ it('runs powershell.exe with the fixed arguments and reads every session it list
 
 it('a failing PowerShell is an error that says what failed', async () => {
   const dir = tempDir();
-  const ps = fakeExe(dir, 'powershell.exe', 'fake-powershell.mjs');
-  writeFileSync(join(dir, 'fail'), '');
+  const ps = fakeExe(dir, 'powershell.exe', 'fake-printing-tool.mjs');
+  writeFileSync(join(dir, 'fail'), 'Get-CimInstance : Access denied\n');
   await expect(windowsSessionsSource(ps)()).rejects.toThrow(/listing Windows sessions \(powershell\.exe\) exited with code 1: Get-CimInstance : Access denied/);
   await expect(windowsSessionsSource(join(dir, 'missing.exe'))()).rejects.toThrow(/could not be started/);
 });
@@ -34,11 +34,11 @@ it('runs PowerShell again only when qwinsta\'s output changed, failed, or the la
   const psDir = tempDir();
   const qDir = join(psDir, 'q');
   mkdirSync(qDir);
-  const ps = fakeExe(psDir, 'powershell.exe', 'fake-powershell.mjs');
-  const q = fakeExe(qDir, 'qwinsta.exe', 'fake-qwinsta.mjs');
-  const sessions = (list: { user: string; session: number }[]) => writeFileSync(join(psDir, 'sessions.json'),
+  const ps = fakeExe(psDir, 'powershell.exe', 'fake-printing-tool.mjs');
+  const q = fakeExe(qDir, 'qwinsta.exe', 'fake-printing-tool.mjs');
+  const sessions = (list: { user: string; session: number }[]) => writeFileSync(join(psDir, 'stdout.txt'),
     JSON.stringify(list.map((x) => ({ ...x, domain: 'CORP', since: '2026-12-03T08:00:00.0000000Z' }))));
-  const qwinsta = (text: string) => writeFileSync(join(qDir, 'qwinsta.txt'), text);
+  const qwinsta = (text: string) => writeFileSync(join(qDir, 'stdout.txt'), text);
   let now = 1_000_000;
   const source = windowsSessionsSource(ps, 30_000, { qwinsta: q, fullEveryMs: 300_000, now: () => now });
   const names = async () => (await source()).map((s) => `${s.user}/${s.line}`);
@@ -69,7 +69,7 @@ it('runs PowerShell again only when qwinsta\'s output changed, failed, or the la
   expect(psRuns()).toBe(3);
 
   // qwinsta fails: it cannot vouch for anything, so every poll reads in full.
-  writeFileSync(join(qDir, 'fail'), '');
+  writeFileSync(join(qDir, 'fail'), 'Error 5 getting session names\n');
   now += 15_000;
   await source();
   now += 15_000;
@@ -79,7 +79,7 @@ it('runs PowerShell again only when qwinsta\'s output changed, failed, or the la
 
   // A failed full read is not remembered: the next poll reads in full even with an unchanged mark.
   clearCalls(psDir);
-  writeFileSync(join(psDir, 'fail'), '');
+  writeFileSync(join(psDir, 'fail'), 'Get-CimInstance : Access denied\n');
   qwinsta('changed\n');
   now += 15_000;
   await expect(source()).rejects.toThrow(/powershell\.exe/);
