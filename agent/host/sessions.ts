@@ -105,9 +105,13 @@ export function reconcileSessions(store: Store, current: SignedIn[], nowMs: numb
       store.endSession(s.id, nowMs);
       store.addEvent(nowMs, 'sign-out', null, { user: s.user, line: s.line });
     }
-    const users = [...new Set(current.map((s) => s.user))].sort();
-    return { started, ended: endedRows.map((s) => ({ user: s.user, line: s.line })), users };
+    return { started, ended: endedRows.map((s) => ({ user: s.user, line: s.line })), users: distinctUsers(current) };
   });
+}
+
+/** Who is signed in, once each and sorted, from a list of sessions (several per user on a terminal server). */
+function distinctUsers(sessions: readonly { user: string }[]): string[] {
+  return [...new Set(sessions.map((s) => s.user))].sort();
 }
 
 export class SessionWatcher {
@@ -148,7 +152,7 @@ export class SessionWatcher {
       // An unreadable session list (PowerShell blocked, utmp unreadable) must not keep the agent from
       // starting and applying the mode: until a scan succeeds, the sessions recorded before stand.
       this.log.warn({ err: (e as Error).message }, 'reading signed-in users failed at start; using the sessions recorded before until a read succeeds');
-      this.users = [...new Set(this.store.openSessions().map((x) => x.user))].sort();
+      this.users = distinctUsers(this.store.openSessions());
       first = { started: [], ended: [], users: this.users };
     }
     this.ensureWatch();
