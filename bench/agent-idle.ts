@@ -5,7 +5,7 @@
 // resident memory and CPU time from /proc, and the ratios.
 //
 //   node bench/agent-idle.ts [--idle 20] [--warmup 5] [--bundled] [--node-flags '--max-semi-space-size=1']
-//     [--https]
+//     [--https [--alpn http/1.1]]
 //
 // --bundled runs the agent as the single-executable build will: one esbuild
 // bundle of plain JavaScript (no TypeScript stripping at start-up), which is
@@ -37,7 +37,8 @@
 // --https puts the real HAProxy in front of the service with the shipped TLS
 // bind line (`alpn h2,http/1.1`, a self-signed certificate the agent trusts
 // through caFile): the agent talks HTTPS and HTTP/2 as behind the deployed
-// proxy, instead of plain HTTP on loopback.
+// proxy, instead of plain HTTP on loopback. --alpn http/1.1 (with --https)
+// makes HAProxy offer HTTP/1.1 only: HTTPS to a server without h2.
 // --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
@@ -61,7 +62,7 @@ import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/proc
 import { labOn } from '../test/agent/helpers/agent.ts';
 import { replica, startHaproxy, testCertificate } from '../test/helpers/haproxy.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' }, 'learned-hold': { type: 'string' }, 'agent-env': { type: 'string', multiple: true }, https: { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' }, 'learned-hold': { type: 'string' }, 'agent-env': { type: 'string', multiple: true }, https: { type: 'boolean' }, alpn: { type: 'string' } } });
 const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
@@ -87,7 +88,13 @@ async function main() {
   const lab = await labOn(svc);
   // --https: the service behind HAProxy's TLS and h2, as deployed.
   const cert = args.https ? testCertificate() : null;
-  const lb = cert ? await startHaproxy({ servers: [replica('r1', svc)], options: { tlsCertFile: cert.pem } }) : null;
+  const alpn = args.alpn;
+  if (alpn && !/^[a-z0-9/.,]+$/.test(alpn)) throw new Error(`--alpn wants e.g. http/1.1, got ${alpn}`);
+  const lb = cert ? await startHaproxy({
+    servers: [replica('r1', svc)], options: { tlsCertFile: cert.pem },
+    transform: alpn ? (c) => c.replace('alpn h2,http/1.1', `alpn ${alpn}`) : undefined,
+  }) : null;
+  if (lb && alpn && !lb.config.includes(`alpn ${alpn}`)) throw new Error('HAProxy config has no alpn line to change');
   const serverUrl = lb?.url ?? svc.url;
   await lab.assign();
   const dir = tempDir('bench-agent');
@@ -236,7 +243,7 @@ process.on('SIGUSR2', () => {
   await new Promise((r) => agent.once('exit', r));
   if (lb) {
     const protocols = new Set(lb.output().split('\n').map((l) => l.match(/"[A-Z]+ \S+ (HTTP\/[\d.]+)"$/)?.[1]).filter(Boolean));
-    console.log(`through HAProxy (TLS, alpn h2,http/1.1): the requests it logged were ${[...protocols].join(', ')}`);
+    console.log(`through HAProxy (TLS, alpn ${alpn ?? 'h2,http/1.1'}): the requests it logged were ${[...protocols].join(', ')}`);
     await lb.stop();
   }
   await svc.stop();

@@ -43,6 +43,17 @@ interface ModulePatch {
   onlyUses?: [RegExp, string];
   /** node:assert made lazy: the module may call assert(...) only, never assert.x. */
   lazyAssert?: string;
+  /** Further checks of the original source; returns what is wrong, or null. */
+  verify?: (source: string) => string | null;
+}
+
+/** The names undici's HTTP/2 client destructures from http2.constants must be exactly those written in. */
+export function checkH2Names(source: string): string | null {
+  const m = source.match(/const \{\n {2}constants: \{([^}]*)\}\n\} = http2/);
+  if (!m) return 'no `const { constants: { ... } } = http2`';
+  const names = m[1]!.split(',').map((n) => n.trim()).filter(Boolean).sort();
+  const known = [...H2_NAMES].sort();
+  return names.join() === known.join() ? null : `it takes ${names.join(', ')} from http2.constants, the build writes in ${known.join(', ')}`;
 }
 
 /** The http2.constants undici's HTTP/2 client destructures. */
@@ -114,6 +125,7 @@ const http2 = {
       { anchor: 'const session = http2.connect(client[kUrl], {', replacement: 'const session = http2.connect(client[kUrl], {' },
     ],
     onlyUses: [/\bhttp2\.(?!connect\(client\[kUrl\])/, 'http2 other than http2.connect'],
+    verify: checkH2Names,
     lazyAssert: "const assert = require('node:assert')",
   },
   {
@@ -152,6 +164,8 @@ function once(source: string, anchor: string, path: string): void {
 export function patchLazyBuiltins(source: string, path: string): string {
   const m = lazyBuiltinPatchFor(path);
   if (!m) return source;
+  const wrong = m.verify?.(source);
+  if (wrong) throw new LazyBuiltinPatchError(`${path} changed: ${wrong}; review installer/build/lazy-builtins.ts`);
   let text = source;
   for (const p of m.patches) {
     once(text, p.anchor, path);

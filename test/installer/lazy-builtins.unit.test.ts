@@ -97,6 +97,8 @@ describe('built-ins required where they are first needed (release bundle)', () =
     expect(code(thrown(() => patchLazyBuiltins(twice, file('undici/lib/dispatcher/client-h2.js'))))).toBe('LAZY_BUILTIN_PATCH_MISMATCH');
     const h2Use = read('undici/lib/dispatcher/client-h2.js') + '\nhttp2.getDefaultSettings()';
     expect(thrown(() => patchLazyBuiltins(h2Use, file('undici/lib/dispatcher/client-h2.js')))).toBeInstanceOf(LazyBuiltinPatchError);
+    const moreNames = read('undici/lib/dispatcher/client-h2.js').replace('    HTTP2_HEADER_AUTHORITY,\n', '    HTTP2_HEADER_AUTHORITY,\n    HTTP2_HEADER_TE,\n');
+    expect(code(thrown(() => patchLazyBuiltins(moreNames, file('undici/lib/dispatcher/client-h2.js'))))).toBe('LAZY_BUILTIN_PATCH_MISMATCH');
     const strict = read('undici/lib/api/api-request.js') + '\nassert.strictEqual(1, 1)';
     expect(thrown(() => patchLazyBuiltins(strict, file('undici/lib/api/api-request.js')))).toBeInstanceOf(LazyBuiltinPatchError);
     // Comments may name assert freely.
