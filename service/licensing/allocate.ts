@@ -132,34 +132,6 @@ function indexOf(table: Int32Array | null, map: Map<number, number>, k: number):
   return map.get(k) ?? NO_INDEX;
 }
 
-const AT_BITS = 2 ** 21;
-
-/**
- * The candidates by ord, ties in first-reached order (`at`). Integer ords
- * below 2^32 with fewer than 2^21 candidates sort as one exact double each
- * (ord · 2^21 + at) by the native numeric sort: a comparator called ~1.7
- * million times for 100,000 candidates was a third of a first (cold)
- * allocation. Other ords take the comparator.
- */
-function byOrd(cands: Int32Array, ord: Float64Array, at: Int32Array): Int32Array {
-  const c = cands.length;
-  let sorted = true;
-  let packable = c < AT_BITS;
-  for (let j = 0; j < c; j++) {
-    const o = ord[cands[j]];
-    if (!(o >= 0 && o < 2 ** 32 && Number.isInteger(o))) packable = false;
-    if (j > 0 && o < ord[cands[j - 1]]) sorted = false;
-  }
-  if (sorted) return cands; // members often come in the order they joined
-  if (!packable) return cands.sort((a, b) => ord[a] - ord[b] || at[a] - at[b]);
-  const keys = new Float64Array(c);
-  for (let j = 0; j < c; j++) keys[j] = ord[cands[j]] * AT_BITS + j; // at[cands[j]] === j: candidates are listed in first-reached order
-  keys.sort();
-  const out = new Int32Array(c);
-  for (let j = 0; j < c; j++) out[j] = cands[keys[j] % AT_BITS];
-  return out;
-}
-
 /** A group's members as dense device indexes with their ords (members of no known device dropped). */
 interface MemberChunk { dev: Int32Array; ord: readonly number[] }
 
@@ -325,7 +297,9 @@ export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
       groupsReached.set(groupId, reached);
     }
     use.devicesReached = c;
-    const order = byOrd(candidates.subarray(0, c), candOrd, candAt);
+    // By ord, ties in first-reached order. (Packing integer ords into doubles for the native numeric sort was
+    // tried: no faster than this on candidates that come as runs already in order, one per group.)
+    const order = candidates.subarray(0, c).sort((a, b) => candOrd[a] - candOrd[b] || candAt[a] - candAt[b]);
     const state = subscriptionState(sub, input.now);
     const lost = R_BY_STATE[state];
     let left = 0;

@@ -67,13 +67,10 @@ export async function recompute(q: RecomputeStore, now: number): Promise<Recompu
 
 type Move = Recomputed['moves'][number] & { rows: (number | null)[] | null };
 
-/** The moves' ids in one array, in order (sized once, copied by index). */
+/** The moves' ids in one array, in order: copied by the native concat (a loop of 100,000 copies runs interpreted in a service's first recompute). */
 function flatten(moves: readonly Move[]): string[] {
-  let total = 0;
-  for (const m of moves) total += m.ids.length;
-  const out = new Array<string>(total);
-  let at = 0;
-  for (const m of moves) for (let j = 0; j < m.ids.length; j++) out[at++] = m.ids[j];
+  let out: string[] = [];
+  for (let i = 0; i < moves.length; i += 1000) out = out.concat(...moves.slice(i, i + 1000).map((m) => m.ids));
   return out;
 }
 
