@@ -107,9 +107,9 @@ function keyed(inp: AllocInput, rnd: () => number, sparse: boolean, grouped = fa
   }
   if (rnd() < 0.1) deviceGroups.splice(Math.floor(rnd() * (deviceGroups.length + 1)), 0, { keys: [], disabled: 0, retired: 0 }); // an empty group
   // A membership of a device not in the list gets a key no device has, as a row gone from devices would.
-  // Ords as stored, or now and then halved or past 2^32 (same order and ties): nothing may assume small integers.
+  // Ords as stored, or now and then halved, far apart or past 2^40 (same order and ties): both the counting sort and the comparator's.
   const roll = rnd();
-  const ordOf = roll < 0.1 ? (o: number) => o / 2 : roll < 0.2 ? (o: number) => o + 2 ** 40 : (o: number) => o;
+  const ordOf = roll < 0.1 ? (o: number) => o / 2 : roll < 0.2 ? (o: number) => o * 100_000 : roll < 0.3 ? (o: number) => o + 2 ** 40 : (o: number) => o;
   const memberships = inp.memberships.map((m) => ({ groupId: m.groupId, deviceKey: keys.get(m.deviceId) ?? next + 7, ord: ordOf(m.ord) }));
   if (!grouped) return { ...inp, deviceGroups, memberships };
   // Grouped as a recompute loads them: one entry per group, its members in the order listed.
