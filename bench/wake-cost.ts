@@ -13,7 +13,8 @@
 // runs that code's service and this one's, alternating.
 // Run: node_modules/.bin/node bench/wake-cost.ts
 //   DEVLIC_BENCH_POLLS=5000, DEVLIC_BENCH_ROUNDS=2, DEVLIC_BENCH_DATABASE=sqlite (or postgres),
-//   DEVLIC_BENCH_COMPARE=/tmp/wake-before, DEVLIC_BENCH_PROFILE=DIR (--cpu-prof of each service, summarised)
+//   DEVLIC_BENCH_COMPARE=/tmp/wake-before, DEVLIC_BENCH_PROFILE=DIR (--cpu-prof of each service, summarised;
+//   DEVLIC_BENCH_PROFILE_INTERVAL=100 µs between samples)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -29,6 +30,8 @@ const N = Number(process.env.DEVLIC_BENCH_POLLS ?? 5000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 2);
 const COMPARE = process.env.DEVLIC_BENCH_COMPARE ? resolve(process.env.DEVLIC_BENCH_COMPARE) : null;
 const PROFILE = process.env.DEVLIC_BENCH_PROFILE ? resolve(process.env.DEVLIC_BENCH_PROFILE) : null;
+/** Sampling interval of --cpu-prof (Node's default is 1000 µs: too coarse for a 1-2 s window). */
+const PROFILE_INTERVAL_US = Number(process.env.DEVLIC_BENCH_PROFILE_INTERVAL ?? 100);
 const [BACKEND] = benchBackends('sqlite');
 const WORKERS = Math.max(2, Math.ceil(N / 9000));
 
@@ -44,7 +47,7 @@ async function startAt(root: string, dataDir: string, database: string | null, p
   const port = await freePort();
   const cfg = join(tempDir('wakecfg'), 'server.json');
   writeFileSync(cfg, JSON.stringify({ maxConnections: 19_936, maxLongPolls: Math.min(19_935, Math.max(N, 19_000)) }));
-  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), join(root, 'service', 'main.ts'), 'serve',
+  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`] : []), join(root, 'service', 'main.ts'), 'serve',
     '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfg, ...(database ? ['--database', database] : [])];
   const proc = spawn(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
   let err = '';

@@ -119,7 +119,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
         // Full: answer now, and close, so that a flood's sockets do not stay open either.
         reply.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS)).header('Connection', 'close');
       } else {
-        reply.raw.once('close', () => cancel());
+        // A response closes once: no once() wrapper, and cancel itself as the listener (a no-op once the wait ended).
+        reply.raw.on('close', cancel);
         req.raw.socket?.setTimeout(longPollSocketTimeoutMs(waitMs, deps.idleTimeoutMs));
         const end = await waiting;
         // A newer wait of the same device took this one's place: this connection is most likely a dead one.
