@@ -115,7 +115,7 @@ export class Waiters {
     return ended;
   }
 
-  /** Takes an ended wait out of its device's list and its slot (Wait.end's part). */
+  /** Takes an ended wait out of its device's list and its slot: Wait.end's part, not for callers. */
   remove(w: Wait): void {
     if (w.older) w.older.newer = w.newer;
     else if (w.newer) this.byDevice.set(w.deviceId, w.newer);

@@ -48,7 +48,7 @@ function arr(values: readonly (string | number | null)[]): SqlValue {
   return values as unknown as SqlValue;
 }
 
-/** Device ids as one text[] parameter, the literal built in one pass where it can be (store/postgres/text-array.ts). */
+/** Strings (device ids, tokens) as one text[] parameter, the literal built in one pass where it can be (store/postgres/text-array.ts). */
 function idArray(ids: readonly string[]): SqlValue {
   return textArrayLiteral(ids) ?? arr(ids);
 }
