@@ -139,7 +139,8 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       }
     }
     const raw = held !== undefined && deps.rawAnswers !== false && canWriteRaw(req);
-    if (held?.close && !raw) reply.header('Connection', 'close');
+    // On the reply too: an error answered after the wait (the device merged away meanwhile) closes as before.
+    if (held?.close) reply.header('Connection', 'close');
     if (seq !== null && inm === `"${seq}"`) {
       // No body at all: a `null` body would add Content-Length and stop clients reusing the connection.
       if (raw) writeRaw(reply, 304, held!.close ? { connection: 'close', etag: `"${seq}"` } : { etag: `"${seq}"` });
