@@ -5,6 +5,7 @@
 // resident memory and CPU time from /proc, and the ratios.
 //
 //   node bench/agent-idle.ts [--idle 20] [--warmup 5] [--bundled] [--node-flags '--max-semi-space-size=1']
+//     [--https [--alpn http/1.1]]
 //
 // --bundled runs the agent as the single-executable build will: one esbuild
 // bundle of plain JavaScript (no TypeScript stripping at start-up), which is
@@ -33,6 +34,11 @@
 // long-poll hold, which a fresh agent reaches only after about 45 minutes.
 // --agent-env NAME=VALUE (repeatable) sets that variable for the agent only,
 // as a service unit's Environment= line would (glibc's malloc tunables).
+// --https puts the real HAProxy in front of the service with the shipped TLS
+// bind line (`alpn h2,http/1.1`, a self-signed certificate the agent trusts
+// through caFile): the agent talks HTTPS and HTTP/2 as behind the deployed
+// proxy, instead of plain HTTP on loopback. --alpn http/1.1 (with --https)
+// makes HAProxy offer HTTP/1.1 only: HTTPS to a server without h2.
 // --show-log prints the agent's own log after the figures (what it did when).
 // --breakdown prints where each process's resident memory lies (by mapping,
 // from /proc/PID/smaps: bench/memory-map.ts), after the RSS figures.
@@ -54,8 +60,9 @@ import { printSummary } from './heap-summary.ts';
 import { describe, sample } from './thread-sample.ts';
 import { NODE, ROOT, startService, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { labOn } from '../test/agent/helpers/agent.ts';
+import { replica, startHaproxy, testCertificate } from '../test/helpers/haproxy.ts';
 
-const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' }, 'learned-hold': { type: 'string' }, 'agent-env': { type: 'string', multiple: true } } });
+const { values: args } = parseArgs({ options: { idle: { type: 'string' }, warmup: { type: 'string' }, bundled: { type: 'boolean' }, 'node-flags': { type: 'string' }, executable: { type: 'string' }, breakdown: { type: 'boolean' }, heap: { type: 'boolean' }, 'release-bundle': { type: 'boolean' }, every: { type: 'string' }, 'show-log': { type: 'boolean' }, threads: { type: 'boolean' }, config: { type: 'string' }, 'learned-hold': { type: 'string' }, 'agent-env': { type: 'string', multiple: true }, https: { type: 'boolean' }, alpn: { type: 'string' } } });
 const every = Number(args.every ?? 0);
 if (args.heap) args['release-bundle'] = true;
 const idleS = Number(args.idle ?? 20);
@@ -79,12 +86,22 @@ const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 async function main() {
   const svc = await startService();
   const lab = await labOn(svc);
+  // --https: the service behind HAProxy's TLS and h2, as deployed.
+  const cert = args.https ? testCertificate() : null;
+  const alpn = args.alpn;
+  if (alpn && !/^[a-z0-9/.,]+$/.test(alpn)) throw new Error(`--alpn wants e.g. http/1.1, got ${alpn}`);
+  const lb = cert ? await startHaproxy({
+    servers: [replica('r1', svc)], options: { tlsCertFile: cert.pem },
+    transform: alpn ? (c) => c.replace('alpn h2,http/1.1', `alpn ${alpn}`) : undefined,
+  }) : null;
+  if (lb && alpn && !lb.config.includes(`alpn ${alpn}`)) throw new Error('HAProxy config has no alpn line to change');
+  const serverUrl = lb?.url ?? svc.url;
   await lab.assign();
   const dir = tempDir('bench-agent');
   const dataDir = join(dir, 'data');
   const config = join(dir, 'agent.json');
   const ident = join(dir, 'ident.json');
-  writeFileSync(config, JSON.stringify({ utmpPath: join(dir, 'utmp'), ...(args.config ? JSON.parse(args.config) : {}) }));
+  writeFileSync(config, JSON.stringify({ utmpPath: join(dir, 'utmp'), ...(cert ? { caFile: cert.cert } : {}), ...(args.config ? JSON.parse(args.config) : {}) }));
   writeFileSync(join(dir, 'utmp'), Buffer.alloc(0));
   writeFileSync(ident, JSON.stringify({ machineId: randomBytes(16).toString('hex'), hostname: 'bench' }));
   const common = ['--data-dir', dataDir, '--config', config];
@@ -108,12 +125,12 @@ async function main() {
     chmodSync(agentNode, 0o755);
     copyFileSync(join(ROOT, 'node_modules/better-sqlite3/prebuilds', hostTarget()!.prebuild), join(rel, ADDON));
   }
-  const enroll = spawn(NODE, [entry, 'enroll', '--server', svc.url, '--token', await lab.enrollToken(), ...common], {
+  const enroll = spawn(NODE, [entry, 'enroll', '--server', serverUrl, '--token', await lab.enrollToken(), ...common], {
     env: { ...process.env, DEVLIC_FAKE_IDENTITY_FILE: ident }, stdio: 'inherit',
   });
   await new Promise((r) => enroll.once('exit', r));
   if (args['learned-hold']) {
-    writeFileSync(join(dataDir, 'longpoll-hold.json'), JSON.stringify({ server: new URL(svc.url).origin, good: Number(args['learned-hold']), ceiling: null, ceilingAt: null }), { mode: 0o600 });
+    writeFileSync(join(dataDir, 'longpoll-hold.json'), JSON.stringify({ server: new URL(serverUrl).origin, good: Number(args['learned-hold']), ceiling: null, ceilingAt: null }), { mode: 0o600 });
   }
 
   // The agent as in production: no test hooks in its environment.
@@ -224,6 +241,11 @@ process.on('SIGUSR2', () => {
   agent.kill('SIGTERM');
   bare.kill('SIGTERM');
   await new Promise((r) => agent.once('exit', r));
+  if (lb) {
+    const protocols = new Set(lb.output().split('\n').map((l) => l.match(/"[A-Z]+ \S+ (HTTP\/[\d.]+)"$/)?.[1]).filter(Boolean));
+    console.log(`through HAProxy (TLS, alpn ${alpn ?? 'h2,http/1.1'}): the requests it logged were ${[...protocols].join(', ')}`);
+    await lb.stop();
+  }
   await svc.stop();
 }
 

@@ -6,6 +6,10 @@
 // an OS upgrade restarts the machine and so the agent, which then reports the
 // new version. The test hook is DEVLIC_FAKE_IDENTITY_FILE's `osVersion`
 // (identity.ts), compiled out of release executables with it.
+// Only systeminformation's osinfo module is loaded, not its index: the index
+// evaluates every module of the package (CPU, graphics, network, Wi-Fi,
+// Docker, Bluetooth vendor tables...), which the daemon then keeps for good
+// (bench/README.md, issue 18 part 7).
 import { identitySourceFromEnv, normaliseText, platformIdentity } from './identity.ts';
 
 /** '' when the platform does not say. */
@@ -17,8 +21,8 @@ export function osVersionFromInfo(info: { release?: string | null }): string {
 }
 
 export const platformOsVersion: OsVersionSource = async () => {
-  const { default: si } = await import('systeminformation');
-  return osVersionFromInfo(await si.osInfo());
+  const { osInfo } = await import('systeminformation/lib/osinfo.js');
+  return osVersionFromInfo(await osInfo());
 };
 
 export function osVersionSourceFromEnv(env: NodeJS.ProcessEnv = process.env): OsVersionSource {

@@ -35,8 +35,9 @@ export function utmpSource(path: string): SessionSource {
 
 export function systemUsersSource(): SessionSource {
   return async () => {
-    const { default: si } = await import('systeminformation');
-    const users = await si.users();
+    // Its users module only, not the whole package (see os-version.ts).
+    const { users: readUsers } = await import('systeminformation/lib/users.js');
+    const users = await readUsers();
     return users.filter((u) => u.user).map((u) => {
       const since = Date.parse(`${u.date}T${u.time}`);
       return { user: u.user, line: u.tty || u.ip || 'console', host: u.ip || '', sinceMs: Number.isNaN(since) ? 0 : since };

@@ -20,6 +20,9 @@ import { parseRetryAfter } from '../../shared/backoff.ts';
 import { AgentError } from '../errors.ts';
 import { assertTrustedFile } from '../host/fsutil.ts';
 
+/** http.maxHeaderSize without --max-http-header-size (which the single executable cannot be given). */
+export const NODE_MAX_HEADER_SIZE = 16 * 1024;
+
 const loopback = new BlockList();
 loopback.addSubnet('127.0.0.0', 8, 'ipv4');
 loopback.addAddress('::1', 'ipv6');
@@ -145,6 +148,10 @@ export class HttpClient {
       connect: { timeout: opts.timeoutMs, ...(ca ? { ca } : {}) },
       maxResponseSize: opts.maxResponseBytes,
       keepAliveTimeout: 30_000,
+      // Node's default (http.maxHeaderSize), given here so that undici does not
+      // load node:http just to read it: in the release bundle that require is
+      // lazy (installer/build/lazy-builtins.ts) and node:http is ~3 MB resident.
+      maxHeaderSize: NODE_MAX_HEADER_SIZE,
       // The device long-poll, one user-licence long-poll per signed-in person (issue 16), reports and refreshes.
       connections: 8,
     });

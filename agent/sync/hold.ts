@@ -17,7 +17,10 @@
 // longest hold that worked (or, for a silent drop, only at the agent's own
 // deadline after the hold) is put down to the hold's length at once; one that
 // comes earlier (a service restart in the middle of a hold) only when it
-// happens twice in a row. A cut after less than MIN_HELD_MS (refused
+// happens twice in a row. So does a reset or gateway answer at the very end
+// of the hold that has been working: one is as likely a restart in those
+// seconds as a network that changed, and a wrong guess would cost the device
+// its longer hold for a day; a second one in a row settles it. A cut after less than MIN_HELD_MS (refused
 // connection, a proxy with no server) says nothing about the hold at all.
 // The hold that keeps getting cut steps DOWN below the length at which it was
 // cut, never below `waitSeconds` (the fixed hold the agent always had).
@@ -128,8 +131,11 @@ export function nextHold(s: HoldState, e: HoldEvent, cfg: HoldConfig): HoldState
     case 'cut': {
       if (e.elapsedMs < MIN_HELD_MS) return s;
       const pastGood = e.elapsedMs >= s.good * 1000 - HOLD_SLACK_MS;
+      // Nothing came back until the agent's own deadline: a middlebox dropped it, no restart does that.
+      const silent = e.elapsedMs > e.seconds * 1000 + HOLD_SLACK_MS;
+      const provenHold = e.seconds <= s.good;
       // Not put down to the hold yet, but the run of normal holds is broken.
-      if (!pastGood && s.cuts === 0) return { ...s, cuts: 1, stableSince: null };
+      if ((!pastGood || (provenHold && !silent)) && s.cuts === 0) return { ...s, cuts: 1, stableSince: null };
       return learnTooLong(s, steps, e.seconds, Math.min(e.seconds, e.elapsedMs / 1000), e.atMs);
     }
   }

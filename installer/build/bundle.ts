@@ -20,10 +20,11 @@
 //   so code that reads files beside itself looks beside the executable and,
 //   if they are not shipped there, gets a clean "not found" instead of a
 //   TypeError. Files a program needs should rather be SEA assets (see build.ts).
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { isNodeCronShared, patchNodeCron } from './cron-local-time.ts';
+import { lazyBuiltinPatchFor, patchLazyBuiltins } from './lazy-builtins.ts';
 
 export interface BundleOptions {
   repo: string;
@@ -41,6 +42,8 @@ export interface BundleResult {
   dynamicImports: number;
   /** npm package folders bundled in (relative to the repo), e.g. node_modules/fastify. */
   packages: string[];
+  /** esbuild's metafile (inputs and their bytes in the output): bench/bundle-contents.ts reads it. */
+  metafile: Metafile;
 }
 
 /** What release bundles define (see the header); exported for the test that checks the hooks are gone. */
@@ -78,9 +81,12 @@ function seaPlugin(repo: string): Plugin {
         let text = await readFile(args.path, 'utf8');
         const meta = text.includes('import.meta.');
         const cron = isNodeCronShared(args.path);
-        if (!entry && !meta && !cron) return undefined; // esbuild loads it as usual
+        const lazy = lazyBuiltinPatchFor(args.path) !== undefined;
+        if (!entry && !meta && !cron && !lazy) return undefined; // esbuild loads it as usual
         // Local time without Intl for tasks without a time zone (cron-local-time.ts).
         if (cron) text = patchNodeCron(text);
+        // Built-ins required where they are first needed (lazy-builtins.ts).
+        if (lazy) text = patchLazyBuiltins(text, args.path);
         if (entry) text = stripEntryAwait(text);
         // Dependencies too: node-cron computes a path from import.meta.url when it loads.
         if (meta) text = replaceImportMeta(text, rel.split(sep).join('/'));
@@ -102,7 +108,10 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
     minifyWhitespace: opts.minify ?? true,
     minifyIdentifiers: opts.minify ?? true,
     minifySyntax: true,
-    define: RELEASE_DEFINE,
+    // undici's own switch for bundlers (Node's copy of undici is built with
+    // it): no experimental Milo parser, which only UNDICI_USE_MILO=1 would
+    // turn on; its two WASM builds are ~150 kB of the bundle's source.
+    define: { ...RELEASE_DEFINE, esbuildDetection: 'true' },
     // Stack traces from the field should still point at our sources' names.
     keepNames: true,
     legalComments: 'none',
@@ -114,7 +123,7 @@ export async function bundle(opts: BundleOptions): Promise<BundleResult> {
   // Dynamic imports esbuild could not bundle stay import() calls at run time.
   const dynamicImports = Object.values(result.metafile.inputs)
     .flatMap((i) => i.imports).filter((i) => i.kind === 'dynamic-import' && i.external).length;
-  return { outfile: opts.outfile, bytes: output?.bytes ?? 0, dynamicImports, packages: bundledPackages(Object.keys(result.metafile.inputs)) };
+  return { outfile: opts.outfile, bytes: output?.bytes ?? 0, dynamicImports, packages: bundledPackages(Object.keys(result.metafile.inputs)), metafile: result.metafile };
 }
 
 /** The npm package folders (relative to the repo) that esbuild's inputs came from: the .deb's copyright lists them. */

@@ -9,6 +9,7 @@
 // - disabled and retired devices hold no seat, so the next in line gets it.
 import type { EntitlementReason } from '../../shared/schemas/common.ts';
 import { childrenIndex, descendantsAndSelf } from './graph.ts';
+import { byOrd } from './by-ord.ts';
 
 export interface AllocSubscription { id: string; productSku: string; seats: number; termEnd: number | null; suspended: boolean; ord: number }
 export interface AllocAssignment { subscriptionId: string; groupId: string }
@@ -70,12 +71,25 @@ export function outranks(reason: EntitlementReason, current: EntitlementReason):
 // rules and the result are those of the earlier version, which the tests keep
 // as a reference (test/service/allocate-reference.ts) and compare on random
 // fleets, through both entries.
+//
+// The keyed entry takes the devices as the recompute reads them (groups of
+// keys sharing their flags, no object per device), keeps reasons as small
+// codes and gives each row the index of its answer: a service's first
+// recompute runs this on cold code, where every per-device object, string
+// and closure call of 100,000 costs (bench/README.md, issue 12 seventh pass).
 
 const LICENSED = 1;
 const NO_INDEX = -1;
 
-/** A device by an integer key (a SQLite rowid, a PostgreSQL identity); keys from 0 up to a few times the fleet index a flat table, others a Map. */
-export interface KeyedDevice { key: number; disabled: boolean | number; retired?: boolean | number }
+// Reasons as codes (0: none yet, the device's initial reason applies), and each one's rank among unlicensed reasons.
+const REASON_CODES: readonly EntitlementReason[] = ['NOT_IN_LICENSED_GROUP', 'NOT_IN_LICENSED_GROUP', 'DEVICE_DISABLED', 'DEVICE_RETIRED', 'ASSIGNED',
+  'SEATS_EXHAUSTED', 'SUBSCRIPTION_SUSPENDED', 'SUBSCRIPTION_EXPIRED'];
+const R_NOT_IN = 1, R_DISABLED = 2, R_RETIRED = 3, R_ASSIGNED = 4;
+const R_BY_STATE = { active: 5, suspended: 6, expired: 7 } as const;
+const RANK = Int8Array.from(REASON_CODES, (r) => UNLICENSED_RANK[r] ?? 0);
+
+/** Devices sharing their flags, by integer key (a SQLite rowid, a PostgreSQL identity; keys from 0 up to a few times the fleet index a flat table, others a Map): what a recompute loads (one entry per answer held and flags, its keys an array). */
+export interface KeyedDeviceGroup { keys: readonly number[]; disabled: boolean | number; retired?: boolean | number }
 export interface KeyedMembership { groupId: string; deviceKey: number; ord: number }
 /** A group's memberships as two parallel arrays (what a recompute loads: one row per group, not per membership). */
 export interface KeyedMemberGroup { groupId: string; deviceKeys: readonly number[]; ords: readonly number[] }
@@ -87,70 +101,96 @@ export interface KeyedAllocInput {
   memberships: readonly KeyedMembership[];
   /** More memberships, grouped: the same as listing each in `memberships`. */
   memberGroups?: readonly KeyedMemberGroup[];
-  devices: readonly KeyedDevice[];
+  /** The devices: their rows are the groups' keys in order, group after group (a repeated key: its first row's index, its last row's flags, as a Map would). */
+  deviceGroups: readonly KeyedDeviceGroup[];
 }
 export interface KeyedAllocResult {
-  /** The answer for input.devices[r] at r (a repeated key: the same answer at each of its rows). */
-  byRow: readonly DeviceEntitlement[];
+  /** The distinct answers: equal answers are one object (nobody mutates them), so 100,000 devices are a few. */
+  answers: readonly DeviceEntitlement[];
+  /** For each row of input.deviceGroups, the index of its answer in `answers` (a repeated key: the same at each of its rows). */
+  answerOfRow: Int32Array;
   subscriptions: Map<string, SubscriptionUsage>;
   groupsReached: Map<string, number>;
 }
 
-/** Integer key → dense index: a flat table while the keys are not too sparse, else a Map of small integers (no string hashing either way). */
-function keyIndex(devices: readonly KeyedDevice[]): { get(key: number): number; set(key: number, i: number): void } {
+/** Integer key → dense index: a flat table while the keys are not too sparse (null: use the Map); no string hashing either way. */
+function flatTable(groups: readonly KeyedDeviceGroup[], rows: number): Int32Array | null {
   let max = -1;
-  let flat = true; // only non-negative integers index a table
-  for (const d of devices) {
-    if (d.key > max) max = d.key;
-    if (!(Number.isInteger(d.key) && d.key >= 0)) flat = false;
+  for (const g of groups) {
+    const keys = g.keys;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j];
+      // only non-negative integers index a table
+      if (!(k >= 0 && Number.isInteger(k))) return null;
+      if (k > max) max = k;
+    }
   }
-  if (flat && max < 4 * devices.length + 1024) {
-    const table = new Int32Array(max + 1).fill(NO_INDEX);
-    return {
-      get: (k) => (k >= 0 && k < table.length ? table[k] : NO_INDEX),
-      set: (k, i) => { table[k] = i; },
-    };
-  }
-  const map = new Map<number, number>();
-  return { get: (k) => map.get(k) ?? NO_INDEX, set: (k, i) => { map.set(k, i); } };
+  return max < 4 * rows + 1024 ? new Int32Array(max + 1).fill(NO_INDEX) : null;
 }
+
+function indexOf(table: Int32Array | null, map: Map<number, number>, k: number): number {
+  if (table) return k >= 0 && k < table.length ? table[k] : NO_INDEX;
+  return map.get(k) ?? NO_INDEX;
+}
+
+/** A group's members as dense device indexes with their ords (members of no known device dropped). */
+interface MemberChunk { dev: Int32Array; ord: readonly number[] }
 
 export function allocateSeats(input: AllocInput): AllocResult {
   // String ids interned to keys 0..n-1 in order of first appearance: the keyed allocation's dense indexes are these keys.
   const index = new Map<string, number>();
   const ids: string[] = [];
-  const devices: KeyedDevice[] = input.devices.map((d) => {
+  const deviceGroups: KeyedDeviceGroup[] = input.devices.map((d) => {
     let k = index.get(d.id);
     if (k === undefined) { k = ids.length; index.set(d.id, k); ids.push(d.id); }
-    return { key: k, disabled: d.disabled, retired: d.retired };
+    return { keys: [k], disabled: d.disabled, retired: d.retired };
   });
   const memberships: KeyedMembership[] = [];
   for (const m of input.memberships) {
     const k = index.get(m.deviceId);
     if (k !== undefined) memberships.push({ groupId: m.groupId, deviceKey: k, ord: m.ord });
   }
-  const r = allocateSeatsByKey({ ...input, devices, memberships });
+  const r = allocateSeatsByKey({ ...input, deviceGroups, memberships });
   const answers = new Array<DeviceEntitlement>(ids.length);
-  devices.forEach((d, row) => { answers[d.key] = r.byRow[row]; });
+  deviceGroups.forEach((g, row) => { answers[g.keys[0]] = r.answers[r.answerOfRow[row]]; });
   // A read-only map over the id index built above: a second Map of 100,000 entries cost a fifth of the allocation.
   return { devices: new IndexedAnswers(index, ids, answers), subscriptions: r.subscriptions, groupsReached: r.groupsReached };
 }
 
 export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
-  // Devices: a dense index per key (a repeated key keeps its first index; its last entry's flags win, as a Map would).
-  const index = keyIndex(input.devices);
-  const rowIndex = new Int32Array(input.devices.length);
-  const initialReason: EntitlementReason[] = [];
+  const groupsIn = input.deviceGroups;
+  let rows = 0;
+  for (const g of groupsIn) rows += g.keys.length;
+  // Devices: a dense index per key (a repeated key keeps its first index; its last row's flags give its reason).
+  const table = flatTable(groupsIn, rows);
+  const map = new Map<number, number>();
+  const rowIndex = new Int32Array(rows);
+  const initialReason = new Uint8Array(rows);
   let n = 0;
-  input.devices.forEach((d, row) => {
-    let i = index.get(d.key);
-    if (i === NO_INDEX) { i = n++; index.set(d.key, i); }
-    rowIndex[row] = i;
-    initialReason[i] = d.retired ? 'DEVICE_RETIRED' : d.disabled ? 'DEVICE_DISABLED' : 'NOT_IN_LICENSED_GROUP';
-  });
-  // Out of the seat race: disabled or retired (retired is the reason shown when both apply).
+  let row = 0;
+  for (const g of groupsIn) {
+    const code = g.retired ? R_RETIRED : g.disabled ? R_DISABLED : R_NOT_IN;
+    const keys = g.keys;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j];
+      let i = indexOf(table, map, k);
+      if (i === NO_INDEX) {
+        i = n++;
+        if (table) table[k] = i;
+        else map.set(k, i);
+      }
+      rowIndex[row++] = i;
+      initialReason[i] = code;
+    }
+  }
+  // Out of the seat race: disabled or retired in any of its rows (retired is the reason shown when both apply).
   const out = new Uint8Array(n);
-  input.devices.forEach((d, row) => { if (d.disabled || d.retired) out[rowIndex[row]] = 1; });
+  row = 0;
+  for (const g of groupsIn) {
+    const len = g.keys.length;
+    if (g.disabled || g.retired) for (let j = 0; j < len; j++) out[rowIndex[row + j]] = 1;
+    row += len;
+  }
 
   // Each device's current answer, as codes: status, reason, and indexes of its product, subscription and group (NO_INDEX: null).
   const subs = [...input.subscriptions].sort((a, b) => a.ord - b.ord);
@@ -169,35 +209,42 @@ export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
     return k;
   };
   const status = new Uint8Array(n);
-  const reason: (EntitlementReason | null)[] = new Array(n).fill(null); // null: still initialReason
+  const reason = new Uint8Array(n); // 0: still initialReason
   const product = new Int32Array(n).fill(NO_INDEX);
   const subOf = new Int32Array(n).fill(NO_INDEX);
   const groupAt = new Int32Array(n).fill(NO_INDEX);
   const P = products.length;
   const seated = new Uint8Array(n * P); // device × product: holds a seat of it
 
-  // Memberships per group, devices as indexes (members of no known device are dropped here, once).
-  const membersByGroup = new Map<string, { dev: number[]; ord: number[] }>();
-  const listOf = (groupId: string) => {
-    let list = membersByGroup.get(groupId);
-    if (!list) membersByGroup.set(groupId, (list = { dev: [], ord: [] }));
-    return list;
+  // Memberships per group as chunks of device indexes (members of no known device dropped here, once), in the order given.
+  const membersByGroup = new Map<string, MemberChunk[]>();
+  const addChunk = (groupId: string, chunk: MemberChunk) => {
+    const list = membersByGroup.get(groupId);
+    if (list) list.push(chunk);
+    else membersByGroup.set(groupId, [chunk]);
   };
+  const flat = new Map<string, { dev: number[]; ord: number[] }>();
   for (const m of input.memberships) {
-    const i = index.get(m.deviceKey);
+    const i = indexOf(table, map, m.deviceKey);
     if (i === NO_INDEX) continue;
-    const list = listOf(m.groupId);
+    let list = flat.get(m.groupId);
+    if (!list) flat.set(m.groupId, (list = { dev: [], ord: [] }));
     list.dev.push(i);
     list.ord.push(m.ord);
   }
+  for (const [groupId, list] of flat) addChunk(groupId, { dev: Int32Array.from(list.dev), ord: list.ord });
   for (const g of input.memberGroups ?? []) {
-    const list = listOf(g.groupId);
-    for (let j = 0; j < g.deviceKeys.length; j++) {
-      const i = index.get(g.deviceKeys[j]);
-      if (i === NO_INDEX) continue;
-      list.dev.push(i);
-      list.ord.push(g.ords[j]);
+    const keys = g.deviceKeys;
+    const dev = new Int32Array(keys.length);
+    let kept = 0;
+    for (let j = 0; j < keys.length; j++) {
+      const i = indexOf(table, map, keys[j]);
+      if (i !== NO_INDEX) dev[kept++] = i;
     }
+    if (kept === keys.length) { addChunk(g.groupId, { dev, ord: g.ords }); continue; }
+    const ord: number[] = []; // a plain array like the ords as read: one element kind in the loop below
+    for (let j = 0; j < keys.length; j++) if (indexOf(table, map, keys[j]) !== NO_INDEX) ord.push(g.ords[j]);
+    addChunk(g.groupId, { dev: dev.subarray(0, kept), ord });
   }
 
   const assignmentsBySub = new Map<string, string[]>();
@@ -211,49 +258,52 @@ export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
   const usage = new Map<string, SubscriptionUsage>();
   const groupsReached = new Map<string, number>();
   // Per subscription, the enabled devices it reached but had no seat for.
-  const leftWithoutSeat: number[][] = [];
+  const leftWithoutSeat: Int32Array[] = [];
 
   // Per-subscription scratch, reused: a device is a candidate of subscription k when candStamp[i] === k + 1.
   const candStamp = new Int32Array(n);
   const candOrd = new Float64Array(n);
   const candGroup = new Int32Array(n);
+  const candAt = new Int32Array(n); // its place in first-reached order: breaks ties in ord
   const seenStamp = new Int32Array(n);
+  const candidates = new Int32Array(n);
+  const noSeat = new Int32Array(n);
   let seenRound = 0;
 
-  subs.forEach((sub, k) => {
+  for (let k = 0; k < subs.length; k++) {
+    const sub = subs[k];
     const use: SubscriptionUsage = { seatsUsed: 0, seatsExhausted: 0, devicesReached: 0 };
     usage.set(sub.id, use);
-    const noSeat: number[] = [];
-    leftWithoutSeat.push(noSeat);
     const stamp = k + 1;
     const p = subProduct[k];
-    // Candidates in first-reached order: the order the stable sort below breaks ties in.
-    const candidates: number[] = [];
+    // Candidates in first-reached order: ties in ord keep it.
+    let c = 0;
     for (const groupId of (assignmentsBySub.get(sub.id) ?? []).sort()) {
       const gi = groupOf(groupId);
       let reached = 0;
       seenRound++;
       for (const g of descendantsAndSelf(groupId, input.edges, children)) {
-        const list = membersByGroup.get(g);
-        if (!list) continue;
-        const { dev, ord } = list;
-        for (let j = 0; j < dev.length; j++) {
-          const i = dev[j];
-          if (seenStamp[i] !== seenRound) { seenStamp[i] = seenRound; reached++; }
-          if (candStamp[i] !== stamp) {
-            candStamp[i] = stamp; candOrd[i] = ord[j]; candGroup[i] = gi; candidates.push(i);
-          } else if (ord[j] < candOrd[i]) {
-            candOrd[i] = ord[j]; candGroup[i] = gi;
+        for (const { dev, ord } of membersByGroup.get(g) ?? []) {
+          for (let j = 0; j < dev.length; j++) {
+            const i = dev[j];
+            if (seenStamp[i] !== seenRound) { seenStamp[i] = seenRound; reached++; }
+            if (candStamp[i] !== stamp) {
+              candStamp[i] = stamp; candOrd[i] = ord[j]; candGroup[i] = gi; candAt[i] = c; candidates[c++] = i;
+            } else if (ord[j] < candOrd[i]) {
+              candOrd[i] = ord[j]; candGroup[i] = gi;
+            }
           }
         }
       }
       groupsReached.set(groupId, reached);
     }
-    use.devicesReached = candidates.length;
-    candidates.sort((a, b) => candOrd[a] - candOrd[b]);
+    use.devicesReached = c;
+    const order = byOrd(candidates.subarray(0, c), candOrd, candAt);
     const state = subscriptionState(sub, input.now);
-    const lost = unseatedReason(state);
-    for (const i of candidates) {
+    const lost = R_BY_STATE[state];
+    let left = 0;
+    for (let j = 0; j < c; j++) {
+      const i = order[j];
       if (out[i]) continue;
       if (status[i] === LICENSED && product[i] === p) continue;
       if (seated[i * P + p]) continue;
@@ -261,47 +311,58 @@ export function allocateSeatsByKey(input: KeyedAllocInput): KeyedAllocResult {
         use.seatsUsed++;
         seated[i * P + p] = 1;
         if (status[i] !== LICENSED) {
-          status[i] = LICENSED; reason[i] = 'ASSIGNED'; product[i] = p; subOf[i] = k; groupAt[i] = candGroup[i];
+          status[i] = LICENSED; reason[i] = R_ASSIGNED; product[i] = p; subOf[i] = k; groupAt[i] = candGroup[i];
         }
         continue;
       }
-      if (state === 'active') noSeat.push(i);
+      if (state === 'active') noSeat[left++] = i;
       if (status[i] === LICENSED) continue;
-      if (outranks(lost, reason[i] ?? initialReason[i])) {
+      if (RANK[lost] > RANK[reason[i] || initialReason[i]]) {
         reason[i] = lost; product[i] = p; subOf[i] = k; groupAt[i] = candGroup[i];
       }
     }
-  });
+    leftWithoutSeat.push(noSeat.slice(0, left));
+  }
   // Exhausted: reached by this subscription, no seat from it, and no seat of its product from any other
   // (a device seated later by another subscription of the same product no longer counts).
-  subs.forEach((sub, k) => {
+  for (let k = 0; k < subs.length; k++) {
     const p = subProduct[k];
+    const list = leftWithoutSeat[k];
     let exhausted = 0;
-    for (const i of leftWithoutSeat[k]) if (!seated[i * P + p]) exhausted++;
-    usage.get(sub.id)!.seatsExhausted = exhausted;
-  });
-
-  // The answers as objects; equal answers share one (nobody mutates them), so 100,000 devices are a few objects.
-  const shared = new Map<string, DeviceEntitlement>();
-  const answers: DeviceEntitlement[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = reason[i] ?? initialReason[i];
-    const key = `${status[i]}|${r}|${product[i]}|${subOf[i]}|${groupAt[i]}`;
-    let e = shared.get(key);
-    if (!e) {
-      e = {
-        status: status[i] === LICENSED ? 'licensed' : 'unlicensed', reason: r,
-        product: product[i] === NO_INDEX ? null : products[product[i]],
-        subscription: subOf[i] === NO_INDEX ? null : subs[subOf[i]].id,
-        group: groupAt[i] === NO_INDEX ? null : groupNames[groupAt[i]],
-      };
-      shared.set(key, e);
-    }
-    answers[i] = e;
+    for (let j = 0; j < list.length; j++) if (!seated[list[j] * P + p]) exhausted++;
+    usage.get(subs[k].id)!.seatsExhausted = exhausted;
   }
-  const byRow = new Array<DeviceEntitlement>(input.devices.length);
-  for (let row = 0; row < byRow.length; row++) byRow[row] = answers[rowIndex[row]];
-  return { byRow, subscriptions: usage, groupsReached };
+
+  // The answers: one object per distinct (status, reason, product, subscription, group), found by a number
+  // made of the codes (exact: far below 2^53 for any real catalogue), the previous device's first.
+  const answers: DeviceEntitlement[] = [];
+  const shared = new Map<number, number>();
+  const answerOf = new Int32Array(n);
+  const S = subs.length + 1, G = groupNames.length + 1;
+  let lastCode = -1, last = -1;
+  for (let i = 0; i < n; i++) {
+    const r = reason[i] || initialReason[i];
+    const code = (((status[i] * REASON_CODES.length + r) * (P + 1) + product[i] + 1) * S + subOf[i] + 1) * G + groupAt[i] + 1;
+    if (code !== lastCode) {
+      let a = shared.get(code);
+      if (a === undefined) {
+        a = answers.length;
+        answers.push({
+          status: status[i] === LICENSED ? 'licensed' : 'unlicensed', reason: REASON_CODES[r],
+          product: product[i] === NO_INDEX ? null : products[product[i]],
+          subscription: subOf[i] === NO_INDEX ? null : subs[subOf[i]].id,
+          group: groupAt[i] === NO_INDEX ? null : groupNames[groupAt[i]],
+        });
+        shared.set(code, a);
+      }
+      lastCode = code;
+      last = a;
+    }
+    answerOf[i] = last;
+  }
+  const answerOfRow = new Int32Array(rows);
+  for (let j = 0; j < rows; j++) answerOfRow[j] = answerOf[rowIndex[j]];
+  return { answers, answerOfRow, subscriptions: usage, groupsReached };
 }
 
 /** ReadonlyMap<device id, answer> over the allocation's own id index and answer array. */

@@ -4,7 +4,7 @@
 import type { Aggregates } from '../store/store.ts';
 import type { EntitlementMove } from '../store/queries/entitlements.ts';
 import type { DevicesByAnswer } from '../store/queries/devices.ts';
-import { allocateSeatsByKey, type DeviceEntitlement, type KeyedDevice } from './allocate.ts';
+import { allocateSeatsByKey, type DeviceEntitlement } from './allocate.ts';
 
 /**
  * What a recompute did: every device whose row changed, and of those the ones
@@ -40,8 +40,6 @@ export async function recompute(q: RecomputeStore, now: number): Promise<Recompu
   const [subscriptions, assignments, edges, memberGroups, groups] = await Promise.all([
     q.subscriptions.allForAllocation(), q.subscriptions.allAssignments(), q.groups.edges(), members, q.devices.allByAnswer(),
   ]);
-  const devices: KeyedDevice[] = [];
-  for (const g of groups) for (const key of g.keys) devices.push({ key, disabled: g.disabled, retired: g.retired });
   const alloc = allocateSeatsByKey({
     now,
     subscriptions: subscriptions
@@ -50,46 +48,87 @@ export async function recompute(q: RecomputeStore, now: number): Promise<Recompu
     edges,
     memberships: [],
     memberGroups,
-    devices,
+    deviceGroups: groups, // the groups of devices as read: their keys and flags, no object per device
   });
   await q.entitlements.replaceUsage(alloc.subscriptions, alloc.groupsReached);
-
-  // The answers come row by row in the order of `devices`, group after group. Equal answers are one shared
-  // object, so a group's devices split by new answer with a Map keyed by that object, and each (old, new)
-  // pair is compared once, not once per device.
-  const moves: Recomputed['moves'][number][] = [];
-  const writes: EntitlementMove[] = [];
-  const out: Recomputed = { changed: [], lostSeat: [], gotSeat: [], before: groups, moves };
-  let row = 0;
-  for (const g of groups) {
-    const split = new Map<DeviceEntitlement, number[]>();
-    let last: DeviceEntitlement | undefined;
-    let unchanged = false;
-    let at: number[] = [];
-    for (let j = 0; j < g.keys.length; j++) {
-      const e = alloc.byRow[row++];
-      if (e !== last) {
-        last = e;
-        unchanged = g.status !== null && same(g, e);
-        if (!unchanged) {
-          let list = split.get(e);
-          if (!list) split.set(e, (list = []));
-          at = list;
-        }
-      }
-      if (!unchanged) at.push(j);
-    }
-    for (const [e, js] of split) {
-      const ids = js.map((j) => g.ids[j]);
-      moves.push({ from: g, to: e, ids });
-      writes.push({
-        from: g.status === null ? null : { status: g.status, reason: g.reason! }, to: e, ids, rows: g.rows ? js.map((j) => g.rows![j]) : null,
-      });
-      for (const id of ids) out.changed.push(id);
-      if (g.status === 'licensed' && e.status !== 'licensed') for (const id of ids) out.lostSeat.push(id);
-      if (g.status !== 'licensed' && e.status === 'licensed') for (const id of ids) out.gotSeat.push(id);
-    }
-  }
+  const moves = diff(groups, alloc.answers, alloc.answerOfRow);
+  const writes: EntitlementMove[] = moves.map((m) => ({
+    from: m.from.status === null ? null : { status: m.from.status, reason: m.from.reason! }, to: m.to, ids: m.ids, rows: m.rows,
+  }));
+  const out: Recomputed = {
+    changed: flatten(moves),
+    lostSeat: flatten(moves.filter((m) => m.from.status === 'licensed' && m.to.status !== 'licensed')),
+    gotSeat: flatten(moves.filter((m) => m.from.status !== 'licensed' && m.to.status === 'licensed')),
+    before: groups, moves,
+  };
   await q.entitlements.applyChanges({ moves: writes, at: new Date(now).toISOString() });
   return out;
+}
+
+type Move = Recomputed['moves'][number] & { rows: (number | null)[] | null };
+
+/** The moves' ids in one array, in order: copied by the native concat (a loop of 100,000 copies runs interpreted in a service's first recompute). */
+function flatten(moves: readonly Move[]): string[] {
+  let out: string[] = [];
+  for (let i = 0; i < moves.length; i += 1000) out = out.concat(...moves.slice(i, i + 1000).map((m) => m.ids));
+  return out;
+}
+
+/**
+ * The devices whose answer changed, as moves (old answer → new, in the order
+ * of the rows; within a group of the read, by new answer in first-seen
+ * order). Rows come group after group with an index into `answers` each; a
+ * group's devices that all move to one answer move as the group's own arrays
+ * (the common case: an assignment reaching whole groups), the others are
+ * counted first, then copied into arrays of their final size. Each
+ * (old, new) pair is compared once, not once per device.
+ */
+export function diff(groups: readonly DevicesByAnswer[], answers: readonly DeviceEntitlement[], answerOfRow: Int32Array): Move[] {
+  const moves: Move[] = [];
+  const A = answers.length;
+  const state = new Int8Array(A); // per group: 0 not seen, 1 changed, 2 unchanged
+  const count = new Int32Array(A);
+  const seen = new Int32Array(A); // the changed answers in first-seen order
+  let row = 0;
+  for (const g of groups) {
+    const len = g.keys.length;
+    let nSeen = 0;
+    let moved = 0;
+    for (let j = 0; j < len; j++) {
+      const a = answerOfRow[row + j];
+      let st = state[a];
+      if (st === 0) {
+        st = g.status !== null && same(g, answers[a]) ? 2 : 1;
+        state[a] = st;
+        if (st === 1) seen[nSeen++] = a;
+      }
+      if (st === 1) { count[a]++; moved++; }
+    }
+    if (moved === len && nSeen === 1) {
+      moves.push({ from: g, to: answers[seen[0]], ids: g.ids, rows: g.rows });
+    } else if (moved > 0) {
+      const ids: string[][] = [];
+      const rowsOf: (number | null)[][] = [];
+      const at = new Int32Array(A); // each changed answer's place in ids / rowsOf
+      for (let s = 0; s < nSeen; s++) {
+        at[seen[s]] = s;
+        ids.push(new Array<string>(count[seen[s]]));
+        if (g.rows) rowsOf.push(new Array<number | null>(count[seen[s]]));
+        count[seen[s]] = 0; // now the fill position
+      }
+      for (let j = 0; j < len; j++) {
+        const a = answerOfRow[row + j];
+        if (state[a] !== 1) continue;
+        const s = at[a];
+        const k = count[a]++;
+        ids[s][k] = g.ids[j];
+        if (g.rows) rowsOf[s][k] = g.rows[j];
+      }
+      for (let s = 0; s < nSeen; s++) moves.push({ from: g, to: answers[seen[s]], ids: ids[s], rows: g.rows ? rowsOf[s] : null });
+    }
+    for (let s = 0; s < nSeen; s++) count[seen[s]] = 0;
+    state.fill(0);
+    row += len;
+  }
+  return moves;
 }

@@ -9,14 +9,11 @@ import type { Browser, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, required, signIn, watchErrors } from './browser.ts';
+import { launch, skipWithoutChromium, signIn, watchErrors } from './browser.ts';
 import { axeViolations } from './axe.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the console accessibility tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the console accessibility tests'));
 
 run('console pages have no axe-core violations', () => {
   let svc: ServiceProcess;

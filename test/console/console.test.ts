@@ -15,16 +15,12 @@ import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 import { TestAgent } from '../agent/helpers/agent.ts';
 import { AGENT_VERSION } from '../../agent/version.ts';
-import { launch, missing, required, screenshot, signIn, watchErrors } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole, screenshot, signIn, watchErrors } from './browser.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
 const XSS_HOST = '<img src=x onerror="window.__xss=1">';
 const XSS_USER = '<script>window.__xss=2</script>';
-const run = describe.skipIf(missing);
-
-if (missing && required) {
-  it('has Chromium for the admin console tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the admin console tests'));
 
 /** What the agent does after an entitlement change: fetch it, apply, report the mode. */
 async function syncAndReport(d: SimDevice, users: { name: string; mode: 'full' | 'read-only' }[] = []): Promise<'full' | 'read-only'> {
@@ -323,11 +319,7 @@ run('admin console in Chromium', () => {
 
   it('lets a reader see everything and change nothing', async () => {
     const reader = await admin.ok('POST', '/admins', { role: 'reader', name: 'helpdesk' });
-    const rc = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const rp = await rc.newPage();
-    rp.setDefaultTimeout(8_000);
-    const rErrors = watchErrors(rp);
-    await signIn(rp, svc.url, reader.token);
+    const { context: rc, page: rp, errors: rErrors } = await openConsole(browser, svc, { token: reader.token });
     await rp.getByText("Readers can't change anything, so no actions are offered.").waitFor();
     await rp.goto(`${svc.url}/#/licences/${SKU}/${subId}`);
     await rp.getByRole('heading', { level: 1, name: 'EA 2026' }).waitFor();

@@ -13,16 +13,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
-import { READER_DN, SLAPD_MISSING, SLAPD_REQUIRED, SUFFIX, computerDn, computerLdif, groupDn, groupLdif, startSlapd, type Slapd } from '../helpers/slapd.ts';
-import { launch, missing, required, signIn, watchErrors } from './browser.ts';
+import { READER_DN, SLAPD_MISSING, SUFFIX, computerDn, computerLdif, groupDn, groupLdif, startSlapd, type Slapd } from '../helpers/slapd.ts';
+import { launch, skipWithoutChromium, openConsole } from './browser.ts';
 
-const absent = missing ?? SLAPD_MISSING;
-if (absent && (required || SLAPD_REQUIRED)) {
-  it('has Chromium and slapd for the directory group page test (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(absent); });
-}
-if (absent && !required && !SLAPD_REQUIRED) console.warn(`\n!!!!!!!! SKIPPING the console directory group test: ${absent}.\n`);
-
-describe.skipIf(absent)('console: a directory group offers what the service allows on it', () => {
+describe.skipIf(skipWithoutChromium('the directory group page test', SLAPD_MISSING))('console: a directory group offers what the service allows on it', () => {
   let ldap: Slapd;
   let svc: ServiceProcess;
   let admin: AdminClient;
@@ -49,10 +43,7 @@ describe.skipIf(absent)('console: a directory group offers what the service allo
     await admin.ok('POST', '/directories/corp/sync', {});
     // The directory member is really there, so "no Remove button" is not just an empty table.
     expect((await admin.ok('GET', `/groups/${dirGroup}`)).members.map((m: any) => [m.name, m.why])).toEqual([['lab-01', 'directory']]);
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    page = await context.newPage();
-    errors = watchErrors(page);
-    await signIn(page, svc.url, svc.adminToken);
+    ({ context, page, errors } = await openConsole(browser, svc));
   }, 120_000);
   afterAll(async () => { await context?.close(); await browser?.close(); await svc?.stop(); await ldap?.stop(); });
 

@@ -8,13 +8,10 @@ import type { Browser, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, openConsole, required, screenshot } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole, screenshot } from './browser.ts';
 import { axeViolations } from './axe.ts';
 
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the admin console tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the admin console tests'));
 
 const base = { mode: 'read-only', reason: 'NOT_IN_LICENSED_GROUP', users: [], agentVersion: '0.1.0', lastError: null, cacheExpiresAt: null, entitlementSeq: null };
 const TOO_OLD = 'LibreOffice 7.4.7.2 does not have ViewerAppMode; upgrade LibreOffice to enforce read-only';

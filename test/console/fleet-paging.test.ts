@@ -8,12 +8,9 @@ import type { Browser, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, openConsole, required } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole } from './browser.ts';
 
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the admin console tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the admin console tests'));
 
 const PAGE = 50; // service/console/js/devices.js
 const COUNT = 60;

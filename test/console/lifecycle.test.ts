@@ -14,15 +14,12 @@ import { startService, waitFor, type ServiceProcess } from '../helpers/processes
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 import { DEVICE_CSV_COLUMNS } from '../../shared/schemas/fleet.ts';
-import { launch, missing, required, screenshot, signIn, watchErrors } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole, screenshot } from './browser.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
 const EDU = 'M365_APPS_EDUCATION_DEVICE';
 const FORMULA_HOST = '=HYPERLINK("http://x.example","lab")';
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the console lifecycle tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the console lifecycle tests'));
 
 async function syncAndReport(d: SimDevice): Promise<void> {
   const c = claimsOf((await d.entitlement()).body.token);
@@ -72,12 +69,10 @@ run('console lifecycle flows in Chromium', () => {
     expect((await dev(lab[1])).reason).toBe('SEATS_EXHAUSTED');
     expect((await dev(lib)).reason).toBe('SEATS_EXHAUSTED');
     // A zone far from UTC, so "dates show their time zone" is visible in the text.
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: 'America/New_York', locale: 'en-US' });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.url });
-    page = await context.newPage();
-    page.setDefaultTimeout(8_000);
-    errors = watchErrors(page);
-    await signIn(page, svc.url, svc.adminToken);
+    ({ context, page, errors } = await openConsole(browser, svc, {
+      context: { viewport: { width: 1280, height: 900 }, timezoneId: 'America/New_York', locale: 'en-US' },
+      prepare: (c) => c.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.url }),
+    }));
   });
 
   afterAll(async () => {
@@ -345,11 +340,7 @@ run('console lifecycle flows in Chromium', () => {
 
   it('offers a reader no action on any page', async () => {
     const reader = await admin.ok('POST', '/admins', { role: 'reader', name: 'auditor' });
-    const rc = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const rp = await rc.newPage();
-    rp.setDefaultTimeout(8_000);
-    const rErrors = watchErrors(rp);
-    await signIn(rp, svc.url, reader.token);
+    const { context: rc, page: rp, errors: rErrors } = await openConsole(browser, svc, { context: { viewport: { width: 1280, height: 900 } }, token: reader.token });
     const groupId = (await admin.ok('GET', '/groups/Shared%20laptops')).id;
     // Buttons that only read: filters, paging, export, sign-out.
     const READ_ONLY = new Set(['Export CSV', 'Apply filter', 'Clear filter', 'Show older', 'Previous', 'Next', 'Sign out']);

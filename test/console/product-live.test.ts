@@ -8,15 +8,12 @@ import type { Browser, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, required, signIn, watchErrors } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole } from './browser.ts';
 
 const DEVICE_SKU = 'M365_APPS_ENTERPRISE_DEVICE';
 const USER_SKU = 'M365_APPS_ENTERPRISE_USER';
 
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the console product page tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the console product page tests'));
 
 run('console: a product page follows seat changes live', () => {
   let svc: ServiceProcess;
@@ -28,10 +25,7 @@ run('console: a product page follows seat changes live', () => {
   beforeAll(async () => {
     [svc, browser] = await Promise.all([startService(), launch()]);
     admin = adminClient(svc.url, svc.adminToken);
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.setDefaultTimeout(15_000);
-    errors = watchErrors(page);
-    await signIn(page, svc.url, svc.adminToken);
+    ({ page, errors } = await openConsole(browser, svc, { timeoutMs: 15_000 }));
   }, 120_000);
 
   afterAll(async () => { await browser?.close(); await svc?.stop(); });

@@ -9,13 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
-import { launch, missing, required, signIn, watchErrors } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole } from './browser.ts';
 import { axeViolations } from './axe.ts';
 
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the console user group lifecycle tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the console user group lifecycle tests'));
 
 run('console: renaming and deleting user groups in Chromium', () => {
   let svc: ServiceProcess;
@@ -32,10 +29,7 @@ run('console: renaming and deleting user groups in Chromium', () => {
     groupId = (await admin.ok('POST', '/user-groups', { name: 'Teachers' })).id;
     await admin.ok('POST', `/user-groups/${groupId}/users`, { users: ['alice@school', 'bob@school'] });
     await admin.ok('POST', '/user-licenses/assign', { subscription: 'Staff seats', userGroup: groupId });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.setDefaultTimeout(10_000);
-    errors = watchErrors(page);
-    await signIn(page, svc.url, svc.adminToken);
+    ({ page, errors } = await openConsole(browser, svc, { timeoutMs: 10_000 }));
   }, 120_000);
 
   afterAll(async () => { await browser?.close(); await svc?.stop(); });
@@ -97,8 +91,7 @@ run('console: renaming and deleting user groups in Chromium', () => {
   it('offers a reader no rename or delete', async () => {
     const token = (await admin.ok('POST', '/admins', { role: 'reader', name: 'helpdesk' })).token;
     const id = (await admin.ok('POST', '/user-groups', { name: 'Readers see' })).id;
-    const rp = await browser.newPage();
-    await signIn(rp, svc.url, token);
+    const { page: rp } = await openConsole(browser, svc, { token });
     await rp.goto(`${svc.url}/#/user-groups/${id}`);
     await rp.getByRole('heading', { level: 1, name: 'Readers see' }).waitFor();
     expect(await rp.locator('#rename-user-group, #delete-user-group').count()).toBe(0);

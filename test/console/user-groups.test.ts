@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, required, screenshot, signIn, watchErrors } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole, screenshot } from './browser.ts';
 import { axeViolations } from './axe.ts';
 
 const USER_SKU = 'M365_APPS_ENTERPRISE_USER';
@@ -29,10 +29,7 @@ const ODD_NAME = `o'brien&co@school.example`;
 /** Device-reported names are not normalised by the service: markup reaches the fleet view. */
 const REPORTED_MARKUP = `<svg onload=${p('reported-user')}>`;
 
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the console user group tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the console user group tests'));
 
 run('console: user groups and user licences in Chromium', () => {
   let svc: ServiceProcess;
@@ -65,12 +62,10 @@ run('console: user groups and user licences in Chromium', () => {
       users: [{ name: 'alice@contoso', mode: 'full', licence: 'user' }, { name: 'dave', mode: 'read-only', licence: null }, { name: REPORTED_MARKUP, mode: 'read-only', licence: null }],
     })).toBe(204);
 
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    await context.exposeBinding('__pwned', (_src, where: string) => { fired.push(String(where)); });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    errors = watchErrors(page);
-    await signIn(page, svc.url, svc.adminToken);
+    ({ context, page, errors } = await openConsole(browser, svc, {
+      timeoutMs: 10_000,
+      prepare: (c) => c.exposeBinding('__pwned', (_src, where: string) => { fired.push(String(where)); }),
+    }));
   }, 120_000);
 
   afterAll(async () => { await context?.close(); await browser?.close(); await svc?.stop(); });
@@ -234,11 +229,7 @@ run('console: user groups and user licences in Chromium', () => {
   });
 
   it('a reader sees the user groups and the licence with no change control, and the service refuses one', async () => {
-    const rc = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const rp = await rc.newPage();
-    rp.setDefaultTimeout(10_000);
-    const rErrors = watchErrors(rp);
-    await signIn(rp, svc.url, readerToken);
+    const { context: rc, page: rp, errors: rErrors } = await openConsole(browser, svc, { token: readerToken, timeoutMs: 10_000 });
     await rp.goto(`${svc.url}/#/user-groups`);
     await rp.getByRole('link', { name: 'Teachers' }).waitFor();
     expect(await rp.locator('#new-user-group-name').count()).toBe(0);

@@ -7,16 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, runAdminCli, type AdminClient } from '../helpers/admin.ts';
-import { READER_DN, SLAPD_MISSING, SLAPD_REQUIRED, SUFFIX, groupDn, groupLdif, startSlapd, userDn, userLdif, type Slapd } from '../helpers/slapd.ts';
-import { launch, missing, openConsole, required } from './browser.ts';
+import { READER_DN, SLAPD_MISSING, SUFFIX, groupDn, groupLdif, startSlapd, userDn, userLdif, type Slapd } from '../helpers/slapd.ts';
+import { launch, skipWithoutChromium, openConsole } from './browser.ts';
 
-const absent = missing ?? SLAPD_MISSING;
-if (absent && (required || SLAPD_REQUIRED)) {
-  it('has Chromium and slapd for the live directory user group test (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(absent); });
-}
-if (absent && !required && !SLAPD_REQUIRED) console.warn(`\n!!!!!!!! SKIPPING the console live directory user group test: ${absent}.\n`);
-
-describe.skipIf(absent)('console: a directory user group\'s page follows a sync live', () => {
+describe.skipIf(skipWithoutChromium('the live directory user group test', SLAPD_MISSING))('console: a directory user group\'s page follows a sync live', () => {
   let ldap: Slapd;
   let svc: ServiceProcess;
   let admin: AdminClient;

@@ -10,14 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page, Request } from 'playwright-core';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, runAdminCli, type AdminClient } from '../helpers/admin.ts';
-import { launch, missing, openConsole, required } from './browser.ts';
+import { launch, skipWithoutChromium, openConsole } from './browser.ts';
 
 const USER_SKU = 'M365_APPS_ENTERPRISE_USER';
 
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the console live user tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the console live user tests'));
 
 run('console: user pages live and one request for a group\'s people', () => {
   let svc: ServiceProcess;
@@ -39,7 +36,7 @@ run('console: user pages live and one request for a group\'s people', () => {
     await admin.ok('POST', '/user-groups/Teachers/users', { users: people });
     // A reader watches: live updates are for everyone who may read.
     const reader = (await admin.ok('POST', '/admins', { role: 'reader', name: 'helpdesk' })).token;
-    ({ page, errors } = await openConsole(browser, svc, {}, reader));
+    ({ page, errors } = await openConsole(browser, svc, { token: reader }));
     page.on('request', (r: Request) => { if (r.url().includes('/v1/admin/')) requests.push(new URL(r.url()).pathname + new URL(r.url()).search); });
   }, 120_000);
 

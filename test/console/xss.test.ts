@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
-import { launch, missing, required, screenshot, watchErrors } from './browser.ts';
+import { launch, skipWithoutChromium, screenshot, watchErrors } from './browser.ts';
 
 const SKU = 'M365_APPS_ENTERPRISE_DEVICE';
 const p = (where: string) => `__pwned('${where}')`;
@@ -43,10 +43,7 @@ const SUB = `<svg><script>${p('subscription')}</script></svg>`;
 const ADMIN = `<img src=x onerror=${p('admin-name')}>`;
 const ALL = [HOST, HOST_JS, ...Object.values(FACTS), ...USERS, LAST_ERROR, AGENT_VERSION, REASON, GROUP, SUB, ADMIN];
 
-const run = describe.skipIf(missing);
-if (missing && required) {
-  it('has Chromium for the console XSS tests (DEVLIC_REQUIRE_REAL_APPS=1)', () => { throw new Error(missing); });
-}
+const run = describe.skipIf(skipWithoutChromium('the console XSS tests'));
 
 interface Violation { directive: string; blocked: string; sample: string; url: string }
 

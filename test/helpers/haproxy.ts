@@ -5,7 +5,7 @@
 // results instead of sleeping. Without haproxy the tests skip loudly; with
 // DEVLIC_REQUIRE_REAL_APPS=1 (CI) they fail.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { HAPROXY_DEFAULTS, renderHaproxyConfig, type HaproxyOptions, type HaproxyServer } from '../../deploy/haproxy/render.ts';
@@ -35,6 +35,20 @@ export function checkHaproxyConfig(text: string): { code: number | null; output:
   writeFileSync(file, text, { mode: 0o600 });
   const r = spawnSync(HAPROXY, ['-c', '-f', file], { encoding: 'utf8' });
   return { code: r.status, output: `${r.stdout}${r.stderr}`.trim() };
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1: `pem` (certificate and key, as
+ * HAProxy's `crt` wants it) and `cert` (the certificate alone, an agent's caFile).
+ */
+export function testCertificate(): { pem: string; cert: string } {
+  const d = tempDir('haproxy-cert');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=licensing.example.org',
+    '-addext', 'subjectAltName=DNS:licensing.example.org,IP:127.0.0.1', '-days', '2', '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr}`);
+  const pem = join(d, 'devlic.pem');
+  writeFileSync(pem, readFileSync(join(d, 'cert.pem'), 'utf8') + readFileSync(join(d, 'key.pem'), 'utf8'), { mode: 0o600 });
+  return { pem, cert: join(d, 'cert.pem') };
 }
 
 /** A devlic-server on loopback as a backend server line. */

@@ -6,7 +6,7 @@
 // for every device (in the same order), the same usage per subscription and
 // the same reach per assigned group.
 import { describe, expect, it } from 'vitest';
-import { allocateSeats, allocateSeatsByKey, type AllocInput, type AllocResult, type KeyedAllocInput } from '../../service/licensing/allocate.ts';
+import { allocateSeats, allocateSeatsByKey, type AllocInput, type AllocResult, type KeyedAllocInput, type KeyedAllocResult } from '../../service/licensing/allocate.ts';
 import { allocateSeatsReference } from './allocate-reference.ts';
 import { mulberry32 as prng } from '../helpers/prng.ts';
 
@@ -85,7 +85,10 @@ describe('allocateSeats agrees with the Map/Set-keyed reference', () => {
   });
 });
 
-/** The input with each distinct device id given an integer key: dense (a fresh table's rowids) or sparse (after deletes, or past the flat table's range). */
+/**
+ * The input with each distinct device id given an integer key: dense (a fresh table's rowids) or sparse (after deletes, or past the flat
+ * table's range); the devices in groups sharing their flags as a recompute reads them: runs of neighbours with the same flags, cut at random.
+ */
 function keyed(inp: AllocInput, rnd: () => number, sparse: boolean, grouped = false): KeyedAllocInput {
   const keys = new Map<string, number>();
   let next = Math.floor(rnd() * 10);
@@ -95,10 +98,20 @@ function keyed(inp: AllocInput, rnd: () => number, sparse: boolean, grouped = fa
     if (k === undefined) { next += sparse ? 1 + Math.floor(rnd() * 100_000) : 1 + Math.floor(rnd() * 3); keys.set(id, (k = sparse && next % 3 === 0 ? -next : next)); }
     return k;
   };
-  const devices = inp.devices.map((d) => ({ key: keyOf(d.id), disabled: d.disabled ? 1 : 0, retired: d.retired ? 1 : 0 }));
+  const deviceGroups: { keys: number[]; disabled: number; retired: number }[] = [];
+  for (const d of inp.devices) {
+    const [disabled, retired] = [d.disabled ? 1 : 0, d.retired ? 1 : 0];
+    const g = deviceGroups[deviceGroups.length - 1];
+    if (g && g.disabled === disabled && g.retired === retired && rnd() < 0.7) g.keys.push(keyOf(d.id));
+    else deviceGroups.push({ keys: [keyOf(d.id)], disabled, retired });
+  }
+  if (rnd() < 0.1) deviceGroups.splice(Math.floor(rnd() * (deviceGroups.length + 1)), 0, { keys: [], disabled: 0, retired: 0 }); // an empty group
   // A membership of a device not in the list gets a key no device has, as a row gone from devices would.
-  const memberships = inp.memberships.map((m) => ({ groupId: m.groupId, deviceKey: keys.get(m.deviceId) ?? next + 7, ord: m.ord }));
-  if (!grouped) return { ...inp, devices, memberships };
+  // Ords as stored, or now and then halved, far apart or past 2^40 (same order and ties): both the counting sort and the comparator's.
+  const roll = rnd();
+  const ordOf = roll < 0.1 ? (o: number) => o / 2 : roll < 0.2 ? (o: number) => o * 100_000 : roll < 0.3 ? (o: number) => o + 2 ** 40 : (o: number) => o;
+  const memberships = inp.memberships.map((m) => ({ groupId: m.groupId, deviceKey: keys.get(m.deviceId) ?? next + 7, ord: ordOf(m.ord) }));
+  if (!grouped) return { ...inp, deviceGroups, memberships };
   // Grouped as a recompute loads them: one entry per group, its members in the order listed.
   const groups = new Map<string, { groupId: string; deviceKeys: number[]; ords: number[] }>();
   for (const m of memberships) {
@@ -107,11 +120,14 @@ function keyed(inp: AllocInput, rnd: () => number, sparse: boolean, grouped = fa
     g.deviceKeys.push(m.deviceKey);
     g.ords.push(m.ord);
   }
-  return { ...inp, devices, memberships: [], memberGroups: [...groups.values()] };
+  return { ...inp, deviceGroups, memberships: [], memberGroups: [...groups.values()] };
 }
 
+/** The answer at each row of a keyed result. */
+const byRow = (r: KeyedAllocResult) => Array.from(r.answerOfRow, (a) => r.answers[a]);
+
 describe('allocateSeatsByKey (integer device keys) agrees with the reference', () => {
-  it('on 2000 seeded random fleets of up to 40 devices, keys dense or sparse, memberships flat or grouped', () => {
+  it('on 2000 seeded random fleets of up to 40 devices, keys dense or sparse, memberships flat or grouped, devices in groups', () => {
     let sparseMaps = 0;
     for (let seed = 1; seed <= 2000; seed++) {
       const rnd = prng(50_000 + seed);
@@ -121,11 +137,15 @@ describe('allocateSeatsByKey (integer device keys) agrees with the reference', (
       const k = keyed(inp, rnd, sparse, seed % 4 >= 2);
       const got = allocateSeatsByKey(k);
       const want = allocateSeatsReference(inp);
-      expect(got.byRow.length, `seed ${seed}`).toBe(inp.devices.length);
-      inp.devices.forEach((d, row) => expect({ ...got.byRow[row] }, `seed ${seed}, row ${row}`).toEqual({ ...want.devices.get(d.id) }));
+      expect(got.answerOfRow.length, `seed ${seed}`).toBe(inp.devices.length);
+      const rows = byRow(got);
+      inp.devices.forEach((d, row) => expect({ ...rows[row] }, `seed ${seed}, row ${row}`).toEqual({ ...want.devices.get(d.id) }));
       expect([...got.subscriptions], `seed ${seed}`).toEqual([...want.subscriptions]);
       expect([...got.groupsReached], `seed ${seed}`).toEqual([...want.groupsReached]);
-      if (sparse && k.devices.length > 1) sparseMaps++;
+      // Equal answers are one object, and every answer is some row's.
+      expect(new Set(got.answers.map((a) => JSON.stringify(a))).size, `seed ${seed}`).toBe(got.answers.length);
+      expect(new Set(got.answerOfRow).size, `seed ${seed}`).toBe(got.answers.length);
+      if (sparse && inp.devices.length > 1) sparseMaps++;
     }
     expect(sparseMaps).toBeGreaterThan(500);
   });
@@ -134,9 +154,9 @@ describe('allocateSeatsByKey (integer device keys) agrees with the reference', (
     for (let seed = 1; seed <= 10; seed++) {
       const rnd = prng(60_000 + seed);
       const inp = randomInput(rnd, 3000);
-      const got = allocateSeatsByKey(keyed(inp, rnd, seed % 2 === 0, seed % 4 >= 2));
+      const rows = byRow(allocateSeatsByKey(keyed(inp, rnd, seed % 2 === 0, seed % 4 >= 2)));
       const want = allocateSeatsReference(inp);
-      inp.devices.forEach((d, row) => expect(got.byRow[row], `seed ${seed}, row ${row}`).toEqual(want.devices.get(d.id)));
+      inp.devices.forEach((d, row) => expect(rows[row], `seed ${seed}, row ${row}`).toEqual(want.devices.get(d.id)));
     }
   });
 });

@@ -58,17 +58,25 @@ function intArray(values: readonly (number | null)[]): SqlValue {
   return intArrayLiteral(values) ?? arr(values);
 }
 
-/** Moves merged by their new answer (the old one does not matter to a PostgreSQL write), in first-seen order. */
-function byNewAnswer(moves: readonly EntitlementMove[]): { to: EntitlementAnswer; ids: string[] }[] {
-  const groups = new Map<string, { to: EntitlementAnswer; ids: string[] }>();
+/**
+ * Moves merged by their new answer (the old one does not matter to a PostgreSQL write), in first-seen order;
+ * a new answer of one move keeps that move's ids, others are joined by the native concat.
+ */
+function byNewAnswer(moves: readonly EntitlementMove[]): { to: EntitlementAnswer; ids: readonly string[] }[] {
+  const groups = new Map<string, { to: EntitlementAnswer; lists: (readonly string[])[] }>();
   for (const m of moves) {
     // JSON keeps null apart from the string "null".
     const key = JSON.stringify([m.to.status, m.to.reason, m.to.product, m.to.subscription, m.to.group]);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { to: m.to, ids: [] }));
-    for (const id of m.ids) g.ids.push(id);
+    if (!g) groups.set(key, (g = { to: m.to, lists: [] }));
+    g.lists.push(m.ids);
   }
-  return [...groups.values()];
+  return [...groups.values()].map(({ to, lists }) => {
+    if (lists.length === 1) return { to, ids: lists[0] };
+    let ids: string[] = [];
+    for (let i = 0; i < lists.length; i += 1000) ids = ids.concat(...lists.slice(i, i + 1000));
+    return { to, ids };
+  });
 }
 
 /** A signed token to store over the row state it was signed from. */
