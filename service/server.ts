@@ -128,6 +128,8 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     maxWaitSeconds: cfg.maxWaitSeconds, enrollPerMinute: cfg.enrollPerMinute, bodyLimit: cfg.deviceBodyLimit,
     idleTimeoutMs: timeouts.idleTimeoutMs,
     onReport: (id) => events.deviceReported(id),
+    // Fastify's send for held long-polls' answers too: only to compare the two (test/service/longpoll-answer.test.ts, bench/wake-cost.ts).
+    rawAnswers: process.env.DEVLIC_LONGPOLL_ANSWER !== 'fastify',
   });
   // Keys changed and access revoked on any replica: what this one caches about them goes.
   ctx.onAccessChanged((ids, kind) => {

@@ -19,9 +19,11 @@ import type { DeviceAuthenticator } from './device-auth.ts';
 import type { Waiters } from './waiters.ts';
 import { longPollSocketTimeoutMs } from './connection-limits.ts';
 import { waitQueryCompiler } from './wait-query.ts';
+import { canWriteRaw, writeRaw } from './raw-answer.ts';
 
 /** Told to a long-poll refused because the service holds as many as it may. */
 const BUSY_RETRY_AFTER_SECONDS = 15;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export interface DeviceRouteDeps {
   ctx: LicensingContext;
@@ -36,6 +38,8 @@ export interface DeviceRouteDeps {
   idleTimeoutMs: number;
   /** Told after a report is stored (the admin console's live updates). */
   onReport?: (deviceId: string) => void;
+  /** false: a held long-poll's answer goes through Fastify's send like every other (the byte comparison test, the bench). */
+  rawAnswers?: boolean;
 }
 
 export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promise<void> {
@@ -98,24 +102,29 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
   /** The full path: authentication (a token not seen before), a read, a long-poll, a token to sign. */
   async function entitlement(req: FastifyRequest<{ Querystring: { wait?: number } }>, reply: FastifyReply): Promise<undefined> {
     const startedAt = nowSeconds();
-    const deviceId = await deps.auth.authenticate(req.headers.authorization, startedAt);
+    // A re-armed long-poll (the device just had its answer) has its token and seq cached: no promise for either.
+    const deviceId = deps.auth.cachedDevice(req.headers.authorization, startedAt) ?? await deps.auth.authenticate(req.headers.authorization, startedAt);
     const inm = req.headers['if-none-match'];
-    let seq = await deps.issuer.currentSeq(deviceId, nowSeconds());
+    let seq = deps.issuer.cachedSeq(deviceId, startedAt);
+    if (seq === undefined) seq = await deps.issuer.currentSeq(deviceId, nowSeconds());
     /** The token, once read: after a wake by a change, read with the row instead of a second read for the seq. */
     let cur: Issued | null | undefined;
+    /** Set once a wait was held: its answer is written raw (raw-answer.ts); `close` when a newer wait replaced it. */
+    let held: { close: boolean } | undefined;
     if (seq !== null && inm === `"${seq}"` && req.query.wait) {
       const waitMs = req.query.wait * 1000;
       let cancel = () => {};
-      const held = deps.waiters.wait(deviceId, waitMs, (c) => { cancel = c; });
-      if (held === null) {
+      const waiting = deps.waiters.wait(deviceId, waitMs, (c) => { cancel = c; });
+      if (waiting === null) {
         // Full: answer now, and close, so that a flood's sockets do not stay open either.
         reply.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS)).header('Connection', 'close');
       } else {
-        reply.raw.once('close', () => cancel());
+        // A response closes once: no once() wrapper, and cancel itself as the listener (a no-op once the wait ended).
+        reply.raw.on('close', cancel);
         req.raw.socket?.setTimeout(longPollSocketTimeoutMs(waitMs, deps.idleTimeoutMs));
-        const end = await held;
+        const end = await waiting;
         // A newer wait of the same device took this one's place: this connection is most likely a dead one.
-        if (end === 'replaced') reply.header('Connection', 'close');
+        held = { close: end === 'replaced' };
         const now = nowSeconds();
         const known = deps.issuer.cachedSeq(deviceId, now);
         // Woken by a change, the seq is no longer cached: read the row once
@@ -129,9 +138,13 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
         }
       }
     }
+    const raw = held !== undefined && deps.rawAnswers !== false && canWriteRaw(req);
+    // On the reply too: an error answered after the wait (the device merged away meanwhile) closes as before.
+    if (held?.close) reply.header('Connection', 'close');
     if (seq !== null && inm === `"${seq}"`) {
       // No body at all: a `null` body would add Content-Length and stop clients reusing the connection.
-      reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
+      if (raw) writeRaw(reply, 304, held!.close ? { connection: 'close', etag: `"${seq}"` } : { etag: `"${seq}"` });
+      else reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
       return undefined;
     }
     if (cur === undefined) cur = await deps.issuer.current(deviceId, nowSeconds());
@@ -142,8 +155,15 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     }
     // The body written as EntitlementResponse's serializer writes it ({"token":…,"seq":…}, a string
     // with a JSON content type skips the serializer): a wake of thousands of devices answers each without a schema walk.
-    reply.header('ETag', `"${cur.seq}"`).header('Cache-Control', 'no-store').header('Content-Type', 'application/json; charset=utf-8')
-      .send(`{"token":${JSON.stringify(cur.token)},"seq":${cur.seq}}`);
+    const body = `{"token":${JSON.stringify(cur.token)},"seq":${cur.seq}}`;
+    if (raw) {
+      const etag = `"${cur.seq}"`;
+      writeRaw(reply, 200, held!.close
+        ? { connection: 'close', etag, 'cache-control': 'no-store', 'content-type': JSON_TYPE }
+        : { etag, 'cache-control': 'no-store', 'content-type': JSON_TYPE }, body);
+      return undefined;
+    }
+    reply.header('ETag', `"${cur.seq}"`).header('Cache-Control', 'no-store').header('Content-Type', JSON_TYPE).send(body);
     return undefined;
   }
 

@@ -60,7 +60,8 @@ export interface ServiceProcess {
  */
 /** logLevel: the service's DEVLIC_LOG_LEVEL (default warn; 'info' for a test that reads what the service logs). */
 /** startTimeoutMs: how long /healthz may take to answer (default 20 s); a service not up by then is killed. */
-export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null; logLevel?: string; startTimeoutMs?: number } = {}): Promise<ServiceProcess> {
+/** env: more environment for the service (e.g. DEVLIC_LONGPOLL_ANSWER=fastify). */
+export async function startService(opts: { dataDir?: string; port?: number; config?: Record<string, unknown>; openFiles?: number; database?: string | null; logLevel?: string; startTimeoutMs?: number; env?: Record<string, string> } = {}): Promise<ServiceProcess> {
   const dataDir = opts.dataDir ?? join(tempDir('svc'), 'data');
   const port = opts.port ?? await freePort();
   const args = [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`];
@@ -73,7 +74,7 @@ export async function startService(opts: { dataDir?: string; port?: number; conf
   }
   // openFiles: soft and hard RLIMIT_NOFILE of the service (Node raises the soft limit to the hard one, so both are set).
   const [cmd, argv] = opts.openFiles ? ['prlimit', [`--nofile=${opts.openFiles}:${opts.openFiles}`, NODE, ...args]] : [NODE, args];
-  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: opts.logLevel ?? 'warn' } });
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: opts.logLevel ?? 'warn', ...opts.env } });
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });

@@ -46,6 +46,7 @@ export class ChangeListener {
 
   private async connect(): Promise<void> {
     const client = new pg.Client({ ...this.opts.config, keepAlive: true });
+    const ownPrefix = `{"origin":${JSON.stringify(this.opts.origin)},`;
     // Until LISTEN has succeeded, failures belong to connect()'s caller.
     let live = false;
     let dead: Error | true | undefined;
@@ -65,6 +66,8 @@ export class ChangeListener {
     client.on('end', () => onLost());
     client.on('notification', (msg) => {
       if (msg.channel !== CHANNEL || msg.payload === undefined) return;
+      // This replica's own announcements (encodeChanges writes the origin first): not parsed only to be dropped.
+      if (msg.payload.startsWith(ownPrefix)) return;
       const p = decodeChanges(msg.payload);
       if (!p) {
         this.opts.log?.warn({ payload: msg.payload.slice(0, 200) }, 'ignoring a malformed change notification');

@@ -15,3 +15,20 @@ export function textArrayLiteral(values: readonly string[]): string | null {
   const json = JSON.stringify(values);
   return `{${json.slice(1, -1)}}`;
 }
+
+/**
+ * A bigint[] parameter's literal for whole numbers and nulls (`{1,2,NULL}`),
+ * built in one pass; the driver quotes each element (`{"1","2",NULL}`), which
+ * PostgreSQL reads the same. Null when a value is not a safe integer: the
+ * caller then passes the array for the driver to encode.
+ */
+export function intArrayLiteral(values: readonly (number | null)[]): string | null {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && !Number.isSafeInteger(v)) return null;
+    out += i === 0 ? '' : ',';
+    out += v === null ? 'NULL' : String(v);
+  }
+  return `${out}}`;
+}
