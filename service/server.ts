@@ -18,6 +18,7 @@ import { loadOrCreateKeys, writeAdminToken } from './keys.ts';
 import { SigningPool, signingThreads } from './signing/pool.ts';
 import { createBaseApp, registerPlugins } from './http/app.ts';
 import { deviceRoutes } from './http/device-routes.ts';
+import { rawLongPollAnswers } from './http/raw-answer.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { DeviceAuthenticator } from './http/device-auth.ts';
 import { signMergeNotice } from '../shared/device-proofs.ts';
@@ -128,8 +129,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     maxWaitSeconds: cfg.maxWaitSeconds, enrollPerMinute: cfg.enrollPerMinute, bodyLimit: cfg.deviceBodyLimit,
     idleTimeoutMs: timeouts.idleTimeoutMs,
     onReport: (id) => events.deviceReported(id),
-    // Fastify's send for held long-polls' answers too: only to compare the two (test/service/longpoll-answer.test.ts, bench/wake-cost.ts).
-    rawAnswers: process.env.DEVLIC_LONGPOLL_ANSWER !== 'fastify',
+    rawAnswers: rawLongPollAnswers(),
   });
   // Keys changed and access revoked on any replica: what this one caches about them goes.
   ctx.onAccessChanged((ids, kind) => {

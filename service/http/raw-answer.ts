@@ -19,6 +19,20 @@
 // only), so none is skipped. HEAD requests carry Fastify's own onSend hook
 // and keep Fastify's path (`canWriteRaw`).
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DevlicError } from '../../shared/errors.ts';
+
+/**
+ * DEVLIC_LONGPOLL_ANSWER: `raw` (the default) or `fastify`, which sends held
+ * long-polls' answers through Fastify's send, only to compare the two (a
+ * test and bench/wake-cost.ts). Anything else is refused at start, so a
+ * misspelt value never quietly picks a path.
+ */
+export function rawLongPollAnswers(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.DEVLIC_LONGPOLL_ANSWER;
+  if (v === undefined || v === '' || v === 'raw') return true;
+  if (v === 'fastify') return false;
+  throw new DevlicError('CONFIG_INVALID', `DEVLIC_LONGPOLL_ANSWER must be 'raw' or 'fastify' (got '${v}')`);
+}
 
 /** Whether an answer to this request may be written raw: GET only (HEAD has an onSend hook of Fastify's). */
 export function canWriteRaw(req: FastifyRequest): boolean {
