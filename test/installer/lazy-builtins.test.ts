@@ -35,6 +35,21 @@ function builtinsOf(agent: TestAgent): string[] {
   return JSON.parse(line!.slice('BUILTINS '.length)) as string[];
 }
 
+/**
+ * Enrolls the daemon through `url`, starts it and unassigns: read-only must
+ * reach the daemon's own long-poll (full came from the enrollment). Stops it,
+ * so that trace-builtins.cjs prints what it loaded.
+ */
+async function licenceChangeArrives(lab: Lab, agent: TestAgent, url: string): Promise<void> {
+  const e = await agent.enroll(url, await lab.enrollToken());
+  expect(e.code, e.stderr).toBe(0);
+  await agent.start();
+  await agent.waitMode('full', 'ASSIGNED', 30_000);
+  await lab.unassign();
+  await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 30_000);
+  await agent.stop();
+}
+
 describe('the release bundle with lazy built-ins talks to the service as before (issue 18)', () => {
   let lab: Lab | undefined;
   let lb: HaproxyProcess | undefined;
@@ -59,14 +74,7 @@ describe('the release bundle with lazy built-ins talks to the service as before 
     lab = await startLab();
     await lab.assign();
     agent = new TestAgent('lazy-http', { wrapper: releaseDaemon });
-    const e = await agent.enroll(lab.svc.url, await lab.enrollToken());
-    expect(e.code, e.stderr).toBe(0);
-    await agent.start();
-    await agent.waitMode('full', 'ASSIGNED', 30_000);
-    // Full came from the enrollment; the change below reaches only the daemon's own long-poll.
-    await lab.unassign();
-    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 30_000);
-    await agent.stop();
+    await licenceChangeArrives(lab, agent, lab.svc.url);
     const loaded = builtinsOf(agent);
     expect(loaded).toEqual(expect.arrayContaining(['net', 'crypto', 'worker_threads'])); // it ran: the daemon's own
     for (const m of ['http', 'http2', 'assert', 'tls']) expect(loaded, m).not.toContain(m);
@@ -79,14 +87,7 @@ describe('the release bundle with lazy built-ins talks to the service as before 
     lb = await startHaproxy({ servers: [replica('r1', lab.svc)], options: { tlsCertFile: pem } });
     expect(lb.config).toContain('alpn h2,http/1.1');
     agent = new TestAgent('lazy-h2', { wrapper: releaseDaemon, config: { caFile: cert } });
-    const e = await agent.enroll(lb.url, await lab.enrollToken());
-    expect(e.code, e.stderr).toBe(0);
-    await agent.start();
-    await agent.waitMode('full', 'ASSIGNED', 30_000);
-    // Full came from the enrollment; the change below reaches only the daemon's own long-poll.
-    await lab.unassign();
-    await agent.waitMode('read-only', 'NOT_IN_LICENSED_GROUP', 30_000);
-    await agent.stop();
+    await licenceChangeArrives(lab, agent, lb.url);
     // The daemon's long-poll (only `run` sends ?wait=) answered the change
     // over HTTP/2, and every other request HAProxy saw was HTTP/2 too.
     const out = lb.output();
