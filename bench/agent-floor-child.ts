@@ -29,7 +29,8 @@ if (at('tls')) {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(join(dataDir, 'floor.db'));
     db.pragma('journal_mode = WAL');
-    db.exec('CREATE TABLE IF NOT EXISTS answers (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL)');
+    // SQL through a prepared statement, like the agent's store (no shell is involved either way).
+    db.prepare('CREATE TABLE IF NOT EXISTS answers (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL)').run();
     const put = db.prepare('INSERT INTO answers (at, body) VALUES (?, ?)');
     const store = onAnswer;
     onAnswer = (body) => { put.run(Date.now(), body); store(body); };
