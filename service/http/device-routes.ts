@@ -25,6 +25,11 @@ import { canWriteRaw, writeRaw } from './raw-answer.ts';
 const BUSY_RETRY_AFTER_SECONDS = 15;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** A held wait's raw answer headers: `connection: close` first when a newer wait replaced it, as Fastify orders them. */
+function heldHeaders(held: { close: boolean }, headers: Record<string, string>): Record<string, string> {
+  return held.close ? { connection: 'close', ...headers } : headers;
+}
+
 export interface DeviceRouteDeps {
   ctx: LicensingContext;
   keys: ServiceKeys;
@@ -143,7 +148,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     if (held?.close) reply.header('Connection', 'close');
     if (seq !== null && inm === `"${seq}"`) {
       // No body at all: a `null` body would add Content-Length and stop clients reusing the connection.
-      if (raw) writeRaw(reply, 304, held!.close ? { connection: 'close', etag: `"${seq}"` } : { etag: `"${seq}"` });
+      if (raw) writeRaw(reply, 304, heldHeaders(held!, { etag: `"${seq}"` }));
       else reply.header('ETag', `"${seq}"`).code(304).send(undefined as unknown as null);
       return undefined;
     }
@@ -157,10 +162,7 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
     // with a JSON content type skips the serializer): a wake of thousands of devices answers each without a schema walk.
     const body = `{"token":${JSON.stringify(cur.token)},"seq":${cur.seq}}`;
     if (raw) {
-      const etag = `"${cur.seq}"`;
-      writeRaw(reply, 200, held!.close
-        ? { connection: 'close', etag, 'cache-control': 'no-store', 'content-type': JSON_TYPE }
-        : { etag, 'cache-control': 'no-store', 'content-type': JSON_TYPE }, body);
+      writeRaw(reply, 200, heldHeaders(held!, { etag: `"${cur.seq}"`, 'cache-control': 'no-store', 'content-type': JSON_TYPE }), body);
       return undefined;
     }
     reply.header('ETag', `"${cur.seq}"`).header('Cache-Control', 'no-store').header('Content-Type', JSON_TYPE).send(body);
