@@ -26,8 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 import { AGENT_MALLOC_TUNABLES } from '../agent/runtime/v8-flags.ts';
-import { isNodeCronShared, patchNodeCron } from '../installer/build/cron-local-time.ts';
-import { lazyBuiltinPatchFor, patchLazyBuiltins } from '../installer/build/lazy-builtins.ts';
+import { patchThirdParty } from '../installer/build/bundle.ts';
 import { NODE, ROOT, tempDir } from '../test/helpers/processes.ts';
 import { makeTls } from '../test/helpers/tls-certs.ts';
 import { printBreakdown } from './memory-map.ts';
@@ -41,13 +40,8 @@ const releasePatches: Plugin = {
   name: 'floor-release-patches',
   setup(b) {
     b.onLoad({ filter: /\.(js|cjs|mjs)$/ }, async (args) => {
-      const cron = isNodeCronShared(args.path);
-      const lazy = lazyBuiltinPatchFor(args.path) !== undefined;
-      if (!cron && !lazy) return undefined;
-      let text = await readFile(args.path, 'utf8');
-      if (cron) text = patchNodeCron(text);
-      if (lazy) text = patchLazyBuiltins(text, args.path);
-      return { contents: text, loader: 'js' };
+      const contents = patchThirdParty(await readFile(args.path, 'utf8'), args.path);
+      return contents === undefined ? undefined : { contents, loader: 'js' };
     });
   },
 };

@@ -68,6 +68,22 @@ export function replaceImportMeta(source: string, relFile: string): string {
     .replace(/\bimport\.meta\.url\b/g, `(require("node:url").pathToFileURL(${file}).href)`);
 }
 
+/**
+ * The release bundle's changes to third-party code, or undefined for a
+ * module it leaves alone: node-cron's local time without Intl for tasks
+ * without a time zone (cron-local-time.ts), built-ins required where they are
+ * first needed (lazy-builtins.ts). Exported for bench/agent-floor.ts, which
+ * bundles the libraries alone the same way.
+ */
+export function patchThirdParty(text: string, path: string): string | undefined {
+  const cron = isNodeCronShared(path);
+  const lazy = lazyBuiltinPatchFor(path) !== undefined;
+  if (!cron && !lazy) return undefined;
+  if (cron) text = patchNodeCron(text);
+  if (lazy) text = patchLazyBuiltins(text, path);
+  return text;
+}
+
 function seaPlugin(repo: string): Plugin {
   const shim = resolve(repo, 'installer/sea/better-sqlite3.ts');
   return {
@@ -80,13 +96,9 @@ function seaPlugin(repo: string): Plugin {
         const entry = /[\\/](main|agent-entry)\.ts$/.test(args.path) && !rel.split(sep).includes('node_modules');
         let text = await readFile(args.path, 'utf8');
         const meta = text.includes('import.meta.');
-        const cron = isNodeCronShared(args.path);
-        const lazy = lazyBuiltinPatchFor(args.path) !== undefined;
-        if (!entry && !meta && !cron && !lazy) return undefined; // esbuild loads it as usual
-        // Local time without Intl for tasks without a time zone (cron-local-time.ts).
-        if (cron) text = patchNodeCron(text);
-        // Built-ins required where they are first needed (lazy-builtins.ts).
-        if (lazy) text = patchLazyBuiltins(text, args.path);
+        const patched = patchThirdParty(text, args.path);
+        if (!entry && !meta && patched === undefined) return undefined; // esbuild loads it as usual
+        if (patched !== undefined) text = patched;
         if (entry) text = stripEntryAwait(text);
         // Dependencies too: node-cron computes a path from import.meta.url when it loads.
         if (meta) text = replaceImportMeta(text, rel.split(sep).join('/'));
