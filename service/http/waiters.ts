@@ -14,6 +14,9 @@
 // (its device's waits are a list through it, oldest first, the device's map
 // entry pointing at the oldest) and no timer of its own: waits end by a
 // shared timer wheel of TICK_MS slots, never early, at most one slot late.
+// The wheel counts on the monotonic clock (performance.now), not the wall
+// clock: when NTP steps the time back, held waits must still end on time,
+// as the per-wait setTimeout before the wheel did.
 
 /** Why a wait ended. */
 export type WaitEnd = 'changed' | 'timeout' | 'replaced' | 'released' | 'aborted';
@@ -52,20 +55,23 @@ class Wait {
 export class Waiters {
   /** Each device's oldest wait; the rest follow through `newer`. */
   private readonly byDevice = new Map<string, Wait>();
-  /** The timer wheel: waits by the slot they time out in (slot s ends once Date.now() / TICK_MS reaches s). */
+  /** The timer wheel: waits by the slot they time out in (slot s ends once now() / TICK_MS reaches s). */
   private readonly slots = new Map<number, Set<Wait>>();
   private timer: NodeJS.Timeout | undefined;
   private lastSlot = 0;
   private waiting = 0;
   readonly maxTotal: number;
   readonly maxPerDevice: number;
+  /** Milliseconds on a monotonic clock; a test may pass its own to make the wheel's interval run late. */
+  private readonly now: () => number;
   /** Waits refused because the service-wide cap was reached, and waits replaced by a newer one of the same device. */
   refused = 0;
   replaced = 0;
 
-  constructor(opts: { maxTotal?: number; maxPerDevice?: number } = {}) {
+  constructor(opts: { maxTotal?: number; maxPerDevice?: number; now?: () => number } = {}) {
     this.maxTotal = opts.maxTotal ?? Infinity;
     this.maxPerDevice = opts.maxPerDevice ?? DEFAULT_WAITS_PER_DEVICE;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   get count(): number {
@@ -95,7 +101,7 @@ export class Waiters {
       return null;
     }
     // The first slot wholly after the wait's end: past every slot the wheel has turned (never skipped), and never early.
-    const slot = Math.floor((Date.now() + ms) / TICK_MS) + 1;
+    const slot = Math.floor((this.now() + ms) / TICK_MS) + 1;
     let wait!: Wait;
     const ended = new Promise<WaitEnd>((resolve) => { wait = new Wait(this, deviceId, slot, resolve); });
     const oldest = this.byDevice.get(deviceId);
@@ -129,7 +135,7 @@ export class Waiters {
   }
 
   private startWheel(): void {
-    this.lastSlot = Math.floor(Date.now() / TICK_MS);
+    this.lastSlot = Math.floor(this.now() / TICK_MS);
     this.timer = setInterval(() => this.turn(), TICK_MS);
   }
 
@@ -140,7 +146,7 @@ export class Waiters {
 
   /** Ends the waits of every slot that has passed (an interval can run late: all of them, in order). */
   private turn(): void {
-    const now = Math.floor(Date.now() / TICK_MS);
+    const now = Math.floor(this.now() / TICK_MS);
     for (let s = this.lastSlot + 1; s <= now; s++) {
       const due = this.slots.get(s);
       if (due === undefined) continue;

@@ -1,7 +1,8 @@
 // The long-poll waiters' shared timer wheel (service/http/waiters.ts), with
-// Vitest's fake clock: a wait never ends before its time, ends at most one
-// slot after it, and a wait woken or aborted before then is gone from the
-// wheel (it never also times out, and the wheel stops when nothing waits).
+// Vitest's fake clock (its fake timers include performance.now): a wait never
+// ends before its time, ends at most one slot after it, whatever the wall
+// clock does meanwhile, and a wait woken or aborted before then is gone from
+// the wheel (it never also times out, and the wheel stops when nothing waits).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TICK_MS, Waiters, type WaitEnd } from '../../service/http/waiters.ts';
 
@@ -47,13 +48,28 @@ describe('Waiters timer wheel', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a wait ends on time when the wall clock is stepped back or forward meanwhile', async () => {
+    for (const step of [-3_600_000, -1_000, 1_000, 3_600_000]) {
+      const w = new Waiters();
+      const x = park(w, 'd', 1000);
+      await vi.advanceTimersByTimeAsync(500);
+      vi.setSystemTime(Date.now() + step);
+      await vi.advanceTimersByTimeAsync(499);
+      expect(x.ends, `wall clock stepped by ${step} ms`).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1 + 2 * TICK_MS);
+      expect(x.ends, `wall clock stepped by ${step} ms`).toEqual(['timeout']);
+      expect(vi.getTimerCount()).toBe(0);
+    }
+  });
+
   it('the wheel runs only while something waits, and catches up on slots it missed', async () => {
-    const w = new Waiters();
+    let late = 0;
+    const w = new Waiters({ now: () => performance.now() + late });
     expect(vi.getTimerCount()).toBe(0);
     const x = park(w, 'd', 150);
     expect(vi.getTimerCount()).toBe(1);
-    // The clock jumps (a busy event loop): every slot passed is turned.
-    vi.setSystemTime(Date.now() + 10_000);
+    // The interval runs 10 s late (a busy event loop): every slot passed is turned.
+    late = 10_000;
     await vi.advanceTimersByTimeAsync(TICK_MS);
     expect(x.ends).toEqual(['timeout']);
     expect(vi.getTimerCount()).toBe(0);
