@@ -18,7 +18,7 @@ import type { ServiceKeys } from '../keys.ts';
 import type { DeviceAuthenticator } from './device-auth.ts';
 import type { Waiters } from './waiters.ts';
 import { longPollSocketTimeoutMs } from './connection-limits.ts';
-import { waitQueryCompiler } from './wait-query.ts';
+import { waitQueryCompiler, waitQuerySchema } from './wait-query.ts';
 import { canWriteRaw, writeRaw } from './raw-answer.ts';
 
 /** Told to a long-poll refused because the service holds as many as it may. */
@@ -79,10 +79,10 @@ export async function deviceRoutes(appIn: AnyApp, deps: DeviceRouteDeps): Promis
       done();
     },
     // The agents' plain `?wait=N` (or none) without TypeBox's walk; anything else is validated by TypeBox as everywhere.
-    validatorCompiler: waitQueryCompiler(deps.maxWaitSeconds),
+    validatorCompiler: waitQueryCompiler(),
     schema: {
       tags: ['device'], security: [{ device: [] }],
-      querystring: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: deps.maxWaitSeconds })) }, { additionalProperties: false }),
+      querystring: waitQuerySchema(deps.maxWaitSeconds),
       response: { 200: EntitlementResponse, 304: Type.Null({ description: 'unchanged since If-None-Match (no body)' }) },
     },
   }, (req, reply) => {
