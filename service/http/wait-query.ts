@@ -42,9 +42,9 @@ export function waitMaximum(schema: unknown): number | undefined {
   if (s === null || typeof s !== 'object' || s.type !== 'object' || s.additionalProperties !== false || s.required !== undefined) return undefined;
   const props = s.properties;
   if (props === undefined || Object.keys(props).length !== 1) return undefined;
-  const wait = props.wait as { type?: unknown; minimum?: unknown; maximum?: unknown; exclusiveMinimum?: unknown; exclusiveMaximum?: unknown; multipleOf?: unknown } | undefined;
+  const wait = props.wait as { type?: unknown; minimum?: unknown; maximum?: unknown } | undefined;
   if (wait === undefined || wait.type !== 'integer' || wait.minimum !== 0 || typeof wait.maximum !== 'number' || !Number.isInteger(wait.maximum)) return undefined;
-  if (wait.exclusiveMinimum !== undefined || wait.exclusiveMaximum !== undefined || wait.multipleOf !== undefined) return undefined;
+  // Any other keyword (exclusiveMaximum, multipleOf, ...) is a rule the quick path does not know.
   if (Object.keys(wait).some((k) => !['type', 'minimum', 'maximum', 'description', 'title'].includes(k))) return undefined;
   return wait.maximum;
 }
