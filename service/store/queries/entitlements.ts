@@ -34,6 +34,12 @@ export interface IssuableRow {
 // Rows per set-based statement on PostgreSQL: 100,000 devices in a few
 // round trips, without one parameter array of unbounded size.
 const BULK = 20_000;
+// Ids per UPDATE of a recompute's write on PostgreSQL. Each statement of a
+// large write scans the whole table (a hashed `= ANY` filter) and plans its
+// array element by element, so 20,000-id chunks cost five scans and five
+// plans for 100,000 devices; one statement does one of each (bench/README.md,
+// "Issue 12, eighth pass").
+const UPDATE_BULK = 100_000;
 
 function* chunks<T>(rows: readonly T[], size: number): Generator<readonly T[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
@@ -99,7 +105,7 @@ export function entitlementQueries(c: SqlConn) {
     },
     /**
      * Writes a recompute's differences, one statement per move (PostgreSQL:
-     * per new answer, per BULK ids) naming only the devices (SQLite: a JSON
+     * per new answer, per BULK ids inserted, per UPDATE_BULK ids updated) naming only the devices (SQLite: a JSON
      * array read by json_each; PostgreSQL: a text array): new rows start at
      * seq 1, changed rows get seq + 1 and lose their stored token.
      * entitlement_counts follows inserts by trigger; across updates it is kept
@@ -136,7 +142,7 @@ export function entitlementQueries(c: SqlConn) {
           for (const part of chunks(ids, BULK)) await c.run(`${insert} SELECT v, 1, ?, ?, ?, ?, ?, ? FROM unnest(?::text[]) AS v`, [...values(to), idArray(part)]);
         }
         for (const { to, ids } of byNewAnswer(updates)) {
-          for (const part of chunks(ids, BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values(to), idArray(part)]);
+          for (const part of chunks(ids, UPDATE_BULK)) await c.run(`${set} WHERE device_id = ANY(?::text[])`, [...values(to), idArray(part)]);
         }
         if (counted.length) {
           await c.run(`INSERT INTO entitlement_counts (status, reason, n) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) ${upsert}`,
