@@ -9,8 +9,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePostgres } from '../helpers/postgres.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { NODE, ROOT, startService, tempDir, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { claimsOf, type SimDevice } from '../helpers/sim-device.ts';
 import { current, enrollDevices, pollUntil, waitingOn, SKU } from './replicas.ts';
 import { logLines, onePerWorker, pinned, startWorkers, workerPids, type Pinned } from './workers.ts';
@@ -34,7 +37,30 @@ async function hold(conn: Pinned, d: SimDevice, etag: string) {
   return conn.get('/v1/device/entitlement?wait=30', { authorization: await d.authHeader(), 'if-none-match': etag });
 }
 
-describePostgres('serve --workers 1 on PostgreSQL', (cluster) => {
+describePostgres('serve --workers on PostgreSQL: start-up', (cluster) => {
+  it('a port that is taken fails the start once, with the worker\'s reason in one line, exit 1, no worker left', async () => {
+    const blocker = createServer();
+    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const p = spawn(NODE, [join(ROOT, 'service/main.ts'), 'serve', '--data-dir', join(tempDir('wk-busy'), 'data'), '--listen', `127.0.0.1:${port}`,
+        '--database', await cluster().createDatabase(), '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'info' } });
+      let out = '', err = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.stderr.on('data', (d) => { err += d; });
+      const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+      expect(code).toBe(1);
+      expect(err).toBe(`devlic-server: cannot listen on 127.0.0.1:${port}: the address is in use (another devlic-server?) [CONFIG_INVALID]\n`);
+      const started = out.split('\n').filter((l) => l.includes('"msg":"worker started"')).map((l) => JSON.parse(l).pid as number);
+      expect(started).toHaveLength(2);
+      await waitFor('no worker left', () => started.every((pid) => !alive(pid)));
+      expect(out).not.toContain('"msg":"devlic-server listening"');
+    } finally {
+      blocker.close();
+    }
+  });
+
+
   it('is one process, as without the setting: no primary, no worker, /healthz as before', async () => {
     const svc = await startService({ database: await cluster().createDatabase(), config: { workers: 1 }, logLevel: 'info' });
     try {
