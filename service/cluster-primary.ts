@@ -31,7 +31,8 @@ interface Slot {
   failure: { code: string; message: string } | null;
 }
 
-export interface PrimaryResult { url: string; stopped: Promise<void> }
+/** url: null when a stop signal came before every worker listened. */
+export interface PrimaryResult { url: string | null; stopped: Promise<void> }
 
 /**
  * Runs the primary: resolves once every worker listens (with the URL and a
@@ -128,18 +129,22 @@ export async function runPrimary(cfg: ServerConfig, log: Logger): Promise<Primar
   };
   const stopped = new Promise<void>((done) => { allStopped = done; });
 
+  let failure: Error | null = null;
   const started = new Promise<void>((resolve, reject) => {
     allListening = resolve;
+    // Settled once every worker is gone, so nothing of a failed start is left running: rejected with the
+    // first worker's reason, or resolved when a stop signal came before every worker listened.
+    void stopped.then(() => (failure ? reject(failure) : resolve()));
     startFailed = (e) => {
+      failure ??= e;
       stopAll('start failed');
-      // Rejected once every worker is gone: nothing of the failed start is left running.
-      stopped.then(() => reject(e), () => reject(e));
     };
   });
   process.once('SIGINT', () => stopAll('SIGINT'));
   process.once('SIGTERM', () => stopAll('SIGTERM'));
   for (const s of slots) fork(s);
   await started;
+  if (!announced) return { url: null, stopped };
   const url = slots[0].url!;
   log.info({ url, workers: n, pids: slots.map((s) => s.worker?.process.pid), dataDir: cfg.dataDir, database }, 'devlic-server listening');
   return { url, stopped };

@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger('devlic-server');
   if (cfg.workers > 1) {
     const primary = await runPrimary(cfg, log);
-    if (process.stdout.isTTY) process.stdout.write(`devlic-server ${VERSION} listening on ${primary.url} with ${cfg.workers} workers (data in ${cfg.dataDir})\n`);
+    if (primary.url && process.stdout.isTTY) process.stdout.write(`devlic-server ${VERSION} listening on ${primary.url} with ${cfg.workers} workers (data in ${cfg.dataDir})\n`);
     await primary.stopped;
     return 0;
   }

@@ -4,7 +4,9 @@
 // one worker wakes long-polls held on the other; a worker killed with
 // SIGKILL is restarted by the primary while the devices it held reconnect
 // and converge; SIGTERM to the primary answers held long-polls and stops
-// every process, exit 0. Runs in the `integration` project; needs only
+// every process, exit 0. At start-up: a taken port fails the start once
+// (exit 1, one line), SIGTERM while workers start exits 0, and `workers: 1`
+// is the one process it always was. Runs in the `integration` project; needs only
 // PostgreSQL (skipped loudly without it, a failure under DEVLIC_REQUIRE_REAL_APPS=1).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePostgres } from '../helpers/postgres.ts';
@@ -60,6 +62,21 @@ describePostgres('serve --workers on PostgreSQL: start-up', (cluster) => {
     }
   });
 
+
+  it('SIGTERM while the workers start stops them and exits 0', async () => {
+    const p = spawn(NODE, [join(ROOT, 'service/main.ts'), 'serve', '--data-dir', join(tempDir('wk-early'), 'data'), '--listen', '127.0.0.1:0',
+      '--database', await cluster().createDatabase(), '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'info' } });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+    const started = () => out.split('\n').filter((l) => l.includes('"msg":"worker started"')).map((l) => JSON.parse(l).pid as number);
+    await waitFor('both workers forked', () => started().length === 2);
+    p.kill('SIGTERM');
+    expect(await exited, out).toBe(0);
+    await waitFor('no worker left', () => started().every((pid) => !alive(pid)));
+    expect(out).not.toContain('"msg":"devlic-server listening"');
+  });
 
   it('is one process, as without the setting: no primary, no worker, /healthz as before', async () => {
     const svc = await startService({ database: await cluster().createDatabase(), config: { workers: 1 }, logLevel: 'info' });
