@@ -1,6 +1,7 @@
 // Starts the licensing service, in a fixed order: data folder, database
 // (migrations), catalogue, signing key, bootstrap admin, licensing core,
 // HTTP routes, listening socket, timers (directory syncs among them). stop() undoes it in reverse.
+// prepareOnce is the one-off first part alone, for the primary of `serve --workers N`.
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { API } from '../shared/api.ts';
 import { DevlicError } from '../shared/errors.ts';
@@ -103,6 +104,8 @@ async function prepareSite(ctx: LicensingContext, keyring: OpenedStore['keyring'
  * the bootstrap admin.
  */
 export async function prepareOnce(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<{ database: string }> {
+  // Checked before anything is created, as startServer does (the workers read it again).
+  signingThreads(process.env, cfg.workers);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
   const opened = await openStore(cfg, log);
