@@ -18,6 +18,7 @@ import { bootstrapAdmin } from './licensing/access.ts';
 import { EntitlementIssuer } from './licensing/entitlements.ts';
 import { loadOrCreateKeys, writeAdminToken } from './keys.ts';
 import { SigningPool, signingThreads } from './signing/pool.ts';
+import { connectionBudgetProblem } from './workers.ts';
 import { createBaseApp, registerPlugins } from './http/app.ts';
 import { deviceRoutes } from './http/device-routes.ts';
 import { rawLongPollAnswers } from './http/raw-answer.ts';
@@ -111,6 +112,13 @@ export async function prepareOnce(cfg: ServerConfig, log: Logger, now: () => num
   const opened = await openStore(cfg, log);
   try {
     await prepareSite(new LicensingContext(opened.store, now), opened.keyring, cfg, log);
+    if (cfg.database) {
+      const s = await opened.db.get<{ max: string; reserved: string }>(
+        "SELECT current_setting('max_connections') AS max, current_setting('superuser_reserved_connections') AS reserved");
+      const problem = s && connectionBudgetProblem(cfg.workers, cfg.databasePoolSize, Number(s.max), Number(s.reserved));
+      // A warning, not a refusal: connections are opened as needed, and a pool rarely fills.
+      if (problem) log.warn({ workers: cfg.workers, databasePoolSize: cfg.databasePoolSize, maxConnections: Number(s.max) }, problem);
+    }
     return { database: opened.describe };
   } finally {
     await opened.store.close();

@@ -50,6 +50,21 @@ export function defaultSigningThreads(cores: number, workers: number): number {
   return Math.max(1, Math.ceil((cores - workers) / workers));
 }
 
+/**
+ * Why this host's workers may not all get their database connections, or
+ * null: each worker opens up to databasePoolSize + 2 (pool, LISTEN, the
+ * side connection of a write's reads), and PostgreSQL keeps
+ * superuser_reserved_connections of max_connections for superusers. Other
+ * hosts and tools come on top, so this only catches a host that cannot fit
+ * even alone.
+ */
+export function connectionBudgetProblem(workers: number, poolSize: number, maxConnections: number, reserved: number): string | null {
+  const need = workers * (poolSize + 2);
+  const usable = maxConnections - reserved;
+  if (need <= usable) return null;
+  return `this host's ${workers} workers may open ${need} database connections (${workers} × (databasePoolSize ${poolSize} + 2)), more than the ${usable} PostgreSQL allows (max_connections ${maxConnections} − superuser_reserved_connections ${reserved}); raise max_connections or lower workers or databasePoolSize`;
+}
+
 /** A worker that ran at least this long before it died was healthy: its restart delay starts over. */
 export const STABLE_RUN_MS = 60_000;
 

@@ -78,6 +78,20 @@ describePostgres('serve --workers on PostgreSQL: start-up', (cluster) => {
     expect(out).not.toContain('"msg":"devlic-server listening"');
   });
 
+  it('warns when the host\'s workers could open more connections than PostgreSQL allows', async () => {
+    // The test cluster allows 200 (3 reserved); 2 × (100 + 2) = 204.
+    const svc = await startWorkers(2, await cluster().createDatabase(), { config: { databasePoolSize: 100 } });
+    try {
+      const [w] = logLines(svc, "this host's 2 workers may open 204 database connections (2 × (databasePoolSize 100 + 2)), more than the 197 PostgreSQL allows (max_connections 200 − superuser_reserved_connections 3); raise max_connections or lower workers or databasePoolSize");
+      expect(w).toMatchObject({ level: 40, workers: 2, databasePoolSize: 100, maxConnections: 200 });
+    } finally {
+      await svc.stop();
+    }
+    const fits = await startWorkers(2, await cluster().createDatabase());
+    await fits.stop();
+    expect(fits.output()).not.toContain('database connections (');
+  });
+
   it('is one process, as without the setting: no primary, no worker, /healthz as before', async () => {
     const svc = await startService({ database: await cluster().createDatabase(), config: { workers: 1 }, logLevel: 'info' });
     try {

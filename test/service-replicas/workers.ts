@@ -7,8 +7,8 @@ import { Client } from 'undici';
 import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 
 /** Starts `serve` with `workers` from the config file, at log level info, and waits for the primary's listening line. */
-export async function startWorkers(workers: number, database: string, opts: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<ServiceProcess> {
-  const svc = await startService({ database, config: { workers }, logLevel: 'info', ...opts });
+export async function startWorkers(workers: number, database: string, opts: { dataDir?: string; port?: number; env?: Record<string, string>; config?: Record<string, unknown> } = {}): Promise<ServiceProcess> {
+  const svc = await startService({ database, logLevel: 'info', ...opts, config: { ...opts.config, workers } });
   await waitFor(`all ${workers} workers listening (output: ${svc.output().slice(-2000)})`, () => svc.output().includes('"msg":"devlic-server listening"'), 60_000);
   return svc;
 }

@@ -5,7 +5,7 @@
 import { expect, it } from 'vitest';
 import { UsageError } from '../../shared/cli.ts';
 import { loadServerConfig, SERVER_DEFAULTS } from '../../service/config.ts';
-import { checkWorkers, defaultSigningThreads, parseWorkers, RestartDelay, STABLE_RUN_MS } from '../../service/workers.ts';
+import { checkWorkers, connectionBudgetProblem, defaultSigningThreads, parseWorkers, RestartDelay, STABLE_RUN_MS } from '../../service/workers.ts';
 import { signingThreads } from '../../service/signing/pool.ts';
 
 const PG = 'postgres://devlic@127.0.0.1/devlic';
@@ -54,4 +54,11 @@ it('restarts a dying worker after a growing, jittered delay, and starts over aft
   expect(r.failures).toBe(1);
   // Jitter: anywhere from 0 up to the cap.
   expect(new RestartDelay(() => 0).after(0)).toBe(0);
+});
+
+it('says when a host\'s workers cannot all get their database connections', () => {
+  expect(connectionBudgetProblem(2, 10, 100, 3)).toBeNull(); // 24 of 97
+  expect(connectionBudgetProblem(8, 10, 99, 3)).toBeNull(); // 96 of 96: fits exactly
+  expect(connectionBudgetProblem(8, 10, 98, 3)).toBe(
+    "this host's 8 workers may open 96 database connections (8 × (databasePoolSize 10 + 2)), more than the 95 PostgreSQL allows (max_connections 98 − superuser_reserved_connections 3); raise max_connections or lower workers or databasePoolSize");
 });
