@@ -15,6 +15,10 @@
 //   DEVLIC_BENCH_POLLS=5000, DEVLIC_BENCH_ROUNDS=2, DEVLIC_BENCH_DATABASE=sqlite (or postgres),
 //   DEVLIC_BENCH_COMPARE=/tmp/wake-before, DEVLIC_BENCH_PROFILE=DIR (--cpu-prof of each service, summarised;
 //   DEVLIC_BENCH_PROFILE_INTERVAL=100 µs between samples)
+// DEVLIC_BENCH_SERVE_WORKERS=1,2 (PostgreSQL only): this code's service run with
+// each `serve --workers` count in turn, alternated per round; the CPU is then
+// the primary's and every worker's, and 'busiest event loop' is the largest
+// one worker's main thread spent in the window (what bounds the wake's end).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -34,6 +38,14 @@ const PROFILE = process.env.DEVLIC_BENCH_PROFILE ? resolve(process.env.DEVLIC_BE
 const PROFILE_INTERVAL_US = Number(process.env.DEVLIC_BENCH_PROFILE_INTERVAL ?? 100);
 const [BACKEND] = benchBackends('sqlite');
 const WORKERS = Math.max(2, Math.ceil(N / 9000));
+const SERVE_WORKERS = (process.env.DEVLIC_BENCH_SERVE_WORKERS ?? '1').split(',').map((x) => Number(x.trim()));
+if (SERVE_WORKERS.some((w) => !(w >= 1))) throw new Error('DEVLIC_BENCH_SERVE_WORKERS: a comma list of worker counts, e.g. 1,2');
+
+/** The service's processes: the pid, and with workers its children (the cluster's workers). */
+function processesOf(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return [pid, ...(children ? children.split(' ').map(Number) : [])];
+}
 
 /** CPU seconds of a process's main thread alone (the event loop; its task id is the pid), user and system: Linux /proc. */
 function mainThreadSeconds(pid: number): { user: number; system: number; total: number } {
@@ -44,10 +56,10 @@ function mainThreadSeconds(pid: number): { user: number; system: number; total: 
 }
 
 /** `devlic-server serve` from the checkout at `root` (this one or the baseline's). */
-async function startAt(root: string, dataDir: string, database: string | null, profDir: string | null) {
+async function startAt(root: string, dataDir: string, database: string | null, profDir: string | null, workers: number) {
   const port = await freePort();
   const cfg = join(tempDir('wakecfg'), 'server.json');
-  writeFileSync(cfg, JSON.stringify({ maxConnections: 19_936, maxLongPolls: Math.min(19_935, Math.max(N, 19_000)) }));
+  writeFileSync(cfg, JSON.stringify({ maxConnections: 19_936, maxLongPolls: Math.min(19_935, Math.max(N, 19_000)), ...(workers > 1 ? { workers } : {}) }));
   const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`] : []), join(root, 'service', 'main.ts'), 'serve',
     '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfg, ...(database ? ['--database', database] : [])];
   const proc = spawn(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
@@ -57,19 +69,20 @@ async function startAt(root: string, dataDir: string, database: string | null, p
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`devlic-server (${err})`, async () => {
     if (proc.exitCode !== null) throw new Error(`devlic-server exited ${proc.exitCode}: ${err}`);
-    return (await fetch(`${url}/healthz`)).ok;
+    if (workers === 1) return (await fetch(`${url}/healthz`)).ok;
+    return (await (await fetch(`${url}/metrics`)).text()).includes(`devlic_server_workers ${workers}`);
   }, 60_000, 50);
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return { url, port, proc, adminToken, async stop() { proc.kill('SIGTERM'); await exited; } };
 }
 
-async function run(label: string, root: string, round: number) {
+async function run(label: string, root: string, round: number, workers: number) {
   const dataDir = join(tempDir(`wake-${label}`), 'data');
   const database = await benchDatabase(BACKEND);
   const seeded = await seedPollers(dataDir, N, 'Pollers', database);
   const profDir = PROFILE ? join(PROFILE, `${label}-${round}`) : null;
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const svc = await startAt(root, dataDir, database, profDir);
+  const svc = await startAt(root, dataDir, database, profDir, workers);
   const load = loadavg()[0];
   try {
     const admin = adminClient(svc.url, svc.adminToken);
@@ -80,14 +93,15 @@ async function run(label: string, root: string, round: number) {
       .catch(() => console.log(`${label}: only ${held} of ${N} long-polls held`));
     // Let the opening's last requests settle, so the CPU counted is the wake's.
     await new Promise((r) => setTimeout(r, 1000));
-    const cpu0 = cpuSeconds(svc.proc.pid!);
-    const main0 = mainThreadSeconds(svc.proc.pid!);
+    const pids = processesOf(svc.proc.pid!);
+    const cpu0 = pids.map(cpuSeconds);
+    const main0 = pids.map(mainThreadSeconds);
     const assignedAt = Date.now();
     await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group: seeded.groupName });
     const assignMs = Date.now() - assignedAt;
     await waitFor('all answered', () => fleet.progress().answered >= held, 180_000, 5).catch(() => {});
-    const cpu1 = cpuSeconds(svc.proc.pid!);
-    const main1 = mainThreadSeconds(svc.proc.pid!);
+    const cpu1 = pids.map(cpuSeconds);
+    const main1 = pids.map(mainThreadSeconds);
     const wallS = (Date.now() - assignedAt) / 1000;
     const endedAt = performance.now();
     const { answers } = await fleet.answers();
@@ -105,13 +119,20 @@ async function run(label: string, root: string, round: number) {
       for (const l of lat) bins.set(Math.floor(l / 100), (bins.get(Math.floor(l / 100)) ?? 0) + 1);
       console.log(`${label}: answers per 100 ms from the assign:`, [...bins].map(([b, n]) => `${b * 100}:${n}`).join(' '));
     }
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    const cpu = sum(cpu1) - sum(cpu0);
+    const loops = main1.map((m, i) => m.total - main0[i].total);
+    const system = sum(main1.map((m) => m.system)) - sum(main0.map((m) => m.system));
+    // With workers the primary (index 0) serves nothing: the busiest event loop is a worker's.
+    const busiest = Math.max(...(workers > 1 ? loops.slice(1) : loops));
     return {
-      code: label, round, load: +load.toFixed(1), devices: lat.length, 'wrong (must be 0)': answers.filter(([, l]) => l !== 1).length,
+      code: workers > 1 ? `${label} ×${workers}` : label, round, load: +load.toFixed(1), devices: lat.length, 'wrong (must be 0)': answers.filter(([, l]) => l !== 1).length,
       'assign ms': assignMs, 'p50 ms': percentile(lat, 50), 'p99 ms': percentile(lat, 99), 'max ms': lat.at(-1),
-      'service CPU s': +(cpu1 - cpu0).toFixed(2), 'CPU µs per device': Math.round(((cpu1 - cpu0) * 1e6) / Math.max(1, lat.length)),
-      'event loop µs per device': Math.round(((main1.total - main0.total) * 1e6) / Math.max(1, lat.length)),
+      'service CPU s': +cpu.toFixed(2), 'CPU µs per device': Math.round((cpu * 1e6) / Math.max(1, lat.length)),
+      'event loop µs per device': Math.round((sum(loops) * 1e6) / Math.max(1, lat.length)),
       // The kernel's part (socket reads and writes, epoll, thread messages): what no change to the JS can take away.
-      'of it system µs': Math.round(((main1.system - main0.system) * 1e6) / Math.max(1, lat.length)),
+      'of it system µs': Math.round((system * 1e6) / Math.max(1, lat.length)),
+      'busiest event loop s': +busiest.toFixed(2),
     };
   } finally {
     if (svc.proc.exitCode === null) await svc.stop();
@@ -123,10 +144,11 @@ const rows = [];
 try {
   for (let r = 1; r <= ROUNDS; r++) {
     // Alternate which goes first, so neither always meets the machine after the other's run.
-    const order: [string, string][] = COMPARE ? [['before', COMPARE], ['this', ROOT]] : [['this', ROOT]];
+    const order: [string, string, number][] = COMPARE ? [['before', COMPARE, 1], ...SERVE_WORKERS.map((w): [string, string, number] => ['this', ROOT, w])]
+      : SERVE_WORKERS.map((w) => ['this', ROOT, w]);
     if (r % 2 === 0) order.reverse();
-    for (const [label, root] of order) {
-      const row = await run(label, root, r);
+    for (const [label, root, workers] of order) {
+      const row = await run(label, root, r, workers);
       console.log(JSON.stringify(row));
       rows.push(row);
     }
@@ -134,5 +156,5 @@ try {
 } finally {
   await stopBenchCluster();
 }
-console.log(`\n${N} waiting devices on one replica (${BACKEND}) woken by one assign; service CPU from the assign until the last answer`);
+console.log(`\n${N} waiting devices on one replica (${BACKEND}${SERVE_WORKERS.length > 1 || SERVE_WORKERS[0] > 1 ? `, serve --workers ${SERVE_WORKERS.join(' / ')}` : ''}) woken by one assign; service CPU from the assign until the last answer`);
 console.table(rows);

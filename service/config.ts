@@ -6,6 +6,7 @@ import { parseDuration } from '../shared/cli.ts';
 import { DevlicError } from '../shared/errors.ts';
 import { MAX_WAIT_SECONDS } from '../shared/api.ts';
 import { checkDatabaseUrl } from './store/postgres/url.ts';
+import { checkWorkers, MAX_WORKERS } from './workers.ts';
 
 export const ServerConfig = Type.Object({
   /** Folder for the database, signing key and bootstrap admin token (created 0700). */
@@ -66,6 +67,13 @@ export const ServerConfig = Type.Object({
   database: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()]),
   /** Connections each replica keeps to PostgreSQL for queries (plus one for LISTEN). */
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+  /**
+   * Replica processes on this host sharing the one listening port (node:cluster),
+   * each a full replica with its own pool, LISTEN connection and signing
+   * threads. 1: one process, no cluster primary. More than 1 needs `database`
+   * (PostgreSQL). Also --workers and DEVLIC_WORKERS (service/workers.ts).
+   */
+  workers: Type.Integer({ minimum: 1, maximum: MAX_WORKERS }),
 }, { additionalProperties: false });
 export type ServerConfig = Type.Static<typeof ServerConfig>;
 
@@ -91,6 +99,7 @@ export const SERVER_DEFAULTS: ServerConfig = {
   retireStaleAfter: null,
   database: null,
   databasePoolSize: 10,
+  workers: 1,
 };
 
 /** Shortest retireStaleAfter: shorter would retire laptops that are merely shut for the night. */
@@ -118,6 +127,7 @@ export function loadServerConfig(file: string | undefined, overrides: Partial<Se
   if (bad) throw new DevlicError('CONFIG_INVALID', `listen: ${bad}`);
   retireStaleSeconds(cfg.retireStaleAfter);
   if (cfg.database !== null) checkDatabaseUrl(cfg.database);
+  checkWorkers(cfg.workers, cfg.database);
   return cfg;
 }
 

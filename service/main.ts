@@ -10,8 +10,12 @@ import { listenProblem, loadServerConfig, parseListen, type ServerConfig } from 
 import { startServer } from './server.ts';
 import { keysMain } from './keys-cli.ts';
 import { migrateMain } from './migrate-cli.ts';
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster-primary.ts';
+import { workerMain } from './cluster-worker.ts';
+import { parseWorkers, WORKER_CONFIG_ENV } from './workers.ts';
 
-const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--retire-stale-after DURATION] [--database URL] [--config FILE]
+const USAGE = `Usage: devlic-server serve [--data-dir DIR] [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--retire-stale-after DURATION] [--database URL] [--workers N] [--config FILE]
        devlic-server keys list|rotate|retire KID [--data-dir DIR] [--database URL] [--json]   (see: devlic-server keys --help)
        devlic-server migrate-to-postgres --from DIR --database URL   (see: devlic-server migrate-to-postgres --help)
 
@@ -27,6 +31,9 @@ device agents poll it for their signed entitlement.
                       retire devices not seen for this long, e.g. 60d (default: off; at least 1h)
   --database URL      PostgreSQL shared by replicas, postgres://USER:PASSWORD@HOST:PORT/DB
                       (default: $DEVLIC_DATABASE, else SQLite in the data dir; docs/postgresql.md)
+  --workers N         replica processes on this host sharing the listening port, 1 to 64;
+                      more than 1 needs --database (default: $DEVLIC_WORKERS, else 1: one process;
+                      docs/postgresql.md "Several workers on one host")
   --config FILE       JSON file with further settings (see README: offline validity, warning, limits)
   --version           print the version
 `;
@@ -63,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     'data-dir': { type: 'string' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
     config: { type: 'string' }, version: { type: 'boolean' }, 'retire-stale-after': { type: 'string' },
-    database: { type: 'string' },
+    database: { type: 'string' }, workers: { type: 'string' },
   });
   if (values.version) { process.stdout.write(`devlic-server ${VERSION}\n`); return 0; }
   if (values.help) { process.stdout.write(USAGE); return 0; }
@@ -81,9 +88,18 @@ async function main(argv: string[]): Promise<number> {
     retireStaleAfter: values['retire-stale-after'],
     // flag, then environment, then the config file; an empty variable counts as unset
     database: values.database ?? (process.env.DEVLIC_DATABASE || undefined),
+    // The same order: flag, environment, file.
+    workers: values.workers !== undefined ? parseWorkers(values.workers, '--workers')
+      : process.env.DEVLIC_WORKERS ? parseWorkers(process.env.DEVLIC_WORKERS, 'DEVLIC_WORKERS') : undefined,
   });
   await preflight(cfg);
   const log = createLogger('devlic-server');
+  if (cfg.workers > 1) {
+    const primary = await runPrimary(cfg, log);
+    if (primary.url && process.stdout.isTTY) process.stdout.write(`devlic-server ${VERSION} listening on ${primary.url} with ${cfg.workers} workers (data in ${cfg.dataDir})\n`);
+    await primary.stopped;
+    return 0;
+  }
   const server = await startServer(cfg, log);
   // For a person at a terminal; elsewhere (journal, pipes) stdout holds JSON log lines only,
   // and the 'devlic-server listening' line says the same.
@@ -99,4 +115,5 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-await runCli('devlic-server', () => main(process.argv.slice(2)));
+// A worker of `serve --workers N` (cluster-worker.ts) takes its settings from its primary, not from argv.
+await runCli('devlic-server', () => (cluster.isWorker && process.env[WORKER_CONFIG_ENV] ? workerMain() : main(process.argv.slice(2))));

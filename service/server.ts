@@ -1,10 +1,12 @@
 // Starts the licensing service, in a fixed order: data folder, database
 // (migrations), catalogue, signing key, bootstrap admin, licensing core,
 // HTTP routes, listening socket, timers (directory syncs among them). stop() undoes it in reverse.
+// prepareOnce is the one-off first part alone, for the primary of `serve --workers N`.
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { API } from '../shared/api.ts';
 import { DevlicError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
+import type { Registry } from 'prom-client';
 import type { ServerConfig } from './config.ts';
 import { parseListen, retireStaleSeconds } from './config.ts';
 import { retireStaleDevices } from './licensing/lifecycle.ts';
@@ -16,6 +18,7 @@ import { bootstrapAdmin } from './licensing/access.ts';
 import { EntitlementIssuer } from './licensing/entitlements.ts';
 import { loadOrCreateKeys, writeAdminToken } from './keys.ts';
 import { SigningPool, signingThreads } from './signing/pool.ts';
+import { connectionBudgetProblem } from './workers.ts';
 import { createBaseApp, registerPlugins } from './http/app.ts';
 import { deviceRoutes } from './http/device-routes.ts';
 import { rawLongPollAnswers } from './http/raw-answer.ts';
@@ -47,14 +50,24 @@ const TERM_CHECK_MS = 1_000;
 // Stale means days without a report: a check every few seconds is prompt enough and costs one indexed query.
 const STALE_CHECK_MS = 5_000;
 
-export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<RunningServer> {
+/** What a cluster worker (cluster-worker.ts) changes in a replica; a lone process uses none of it. */
+export interface ServeHooks {
+  /** The start-up log line's message (a worker: 'worker listening'; the primary logs the usual line once). */
+  listeningMessage?: string;
+  /** Fields added to every /healthz answer (a worker's id, so an operator sees which process answered). */
+  healthFields?: Record<string, unknown>;
+  /** Given this process's registry, what /metrics answers instead of it (a worker: the whole host's, from the primary). */
+  metrics?: (own: Registry) => () => Promise<string>;
+}
+
+export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now, hooks: ServeHooks = {}): Promise<RunningServer> {
   // Checked before anything is created, as the other settings are.
-  const signingThreadCount = signingThreads();
+  const signingThreadCount = signingThreads(process.env, cfg.workers);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
   const opened = await openStore(cfg, log);
   try {
-    return await serveOn(opened, cfg, log, now, signingThreadCount);
+    return await serveOn(opened, cfg, log, now, signingThreadCount, hooks);
   } catch (e) {
     // A pool of PostgreSQL connections left open would keep the failed process alive.
     await opened.store.close().catch(() => {});
@@ -62,9 +75,14 @@ export async function startServer(cfg: ServerConfig, log: Logger, now: () => num
   }
 }
 
-async function serveOn({ store: db, keyring, describe: database }: OpenedStore, cfg: ServerConfig, log: Logger, now: () => number, signingThreadCount: number): Promise<RunningServer> {
-  const ctx = new LicensingContext(db, now);
-  await seedCatalogue(db, ctx.nowIso());
+/**
+ * What a site needs once before anything serves: the catalogue, the signing
+ * keys (made on the first start) and the bootstrap admin (its token written
+ * to the data folder, and shown once at a terminal). Idempotent: a replica
+ * started later finds all of it and changes nothing.
+ */
+async function prepareSite(ctx: LicensingContext, keyring: OpenedStore['keyring'], cfg: ServerConfig, log: Logger) {
+  await seedCatalogue(ctx.store, ctx.nowIso());
   const keys = await loadOrCreateKeys(keyring);
   const boot = await bootstrapAdmin(ctx);
   if (boot) {
@@ -76,6 +94,40 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
     if (process.stderr.isTTY) process.stderr.write(`\nFirst start: bootstrap global-admin token (also written to ${file}, mode 0600):\n\n  ${boot.token}\n\n`);
     else log.warn({ file }, `first start: bootstrap global-admin token written to ${file} (mode 0600); it is not printed because stderr is not a terminal`);
   }
+  return { keys, boot };
+}
+
+/**
+ * The cluster primary's one-off start-up work before it forks workers
+ * (cluster-primary.ts): the data folder, the database and its migrations,
+ * prepareSite; then the database is closed again, the primary holds none.
+ * Workers starting together therefore never race to make the site key or
+ * the bootstrap admin.
+ */
+export async function prepareOnce(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<{ database: string }> {
+  // Checked before anything is created, as startServer does (the workers read it again).
+  signingThreads(process.env, cfg.workers);
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(cfg.dataDir, 0o700);
+  const opened = await openStore(cfg, log);
+  try {
+    await prepareSite(new LicensingContext(opened.store, now), opened.keyring, cfg, log);
+    if (cfg.database) {
+      const s = await opened.db.get<{ max: string; reserved: string }>(
+        "SELECT current_setting('max_connections') AS max, current_setting('superuser_reserved_connections') AS reserved");
+      const problem = s && connectionBudgetProblem(cfg.workers, cfg.databasePoolSize, Number(s.max), Number(s.reserved));
+      // A warning, not a refusal: connections are opened as needed, and a pool rarely fills.
+      if (problem) log.warn({ workers: cfg.workers, databasePoolSize: cfg.databasePoolSize, maxConnections: Number(s.max) }, problem);
+    }
+    return { database: opened.describe };
+  } finally {
+    await opened.store.close();
+  }
+}
+
+async function serveOn({ store: db, keyring, describe: database }: OpenedStore, cfg: ServerConfig, log: Logger, now: () => number, signingThreadCount: number, hooks: ServeHooks): Promise<RunningServer> {
+  const ctx = new LicensingContext(db, now);
+  const { keys, boot } = await prepareSite(ctx, keyring, cfg, log);
   await ctx.refresh(undefined, { users: true });
 
   const limits = effectiveLimits(cfg, openFileLimit());
@@ -114,14 +166,16 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
   await registerPlugins(app);
   // A primary-key lookup that finds nothing: the cheapest round trip the store offers.
   const health = createHealthCheck({ probe: () => db.ping() });
+  const healthFields = hooks.healthFields ?? {};
   app.get(API.health, { schema: { hide: true } }, async (_req, reply) => {
     const h = await health();
     if (!h.ok) reply.code(503);
-    return h;
+    return { ...h, ...healthFields };
   });
+  const metricsText = hooks.metrics ? hooks.metrics(metrics.registry) : () => metrics.registry.metrics();
   app.get(API.metrics, { schema: { hide: true } }, async (_req, reply) => {
     reply.header('Content-Type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return metricsText();
   });
   const auth = new DeviceAuthenticator(db, (retiredId, mergedInto) => signMergeNotice(keys.signing, keys.issuer, retiredId, mergedInto, Math.floor(now() / 1000)));
   await app.register(deviceRoutes, {
@@ -229,7 +283,7 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
   log.info({
     url, dataDir: cfg.dataDir, database, maxConnections: limits.maxConnections, maxLongPolls: limits.maxLongPolls,
     signingKey: keys.signing.kid, publishedKeys: keys.jwks.keys.map((k) => k.kid), retireStaleAfter: cfg.retireStaleAfter,
-  }, 'devlic-server listening');
+  }, hooks.listeningMessage ?? 'devlic-server listening');
 
   return {
     url, db, ctx, bootstrapToken: boot?.token ?? null,

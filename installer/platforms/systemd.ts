@@ -184,6 +184,9 @@ export function serverUnit(): string {
     ...dataDirLines(s.dataDir),
     'Restart=always',
     'RestartSec=2',
+    // With `workers` above 1 the main process is the cluster primary: it alone gets SIGTERM and stops its
+    // workers the usual way (held long-polls answered); whatever is still running at the timeout gets SIGKILL.
+    'KillMode=mixed',
     'TimeoutStopSec=30',
     'StandardOutput=journal',
     'StandardError=journal',

@@ -1,5 +1,8 @@
 // Prometheus metrics for /metrics: request counts and latency by route,
 // long-polls waiting, and devices by licence state and last reported mode.
+// With several workers on a host (cluster-primary.ts) each worker's registry
+// is summed into the host's by prom-client's AggregatorRegistry; a metric
+// read from the shared database says `aggregator: 'first'` instead.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/store.ts';
 import type { Waiters } from './waiters.ts';
@@ -57,6 +60,8 @@ export function createMetrics(store: Store, waiters: Waiters, userWaiters?: Wait
   new Gauge({
     name: 'devlic_devices', help: 'Enrolled devices by licence status, reason and last reported mode',
     labelNames: ['status', 'reason', 'mode'] as const, registers: [registry],
+    // Read from the shared database: every worker of a host sees the same counts, so the host's figure is one of them, not their sum.
+    aggregator: 'first',
     async collect() {
       const rows = await store.views.devicesByState();
       this.reset();
@@ -66,7 +71,7 @@ export function createMetrics(store: Store, waiters: Waiters, userWaiters?: Wait
   new Gauge({
     name: 'devlic_devices_enforcement',
     help: "Enrolled devices by whether their last report said every enforcer holds the mode: ok, failing, or unknown (no report yet, or an agent too old to say)",
-    labelNames: ['state'] as const, registers: [registry],
+    labelNames: ['state'] as const, registers: [registry], aggregator: 'first',
     async collect() {
       const rows = await store.views.devicesByEnforcement();
       this.reset();

@@ -14,6 +14,7 @@ import type { EntitlementClaims } from '../../shared/schemas/device.ts';
 import { DevlicError } from '../../shared/errors.ts';
 import { entitlementHeader, signEntitlement, type SigningKey } from '../../shared/token.ts';
 import { WORKER_SOURCE } from './worker-source.ts';
+import { defaultSigningThreads } from '../workers.ts';
 
 /** What EntitlementIssuer signs with: the tokens for `claims`, in order. */
 export interface EntitlementSigner {
@@ -35,9 +36,10 @@ const START_TIMEOUT_MS = 30_000;
 /**
  * Worker threads for signing: DEVLIC_SIGNING_THREADS if set (0 = sign on the
  * event loop, the benchmark's baseline), else one per core but the event
- * loop's, at least one.
+ * loop's, at least one; with `workers` processes on the host, the cores their
+ * event loops leave, shared out among them (service/workers.ts).
  */
-export function signingThreads(env: NodeJS.ProcessEnv = process.env): number {
+export function signingThreads(env: NodeJS.ProcessEnv = process.env, workers = 1): number {
   const raw = env.DEVLIC_SIGNING_THREADS;
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);
@@ -46,7 +48,7 @@ export function signingThreads(env: NodeJS.ProcessEnv = process.env): number {
     }
     return n;
   }
-  return Math.max(1, availableParallelism() - 1);
+  return defaultSigningThreads(availableParallelism(), workers);
 }
 
 interface Job { claims: number; resolve: (tokens: string[]) => void; reject: (e: Error) => void }

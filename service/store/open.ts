@@ -15,6 +15,8 @@ import { createStore, type Store } from './store.ts';
 
 export interface OpenedStore {
   store: Store;
+  /** The database under the store: for start-up checks that are no aggregate's business (the cluster primary's connection budget). */
+  db: SqlDatabase;
   keyring: KeyringStore;
   /** For the start-up log line: never a password. */
   describe: string;
@@ -32,6 +34,7 @@ export async function openStore(cfg: StoreSettings, log?: Logger): Promise<Opene
   const db = await openSqlDatabase(cfg, log);
   return {
     store: createStore(db),
+    db,
     keyring: cfg.database ? databaseKeyring(db, cfg.dataDir) : fileKeyring(cfg.dataDir),
     describe: cfg.database ? `postgres ${redactUrl(cfg.database)}` : `sqlite ${join(cfg.dataDir, 'devlic.db')}`,
   };

@@ -3,7 +3,8 @@
 // UMask=0077, and the unit's own SystemCallFilter= lines applied with
 // libseccomp (EPERM for everything else, as SystemCallErrorNumber=EPERM).
 // The licensing service likewise under its unit's filter (run as root without
-// capabilities here, not as the devlic-server user).
+// capabilities here, not as the devlic-server user), also with `--workers 2`
+// on a throwaway PostgreSQL (skipped without it).
 // systemd is not PID 1 here (no `systemd-run`), so the mount side of the
 // sandbox (ProtectSystem=strict + ReadWritePaths, PrivateTmp, ProtectProc,
 // PrivateDevices) and IPAddressDeny are NOT applied in this test; the units
@@ -21,6 +22,8 @@ import { freePort, NODE, ROOT, tempDir, waitFor } from '../helpers/processes.ts'
 import { allowedCalls, parseSyscallGroups } from '../helpers/syscall-filter.ts';
 import { startLab, TestAgent, type Lab } from '../agent/helpers/agent.ts';
 import { skipLoudly } from './helpers.ts';
+import { PG_MISSING, startPostgres } from '../helpers/postgres.ts';
+import { pinned } from '../service-replicas/workers.ts';
 import { writeFakeLibreOffice } from '../helpers/fake-libreoffice.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -142,6 +145,39 @@ describe.skipIf(skip)('the agent inside the unit\'s process sandbox (capabilitie
     expect(await exited).toBe(0);
     expect(out).not.toMatch(/EPERM|operation not permitted/i);
   }, 90_000);
+
+  // serve --workers: fork, the cluster's IPC channel and the connections it hands to workers (SCM_RIGHTS) under the same filter.
+  it.skipIf(!!PG_MISSING)('serve --workers 2 runs under the unit\'s system call filter: both workers answer, SIGTERM stops all, exit 0', async () => {
+    const pg = await startPostgres();
+    const port = await freePort();
+    const [file, ...args] = [...sandbox(serverUnit()), NODE, join(ROOT, 'service/main.ts'), 'serve', '--data-dir', join(tempDir('sandbox-wk'), 'data'),
+      '--listen', `127.0.0.1:${port}`, '--database', await pg.createDatabase(), '--workers', '2'];
+    const proc = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'info' } });
+    let out = '';
+    proc.stdout!.on('data', (d) => { out += d; });
+    proc.stderr!.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    try {
+      await waitFor(`the sandboxed workers (output: ${out})`, () => {
+        if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${out}`);
+        return out.includes('"msg":"devlic-server listening"');
+      }, 60_000, 50);
+      const seen = new Set<number>();
+      for (let i = 0; i < 6; i++) {
+        const p = await pinned(`http://127.0.0.1:${port}`);
+        seen.add(p.worker);
+        await p.close();
+      }
+      expect([...seen].sort()).toEqual([1, 2]);
+      for (const l of out.split('\n').filter((x) => x.includes('"msg":"worker started"'))) expect(procStatus(JSON.parse(l).pid).Seccomp).toBe('2');
+    } finally {
+      proc.kill('SIGTERM');
+      const code = await exited;
+      await pg.stop();
+      expect(code).toBe(0);
+    }
+    expect(out).not.toMatch(/EPERM|operation not permitted/i);
+  }, 120_000);
 
   it('the filter is real: a call outside it fails with EPERM, and the process lives on', () => {
     const script = "const os = require('node:os'); try { os.setPriority(0, 5); console.log('allowed'); } catch (e) { console.log(e.info?.code ?? e.code); }";

@@ -72,7 +72,7 @@ describe('systemd units', () => {
 
   it('server unit: own user, data in /var/lib/devlic-server, no root', () => {
     const unit = serverUnit().split('\n');
-    for (const line of ['User=devlic-server', 'StateDirectory=devlic-server', 'Restart=always', 'ProtectSystem=strict', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE']) {
+    for (const line of ['User=devlic-server', 'StateDirectory=devlic-server', 'Restart=always', 'ProtectSystem=strict', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'KillMode=mixed']) {
       expect(unit, line).toContain(line);
     }
     expect(unit).toContain(`ExecStart=${SERVER_LAYOUT.exe} serve --config ${SERVER_LAYOUT.configFile}`);
