@@ -8,7 +8,7 @@
 // enrollment. The periodic sync is set to 24 h so that nothing here is done
 // by it. On SQLite and (project integration-pg) PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, waitFor, type ServiceProcess } from '../helpers/processes.ts';
 import { adminClient, type AdminClient } from '../helpers/admin.ts';
 import { SimDevice, claimsOf, fakeFacts } from '../helpers/sim-device.ts';
 import { publicJwk } from '../../shared/token.ts';
@@ -56,6 +56,9 @@ beforeAll(async () => {
   svc = await startService({ config: { enrollPerMinute: 1000 } });
   admin = adminClient(svc.url, svc.adminToken);
   await admin.ok('POST', '/directories', { name: 'corp', url: ldap.url, bindDn: READER_DN, password: ldap.readerPassword, baseDn: SUFFIX, syncSeconds: 86_400 });
+  // A new directory's first periodic sync is due at once (the scheduler looks every 5 s): let it run now, so that it
+  // cannot fall between a change in the directory and the test's own sync below.
+  await waitFor('the first periodic sync of corp', async () => (await admin.ok('GET', '/directories/corp')).lastSync !== null, 60_000, 200);
   group = (await admin.ok('POST', '/groups', { name: 'Shared laptops', directory: 'corp', dn: groupDn('Shared laptops') })).id;
   const sub = await admin.ok('POST', '/subscriptions', { product: SKU, seats: 10, name: 'Shared seats' });
   await admin.ok('POST', '/licenses/assign', { subscription: sub.id, group });

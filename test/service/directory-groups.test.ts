@@ -101,6 +101,13 @@ describe.skipIf(!run)(`directory groups against a real OpenLDAP (${TEST_BACKEND}
     const t = await cli(['directories', 'test', 'corp']);
     expect(t.code, t.err).toBe(0);
     expect(t.out).toContain(`${5 + BULK} computer objects under the base DN`);
+    // A new directory is due at once: the scheduler's next tick (every 5 s) syncs it
+    // by itself and sets the next sync an interval on. Waited for here, so that no
+    // periodic sync falls among the later steps, which sync when they choose.
+    await waitFor('the first periodic sync of corp', async () => (await corp()).lastSync?.ok === true, 30_000, 100);
+    const c = await corp();
+    expect(c.lastSync.counts).toMatchObject({ groups: 0, added: 0, removed: 0 });
+    expect(Date.parse(c.nextSyncAt) - Date.parse(c.lastSync.at)).toBeGreaterThanOrEqual(14 * 60_000);
   // Seven devlic-admin runs: on a busy machine each takes seconds to start.
   }, 120_000);
 
