@@ -4,8 +4,12 @@
 // as a first assign-all finds it (every device unlicensed). Timed by the
 // wall clock (statement plus the decoding into arrays), this process's CPU
 // and the database backend's own CPU (/proc). Also prints EXPLAIN ANALYZE of
-// main's statement once, and the parts alone (the join grouped with counts
-// only, the devices without the join), to say which part costs what.
+// main's statement once (DEVLIC_BENCH_PROBE_NOHASHJOIN=1: with hash joins
+// off), and the parts alone (the join grouped with counts only, the devices
+// without the join), to say which part costs what; a merge join on the two
+// primary keys (hash joins off; the bench cluster has the C collation); the
+// two tables read side by side on two connections and joined here by id;
+// the memberships read in both forms.
 // Run: node_modules/.bin/node bench/pg-read-probe.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=7)
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,6 +78,31 @@ const variants: Record<string, () => Promise<Out>> = {
     const r = await c.query(`SELECT ${cols}, '[' || string_agg(d.key::text, ',') || ']' AS keys, string_agg(d.id, E'\\x01') AS ids ${from} ${by}`);
     return r.rows.map((x) => ({ keys: JSON.parse(x.keys), ids: x.ids.split(SEP) }));
   },
+  'two connections side by side, joined here by id': async () => {
+    // Each table on its own connection (two backends, two cores), no join in the database: the answers' ids, then the
+    // devices' keys, ids and flags; each device's answer looked up here by its id.
+    const [ents, devs] = await Promise.all([
+      c.query(`SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, string_agg(e.device_id, E'\\x01') AS ids FROM device_entitlements e
+        GROUP BY e.status, e.reason, e.product_sku, e.subscription_id, e.group_id`),
+      c2.query(`SELECT d.disabled, (d.retired_at IS NOT NULL)::int AS retired, '[' || string_agg(d.key::text, ',') || ']' AS keys, string_agg(d.id, E'\\x01') AS ids
+        FROM devices d GROUP BY d.disabled, retired`),
+    ]);
+    const answerOf = new Map<string, number>();
+    ents.rows.forEach((r, a) => { for (const id of (r.ids as string).split(SEP)) answerOf.set(id, a); });
+    const groups = new Map<string, { keys: number[]; ids: string[] }>();
+    for (const r of devs.rows) {
+      const keys = JSON.parse(r.keys) as number[];
+      const ids = (r.ids as string).split(SEP);
+      for (let j = 0; j < ids.length; j++) {
+        const g = `${answerOf.get(ids[j]) ?? -1}|${r.disabled}|${r.retired}`;
+        let x = groups.get(g);
+        if (!x) groups.set(g, (x = { keys: [], ids: [] }));
+        x.keys.push(keys[j]);
+        x.ids.push(ids[j]);
+      }
+    }
+    return [...groups.values()];
+  },
   'part: join grouped, counts only': async () => {
     const r = await c.query(`SELECT ${cols}, count(*) AS n ${from} ${by}`);
     return r.rows.map(() => ({ keys: [], ids: [] }));
@@ -108,6 +137,7 @@ let reference = '';
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [name, fn] of round % 2 ? Object.entries(variants) : Object.entries(variants).reverse()) {
     await c.query('BEGIN');
+    await c2.query('BEGIN');
     await c.query("SELECT set_config('enable_sort', 'off', true)");
     const db0 = backendCpu();
     const u = process.cpuUsage();
@@ -117,6 +147,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     const cpu = cpuOf(process.cpuUsage(u));
     const dbCpu = backendCpu() - db0;
     await c.query('ROLLBACK');
+    await c2.query('ROLLBACK');
     if (!name.startsWith('part') && !name.startsWith('memb')) {
       // Every shape must return the same groups (the same devices, each with its key; the order within a group is compared in the tests).
       const canon = JSON.stringify(out.map((g) => g.keys.map((k, i) => `${k}:${g.ids[i]}`).sort().join(' ')).sort());
