@@ -129,32 +129,21 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
     await checkTokenStore(fresh, false);
   });
 
-  /**
-   * allByAnswer against a plain per-device read, with `extra` devices (no entitlement row yet) besides n plain
-   * ones; and, group for group, the ids in the order json_agg gives them in the same transaction (the text read
-   * splits the ids the database joined by U+0001; an id holding one makes it read again with json_agg).
-   */
-  async function checkAllByAnswer(n: number, extra: string[]): Promise<void> {
+  it('allByAnswer groups every device by its answer and flags, and leaves enable_sort as it found it', async () => {
+    const n = 300;
     const db = await fresh(n);
-    await db.run(`INSERT INTO devices (id, name, machine_id_hash, hardware_uuid, facts, public_key, enrolled_at)
-      SELECT d, 'x', 'x', '', '{}', '{}', ? FROM unnest(?::text[]) AS d`, [AT1, extra as never]);
     // Answers for 200 of them (the rest have no row yet), some devices disabled or retired.
     await db.transaction(async (tx) => entitlementQueries(tx).applyChanges({ moves: moves(Array.from({ length: 200 }, (_, i) => write(i, i % 4 !== 0)), () => null), at: AT1 }));
     await db.run("UPDATE devices SET disabled = 1 WHERE id IN ('dev_1', 'dev_250')");
     await db.run("UPDATE devices SET retired_at = ? WHERE id IN ('dev_2', 'dev_251')", [AT2]);
-    if (extra.length > 1) await db.run('UPDATE devices SET disabled = 1 WHERE id = ?', [extra[1]]);
     const settings: string[] = [];
-    const label = (g: Record<string, unknown>) => JSON.stringify([g.status, g.reason, g.product_sku, g.subscription_id, g.group_id, g.disabled, g.retired]);
-    const { groups, byJson } = await db.transaction(async (tx) => {
+    const groups = await db.transaction(async (tx) => {
       const g = await deviceQueries(tx).allByAnswer();
       settings.push((await tx.get<{ v: string }>("SELECT current_setting('enable_sort') AS v"))!.v);
       await tx.run('SET LOCAL enable_sort = off'); // a site's own choice stays as it was
       await deviceQueries(tx).allByAnswer();
       settings.push((await tx.get<{ v: string }>("SELECT current_setting('enable_sort') AS v"))!.v);
-      const j = await tx.all<Record<string, unknown> & { ids: string }>(`SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled,
-        (d.retired_at IS NOT NULL)::int AS retired, json_agg(d.id)::text AS ids FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
-        GROUP BY e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, retired`);
-      return { groups: g, byJson: new Map(j.map((r) => [label(r), JSON.parse(r.ids) as string[]])) };
+      return g;
     });
     expect(settings).toEqual(['on', 'off']);
     expect((await db.get<{ v: string }>("SELECT current_setting('enable_sort') AS v"))!.v).toBe('on'); // local to that transaction
@@ -163,7 +152,6 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
     let seen = 0;
     for (const g of groups) {
       expect(g.keys).toHaveLength(g.ids.length);
-      expect(g.ids).toEqual(byJson.get(label(g as unknown as Record<string, unknown>)));
       g.ids.forEach((id, j) => {
         const { id: _, ...w } = want.get(id)!;
         const { keys, ids, rows, ...answer } = g;
@@ -171,21 +159,7 @@ describePostgres('PostgreSQL bulk entitlement writes', (cluster) => {
         seen++;
       });
     }
-    expect(seen).toBe(n + extra.length);
-    expect(groups.length).toBe(byJson.size);
+    expect(seen).toBe(n);
     expect(groups.length).toBeGreaterThan(5); // licensed through 2 subscriptions x 3 groups, unlicensed, no row, disabled, retired
-  }
-
-  it('allByAnswer groups every device by its answer and flags, and leaves enable_sort as it found it', async () => {
-    await checkAllByAnswer(300, []);
-  });
-
-  it('allByAnswer returns ids with separators, quotes, backslashes and non-ASCII as they are', async () => {
-    // Commas, quotes, backslashes, braces, spaces, a tab, non-ASCII and an empty id: the text read splits on U+0001 only.
-    await checkAllByAnswer(300, ['a,b', 'q"uote', 'back\\slash', '{br,ace}', ' sp ace ', 'tab\there', 'é€😀', '', 'NULL', '[1]']);
-  });
-
-  it('allByAnswer reads again with json_agg when an id holds its separator (U+0001), with the same groups', async () => {
-    await checkAllByAnswer(300, ['one\u0001two', '\u0001', 'plain', 'x\u0001\u0001y']);
   });
 });

@@ -106,27 +106,17 @@ export function deviceQueries(c: SqlConn) {
      * autovacuum's analyze) the planner guesses one group per device and
      * sorted all 100,000 joined rows by the seven columns: 390-480 ms
      * against 110-220 ms hashed (bench/README.md, fifth pass).
-     * The arrays come as plain text, not json_agg: the keys as a JSON array
-     * made by string_agg (numbers need no escaping), the ids joined by
-     * U+0001 and split here (no escaping to do or undo on either side;
-     * bench/README.md, ninth pass). An id holding U+0001 (devlic's ids never
-     * do) splits into more pieces than its group has keys: the read is then
-     * made again with json_agg.
      */
     async allByAnswer(): Promise<DevicesByAnswer[]> {
       if (c.dialect === 'postgres') {
         const { prev } = (await c.get<{ prev: string }>("SELECT current_setting('enable_sort') AS prev, set_config('enable_sort', 'off', true)"))!;
-        const read = (keys: string, ids: string) => c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string }>(
+        const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string }>(
           `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, (d.retired_at IS NOT NULL)::int AS retired,
-          ${keys} AS keys, ${ids} AS ids
+          json_agg(d.key)::text AS keys, json_agg(d.id)::text AS ids
           FROM devices d LEFT JOIN device_entitlements e ON e.device_id = d.id
           GROUP BY e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, retired`);
-        const text = (await read("'[' || string_agg(d.key::text, ',') || ']'", "string_agg(d.id, E'\\x01')"))
-          .map((r) => ({ ...r, keys: JSON.parse(r.keys) as number[], ids: r.ids.split('\u0001'), rows: null }));
-        const out = text.every((g) => g.ids.length === g.keys.length) ? text
-          : (await read('json_agg(d.key)::text', 'json_agg(d.id)::text')).map((r) => ({ ...r, keys: JSON.parse(r.keys), ids: JSON.parse(r.ids), rows: null }));
         await c.run("SELECT set_config('enable_sort', ?, true)", [prev]);
-        return out;
+        return rows.map((r) => ({ ...r, keys: JSON.parse(r.keys), ids: JSON.parse(r.ids), rows: null }));
       }
       const rows = await c.all<Omit<DevicesByAnswer, 'keys' | 'ids' | 'rows'> & { keys: string; ids: string; rows: string }>(
         `SELECT e.status, e.reason, e.product_sku, e.subscription_id, e.group_id, d.disabled, (d.retired_at IS NOT NULL) AS retired,
