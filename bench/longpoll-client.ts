@@ -11,6 +11,8 @@
 // of 50,000 then opens at the speed of device authentication instead of
 // making the service sign and store 50,000 first tokens before the run.
 // Args: PORT TOKENS_FILE FROM TO [WAIT_SECONDS] [KNOWN_ETAG]
+// DEVLIC_BENCH_STARTING: how many devices may be opening at once (default
+// 100; reconnect-storm.ts sets it above the device count: all open at once).
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 
@@ -24,6 +26,8 @@ let connected = 0, waiting = 0, errors = 0, notModified = 0;
 let starting = 0;
 const errorCodes: Record<string, number> = {};
 const sockets: Socket[] = [];
+/** [opened, held] (Date.now() ms) of every device that reached its held long-poll: reconnect-storm.ts's figures. */
+const held: [number, number][] = [];
 
 /** A long-poll when `wait`; else a plain fetch, conditional when `etag` is given. */
 function request(token: string, etag: string | null, wait = etag !== null): string {
@@ -37,6 +41,7 @@ function licensedOf(body: string): number {
 }
 
 function open(token: string): void {
+  const openedAt = Date.now();
   const s = connect({ host: '127.0.0.1', port: Number(port) });
   sockets.push(s);
   let buf = Buffer.alloc(0);
@@ -68,11 +73,12 @@ function open(token: string): void {
       const newTag = headers.match(/etag: ("[^"]*")/i)?.[1] ?? null;
       if (status === '200' && newTag) {
         if (etag) answers.push([Date.now(), licensedOf(body)]);
-        else { waiting++; starting--; }
+        else { waiting++; starting--; held.push([openedAt, Date.now()]); }
         etag = newTag;
       } else if (status === '304' && !etag && newTag === knownEtag) {
         // The first, conditional fetch: the device's stored seq is current.
         waiting++; starting--;
+        held.push([openedAt, Date.now()]);
         etag = newTag;
       } else if (status === '304') {
         notModified++;
@@ -91,12 +97,15 @@ function open(token: string): void {
 // connecting or on their first fetch (like agents ramping up after a boot
 // storm), so the service's accept queue is not overrun by a burst that no
 // real fleet would send, and every device gets in.
-const STARTING = 100;
+const STARTING = Number(process.env.DEVLIC_BENCH_STARTING ?? 100);
+// DEVLIC_BENCH_START_AT (Date.now() ms): wait until then, so every client process of a storm opens at the same moment.
 let i = 0;
-const timer = setInterval(() => {
-  while (starting < STARTING && i < devices.length) open(devices[i++].token);
-  if (i >= devices.length) clearInterval(timer);
-}, 5);
+setTimeout(() => {
+  const timer = setInterval(() => {
+    while (starting < STARTING && i < devices.length) open(devices[i++].token);
+    if (i >= devices.length) clearInterval(timer);
+  }, 5);
+}, Math.max(0, Number(process.env.DEVLIC_BENCH_START_AT ?? 0) - Date.now()));
 
 let last = '';
 setInterval(() => {
@@ -106,6 +115,6 @@ setInterval(() => {
   last = text;
 }, 20);
 process.on('message', (m: string) => {
-  if (m === 'report') process.send!({ done: true, answers, errors, errorCodes, notModified });
+  if (m === 'report') process.send!({ done: true, answers, errors, errorCodes, notModified, held });
   if (m === 'exit') { for (const s of sockets) s.destroy(); process.exit(0); }
 });

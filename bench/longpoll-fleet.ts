@@ -8,8 +8,8 @@ export interface FleetProgress { connected: number; waiting: number; answered: n
 
 export interface LightFleet {
   progress(): FleetProgress;
-  /** [arrival ms, 1 licensed / 0 unlicensed] of every answered long-poll, all workers, and why clients failed. */
-  answers(): Promise<{ answers: [number, number][]; errorCodes: Record<string, number> }>;
+  /** [arrival ms, 1 licensed / 0 unlicensed] of every answered long-poll, all workers, why clients failed, and [opened, held] ms of each device. */
+  answers(): Promise<{ answers: [number, number][]; errorCodes: Record<string, number>; held: [number, number][] }>;
   stop(): void;
 }
 
@@ -41,7 +41,7 @@ export function startLightFleet(opts: { port: number; tokensFile: string; device
       })));
       const errorCodes: Record<string, number> = {};
       for (const r of reports) for (const [k, v] of Object.entries<number>(r.errorCodes)) errorCodes[k] = (errorCodes[k] ?? 0) + v;
-      return { answers: reports.flatMap((r) => r.answers as [number, number][]), errorCodes };
+      return { answers: reports.flatMap((r) => r.answers as [number, number][]), errorCodes, held: reports.flatMap((r) => r.held as [number, number][]) };
     },
     stop() {
       for (const w of workers) if (w.connected) w.send('exit');

@@ -1,0 +1,127 @@
+// A reconnect storm through `serve --workers N` (issue 12, PostgreSQL): N
+// seeded devices, all offline, come back at the same moment (as after a
+// replica or HAProxy restart): every light client opens its connection, its
+// conditional fetch (304 with the stored ETag) and its long-poll at once, with
+// no ramp. With node:cluster's round-robin scheduling (Node's default on
+// Linux) the primary accepts every connection and passes its handle to a
+// worker over IPC; this measures whether that single primary becomes the
+// storm's bottleneck, against one process (`--workers 1`) in the same run.
+// Printed per run: time from the storm's start until the last device holds
+// its long-poll (client side), each device's open-to-held p50/p99/max, the
+// primary's CPU and the workers' CPU over that window (/proc/<pid>/stat), the
+// primary's busiest 250 ms, and client errors (must be 0). The clients do not
+// poll /metrics in the window: with workers that would make the primary work.
+// Run: node_modules/.bin/node bench/reconnect-storm.ts
+//   DEVLIC_BENCH_POLLS=5000, DEVLIC_BENCH_ROUNDS=2,
+//   DEVLIC_BENCH_STORM_CONFIGS=1,2 (worker counts; `2:none` runs 2 workers with
+//   NODE_CLUSTER_SCHED_POLICY=none: each worker accepts for itself, no handoff)
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { freePort, NODE, ROOT, tempDir, waitFor } from '../test/helpers/processes.ts';
+import { SEEDED_SEQ, seedPollers } from './seed-pollers.ts';
+import { heldLongPolls, percentile, startLightFleet } from './longpoll-fleet.ts';
+import { benchDatabase, stopBenchCluster } from './backend.ts';
+import { cpuSeconds } from './cpu-accounting.ts';
+
+const N = Number(process.env.DEVLIC_BENCH_POLLS ?? 5000);
+const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 2);
+/** Client processes: each holds its slice's sockets, well under its 20,000 fds. */
+const CLIENTS = Math.max(2, Math.ceil(N / 9000));
+const CONFIGS = (process.env.DEVLIC_BENCH_STORM_CONFIGS ?? '1,2').split(',').map((c) => {
+  const [w, policy] = c.trim().split(':');
+  if (!(Number(w) >= 1) || (policy && policy !== 'none' && policy !== 'rr')) throw new Error(`DEVLIC_BENCH_STORM_CONFIGS: ${c}: a worker count, optionally :none or :rr`);
+  return { workers: Number(w), policy: policy ?? null };
+});
+
+/** The service's processes: the primary (or lone process) first, then the cluster's workers. */
+function processesOf(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return [pid, ...(children ? children.split(' ').map(Number) : [])];
+}
+
+async function startService(dataDir: string, database: string, workers: number, policy: string | null) {
+  const port = await freePort();
+  const cfg = join(tempDir('stormcfg'), 'server.json');
+  writeFileSync(cfg, JSON.stringify({ maxConnections: 19_936, maxLongPolls: 19_935, ...(workers > 1 ? { workers } : {}) }));
+  const env = { ...process.env, DEVLIC_LOG_LEVEL: 'warn', ...(policy ? { NODE_CLUSTER_SCHED_POLICY: policy } : {}) };
+  const proc = spawn(NODE, [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfg, '--database', database],
+    { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let err = '';
+  proc.stderr!.on('data', (d) => { err += d; });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`devlic-server (${err})`, async () => {
+    if (proc.exitCode !== null) throw new Error(`devlic-server exited ${proc.exitCode}: ${err}`);
+    if (workers === 1) return (await fetch(`${url}/healthz`)).ok;
+    return (await (await fetch(`${url}/metrics`)).text()).includes(`devlic_server_workers ${workers}`);
+  }, 60_000, 50);
+  return { url, port, proc, async stop() { if (proc.exitCode === null) { proc.kill('SIGTERM'); await exited; } } };
+}
+
+async function run(round: number, workers: number, policy: string | null) {
+  const label = workers > 1 ? `×${workers}${policy ? ` ${policy}` : ' rr'}` : '×1';
+  const dataDir = join(tempDir('storm'), 'data');
+  const database = (await benchDatabase('postgres'))!;
+  const seeded = await seedPollers(dataDir, N, 'Pollers', database);
+  const svc = await startService(dataDir, database, workers, policy);
+  try {
+    const pids = processesOf(svc.proc.pid!);
+    if (pids.length !== (workers > 1 ? workers + 1 : 1)) throw new Error(`${label}: expected ${workers} workers, found processes ${pids.join(' ')}`);
+    // Every client process opens all its devices at this moment (no ramp: DEVLIC_BENCH_STARTING above the count).
+    const startAt = Date.now() + 2000;
+    process.env.DEVLIC_BENCH_START_AT = String(startAt);
+    process.env.DEVLIC_BENCH_STARTING = String(N + 1);
+    const fleet = startLightFleet({ port: svc.port, tokensFile: seeded.tokensFile, devices: N, workers: CLIENTS, knownEtag: `"${SEEDED_SEQ}"` });
+    await new Promise((r) => setTimeout(r, startAt - Date.now() - 20));
+    const load = loadavg()[0];
+    const cpu0 = pids.map(cpuSeconds);
+    // The primary's busiest 250 ms: a mean over the window can hide a saturated burst.
+    let last = cpu0[0], peak = 0;
+    const sampler = setInterval(() => { const c = cpuSeconds(pids[0]); peak = Math.max(peak, (c - last) / 0.25); last = c; }, 250);
+    await waitFor('every device holds its long-poll or failed', () => { const p = fleet.progress(); return p.waiting + p.errors >= N; }, 300_000, 5)
+      .catch(() => console.log(`${label}: only ${fleet.progress().waiting} of ${N} held after 300 s`));
+    clearInterval(sampler);
+    const cpu1 = pids.map(cpuSeconds);
+    const windowS = (Date.now() - startAt) / 1000;
+    const { held, errorCodes } = await fleet.answers();
+    // The service's own count, asked after the window (with workers, /metrics is gathered by the primary).
+    let serverHeld = 0;
+    await waitFor('the service holds them', async () => (serverHeld = await heldLongPolls(svc.url)) >= held.length, 10_000, 50).catch(() => {});
+    fleet.stop();
+    const lat = held.map(([o, h]) => h - o).sort((a, b) => a - b);
+    const firstOpen = Math.min(...held.map(([o]) => o)), lastHeld = Math.max(...held.map(([, h]) => h));
+    const cpu = cpu1.map((c, i) => c - cpu0[i]);
+    const workersCpu = workers > 1 ? cpu.slice(1) : [];
+    return {
+      config: label, round, load: +load.toFixed(1), held: held.length, 'service holds': serverHeld,
+      'errors (must be 0)': N - held.length, ...(Object.keys(errorCodes).length ? { why: JSON.stringify(errorCodes) } : {}),
+      'storm ms (first open to last held)': lastHeld - firstOpen,
+      'open→held p50 ms': percentile(lat, 50), 'p99 ms': percentile(lat, 99), 'max ms': lat.at(-1),
+      'primary CPU s': +cpu[0].toFixed(2), 'primary % of window': Math.round((cpu[0] / windowS) * 100), 'primary peak 250 ms %': Math.round(peak * 100),
+      'workers CPU s': workersCpu.map((c) => c.toFixed(2)).join(' + ') || '-',
+      'primary µs per connection': Math.round((cpu[0] * 1e6) / Math.max(1, held.length)),
+    };
+  } finally {
+    delete process.env.DEVLIC_BENCH_START_AT;
+    await svc.stop();
+  }
+}
+
+const rows = [];
+try {
+  for (let r = 1; r <= ROUNDS; r++) {
+    // Alternate which goes first, so neither always meets the machine after the other's run.
+    const order = r % 2 === 0 ? [...CONFIGS].reverse() : CONFIGS;
+    for (const c of order) {
+      const row = await run(r, c.workers, c.policy);
+      console.log(JSON.stringify(row));
+      rows.push(row);
+    }
+  }
+} finally {
+  await stopBenchCluster();
+}
+console.log(`\n${N} devices reconnecting at once (PostgreSQL, ${CLIENTS} client processes, conditional fetch then long-poll each); ×1 is one process (the baseline), ×2 rr the cluster's primary handing each connection to a worker`);
+console.table(rows);
