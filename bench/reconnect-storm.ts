@@ -11,14 +11,18 @@
 // primary's CPU and the workers' CPU over that window (/proc/<pid>/stat), the
 // primary's busiest 250 ms, and client errors (must be 0). The clients do not
 // poll /metrics in the window: with workers that would make the primary work.
+// The host's accept-queue overflows and SYN retransmits in the window are
+// printed too: a full listen queue (Node's default backlog, 511) delays a
+// device by TCP's SYN retry (1, 3, 7, 15 s...), not by CPU.
 // Run: node_modules/.bin/node bench/reconnect-storm.ts
 //   DEVLIC_BENCH_POLLS=5000, DEVLIC_BENCH_ROUNDS=2,
 //   DEVLIC_BENCH_STORM_CONFIGS=1,2 (worker counts; `2:none` runs 2 workers with
-//   NODE_CLUSTER_SCHED_POLICY=none: each worker accepts for itself, no handoff)
+//   NODE_CLUSTER_SCHED_POLICY=none: each worker accepts for itself, no handoff;
+//   `base:1` runs the code of DEVLIC_BENCH_COMPARE=DIR, another checkout, for same-run pairs)
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort, NODE, ROOT, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { SEEDED_SEQ, seedPollers } from './seed-pollers.ts';
 import { heldLongPolls, percentile, startLightFleet } from './longpoll-fleet.ts';
@@ -29,10 +33,13 @@ const N = Number(process.env.DEVLIC_BENCH_POLLS ?? 5000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 2);
 /** Client processes: each holds its slice's sockets, well under its 20,000 fds. */
 const CLIENTS = Math.max(2, Math.ceil(N / 9000));
+const COMPARE = process.env.DEVLIC_BENCH_COMPARE ? resolve(process.env.DEVLIC_BENCH_COMPARE) : null;
 const CONFIGS = (process.env.DEVLIC_BENCH_STORM_CONFIGS ?? '1,2').split(',').map((c) => {
-  const [w, policy] = c.trim().split(':');
+  const base = c.trim().startsWith('base:');
+  if (base && !COMPARE) throw new Error(`DEVLIC_BENCH_STORM_CONFIGS: ${c} needs DEVLIC_BENCH_COMPARE=DIR`);
+  const [w, policy] = c.trim().replace(/^base:/, '').split(':');
   if (!(Number(w) >= 1) || (policy && policy !== 'none' && policy !== 'rr')) throw new Error(`DEVLIC_BENCH_STORM_CONFIGS: ${c}: a worker count, optionally :none or :rr`);
-  return { workers: Number(w), policy: policy ?? null };
+  return { workers: Number(w), policy: policy ?? null, root: base ? COMPARE! : ROOT };
 });
 
 /** The service's processes: the primary (or lone process) first, then the cluster's workers. */
@@ -41,12 +48,20 @@ function processesOf(pid: number): number[] {
   return [pid, ...(children ? children.split(' ').map(Number) : [])];
 }
 
-async function startService(dataDir: string, database: string, workers: number, policy: string | null) {
+/** The host's TCP counters that show a full accept queue (Linux /proc/net/netstat; host-wide: other benches add to them too). */
+function tcpCounters(): { overflows: number; synRetrans: number } {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0].split(' '), values = lines[1].split(' ').map(Number);
+  const of = (n: string) => values[names.indexOf(n)] ?? NaN;
+  return { overflows: of('ListenOverflows'), synRetrans: of('TCPSynRetrans') };
+}
+
+async function startService(root: string, dataDir: string, database: string, workers: number, policy: string | null) {
   const port = await freePort();
   const cfg = join(tempDir('stormcfg'), 'server.json');
   writeFileSync(cfg, JSON.stringify({ maxConnections: 19_936, maxLongPolls: 19_935, ...(workers > 1 ? { workers } : {}) }));
   const env = { ...process.env, DEVLIC_LOG_LEVEL: 'warn', ...(policy ? { NODE_CLUSTER_SCHED_POLICY: policy } : {}) };
-  const proc = spawn(NODE, [join(ROOT, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfg, '--database', database],
+  const proc = spawn(NODE, [join(root, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfg, '--database', database],
     { stdio: ['ignore', 'ignore', 'pipe'], env });
   let err = '';
   proc.stderr!.on('data', (d) => { err += d; });
@@ -60,12 +75,12 @@ async function startService(dataDir: string, database: string, workers: number, 
   return { url, port, proc, async stop() { if (proc.exitCode === null) { proc.kill('SIGTERM'); await exited; } } };
 }
 
-async function run(round: number, workers: number, policy: string | null) {
-  const label = workers > 1 ? `×${workers}${policy ? ` ${policy}` : ' rr'}` : '×1';
+async function run(round: number, workers: number, policy: string | null, root: string) {
+  const label = `${root === ROOT ? '' : 'base '}${workers > 1 ? `×${workers}${policy ? ` ${policy}` : ' rr'}` : '×1'}`;
   const dataDir = join(tempDir('storm'), 'data');
   const database = (await benchDatabase('postgres'))!;
   const seeded = await seedPollers(dataDir, N, 'Pollers', database);
-  const svc = await startService(dataDir, database, workers, policy);
+  const svc = await startService(root, dataDir, database, workers, policy);
   try {
     const pids = processesOf(svc.proc.pid!);
     if (pids.length !== (workers > 1 ? workers + 1 : 1)) throw new Error(`${label}: expected ${workers} workers, found processes ${pids.join(' ')}`);
@@ -77,6 +92,7 @@ async function run(round: number, workers: number, policy: string | null) {
     await new Promise((r) => setTimeout(r, startAt - Date.now() - 20));
     const load = loadavg()[0];
     const cpu0 = pids.map(cpuSeconds);
+    const tcp0 = tcpCounters();
     // The primary's busiest 250 ms: a mean over the window can hide a saturated burst.
     let last = cpu0[0], peak = 0;
     const sampler = setInterval(() => { const c = cpuSeconds(pids[0]); peak = Math.max(peak, (c - last) / 0.25); last = c; }, 250);
@@ -84,6 +100,7 @@ async function run(round: number, workers: number, policy: string | null) {
       .catch(() => console.log(`${label}: only ${fleet.progress().waiting} of ${N} held after 300 s`));
     clearInterval(sampler);
     const cpu1 = pids.map(cpuSeconds);
+    const tcp1 = tcpCounters();
     const windowS = (Date.now() - startAt) / 1000;
     const { held, errorCodes } = await fleet.answers();
     // The service's own count, asked after the window (with workers, /metrics is gathered by the primary).
@@ -102,6 +119,8 @@ async function run(round: number, workers: number, policy: string | null) {
       'primary CPU s': +cpu[0].toFixed(2), 'primary % of window': Math.round((cpu[0] / windowS) * 100), 'primary peak 250 ms %': Math.round(peak * 100),
       'workers CPU s': workersCpu.map((c) => c.toFixed(2)).join(' + ') || '-',
       'primary µs per connection': Math.round((cpu[0] * 1e6) / Math.max(1, held.length)),
+      // SYNs dropped because the accept queue was full (the client retries after 1, 3, 7, 15 s...).
+      'accept queue overflows': tcp1.overflows - tcp0.overflows, 'SYN retransmits': tcp1.synRetrans - tcp0.synRetrans,
     };
   } finally {
     delete process.env.DEVLIC_BENCH_START_AT;
@@ -115,7 +134,7 @@ try {
     // Alternate which goes first, so neither always meets the machine after the other's run.
     const order = r % 2 === 0 ? [...CONFIGS].reverse() : CONFIGS;
     for (const c of order) {
-      const row = await run(r, c.workers, c.policy);
+      const row = await run(r, c.workers, c.policy, c.root);
       console.log(JSON.stringify(row));
       rows.push(row);
     }

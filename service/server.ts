@@ -222,7 +222,9 @@ async function serveOn({ store: db, keyring, describe: database }: OpenedStore, 
 
   const { host, port } = parseListen(cfg.listen);
   try {
-    await app.listen({ host, port });
+    // An accept queue as long as maxConnections (the kernel caps it at net.core.somaxconn), not Node's 511: in a
+    // reconnect storm each SYN dropped past the queue costs that agent TCP's 1, 3, 7, 15 s retry (bench/reconnect-storm.ts).
+    await app.listen({ host, port, backlog: limits.maxConnections });
   } catch (e) {
     await app.close();
     await signer.stop();
