@@ -11,29 +11,16 @@
 // two tables read side by side on two connections and joined here by id;
 // the memberships read in both forms.
 // Run: node_modules/.bin/node bench/pg-read-probe.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=7)
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { createStore } from '../service/store/store.ts';
-import { seedCatalogue } from '../service/licensing/catalogue.ts';
-import { LicensingContext, SYSTEM_ACTOR } from '../service/licensing/context.ts';
-import { createSubscription } from '../service/licensing/subscriptions.ts';
-import { tempDir } from '../test/helpers/processes.ts';
-import { seedFleet } from './seed-fleet.ts';
-import { benchDatabase, openBenchDatabase, stopBenchCluster } from './backend.ts';
+import { seedProbeFleet } from './pg-probe-fleet.ts';
+import { stopBenchCluster } from './backend.ts';
 
 const N = Number(process.env.DEVLIC_BENCH_DEVICES ?? 100_000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 7);
-const dataDir = join(tempDir('pgreadprobe'), 'data');
-mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-const url = (await benchDatabase('postgres'))!;
-const db = await openBenchDatabase(dataDir, url);
-await seedCatalogue(createStore(db), new Date().toISOString());
-await seedFleet(db, { devices: N, groups: 1000 });
-const ctx = new LicensingContext(createStore(db));
-await createSubscription(ctx, SYSTEM_ACTOR, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
-await db.close();
+const { url } = await seedProbeFleet('pgreadprobe', N);
 
 const c = new pg.Client({ connectionString: url });
 await c.connect();

@@ -9,34 +9,18 @@
 // rewrites the table at each fill in turn (VACUUM FULL) and runs every shape
 // on each, round by round.
 // Run: node_modules/.bin/node bench/pg-write-probe.ts   (DEVLIC_BENCH_DEVICES=100000, DEVLIC_BENCH_ROUNDS=5)
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { createStore } from '../service/store/store.ts';
-import { seedCatalogue } from '../service/licensing/catalogue.ts';
-import { LicensingContext, SYSTEM_ACTOR } from '../service/licensing/context.ts';
-import { createSubscription } from '../service/licensing/subscriptions.ts';
-import { assign } from '../service/licensing/assignments.ts';
-import { tempDir } from '../test/helpers/processes.ts';
-import { seedFleet } from './seed-fleet.ts';
-import { benchDatabase, openBenchDatabase, stopBenchCluster } from './backend.ts';
+import { seedProbeFleet } from './pg-probe-fleet.ts';
+import { stopBenchCluster } from './backend.ts';
 
 const N = Number(process.env.DEVLIC_BENCH_DEVICES ?? 100_000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 5);
 const ASSIGNED = process.env.DEVLIC_BENCH_PROBE_ASSIGNED === '1';
 const FILLS = (process.env.DEVLIC_BENCH_FILLFACTORS ?? '').split(',').filter((s) => s.trim()).map(Number);
 const BULK = 20_000;
-const dataDir = join(tempDir('pgprobe'), 'data');
-mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-const url = (await benchDatabase('postgres'))!;
-const db = await openBenchDatabase(dataDir, url);
-await seedCatalogue(createStore(db), new Date().toISOString());
-await seedFleet(db, { devices: N, groups: 1000 });
-const ctx = new LicensingContext(createStore(db));
-const sub = await createSubscription(ctx, SYSTEM_ACTOR, { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Fleet EA' });
-if (ASSIGNED) await assign(ctx, SYSTEM_ACTOR, sub, 'All devices');
-await db.close();
+const { url, subscription: sub } = await seedProbeFleet('pgprobe', N, ASSIGNED);
 
 const c = new pg.Client({ connectionString: url });
 await c.connect();

@@ -19,15 +19,15 @@
 //   DEVLIC_BENCH_STORM_CONFIGS=1,2 (worker counts; `2:none` runs 2 workers with
 //   NODE_CLUSTER_SCHED_POLICY=none: each worker accepts for itself, no handoff;
 //   `base:1` runs the code of DEVLIC_BENCH_COMPARE=DIR, another checkout, for same-run pairs)
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, NODE, ROOT, tempDir, waitFor } from '../test/helpers/processes.ts';
+import { ROOT, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { SEEDED_SEQ, seedPollers } from './seed-pollers.ts';
 import { heldLongPolls, percentile, startLightFleet } from './longpoll-fleet.ts';
 import { benchDatabase, stopBenchCluster } from './backend.ts';
 import { cpuSeconds } from './cpu-accounting.ts';
+import { serveCheckout } from './serve-checkout.ts';
 
 const N = Number(process.env.DEVLIC_BENCH_POLLS ?? 5000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 2);
@@ -56,31 +56,12 @@ function tcpCounters(): { overflows: number; synRetrans: number } {
   return { overflows: of('ListenOverflows'), synRetrans: of('TCPSynRetrans') };
 }
 
-async function startService(root: string, dataDir: string, database: string, workers: number, policy: string | null) {
-  const port = await freePort();
-  const cfg = join(tempDir('stormcfg'), 'server.json');
-  writeFileSync(cfg, JSON.stringify({ maxConnections: 19_936, maxLongPolls: 19_935, ...(workers > 1 ? { workers } : {}) }));
-  const env = { ...process.env, DEVLIC_LOG_LEVEL: 'warn', ...(policy ? { NODE_CLUSTER_SCHED_POLICY: policy } : {}) };
-  const proc = spawn(NODE, [join(root, 'service', 'main.ts'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfg, '--database', database],
-    { stdio: ['ignore', 'ignore', 'pipe'], env });
-  let err = '';
-  proc.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`devlic-server (${err})`, async () => {
-    if (proc.exitCode !== null) throw new Error(`devlic-server exited ${proc.exitCode}: ${err}`);
-    if (workers === 1) return (await fetch(`${url}/healthz`)).ok;
-    return (await (await fetch(`${url}/metrics`)).text()).includes(`devlic_server_workers ${workers}`);
-  }, 60_000, 50);
-  return { url, port, proc, async stop() { if (proc.exitCode === null) { proc.kill('SIGTERM'); await exited; } } };
-}
-
 async function run(round: number, workers: number, policy: string | null, root: string) {
   const label = `${root === ROOT ? '' : 'base '}${workers > 1 ? `×${workers}${policy ? ` ${policy}` : ' rr'}` : '×1'}`;
   const dataDir = join(tempDir('storm'), 'data');
   const database = (await benchDatabase('postgres'))!;
   const seeded = await seedPollers(dataDir, N, 'Pollers', database);
-  const svc = await startService(root, dataDir, database, workers, policy);
+  const svc = await serveCheckout(root, dataDir, { database, workers, ...(policy ? { env: { NODE_CLUSTER_SCHED_POLICY: policy } } : {}) });
   try {
     const pids = processesOf(svc.proc.pid!);
     if (pids.length !== (workers > 1 ? workers + 1 : 1)) throw new Error(`${label}: expected ${workers} workers, found processes ${pids.join(' ')}`);

@@ -19,16 +19,16 @@
 // each `serve --workers` count in turn, alternated per round; the CPU is then
 // the primary's and every worker's, and 'busiest event loop' is the largest
 // one worker's main thread spent in the window (what bounds the wake's end).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, NODE, ROOT, tempDir, waitFor } from '../test/helpers/processes.ts';
+import { ROOT, tempDir, waitFor } from '../test/helpers/processes.ts';
 import { adminClient } from '../test/helpers/admin.ts';
 import { SEEDED_SEQ, seedPollers } from './seed-pollers.ts';
 import { heldLongPolls, percentile, startLightFleet } from './longpoll-fleet.ts';
 import { benchBackends, benchDatabase, stopBenchCluster } from './backend.ts';
 import { cpuSeconds, summariseProfile } from './cpu-accounting.ts';
+import { serveCheckout } from './serve-checkout.ts';
 
 const N = Number(process.env.DEVLIC_BENCH_POLLS ?? 5000);
 const ROUNDS = Number(process.env.DEVLIC_BENCH_ROUNDS ?? 2);
@@ -55,37 +55,20 @@ function mainThreadSeconds(pid: number): { user: number; system: number; total: 
   return { user, system, total: user + system };
 }
 
-/** `devlic-server serve` from the checkout at `root` (this one or the baseline's). */
-async function startAt(root: string, dataDir: string, database: string | null, profDir: string | null, workers: number) {
-  const port = await freePort();
-  const cfg = join(tempDir('wakecfg'), 'server.json');
-  writeFileSync(cfg, JSON.stringify({ maxConnections: 19_936, maxLongPolls: Math.min(19_935, Math.max(N, 19_000)), ...(workers > 1 ? { workers } : {}) }));
-  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`] : []), join(root, 'service', 'main.ts'), 'serve',
-    '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--config', cfg, ...(database ? ['--database', database] : [])];
-  const proc = spawn(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEVLIC_LOG_LEVEL: 'warn' } });
-  let err = '';
-  proc.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`devlic-server (${err})`, async () => {
-    if (proc.exitCode !== null) throw new Error(`devlic-server exited ${proc.exitCode}: ${err}`);
-    if (workers === 1) return (await fetch(`${url}/healthz`)).ok;
-    return (await (await fetch(`${url}/metrics`)).text()).includes(`devlic_server_workers ${workers}`);
-  }, 60_000, 50);
-  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-  return { url, port, proc, adminToken, async stop() { proc.kill('SIGTERM'); await exited; } };
-}
-
 async function run(label: string, root: string, round: number, workers: number) {
   const dataDir = join(tempDir(`wake-${label}`), 'data');
   const database = await benchDatabase(BACKEND);
   const seeded = await seedPollers(dataDir, N, 'Pollers', database);
   const profDir = PROFILE ? join(PROFILE, `${label}-${round}`) : null;
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const svc = await startAt(root, dataDir, database, profDir, workers);
+  const svc = await serveCheckout(root, dataDir, {
+    database, workers, maxLongPolls: Math.min(19_935, Math.max(N, 19_000)),
+    nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`] : [],
+  });
+  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const load = loadavg()[0];
   try {
-    const admin = adminClient(svc.url, svc.adminToken);
+    const admin = adminClient(svc.url, adminToken);
     const sub = await admin.ok('POST', '/subscriptions', { product: 'M365_APPS_ENTERPRISE_DEVICE', seats: N, name: 'Wake EA' });
     const fleet = startLightFleet({ port: svc.port, tokensFile: seeded.tokensFile, devices: N, workers: WORKERS, knownEtag: `"${SEEDED_SEQ}"` });
     let held = 0;
