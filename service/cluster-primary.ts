@@ -20,7 +20,6 @@ import { prepareOnce } from './server.ts';
 import { isWorkerMessage, RestartDelay, WORKER_CONFIG_ENV, type PrimaryMessage, type WorkerMessage } from './workers.ts';
 
 interface Slot {
-  index: number;
   worker: Worker | null;
   /** When the current worker said it listens (0: not yet). */
   listeningAt: number;
@@ -53,7 +52,7 @@ export async function runPrimary(cfg: ServerConfig, log: Logger): Promise<Primar
   const running = new Gauge({ name: 'devlic_server_workers', help: 'Worker processes of this host listening now (serve --workers)', registers: [own] });
   const restarts = new Counter({ name: 'devlic_server_worker_restarts_total', help: 'Workers of this host restarted after they stopped unasked', registers: [own] });
   const aggregator = new AggregatorRegistry();
-  const slots: Slot[] = Array.from({ length: n }, (_, index) => ({ index, worker: null, listeningAt: 0, url: null, restart: new RestartDelay(), timer: null, failure: null }));
+  const slots: Slot[] = Array.from({ length: n }, () => ({ worker: null, listeningAt: 0, url: null, restart: new RestartDelay(), timer: null, failure: null }));
   let announced = false;
   let stopping = false;
   let startFailed: ((e: Error) => void) | null = null;

@@ -60,12 +60,21 @@ export interface ServeHooks {
   metrics?: (own: Registry) => () => Promise<string>;
 }
 
-export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now, hooks: ServeHooks = {}): Promise<RunningServer> {
-  // Checked before anything is created, as the other settings are.
+/**
+ * The first steps of every start, a lone replica's and the cluster primary's
+ * alike: the signing-thread setting checked before anything is created (as
+ * the other settings are), the data folder made 0700, the database opened
+ * (migrations run).
+ */
+async function openDataAndStore(cfg: ServerConfig, log: Logger): Promise<{ signingThreadCount: number; opened: OpenedStore }> {
   const signingThreadCount = signingThreads(process.env, cfg.workers);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(cfg.dataDir, 0o700);
-  const opened = await openStore(cfg, log);
+  return { signingThreadCount, opened: await openStore(cfg, log) };
+}
+
+export async function startServer(cfg: ServerConfig, log: Logger, now: () => number = Date.now, hooks: ServeHooks = {}): Promise<RunningServer> {
+  const { signingThreadCount, opened } = await openDataAndStore(cfg, log);
   try {
     return await serveOn(opened, cfg, log, now, signingThreadCount, hooks);
   } catch (e) {
@@ -105,11 +114,8 @@ async function prepareSite(ctx: LicensingContext, keyring: OpenedStore['keyring'
  * the bootstrap admin.
  */
 export async function prepareOnce(cfg: ServerConfig, log: Logger, now: () => number = Date.now): Promise<{ database: string }> {
-  // Checked before anything is created, as startServer does (the workers read it again).
-  signingThreads(process.env, cfg.workers);
-  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(cfg.dataDir, 0o700);
-  const opened = await openStore(cfg, log);
+  // The workers check the signing-thread setting again; the primary only refuses a bad one before forking.
+  const { opened } = await openDataAndStore(cfg, log);
   try {
     await prepareSite(new LicensingContext(opened.store, now), opened.keyring, cfg, log);
     if (cfg.database) {

@@ -178,7 +178,7 @@ export const PG_MIGRATIONS: string[] = [
   /* 5: SQLite's migration 8 (licence counts kept by triggers instead of an index on status, reason). Without that index
      an update that changes only unindexed columns is HOT (no new index entries), given free room on its page: fillfactor 50. */ `
   DROP INDEX device_entitlements_status;
-  ALTER TABLE device_entitlements SET (fillfactor = 40);
+  ALTER TABLE device_entitlements SET (fillfactor = 50);
   CREATE TABLE entitlement_counts (
     status TEXT NOT NULL,
     reason TEXT NOT NULL,
